@@ -1,0 +1,28 @@
+/**
+ * The metric paths a Gate may name. Each is a number (or null when it could not be measured) at
+ * that path of `result.json`'s `metrics`. Kept here, apart from the checkers, so the scenario
+ * schema can refuse an unknown metric before anything starts.
+ */
+export const GATE_METRICS = {
+  "availability.ratio": "ok / all probe operations of the availability probe over the whole drill (0..1)",
+  "availability.faultWindowRatio": "the same, from the first fault to the end of the drill (0..1)",
+  "failover.latencyMs": "fault start → first acknowledged write after the write outage (ms)",
+  "failover.stableAfterMs": "fault start → writes succeed and keep succeeding (ms)",
+  "downtime.totalMs": "sum of downtime windows of the availability probe (ms)",
+  "downtime.longestMs": "the longest downtime window of the availability probe (ms)",
+  "writes.acknowledged": "writes the server acknowledged",
+  "writes.lostAcknowledged": "acknowledged writes missing from the final primary",
+  "writes.unknown": "writes whose outcome is unknown (timed out or cut mid-commit)",
+  "latency.p50Ms": "median latency of successful probe operations (ms)",
+  "latency.p99Ms": "99th percentile latency of successful probe operations (ms)",
+  "latency.maxMs": "slowest successful probe operation (ms)",
+  "splitBrain.overlapMs": "time during which two nodes answered as writable primaries (ms)",
+} as const;
+
+export type GateMetric = keyof typeof GATE_METRICS;
+
+export const GATE_OPERATORS = ["<=", ">=", "==", "!=", "<", ">"] as const;
+export type GateOperator = (typeof GATE_OPERATORS)[number];
+
+/** `">= 0.99"`, `"<30000"`, `"== 0"`. */
+export const GATE_EXPRESSION = /^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;

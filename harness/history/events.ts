@@ -1,0 +1,195 @@
+/**
+ * The History: an append-only list of kind-tagged events, one JSON object per line in
+ * `history.jsonl`, written as things happen and before any analysis (Jepsen's lesson). Checkers
+ * read nothing else, so `pgdrill report <run-dir>` can re-analyse a saved run with no cluster.
+ *
+ * `t` is milliseconds since the run started, on a monotonic clock (performance.now), so a wall
+ * clock step during a drill cannot bend the measurements. `run-start` carries the wall clock time
+ * of t = 0 for people reading the history.
+ */
+
+/** Jepsen's three outcomes. `info` means we do not know: a write that timed out may have committed. */
+export type Outcome = "ok" | "fail" | "info";
+
+/** What a probe operation does; checkers select by this, not by the probe's user-given name. */
+export type OpType = "select1" | "write" | "role";
+
+export type Phase = "starting" | "steady-state" | "drill" | "healing" | "final-read" | "teardown" | "analysis";
+
+export interface RunStartEvent {
+  kind: "run-start";
+  t: number;
+  /** Wall clock time of t = 0, ISO 8601. */
+  wallClock: string;
+  runId: string;
+  scenario: string;
+  /** Target kind, e.g. "container-pair". */
+  target: string;
+  /** Node names of the target, e.g. ["primary", "standby"]. */
+  nodes: string[];
+  /** The node that is primary when the drill starts. */
+  primary: string;
+  /** Planned fault-phase length in ms (steady-state window included). */
+  durationMs: number;
+  steadyStateMs: number;
+  /** pgdrill version that wrote this history. */
+  version: string;
+}
+
+export interface PhaseEvent {
+  kind: "phase";
+  t: number;
+  phase: Phase;
+}
+
+/** A probe operation begins. `node` is where the operation is sent, when known at invoke time. */
+export interface InvokeEvent {
+  kind: "invoke";
+  t: number;
+  probe: string;
+  type: OpType;
+  worker: number;
+  op: number;
+  node?: string;
+  /** For writes: the unique id being inserted. */
+  value?: number;
+}
+
+export interface RoleValue {
+  /** `pg_is_in_recovery()` was false: this node accepts writes. */
+  primary: boolean;
+  timeline: number;
+}
+
+/** A probe operation ends. Pairs with the invoke of the same probe/worker/op. */
+export interface CompleteEvent {
+  kind: "complete";
+  t: number;
+  probe: string;
+  type: OpType;
+  worker: number;
+  op: number;
+  outcome: Outcome;
+  /** The node that served (or failed to serve) the operation. */
+  node?: string;
+  latencyMs: number;
+  /** For writes: the id; for role: a RoleValue. */
+  value?: number | RoleValue;
+  /** Short error text (SQLSTATE or message), never a password. */
+  error?: string;
+}
+
+export interface FaultEvent {
+  kind: "fault";
+  t: number;
+  phase: "inject" | "heal";
+  /** Stable id within the run, e.g. "f1", so heals pair with injects. */
+  id: string;
+  /** Fault kind, e.g. "kill". */
+  fault: string;
+  /** Human label, e.g. "kill primary". */
+  label: string;
+  nodes: string[];
+  ok: boolean;
+  error?: string;
+}
+
+export interface ActionEvent {
+  kind: "action";
+  t: number;
+  phase: "start" | "end";
+  id: string;
+  action: string;
+  label: string;
+  node?: string;
+  ok?: boolean;
+  error?: string;
+}
+
+/** The `rw` (or `ro`) endpoint that clients use now points at `node`. */
+export interface EndpointEvent {
+  kind: "endpoint";
+  t: number;
+  endpoint: "rw" | "ro";
+  node: string;
+}
+
+export interface SteadyStateEvent {
+  kind: "steady-state";
+  t: number;
+  ok: boolean;
+  availability: number | null;
+  required: number;
+  message: string;
+}
+
+/**
+ * After the drill, the ids present on the final primary. Stored as inclusive ranges [from, to]
+ * so a long drill stays small. Lost writes are acknowledged ids missing from here.
+ */
+export interface FinalReadEvent {
+  kind: "final-read";
+  t: number;
+  probe: string;
+  node: string;
+  ok: boolean;
+  ranges: Array<[number, number]>;
+  count: number;
+  error?: string;
+}
+
+export interface LogEvent {
+  kind: "log";
+  t: number;
+  level: "info" | "warn" | "error";
+  message: string;
+}
+
+export interface RunEndEvent {
+  kind: "run-end";
+  t: number;
+  /** completed: ran to the end; aborted: interrupted (signal); errored: harness or target broke. */
+  status: "completed" | "aborted" | "errored";
+  error?: string;
+}
+
+export type HistoryEvent =
+  | RunStartEvent
+  | PhaseEvent
+  | InvokeEvent
+  | CompleteEvent
+  | FaultEvent
+  | ActionEvent
+  | EndpointEvent
+  | SteadyStateEvent
+  | FinalReadEvent
+  | LogEvent
+  | RunEndEvent;
+
+export type HistoryKind = HistoryEvent["kind"];
+export type EventOf<K extends HistoryKind> = Extract<HistoryEvent, { kind: K }>;
+
+/** Compress sorted unique ids into inclusive ranges. */
+export function toRanges(ids: Iterable<number>): Array<[number, number]> {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const ranges: Array<[number, number]> = [];
+  for (const id of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last && id === last[1] + 1) last[1] = id;
+    else ranges.push([id, id]);
+  }
+  return ranges;
+}
+
+export function rangesContain(ranges: ReadonlyArray<readonly [number, number]>, id: number): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [from, to] = ranges[mid]!;
+    if (id < from) hi = mid - 1;
+    else if (id > to) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}

@@ -1,0 +1,186 @@
+/**
+ * A scenario is plain data (Jepsen: a test is a map), so the same schema serves TypeScript,
+ * YAML and JSON. Objects are strict: an unknown key is refused by name (xk6-disruptor), because a
+ * misspelt option that is silently ignored makes a drill measure something else.
+ */
+import { z } from "zod";
+import { parseDuration } from "../duration.ts";
+import { GATE_EXPRESSION, GATE_METRICS } from "../gate/metrics.ts";
+
+export const duration = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.message });
+});
+
+const nodeName = z.string().min(1, { message: "must name a node of the target, e.g. \"primary\"" });
+
+// ---- Target ---------------------------------------------------------------------------------
+
+export const containerPairTarget = z.strictObject({
+  kind: z.literal("container-pair"),
+  /** async: commits do not wait for the standby; sync: synchronous_standby_names makes them wait. */
+  replication: z.enum(["async", "sync"]).default("async"),
+  /** Image with PostgreSQL binaries (Debian layout). Default: PGDRILL_IMAGE, postgres:16, or the local build. */
+  image: z.string().min(1).optional(),
+  /** How long to wait for each node to accept connections. */
+  startupTimeout: duration.default("60s"),
+});
+
+export const target = z.discriminatedUnion("kind", [containerPairTarget], {
+  error: (issue) =>
+    issue.code === "invalid_union" ? 'unknown target kind: use "container-pair"' : undefined,
+});
+
+// ---- Probes ---------------------------------------------------------------------------------
+
+const probeCommon = {
+  /** Name in the history and reports; defaults to the probe kind. */
+  name: z.string().min(1).optional(),
+  /** Interval between operation starts. */
+  every: duration.default("100ms"),
+  /** Statement timeout; an operation past it is `info` (writes) or `fail` (reads). */
+  timeout: duration.default("1s"),
+  /** TCP connect + authentication timeout. */
+  connectTimeout: duration.default("1s"),
+};
+
+export const select1Probe = z.strictObject({
+  kind: z.literal("select1"),
+  ...probeCommon,
+  /** fresh: connect for every operation (the seed guide's loop); held: keep one, reconnect on error. */
+  connection: z.enum(["fresh", "held"]).default("fresh"),
+  /** Which endpoint: "rw" follows the primary as the target repoints it; or a node name. */
+  endpoint: z.string().min(1).default("rw"),
+});
+
+export const writesProbe = z.strictObject({
+  kind: z.literal("writes"),
+  ...probeCommon,
+  connection: z.enum(["fresh", "held"]).default("held"),
+});
+
+export const roleProbe = z.strictObject({
+  kind: z.literal("role"),
+  ...probeCommon,
+  every: duration.default("200ms"),
+  timeout: duration.default("500ms"),
+  connectTimeout: duration.default("500ms"),
+});
+
+export const probe = z.discriminatedUnion("kind", [select1Probe, writesProbe, roleProbe], {
+  error: (issue) =>
+    issue.code === "invalid_union" ? 'unknown probe kind: use one of "select1", "writes", "role"' : undefined,
+});
+
+// ---- Faults and actions ---------------------------------------------------------------------
+
+export const killFault = z.strictObject({ kind: z.literal("kill"), node: nodeName });
+export const stopFault = z.strictObject({
+  kind: z.literal("stop"),
+  node: nodeName,
+  /** PostgreSQL shutdown mode; fast is what `docker stop` with a sane stop signal does. */
+  mode: z.enum(["smart", "fast", "immediate"]).default("fast"),
+});
+export const pauseFault = z.strictObject({ kind: z.literal("pause"), node: nodeName });
+export const partitionFault = z
+  .strictObject({
+    kind: z.literal("partition"),
+    /** Cut one node off from everything, clients included. */
+    isolate: nodeName.optional(),
+    /** Cut two nodes off from each other only; clients still reach both. */
+    between: z.tuple([nodeName, nodeName]).optional(),
+    /** With `between: [a, b]`: drop only what b sends to a. */
+    oneWay: z.boolean().default(false),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.isolate === undefined) === (value.between === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: 'give exactly one of "isolate: <node>" or "between: [<node>, <node>]"',
+      });
+    }
+    if (value.between && value.between[0] === value.between[1]) {
+      ctx.addIssue({ code: "custom", path: ["between"], message: "must name two different nodes" });
+    }
+    if (value.oneWay && value.isolate !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["oneWay"], message: 'only applies with "between"' });
+    }
+  });
+
+export const fault = z.discriminatedUnion("kind", [killFault, stopFault, pauseFault, partitionFault], {
+  error: (issue) =>
+    issue.code === "invalid_union"
+      ? 'unknown fault kind: use one of "kill", "stop", "pause", "partition"'
+      : undefined,
+});
+
+export const promoteAction = z.strictObject({
+  kind: z.literal("promote"),
+  node: nodeName,
+  /** Detection delay before promoting, as a failure detector would take. */
+  after: duration.default(0),
+});
+export const healAction = z.strictObject({ kind: z.literal("heal") });
+
+export const action = z.discriminatedUnion("kind", [promoteAction, healAction], {
+  error: (issue) =>
+    issue.code === "invalid_union" ? 'unknown action kind: use one of "promote", "heal"' : undefined,
+});
+
+export const faultStep = z.strictObject({
+  at: duration,
+  fault,
+  /** Heal this fault automatically after this long. */
+  for: duration.optional(),
+});
+export const actionStep = z.strictObject({ at: duration, action });
+export const step = z.union([faultStep, actionStep], {
+  error: () => 'each schedule entry needs "at" and exactly one of "fault" or "action"',
+});
+
+// ---- Scenario -------------------------------------------------------------------------------
+
+const gateExpression = z.string().regex(GATE_EXPRESSION, {
+  message: 'must be a comparison like ">= 0.99", "< 30000" or "== 0"',
+});
+
+export const gate = z.record(z.string(), gateExpression).superRefine((value, ctx) => {
+  for (const key of Object.keys(value)) {
+    if (!(key in GATE_METRICS)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `unknown metric; use one of ${Object.keys(GATE_METRICS).join(", ")}`,
+      });
+    }
+  }
+});
+
+export const scenario = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, {
+    message: "must be lower-case letters, digits, '.', '_' or '-' (it names the report folder)",
+  }),
+  description: z.string().optional(),
+  target,
+  probes: z.array(probe).min(1, { message: "needs at least one probe, e.g. select1" }),
+  /** Checked before the first fault; a bad baseline aborts the drill as errored. */
+  steadyState: z
+    .strictObject({
+      window: duration.default("2s"),
+      minAvailability: z.number().min(0).max(1).default(1),
+    })
+    .default({ window: "2s", minAvailability: 1 }),
+  schedule: z.array(step).default([]),
+  /** Total length of the probing, steady-state window included. */
+  duration,
+  gate: gate.default({}),
+});
+
+export type ScenarioInput = z.input<typeof scenario>;
+export type Scenario = z.output<typeof scenario>;
+export type Target = z.output<typeof target>;
+export type ContainerPairTarget = z.output<typeof containerPairTarget>;
+export type ProbeSpec = z.output<typeof probe>;
+export type FaultSpec = z.output<typeof fault>;
+export type ActionSpec = z.output<typeof action>;
+export type StepSpec = z.output<typeof step>;
