@@ -1,0 +1,72 @@
+/**
+ * Fault packages (Jepsen's nemesis packages): each kind knows its label, the nodes it touches,
+ * its chart colour, how to inject it and how to heal it. Heals are idempotent and run again in the
+ * runner's `finally`, so a crashed drill cannot leave a node frozen or cut off.
+ */
+import type { FaultSpec } from "../scenario/schema.ts";
+import type { StartedTopology } from "../target/topology.ts";
+
+export interface FaultPackage<S extends FaultSpec> {
+  label(spec: S): string;
+  nodes(spec: S): string[];
+  /** For charts and reports. */
+  color: string;
+  inject(topology: StartedTopology, spec: S): Promise<void>;
+  /** null: nothing to undo (a killed node stays down until something restarts it). */
+  heal: ((topology: StartedTopology, spec: S) => Promise<void>) | null;
+}
+
+type Packages = { [K in FaultSpec["kind"]]: FaultPackage<Extract<FaultSpec, { kind: K }>> };
+
+export const FAULTS: Packages = {
+  kill: {
+    label: (spec) => `kill ${spec.node} (SIGKILL)`,
+    nodes: (spec) => [spec.node],
+    color: "#d62728",
+    inject: (topology, spec) => topology.kill(spec.node),
+    heal: null,
+  },
+  stop: {
+    label: (spec) => `stop ${spec.node} (${spec.mode} shutdown)`,
+    nodes: (spec) => [spec.node],
+    color: "#ff7f0e",
+    inject: (topology, spec) => topology.stopGracefully(spec.node, spec.mode),
+    heal: null,
+  },
+  pause: {
+    label: (spec) => `pause ${spec.node}`,
+    nodes: (spec) => [spec.node],
+    color: "#9467bd",
+    inject: (topology, spec) => topology.pause(spec.node),
+    heal: (topology, spec) => topology.unpause(spec.node),
+  },
+  partition: {
+    label: (spec) =>
+      spec.isolate !== undefined
+        ? `isolate ${spec.isolate}`
+        : `partition ${spec.between![0]} ${spec.oneWay ? "←" : "↔"} ${spec.between![1]}${spec.oneWay ? " (one-way)" : ""}`,
+    nodes: (spec) => (spec.isolate !== undefined ? [spec.isolate] : [...spec.between!]),
+    color: "#1f77b4",
+    async inject(topology, spec) {
+      if (spec.isolate !== undefined) {
+        await topology.cut({ node: spec.isolate, from: "all", direction: "both" });
+        return;
+      }
+      const [a, b] = spec.between!;
+      if (spec.oneWay) {
+        // One-way: a stops hearing b; a's packets still reach b.
+        await topology.cut({ node: a, from: b, direction: "inbound" });
+      } else {
+        await topology.cut({ node: a, from: b, direction: "both" });
+        await topology.cut({ node: b, from: a, direction: "both" });
+      }
+    },
+    async heal(topology, spec) {
+      for (const node of spec.isolate !== undefined ? [spec.isolate] : spec.between!) await topology.healCuts(node);
+    },
+  },
+};
+
+export function faultPackage(spec: FaultSpec): FaultPackage<FaultSpec> {
+  return FAULTS[spec.kind] as FaultPackage<FaultSpec>;
+}

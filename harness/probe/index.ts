@@ -1,0 +1,18 @@
+import type { ProbeSpec } from "../scenario/schema.ts";
+import type { Probe } from "./probe.ts";
+import { roleProbe } from "./role.ts";
+import { select1Probe } from "./select1.ts";
+import { writesProbe } from "./writes.ts";
+
+/** A mapped type over probe kinds: adding a kind to the schema makes the compiler ask for it here. */
+const BUILDERS: { [K in ProbeSpec["kind"]]: (spec: Extract<ProbeSpec, { kind: K }>) => Probe } = {
+  select1: select1Probe,
+  writes: writesProbe,
+  role: roleProbe,
+};
+
+export function buildProbe(spec: ProbeSpec): Probe {
+  return (BUILDERS[spec.kind] as (spec: ProbeSpec) => Probe)(spec);
+}
+
+export type { Probe, ProbeContext } from "./probe.ts";

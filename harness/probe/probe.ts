@@ -1,0 +1,84 @@
+/**
+ * A Probe is one client operation repeated by workers during the drill (Jepsen's client). Every
+ * operation is an `invoke` event before it starts and a `complete` event with ok / fail / info
+ * when it ends, so the History holds what clients saw, operation by operation.
+ */
+import type { Clock } from "../run/clock.ts";
+import { roundMs } from "../run/clock.ts";
+import type { CompleteEvent, OpType } from "../history/events.ts";
+import type { HistoryWriter } from "../history/writer.ts";
+import type { StartedTopology } from "../target/topology.ts";
+
+export interface ProbeContext {
+  topology: StartedTopology;
+  history: HistoryWriter;
+  clock: Clock;
+  /** Stop invoking new operations at this t (ms since run start). */
+  until: number;
+  /** Aborts the loop early (interrupt, or a failed steady state). */
+  signal: AbortSignal;
+}
+
+export interface Probe {
+  readonly name: string;
+  readonly type: OpType;
+  /** Runs before the drill, against the primary (e.g. create the writes table). */
+  prepare?(topology: StartedTopology): Promise<void>;
+  run(context: ProbeContext): Promise<void>;
+  /** After faults are healed: read back what survived (writes). */
+  finalRead?(context: Omit<ProbeContext, "until">): Promise<void>;
+}
+
+export interface LoopOptions {
+  everyMs: number;
+  clock: Clock;
+  until: number;
+  signal: AbortSignal;
+}
+
+/**
+ * Calls `operation` every `everyMs` until `until`. An operation that overruns delays the next one
+ * rather than causing a burst to catch up, and the number of operations is bounded by the window
+ * even if the clock misbehaves.
+ */
+export async function everyInterval(options: LoopOptions, operation: (op: number) => Promise<void>): Promise<void> {
+  const { everyMs, clock, until, signal } = options;
+  const maxOps = Math.ceil(Math.max(0, until - clock.now()) / everyMs) + 1;
+  let next = clock.now();
+  for (let op = 0; op < maxOps && next < until && !signal.aborted; op += 1) {
+    await clock.sleepUntil(next, signal);
+    if (signal.aborted) break;
+    await operation(op);
+    next += everyMs;
+    const now = clock.now();
+    if (next < now) next = now;
+  }
+}
+
+/** Times one operation and records its invoke and complete events. */
+export async function recordOperation(
+  context: Pick<ProbeContext, "history" | "clock">,
+  identity: { probe: string; type: OpType; worker: number; op: number; node?: string; value?: number },
+  body: () => Promise<Pick<CompleteEvent, "outcome" | "node" | "value" | "error">>,
+): Promise<void> {
+  const { history, clock } = context;
+  const start = clock.now();
+  history.append({ kind: "invoke", t: roundMs(start), ...identity });
+  const outcome = await body();
+  const end = clock.now();
+  history.append({
+    kind: "complete",
+    t: roundMs(end),
+    probe: identity.probe,
+    type: identity.type,
+    worker: identity.worker,
+    op: identity.op,
+    latencyMs: roundMs(end - start),
+    ...withoutUndefined({ node: outcome.node ?? identity.node, value: outcome.value ?? identity.value, error: outcome.error }),
+    outcome: outcome.outcome,
+  });
+}
+
+function withoutUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,143 @@
+/**
+ * One PostgreSQL connection with hard deadlines. `pg`'s own timeouts cover the common cases, but a
+ * frozen (paused) server or a black-holed network can leave a socket waiting forever, so every
+ * connect and query here races a timer and destroys the socket when the timer wins.
+ */
+import pg from "pg";
+
+export interface Endpoint {
+  /** The node this endpoint reaches now. */
+  node: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export class DeadlineError extends Error {
+  override readonly name = "DeadlineError";
+  /** Whether the request may have reached the server (a timed-out write may have committed). */
+  readonly afterSend: boolean;
+  constructor(what: string, ms: number, afterSend: boolean) {
+    super(`${what} timed out after ${ms} ms`);
+    this.afterSend = afterSend;
+  }
+}
+
+export interface SessionOptions {
+  connectTimeoutMs: number;
+  applicationName: string;
+  /** Server-side statement_timeout; omitted for writes (a cancelled sync-rep wait still commits). */
+  statementTimeoutMs?: number;
+}
+
+export class Session {
+  readonly endpoint: Endpoint;
+  private readonly client: pg.Client;
+  private broken = false;
+  /** Warnings the server sent during the last query (e.g. a cancelled synchronous replication wait). */
+  readonly notices: Array<{ code: string | undefined; message: string }> = [];
+
+  private constructor(endpoint: Endpoint, client: pg.Client) {
+    this.endpoint = endpoint;
+    this.client = client;
+    // An idle connection can die (node killed): pg emits 'error' on the client, which must not crash us.
+    client.on("error", () => {
+      this.broken = true;
+    });
+    client.on("end", () => {
+      this.broken = true;
+    });
+    client.on("notice", (notice) => this.notices.push({ code: notice.code, message: notice.message ?? "" }));
+  }
+
+  get usable(): boolean {
+    return !this.broken;
+  }
+
+  static async connect(endpoint: Endpoint, options: SessionOptions): Promise<Session> {
+    const client = new pg.Client({
+      host: endpoint.host,
+      port: endpoint.port,
+      user: endpoint.user,
+      password: endpoint.password,
+      database: endpoint.database,
+      application_name: options.applicationName,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      keepAlive: true,
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    });
+    const session = new Session(endpoint, client);
+    try {
+      await withDeadline(client.connect(), options.connectTimeoutMs + 50, "connect", false, () => destroy(client));
+    } catch (error) {
+      destroy(client);
+      throw error;
+    }
+    return session;
+  }
+
+  async query<R extends pg.QueryResultRow>(text: string, values: unknown[], timeoutMs: number): Promise<pg.QueryResult<R>> {
+    this.notices.length = 0;
+    try {
+      return await withDeadline(this.client.query<R>(text, values), timeoutMs, "query", true, () => destroy(this.client));
+    } catch (error) {
+      // After a deadline or a connection-level error the protocol state is unknown: never reuse.
+      if (error instanceof DeadlineError || !isServerError(error)) this.broken = true;
+      throw error;
+    }
+  }
+
+  /** Closes politely when the connection is healthy, otherwise drops the socket. Never waits long. */
+  async close(): Promise<void> {
+    if (this.broken) {
+      destroy(this.client);
+      return;
+    }
+    this.broken = true;
+    await withDeadline(this.client.end(), 500, "close", false, () => destroy(this.client)).catch(() => destroy(this.client));
+  }
+}
+
+/** An error the server reported with a SQLSTATE: the statement reached it and was refused. */
+export function isServerError(error: unknown): error is pg.DatabaseError {
+  return error instanceof pg.DatabaseError || (typeof error === "object" && error !== null && "severity" in error && "code" in error);
+}
+
+/** Short, secret-free error text for the history: SQLSTATE and message, or the error's message. */
+export function describeError(error: unknown): string {
+  if (isServerError(error)) return `${error.code ?? "?????"} ${error.message}`;
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code} ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+function destroy(client: pg.Client): void {
+  client.connection.stream.destroy();
+}
+
+async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  afterSend: boolean,
+  onTimeout: () => void,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new DeadlineError(what, ms, afterSend));
+    }, ms);
+  });
+  // The losing promise may reject later (socket destroyed): swallow it so it is not unhandled.
+  promise.catch(() => undefined);
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Tracked writes: INSERTs of unique increasing ids through the `rw` endpoint. Every acknowledged
+ * id is in the History; after the drill the final primary is read back and acknowledged ids that
+ * are missing are lost writes. A write whose outcome is unknown (timed out, connection cut after
+ * the statement was sent, a FATAL mid-commit) is `info`: it may or may not have committed, so it is
+ * never counted as lost or as safe.
+ */
+import { toMs } from "../duration.ts";
+import { toRanges } from "../history/events.ts";
+import type { ProbeSpec } from "../scenario/schema.ts";
+import { roundMs } from "../run/clock.ts";
+import { everyInterval, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
+import { DeadlineError, Session, describeError, isServerError } from "./session.ts";
+
+type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
+
+export const WRITES_TABLE = "pgdrill.writes";
+
+/** How long the final read keeps trying to reach the final primary. */
+const FINAL_READ_WINDOW_MS = 15_000;
+
+export function writesProbe(spec: WritesSpec): Probe {
+  const name = spec.name ?? "writes";
+  const everyMs = toMs(spec.every);
+  const timeoutMs = toMs(spec.timeout);
+  const connectTimeoutMs = toMs(spec.connectTimeout);
+  const sessionOptions = { connectTimeoutMs, applicationName: `pgdrill-${name}` };
+  return {
+    name,
+    type: "write",
+    async prepare(topology) {
+      const session = await Session.connect(topology.endpoint("rw"), { ...sessionOptions, connectTimeoutMs: 5000 });
+      try {
+        await session.query("CREATE SCHEMA IF NOT EXISTS pgdrill", [], 10_000);
+        // written_at is the server's own record of when each write committed (for precision benchmarks).
+        await session.query(
+          `CREATE TABLE IF NOT EXISTS ${WRITES_TABLE} (
+             probe text NOT NULL, id bigint NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+             PRIMARY KEY (probe, id))`,
+          [],
+          10_000,
+        );
+      } finally {
+        await session.close();
+      }
+    },
+    async run(context: ProbeContext) {
+      // The held connection outlives single operations; an object so closures can update it.
+      const conn: { held: Session | null } = { held: null };
+      await everyInterval({ everyMs, clock: context.clock, until: context.until, signal: context.signal }, async (op) => {
+        const id = op + 1;
+        const endpoint = context.topology.endpoint("rw");
+        const node = conn.held?.usable ? conn.held.endpoint.node : endpoint.node;
+        await recordOperation(context, { probe: name, type: "write", worker: 0, op, node, value: id }, async () => {
+          let session = conn.held?.usable ? conn.held : null;
+          try {
+            session ??= await Session.connect(endpoint, sessionOptions);
+          } catch (error) {
+            // Never reached the server: definitely not written.
+            return { outcome: "fail", error: describeError(error) };
+          }
+          try {
+            // No server-side statement_timeout: cancelling a synchronous-replication wait still
+            // commits locally and reports success, which would turn a timeout into a false ack.
+            await session.query(`INSERT INTO ${WRITES_TABLE} (probe, id) VALUES ($1, $2)`, [name, id], timeoutMs);
+            const warning = session.notices.find((notice) => /synchronous replication/i.test(notice.message));
+            return { outcome: "ok", node: session.endpoint.node, ...(warning ? { error: `WARNING ${warning.message}` } : {}) };
+          } catch (error) {
+            const servedBy = session.endpoint.node;
+            await session.close();
+            session = null;
+            return { outcome: writeOutcome(error), node: servedBy, error: describeError(error) };
+          } finally {
+            if (spec.connection === "held") conn.held = session;
+            else await session?.close();
+          }
+        });
+      });
+      await conn.held?.close();
+    },
+    async finalRead(context) {
+      const { topology, history, clock } = context;
+      const deadline = clock.now() + FINAL_READ_WINDOW_MS;
+      let lastError = "not attempted";
+      let node = topology.rwNode;
+      while (clock.now() < deadline) {
+        const endpoint = topology.endpoint("rw");
+        node = endpoint.node;
+        try {
+          const session = await Session.connect(endpoint, { ...sessionOptions, connectTimeoutMs: 2000 });
+          try {
+            const result = await session.query<{ id: string }>(`SELECT id FROM ${WRITES_TABLE} WHERE probe = $1 ORDER BY id`, [name], 10_000);
+            const ids = result.rows.map((row) => Number(row.id));
+            history.append({ kind: "final-read", t: roundMs(clock.now()), probe: name, node, ok: true, ranges: toRanges(ids), count: ids.length });
+            return;
+          } finally {
+            await session.close();
+          }
+        } catch (error) {
+          lastError = describeError(error);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+      history.append({ kind: "final-read", t: roundMs(clock.now()), probe: name, node, ok: false, ranges: [], count: 0, error: lastError });
+    },
+  };
+}
+
+/**
+ * An ERROR from the server means the statement was refused and its transaction rolled back: fail.
+ * FATAL/PANIC (the backend died, possibly after committing) and anything after the statement was
+ * sent without an answer (deadline, reset) are unknown: info.
+ */
+export function writeOutcome(error: unknown): "fail" | "info" {
+  if (isServerError(error)) return error.severity === "ERROR" ? "fail" : "info";
+  if (error instanceof DeadlineError) return error.afterSend ? "info" : "fail";
+  return "info";
+}

@@ -1,0 +1,197 @@
+/**
+ * One drill, start to finish, in the order STYLE.md gives: the Target starts → the steady state is
+ * checked → probes and the Schedule run, both appending to the History → faults are healed, the
+ * final state is read, the Target is torn down → the History is closed → Checkers, Gate, Reports.
+ * Whatever happens in the middle, the `finally` heals, reads, tears down and closes the History, so
+ * a drill that fails half-way still writes what it recorded and removes what it started.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { analyzeRunDir } from "../analyze.ts";
+import { toMs } from "../duration.ts";
+import { errorMessage } from "../errors.ts";
+import type { HistoryEvent } from "../history/events.ts";
+import { HistoryWriter } from "../history/writer.ts";
+import { buildProbe, type Probe } from "../probe/index.ts";
+import type { RunResult } from "../result.ts";
+import type { Scenario } from "../scenario/schema.ts";
+import { ScheduleRunner } from "../schedule/execute.ts";
+import { planSchedule } from "../schedule/plan.ts";
+import { dockerClient, removeLabelled } from "../target/docker.ts";
+import { buildTopology, type StartedTopology } from "../target/index.ts";
+import { VERSION } from "../version.ts";
+import { monotonicClock, roundMs } from "./clock.ts";
+
+export interface DrillOptions {
+  /** Where the scenario came from (file path), for the log. */
+  source: string;
+  /** Run directory; default reports/<scenario>/<run-id>/ under the current directory. */
+  outDir?: string;
+  image?: string;
+  /** Extra gates from the command line, e.g. "failover.latencyMs<20000". */
+  gateOverrides?: string[];
+  quiet?: boolean;
+  /** Aborting ends the drill early; it still heals, tears down and writes its evidence. */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  /** Sees every History event as it is appended (live views). */
+  onEvent?: (event: HistoryEvent) => void;
+}
+
+export interface DrillOutcome {
+  runDir: string;
+  result: RunResult;
+  /** What teardown removed, for the log. */
+  removed: string[];
+}
+
+/** Probe workers get this long past their window to finish their last operation. */
+const PROBE_DRAIN_MS = 15_000;
+
+export async function runDrill(scenario: Scenario, options: DrillOptions): Promise<DrillOutcome> {
+  const log = options.log ?? (() => undefined);
+  const runId = makeRunId();
+  const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, "scenario.json"), JSON.stringify(scenario, null, 2) + "\n");
+
+  const history = HistoryWriter.open(join(runDir, "history.jsonl"));
+  if (options.onEvent) history.onEvent(options.onEvent);
+  const clock = monotonicClock();
+  const topology = buildTopology(scenario.target);
+  const durationMs = toMs(scenario.duration);
+  const steadyMs = toMs(scenario.steadyState.window);
+  history.append({
+    kind: "run-start",
+    t: 0,
+    wallClock: new Date().toISOString(),
+    runId,
+    scenario: scenario.name,
+    target: topology.kind,
+    nodes: [...topology.nodes],
+    primary: topology.initialPrimary,
+    durationMs,
+    steadyStateMs: steadyMs,
+    version: VERSION,
+  });
+  log(`run ${runId}: ${scenario.name} from ${options.source} → ${runDir}`);
+
+  // Two stops: `drill` ends everything early (interrupt); `probing` ends only the probe loops.
+  const drill = new AbortController();
+  const onAbort = () => drill.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) drill.abort();
+  const probing = new AbortController();
+  drill.signal.addEventListener("abort", () => probing.abort(), { once: true });
+
+  const phase = (name: Extract<HistoryEvent, { kind: "phase" }>["phase"]) =>
+    history.append({ kind: "phase", t: roundMs(clock.now()), phase: name });
+
+  let started: StartedTopology | null = null;
+  let status: "completed" | "aborted" | "errored" = "completed";
+  let failure: string | undefined;
+  const probes: Probe[] = scenario.probes.map(buildProbe);
+  let probeTasks: Array<Promise<void>> = [];
+  let schedule: ScheduleRunner | null = null;
+  let removed: string[] = [];
+
+  try {
+    phase("starting");
+    started = await topology.start({ runId, scenario: scenario.name, image: options.image, log, signal: drill.signal });
+    for (const probe of probes) await probe.prepare?.(started);
+    if (drill.signal.aborted) throw new Error("interrupted while starting");
+
+    const probeStart = clock.now();
+    const until = probeStart + durationMs;
+    const tally = steadyStateTally(history, probeStart + steadyMs);
+    phase("steady-state");
+    const context = { topology: started, history, clock, until, signal: probing.signal };
+    probeTasks = probes.map((probe) => probe.run(context));
+
+    await clock.sleepUntil(probeStart + steadyMs, drill.signal);
+    if (drill.signal.aborted) throw new Error("interrupted during the steady state");
+    const steady = tally.judge(scenario.steadyState.minAvailability);
+    history.append({ kind: "steady-state", t: roundMs(clock.now()), ...steady });
+    log(steady.message);
+    if (!steady.ok) throw new Error(`steady state not met before any fault: ${steady.message}`);
+
+    phase("drill");
+    schedule = new ScheduleRunner({ topology: started, history, clock, signal: drill.signal, log });
+    const plan = planSchedule(scenario.schedule).map((step) => ({ ...step, at: probeStart + step.at }));
+    await Promise.all([...probeTasks, schedule.run(plan)]);
+    if (drill.signal.aborted) throw new Error("interrupted during the drill");
+    if (schedule.errors.length > 0) throw new Error(`the schedule did not run as planned: ${schedule.errors.join("; ")}`);
+  } catch (error) {
+    status = drill.signal.aborted ? "aborted" : "errored";
+    failure = errorMessage(error);
+    log(`${status}: ${failure}`);
+  } finally {
+    probing.abort();
+    await settleWithin(probeTasks, PROBE_DRAIN_MS);
+    if (started) {
+      phase("healing");
+      await schedule?.healAll().catch((error: unknown) => log(`heal failed: ${errorMessage(error)}`));
+      phase("final-read");
+      for (const probe of probes) {
+        await probe.finalRead?.({ topology: started, history, clock, signal: new AbortController().signal });
+      }
+    }
+    phase("teardown");
+    removed = await teardown(started, runId).catch((error: unknown) => {
+      log(`teardown failed: ${errorMessage(error)}`);
+      return [];
+    });
+    if (removed.length > 0) log(`removed ${removed.join(", ")}`);
+    history.append({ kind: "run-end", t: roundMs(clock.now()), status, ...(failure ? { error: failure } : {}) });
+    history.close();
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+
+  const result = await analyzeRunDir(runDir, { gateOverrides: options.gateOverrides ?? [] });
+  return { runDir, result, removed };
+}
+
+/** Counts probe outcomes (role probes excepted) completed before the end of the steady-state window. */
+function steadyStateTally(history: HistoryWriter, windowEnd: number) {
+  let ok = 0;
+  let total = 0;
+  history.onEvent((event) => {
+    if (event.kind !== "complete" || event.type === "role" || event.t > windowEnd) return;
+    total += 1;
+    if (event.outcome === "ok") ok += 1;
+  });
+  return {
+    judge(required: number) {
+      const availability = total > 0 ? ok / total : null;
+      const ok_ = availability !== null && availability >= required;
+      const message =
+        availability === null
+          ? "steady state: no probe operation completed in the window"
+          : `steady state: availability ${(availability * 100).toFixed(1)}% (${ok}/${total}), required ${(required * 100).toFixed(1)}%`;
+      return { ok: ok_, availability, required, message };
+    },
+  };
+}
+
+async function teardown(started: StartedTopology | null, runId: string): Promise<string[]> {
+  if (started) return started.teardown();
+  // The target failed to start: it cleans up after itself, but make sure by label.
+  return removeLabelled(await dockerClient(), { runId });
+}
+
+async function settleWithin(tasks: Array<Promise<void>>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(tasks),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+function makeRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString("hex")}`;
+}

@@ -1,0 +1,141 @@
+/**
+ * Runs a planned Schedule against a started Target on the drill's clock, recording every fault and
+ * action in the History. Steps start at their time and run side by side (a promote with a detection
+ * delay does not hold back the next fault). `healAll` is the final generator: it heals whatever is
+ * still active and is safe to call more than once.
+ */
+import { toMs } from "../duration.ts";
+import { errorMessage } from "../errors.ts";
+import { faultPackage } from "../fault/faults.ts";
+import type { HistoryWriter } from "../history/writer.ts";
+import { roundMs, type Clock } from "../run/clock.ts";
+import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
+import type { StartedTopology } from "../target/topology.ts";
+import type { PlannedStep } from "./plan.ts";
+
+/** No single fault or action may take longer than this; a stuck Docker call must not stall the drill. */
+const STEP_TIMEOUT_MS = 60_000;
+
+export interface ScheduleContext {
+  topology: StartedTopology;
+  history: HistoryWriter;
+  clock: Clock;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+export class ScheduleRunner {
+  private readonly context: ScheduleContext;
+  private readonly active = new Map<string, FaultSpec>();
+  private readonly running: Array<Promise<void>> = [];
+  /** Errors from steps; the drill reports them, it does not swallow them. */
+  readonly errors: string[] = [];
+
+  constructor(context: ScheduleContext) {
+    this.context = context;
+  }
+
+  /** Starts each step at its time; resolves when every started step has finished. */
+  async run(plan: readonly PlannedStep[]): Promise<void> {
+    for (const step of plan) {
+      await this.context.clock.sleepUntil(step.at, this.context.signal);
+      if (this.context.signal.aborted) break;
+      this.running.push(this.execute(step));
+    }
+    await Promise.all(this.running);
+  }
+
+  /** Heals every fault still active. Idempotent; records each heal. */
+  async healAll(): Promise<void> {
+    await Promise.allSettled(this.running);
+    for (const [id, fault] of [...this.active]) await this.heal(id, fault);
+  }
+
+  private async execute(step: PlannedStep): Promise<void> {
+    if (step.kind === "inject") return this.inject(step.id, step.fault);
+    if (step.kind === "heal") return this.heal(step.id, step.fault);
+    return this.act(step.id, step.action);
+  }
+
+  private async inject(id: string, fault: FaultSpec): Promise<void> {
+    const pkg = faultPackage(fault);
+    const { history, clock, topology } = this.context;
+    const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label: pkg.label(fault), nodes: pkg.nodes(fault) } as const;
+    const t = roundMs(clock.now());
+    if (pkg.heal) this.active.set(id, fault);
+    try {
+      await withTimeout(pkg.inject(topology, fault), `${pkg.label(fault)}`);
+      history.append({ ...base, t, ok: true });
+      this.context.log(`fault ${id}: ${pkg.label(fault)}`);
+    } catch (error) {
+      history.append({ ...base, t, ok: false, error: errorMessage(error) });
+      this.errors.push(`${pkg.label(fault)}: ${errorMessage(error)}`);
+    }
+  }
+
+  private async heal(id: string, fault: FaultSpec): Promise<void> {
+    const pkg = faultPackage(fault);
+    if (!pkg.heal || !this.active.has(id)) return;
+    this.active.delete(id);
+    const { history, clock, topology } = this.context;
+    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault), nodes: pkg.nodes(fault) } as const;
+    try {
+      await withTimeout(pkg.heal(topology, fault), `heal ${pkg.label(fault)}`);
+      history.append({ ...base, t: roundMs(clock.now()), ok: true });
+      this.context.log(`healed ${id}: ${pkg.label(fault)}`);
+    } catch (error) {
+      history.append({ ...base, t: roundMs(clock.now()), ok: false, error: errorMessage(error) });
+      this.errors.push(`heal ${pkg.label(fault)}: ${errorMessage(error)}`);
+    }
+  }
+
+  private async act(id: string, action: ActionSpec): Promise<void> {
+    const { history, clock, topology } = this.context;
+    if (action.kind === "heal") {
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "heal", label: "heal all faults" });
+      for (const [faultId, fault] of [...this.active]) await this.heal(faultId, fault);
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "heal", label: "heal all faults", ok: true });
+      return;
+    }
+    const label = `promote ${action.node}`;
+    const afterMs = toMs(action.after);
+    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "promote", label, node: action.node });
+    try {
+      // The detection delay a failure detector would take before acting.
+      if (afterMs > 0) await clock.sleepUntil(clock.now() + afterMs, this.context.signal);
+      if (this.context.signal.aborted) throw new Error("aborted before promotion");
+      await withTimeout(topology.promote(action.node), label);
+      topology.repoint("rw", action.node);
+      history.append({ kind: "endpoint", t: roundMs(clock.now()), endpoint: "rw", node: action.node });
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "promote", label, node: action.node, ok: true });
+      this.context.log(`${label}: done, rw → ${action.node}`);
+    } catch (error) {
+      history.append({
+        kind: "action",
+        t: roundMs(clock.now()),
+        phase: "end",
+        id,
+        action: "promote",
+        label,
+        node: action.node,
+        ok: false,
+        error: errorMessage(error),
+      });
+      this.errors.push(`${label}: ${errorMessage(error)}`);
+    }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${STEP_TIMEOUT_MS / 1000} s`)), STEP_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Target: a PostgreSQL primary and a streaming standby in containers on a private Docker network,
+ * each reachable from the host only on 127.0.0.1. Faults act on the containers: SIGKILL, a
+ * PostgreSQL shutdown signal, the cgroup freezer, and iptables rules in the node's network
+ * namespace.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
+import { toMs } from "../duration.ts";
+import { HarnessError, errorMessage } from "../errors.ts";
+import { Session, type Endpoint } from "../probe/session.ts";
+import type { ContainerPairTarget } from "../scenario/schema.ts";
+import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "./docker.ts";
+import { chooseImage } from "./image.ts";
+import { iptablesCommands } from "./iptables.ts";
+import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
+
+const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
+const PG_PORT = 5432;
+const NODES = ["primary", "standby"] as const;
+const READY = /database system is ready to accept (read-only )?connections/;
+
+/** A GenericContainer that publishes its ports on 127.0.0.1 only and joins our network with an alias. */
+class PgNodeContainer extends GenericContainer {
+  private readonly networkName: string;
+  private readonly alias: string;
+  constructor(image: string, networkName: string, alias: string) {
+    super(image);
+    this.networkName = networkName;
+    this.alias = alias;
+    this.withNetworkMode(networkName);
+  }
+  protected override async beforeContainerCreated(): Promise<void> {
+    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
+      for (const binding of bindings as Array<{ HostIp?: string }>) binding.HostIp = "127.0.0.1";
+    }
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [this.networkName]: { Aliases: [this.alias] } } };
+  }
+}
+
+export function containerPair(spec: ContainerPairTarget): Topology {
+  return {
+    kind: "container-pair",
+    nodes: NODES,
+    initialPrimary: "primary",
+    start: (options) => startPair(spec, options),
+  };
+}
+
+interface PairNode {
+  name: string;
+  container: StartedTestContainer;
+  port: number;
+  /** Address on the private network, for cuts between nodes. */
+  ip: string;
+}
+
+async function startPair(spec: ContainerPairTarget, options: TopologyStartOptions): Promise<StartedTopology> {
+  const docker = await dockerClient();
+  options.log(await configureReaper(docker));
+  const { image, because } = await chooseImage(docker, { cli: options.image, scenario: spec.image });
+  options.log(`image ${image} (${because})`);
+
+  const labels = runLabels(options.runId, options.scenario);
+  const networkName = `pgdrill-${options.runId}`;
+  const secrets = { superuser: secret(), replication: secret() };
+  const started: PairNode[] = [];
+  // From here on, anything that fails removes what was started: the caller never gets a half pair.
+  try {
+    await docker.createNetwork({ Name: networkName, Driver: "bridge", CheckDuplicate: true, Labels: labels });
+    const startupMs = toMs(spec.startupTimeout);
+    const common = (node: string) =>
+      new PgNodeContainer(image, networkName, node)
+        .withName(`pgdrill-${options.runId}-${node}`)
+        .withLabels({ ...labels, [LABELS.node]: node })
+        .withUser("postgres")
+        .withEntrypoint(["/bin/sh", "-c", BOOTSTRAP, "pgdrill-bootstrap"])
+        .withExposedPorts(PG_PORT)
+        .withAddedCapabilities("NET_ADMIN")
+        .withWaitStrategy(Wait.forLogMessage(READY))
+        .withStartupTimeout(startupMs);
+
+    const t0 = Date.now();
+    const primary = await common("primary")
+      .withEnvironment({
+        PGDRILL_ROLE: "primary",
+        PGDRILL_NODE: "primary",
+        PGDRILL_SUPERUSER_PASSWORD: secrets.superuser,
+        PGDRILL_REPLICATION_PASSWORD: secrets.replication,
+        PGDRILL_SYNC_NAMES: spec.replication === "sync" ? "standby" : "",
+      })
+      .start();
+    started.push(await describeNode("primary", primary, networkName));
+    options.log(`primary up in ${Date.now() - t0} ms`);
+    const t1 = Date.now();
+    const standby = await common("standby")
+      .withEnvironment({
+        PGDRILL_ROLE: "standby",
+        PGDRILL_NODE: "standby",
+        PGDRILL_PRIMARY_HOST: "primary",
+        PGDRILL_REPLICATION_PASSWORD: secrets.replication,
+      })
+      .start();
+    started.push(await describeNode("standby", standby, networkName));
+    options.log(`standby up in ${Date.now() - t1} ms (${spec.replication} streaming replication)`);
+    const pair = new StartedContainerPair(docker, options.runId, networkName, started, secrets.superuser);
+    await pair.waitForStreaming(spec.replication, startupMs);
+    return pair;
+  } catch (error) {
+    await removeLabelled(docker, { runId: options.runId }).catch(() => undefined);
+    throw new HarnessError(`could not start the container pair: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+async function describeNode(name: string, container: StartedTestContainer, networkName: string): Promise<PairNode> {
+  return { name, container, port: container.getMappedPort(PG_PORT), ip: container.getIpAddress(networkName) };
+}
+
+function secret(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+class StartedContainerPair implements StartedTopology {
+  readonly kind = "container-pair";
+  readonly nodes = NODES;
+  private rw = "primary";
+  private readonly docker: Docker;
+  private readonly runId: string;
+  private readonly networkName: string;
+  private readonly byName: Map<string, PairNode>;
+  private readonly password: string;
+  private tornDown = false;
+
+  constructor(docker: Docker, runId: string, networkName: string, nodes: PairNode[], password: string) {
+    this.docker = docker;
+    this.runId = runId;
+    this.networkName = networkName;
+    this.byName = new Map(nodes.map((node) => [node.name, node]));
+    this.password = password;
+  }
+
+  get rwNode(): string {
+    return this.rw;
+  }
+
+  endpoint(name: string): Endpoint {
+    const node = this.node(name === "rw" ? this.rw : name);
+    return { node: node.name, host: "127.0.0.1", port: node.port, user: "postgres", password: this.password, database: "postgres" };
+  }
+
+  repoint(_endpoint: "rw", node: string): void {
+    this.node(node);
+    this.rw = node;
+  }
+
+  /** Waits until the standby streams from the primary (and, for sync, is the synchronous one). */
+  async waitForStreaming(replication: "async" | "sync", timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const wanted = replication === "sync" ? "sync" : "async";
+    let last = "no walsender yet";
+    while (Date.now() < deadline) {
+      const session = await Session.connect(this.endpoint("primary"), { connectTimeoutMs: 2000, applicationName: "pgdrill-setup" }).catch(
+        () => null,
+      );
+      if (session) {
+        try {
+          const result = await session.query<{ state: string; sync_state: string }>(
+            "SELECT state, sync_state FROM pg_stat_replication WHERE application_name = 'standby'",
+            [],
+            2000,
+          );
+          const row = result.rows[0];
+          if (row?.state === "streaming" && row.sync_state === wanted) return;
+          last = row ? `state ${row.state}, sync_state ${row.sync_state}` : "no walsender yet";
+        } finally {
+          await session.close();
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new HarnessError(`the standby did not start ${wanted} streaming within ${timeoutMs} ms (${last})`);
+  }
+
+  async kill(name: string): Promise<void> {
+    await this.docker.getContainer(this.node(name).container.getId()).kill({ signal: "SIGKILL" });
+  }
+
+  async stopGracefully(name: string, mode: "smart" | "fast" | "immediate"): Promise<void> {
+    // PostgreSQL's own shutdown signals, sent to postgres as PID 1: smart = TERM, fast = INT, immediate = QUIT.
+    const signal = { smart: "SIGTERM", fast: "SIGINT", immediate: "SIGQUIT" }[mode];
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    await container.kill({ signal });
+  }
+
+  async pause(name: string): Promise<void> {
+    await this.docker.getContainer(this.node(name).container.getId()).pause();
+  }
+
+  async unpause(name: string): Promise<void> {
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    const state = (await container.inspect()).State;
+    if (state.Paused) await container.unpause();
+  }
+
+  async cut(cut: Cut): Promise<void> {
+    const peerIp = cut.from === "all" ? "all" : this.node(cut.from).ip;
+    await this.iptables(cut.node, iptablesCommands.cut(peerIp, cut.direction));
+  }
+
+  async healCuts(name: string): Promise<void> {
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    const state = (await container.inspect()).State;
+    if (!state.Running) return; // a dead node has no rules left to heal
+    if (state.Paused) await container.unpause();
+    await this.iptables(name, iptablesCommands.heal());
+  }
+
+  async promote(name: string): Promise<void> {
+    const session = await Session.connect(this.endpoint(name), { connectTimeoutMs: 5000, applicationName: "pgdrill-promote" });
+    try {
+      const result = await session.query<{ promoted: boolean }>("SELECT pg_promote(true, 30) AS promoted", [], 35_000);
+      if (!result.rows[0]?.promoted) throw new HarnessError(`${name} did not finish promotion within 30 s`);
+    } finally {
+      await session.close();
+    }
+  }
+
+  private async iptables(name: string, script: string): Promise<void> {
+    const node = this.node(name);
+    const result = await node.container.exec(["sh", "-c", script], { user: "root" });
+    if (result.exitCode === 127) {
+      throw new HarnessError(
+        `iptables is not installed in the image of ${name}: network faults need it. ` +
+          "Use pgdrill's local image (bash fixtures/image/build-local-image.sh) or an image with iptables.",
+      );
+    }
+    if (result.exitCode !== 0) {
+      throw new HarnessError(`iptables in ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+    }
+  }
+
+  async teardown(): Promise<string[]> {
+    if (this.tornDown) return [];
+    this.tornDown = true;
+    const removed = await removeLabelled(this.docker, { runId: this.runId });
+    return removed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.teardown();
+  }
+
+  private node(name: string): PairNode {
+    const node = this.byName.get(name);
+    if (!node) throw new HarnessError(`no node named "${name}" in the container pair (nodes: ${[...this.byName.keys()].join(", ")})`);
+    return node;
+  }
+}
+
+export { NODES as CONTAINER_PAIR_NODES };

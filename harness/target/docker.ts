@@ -1,0 +1,110 @@
+/**
+ * Everything pgdrill starts in Docker carries its labels, so it can always find and remove its own
+ * things (and only those): on every path of a run, and later with `pgdrill reap` after a crash.
+ * testcontainers' reaper (Ryuk) does this job where its image can be had; pgdrill does not depend
+ * on it.
+ */
+import { hostname } from "node:os";
+import { getContainerRuntimeClient, type ContainerRuntimeClient } from "testcontainers";
+
+export const LABELS = {
+  managed: "pgdrill.managed",
+  run: "pgdrill.run",
+  scenario: "pgdrill.scenario",
+  node: "pgdrill.node",
+  pid: "pgdrill.pid",
+  host: "pgdrill.host",
+} as const;
+
+export type Docker = ContainerRuntimeClient["container"]["dockerode"];
+
+export function runLabels(runId: string, scenario: string): Record<string, string> {
+  return {
+    [LABELS.managed]: "true",
+    [LABELS.run]: runId,
+    [LABELS.scenario]: scenario,
+    [LABELS.pid]: String(process.pid),
+    [LABELS.host]: hostname(),
+  };
+}
+
+let ryukDecision: string | null = null;
+
+/**
+ * Decides whether testcontainers may start Ryuk, before its first use. Ryuk's image cannot be
+ * pulled where no registry answers, and testcontainers would fail trying; so unless the user chose
+ * (TESTCONTAINERS_RYUK_DISABLED set either way), Ryuk is used only when its image is already here.
+ * Returns a sentence for the log.
+ */
+export async function configureReaper(docker: Docker): Promise<string> {
+  if (ryukDecision) return ryukDecision;
+  const chosen = process.env.TESTCONTAINERS_RYUK_DISABLED;
+  if (chosen !== undefined) {
+    ryukDecision =
+      chosen === "true"
+        ? "Ryuk (testcontainers' reaper) is off (TESTCONTAINERS_RYUK_DISABLED=true): pgdrill removes what it starts by its labels."
+        : "Ryuk (testcontainers' reaper) is on, as TESTCONTAINERS_RYUK_DISABLED says.";
+    return ryukDecision;
+  }
+  const images = await docker.listImages({ filters: { reference: ["testcontainers/ryuk"] } });
+  if (images.length > 0) {
+    ryukDecision = "Ryuk (testcontainers' reaper) is on: its image is present.";
+  } else {
+    process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+    ryukDecision =
+      "Ryuk (testcontainers' reaper) is off: its image testcontainers/ryuk is not on this machine and pgdrill does not pull it " +
+      "(no container registry may answer). pgdrill labels everything it starts (pgdrill.run=<run id>) and removes it itself " +
+      "on success, failure and Ctrl-C; `pgdrill reap` removes what a killed run left.";
+  }
+  return ryukDecision;
+}
+
+export async function dockerClient(): Promise<Docker> {
+  const client = await getContainerRuntimeClient();
+  return client.container.dockerode;
+}
+
+/** Removes the containers and networks of one run (or, with no runId, every pgdrill one). */
+export async function removeLabelled(docker: Docker, filter: { runId?: string; onlyOrphans?: boolean }): Promise<string[]> {
+  const label = filter.runId ? [`${LABELS.run}=${filter.runId}`] : [`${LABELS.managed}=true`];
+  const removed: string[] = [];
+  const containers = await docker.listContainers({ all: true, filters: { label } });
+  for (const info of containers) {
+    if (filter.onlyOrphans && !isOrphan(info.Labels)) continue;
+    try {
+      await docker.getContainer(info.Id).remove({ force: true, v: true });
+      removed.push(`container ${info.Names[0]?.replace(/^\//, "") ?? info.Id.slice(0, 12)}`);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+  const networks = await docker.listNetworks({ filters: { label } });
+  for (const info of networks) {
+    if (filter.onlyOrphans && !isOrphan(info.Labels ?? {})) continue;
+    try {
+      await docker.getNetwork(info.Id).remove();
+      removed.push(`network ${info.Name}`);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+  return removed;
+}
+
+/** Left by a pgdrill process on this host that is no longer running. */
+function isOrphan(labels: Record<string, string>): boolean {
+  if (labels[LABELS.host] !== hostname()) return false;
+  const pid = Number(labels[LABELS.pid]);
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return typeof error === "object" && error !== null && "statusCode" in error && error.statusCode === 404;
+}

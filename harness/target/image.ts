@@ -1,0 +1,37 @@
+/**
+ * Which PostgreSQL image a container target runs. pgdrill brings its own bootstrap, so any image
+ * with the PostgreSQL server binaries in the Debian layout will do: the official `postgres` images
+ * where a registry answers, and pgdrill's own `pgdrill/postgres:15-local`, built from Debian
+ * packages by fixtures/image/build-local-image.sh, where none does.
+ */
+import { HarnessError } from "../errors.ts";
+import type { Docker } from "./docker.ts";
+
+export const OFFICIAL_IMAGE = "postgres:16";
+export const LOCAL_IMAGE = "pgdrill/postgres:15-local";
+
+export interface ImageChoice {
+  image: string;
+  /** Why this one, for the log. */
+  because: string;
+}
+
+/**
+ * Explicit choices win, in this order: --image, the scenario's `target.image`, PGDRILL_IMAGE
+ * (those are pulled if absent). Otherwise the official image if it is here, else the local build.
+ */
+export async function chooseImage(docker: Docker, explicit: { cli?: string; scenario?: string }): Promise<ImageChoice> {
+  if (explicit.cli) return { image: explicit.cli, because: "--image" };
+  if (explicit.scenario) return { image: explicit.scenario, because: "the scenario's target.image" };
+  const fromEnv = process.env.PGDRILL_IMAGE;
+  if (fromEnv) return { image: fromEnv, because: "PGDRILL_IMAGE" };
+  for (const candidate of [OFFICIAL_IMAGE, LOCAL_IMAGE]) {
+    const found = await docker.listImages({ filters: { reference: [candidate] } });
+    if (found.length > 0) return { image: candidate, because: `found ${candidate} on this machine` };
+  }
+  throw new HarnessError(
+    `no PostgreSQL image: neither ${OFFICIAL_IMAGE} nor ${LOCAL_IMAGE} is on this machine. ` +
+      "Run `bash fixtures/setup.sh` (pulls postgres:16, or builds the local image where no registry answers), " +
+      "or name one with --image / PGDRILL_IMAGE.",
+  );
+}
