@@ -29,9 +29,10 @@ CONF
 host replication replicator all scram-sha-256
 host all all all scram-sha-256
 HBA
-  # Single-user mode creates the replication role without opening a port.
+  # Single-user mode creates the replication role without opening a port; with no standby yet,
+  # a synchronous commit here would wait forever, so it is switched off for this one session.
   echo "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '$PGDRILL_REPLICATION_PASSWORD';" \
-    | postgres --single -D "$PGDATA" postgres >/dev/null
+    | postgres --single -D "$PGDATA" -c synchronous_standby_names= postgres >/dev/null
   log "primary initialised"
 else
   export PGPASSWORD="$PGDRILL_REPLICATION_PASSWORD"

@@ -60,6 +60,12 @@ export async function configureReaper(docker: Docker): Promise<string> {
 }
 
 export async function dockerClient(): Promise<Docker> {
+  // With a local engine, published ports are on this host. Saying so stops testcontainers from
+  // starting a helper container (which it would have to pull) to guess the host address.
+  const dockerHost = process.env.DOCKER_HOST ?? "";
+  if (!process.env.TESTCONTAINERS_HOST_OVERRIDE && (dockerHost === "" || dockerHost.startsWith("unix://"))) {
+    process.env.TESTCONTAINERS_HOST_OVERRIDE = "127.0.0.1";
+  }
   const client = await getContainerRuntimeClient();
   return client.container.dockerode;
 }
