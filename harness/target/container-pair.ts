@@ -59,6 +59,9 @@ interface PairNode {
 async function startPair(spec: ContainerPairTarget, options: TopologyStartOptions): Promise<StartedTopology> {
   const docker = await dockerClient();
   options.log(await configureReaper(docker));
+  // What a killed earlier run left (its pgdrill process is gone) goes first, so names and ports are free.
+  const orphans = await removeLabelled(docker, { onlyOrphans: true });
+  if (orphans.length > 0) options.log(`removed leftovers of killed runs: ${orphans.join(", ")}`);
   const { image, because } = await chooseImage(docker, { cli: options.image, scenario: spec.image });
   options.log(`image ${image} (${because})`);
 
