@@ -1,0 +1,54 @@
+/**
+ * Downtime: for each probe (role probes excepted), the maximal runs of consecutive non-ok
+ * operations in invoke order. A window opens at the invoke of its first non-ok operation and
+ * closes at the invoke of the next ok one: the moment a client that tried again succeeded. A
+ * window that never closes is `open` and ends at the probe's last observation (its latest
+ * completion), so it measures only what was seen, not the teardown after it. Totals come from the
+ * headline probe; `windows` lists every probe's.
+ */
+import type { HistoryEvent } from "../history/events.ts";
+import type { DowntimeWindow, Metrics } from "../result.ts";
+import type { Checker, CheckerOutput } from "./checker.ts";
+import { completedOf, viewOf, type CompletedOperation } from "./operations.ts";
+
+export type DowntimeMetrics = Metrics["downtime"];
+
+export const downtimeChecker: Checker<DowntimeMetrics> = {
+  empty: () => ({ windows: [], totalMs: 0, longestMs: 0 }),
+  check(events: readonly HistoryEvent[]): CheckerOutput<DowntimeMetrics> {
+    const view = viewOf(events);
+    const windows = view.probes
+      .filter((probe) => probe.type !== "role")
+      .flatMap((probe) => downtimeWindows(probe.name, completedOf(view, probe.name)));
+    const headline = view.headline;
+    if (!headline) return { valid: "unknown", metrics: { ...downtimeChecker.empty(), windows }, reason: "no select1 or writes probe operations recorded" };
+    const headlineWindows = windows.filter((window) => window.probe === headline.name);
+    return {
+      valid: true,
+      metrics: {
+        windows,
+        totalMs: headlineWindows.reduce((sum, window) => sum + window.durationMs, 0),
+        longestMs: headlineWindows.reduce((longest, window) => Math.max(longest, window.durationMs), 0),
+      },
+    };
+  },
+};
+
+/** `operations` are one probe's completed operations in invoke order. */
+export function downtimeWindows(probe: string, operations: readonly CompletedOperation[]): DowntimeWindow[] {
+  const windows: DowntimeWindow[] = [];
+  const lastSeen = operations.reduce((latest, operation) => Math.max(latest, operation.completeT), 0);
+  let current: { startMs: number; failures: number } | null = null;
+  const close = (endMs: number, open: boolean) => {
+    if (!current) return;
+    windows.push({ probe, startMs: current.startMs, endMs, durationMs: endMs - current.startMs, open, failures: current.failures });
+    current = null;
+  };
+  for (const operation of operations) {
+    if (operation.outcome === "ok") close(operation.invokeT, false);
+    else if (current) current.failures += 1;
+    else current = { startMs: operation.invokeT, failures: 1 };
+  }
+  close(lastSeen, true);
+  return windows;
+}

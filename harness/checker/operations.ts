@@ -1,0 +1,156 @@
+/**
+ * The views of a History that several checkers share: operations (an invoke paired with its
+ * complete), the probes in order of first appearance, the headline probe and the first fault.
+ * Computed once per events array and cached, since every checker asks for the same things.
+ */
+import type { CompleteEvent, FaultEvent, HistoryEvent, OpType, Outcome, RoleValue, RunStartEvent } from "../history/events.ts";
+
+/** One probe operation. `outcome` is null when it was invoked but never completed. */
+export interface Operation {
+  probe: string;
+  type: OpType;
+  worker: number;
+  op: number;
+  invokeT: number;
+  completeT: number | null;
+  outcome: Outcome | null;
+  node: string | null;
+  value: number | RoleValue | null;
+  latencyMs: number | null;
+  error: string | null;
+}
+
+export interface CompletedOperation extends Operation {
+  completeT: number;
+  outcome: Outcome;
+  latencyMs: number;
+}
+
+export interface ProbeInfo {
+  name: string;
+  type: OpType;
+}
+
+export interface HistoryView {
+  runStart: RunStartEvent | null;
+  /** Sorted by invoke t (ties: history order). */
+  operations: Operation[];
+  /** Probes in order of their first event. */
+  probes: ProbeInfo[];
+  /** The availability headline: the first select1 probe, else the first writes probe. Role probes never. */
+  headline: ProbeInfo | null;
+  injects: FaultEvent[];
+  /** t of the first fault inject, or null when no fault was injected. */
+  firstFaultAt: number | null;
+  /** t of the last event of any kind. */
+  lastT: number;
+}
+
+const cache = new WeakMap<readonly HistoryEvent[], HistoryView>();
+
+export function viewOf(events: readonly HistoryEvent[]): HistoryView {
+  let view = cache.get(events);
+  if (!view) {
+    view = buildView(events);
+    cache.set(events, view);
+  }
+  return view;
+}
+
+export function isCompleted(operation: Operation): operation is CompletedOperation {
+  return operation.outcome !== null;
+}
+
+/** Completed operations of one probe, by invoke t. */
+export function completedOf(view: HistoryView, probe: string): CompletedOperation[] {
+  return view.operations.filter((operation): operation is CompletedOperation => operation.probe === probe && isCompleted(operation));
+}
+
+function buildView(events: readonly HistoryEvent[]): HistoryView {
+  let runStart: RunStartEvent | null = null;
+  const open = new Map<string, Operation>();
+  const operations: Operation[] = [];
+  const probes = new Map<string, ProbeInfo>();
+  const injects: FaultEvent[] = [];
+  let lastT = 0;
+
+  for (const event of events) {
+    lastT = Math.max(lastT, event.t);
+    switch (event.kind) {
+      case "run-start":
+        runStart ??= event;
+        break;
+      case "fault":
+        if (event.phase === "inject") injects.push(event);
+        break;
+      case "invoke": {
+        if (!probes.has(event.probe)) probes.set(event.probe, { name: event.probe, type: event.type });
+        const operation: Operation = {
+          probe: event.probe,
+          type: event.type,
+          worker: event.worker,
+          op: event.op,
+          invokeT: event.t,
+          completeT: null,
+          outcome: null,
+          node: event.node ?? null,
+          value: event.value ?? null,
+          latencyMs: null,
+          error: null,
+        };
+        open.set(keyOf(event), operation);
+        operations.push(operation);
+        break;
+      }
+      case "complete": {
+        if (!probes.has(event.probe)) probes.set(event.probe, { name: event.probe, type: event.type });
+        const key = keyOf(event);
+        const operation = open.get(key);
+        if (operation) {
+          open.delete(key);
+          complete(operation, event);
+        } else {
+          // No invoke recorded (should not happen): its latency says when it must have started.
+          const orphan: Operation = {
+            probe: event.probe,
+            type: event.type,
+            worker: event.worker,
+            op: event.op,
+            invokeT: event.t - event.latencyMs,
+            completeT: null,
+            outcome: null,
+            node: null,
+            value: null,
+            latencyMs: null,
+            error: null,
+          };
+          complete(orphan, event);
+          operations.push(orphan);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  // Array.prototype.sort is stable, so equal invoke times keep history order.
+  operations.sort((a, b) => a.invokeT - b.invokeT);
+  const probeList = [...probes.values()];
+  const headline = probeList.find((probe) => probe.type === "select1") ?? probeList.find((probe) => probe.type === "write") ?? null;
+  const firstFaultAt = injects.length > 0 ? Math.min(...injects.map((inject) => inject.t)) : null;
+  return { runStart, operations, probes: probeList, headline, injects, firstFaultAt, lastT };
+}
+
+function complete(operation: Operation, event: CompleteEvent): void {
+  operation.completeT = event.t;
+  operation.outcome = event.outcome;
+  operation.latencyMs = event.latencyMs;
+  operation.node = event.node ?? operation.node;
+  operation.value = event.value ?? operation.value;
+  operation.error = event.error ?? null;
+}
+
+function keyOf(event: { probe: string; worker: number; op: number }): string {
+  return `${event.probe}\u0000${event.worker}\u0000${event.op}`;
+}

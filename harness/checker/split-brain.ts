@@ -1,0 +1,79 @@
+/**
+ * Split brain: two or more nodes answering as writable primaries at once. Each node's role sample
+ * holds until that node's next sample (its last one until the last role sample of the run); the
+ * windows are where two or more distinct nodes' "primary" samples hold together. Sampling makes
+ * this coarse, by up to one role interval per edge, which is why `overlapMs` is a metric to gate
+ * on rather than a yes/no alone.
+ */
+import type { HistoryEvent } from "../history/events.ts";
+import type { Metrics } from "../result.ts";
+import type { Checker, CheckerOutput } from "./checker.ts";
+import { roleSamples } from "./roles.ts";
+
+export type SplitBrainMetrics = Metrics["splitBrain"];
+type Window = SplitBrainMetrics["windows"][number];
+
+export const splitBrainChecker: Checker<SplitBrainMetrics> = {
+  empty: () => ({ detected: false, overlapMs: 0, windows: [] }),
+  check(events: readonly HistoryEvent[]): CheckerOutput<SplitBrainMetrics> {
+    const samples = roleSamples(events);
+    if (samples.length === 0) return { valid: "unknown", metrics: splitBrainChecker.empty(), reason: "no role probe in this run" };
+    const windows = overlaps(primaryIntervals(samples));
+    const overlapMs = windows.reduce((sum, window) => sum + (window.endMs - window.startMs), 0);
+    const metrics = { detected: windows.length > 0, overlapMs, windows };
+    if (!metrics.detected) return { valid: true, metrics };
+    const first = windows[0]!;
+    return { valid: false, metrics, reason: `${first.nodes.join(" and ")} were both primary from ${first.startMs} ms (${overlapMs} ms in all)` };
+  },
+};
+
+interface Interval {
+  node: string;
+  start: number;
+  end: number;
+}
+
+/** Per node, the stretches during which its latest sample said "primary". */
+function primaryIntervals(samples: ReturnType<typeof roleSamples>): Interval[] {
+  const end = samples[samples.length - 1]!.t;
+  const open = new Map<string, number>();
+  const intervals: Interval[] = [];
+  for (const sample of samples) {
+    const since = open.get(sample.node);
+    if (sample.role === "primary") {
+      if (since === undefined) open.set(sample.node, sample.t);
+    } else if (since !== undefined) {
+      intervals.push({ node: sample.node, start: since, end: sample.t });
+      open.delete(sample.node);
+    }
+  }
+  for (const [node, since] of open) intervals.push({ node, start: since, end });
+  return intervals.filter((interval) => interval.end > interval.start);
+}
+
+/** Sweeps interval edges; a window is a maximal stretch with two or more nodes primary. */
+function overlaps(intervals: Interval[]): Window[] {
+  // Ends sort before starts at the same instant: a hand-over at one instant is not an overlap.
+  const edges = intervals
+    .flatMap((interval) => [
+      { t: interval.start, node: interval.node, delta: 1 },
+      { t: interval.end, node: interval.node, delta: -1 },
+    ])
+    .sort((a, b) => a.t - b.t || a.delta - b.delta);
+  const active = new Map<string, number>();
+  const windows: Window[] = [];
+  let current: { startMs: number; nodes: Set<string> } | null = null;
+  for (const edge of edges) {
+    const count = (active.get(edge.node) ?? 0) + edge.delta;
+    if (count > 0) active.set(edge.node, count);
+    else active.delete(edge.node);
+    if (active.size >= 2) {
+      current ??= { startMs: edge.t, nodes: new Set() };
+      for (const node of active.keys()) current.nodes.add(node);
+    } else if (current) {
+      if (edge.t > current.startMs) windows.push({ startMs: current.startMs, endMs: edge.t, nodes: [...current.nodes].sort() });
+      current = null;
+    }
+  }
+  return windows;
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { rolesChecker } from "../../harness/checker/roles.ts";
+import { splitBrainChecker } from "../../harness/checker/split-brain.ts";
+import { history } from "../fixtures/histories/builder.ts";
+
+// Role samples complete 2 ms after they are invoked (the builder's default), and are dated then.
+const sequential = history()
+  .start()
+  .role(0, "primary", "primary", 1)
+  .role(100, "standby", "standby", 1)
+  .role(200, "primary", "primary", 1)
+  .role(300, "standby", "standby", 1)
+  .role(400, "primary", "down")
+  .role(500, "standby", "primary", 2)
+  .role(600, "primary", "down")
+  .role(700, "standby", "primary", 2)
+  .role(800, "primary", "standby", 2)
+  .end(1000).events;
+
+describe("roles checker", () => {
+  it("records each node's first sample and every change of role or timeline", () => {
+    const { valid, metrics } = rolesChecker.check(sequential);
+    expect(valid).toBe(true);
+    expect(metrics.changes).toEqual([
+      { t: 2, node: "primary", role: "primary", timeline: 1 },
+      { t: 102, node: "standby", role: "standby", timeline: 1 },
+      { t: 402, node: "primary", role: "unreachable", timeline: null },
+      { t: 502, node: "standby", role: "primary", timeline: 2 },
+      { t: 802, node: "primary", role: "standby", timeline: 2 },
+    ]);
+  });
+
+  it("is unknown without a role probe", () => {
+    expect(rolesChecker.check(history().start().select1(0, "ok").end(10).events).valid).toBe("unknown");
+  });
+});
+
+describe("split-brain checker", () => {
+  it("finds nothing when one primary hands over to the next", () => {
+    const { valid, metrics } = splitBrainChecker.check(sequential);
+    expect(valid).toBe(true);
+    expect(metrics).toEqual({ detected: false, overlapMs: 0, windows: [] });
+  });
+
+  it("detects two primaries whose samples overlap, and measures the overlap", () => {
+    const events = history()
+      .start()
+      .role(0, "primary", "primary", 1)
+      .role(100, "standby", "standby", 1)
+      .role(200, "primary", "primary", 1)
+      .role(300, "standby", "primary", 2) // promoted while the old primary still accepts writes
+      .role(400, "primary", "primary", 1)
+      .role(500, "standby", "primary", 2)
+      .role(600, "primary", "down")
+      .role(700, "standby", "primary", 2)
+      .end(1000).events;
+    const { valid, metrics, reason } = splitBrainChecker.check(events);
+    expect(valid).toBe(false);
+    expect(metrics).toEqual({ detected: true, overlapMs: 300, windows: [{ startMs: 302, endMs: 602, nodes: ["primary", "standby"] }] });
+    expect(reason).toMatch(/primary and standby were both primary from 302 ms/);
+  });
+
+  it("does not count a hand-over at the same instant as an overlap", () => {
+    const events = history()
+      .start()
+      .role(0, "primary", "primary")
+      .role(100, "primary", "down")
+      .role(100, "standby", "primary", 2)
+      .role(200, "standby", "primary", 2)
+      .end(300).events;
+    expect(splitBrainChecker.check(events).metrics.detected).toBe(false);
+  });
+});
