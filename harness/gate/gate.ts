@@ -1,0 +1,122 @@
+/**
+ * The Gate: typed thresholds over Metrics (k6 thresholds). Each entry names a metric path and a
+ * comparison; a metric that could not be measured (null) fails its gate, because "we cannot say"
+ * must never read as a pass.
+ */
+import { InputError } from "../errors.ts";
+import type { GateResult, Metrics } from "../result.ts";
+import { GATE_EXPRESSION, GATE_METRICS, GATE_OPERATORS, type GateMetric, type GateOperator } from "./metrics.ts";
+
+/** The scenario's `gate`: metric path → expression, e.g. `{ "availability.ratio": ">= 0.99" }`. */
+export type GateMap = Record<string, string>;
+
+export interface GateSpec {
+  metric: GateMetric;
+  operator: GateOperator;
+  threshold: number;
+  /** As written, e.g. ">= 0.99". */
+  expected: string;
+}
+
+// The value type at a dotted path of T; checked below against every gate metric.
+type AtPath<T, P extends string> = P extends `${infer Head}.${infer Rest}`
+  ? Head extends keyof T
+    ? AtPath<T[Head], Rest>
+    : never
+  : P extends keyof T
+    ? T[P]
+    : never;
+
+// Fails to compile if a metric in GATE_METRICS is not a number (or null) at its path of Metrics.
+type IsNumericMetric<V> = [V] extends [never] ? never : [V] extends [number | null] ? true : never;
+const everyGateMetricIsNumeric: { [M in GateMetric]: IsNumericMetric<AtPath<Metrics, M>> } = {
+  "availability.ratio": true,
+  "availability.faultWindowRatio": true,
+  "failover.latencyMs": true,
+  "failover.stableAfterMs": true,
+  "downtime.totalMs": true,
+  "downtime.longestMs": true,
+  "writes.acknowledged": true,
+  "writes.lostAcknowledged": true,
+  "writes.unknown": true,
+  "latency.p50Ms": true,
+  "latency.p99Ms": true,
+  "latency.maxMs": true,
+  "splitBrain.overlapMs": true,
+};
+void everyGateMetricIsNumeric;
+
+export function isGateMetric(name: string): name is GateMetric {
+  return Object.hasOwn(GATE_METRICS, name);
+}
+
+/** Parses a gate map; `field` names where it came from in errors (default "gate"). */
+export function parseGate(gate: GateMap, field = "gate"): GateSpec[] {
+  return Object.entries(gate).map(([metric, expression]) => parseEntry(metric, expression, `${field}.${metric}`));
+}
+
+function parseEntry(metric: string, expression: string, field: string): GateSpec {
+  if (!isGateMetric(metric)) {
+    throw new InputError(field, `unknown metric "${metric}"`, `Use one of ${Object.keys(GATE_METRICS).join(", ")}`);
+  }
+  const match = GATE_EXPRESSION.exec(expression);
+  if (!match) {
+    throw new InputError(field, `"${expression}" is not a comparison`, 'Write it like ">= 0.99", "< 30000" or "== 0"');
+  }
+  return { metric, operator: match[1] as GateOperator, threshold: Number(match[2]), expected: expression.trim() };
+}
+
+const OVERRIDE = new RegExp(`^\\s*([A-Za-z][A-Za-z0-9.]*)\\s*((?:${GATE_OPERATORS.join("|")})\\s*-?\\d+(?:\\.\\d+)?)\\s*$`);
+
+/** `--gate failover.latencyMs<20000`: a metric and its expression in one string. */
+export function parseGateOverride(text: string): GateSpec {
+  const match = OVERRIDE.exec(text);
+  if (!match) {
+    throw new InputError("--gate", `"${text}" is not a metric and a comparison`, 'Write it like --gate "failover.latencyMs<20000" or --gate "availability.ratio>=0.99"');
+  }
+  const [, metric, expression] = match as unknown as [string, string, string];
+  if (!isGateMetric(metric)) {
+    throw new InputError("--gate", `unknown metric "${metric}" in "${text}"`, `Use one of ${Object.keys(GATE_METRICS).join(", ")}`);
+  }
+  return parseEntry(metric, expression, "--gate");
+}
+
+/** Overrides replace the scenario's gate on the same metric and add the others, in order. */
+export function withOverrides(gate: readonly GateSpec[], overrides: readonly GateSpec[]): GateSpec[] {
+  const replaced = new Map(overrides.map((override) => [override.metric, override]));
+  const merged = gate.map((spec) => replaced.get(spec.metric) ?? spec);
+  const present = new Set(gate.map((spec) => spec.metric));
+  return [...merged, ...overrides.filter((override) => !present.has(override.metric))];
+}
+
+export function metricValue(metrics: Metrics, metric: GateMetric): number | null {
+  let value: unknown = metrics;
+  for (const key of metric.split(".")) {
+    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+export function compare(actual: number, operator: GateOperator, threshold: number): boolean {
+  switch (operator) {
+    case "<":
+      return actual < threshold;
+    case "<=":
+      return actual <= threshold;
+    case ">":
+      return actual > threshold;
+    case ">=":
+      return actual >= threshold;
+    case "==":
+      return actual === threshold;
+    case "!=":
+      return actual !== threshold;
+  }
+}
+
+export function evaluateGate(specs: readonly GateSpec[], metrics: Metrics): GateResult[] {
+  return specs.map((spec) => {
+    const actual = metricValue(metrics, spec.metric);
+    return { ...spec, actual, pass: actual !== null && compare(actual, spec.operator, spec.threshold) };
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * The report renderers, keyed by format. The record is typed over ReportFormat, so adding a
+ * format (JUnit, HTML) without a renderer, or a renderer without a file name, does not compile.
+ */
+import type { RunResult } from "../result.ts";
+import { renderJson } from "./json.ts";
+import { renderMarkdown } from "./markdown.ts";
+
+export type ReportFormat = "json" | "markdown";
+
+export interface Renderer {
+  /** File name inside the run directory. */
+  file: string;
+  render: (result: RunResult) => string;
+}
+
+export const RENDERERS: Record<ReportFormat, Renderer> = {
+  json: { file: "result.json", render: renderJson },
+  markdown: { file: "report.md", render: renderMarkdown },
+};
+
+export { renderJson } from "./json.ts";
+export { renderMarkdown } from "./markdown.ts";
+export { formatSummary } from "./summary.ts";

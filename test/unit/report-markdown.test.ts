@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { renderMarkdown } from "../../harness/report/markdown.ts";
+import { deviatedResult } from "../fixtures/histories/results.ts";
+
+describe("Markdown report", () => {
+  const markdown = renderMarkdown(deviatedResult());
+
+  it("opens with the verdict and the one-line reason", () => {
+    expect(markdown.split("\n")[0]).toBe("## ❌ hand-made: deviated");
+    expect(markdown).toContain("**Why:** 2 gates failed: writes.lostAcknowledged == 0 (actual 1); availability.ratio >= 0.9 (actual 0.8462)");
+  });
+
+  it("tabulates the key metrics", () => {
+    expect(markdown).toContain("| availability (select1) | 84.62% (ok 11, fail 2, info 0) |");
+    expect(markdown).toContain('| failover latency | 770.0 ms after "kill primary" at 950.0 ms, now on standby (was primary) |');
+    expect(markdown).toContain("| lost acknowledged writes | **1** (final read on standby; unknown committed 1, failed but present 0) |");
+  });
+
+  it("shows each gate with expected and actual values", () => {
+    expect(markdown).toContain("| ✅ | `failover.latencyMs` | < 1000 | 770 |");
+    expect(markdown).toContain("| ❌ | `availability.ratio` | >= 0.9 | 0.8462 |");
+  });
+
+  it("lists downtime windows, lost ids and role changes", () => {
+    expect(markdown).toContain("| select1 | 1.00 s | 1.70 s | 700.0 ms | 2 |");
+    expect(markdown).toContain("1 lost, ids: 3");
+    expect(markdown).toContain("| 1.60 s | standby | primary | 2 |");
+    expect(markdown).toContain('| writes | ❌ invalid | 1 acknowledged write(s) of "writes" missing from the final read on standby |');
+  });
+
+  it("caps a long list of lost ids, as ranges", () => {
+    const result = deviatedResult();
+    const lostIds = Array.from({ length: 200 }, (_, i) => i * 2); // 200 separate ranges
+    const capped = renderMarkdown({ ...result, metrics: { ...result.metrics, writes: { ...result.metrics.writes, lostAcknowledged: 200, lostIds } } });
+    expect(capped).toContain("200 lost, ids: 0, 2, 4,");
+    expect(capped).toContain(", 98, … and 150 more");
+  });
+
+  it("escapes pipes in free text so table rows stay intact", () => {
+    const result = deviatedResult();
+    const text = renderMarkdown({ ...result, checks: { ...result.checks, latency: { valid: "unknown", reason: "a | b\nc" } } });
+    expect(text).toContain("| latency | ❔ unknown | a \\| b c |");
+  });
+
+  it("says when there are no gates", () => {
+    expect(renderMarkdown({ ...deviatedResult(), gates: [] })).toContain("No gates: the verdict only says whether the run completed.");
+  });
+});
