@@ -1,7 +1,7 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { analyzeHistory, analyzeRunDir } from "../../harness/analyze.ts";
 import { availabilityChecker } from "../../harness/checker/availability.ts";
 import { CHECKERS } from "../../harness/checker/index.ts";
@@ -86,9 +86,15 @@ describe("analyzeHistory verdicts", () => {
   });
 });
 
+const tempDirs: string[] = [];
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "pgdrill-analyze-"));
+  const dir = mkdtempSync(join(tmpdir(), "pgdrill-analyze-"));
+  tempDirs.push(dir);
+  return dir;
 }
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("readHistory", () => {
   it("drops a cut-short last line and says the history was truncated", async () => {
