@@ -1,0 +1,49 @@
+/**
+ * pgdrill's public API: `defineScenario` and builders that return plain scenario data, so a
+ * TypeScript scenario and a YAML one describe the same thing.
+ */
+import type { z } from "zod";
+import type {
+  containerPairTarget,
+  partitionFault,
+  promoteAction,
+  roleProbe,
+  ScenarioInput,
+  select1Probe,
+  stopFault,
+  writesProbe,
+} from "./scenario/schema.ts";
+
+type Options<S extends z.ZodType> = Omit<z.input<S>, "kind">;
+
+/** Typed identity: validation happens when the scenario is loaded, with errors that name the field. */
+export function defineScenario(scenario: ScenarioInput): ScenarioInput {
+  return scenario;
+}
+
+// Targets
+export const containerPair = (options: Options<typeof containerPairTarget> = {}) => ({ kind: "container-pair" as const, ...options });
+
+// Probes
+export const selectOne = (options: Options<typeof select1Probe> = {}) => ({ kind: "select1" as const, ...options });
+export const trackedWrites = (options: Options<typeof writesProbe> = {}) => ({ kind: "writes" as const, ...options });
+export const role = (options: Options<typeof roleProbe> = {}) => ({ kind: "role" as const, ...options });
+/** The role probe, by what it answers. */
+export const whoIsPrimary = role;
+
+// Faults
+export const kill = (node: string) => ({ kind: "kill" as const, node });
+export const stop = (node: string, options: Omit<Options<typeof stopFault>, "node"> = {}) => ({ kind: "stop" as const, node, ...options });
+export const pause = (node: string) => ({ kind: "pause" as const, node });
+export const partition = (options: Options<typeof partitionFault>) => ({ kind: "partition" as const, ...options });
+
+// Actions
+export const promote = (node: string, options: Omit<Options<typeof promoteAction>, "node"> = {}) => ({ kind: "promote" as const, node, ...options });
+export const heal = () => ({ kind: "heal" as const });
+
+export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
+export type { RunResult, Metrics, Verdict } from "./result.ts";
+export type { HistoryEvent } from "./history/events.ts";
+export { runDrill, type DrillOptions } from "./run/drill.ts";
+export { loadScenario } from "./scenario/load.ts";
+export { analyzeRunDir } from "./analyze.ts";

@@ -1,0 +1,195 @@
+/**
+ * Turns untrusted scenario data into a Scenario, or one InputError whose single line names the
+ * field, quotes the value and says the fix. The zod schema checks shapes; the checks after it are
+ * the ones a schema cannot express (nodes that exist, times inside the drill, a steady state
+ * before the first fault).
+ */
+import { z } from "zod";
+import { formatMs, toMs } from "../duration.ts";
+import { InputError } from "../errors.ts";
+import { scenario as scenarioSchema, type Scenario, type Target } from "./schema.ts";
+
+/** The nodes a target has, by name. */
+export function targetNodes(target: Target): string[] {
+  switch (target.kind) {
+    case "container-pair":
+      return ["primary", "standby"];
+  }
+}
+
+const MIN_INTERVAL_MS = 10;
+
+/** Every option name the schema knows, for "did you mean" suggestions. */
+const KNOWN_KEYS = [
+  "name", "description", "target", "probes", "steadyState", "schedule", "duration", "gate", "kind", "replication",
+  "image", "startupTimeout", "every", "timeout", "connectTimeout", "connection", "endpoint", "node", "mode", "isolate",
+  "between", "oneWay", "after", "at", "fault", "action", "for", "window", "minAvailability",
+];
+
+export function validateScenario(input: unknown, source: string): Scenario {
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) throw issueToError(parsed.error.issues[0]!, input, source);
+  checkSemantics(parsed.data, source);
+  return parsed.data;
+}
+
+// ---- Shape errors ---------------------------------------------------------------------------
+
+type Issue = z.core.$ZodIssue;
+type Path = ReadonlyArray<PropertyKey>;
+
+function issueToError(issue: Issue, input: unknown, source: string, prefix: Path = []): InputError {
+  const path = [...prefix, ...issue.path];
+  const here = valueAt(input, path);
+
+  if (issue.code === "invalid_union" && "errors" in issue && isRecord(here)) {
+    // A schedule entry: show the error of the branch the user meant (fault or action).
+    const branch = "fault" in here && !("action" in here) ? 0 : "action" in here && !("fault" in here) ? 1 : -1;
+    const inner = branch >= 0 ? issue.errors[branch]?.[0] : undefined;
+    if (inner) return issueToError(inner, input, source, path);
+  }
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    const suggestion = closest(key, KNOWN_KEYS);
+    return new InputError(
+      at(source, path),
+      `unknown key "${key}"`,
+      suggestion ? `Did you mean "${suggestion}"? Unknown keys are refused so a typo cannot change the drill.` : "Remove it; unknown keys are refused so a typo cannot change the drill.",
+    );
+  }
+  if (issue.code === "invalid_type" && here === undefined) {
+    return new InputError(at(source, path), "is missing", `Add it (${issue.expected}).`);
+  }
+  if (issue.code === "invalid_type") {
+    return new InputError(at(source, path), `must be ${article(issue.expected)}, got ${describe(here)}`, `Set it to ${article(issue.expected)}.`);
+  }
+  // Messages from the schema already say what is accepted; quote the value beside them.
+  const shown = here === undefined || isRecord(here) || Array.isArray(here) ? "" : ` (got ${describe(here)})`;
+  return new InputError(at(source, path), `${issue.message}${shown}`, "See `pgdrill run --help` and the README's scenario section.");
+}
+
+// ---- Meaning errors -------------------------------------------------------------------------
+
+function checkSemantics(scenario: Scenario, source: string): void {
+  const fail = (path: Path, problem: string, fix: string): never => {
+    throw new InputError(at(source, path), problem, fix);
+  };
+  const nodes = targetNodes(scenario.target);
+  const durationMs = toMs(scenario.duration);
+  const steadyMs = toMs(scenario.steadyState.window);
+  const knownNode = (path: Path, node: string) => {
+    if (!nodes.includes(node)) fail(path, `unknown node "${node}"`, `The ${scenario.target.kind} target's nodes are ${nodes.join(", ")}.`);
+  };
+
+  if (durationMs <= 0) fail(["duration"], "must be longer than 0", 'Give the drill a length, e.g. "15s".');
+  if (steadyMs >= durationMs) {
+    fail(["steadyState", "window"], `${formatMs(steadyMs)} is not shorter than the drill (${formatMs(durationMs)})`, "Shorten the window or lengthen duration.");
+  }
+
+  const names = new Set<string>();
+  scenario.probes.forEach((probe, i) => {
+    const name = probe.name ?? probe.kind;
+    if (names.has(name)) fail(["probes", i, "name"], `a second probe named "${name}"`, 'Give each probe of the same kind its own "name".');
+    names.add(name);
+    if (toMs(probe.every) < MIN_INTERVAL_MS) fail(["probes", i, "every"], `${formatMs(toMs(probe.every))} is below ${MIN_INTERVAL_MS} ms`, `Use ${MIN_INTERVAL_MS}ms or more.`);
+    for (const key of ["timeout", "connectTimeout"] as const) {
+      if (toMs(probe[key]) <= 0) fail(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
+    }
+    if (probe.kind === "select1" && probe.endpoint !== "rw") knownNode(["probes", i, "endpoint"], probe.endpoint);
+  });
+  if (scenario.probes.filter((probe) => probe.kind === "writes").length > 1) {
+    fail(["probes"], "more than one writes probe", "Use a single writes probe; lost-write checking reads one table per drill.");
+  }
+
+  let rw = "primary";
+  let firstAt: number | null = null;
+  scenario.schedule.forEach((step, i) => {
+    const atMs = toMs(step.at);
+    firstAt = firstAt === null ? atMs : Math.min(firstAt, atMs);
+    if (atMs >= durationMs) {
+      fail(["schedule", i, "at"], `${formatMs(atMs)} is at or past the end of the drill (duration ${formatMs(durationMs)})`, "Move it earlier or lengthen duration.");
+    }
+    if ("fault" in step) {
+      const fault = step.fault;
+      if (fault.kind === "partition") {
+        if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate);
+        fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node));
+      } else {
+        knownNode(["schedule", i, "fault", "node"], fault.node);
+      }
+      if (step.for !== undefined && atMs + toMs(step.for) > durationMs) {
+        fail(["schedule", i, "for"], `the fault would heal at ${formatMs(atMs + toMs(step.for))}, after the drill ends (${formatMs(durationMs)})`, "Shorten it or lengthen duration.");
+      }
+    } else if (step.action.kind === "promote") {
+      knownNode(["schedule", i, "action", "node"], step.action.node);
+      if (step.action.node === rw) fail(["schedule", i, "action", "node"], `"${rw}" is already the primary at that point`, "Promote a standby.");
+      rw = step.action.node;
+    }
+  });
+  if (firstAt !== null && steadyMs > firstAt) {
+    fail(["steadyState", "window"], `${formatMs(steadyMs)} ends after the first scheduled step (at ${formatMs(firstAt)})`, "The steady state is checked before any fault: shorten the window or schedule the first step later.");
+  }
+}
+
+// ---- Helpers --------------------------------------------------------------------------------
+
+function at(source: string, path: Path): string {
+  return `${source}: ${formatPath(path) || "(scenario)"}`;
+}
+
+export function formatPath(path: Path): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else if (typeof key === "string" && /^[A-Za-z_$][\w$]*$/.test(key)) out += out ? `.${key}` : key;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out;
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return JSON.stringify(value);
+  return `${typeof value} ${String(value)}`;
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+/** The known key nearest to `key` by edit distance, if it is close enough to be a typo. */
+function closest(key: string, candidates: readonly string[]): string | null {
+  let best: { word: string; distance: number } | null = null;
+  for (const word of candidates) {
+    const distance = editDistance(key.toLowerCase(), word.toLowerCase());
+    if (!best || distance < best.distance) best = { word, distance };
+  }
+  return best && best.distance <= Math.max(1, Math.floor(key.length / 3)) ? best.word : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,20 @@
+import { containerPair, defineScenario, kill, promote, role, selectOne, trackedWrites } from "../harness/index.ts";
+
+export default defineScenario({
+  name: "pair-kill-primary",
+  description:
+    "The seed guide's failover test on a container pair: SIGKILL the primary, promote the standby after a 1 s detection delay. Gate: failover < 30 s (the guide's CloudNativePG claim), no lost writes.",
+  target: containerPair({ replication: "async" }),
+  probes: [selectOne({ every: "50ms", timeout: "500ms" }), trackedWrites({ every: "50ms" }), role()],
+  steadyState: { window: "3s", minAvailability: 1 },
+  schedule: [
+    { at: "3s", fault: kill("primary") },
+    { at: "3s", action: promote("standby", { after: "1s" }) },
+  ],
+  duration: "12s",
+  gate: {
+    "availability.ratio": ">= 0.5",
+    "failover.latencyMs": "< 30000",
+    "writes.lostAcknowledged": "== 0",
+  },
+});
