@@ -99,5 +99,5 @@ export async function listScenarios(): Promise<ScenarioListing[]> {
 }
 
 function firstLine(text: string): string {
-  return text.split("\n")[0]!.trim();
+  return text.split("\n")[0]!.trim().replace(/:$/, "");
 }

@@ -7,7 +7,9 @@ import { z } from "zod";
 import { parseDuration } from "../duration.ts";
 import { GATE_EXPRESSION, GATE_METRICS } from "../gate/metrics.ts";
 
-export const duration = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+export const duration = z
+  .union([z.string(), z.number()], { error: 'must be a duration like "500ms", "3s" or "2m"' })
+  .superRefine((value, ctx) => {
   const parsed = parseDuration(value);
   if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.message });
 });

@@ -64,7 +64,8 @@ function issueToError(issue: Issue, input: unknown, source: string, prefix: Path
     return new InputError(at(source, path), `must be ${article(issue.expected)}, got ${describe(here)}`, `Set it to ${article(issue.expected)}.`);
   }
   // Messages from the schema already say what is accepted; quote the value beside them.
-  const shown = here === undefined || isRecord(here) || Array.isArray(here) ? "" : ` (got ${describe(here)})`;
+  const quoted = here === undefined || isRecord(here) || Array.isArray(here) || issue.message.includes("got ");
+  const shown = quoted ? "" : ` (got ${describe(here)})`;
   return new InputError(at(source, path), `${issue.message}${shown}`, "See `pgdrill run --help` and the README's scenario section.");
 }
 
@@ -179,7 +180,7 @@ function closest(key: string, candidates: readonly string[]): string | null {
     const distance = editDistance(key.toLowerCase(), word.toLowerCase());
     if (!best || distance < best.distance) best = { word, distance };
   }
-  return best && best.distance <= Math.max(1, Math.floor(key.length / 3)) ? best.word : null;
+  return best && best.distance <= (key.length >= 4 ? 2 : 1) ? best.word : null;
 }
 
 function editDistance(a: string, b: string): number {

@@ -1,0 +1,66 @@
+/** The command line: exit codes, one-line errors for bad input, and nothing started for them. */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { main, type CliIO } from "../harness/cli/main.ts";
+import { dockerClient, LABELS } from "../harness/target/docker.ts";
+
+function capture(): CliIO & { stdout: () => string; stderr: () => string } {
+  let out = "";
+  let err = "";
+  return { out: (t) => (out += t), err: (t) => (err += t), color: false, stdout: () => out, stderr: () => err };
+}
+
+async function pgdrillContainers(): Promise<number> {
+  const docker = await dockerClient();
+  return (await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } })).length;
+}
+
+describe("pgdrill CLI", { timeout: 60_000 }, () => {
+  it("lists the shipped scenarios", async () => {
+    const io = capture();
+    expect(await main(["list"], io)).toBe(0);
+    expect(io.stdout()).toMatch(/^pair-kill-primary\s+container-pair\s+12s/m);
+    expect(io.stdout()).toMatch(/^pair-pause-primary\s+container-pair\s+10s/m);
+  });
+
+  it("exits 2 on bad input with the field named, and starts nothing", async () => {
+    const before = await pgdrillContainers();
+    const io = capture();
+    expect(await main(["run", "test/fixtures/bad-scenarios/unknown-node.yaml"], io)).toBe(2);
+    expect(io.stderr()).toBe(
+      'pgdrill: test/fixtures/bad-scenarios/unknown-node.yaml: schedule[0].fault.node: unknown node "primry". The container-pair target\'s nodes are primary, standby.\n',
+    );
+    expect(await pgdrillContainers()).toBe(before);
+  });
+
+  it("refuses a malformed --gate before loading anything", async () => {
+    const io = capture();
+    expect(await main(["run", "pair-kill-primary", "--gate", "failover.latencyMs about 3s"], io)).toBe(2);
+    expect(io.stderr()).toMatch(/^pgdrill: --gate: /);
+  });
+
+  it("exits 2 for a report on a directory without a history", async () => {
+    const io = capture();
+    expect(await main(["report", "/nonexistent/run"], io)).toBe(2);
+    expect(io.stderr()).toMatch(/history/);
+  });
+
+  it("prints help with examples, exit 0; an unknown command exits 2", async () => {
+    const help = capture();
+    expect(await main(["run", "--help"], help)).toBe(0);
+    expect(help.stdout()).toMatch(/Examples:/);
+    expect(help.stdout()).toMatch(/Exit codes: 0 pass, 1 deviated/);
+    expect(await main(["explode"], capture())).toBe(2);
+  });
+
+  it("works as the installed command through bin/pgdrill.js", async () => {
+    const run = promisify(execFile);
+    const error = await run(process.execPath, ["bin/pgdrill.js", "run", "test/fixtures/bad-scenarios/unknown-key.yaml"]).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(error?.code).toBe(2);
+    expect(error?.stderr).toMatch(/probes\[0\]: unknown key "evrey". Did you mean "every"\?/);
+  });
+});

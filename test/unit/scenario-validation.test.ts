@@ -1,0 +1,107 @@
+/**
+ * Bad scenario input is refused before anything starts, with one line that names the field and
+ * says the fix. Each case is a file in test/fixtures/bad-scenarios/.
+ */
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parseDuration } from "../../harness/duration.ts";
+import { InputError } from "../../harness/errors.ts";
+import { listScenarios, loadScenario } from "../../harness/scenario/load.ts";
+import { validateScenario } from "../../harness/scenario/validate.ts";
+
+const bad = (file: string) => join("test/fixtures/bad-scenarios", file);
+
+async function refusal(file: string): Promise<InputError> {
+  const error = await loadScenario(file).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(InputError);
+  const inputError = error as InputError;
+  expect(inputError.message.split("\n")).toHaveLength(1);
+  return inputError;
+}
+
+describe("scenario validation", () => {
+  it.each([
+    ["unknown-key.yaml", "probes[0]", /unknown key "evrey"/, /Did you mean "every"/],
+    ["wrong-type.yaml", "probes[0].every", /must be a duration.*got boolean true/, /README/],
+    ["wrong-type.json", "steadyState.minAvailability", /must be a number, got "all"/, /Set it to a number/],
+    ["unknown-fault.yaml", "schedule[0].fault.kind", /unknown fault kind.*"kill", "stop", "pause", "partition".*got "explode"/, /README/],
+    ["negative-duration.yaml", "duration", /got "-5s"/, /README/],
+    ["fault-past-end.yaml", "schedule[0].at", /20.00 s is at or past the end of the drill \(duration 10.00 s\)/, /Move it earlier or lengthen duration/],
+    ["unknown-node.yaml", "schedule[0].fault.node", /unknown node "primry"/, /nodes are primary, standby/],
+    ["steady-after-fault.yaml", "steadyState.window", /5.00 s ends after the first scheduled step \(at 3.00 s\)/, /shorten the window/],
+    ["bad-gate-expression.yaml", 'gate["availability.ratio"]', /must be a comparison.*got "about 0.9"/, /README/],
+    ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric; use one of .*failover.latencyMs/, /README/],
+    ["yaml-syntax.yaml", "yaml-syntax.yaml", /is not valid YAML: .*at line 3, column 1/, /Fix the syntax/],
+    ["promote-primary.ts", "schedule[1].action.node", /"primary" is already the primary/, /Promote a standby/],
+  ])("%s is refused naming %s", async (file, field, problem, fix) => {
+    const error = await refusal(bad(file));
+    expect(error.field).toBe(`${bad(file)}: ${field}`.replace(`${bad(file)}: ${file}`, bad(file)));
+    expect(error.message).toMatch(problem);
+    expect(error.fix).toMatch(fix);
+  });
+
+  it("refuses a missing file and lists the shipped scenarios", async () => {
+    const error = await refusal("no/such/drill.yaml");
+    expect(error.field).toBe("no/such/drill.yaml");
+    expect(error.message).toMatch(/no such scenario file/);
+    expect(error.fix).toMatch(/pair-kill-primary/);
+  });
+
+  it("refuses two probes with the same name, and a probe interval under 10 ms", () => {
+    const base = { name: "x", target: { kind: "container-pair" }, duration: "10s" };
+    expect(() => validateScenario({ ...base, probes: [{ kind: "select1" }, { kind: "select1" }] }, "s")).toThrow(
+      /s: probes\[1\]\.name: a second probe named "select1"/,
+    );
+    expect(() => validateScenario({ ...base, probes: [{ kind: "select1", every: "5ms" }] }, "s")).toThrow(/probes\[0\]\.every: 5\.0 ms is below 10 ms/);
+  });
+
+  it("fills in defaults for what a scenario leaves out", () => {
+    const scenario = validateScenario({ name: "x", target: { kind: "container-pair" }, probes: [{ kind: "writes" }], duration: "10s" }, "s");
+    expect(scenario.target).toMatchObject({ replication: "async", startupTimeout: "60s" });
+    expect(scenario.probes[0]).toMatchObject({ every: "100ms", timeout: "1s", connection: "held" });
+    expect(scenario.steadyState).toEqual({ window: "2s", minAvailability: 1 });
+    expect(scenario.schedule).toEqual([]);
+  });
+
+  it("accepts every shipped scenario", async () => {
+    const names = (await listScenarios()).map((entry) => entry.name);
+    expect(names).toEqual(["pair-kill-primary", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary"]);
+    for (const name of names) {
+      const { scenario } = await loadScenario(name);
+      expect(scenario.name).toBe(name);
+    }
+  });
+});
+
+describe("parseDuration", () => {
+  it("round-trips milliseconds and seconds", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), (n) => {
+        expect(parseDuration(`${n}ms`)).toEqual({ ok: true, ms: n });
+        expect(parseDuration(`${n}s`)).toEqual({ ok: true, ms: n * 1000 });
+        expect(parseDuration(n)).toEqual({ ok: true, ms: n });
+      }),
+    );
+  });
+
+  it("never throws, and refuses what is not a duration with a message", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.double(), fc.anything()), (value) => {
+        const parsed = parseDuration(value);
+        if (!parsed.ok) expect(parsed.message).toMatch(/must be/);
+        else expect(parsed.ms).toBeGreaterThanOrEqual(0);
+      }),
+    );
+  });
+
+  it("refuses negative values and unknown units", () => {
+    expect(parseDuration(-1).ok).toBe(false);
+    expect(parseDuration("-3s").ok).toBe(false);
+    expect(parseDuration("3 days").ok).toBe(false);
+    expect(parseDuration("1.5m")).toEqual({ ok: true, ms: 90_000 });
+  });
+});
