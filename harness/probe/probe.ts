@@ -3,6 +3,8 @@
  * operation is an `invoke` event before it starts and a `complete` event with ok / fail / info
  * when it ends, so the History holds what clients saw, operation by operation.
  */
+import { toMs } from "../duration.ts";
+import type { ProbeSpec } from "../scenario/schema.ts";
 import type { Clock } from "../run/clock.ts";
 import { roundMs } from "../run/clock.ts";
 import type { CompleteEvent, OpType } from "../history/events.ts";
@@ -27,6 +29,16 @@ export interface Probe {
   run(context: ProbeContext): Promise<void>;
   /** After faults are healed: read back what survived (writes). */
   finalRead?(context: Omit<ProbeContext, "until">): Promise<void>;
+}
+
+/** The settings every probe kind shares, in milliseconds; the name defaults to the kind. */
+export function probeSettings(spec: ProbeSpec) {
+  return {
+    name: spec.name ?? spec.kind,
+    everyMs: toMs(spec.every),
+    timeoutMs: toMs(spec.timeout),
+    connectTimeoutMs: toMs(spec.connectTimeout),
+  };
 }
 
 export interface LoopOptions {

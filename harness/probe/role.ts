@@ -3,9 +3,8 @@
  * on which timeline. The History then shows role changes, and two nodes answering as writable
  * primaries at once (split brain).
  */
-import { toMs } from "../duration.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
-import { everyInterval, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
+import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { Session, describeError } from "./session.ts";
 
 type RoleSpec = Extract<ProbeSpec, { kind: "role" }>;
@@ -13,10 +12,7 @@ type RoleSpec = Extract<ProbeSpec, { kind: "role" }>;
 const ROLE_QUERY = "SELECT pg_is_in_recovery() AS recovery, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline";
 
 export function roleProbe(spec: RoleSpec): Probe {
-  const name = spec.name ?? "role";
-  const everyMs = toMs(spec.every);
-  const timeoutMs = toMs(spec.timeout);
-  const connectTimeoutMs = toMs(spec.connectTimeout);
+  const { name, everyMs, timeoutMs, connectTimeoutMs } = probeSettings(spec);
   return {
     name,
     type: "role",

@@ -3,18 +3,14 @@
  * resolution. `fresh` connects for every operation as the guide does; `held` keeps one
  * connection and reconnects after an error, as a pooled application would.
  */
-import { toMs } from "../duration.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
-import { everyInterval, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
+import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { Session, describeError } from "./session.ts";
 
 type Select1Spec = Extract<ProbeSpec, { kind: "select1" }>;
 
 export function select1Probe(spec: Select1Spec): Probe {
-  const name = spec.name ?? "select1";
-  const everyMs = toMs(spec.every);
-  const timeoutMs = toMs(spec.timeout);
-  const connectTimeoutMs = toMs(spec.connectTimeout);
+  const { name, everyMs, timeoutMs, connectTimeoutMs } = probeSettings(spec);
   return {
     name,
     type: "select1",

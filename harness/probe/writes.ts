@@ -5,11 +5,10 @@
  * the statement was sent, a FATAL mid-commit) is `info`: it may or may not have committed, so it is
  * never counted as lost or as safe.
  */
-import { toMs } from "../duration.ts";
 import { toRanges } from "../history/events.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { roundMs } from "../run/clock.ts";
-import { everyInterval, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
+import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { DeadlineError, Session, describeError, isServerError } from "./session.ts";
 
 type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
@@ -20,10 +19,7 @@ export const WRITES_TABLE = "pgdrill.writes";
 const FINAL_READ_WINDOW_MS = 15_000;
 
 export function writesProbe(spec: WritesSpec): Probe {
-  const name = spec.name ?? "writes";
-  const everyMs = toMs(spec.every);
-  const timeoutMs = toMs(spec.timeout);
-  const connectTimeoutMs = toMs(spec.connectTimeout);
+  const { name, everyMs, timeoutMs, connectTimeoutMs } = probeSettings(spec);
   const sessionOptions = { connectTimeoutMs, applicationName: `pgdrill-${name}` };
   return {
     name,
