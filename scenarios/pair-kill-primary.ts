@@ -3,7 +3,7 @@ import { containerPair, defineScenario, kill, promote, role, selectOne, trackedW
 export default defineScenario({
   name: "pair-kill-primary",
   description:
-    "The seed guide's failover test on a container pair: SIGKILL the primary, promote the standby after a 1 s detection delay. Gate: failover < 30 s (the guide's CloudNativePG claim), no lost writes.",
+    "The seed guide's failover test on a container pair: SIGKILL the primary, promote the standby after a 1 s detection delay. Gate: failover < 30 s (the guide's CloudNativePG claim). With async replication the writes acknowledged in the instant of the crash can be lost (RPO > 0): they are counted and listed, not gated; the sync scenarios gate them at zero.",
   target: containerPair({ replication: "async" }),
   probes: [selectOne({ every: "50ms", timeout: "500ms" }), trackedWrites({ every: "50ms" }), role()],
   steadyState: { window: "3s", minAvailability: 1 },
@@ -15,6 +15,5 @@ export default defineScenario({
   gate: {
     "availability.ratio": ">= 0.5",
     "failover.latencyMs": "< 30000",
-    "writes.lostAcknowledged": "== 0",
   },
 });
