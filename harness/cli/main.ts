@@ -131,7 +131,6 @@ async function runCommand(
       ...(options.out ? { outDir: options.out } : {}),
       ...(options.image ? { image: options.image } : {}),
       gateOverrides: options.gate,
-      quiet: Boolean(options.quiet),
       signal: controller.signal,
       log,
     });

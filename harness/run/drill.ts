@@ -31,7 +31,6 @@ export interface DrillOptions {
   image?: string;
   /** Extra gates from the command line, e.g. "failover.latencyMs<20000". */
   gateOverrides?: string[];
-  quiet?: boolean;
   /** Aborting ends the drill early; it still heals, tears down and writes its evidence. */
   signal?: AbortSignal;
   log?: (line: string) => void;

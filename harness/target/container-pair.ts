@@ -96,6 +96,7 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
       .start();
     started.push(await describeNode("primary", primary, networkName));
     options.log(`primary up in ${Date.now() - t0} ms`);
+    if (options.signal?.aborted) throw new Error("interrupted while starting");
     const t1 = Date.now();
     const standby = await common("standby")
       .withEnvironment({

@@ -11,7 +11,7 @@ import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
 
 async function drill(name: string): Promise<DrillOutcome> {
   const { scenario, source } = await loadScenario(name);
-  return runDrill(scenario, { source, outDir: tempRunDir(name), quiet: true });
+  return runDrill(scenario, { source, outDir: tempRunDir(name) });
 }
 
 describe("shipped container-pair scenarios", { timeout: 180_000 }, () => {
