@@ -2,16 +2,22 @@
  * The report renderers, keyed by format. The record is typed over ReportFormat, so adding a
  * format (JUnit, HTML) without a renderer, or a renderer without a file name, does not compile.
  */
+import type { HistoryEvent } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
 import { renderJson } from "./json.ts";
 import { renderMarkdown } from "./markdown.ts";
 
 export type ReportFormat = "json" | "markdown";
 
+/** What a renderer may draw besides the result: the history it was computed from (timelines). */
+export interface ReportContext {
+  events: readonly HistoryEvent[];
+}
+
 export interface Renderer {
   /** File name inside the run directory. */
   file: string;
-  render: (result: RunResult) => string;
+  render: (result: RunResult, context: ReportContext) => string;
 }
 
 export const RENDERERS: Record<ReportFormat, Renderer> = {
