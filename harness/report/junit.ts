@@ -1,0 +1,55 @@
+/**
+ * JUnit XML, so CI systems show a drill natively: one testsuite per run (per trial with
+ * --trials), one testcase per gate with actual vs expected, and an `errored` run as an <error>.
+ */
+import { create } from "xmlbuilder2";
+import type { XMLBuilder } from "xmlbuilder2/lib/interfaces.js";
+import type { RunResult } from "../result.ts";
+import { formatActual } from "./format.ts";
+
+export function renderJunit(results: RunResult | readonly RunResult[]): string {
+  const runs = Array.isArray(results) ? (results as readonly RunResult[]) : [results as RunResult];
+  const root = create({ version: "1.0", encoding: "UTF-8" }).ele("testsuites", {
+    name: "pgdrill",
+    tests: runs.reduce((sum, run) => sum + cases(run), 0),
+    failures: runs.reduce((sum, run) => sum + run.gates.filter((gate) => !gate.pass).length, 0),
+    errors: runs.filter((run) => run.verdict === "errored").length,
+  });
+  runs.forEach((run, index) => addSuite(root, run, runs.length > 1 ? `trial ${index + 1}` : null));
+  return root.end({ prettyPrint: true }) + "\n";
+}
+
+function cases(run: RunResult): number {
+  return run.gates.length + (run.verdict === "errored" || run.gates.length === 0 ? 1 : 0);
+}
+
+function addSuite(root: XMLBuilder, run: RunResult, trial: string | null): void {
+  const name = `pgdrill.${run.scenario}${trial ? ` (${trial})` : ""}`;
+  const suite = root.ele("testsuite", {
+    name,
+    tests: cases(run),
+    failures: run.gates.filter((gate) => !gate.pass).length,
+    errors: run.verdict === "errored" ? 1 : 0,
+    time: (run.durationMs / 1000).toFixed(3),
+    timestamp: run.startedAt,
+  });
+  suite
+    .ele("properties")
+    .ele("property", { name: "runId", value: run.runId })
+    .up()
+    .ele("property", { name: "target", value: run.target })
+    .up()
+    .ele("property", { name: "verdict", value: run.verdict });
+  // An errored run says nothing about failover: it is an error, not a failed gate.
+  if (run.verdict === "errored" || run.gates.length === 0) {
+    const testcase = suite.ele("testcase", { classname: name, name: "drill ran to completion" });
+    if (run.verdict === "errored") testcase.ele("error", { message: run.reason ?? "errored" }).txt(run.reason ?? "errored");
+  }
+  for (const gate of run.gates) {
+    const testcase = suite.ele("testcase", { classname: name, name: `${gate.metric} ${gate.expected}` });
+    if (!gate.pass) {
+      const message = `${gate.metric} was ${formatActual(gate.actual)}, expected ${gate.expected}`;
+      testcase.ele("failure", { message, type: "gate" }).txt(message);
+    }
+  }
+}
