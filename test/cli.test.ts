@@ -8,7 +8,8 @@ import { dockerClient, LABELS } from "../harness/target/docker.ts";
 function capture(): CliIO & { stdout: () => string; stderr: () => string } {
   let out = "";
   let err = "";
-  return { out: (t) => (out += t), err: (t) => (err += t), color: false, stdout: () => out, stderr: () => err };
+  const err_ = (t: string) => (err += t);
+  return { out: (t) => (out += t), err: err_, color: false, live: { write: err_, isTTY: false }, stdout: () => out, stderr: () => err };
 }
 
 async function pgdrillContainers(): Promise<number> {

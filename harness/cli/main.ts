@@ -2,6 +2,8 @@
  * The pgdrill command line. `main` returns the exit code (0 pass, 1 deviated, 2 errored or bad
  * input) and never calls process.exit itself, except on a second Ctrl-C, which forces an exit.
  */
+import { appendFile, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { analyzeRunDir } from "../analyze.ts";
 import { EXIT, InputError, errorMessage } from "../errors.ts";
@@ -11,18 +13,22 @@ import { listScenarios, loadScenario } from "../scenario/load.ts";
 import { dockerClient, removeLabelled } from "../target/docker.ts";
 import { VERSION } from "../version.ts";
 import { parseGateOverride } from "../gate/gate.ts";
+import { LiveView } from "./live.ts";
 
 export interface CliIO {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Colours and in-place updates only for a terminal, and never with NO_COLOR. */
+  /** Colours only for a terminal, and never with NO_COLOR. */
   color: boolean;
+  /** Where the live view draws; in-place updates only when it is a terminal. */
+  live: { write(text: string): unknown; isTTY?: boolean };
 }
 
 const defaultIO = (): CliIO => ({
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   color: Boolean(process.stdout.isTTY) && !("NO_COLOR" in process.env),
+  live: process.stderr,
 });
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -71,6 +77,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       options.gate.forEach(parseGateOverride);
       const result = await analyzeRunDir(runDir, { gateOverrides: options.gate });
       io.out(`${formatSummary(result, { color: io.color })}\n`);
+      await appendJobSummary(runDir);
       exitCode = verdictExit(result);
     });
 
@@ -121,10 +128,7 @@ async function runCommand(
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const started = Date.now();
-  const log = (line: string) => {
-    if (!options.quiet) io.err(`[+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
-  };
+  const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
   try {
     const { runDir, result } = await runDrill(scenario, {
       source,
@@ -132,15 +136,26 @@ async function runCommand(
       ...(options.image ? { image: options.image } : {}),
       gateOverrides: options.gate,
       signal: controller.signal,
-      log,
+      log: live.log,
+      onEvent: live.onEvent,
     });
+    live.stop();
     io.out(`${formatSummary(result, { color: io.color })}\n`);
     io.out(`run directory: ${runDir}\n`);
+    await appendJobSummary(runDir);
     return verdictExit(result);
   } finally {
+    live.stop();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** In GitHub Actions, the Markdown report becomes the job summary. */
+async function appendJobSummary(runDir: string): Promise<void> {
+  const summary = process.env.GITHUB_STEP_SUMMARY;
+  if (!summary) return;
+  await appendFile(summary, `${await readFile(join(runDir, "report.md"), "utf8")}\n`);
 }
 
 function verdictExit(result: RunResult): number {
