@@ -65,3 +65,17 @@ describe("pgdrill CLI", { timeout: 60_000 }, () => {
     expect(error?.stderr).toMatch(/probes\[0\]: unknown key "evrey". Did you mean "every"\?/);
   });
 });
+
+describe("pgdrill run --trials", { timeout: 60_000 }, () => {
+  it("refuses a trial count that is not a whole number from 1 to 1000", async () => {
+    const io = capture();
+    expect(await main(["run", "pair-kill-primary", "--trials", "0"], io)).toBe(2);
+    expect(io.stderr()).toMatch(/"0" is not a number of trials; give a whole number from 1 to 1000/);
+  });
+
+  it("refuses an unknown trial statistic", async () => {
+    const io = capture();
+    expect(await main(["run", "pair-kill-primary", "--trials", "3", "--trial-statistic", "p99"], io)).toBe(2);
+    expect(io.stderr()).toMatch(/Allowed choices are worst, p95, median/);
+  });
+});

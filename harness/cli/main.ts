@@ -2,17 +2,20 @@
  * The pgdrill command line. `main` returns the exit code (0 pass, 1 deviated, 2 errored or bad
  * input) and never calls process.exit itself, except on a second Ctrl-C, which forces an exit.
  */
-import { appendFile, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { Command, CommanderError, Option } from "commander";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { analyzeRunDir } from "../analyze.ts";
 import { EXIT, InputError, errorMessage } from "../errors.ts";
 import { formatSummary } from "../report/summary.ts";
-import type { RunResult } from "../result.ts";
+import type { RunResult, Verdict } from "../result.ts";
+import { renderJunit } from "../report/junit.ts";
+import { formatTrialsSummary, renderTrialsMarkdown } from "../report/trials.ts";
+import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trials.ts";
 import { listScenarios, loadScenario } from "../scenario/load.ts";
 import { dockerClient, removeLabelled } from "../target/docker.ts";
 import { VERSION } from "../version.ts";
-import { parseGateOverride } from "../gate/gate.ts";
+import { parseGate, parseGateOverride, withOverrides } from "../gate/gate.ts";
 import { LiveView } from "./live.ts";
 
 export interface CliIO {
@@ -33,6 +36,14 @@ const defaultIO = (): CliIO => ({
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new InvalidArgumentError(`"${value}" is not a number of trials; give a whole number from 1 to 1000.`);
+  }
+  return n;
+}
+
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
   let exitCode: number = EXIT.pass;
   const program = new Command("pgdrill")
@@ -50,11 +61,17 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .option("--image <image>", "PostgreSQL image for container targets (default: PGDRILL_IMAGE, postgres:16 or pgdrill/postgres:15-local)")
     .addOption(new Option("--gate <metric-op-value>", "add or replace a gate, e.g. 'failover.latencyMs<20000' (repeatable)").argParser(collect).default([]))
     .option("--quiet", "print only the summary")
+    .addOption(new Option("--trials <n>", "repeat the drill n times on fresh targets and gate on the distribution").argParser(positiveInt).default(1))
+    .addOption(
+      new Option("--trial-statistic <statistic>", "with --trials: judge gates on the worst trial, the p95 (p5 for lower bounds) or the median")
+        .choices(TRIAL_STATISTICS)
+        .default("worst"),
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).",
+      "\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).",
     )
-    .action(async (scenarioArg: string, options: { out?: string; image?: string; gate: string[]; quiet?: boolean }) => {
+    .action(async (scenarioArg: string, options: RunOptions) => {
       exitCode = await runCommand(scenarioArg, options, io);
     });
 
@@ -77,8 +94,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       options.gate.forEach(parseGateOverride);
       const result = await analyzeRunDir(runDir, { gateOverrides: options.gate });
       io.out(`${formatSummary(result, { color: io.color })}\n`);
-      await appendJobSummary(runDir);
-      exitCode = verdictExit(result);
+      await appendJobSummary(runDir, "report.md");
+      exitCode = verdictExit(result.verdict);
     });
 
   program
@@ -104,13 +121,18 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   return exitCode;
 }
 
-async function runCommand(
-  scenarioArg: string,
-  options: { out?: string; image?: string; gate: string[]; quiet?: boolean },
-  io: CliIO,
-): Promise<number> {
+interface RunOptions {
+  out?: string;
+  image?: string;
+  gate: string[];
+  quiet?: boolean;
+  trials: number;
+  trialStatistic: TrialStatistic;
+}
+
+async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): Promise<number> {
   // Everything about the input is checked before anything starts.
-  options.gate.forEach(parseGateOverride);
+  const overrides = options.gate.map(parseGateOverride);
   const { scenario, source } = await loadScenario(scenarioArg);
   const { runDrill } = await import("../run/drill.ts");
 
@@ -128,36 +150,67 @@ async function runCommand(
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
+
+  const drillOnce = async (outDir: string | undefined, label: string) => {
+    const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
+    try {
+      const outcome = await runDrill(scenario, {
+        source,
+        ...(outDir ? { outDir } : {}),
+        ...(options.image ? { image: options.image } : {}),
+        gateOverrides: options.gate,
+        signal: controller.signal,
+        log: (line) => live.log(`${label}${line}`),
+        onEvent: live.onEvent,
+      });
+      live.stop();
+      io.out(`${formatSummary(outcome.result, { color: io.color })}\n`);
+      io.out(`run directory: ${outcome.runDir}\n`);
+      return outcome;
+    } finally {
+      live.stop();
+    }
+  };
+
   try {
-    const { runDir, result } = await runDrill(scenario, {
-      source,
-      ...(options.out ? { outDir: options.out } : {}),
-      ...(options.image ? { image: options.image } : {}),
-      gateOverrides: options.gate,
-      signal: controller.signal,
-      log: live.log,
-      onEvent: live.onEvent,
-    });
-    live.stop();
-    io.out(`${formatSummary(result, { color: io.color })}\n`);
-    io.out(`run directory: ${runDir}\n`);
-    await appendJobSummary(runDir);
-    return verdictExit(result);
+    if (options.trials <= 1) {
+      const { runDir, result } = await drillOnce(options.out, "");
+      await appendJobSummary(runDir, "report.md");
+      return verdictExit(result.verdict);
+    }
+    // Trials: each on a fresh target, each with its own run directory, then the distribution.
+    const base = resolve(options.out ?? join("reports", scenario.name, `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-trials`));
+    const results: RunResult[] = [];
+    for (let trial = 1; trial <= options.trials && !controller.signal.aborted; trial += 1) {
+      const { result } = await drillOnce(join(base, `trial-${trial}`), `trial ${trial}/${options.trials}: `);
+      results.push(result);
+    }
+    const gates = withOverrides(parseGate(scenario.gate), overrides);
+    const trials = summarizeTrials(results, gates, options.trialStatistic);
+    if (controller.signal.aborted && trials.verdict !== "errored") {
+      trials.verdict = "errored";
+      trials.reason = `interrupted after ${results.length} of ${options.trials} trials`;
+    }
+    await writeFile(join(base, "trials.json"), `${JSON.stringify(trials, null, 2)}\n`);
+    await writeFile(join(base, "trials.md"), renderTrialsMarkdown(trials));
+    await writeFile(join(base, "junit.xml"), renderJunit(results));
+    io.out(`${formatTrialsSummary(trials, { color: io.color })}\n`);
+    io.out(`trials directory: ${base}\n`);
+    await appendJobSummary(base, "trials.md");
+    return verdictExit(trials.verdict);
   } finally {
-    live.stop();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
 }
 
 /** In GitHub Actions, the Markdown report becomes the job summary. */
-async function appendJobSummary(runDir: string): Promise<void> {
+async function appendJobSummary(dir: string, file: string): Promise<void> {
   const summary = process.env.GITHUB_STEP_SUMMARY;
   if (!summary) return;
-  await appendFile(summary, `${await readFile(join(runDir, "report.md"), "utf8")}\n`);
+  await appendFile(summary, `${await readFile(join(dir, file), "utf8")}\n`);
 }
 
-function verdictExit(result: RunResult): number {
-  return EXIT[result.verdict];
+function verdictExit(verdict: Verdict): number {
+  return EXIT[verdict];
 }
