@@ -5,9 +5,10 @@
 import type { HistoryEvent } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
 import { renderJson } from "./json.ts";
+import { renderJunit } from "./junit.ts";
 import { renderMarkdown } from "./markdown.ts";
 
-export type ReportFormat = "json" | "markdown";
+export type ReportFormat = "json" | "markdown" | "junit";
 
 /** What a renderer may draw besides the result: the history it was computed from (timelines). */
 export interface ReportContext {
@@ -23,6 +24,7 @@ export interface Renderer {
 export const RENDERERS: Record<ReportFormat, Renderer> = {
   json: { file: "result.json", render: renderJson },
   markdown: { file: "report.md", render: renderMarkdown },
+  junit: { file: "junit.xml", render: (result) => renderJunit(result) },
 };
 
 export { renderJson } from "./json.ts";
