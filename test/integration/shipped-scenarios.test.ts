@@ -2,9 +2,11 @@
  * The shipped container-pair scenarios, run for real: a real primary and streaming standby in
  * containers, real faults, real probes. Each asserts what its drill must show.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { main } from "../../harness/cli/main.ts";
+import type { RunResult } from "../../harness/result.ts";
 import { runDrill, type DrillOutcome } from "../../harness/run/drill.ts";
 import { loadScenario } from "../../harness/scenario/load.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
@@ -47,8 +49,19 @@ describe("shipped container-pair scenarios", { timeout: 180_000 }, () => {
     expect(await leftovers(result.runId)).toEqual([]);
   });
 
-  it("pair-partition-then-kill (async): finds the acknowledged writes the promoted standby never received", async () => {
-    const { runDir, result } = await drill("pair-partition-then-kill");
+  it("pair-partition-then-kill (async): finds the acknowledged writes the promoted standby never received, and exits 1", async () => {
+    // Through the command line, so the exit code of a breached gate is what CI would see.
+    const runDir = tempRunDir("pair-partition-then-kill");
+    let stdout = "";
+    const code = await main(["run", "pair-partition-then-kill", "--out", runDir, "--quiet"], {
+      out: (text) => (stdout += text),
+      err: () => undefined,
+      color: false,
+      live: { write: () => true, isTTY: false },
+    });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^DEVIATED pair-partition-then-kill/);
+    const result = JSON.parse(readFileSync(join(runDir, "result.json"), "utf8")) as RunResult;
     const { writes } = result.metrics;
     expect(writes.lostAcknowledged).toBeGreaterThan(0);
     expect(writes.lostIds.length).toBe(writes.lostAcknowledged);
