@@ -95,7 +95,7 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
   const formats = options.formats ?? (Object.keys(RENDERERS) as ReportFormat[]);
   for (const format of formats) {
     const renderer = RENDERERS[format];
-    await writeFile(join(runDir, renderer.file), renderer.render(result, { events }));
+    await writeFile(join(runDir, renderer.file), await renderer.render(result, { events }));
   }
   return result;
 }

@@ -5,10 +5,11 @@
 import type { HistoryEvent } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
 import { renderJson } from "./json.ts";
+import { renderHtml } from "./html-page.ts";
 import { renderJunit } from "./junit.ts";
 import { renderMarkdown } from "./markdown.ts";
 
-export type ReportFormat = "json" | "markdown" | "junit";
+export type ReportFormat = "json" | "markdown" | "junit" | "html";
 
 /** What a renderer may draw besides the result: the history it was computed from (timelines). */
 export interface ReportContext {
@@ -18,13 +19,15 @@ export interface ReportContext {
 export interface Renderer {
   /** File name inside the run directory. */
   file: string;
-  render: (result: RunResult, context: ReportContext) => string;
+  /** Charts render asynchronously, so a renderer may return a promise. */
+  render: (result: RunResult, context: ReportContext) => string | Promise<string>;
 }
 
 export const RENDERERS: Record<ReportFormat, Renderer> = {
   json: { file: "result.json", render: renderJson },
   markdown: { file: "report.md", render: renderMarkdown },
   junit: { file: "junit.xml", render: (result) => renderJunit(result) },
+  html: { file: "report.html", render: renderHtml },
 };
 
 export { renderJson } from "./json.ts";

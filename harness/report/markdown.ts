@@ -3,6 +3,7 @@
  * every number comes from the RunResult.
  */
 import type { GateResult, RunResult, Verdict } from "../result.ts";
+import { claimFor } from "./strategy-claims.ts";
 import { formatActual, formatCount, formatIds, formatMs, formatRatio } from "./format.ts";
 
 const VERDICT_MARK: Record<Verdict, string> = { pass: "✅", deviated: "❌", errored: "⚠️" };
@@ -12,8 +13,23 @@ const MAX_ID_RANGES = 50;
 const MAX_ROLE_CHANGES = 30;
 
 export function renderMarkdown(result: RunResult): string {
-  const sections = [header(result), keyMetrics(result), gates(result.gates), downtime(result), lostWrites(result), roleChanges(result), checks(result)];
+  const sections = [header(result), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), downtime(result), lostWrites(result), roleChanges(result), checks(result)];
   return sections.filter((section) => section !== "").join("\n\n") + "\n";
+}
+
+/** The operations guide's claim for the strategy drilled, beside what this run measured. */
+function claimedVsMeasured(result: RunResult): string {
+  const claim = claimFor(result.target);
+  if (!claim) return "";
+  const measured = result.metrics.failover.latencyMs;
+  const verdict = claim.failoverBoundMs === null || measured === null ? "" : measured <= claim.failoverBoundMs ? " (within the claim)" : " (slower than claimed)";
+  return [
+    "### Claimed vs measured",
+    "",
+    "| strategy | claimed failover | claimed RTO | measured failover |",
+    "|---|---|---|---|",
+    `| ${claim.strategy} | ${claim.failover} | ${claim.rto} | **${formatMs(measured)}**${verdict} |`,
+  ].join("\n");
 }
 
 function header(result: RunResult): string {

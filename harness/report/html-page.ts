@@ -1,0 +1,109 @@
+/**
+ * report.html: one self-contained page (inline CSS, inline SVG charts, no scripts, no network) that
+ * opens from disk: verdict, claimed vs measured, metrics, gates, the timeline, and the details.
+ */
+import type { RunResult } from "../result.ts";
+import { formatActual, formatIds, formatMs, formatRatio } from "./format.ts";
+import type { ReportContext } from "./index.ts";
+import { claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
+import { renderTimelineSvg } from "./timeline.ts";
+
+const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
+
+/** Everything from data goes through this: scenario names and error texts are not trusted. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+function table(id: string, head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+  // Cells are escaped by the callers that build them (some carry markup such as a pass mark).
+  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join("")}</tr>`).join("\n");
+  return `<div id="${id}"><table><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table></div>`;
+}
+
+const mark = (pass: boolean) => (pass ? `<span class="ok">✔ pass</span>` : `<span class="bad">✘ fail</span>`);
+
+export async function renderHtml(result: RunResult, context: ReportContext): Promise<string> {
+  const { availability, downtime, failover, writes, latency, roles, splitBrain } = result.metrics;
+  const e = escapeHtml;
+  const claim = claimFor(result.target);
+  const timeline = await renderTimelineSvg(result, context.events);
+
+  const metrics = table("metrics", ["metric", "value"], [
+    [`availability (${e(availability.probe ?? "n/a")})`, `${formatRatio(availability.ratio)} — ${availability.ok} ok, ${availability.fail} fail, ${availability.info} unknown`],
+    ["availability from the first fault", formatRatio(availability.faultWindowRatio)],
+    ["failover latency", `${formatMs(failover.latencyMs)}${failover.faultLabel ? ` after ${e(failover.faultLabel)}` : ""}`],
+    ["writes stable after", formatMs(failover.stableAfterMs)],
+    ["primary before → after", `${e(failover.originalPrimary ?? "?")} → ${e(failover.newPrimary ?? "?")}`],
+    ["downtime total / longest", `${formatMs(downtime.totalMs)} / ${formatMs(downtime.longestMs)}`],
+    ["writes acknowledged / failed / unknown", `${writes.acknowledged} / ${writes.failed} / ${writes.unknown}`],
+    ["<strong>lost acknowledged writes</strong>", `<strong class="${writes.lostAcknowledged ? "bad" : ""}">${writes.lostAcknowledged ?? "unknown"}</strong>`],
+    ["latency p50 / p90 / p99 / max", [latency.p50Ms, latency.p90Ms, latency.p99Ms, latency.maxMs].map(formatMs).join(" / ")],
+    ["split brain", splitBrain.detected ? `<strong class="bad">yes, ${formatMs(splitBrain.overlapMs)}</strong>` : "no"],
+  ]);
+  const gates =
+    result.gates.length > 0
+      ? table("gates", ["gate", "expected", "actual", "result"], result.gates.map((g) => [`<code>${e(g.metric)}</code>`, e(g.expected), e(g.metric.endsWith("Ms") && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual)), mark(g.pass)]))
+      : `<div id="gates"><p>No gates: this run is reported, not judged.</p><table><tbody></tbody></table></div>`;
+  const claims = table(
+    "claims",
+    ["strategy", "claimed failover", "claimed RTO", "measured here"],
+    GUIDE_CLAIMS.map((c) => {
+      const drilled = claim?.strategy === c.strategy;
+      const measured = drilled ? `<strong>${formatMs(failover.latencyMs)}</strong>${c.failoverBoundMs !== null && failover.latencyMs !== null ? (failover.latencyMs <= c.failoverBoundMs ? " (within)" : " (slower)") : ""}` : "—";
+      return [drilled ? `<strong>${e(c.strategy)}</strong> (drilled)` : e(c.strategy), e(c.failover), e(c.rto), measured];
+    }),
+  );
+  const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations"], downtime.windows.slice(0, 50).map((w) => [
+    e(w.probe), formatMs(w.startMs), w.open ? "still down" : formatMs(w.endMs), formatMs(w.durationMs), String(w.failures),
+  ]));
+  const roleRows = table("roles", ["at", "node", "role", "timeline"], roles.changes.slice(0, 50).map((c) => [formatMs(c.t), e(c.node), e(c.role), String(c.timeline ?? "")]));
+  const checks = table("checks", ["checker", "valid", "note"], Object.entries(result.checks).map(([name, check]) => [e(name), e(String(check.valid)), e(check.reason ?? "")]));
+  const lost = writes.lostAcknowledged
+    ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(writes.finalReadNode ?? "?")}</code>: ${e(formatIds(writes.lostIds, 200))}</p>`
+    : "";
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="pgdrill">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>pgdrill: ${e(result.scenario)} — ${e(result.verdict)}</title>
+<style>
+  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: 980px; padding: 0 16px; }
+  h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid #eee; padding-bottom: 4px; }
+  .verdict { display: inline-block; color: #fff; border-radius: 4px; padding: 2px 10px; font-weight: 600; text-transform: uppercase; background: ${VERDICT_COLORS[result.verdict]}; }
+  .meta { color: #666; font-size: 13px; } .reason { margin: 8px 0; }
+  .warning { background: #fff4ce; border: 1px solid #e0c200; padding: 8px 12px; border-radius: 4px; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
+  th { background: #fafafa; font-weight: 600; } code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
+  .ok { color: #2ca02c; font-weight: 600; } .bad { color: #d62728; font-weight: 600; }
+  #timeline svg { max-width: 100%; height: auto; }
+  .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }
+</style>
+</head>
+<body>
+<header>
+  <h1>${e(result.scenario)} <span class="verdict">${e(result.verdict)}</span></h1>
+  <div class="meta">run <code>${e(result.runId)}</code> · target <code>${e(result.target)}</code> · started ${e(result.startedAt)} · ${formatMs(result.durationMs)} recorded</div>
+  ${result.reason ? `<p class="reason">${e(result.reason)}</p>` : ""}
+  ${result.complete ? "" : `<p class="warning">This history is incomplete: the harness stopped before the run ended. The numbers cover what was recorded.</p>`}
+</header>
+<div class="grid">
+  <section><h2>Metrics</h2>${metrics}</section>
+  <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claims}<p class="meta">Claims are the operations guide's figures per HA strategy.</p></section>
+</div>
+<section><h2>Timeline</h2><div id="timeline">${timeline}</div></section>
+${lost}
+<div class="grid">
+  <section><h2>Downtime windows</h2>${windows}</section>
+  <section><h2>Role changes</h2>${roleRows}</section>
+</div>
+<section><h2>Checks</h2>${checks}</section>
+<footer class="meta"><p>Generated by pgdrill from history.jsonl; <code>pgdrill report &lt;run-dir&gt;</code> regenerates it.</p></footer>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,26 @@
+/**
+ * What the operations guide this project grew from promises for each HA strategy, so a report can
+ * put the measured failover beside the claim for the strategy it drilled.
+ */
+export interface StrategyClaim {
+  strategy: string;
+  /** Claimed failover time, as the guide writes it. */
+  failover: string;
+  rto: string;
+  /** Upper bound of the claimed failover in ms, when the claim has one. */
+  failoverBoundMs: number | null;
+}
+
+export const GUIDE_CLAIMS: readonly StrategyClaim[] = [
+  { strategy: "AWS RDS Multi-AZ", failover: "60–120 s", rto: "2 min", failoverBoundMs: 120_000 },
+  { strategy: "GCP Cloud SQL HA", failover: "~60 s", rto: "1–2 min", failoverBoundMs: 60_000 },
+  { strategy: "Supabase", failover: "provider-managed", rto: "< 1 min", failoverBoundMs: 60_000 },
+  { strategy: "CloudNativePG", failover: "10–30 s", rto: "30 s", failoverBoundMs: 30_000 },
+  { strategy: "Manual streaming replication", failover: "manual", rto: "varies", failoverBoundMs: null },
+];
+
+/** The strategy a target drills: the container pair is manual streaming replication with a scripted promotion. */
+export function claimFor(target: string): StrategyClaim | null {
+  const strategy = { "container-pair": "Manual streaming replication", cnpg: "CloudNativePG" }[target];
+  return GUIDE_CLAIMS.find((claim) => claim.strategy === strategy) ?? null;
+}
