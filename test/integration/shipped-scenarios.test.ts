@@ -19,7 +19,7 @@ async function drill(name: string): Promise<DrillOutcome> {
 describe("shipped container-pair scenarios", { timeout: 180_000 }, () => {
   it("pair-kill-primary: measures failover latency, loses at most the writes of the crash instant, passes and leaves nothing", async () => {
     const { runDir, result } = await drill("pair-kill-primary");
-    for (const file of ["history.jsonl", "result.json", "report.md", "junit.xml", "scenario.json"]) {
+    for (const file of ["history.jsonl", "result.json", "report.md", "junit.xml", "report.html", "scenario.json"]) {
       expect(existsSync(join(runDir, file)), file).toBe(true);
     }
     const { failover, writes, availability } = result.metrics;
