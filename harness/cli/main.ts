@@ -11,6 +11,7 @@ import { formatSummary } from "../report/summary.ts";
 import type { RunResult, Verdict } from "../result.ts";
 import { renderJunit } from "../report/junit.ts";
 import { formatTrialsSummary, renderTrialsMarkdown } from "../report/trials.ts";
+import { renderTrialsHtml } from "../report/trials-html.ts";
 import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trials.ts";
 import { listScenarios, loadScenario } from "../scenario/load.ts";
 import { dockerClient, removeLabelled } from "../target/docker.ts";
@@ -193,6 +194,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
     }
     await writeFile(join(base, "trials.json"), `${JSON.stringify(trials, null, 2)}\n`);
     await writeFile(join(base, "trials.md"), renderTrialsMarkdown(trials));
+    await writeFile(join(base, "trials.html"), renderTrialsHtml(trials));
     await writeFile(join(base, "junit.xml"), renderJunit(results));
     io.out(`${formatTrialsSummary(trials, { color: io.color })}\n`);
     io.out(`trials directory: ${base}\n`);

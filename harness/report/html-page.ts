@@ -8,21 +8,33 @@ import type { ReportContext } from "./index.ts";
 import { claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
 import { renderTimelineSvg } from "./timeline.ts";
 
-const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
+export const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
+
+/** The page style, shared with the trials page. */
+export const PAGE_STYLE = `  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: 980px; padding: 0 16px; }
+  h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid #eee; padding-bottom: 4px; }
+  .verdict { display: inline-block; color: #fff; border-radius: 4px; padding: 2px 10px; font-weight: 600; text-transform: uppercase; }
+  .meta { color: #666; font-size: 13px; } .reason { margin: 8px 0; }
+  .warning { background: #fff4ce; border: 1px solid #e0c200; padding: 8px 12px; border-radius: 4px; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
+  th { background: #fafafa; font-weight: 600; } code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
+  .ok { color: #2ca02c; font-weight: 600; } .bad { color: #d62728; font-weight: 600; }
+  #timeline svg { max-width: 100%; height: auto; }
+  .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }`;
 
 /** Everything from data goes through this: scenario names and error texts are not trusted. */
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
-function table(id: string, head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+export function table(id: string, head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
   // Cells are escaped by the callers that build them (some carry markup such as a pass mark).
   const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join("")}</tr>`).join("\n");
   return `<div id="${id}"><table><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
-const mark = (pass: boolean) => (pass ? `<span class="ok">✔ pass</span>` : `<span class="bad">✘ fail</span>`);
+export const mark = (pass: boolean) => (pass ? `<span class="ok">✔ pass</span>` : `<span class="bad">✘ fail</span>`);
 
 export async function renderHtml(result: RunResult, context: ReportContext): Promise<string> {
   const { availability, downtime, failover, writes, latency, roles, splitBrain } = result.metrics;
@@ -72,16 +84,8 @@ export async function renderHtml(result: RunResult, context: ReportContext): Pro
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pgdrill: ${e(result.scenario)} — ${e(result.verdict)}</title>
 <style>
-  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: 980px; padding: 0 16px; }
-  h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid #eee; padding-bottom: 4px; }
-  .verdict { display: inline-block; color: #fff; border-radius: 4px; padding: 2px 10px; font-weight: 600; text-transform: uppercase; background: ${VERDICT_COLORS[result.verdict]}; }
-  .meta { color: #666; font-size: 13px; } .reason { margin: 8px 0; }
-  .warning { background: #fff4ce; border: 1px solid #e0c200; padding: 8px 12px; border-radius: 4px; }
-  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
-  th { background: #fafafa; font-weight: 600; } code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
-  .ok { color: #2ca02c; font-weight: 600; } .bad { color: #d62728; font-weight: 600; }
-  #timeline svg { max-width: 100%; height: auto; }
-  .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }
+${PAGE_STYLE}
+  .verdict { background: ${VERDICT_COLORS[result.verdict]}; }
 </style>
 </head>
 <body>

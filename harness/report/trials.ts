@@ -5,7 +5,8 @@ import { formatActual, formatMs, formatRatio } from "./format.ts";
 
 const VERDICT_MARK = { pass: "✅ pass", deviated: "❌ deviated", errored: "⚠️ errored" } as const;
 
-function formatMetric(metric: string, value: number | null): string {
+/** A metric value for people: durations in ms/s, ratios as percentages, counts as they are. */
+export function formatMetric(metric: string, value: number | null): string {
   if (value === null) return "n/a";
   if (metric.endsWith("Ms")) return formatMs(value);
   if (metric.toLowerCase().endsWith("ratio")) return formatRatio(value);

@@ -30,6 +30,9 @@ describe("pgdrill run --trials", { timeout: 240_000 }, () => {
     expect(readFileSync(join(out, "junit.xml"), "utf8").match(/<testsuite /g)).toHaveLength(2);
     expect(readFileSync(join(out, "trials.md"), "utf8")).toMatch(/\| 2 \| `[^`]+` \| pass \|/);
     expect(stdout).toMatch(/PASS pair-pause-primary × 2 trials/);
+    const page = readFileSync(join(out, "trials.html"), "utf8");
+    expect(page).toContain('<a href="trial-2/report.html">2</a>');
+    expect(existsSync(join(out, "trial-2", "report.html"))).toBe(true);
     for (const trial of trials.perTrial) expect(await leftovers(trial.runId)).toEqual([]);
   });
 });

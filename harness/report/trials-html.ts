@@ -1,0 +1,57 @@
+/** trials.html: the distribution across trials, the gates judged on it, and a row per trial linking its report. */
+import type { TrialsResult } from "../trials.ts";
+import { formatMs, formatRatio } from "./format.ts";
+import { formatMetric } from "./trials.ts";
+import { escapeHtml as e, mark, PAGE_STYLE, table, VERDICT_COLORS } from "./html-page.ts";
+
+export function renderTrialsHtml(trials: TrialsResult): string {
+  const distributions = table(
+    "distributions",
+    ["metric", "min", "median", "p95", "max", "measured"],
+    Object.entries(trials.distributions).map(([metric, d]) => [
+      `<code>${e(metric)}</code>`,
+      ...[d.min, d.median, d.p95, d.max].map((value) => e(formatMetric(metric, value))),
+      `${d.count}/${trials.trials}`,
+    ]),
+  );
+  const gates = table(
+    "gates",
+    ["gate", "judged on", "actual", "result"],
+    trials.gates.map((gate) => [`<code>${e(gate.metric)}</code> ${e(gate.expected)}`, e(gate.statistic), e(formatMetric(gate.metric, gate.actual)), mark(gate.pass)]),
+  );
+  const perTrial = table(
+    "trials",
+    ["#", "run", "verdict", "failover", "availability", "lost writes"],
+    trials.perTrial.map((trial, index) => [
+      `<a href="trial-${index + 1}/report.html">${index + 1}</a>`,
+      `<code>${e(trial.runId)}</code>`,
+      e(trial.verdict),
+      formatMs(trial.failoverMs),
+      formatRatio(trial.availability),
+      e(trial.lostAcknowledged ?? "unknown"),
+    ]),
+  );
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="pgdrill">
+<title>pgdrill: ${e(trials.scenario)} × ${trials.trials} trials — ${e(trials.verdict)}</title>
+<style>
+${PAGE_STYLE}
+  .verdict { background: ${VERDICT_COLORS[trials.verdict]}; }
+</style>
+</head>
+<body>
+<header>
+  <h1>${e(trials.scenario)} × ${trials.trials} trials <span class="verdict">${e(trials.verdict)}</span></h1>
+  ${trials.reason ? `<p class="reason">${e(trials.reason)}</p>` : ""}
+  <div class="meta">Gates are judged on the ${trials.statistic === "worst" ? "worst trial" : e(trials.statistic)} across trials; each trial ran on a fresh target.</div>
+</header>
+<section><h2>Distributions</h2>${distributions}</section>
+<section><h2>Gates</h2>${gates}</section>
+<section><h2>Trials</h2>${perTrial}</section>
+</body>
+</html>
+`;
+}
