@@ -1,0 +1,136 @@
+/**
+ * What pgdrill promises when things go wrong, tested by doing them to a real pgdrill process:
+ * Ctrl-C at different phases, SIGKILL followed by `reap` and `report`, and secrets kept out of
+ * everything it writes.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../harness/cli/main.ts";
+import type { RunResult } from "../../harness/result.ts";
+import { runDrill } from "../../harness/run/drill.ts";
+import { loadScenario } from "../../harness/scenario/load.ts";
+import { dockerClient, LABELS } from "../../harness/target/docker.ts";
+import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
+
+interface Child {
+  process: ChildProcess;
+  output: () => string;
+  /** Resolves when stderr+stdout has printed a line matching `pattern`. */
+  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function pgdrill(args: string[]): Child {
+  const child = spawn(process.execPath, ["bin/pgdrill.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const listeners: Array<() => void> = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const waitFor = (pattern: RegExp, timeoutMs = 60_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+      const check = () => {
+        if (pattern.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      listeners.push(check);
+      check();
+    });
+  return { process: child, output: () => output, waitFor, exit };
+}
+
+const silent = { out: () => undefined, err: () => undefined, color: false, live: { write: () => true, isTTY: false } };
+
+describe("when things go wrong", { timeout: 120_000 }, () => {
+  it.each([
+    ["while the pair is starting", /image pgdrill|image postgres/],
+    ["while the primary is frozen", /fault f1: pause primary/],
+  ])("Ctrl-C %s heals, removes everything, writes an errored result and exits 2", async (_phase, when) => {
+    const out = tempRunDir("sigint");
+    const child = pgdrill(["run", "pair-pause-primary", "--out", out]);
+    await child.waitFor(when);
+    const interruptedAt = Date.now();
+    child.process.kill("SIGINT");
+    const { code } = await child.exit;
+    expect(code).toBe(2);
+    expect(Date.now() - interruptedAt).toBeLessThan(20_000);
+    expect(child.output()).toMatch(/SIGINT: stopping the drill, healing faults and removing containers/);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as RunResult;
+    expect(result.verdict).toBe("errored");
+    expect(result.reason).toMatch(/aborted/);
+    expect(readEvents(out).at(-1)).toMatchObject({ kind: "run-end", status: "aborted" });
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("after SIGKILL, reap removes what was left and report still renders the evidence, marked incomplete", async () => {
+    const out = tempRunDir("sigkill");
+    const child = pgdrill(["run", "pair-pause-primary", "--out", out]);
+    await child.waitFor(/fault f1: pause primary/);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the history flush a little more
+    child.process.kill("SIGKILL");
+    await child.exit;
+    const runId = readEvents(out)[0]!.kind === "run-start" ? (readEvents(out)[0] as { runId: string }).runId : "";
+    expect(runId).not.toBe("");
+    expect((await leftovers(runId)).length).toBeGreaterThan(0);
+
+    let reapOutput = "";
+    expect(await main(["reap"], { ...silent, out: (text) => (reapOutput += text) })).toBe(0);
+    expect(reapOutput).toContain(`container pgdrill-${runId}-primary`);
+    expect(await leftovers(runId)).toEqual([]);
+
+    expect(await main(["report", out], silent)).toBe(2);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as RunResult;
+    expect(result.complete).toBe(false);
+    expect(result.verdict).toBe("errored");
+    expect(result.reason).toMatch(/the history has no run-end/);
+    expect(result.metrics.availability.ok).toBeGreaterThan(0);
+  });
+
+  it("reap never touches containers without pgdrill's labels", async () => {
+    const docker = await dockerClient();
+    const foreign = await docker.createContainer({ Image: "pgdrill/postgres:15-local", Cmd: ["sleep", "30"], Labels: { "some.other.tool": "true" } });
+    try {
+      expect(await main(["reap", "--all"], silent)).toBe(0);
+      expect((await foreign.inspect()).Id).toBe(foreign.id);
+    } finally {
+      await foreign.remove({ force: true });
+    }
+  });
+
+  it("writes no password into the history, the reports or the log", async () => {
+    const { scenario, source } = await loadScenario("pair-pause-primary");
+    const secrets = new Set<string>();
+    let log = "";
+    const docker = await dockerClient();
+    const outcome = await runDrill({ ...scenario, duration: "6s", schedule: [{ at: "3s", for: "1s", fault: { kind: "pause", node: "primary" } }] }, {
+      source,
+      outDir: tempRunDir("secrets"),
+      log: (line) => {
+        log += `${line}\n`;
+        if (/standby up/.test(line)) {
+          // Read the passwords the pair was started with, from Docker itself.
+          void docker.listContainers({ filters: { label: [`${LABELS.managed}=true`] } }).then(async (containers) => {
+            for (const info of containers) {
+              const env = (await docker.getContainer(info.Id).inspect()).Config.Env ?? [];
+              for (const entry of env) if (/PASSWORD=/.test(entry)) secrets.add(entry.split("=").slice(1).join("="));
+            }
+          });
+        }
+      },
+    });
+    expect(secrets.size).toBe(2);
+    const texts = [log, ...readdirSync(outcome.runDir).map((file) => readFileSync(join(outcome.runDir, file), "utf8"))];
+    for (const secret of secrets) for (const text of texts) expect(text.includes(secret)).toBe(false);
+  });
+});
