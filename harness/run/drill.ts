@@ -34,6 +34,8 @@ export interface DrillOptions {
   /** Aborting ends the drill early; it still heals, tears down and writes its evidence. */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Overall deadline in ms; default: twice the start-up timeout + the scenario's duration + 2 min. */
+  deadlineMs?: number;
   /** Sees every History event as it is appended (live views). */
   onEvent?: (event: HistoryEvent) => void;
 }
@@ -47,6 +49,8 @@ export interface DrillOutcome {
 
 /** Probe workers get this long past their window to finish their last operation. */
 const PROBE_DRAIN_MS = 15_000;
+/** Slack on top of start-up and the scenario's own length before the overall deadline ends a run. */
+const DEADLINE_SLACK_MS = 120_000;
 
 export async function runDrill(scenario: Scenario, options: DrillOptions): Promise<DrillOutcome> {
   const log = options.log ?? (() => undefined);
@@ -83,6 +87,15 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   if (options.signal?.aborted) drill.abort();
   const probing = new AbortController();
   drill.signal.addEventListener("abort", () => probing.abort(), { once: true });
+  // Whatever hangs, the run ends: start-up (both nodes), the drill itself, then generous slack.
+  const deadlineMs = options.deadlineMs ?? 2 * toMs(scenario.target.startupTimeout) + durationMs + DEADLINE_SLACK_MS;
+  let pastDeadline = false;
+  const deadline = setTimeout(() => {
+    pastDeadline = true;
+    log(`the run passed its overall deadline of ${Math.round(deadlineMs / 1000)} s: stopping it`);
+    drill.abort();
+  }, deadlineMs);
+  deadline.unref();
 
   const phase = (name: Extract<HistoryEvent, { kind: "phase" }>["phase"]) =>
     history.append({ kind: "phase", t: roundMs(clock.now()), phase: name });
@@ -122,10 +135,11 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     if (drill.signal.aborted) throw new Error("interrupted during the drill");
     if (schedule.errors.length > 0) throw new Error(`the schedule did not run as planned: ${schedule.errors.join("; ")}`);
   } catch (error) {
-    status = drill.signal.aborted ? "aborted" : "errored";
-    failure = errorMessage(error);
+    status = drill.signal.aborted && !pastDeadline ? "aborted" : "errored";
+    failure = pastDeadline ? `the run passed its overall deadline of ${Math.round(deadlineMs / 1000)} s (${errorMessage(error)})` : errorMessage(error);
     log(`${status}: ${failure}`);
   } finally {
+    clearTimeout(deadline);
     probing.abort();
     await settleWithin(probeTasks, PROBE_DRAIN_MS);
     if (started) {

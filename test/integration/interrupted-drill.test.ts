@@ -48,4 +48,23 @@ describe("an interrupted drill", { timeout: 120_000 }, () => {
     expect(result.durationMs).toBeLessThan(20_000);
     expect(await leftovers(result.runId)).toEqual([]);
   });
+
+  it("ends at its overall deadline as errored, still healing and removing everything", async () => {
+    const scenario = scenarioSchema.parse({
+      name: "deadline",
+      target: { kind: "container-pair" },
+      probes: [{ kind: "writes", every: "50ms" }],
+      steadyState: { window: "1s" },
+      schedule: [{ at: "1s", fault: { kind: "pause", node: "primary" } }],
+      duration: "60s",
+    });
+    const started = Date.now();
+    const { runDir, result } = await runDrill(scenario, { source: "test", outDir: tempRunDir("deadline"), deadlineMs: 9000 });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(result.verdict).toBe("errored");
+    expect(result.reason).toMatch(/passed its overall deadline of 9 s/);
+    const events = readEvents(runDir);
+    expect(events.some((e) => e.kind === "fault" && e.phase === "heal" && e.ok)).toBe(true);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
 });
