@@ -83,6 +83,12 @@ function buildView(events: readonly HistoryEvent[]): HistoryView {
       case "fault":
         if (event.phase === "inject") injects.push(event);
         break;
+      case "action":
+        // A planned switchover costs clients like a fault does: measure from it the same way.
+        if (event.action === "switchover" && event.phase === "start") {
+          injects.push({ kind: "fault", phase: "inject", t: event.t, id: event.id, fault: "switchover", label: event.label, nodes: event.node ? [event.node] : [], ok: true });
+        }
+        break;
       case "invoke": {
         if (!probes.has(event.probe)) probes.set(event.probe, { name: event.probe, type: event.type });
         const operation: Operation = {

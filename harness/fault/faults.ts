@@ -3,6 +3,7 @@
  * its chart colour, how to inject it and how to heal it. Heals are idempotent and run again in the
  * runner's `finally`, so a crashed drill cannot leave a node frozen or cut off.
  */
+import { toMs } from "../duration.ts";
 import type { FaultSpec } from "../scenario/schema.ts";
 import type { StartedTopology } from "../target/topology.ts";
 
@@ -65,7 +66,41 @@ export const FAULTS: Packages = {
       for (const node of spec.isolate !== undefined ? [spec.isolate] : spec.between!) await topology.healCuts(node);
     },
   },
+  "delete-pod": {
+    label: (spec) => `delete pod ${spec.node}${spec.grace === undefined ? "" : ` (grace ${toMs(spec.grace) / 1000} s)`}`,
+    nodes: (spec) => [spec.node],
+    color: "#e377c2",
+    inject: (topology, spec) => capability(topology.deletePod, "delete-pod").call(topology, spec.node, spec.grace === undefined ? undefined : Math.round(toMs(spec.grace) / 1000)),
+    heal: null,
+  },
+  fence: {
+    label: (spec) => `fence ${spec.node}`,
+    nodes: (spec) => [spec.node],
+    color: "#8c564b",
+    inject: (topology, spec) => capability(topology.fence, "fence").call(topology, spec.node),
+    heal: (topology, spec) => capability(topology.unfence, "fence").call(topology, spec.node),
+  },
 };
+
+/** Validation keeps faults to targets that can do them; this is the backstop. */
+function capability<F>(method: F | undefined, fault: string): F {
+  if (method === undefined) throw new Error(`this target cannot do "${fault}"`);
+  return method;
+}
+
+/** The same fault aimed at what its names mean now (on cnpg, "primary" becomes an instance). */
+export async function resolveFault(topology: StartedTopology, spec: FaultSpec): Promise<FaultSpec> {
+  if (!topology.resolve) return spec;
+  const resolve = topology.resolve.bind(topology);
+  if (spec.kind === "partition") {
+    return {
+      ...spec,
+      ...(spec.isolate !== undefined ? { isolate: await resolve(spec.isolate) } : {}),
+      ...(spec.between !== undefined ? { between: [await resolve(spec.between[0]), await resolve(spec.between[1])] as [string, string] } : {}),
+    };
+  }
+  return { ...spec, node: await resolve(spec.node) };
+}
 
 export function faultPackage(spec: FaultSpec): FaultPackage<FaultSpec> {
   return FAULTS[spec.kind] as FaultPackage<FaultSpec>;

@@ -114,6 +114,26 @@ export interface EndpointEvent {
   node: string;
 }
 
+/**
+ * What Kubernetes said, from watches (cnpg target): a pod's role label changed (primary, replica,
+ * unhealthy; null when the label is absent, as it can be mid-failover; "deleted" when the pod
+ * went away), or the Cluster's status changed (currentPrimary, targetPrimary — "pending" while
+ * the operator elects a new primary — and phase).
+ */
+export interface KubeEvent {
+  kind: "k8s";
+  t: number;
+  subject: "pod" | "cluster";
+  /** Pod or Cluster name. */
+  name: string;
+  role?: string | null;
+  currentPrimary?: string;
+  targetPrimary?: string;
+  phase?: string;
+  /** The watch lost its place (410 Gone, reset) and listed again; state may have jumped. */
+  resync?: boolean;
+}
+
 export interface SteadyStateEvent {
   kind: "steady-state";
   t: number;
@@ -161,6 +181,7 @@ export type HistoryEvent =
   | FaultEvent
   | ActionEvent
   | EndpointEvent
+  | KubeEvent
   | SteadyStateEvent
   | FinalReadEvent
   | LogEvent

@@ -110,7 +110,14 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
 
   try {
     phase("starting");
-    started = await topology.start({ runId, scenario: scenario.name, image: options.image, log, signal: drill.signal });
+    started = await topology.start({
+      runId,
+      scenario: scenario.name,
+      image: options.image,
+      log,
+      signal: drill.signal,
+      record: (observation) => history.append({ ...observation, t: roundMs(clock.now()) } as HistoryEvent),
+    });
     for (const probe of probes) await probe.prepare?.(started);
     if (drill.signal.aborted) throw new Error("interrupted while starting");
 
@@ -151,7 +158,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       }
     }
     phase("teardown");
-    removed = await teardown(started, runId).catch((error: unknown) => {
+    removed = await teardown(started, runId, topology.kind).catch((error: unknown) => {
       log(`teardown failed: ${errorMessage(error)}`);
       return [];
     });
@@ -187,8 +194,10 @@ function steadyStateTally(history: HistoryWriter, windowEnd: number) {
   };
 }
 
-async function teardown(started: StartedTopology | null, runId: string): Promise<string[]> {
+async function teardown(started: StartedTopology | null, runId: string, kind: string): Promise<string[]> {
   if (started) return started.teardown();
+  // Targets other than containers remove what they made when their start fails.
+  if (kind !== "container-pair") return [];
   // The target failed to start: it cleans up after itself, but make sure by label.
   return removeLabelled(await dockerClient(), { runId });
 }

@@ -28,9 +28,67 @@ export const containerPairTarget = z.strictObject({
   startupTimeout: duration.default("60s"),
 });
 
-export const target = z.discriminatedUnion("kind", [containerPairTarget], {
+/** The operator release pgdrill installs by default; bump with care and note it in the README. */
+export const CNPG_DEFAULT_VERSION = "1.30.1";
+
+/**
+ * A CloudNativePG Cluster on Kubernetes: a kind cluster pgdrill creates (default) or an existing
+ * cluster named by kubeconfig context. Defaults follow the seed guide (3 instances, its
+ * postgresql parameters scaled down to fit kind).
+ */
+export const cnpgTarget = z.strictObject({
+  kind: z.literal("cnpg"),
+  /** Existing kubeconfig context; omitted: pgdrill creates a kind cluster and deletes it after. */
+  context: z.string().min(1).optional(),
+  /** Kubeconfig file for `context`; default KUBECONFIG or ~/.kube/config. */
+  kubeconfig: z.string().min(1).optional(),
+  /** Contexts not created by pgdrill that faults may be aimed at. Anything else is refused. */
+  allowContexts: z.array(z.string().min(1)).default([]),
+  /** kind cluster config (nodes); pgdrill adds the port mappings. */
+  kindConfig: z.string().min(1).default("fixtures/kind/cluster.yaml"),
+  /** kind node image, e.g. "kindest/node:v1.33.1"; default: kind's own. */
+  kindImage: z.string().min(1).optional(),
+  operator: z
+    .strictObject({
+      /** CloudNativePG release to install. */
+      version: z.string().regex(/^\d+\.\d+\.\d+(-rc\d+)?$/, { message: 'must be a release like "1.30.1"' }).default(CNPG_DEFAULT_VERSION),
+      /** Release manifest: an https URL or a local file. Default: the release's manifest on GitHub. */
+      manifest: z.string().min(1).optional(),
+      /** if-missing: install unless an operator already runs; never: require one; always: (re)apply. */
+      install: z.enum(["if-missing", "always", "never"]).default("if-missing"),
+      namespace: z.string().min(1).default("cnpg-system"),
+    })
+    .default({ version: CNPG_DEFAULT_VERSION, install: "if-missing", namespace: "cnpg-system" }),
+  /** Namespace for the Cluster; default pgdrill-<run id>, created and deleted by pgdrill. */
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: "must be a Kubernetes namespace name (lower-case letters, digits, '-')" }).optional(),
+  /** Cluster object name; instances are <name>-1, <name>-2, ... */
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: "must be a Kubernetes object name (lower-case letters, digits, '-')" }).default("pgdrill"),
+  instances: z.number().int().min(2, { message: "must be at least 2: a failover needs a replica" }).max(9).default(3),
+  /** async, or sync: one replica must confirm each commit (postgresql.synchronous, method any). */
+  replication: z.enum(["async", "sync"]).default("async"),
+  /** PostgreSQL operand image; default: the operator's default. */
+  imageName: z.string().min(1).optional(),
+  storage: z.string().regex(/^\d+(Mi|Gi)$/, { message: 'must be a size like "1Gi"' }).default("1Gi"),
+  /** postgresql.parameters; merged over pgdrill's defaults (the seed guide's, scaled down). */
+  parameters: z.record(z.string(), z.string()).default({}),
+  /** Merged over the generated Cluster spec as-is: the escape hatch for options pgdrill does not model. */
+  spec: z.record(z.string(), z.unknown()).default({}),
+  /** How probes reach the services from here: a node address and the NodePorts pgdrill creates. */
+  access: z
+    .strictObject({
+      /** Address of a Kubernetes node (kind: 127.0.0.1, where its ports are mapped). */
+      host: z.string().min(1).default("127.0.0.1"),
+      /** rw gets this NodePort, ro the next, then one per instance. */
+      nodePortBase: z.number().int().min(30000).max(32700).default(30430),
+    })
+    .default({ host: "127.0.0.1", nodePortBase: 30430 }),
+  /** Time to create the kind cluster, install the operator and get the Cluster Ready. */
+  startupTimeout: duration.default("10m"),
+});
+
+export const target = z.discriminatedUnion("kind", [containerPairTarget, cnpgTarget], {
   error: (issue) =>
-    issue.code === "invalid_union" ? 'unknown target kind: use "container-pair"' : undefined,
+    issue.code === "invalid_union" ? 'unknown target kind: use "container-pair" or "cnpg"' : undefined,
 });
 
 // ---- Probes ---------------------------------------------------------------------------------
@@ -109,10 +167,20 @@ export const partitionFault = z
     }
   });
 
-export const fault = z.discriminatedUnion("kind", [killFault, stopFault, pauseFault, partitionFault], {
+/** cnpg: delete a pod the way `kubectl delete pod` does, with its own or a given grace period. */
+export const deletePodFault = z.strictObject({
+  kind: z.literal("delete-pod"),
+  node: nodeName,
+  /** Grace period; omitted: the pod's own (CloudNativePG's stopDelay). */
+  grace: duration.optional(),
+});
+/** cnpg: fence an instance (cnpg.io/fencedInstances): PostgreSQL stops, the pod stays. */
+export const fenceFault = z.strictObject({ kind: z.literal("fence"), node: nodeName });
+
+export const fault = z.discriminatedUnion("kind", [killFault, stopFault, pauseFault, partitionFault, deletePodFault, fenceFault], {
   error: (issue) =>
     issue.code === "invalid_union"
-      ? 'unknown fault kind: use one of "kill", "stop", "pause", "partition"'
+      ? 'unknown fault kind: use one of "kill", "stop", "pause", "partition", "delete-pod", "fence"'
       : undefined,
 });
 
@@ -123,10 +191,16 @@ export const promoteAction = z.strictObject({
   after: duration.default(0),
 });
 export const healAction = z.strictObject({ kind: z.literal("heal") });
+/** cnpg: a planned switchover, what `kubectl cnpg promote` does; waits until `to` is primary. */
+export const switchoverAction = z.strictObject({
+  kind: z.literal("switchover"),
+  /** The instance to promote, or "replica" for any healthy replica. */
+  to: nodeName.default("replica"),
+});
 
-export const action = z.discriminatedUnion("kind", [promoteAction, healAction], {
+export const action = z.discriminatedUnion("kind", [promoteAction, healAction, switchoverAction], {
   error: (issue) =>
-    issue.code === "invalid_union" ? 'unknown action kind: use one of "promote", "heal"' : undefined,
+    issue.code === "invalid_union" ? 'unknown action kind: use one of "promote", "heal", "switchover"' : undefined,
 });
 
 export const faultStep = z.strictObject({
@@ -182,6 +256,7 @@ export type ScenarioInput = z.input<typeof scenario>;
 export type Scenario = z.output<typeof scenario>;
 export type Target = z.output<typeof target>;
 export type ContainerPairTarget = z.output<typeof containerPairTarget>;
+export type CnpgTarget = z.output<typeof cnpgTarget>;
 export type ProbeSpec = z.output<typeof probe>;
 export type FaultSpec = z.output<typeof fault>;
 export type ActionSpec = z.output<typeof action>;

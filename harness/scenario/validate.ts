@@ -7,15 +7,33 @@
 import { z } from "zod";
 import { formatMs, toMs } from "../duration.ts";
 import { InputError } from "../errors.ts";
-import { scenario as scenarioSchema, type Scenario, type Target } from "./schema.ts";
+import { mayDisrupt } from "../target/cnpg/safety.ts";
+import { scenario as scenarioSchema, type ActionSpec, type FaultSpec, type Scenario, type Target } from "./schema.ts";
 
 /** The nodes a target has, by name. */
 export function targetNodes(target: Target): string[] {
   switch (target.kind) {
     case "container-pair":
       return ["primary", "standby"];
+    case "cnpg":
+      return Array.from({ length: target.instances }, (_, i) => `${target.name}-${i + 1}`);
   }
 }
+
+/**
+ * Names a fault or action may aim at: the target's nodes, and on cnpg the roles resolved when the
+ * step runs ("primary" is whichever instance is primary then) and the operator's pod.
+ */
+export function aimableNodes(target: Target): string[] {
+  if (target.kind === "cnpg") return ["primary", "replica", "operator", ...targetNodes(target)];
+  return targetNodes(target);
+}
+
+/** What each target can do; a scenario asking for more is refused before anything starts. */
+export const CAPABILITIES: { [K in Target["kind"]]: { faults: readonly FaultSpec["kind"][]; actions: readonly ActionSpec["kind"][]; endpoints: readonly string[] } } = {
+  "container-pair": { faults: ["kill", "stop", "pause", "partition"], actions: ["promote", "heal"], endpoints: ["rw"] },
+  cnpg: { faults: ["kill", "delete-pod", "partition", "fence"], actions: ["switchover", "heal"], endpoints: ["rw", "ro"] },
+};
 
 const MIN_INTERVAL_MS = 10;
 
@@ -23,7 +41,9 @@ const MIN_INTERVAL_MS = 10;
 const KNOWN_KEYS = [
   "name", "description", "target", "probes", "steadyState", "schedule", "duration", "gate", "kind", "replication",
   "image", "startupTimeout", "every", "timeout", "connectTimeout", "connection", "endpoint", "node", "mode", "isolate",
-  "between", "oneWay", "after", "at", "fault", "action", "for", "window", "minAvailability",
+  "between", "oneWay", "after", "at", "fault", "action", "for", "window", "minAvailability", "context", "kubeconfig",
+  "allowContexts", "kindConfig", "kindImage", "operator", "version", "manifest", "install", "namespace", "instances",
+  "imageName", "storage", "parameters", "spec", "access", "host", "nodePortBase", "grace", "to",
 ];
 
 export function validateScenario(input: unknown, source: string): Scenario {
@@ -75,7 +95,8 @@ function checkSemantics(scenario: Scenario, source: string): void {
   const fail = (path: Path, problem: string, fix: string): never => {
     throw new InputError(at(source, path), problem, fix);
   };
-  const nodes = targetNodes(scenario.target);
+  const nodes = aimableNodes(scenario.target);
+  const capabilities = CAPABILITIES[scenario.target.kind];
   const durationMs = toMs(scenario.duration);
   const steadyMs = toMs(scenario.steadyState.window);
   const knownNode = (path: Path, node: string) => {
@@ -96,7 +117,12 @@ function checkSemantics(scenario: Scenario, source: string): void {
     for (const key of ["timeout", "connectTimeout"] as const) {
       if (toMs(probe[key]) <= 0) fail(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
     }
-    if (probe.kind === "select1" && probe.endpoint !== "rw") knownNode(["probes", i, "endpoint"], probe.endpoint);
+    if (probe.kind === "select1" && !capabilities.endpoints.includes(probe.endpoint)) {
+      if (scenario.target.kind === "cnpg") {
+        fail(["probes", i, "endpoint"], `unknown endpoint "${probe.endpoint}"`, `Use one of ${capabilities.endpoints.join(", ")} (the cluster's services).`);
+      }
+      knownNode(["probes", i, "endpoint"], probe.endpoint);
+    }
   });
   if (scenario.probes.filter((probe) => probe.kind === "writes").length > 1) {
     fail(["probes"], "more than one writes probe", "Use a single writes probe; lost-write checking reads one table per drill.");
@@ -112,6 +138,10 @@ function checkSemantics(scenario: Scenario, source: string): void {
     }
     if ("fault" in step) {
       const fault = step.fault;
+      if (!capabilities.faults.includes(fault.kind)) {
+        fail(["schedule", i, "fault", "kind"], `the ${scenario.target.kind} target cannot do "${fault.kind}"`, `Use one of ${capabilities.faults.join(", ")}.`);
+      }
+      if (scenario.target.kind === "cnpg") checkCnpgFault(fault, ["schedule", i, "fault"], fail);
       if (fault.kind === "partition") {
         if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate);
         fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node));
@@ -121,14 +151,36 @@ function checkSemantics(scenario: Scenario, source: string): void {
       if (step.for !== undefined && atMs + toMs(step.for) > durationMs) {
         fail(["schedule", i, "for"], `the fault would heal at ${formatMs(atMs + toMs(step.for))}, after the drill ends (${formatMs(durationMs)})`, "Shorten it or lengthen duration.");
       }
+    } else if (!capabilities.actions.includes(step.action.kind)) {
+      fail(["schedule", i, "action", "kind"], `the ${scenario.target.kind} target cannot do "${step.action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
+    } else if (step.action.kind === "switchover") {
+      if (step.action.to !== "replica") knownNode(["schedule", i, "action", "to"], step.action.to);
+      if (["primary", "operator"].includes(step.action.to)) fail(["schedule", i, "action", "to"], `cannot switch over to "${step.action.to}"`, 'Name an instance or "replica".');
     } else if (step.action.kind === "promote") {
       knownNode(["schedule", i, "action", "node"], step.action.node);
       if (step.action.node === rw) fail(["schedule", i, "action", "node"], `"${rw}" is already the primary at that point`, "Promote a standby.");
       rw = step.action.node;
     }
   });
+  const target = scenario.target;
+  if (target.kind === "cnpg" && target.context !== undefined && scenario.schedule.length > 0 && !mayDisrupt(target, target.context)) {
+    fail(["target", "context"], `"${target.context}" is not a kind cluster pgdrill made, so its faults are refused`, `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`);
+  }
   if (firstAt !== null && steadyMs > firstAt) {
     fail(["steadyState", "window"], `${formatMs(steadyMs)} ends after the first scheduled step (at ${formatMs(firstAt)})`, "The steady state is checked before any fault: shorten the window or schedule the first step later.");
+  }
+}
+
+type Fail = (path: Path, problem: string, fix: string) => never;
+
+/** cnpg faults aim at pods: the operator's pod can be deleted but not cut off or fenced. */
+function checkCnpgFault(fault: FaultSpec, path: Path, fail: Fail): void {
+  if (fault.kind === "partition" && fault.isolate === undefined) {
+    fail([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
+  }
+  const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
+  if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence")) {
+    fail([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${fault.kind === "fence" ? "fence" : "cut off"} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
   }
 }
 

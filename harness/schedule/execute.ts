@@ -6,7 +6,7 @@
  */
 import { toMs } from "../duration.ts";
 import { errorMessage } from "../errors.ts";
-import { faultPackage } from "../fault/faults.ts";
+import { faultPackage, resolveFault } from "../fault/faults.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
@@ -57,19 +57,29 @@ export class ScheduleRunner {
     return this.act(step.id, step.action);
   }
 
-  private async inject(id: string, fault: FaultSpec): Promise<void> {
-    const pkg = faultPackage(fault);
+  private async inject(id: string, aimed: FaultSpec): Promise<void> {
+    const pkg = faultPackage(aimed);
     const { history, clock, topology } = this.context;
-    const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label: pkg.label(fault), nodes: pkg.nodes(fault) } as const;
     const t = roundMs(clock.now());
+    let fault = aimed;
+    try {
+      // On targets with roles, "primary" means the primary now, and the heal must undo that same node.
+      fault = await withTimeout(resolveFault(topology, aimed), `finding ${pkg.nodes(aimed).join(", ")}`);
+    } catch (error) {
+      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed), nodes: pkg.nodes(aimed), t, ok: false, error: errorMessage(error) });
+      this.errors.push(`${pkg.label(aimed)}: ${errorMessage(error)}`);
+      return;
+    }
+    const label = describeResolved(pkg.label(aimed), pkg.nodes(aimed), pkg.nodes(fault));
+    const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: pkg.nodes(fault) } as const;
     if (pkg.heal) this.active.set(id, fault);
     try {
-      await withTimeout(pkg.inject(topology, fault), `${pkg.label(fault)}`);
+      await withTimeout(pkg.inject(topology, fault), label);
       history.append({ ...base, t, ok: true });
-      this.context.log(`fault ${id}: ${pkg.label(fault)}`);
+      this.context.log(`fault ${id}: ${label}`);
     } catch (error) {
       history.append({ ...base, t, ok: false, error: errorMessage(error) });
-      this.errors.push(`${pkg.label(fault)}: ${errorMessage(error)}`);
+      this.errors.push(`${label}: ${errorMessage(error)}`);
     }
   }
 
@@ -89,6 +99,27 @@ export class ScheduleRunner {
     }
   }
 
+  /** A planned switchover through the target's own machinery (cnpg: the operator). */
+  private async switchover(id: string, to: string): Promise<void> {
+    const { history, clock, topology } = this.context;
+    let label = `switchover to ${to}`;
+    const started = roundMs(clock.now());
+    let node = to;
+    try {
+      if (!topology.switchover) throw new Error("this target cannot switch over");
+      node = topology.resolve ? await topology.resolve(to) : to;
+      label = describeResolved(label, [to], [node]);
+      history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
+      await withTimeout(topology.switchover(node), label);
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "switchover", label, node, ok: true });
+      this.context.log(`${label}: done`);
+    } catch (error) {
+      if (node === to && topology.resolve) history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "switchover", label, node, ok: false, error: errorMessage(error) });
+      this.errors.push(`${label}: ${errorMessage(error)}`);
+    }
+  }
+
   private async act(id: string, action: ActionSpec): Promise<void> {
     const { history, clock, topology } = this.context;
     if (action.kind === "heal") {
@@ -97,6 +128,7 @@ export class ScheduleRunner {
       history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "heal", label: "heal all faults", ok: true });
       return;
     }
+    if (action.kind === "switchover") return this.switchover(id, action.to);
     const label = `promote ${action.node}`;
     const afterMs = toMs(action.after);
     history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "promote", label, node: action.node });
@@ -124,6 +156,11 @@ export class ScheduleRunner {
       this.errors.push(`${label}: ${errorMessage(error)}`);
     }
   }
+}
+
+/** "kill primary" becomes "kill primary (pgdrill-1)" once resolved. */
+function describeResolved(label: string, aimed: string[], resolved: string[]): string {
+  return aimed.join() === resolved.join() ? label : `${label} (${resolved.join(", ")})`;
 }
 
 async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {

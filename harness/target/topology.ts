@@ -4,7 +4,11 @@
  * Faults and actions act through the started topology's capabilities, so the same Fault modules
  * can drive a container pair today and other targets later.
  */
+import type { EndpointEvent, KubeEvent } from "../history/events.ts";
 import type { Endpoint } from "../probe/session.ts";
+
+/** What a target observes on its own (e.g. Kubernetes watches), for the History. */
+export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t">;
 
 /** A network cut: DROP rules applied in `node`'s network namespace. */
 export interface Cut {
@@ -34,6 +38,17 @@ export interface StartedTopology extends AsyncDisposable {
   healCuts(node: string): Promise<void>;
   /** Promotes a standby to primary and waits until it accepts writes. */
   promote(node: string): Promise<void>;
+  /**
+   * Turns a name a step aims at into the node it hits now: on cnpg, "primary" is whichever
+   * instance is primary at that moment. Targets without roles return the name unchanged.
+   */
+  resolve?(node: string): Promise<string>;
+  /** Deletes a pod (cnpg) with a grace period in seconds, or the pod's own when undefined. */
+  deletePod?(node: string, graceSeconds: number | undefined): Promise<void>;
+  fence?(node: string): Promise<void>;
+  unfence?(node: string): Promise<void>;
+  /** A planned switchover to `node`; resolves once it is primary. */
+  switchover?(node: string): Promise<void>;
   /** Removes everything the target started; idempotent, never throws. */
   teardown(): Promise<string[]>;
 }
@@ -45,6 +60,8 @@ export interface TopologyStartOptions {
   image?: string;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** Where the target's own observations go (the History, stamped with the drill's clock). */
+  record?: (observation: Observation) => void;
 }
 
 export interface Topology {

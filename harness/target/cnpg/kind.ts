@@ -1,0 +1,59 @@
+/**
+ * The kind CLI, driven with zx: create a cluster from a config, hand back its kubeconfig, delete
+ * it. Clusters pgdrill makes are named `pgdrill-<run id>`, so their contexts (`kind-pgdrill-…`)
+ * say who made them and the safety check can tell them from anyone else's.
+ */
+import { $ } from "zx";
+import { HarnessError } from "../../errors.ts";
+
+import { KIND_PREFIX } from "./safety.ts";
+
+export { KIND_PREFIX };
+
+export function kindClusterName(runId: string): string {
+  // kind names become container and context names: keep them short and lower-case.
+  return `${KIND_PREFIX}${runId.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 40);
+}
+
+const kind = $({ quiet: true });
+
+export async function kindAvailable(): Promise<boolean> {
+  const found = await kind({ nothrow: true })`kind version`;
+  return found.exitCode === 0;
+}
+
+export async function createKindCluster(name: string, configYaml: string, options: { image?: string; waitSeconds: number; signal?: AbortSignal }): Promise<void> {
+  const image = options.image ? ["--image", options.image] : [];
+  const run = kind({ input: configYaml, nothrow: true, ...(options.signal ? { signal: options.signal } : {}) })`kind create cluster --name ${name} --config - --wait ${`${options.waitSeconds}s`} ${image}`;
+  const result = await run;
+  if (result.exitCode !== 0) throw new HarnessError(`kind create cluster ${name} failed: ${lastLines(result.stderr)}`);
+}
+
+export async function kindKubeconfig(name: string): Promise<string> {
+  const result = await kind({ nothrow: true })`kind get kubeconfig --name ${name}`;
+  if (result.exitCode !== 0) throw new HarnessError(`kind get kubeconfig ${name} failed: ${lastLines(result.stderr)}`);
+  return result.stdout;
+}
+
+export async function deleteKindCluster(name: string): Promise<void> {
+  const result = await kind({ nothrow: true })`kind delete cluster --name ${name}`;
+  if (result.exitCode !== 0) throw new HarnessError(`kind delete cluster ${name} failed: ${lastLines(result.stderr)}`);
+}
+
+/** kind clusters pgdrill made, for `pgdrill reap`. */
+export async function pgdrillKindClusters(): Promise<string[]> {
+  const result = await kind({ nothrow: true })`kind get clusters`;
+  if (result.exitCode !== 0) return [];
+  return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith(KIND_PREFIX));
+}
+
+/** Runs a shell script on a kind node (a Docker container named after the node). */
+export async function onKindNode(node: string, script: string): Promise<string> {
+  const result = await kind({ nothrow: true })`docker exec ${node} sh -c ${script}`;
+  if (result.exitCode !== 0) throw new HarnessError(`on kind node ${node}: ${lastLines(result.stderr || result.stdout)}`);
+  return result.stdout;
+}
+
+function lastLines(text: string): string {
+  return text.trim().split("\n").slice(-3).join(" | ") || "no output";
+}

@@ -1,0 +1,221 @@
+/**
+ * The few Kubernetes calls the cnpg target makes, on @kubernetes/client-node, typed down to the
+ * fields pgdrill reads. Nothing here parses kubectl output: the API is the contract.
+ */
+import * as k8s from "@kubernetes/client-node";
+import { HarnessError, InputError } from "../../errors.ts";
+
+export const CNPG_API = { group: "postgresql.cnpg.io", version: "v1", plural: "clusters" } as const;
+
+/** Pod labels CloudNativePG sets; `role` is the deprecated alias of `cnpg.io/instanceRole`. */
+export const LABELS = {
+  cluster: "cnpg.io/cluster",
+  instanceRole: "cnpg.io/instanceRole",
+  legacyRole: "role",
+  instanceName: "cnpg.io/instanceName",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+export const FENCED_ANNOTATION = "cnpg.io/fencedInstances";
+
+export interface ClusterStatus {
+  phase?: string;
+  phaseReason?: string;
+  currentPrimary?: string;
+  currentPrimaryTimestamp?: string;
+  targetPrimary?: string;
+  targetPrimaryTimestamp?: string;
+  readyInstances?: number;
+  instances?: number;
+}
+
+export interface CnpgCluster {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  status?: ClusterStatus;
+}
+
+export interface KubeTarget {
+  config: k8s.KubeConfig;
+  context: string;
+  server: string;
+}
+
+/** Loads a kubeconfig (file, KUBECONFIG or ~/.kube/config; or YAML text) and selects a context. */
+export function loadKube(options: { kubeconfig?: string; yaml?: string; context?: string }): KubeTarget {
+  const config = new k8s.KubeConfig();
+  try {
+    if (options.yaml !== undefined) config.loadFromString(options.yaml);
+    else if (options.kubeconfig !== undefined) config.loadFromFile(options.kubeconfig);
+    else config.loadFromDefault();
+  } catch (error) {
+    throw new InputError("target.kubeconfig", `cannot read the kubeconfig (${(error as Error).message})`, "Point target.kubeconfig or KUBECONFIG at a readable kubeconfig file.");
+  }
+  if (options.context !== undefined) {
+    if (!config.getContexts().some((context) => context.name === options.context)) {
+      const known = config.getContexts().map((context) => context.name);
+      throw new InputError("target.context", `no context "${options.context}" in the kubeconfig`, known.length > 0 ? `Use one of ${known.join(", ")}.` : "Add the context to your kubeconfig.");
+    }
+    config.setCurrentContext(options.context);
+  }
+  const server = config.getCurrentCluster()?.server;
+  if (!server) throw new InputError("target.context", "the kubeconfig has no current cluster", "Set target.context to a context with a cluster.");
+  return { config, context: config.getCurrentContext(), server };
+}
+
+const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+
+export class Kube {
+  readonly target: KubeTarget;
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+  private readonly custom: k8s.CustomObjectsApi;
+  private readonly objects: k8s.KubernetesObjectApi;
+
+  constructor(target: KubeTarget) {
+    this.target = target;
+    this.core = target.config.makeApiClient(k8s.CoreV1Api);
+    this.apps = target.config.makeApiClient(k8s.AppsV1Api);
+    this.custom = target.config.makeApiClient(k8s.CustomObjectsApi);
+    this.objects = k8s.KubernetesObjectApi.makeApiClient(target.config);
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<{ pods: k8s.V1Pod[]; resourceVersion: string | undefined }> {
+    const list = await this.core.listNamespacedPod({ namespace, labelSelector });
+    return { pods: list.items, resourceVersion: list.metadata?.resourceVersion };
+  }
+
+  async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {
+    await this.core.deleteNamespacedPod({ namespace, name, ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) });
+  }
+
+  /** A secret's data, decoded. */
+  async secret(namespace: string, name: string): Promise<Record<string, string>> {
+    const secret = await this.core.readNamespacedSecret({ namespace, name });
+    return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64").toString("utf8")]));
+  }
+
+  /** Creates the namespace; false if it already existed. */
+  async createNamespace(name: string, labels: Record<string, string>): Promise<boolean> {
+    try {
+      await this.core.createNamespace({ body: { metadata: { name, labels } } });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  async deleteNamespace(name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespace({ name });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespace({ name });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async getCluster(namespace: string, name: string): Promise<CnpgCluster | null> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ ...CNPG_API, namespace, name })) as CnpgCluster;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async deleteCluster(namespace: string, name: string): Promise<void> {
+    try {
+      await this.custom.deleteNamespacedCustomObject({ ...CNPG_API, namespace, name });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  async deleteService(namespace: string, name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedService({ namespace, name });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  async patchCluster(namespace: string, name: string, body: object): Promise<void> {
+    await this.custom.patchNamespacedCustomObject({ ...CNPG_API, namespace, name, body }, MERGE_PATCH);
+  }
+
+  async patchClusterStatus(namespace: string, name: string, body: object): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus({ ...CNPG_API, namespace, name, body }, MERGE_PATCH);
+  }
+
+  /** Server-side apply, as `kubectl apply --server-side` does (the operator's CRDs are too big for client-side apply). */
+  async apply(object: k8s.KubernetesObject): Promise<void> {
+    await this.objects.patch(object, undefined, undefined, "pgdrill", true, k8s.PatchStrategy.ServerSideApply);
+  }
+
+  async readyReplicas(namespace: string, deployment: string): Promise<number | null> {
+    try {
+      const found = await this.apps.readNamespacedDeployment({ namespace, name: deployment });
+      return found.status?.readyReplicas ?? 0;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async crdEstablished(name: string): Promise<boolean> {
+    try {
+      const found = await this.objects.read({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } });
+      const conditions = (found as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
+      return conditions.some((condition) => condition.type === "Established" && condition.status === "True");
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  /** Starts a watch; `onEvent` gets each event, `onDone` the end (null: closed by the server). */
+  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, object: unknown) => void, onDone: (error: unknown) => void): Promise<AbortController> {
+    return new k8s.Watch(this.target.config).watch(path, query, onEvent, onDone);
+  }
+}
+
+/** The HTTP status of a client-node error, if it has one. */
+export function statusOf(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const record = error as { code?: unknown; statusCode?: unknown };
+  if (typeof record.code === "number") return record.code;
+  if (typeof record.statusCode === "number") return record.statusCode;
+  return undefined;
+}
+
+/** A short, password-free description of a Kubernetes API error. */
+export function describeKubeError(error: unknown): string {
+  const status = statusOf(error);
+  const body = typeof error === "object" && error !== null ? (error as { body?: unknown }).body : undefined;
+  let message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+  if (typeof body === "string") {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      if (parsed.message) message = parsed.message;
+    } catch {
+      // not JSON: keep the error's own message
+    }
+  }
+  return status === undefined ? message : `HTTP ${status}: ${message}`;
+}
+
+export function kubeFailure(what: string, error: unknown): HarnessError {
+  return new HarnessError(`${what}: ${describeKubeError(error)}`);
+}

@@ -1,0 +1,229 @@
+/**
+ * What Kubernetes says about the Cluster, from two watches (its pods and the Cluster object), kept
+ * as a current picture and written to the History as it changes. Watches end: the server closes
+ * them, a connection resets, or the resource version is too old (410 Gone, inside the stream or as
+ * the response). Every end is followed by a fresh list and a new watch from the list's version, so
+ * a lost event becomes a "resync" entry instead of a silently wrong picture.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { errorMessage } from "../../errors.ts";
+import type { Observation } from "../topology.ts";
+import { CNPG_API, describeKubeError, LABELS, statusOf, type ClusterStatus, type CnpgCluster, type Kube } from "./kube.ts";
+
+export interface PodView {
+  name: string;
+  /** cnpg.io/instanceRole (or the legacy `role`); null while the label is absent. */
+  role: string | null;
+  ready: boolean;
+  nodeName: string | undefined;
+}
+
+export interface ObserverOptions {
+  namespace: string;
+  cluster: string;
+  record: (observation: Observation) => void;
+  log: (line: string) => void;
+}
+
+const BACKOFF_MS = [100, 250, 500, 1000, 2000];
+/** Ask the server to end each watch after this long, so a silently dead stream is replaced. */
+const WATCH_TIMEOUT_S = 60;
+
+export function podRole(pod: V1Pod): string | null {
+  const labels = pod.metadata?.labels ?? {};
+  return labels[LABELS.instanceRole] ?? labels[LABELS.legacyRole] ?? null;
+}
+
+function podReady(pod: V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((condition) => condition.type === "Ready" && condition.status === "True");
+}
+
+export class ClusterObserver {
+  readonly pods = new Map<string, PodView>();
+  status: ClusterStatus = {};
+  /** Times a watch was re-established after ending with an error or 410 Gone. */
+  resyncs = 0;
+  private readonly kube: Kube;
+  private readonly options: ObserverOptions;
+  private readonly controllers = new Set<AbortController>();
+  private readonly listeners = new Set<() => void>();
+  private loops: Array<Promise<void>> = [];
+  private stopped = false;
+  private rwPod: string | null = null;
+
+  constructor(kube: Kube, options: ObserverOptions) {
+    this.kube = kube;
+    this.options = options;
+  }
+
+  /** Lists once (so the picture is complete when this resolves), then keeps watching. */
+  async start(): Promise<void> {
+    const podsVersion = await this.listPods(false);
+    const clusterVersion = await this.readCluster(false);
+    this.loops = [
+      this.watchLoop("pods", `/api/v1/namespaces/${this.options.namespace}/pods`, { labelSelector: `${LABELS.cluster}=${this.options.cluster}` }, podsVersion),
+      this.watchLoop("cluster", `/apis/${CNPG_API.group}/${CNPG_API.version}/namespaces/${this.options.namespace}/${CNPG_API.plural}`, { fieldSelector: `metadata.name=${this.options.cluster}` }, clusterVersion),
+    ];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const controller of this.controllers) controller.abort();
+    this.notify();
+    await Promise.allSettled(this.loops);
+  }
+
+  /** Pods labelled primary now (two at once is a split brain as the services see it). */
+  primaries(): string[] {
+    return [...this.pods.values()].filter((pod) => pod.role === "primary").map((pod) => pod.name).sort();
+  }
+
+  /** Ready pods labelled replica, by name. */
+  replicas(): string[] {
+    return [...this.pods.values()].filter((pod) => pod.role === "replica" && pod.ready).map((pod) => pod.name).sort();
+  }
+
+  /** Resolves once `predicate` holds; rejects with `what` after `timeoutMs` or on abort. */
+  waitUntil(predicate: () => boolean, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const finish = (error?: Error) => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const check = () => {
+        if (predicate()) finish();
+        else if (this.stopped) finish(new Error(`stopped watching before ${what}`));
+      };
+      const onAbort = () => finish(new Error(`interrupted while waiting for ${what}`));
+      const timer = setTimeout(() => finish(new Error(`${what} did not happen within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      this.listeners.add(check);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  // ---- Watch loops --------------------------------------------------------------------------
+
+  private async watchLoop(which: "pods" | "cluster", path: string, query: Record<string, string>, initialVersion: string | undefined): Promise<void> {
+    let version = initialVersion;
+    let failures = 0;
+    while (!this.stopped) {
+      let gone = false;
+      const ended = await new Promise<unknown>((resolve) => {
+        const onEvent = (type: string, object: unknown) => {
+          if (type === "ERROR") {
+            // 410 Gone inside the stream: our resource version is too old; list again.
+            gone = (object as { code?: number }).code === 410;
+            return;
+          }
+          const meta = (object as { metadata?: { resourceVersion?: string } }).metadata;
+          if (meta?.resourceVersion) version = meta.resourceVersion;
+          if (type === "BOOKMARK") return;
+          if (which === "pods") this.applyPod(type, object as V1Pod, false);
+          else this.applyCluster(type === "DELETED" ? null : (object as CnpgCluster), false);
+        };
+        this.kube
+          .watch(path, { ...query, resourceVersion: version, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_S }, onEvent, resolve)
+          .then((controller) => {
+            this.controllers.add(controller);
+            if (this.stopped) controller.abort();
+          })
+          .catch(resolve);
+      });
+      if (this.stopped) return;
+      const error = ended === null || ended === undefined ? null : ended;
+      if (!gone && error === null) {
+        failures = 0;
+        continue; // the server ended the watch on time; carry on from where we were
+      }
+      gone ||= statusOf(error) === 410;
+      this.options.log(`cnpg: ${which} watch ended (${gone ? "410 Gone" : describeKubeError(error)}): listing again`);
+      await this.sleep(BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)]!);
+      failures += 1;
+      try {
+        version = which === "pods" ? await this.listPods(true) : await this.readCluster(true);
+        this.resyncs += 1;
+      } catch (listError) {
+        this.options.log(`cnpg: listing ${which} failed (${errorMessage(listError)}); retrying`);
+        version = undefined;
+      }
+    }
+  }
+
+  private async listPods(resync: boolean): Promise<string | undefined> {
+    const { pods, resourceVersion } = await this.kube.listPods(this.options.namespace, `${LABELS.cluster}=${this.options.cluster}`);
+    const seen = new Set<string>();
+    for (const pod of pods) {
+      seen.add(pod.metadata?.name ?? "");
+      this.applyPod("MODIFIED", pod, resync);
+    }
+    for (const name of [...this.pods.keys()]) {
+      if (!seen.has(name)) this.applyPod("DELETED", { metadata: { name } }, resync);
+    }
+    return resourceVersion;
+  }
+
+  private async readCluster(resync: boolean): Promise<string | undefined> {
+    const cluster = await this.kube.getCluster(this.options.namespace, this.options.cluster);
+    this.applyCluster(cluster, resync);
+    return cluster?.metadata.resourceVersion;
+  }
+
+  // ---- The picture --------------------------------------------------------------------------
+
+  private applyPod(type: string, pod: V1Pod, resync: boolean): void {
+    const name = pod.metadata?.name;
+    if (!name) return;
+    const before = this.pods.get(name);
+    if (type === "DELETED") {
+      if (!before) return;
+      this.pods.delete(name);
+      this.options.record({ kind: "k8s", subject: "pod", name, role: "deleted", ...(resync ? { resync } : {}) });
+    } else {
+      const view: PodView = { name, role: podRole(pod), ready: podReady(pod), nodeName: pod.spec?.nodeName };
+      this.pods.set(name, view);
+      if (!before || before.role !== view.role) {
+        this.options.record({ kind: "k8s", subject: "pod", name, role: view.role, ...(resync ? { resync } : {}) });
+      }
+    }
+    this.followRw();
+    this.notify();
+  }
+
+  /** The rw service selects the pod labelled primary: when that pod changes, clients are repointed. */
+  private followRw(): void {
+    const primaries = this.primaries();
+    if (primaries.length !== 1 || primaries[0] === this.rwPod) return;
+    this.rwPod = primaries[0]!;
+    this.options.record({ kind: "endpoint", endpoint: "rw", node: this.rwPod });
+  }
+
+  private applyCluster(cluster: CnpgCluster | null, resync: boolean): void {
+    const status = cluster?.status ?? {};
+    const before = this.status;
+    this.status = status;
+    if (status.currentPrimary !== before.currentPrimary || status.targetPrimary !== before.targetPrimary || status.phase !== before.phase) {
+      this.options.record({
+        kind: "k8s",
+        subject: "cluster",
+        name: this.options.cluster,
+        ...(status.currentPrimary !== undefined ? { currentPrimary: status.currentPrimary } : {}),
+        ...(status.targetPrimary !== undefined ? { targetPrimary: status.targetPrimary } : {}),
+        ...(status.phase !== undefined ? { phase: status.phase } : {}),
+        ...(resync ? { resync } : {}),
+      });
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  }
+}
