@@ -151,6 +151,12 @@ export class Kube {
     }
   }
 
+  /** The Cluster by list, for the list's resource version (a watch from an object's own version can be 410 Gone). */
+  async listCluster(namespace: string, name: string): Promise<{ cluster: CnpgCluster | null; resourceVersion: string | undefined }> {
+    const list = (await this.custom.listNamespacedCustomObject({ ...CNPG_API, namespace, fieldSelector: `metadata.name=${name}` })) as { items?: CnpgCluster[]; metadata?: { resourceVersion?: string } };
+    return { cluster: list.items?.[0] ?? null, resourceVersion: list.metadata?.resourceVersion };
+  }
+
   async patchCluster(namespace: string, name: string, body: object): Promise<void> {
     await this.custom.patchNamespacedCustomObject({ ...CNPG_API, namespace, name, body }, MERGE_PATCH);
   }

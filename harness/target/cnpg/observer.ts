@@ -48,6 +48,7 @@ export class ClusterObserver {
   private readonly controllers = new Set<AbortController>();
   private readonly listeners = new Set<() => void>();
   private loops: Array<Promise<void>> = [];
+  private readonly pendingEnds = new Set<(value: unknown) => void>();
   private stopped = false;
   private rwPod: string | null = null;
 
@@ -69,6 +70,7 @@ export class ClusterObserver {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const controller of this.controllers) controller.abort();
+    for (const end of this.pendingEnds) end(null);
     this.notify();
     await Promise.allSettled(this.loops);
   }
@@ -113,6 +115,8 @@ export class ClusterObserver {
     while (!this.stopped) {
       let gone = false;
       const ended = await new Promise<unknown>((resolve) => {
+        // An aborted watch does not always report its end promptly: stop() ends the wait itself.
+        this.pendingEnds.add(resolve);
         const onEvent = (type: string, object: unknown) => {
           if (type === "ERROR") {
             // 410 Gone inside the stream: our resource version is too old; list again.
@@ -134,6 +138,7 @@ export class ClusterObserver {
           .catch(resolve);
       });
       if (this.stopped) return;
+      this.pendingEnds.clear();
       const error = ended === null || ended === undefined ? null : ended;
       if (!gone && error === null) {
         failures = 0;
@@ -167,9 +172,9 @@ export class ClusterObserver {
   }
 
   private async readCluster(resync: boolean): Promise<string | undefined> {
-    const cluster = await this.kube.getCluster(this.options.namespace, this.options.cluster);
+    const { cluster, resourceVersion } = await this.kube.listCluster(this.options.namespace, this.options.cluster);
     this.applyCluster(cluster, resync);
-    return cluster?.metadata.resourceVersion;
+    return resourceVersion;
   }
 
   // ---- The picture --------------------------------------------------------------------------
