@@ -81,6 +81,21 @@ export interface Metrics {
   latency: LatencySummary & { byProbe: Record<string, LatencySummary> };
   roles: { changes: RoleChange[] };
   splitBrain: { detected: boolean; overlapMs: number; windows: Array<{ startMs: number; endMs: number; nodes: string[] }> };
+  /** The operator's view (cnpg): from Kubernetes watches, not from clients. */
+  operator: {
+    observed: boolean;
+    /** First fault → the Cluster's currentPrimary changed (ms). */
+    promotedAfterMs: number | null;
+    newPrimary: string | null;
+    /** Time status.targetPrimary was "pending" (ms). */
+    pendingMs: number;
+    /** After the first fault: time no pod was labelled primary, so the rw service had no endpoint (ms). */
+    noPrimaryLabelMs: number;
+    /** Time two or more pods were labelled primary at once (ms). */
+    multiplePrimaryLabelsMs: number;
+    /** Observations made by listing again after a watch broke. */
+    resyncs: number;
+  };
 }
 
 export interface GateResult {

@@ -9,6 +9,7 @@ import { runChecker, type Checker, type CheckerRun } from "./checker.ts";
 import { downtimeChecker } from "./downtime.ts";
 import { failoverChecker } from "./failover.ts";
 import { latencyChecker } from "./latency.ts";
+import { operatorChecker } from "./operator.ts";
 import { rolesChecker } from "./roles.ts";
 import { splitBrainChecker } from "./split-brain.ts";
 import { writesChecker } from "./writes.ts";
@@ -24,6 +25,7 @@ export const CHECKERS: Checkers = {
   latency: latencyChecker,
   roles: rolesChecker,
   splitBrain: splitBrainChecker,
+  operator: operatorChecker,
 };
 
 export interface ChecksResult {

@@ -8,7 +8,8 @@ import type { FaultSpec } from "../scenario/schema.ts";
 import type { StartedTopology } from "../target/topology.ts";
 
 export interface FaultPackage<S extends FaultSpec> {
-  label(spec: S): string;
+  /** `target` is the target kind: the same fault is done differently on each (SIGKILL vs pod delete). */
+  label(spec: S, target?: string): string;
   nodes(spec: S): string[];
   /** For charts and reports. */
   color: string;
@@ -21,7 +22,7 @@ type Packages = { [K in FaultSpec["kind"]]: FaultPackage<Extract<FaultSpec, { ki
 
 export const FAULTS: Packages = {
   kill: {
-    label: (spec) => `kill ${spec.node} (SIGKILL)`,
+    label: (spec, target) => `kill ${spec.node} (${target === "cnpg" ? "pod delete, grace 0" : "SIGKILL"})`,
     nodes: (spec) => [spec.node],
     color: "#d62728",
     inject: (topology, spec) => topology.kill(spec.node),

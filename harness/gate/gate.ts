@@ -43,6 +43,9 @@ const everyGateMetricIsNumeric: { [M in GateMetric]: IsNumericMetric<AtPath<Metr
   "latency.p99Ms": true,
   "latency.maxMs": true,
   "splitBrain.overlapMs": true,
+  "operator.promotedAfterMs": true,
+  "operator.noPrimaryLabelMs": true,
+  "operator.multiplePrimaryLabelsMs": true,
 };
 void everyGateMetricIsNumeric;
 

@@ -17,6 +17,9 @@ export const GATE_METRICS = {
   "latency.p99Ms": "99th percentile latency of successful probe operations (ms)",
   "latency.maxMs": "slowest successful probe operation (ms)",
   "splitBrain.overlapMs": "time during which two nodes answered as writable primaries (ms)",
+  "operator.promotedAfterMs": "cnpg: fault start → the Cluster's currentPrimary changed (ms)",
+  "operator.noPrimaryLabelMs": "cnpg: time no pod was labelled primary after the first fault (ms)",
+  "operator.multiplePrimaryLabelsMs": "cnpg: time two pods were labelled primary at once (ms)",
 } as const;
 
 export type GateMetric = keyof typeof GATE_METRICS;

@@ -66,11 +66,11 @@ export class ScheduleRunner {
       // On targets with roles, "primary" means the primary now, and the heal must undo that same node.
       fault = await withTimeout(resolveFault(topology, aimed), `finding ${pkg.nodes(aimed).join(", ")}`);
     } catch (error) {
-      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed), nodes: pkg.nodes(aimed), t, ok: false, error: errorMessage(error) });
-      this.errors.push(`${pkg.label(aimed)}: ${errorMessage(error)}`);
+      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed, topology.kind), nodes: pkg.nodes(aimed), t, ok: false, error: errorMessage(error) });
+      this.errors.push(`${pkg.label(aimed, topology.kind)}: ${errorMessage(error)}`);
       return;
     }
-    const label = describeResolved(pkg.label(aimed), pkg.nodes(aimed), pkg.nodes(fault));
+    const label = describeResolved(pkg.label(aimed, topology.kind), pkg.nodes(aimed), pkg.nodes(fault));
     const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: pkg.nodes(fault) } as const;
     if (pkg.heal) this.active.set(id, fault);
     try {
@@ -83,14 +83,16 @@ export class ScheduleRunner {
     }
   }
 
-  private async heal(id: string, fault: FaultSpec): Promise<void> {
+  private async heal(id: string, planned: FaultSpec): Promise<void> {
+    // Heal what was injected: the resolved node ("pg-2"), not the planned name ("replica").
+    const fault = this.active.get(id) ?? planned;
     const pkg = faultPackage(fault);
     if (!pkg.heal || !this.active.has(id)) return;
     this.active.delete(id);
     const { history, clock, topology } = this.context;
-    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault), nodes: pkg.nodes(fault) } as const;
+    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: pkg.nodes(fault) } as const;
     try {
-      await withTimeout(pkg.heal(topology, fault), `heal ${pkg.label(fault)}`);
+      await withTimeout(pkg.heal(topology, fault), `heal ${pkg.label(fault, topology.kind)}`);
       history.append({ ...base, t: roundMs(clock.now()), ok: true });
       this.context.log(`healed ${id}: ${pkg.label(fault)}`);
     } catch (error) {

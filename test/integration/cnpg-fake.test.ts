@@ -1,0 +1,144 @@
+/**
+ * Whole drills on the cnpg target with Kubernetes simulated by the FAKE Kubernetes API
+ * (test/fake-kube) and the instances backed by real PostgreSQL containers: the target's start-up,
+ * watches, faults, switchover, fencing and teardown run for real against the fake API server, and
+ * the probes talk to real databases through the NodePorts the fake's kube-proxy stand-in serves.
+ * kind and CloudNativePG themselves run in .github/workflows/cnpg.yml, where the internet is.
+ */
+import { writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { KubeEvent } from "../../harness/history/events.ts";
+import { runDrill } from "../../harness/run/drill.ts";
+import { validateScenario } from "../../harness/scenario/validate.ts";
+import { containerPair } from "../../harness/target/container-pair.ts";
+import type { StartedTopology } from "../../harness/target/topology.ts";
+import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
+import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
+import { readEvents, tempRunDir } from "./helpers.ts";
+
+const NS = "pgdrill-fake";
+const BACKING: Record<string, string> = { "pg-1": "primary", "pg-2": "standby" };
+
+let fake: FakeKubeApi;
+let kubeconfig: string;
+
+/** A fresh fake API and a world backed by a fresh container pair: pg-1 is the pair's primary, pg-2 its standby. */
+async function withWorld<T>(nodePortBase: number, body: (world: CnpgWorld) => Promise<T>): Promise<T> {
+  fake = new FakeKubeApi();
+  const server = await fake.listen();
+  kubeconfig = `${tempRunDir("kubeconfig")}.yaml`;
+  writeFileSync(kubeconfig, fake.kubeconfig(server, "fake-kube"));
+  const pair: StartedTopology = await containerPair({ kind: "container-pair", replication: "async", startupTimeout: "60s" }).start({ runId: `cnpgfake${nodePortBase}`, scenario: "cnpg-fake-backing", log: () => undefined });
+  const world = new CnpgWorld(fake, {
+    namespace: NS,
+    cluster: "pg",
+    instances: 2,
+    backing: {
+      password: pair.endpoint("primary").password,
+      address: (instance) => {
+        const endpoint = pair.endpoint(BACKING[instance]!);
+        return { host: endpoint.host, port: endpoint.port };
+      },
+      kill: (instance) => pair.kill(BACKING[instance]!),
+      promote: (instance) => pair.promote(BACKING[instance]!),
+    },
+  });
+  world.installOperator();
+  try {
+    return await body(world);
+  } finally {
+    await world.close();
+    await pair.teardown();
+    await fake.close();
+  }
+}
+
+function scenario(name: string, nodePortBase: number, schedule: unknown[], duration = "9s") {
+  return validateScenario(
+    {
+      name,
+      target: { kind: "cnpg", context: "fake-kube", kubeconfig, allowContexts: ["fake-kube"], namespace: NS, name: "pg", instances: 2, startupTimeout: "60s", access: { nodePortBase } },
+      probes: [{ kind: "select1", every: "50ms", timeout: "500ms" }, { kind: "writes", every: "50ms", timeout: "500ms" }, { kind: "role" }],
+      steadyState: { window: "2s" },
+      schedule,
+      duration,
+      gate: { "failover.latencyMs": "< 30000" },
+    },
+    "test",
+  );
+}
+
+describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it", { timeout: 180_000 }, () => {
+  it("the seed guide's test: delete the primary pod, watch the operator fail over, clients recover through the rw service", async () => {
+    await withWorld(31400, async (world) => {
+      const { result, runDir, removed } = await runDrill(scenario("cnpg-fake-kill", 31400, [{ at: "3s", fault: { kind: "kill", node: "primary" } }]), { source: "test", outDir: tempRunDir("cnpg-kill") });
+      expect(result.reason).toBeNull();
+
+      // What the harness asked Kubernetes for: the Cluster and services by server-side apply, the pod delete with grace 0.
+      const applies = fake.requests.filter((r) => r.method === "PATCH" && r.contentType?.startsWith("application/apply-patch"));
+      expect(applies.map((r) => r.path)).toEqual(expect.arrayContaining([`/apis/postgresql.cnpg.io/v1/namespaces/${NS}/clusters/pg`, `/api/v1/namespaces/${NS}/services/pg-pgdrill-rw`]));
+      expect(applies[0]!.query).toMatchObject({ fieldManager: "pgdrill", force: "true" });
+      expect(world.deletes).toContainEqual({ namespace: NS, name: "pg-1", grace: 0 });
+
+      // What the History recorded from the watches.
+      const events = readEvents(runDir);
+      const kube = events.filter((e): e is KubeEvent => e.kind === "k8s");
+      const fault = events.find((e) => e.kind === "fault" && e.phase === "inject")!;
+      expect(fault).toMatchObject({ label: "kill primary (pod delete, grace 0) (pg-1)", nodes: ["pg-1"], ok: true });
+      expect(kube.some((e) => e.subject === "pod" && e.name === "pg-1" && e.role === "deleted" && e.t >= fault.t)).toBe(true);
+      expect(kube.some((e) => e.subject === "cluster" && e.targetPrimary === "pending")).toBe(true);
+      expect(kube.some((e) => e.subject === "pod" && e.name === "pg-2" && e.role === null)).toBe(true);
+      expect(events.filter((e) => e.kind === "endpoint").map((e) => (e.kind === "endpoint" ? e.node : ""))).toEqual(["pg-1", "pg-2"]);
+
+      // What clients saw: an outage, then writes on the new primary.
+      expect(result.metrics.failover.newPrimary).toBe("pg-2");
+      expect(result.metrics.failover.latencyMs).toBeGreaterThan(500);
+      expect(result.metrics.failover.latencyMs).toBeLessThan(30_000);
+      expect(result.metrics.operator.promotedAfterMs).toBeGreaterThan(0);
+      expect(result.metrics.operator.noPrimaryLabelMs).toBeGreaterThan(0);
+      expect(result.metrics.writes.acknowledged).toBeGreaterThan(20);
+      expect(result.verdict).toBe("pass");
+
+      // Teardown deleted the namespace pgdrill created.
+      expect(fake.requests.some((r) => r.method === "DELETE" && r.path === `/api/v1/namespaces/${NS}`)).toBe(true);
+      expect(removed).toContain(`namespace ${NS}`);
+    });
+  });
+
+  it("fencing, deleting the operator's pod and a planned switchover are asked of Kubernetes the way CloudNativePG expects", async () => {
+    await withWorld(31420, async (world) => {
+      const { result, runDir } = await runDrill(
+        scenario("cnpg-fake-switchover", 31420, [
+          { at: "2500ms", for: "1s", fault: { kind: "fence", node: "replica" } },
+          { at: "3s", fault: { kind: "kill", node: "operator" } },
+          { at: "5s", action: { kind: "switchover", to: "replica" } },
+        ]),
+        { source: "test", outDir: tempRunDir("cnpg-switchover") },
+      );
+      expect(result.reason).toBeNull();
+      const patches = fake.requests.filter((r) => r.method === "PATCH" && r.contentType === "application/merge-patch+json");
+      const fences = patches.filter((r) => r.path.endsWith("/clusters/pg")).map((r) => (r.body as { metadata: { annotations: Record<string, unknown> } }).metadata.annotations["cnpg.io/fencedInstances"]);
+      expect(fences).toEqual(['["pg-2"]', null]);
+      const status = patches.find((r) => r.path.endsWith("/clusters/pg/status"))!.body as { metadata: { resourceVersion: string }; status: Record<string, string> };
+      expect(status.status).toMatchObject({ targetPrimary: "pg-2", phase: "Switchover in progress", phaseReason: "Switching over to pg-2" });
+      expect(status.metadata.resourceVersion).toMatch(/^\d+$/);
+      expect(world.deletes.find((d) => d.namespace === "cnpg-system")?.grace).toBe(0);
+
+      const events = readEvents(runDir);
+      // The heal undid the instance that was fenced, not whichever is "replica" by then.
+      expect(events.filter((e) => e.kind === "fault" && e.id === "f1").map((e) => (e.kind === "fault" ? [e.phase, e.nodes] : []))).toEqual([["inject", ["pg-2"]], ["heal", ["pg-2"]]]);
+      expect(events.find((e) => e.kind === "action" && e.phase === "end")).toMatchObject({ action: "switchover", label: "switchover to replica (pg-2)", ok: true });
+      expect(result.metrics.failover.faultLabel).toBe("switchover to replica (pg-2)");
+      expect(result.metrics.failover.newPrimary).toBe("pg-2");
+    });
+  });
+
+  it("refuses faults on a context that is neither made by pgdrill nor allow-listed, before anything starts", () => {
+    expect(() =>
+      validateScenario(
+        { name: "x", target: { kind: "cnpg", context: "prod-eu" }, probes: [{ kind: "select1" }], schedule: [{ at: "3s", fault: { kind: "kill", node: "primary" } }], duration: "6s" },
+        "s.yaml",
+      ),
+    ).toThrow('s.yaml: target.context: "prod-eu" is not a kind cluster pgdrill made, so its faults are refused. If this cluster is meant for drills, add "prod-eu" to target.allowContexts.');
+  });
+});
