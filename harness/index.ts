@@ -4,7 +4,9 @@
  */
 import type { z } from "zod";
 import type {
+  cnpgTarget,
   containerPairTarget,
+  deletePodFault,
   partitionFault,
   promoteAction,
   roleProbe,
@@ -23,6 +25,8 @@ export function defineScenario(scenario: ScenarioInput): ScenarioInput {
 
 // Targets
 export const containerPair = (options: Options<typeof containerPairTarget> = {}) => ({ kind: "container-pair" as const, ...options });
+/** A CloudNativePG Cluster: a kind cluster pgdrill creates, or `context` for an existing one. */
+export const cnpgCluster = (options: Options<typeof cnpgTarget> = {}) => ({ kind: "cnpg" as const, ...options });
 
 // Probes
 export const selectOne = (options: Options<typeof select1Probe> = {}) => ({ kind: "select1" as const, ...options });
@@ -40,6 +44,12 @@ export const partition = (options: Options<typeof partitionFault>) => ({ kind: "
 // Actions
 export const promote = (node: string, options: Omit<Options<typeof promoteAction>, "node"> = {}) => ({ kind: "promote" as const, node, ...options });
 export const heal = () => ({ kind: "heal" as const });
+/** cnpg: delete a pod as `kubectl delete pod` does (its own grace period unless given). */
+export const deletePod = (node: string, options: Omit<Options<typeof deletePodFault>, "node"> = {}) => ({ kind: "delete-pod" as const, node, ...options });
+/** cnpg: fence an instance (cnpg.io/fencedInstances); healed by unfencing. */
+export const fence = (node: string) => ({ kind: "fence" as const, node });
+/** cnpg: a planned switchover, as `kubectl cnpg promote` does. */
+export const switchover = (to = "replica") => ({ kind: "switchover" as const, to });
 
 export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";

@@ -37,6 +37,12 @@ describe("scenario validation", () => {
     ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric; use one of .*failover.latencyMs/, /README/],
     ["yaml-syntax.yaml", "yaml-syntax.yaml", /is not valid YAML: .*at line 3, column 1/, /Fix the syntax/],
     ["promote-primary.ts", "schedule[1].action.node", /"primary" is already the primary/, /Promote a standby/],
+    ["cnpg-pause.yaml", "schedule[0].fault.kind", /the cnpg target cannot do "pause"/, /Use one of kill, delete-pod, partition, fence/],
+    ["cnpg-fence-operator.yaml", "schedule[0].fault.node", /cannot fence the operator/, /the operator's pod can only be killed or deleted/],
+    ["cnpg-unlisted-context.yaml", "target.context", /"prod-eu" is not a kind cluster pgdrill made/, /add "prod-eu" to target.allowContexts/],
+    ["cnpg-one-instance.yaml", "target.instances", /must be at least 2: a failover needs a replica/, /README/],
+    ["switchover-on-pair.yaml", "schedule[0].action.kind", /the container-pair target cannot do "switchover"/, /Use one of promote, heal/],
+    ["cnpg-unknown-instance.yaml", "schedule[0].fault.node", /unknown node "main-4"/, /nodes are primary, replica, operator, main-1, main-2, main-3/],
   ])("%s is refused naming %s", async (file, field, problem, fix) => {
     const error = await refusal(bad(file));
     expect(error.field).toBe(`${bad(file)}: ${field}`.replace(`${bad(file)}: ${file}`, bad(file)));
@@ -69,7 +75,7 @@ describe("scenario validation", () => {
 
   it("accepts every shipped scenario", async () => {
     const names = (await listScenarios()).map((entry) => entry.name);
-    expect(names).toEqual(["pair-kill-primary", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary"]);
+    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-partition-primary", "cnpg-switchover", "pair-kill-primary", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary"]);
     for (const name of names) {
       const { scenario } = await loadScenario(name);
       expect(scenario.name).toBe(name);

@@ -6,7 +6,10 @@
  * fencing, switchover) or, for network cuts, iptables in the pod's network namespace on the kind
  * node.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { isAbsolute } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
@@ -56,7 +59,7 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
         throw new InputError("target.context", "no context given and the kind CLI is not installed", "Install kind (https://kind.sigs.k8s.io) so pgdrill can create a cluster, or set target.context to an existing cluster.");
       }
       const name = kindClusterName(options.runId);
-      const base = parseYaml(await readFile(spec.kindConfig, "utf8").catch(() => {
+      const base = parseYaml(await readFile(kindConfigPath(spec.kindConfig), "utf8").catch(() => {
         throw new InputError("target.kindConfig", `cannot read "${spec.kindConfig}"`, "Point it at a kind cluster config (see fixtures/kind/cluster.yaml).");
       })) as KindConfig;
       options.log(`cnpg: creating kind cluster ${name}`);
@@ -395,6 +398,13 @@ class StartedCnpg implements StartedTopology {
     ].join("\n");
     await onKindNode(kubeNode, script);
   }
+}
+
+/** The default config ships with pgdrill: found next to the package when not under the current directory. */
+function kindConfigPath(path: string): string {
+  if (isAbsolute(path) || existsSync(path)) return path;
+  const shipped = fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+  return existsSync(shipped) ? shipped : path;
 }
 
 export function parseFenced(annotation: string | undefined): string[] {
