@@ -68,8 +68,22 @@ function keyMetrics(result: RunResult): string {
         : `p50 ${formatMs(latency.p50Ms)} · p90 ${formatMs(latency.p90Ms)} · p99 ${formatMs(latency.p99Ms)} · max ${formatMs(latency.maxMs)} (${latency.count} ops)`,
     ],
     ["split brain", splitBrain.detected ? `**detected**, ${formatMs(splitBrain.overlapMs)} of overlap` : "none seen"],
+    ...operatorRows(result),
   ];
   return ["### Key metrics", "", "| metric | value |", "|---|---|", ...rows.map(([name, value]) => `| ${name} | ${cell(value)} |`)].join("\n");
+}
+
+/** The operator's view (cnpg target only): what Kubernetes said, beside what clients saw. */
+function operatorRows(result: RunResult): Array<[string, string]> {
+  const operator = result.metrics.operator;
+  if (!operator.observed) return [];
+  return [
+    ["operator promoted", operator.promotedAfterMs === null ? "no promotion seen" : `${formatMs(operator.promotedAfterMs)} after the first fault → ${operator.newPrimary ?? "?"}`],
+    ["targetPrimary pending", formatMs(operator.pendingMs)],
+    ["no pod labelled primary", formatMs(operator.noPrimaryLabelMs)],
+    ["two pods labelled primary", operator.multiplePrimaryLabelsMs > 0 ? `**${formatMs(operator.multiplePrimaryLabelsMs)}**` : "never"],
+    ...(operator.resyncs > 0 ? [["watch resyncs", `${operator.resyncs} observations made by listing again after a watch broke`] as [string, string]] : []),
+  ];
 }
 
 function failoverText(result: RunResult): string {
