@@ -107,16 +107,19 @@ export class ScheduleRunner {
     let label = `switchover to ${to}`;
     const started = roundMs(clock.now());
     let node = to;
+    let startRecorded = false;
     try {
       if (!topology.switchover) throw new Error("this target cannot switch over");
       node = topology.resolve ? await topology.resolve(to) : to;
       label = describeResolved(label, [to], [node]);
       history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
+      startRecorded = true;
       await withTimeout(topology.switchover(node), label);
       history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "switchover", label, node, ok: true });
       this.context.log(`${label}: done`);
     } catch (error) {
-      if (node === to && topology.resolve) history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
+      // Every end pairs with a start, also when finding the node failed before the start was recorded.
+      if (!startRecorded) history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
       history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "switchover", label, node, ok: false, error: errorMessage(error) });
       this.errors.push(`${label}: ${errorMessage(error)}`);
     }

@@ -114,8 +114,10 @@ export class ClusterObserver {
     let failures = 0;
     while (!this.stopped) {
       let gone = false;
+      let end: ((value: unknown) => void) | undefined;
       const ended = await new Promise<unknown>((resolve) => {
         // An aborted watch does not always report its end promptly: stop() ends the wait itself.
+        end = resolve;
         this.pendingEnds.add(resolve);
         const onEvent = (type: string, object: unknown) => {
           if (type === "ERROR") {
@@ -137,8 +139,9 @@ export class ClusterObserver {
           })
           .catch(resolve);
       });
+      // Only this loop's own wait: the other watch may be waiting at this very moment.
+      if (end) this.pendingEnds.delete(end);
       if (this.stopped) return;
-      this.pendingEnds.clear();
       const error = ended === null || ended === undefined ? null : ended;
       if (!gone && error === null) {
         failures = 0;
