@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { formatMs, toMs } from "../duration.ts";
 import { InputError } from "../errors.ts";
+import { findImpossibleStep } from "../schedule/feasibility.ts";
 import { mayDisrupt } from "../target/cnpg/safety.ts";
 import { scenario as scenarioSchema, type ActionSpec, type FaultSpec, type Scenario, type Target } from "./schema.ts";
 
@@ -162,6 +163,8 @@ function checkSemantics(scenario: Scenario, source: string): void {
       rw = step.action.node;
     }
   });
+  const impossible = findImpossibleStep(scenario.target, scenario.schedule);
+  if (impossible) fail(impossible.path, impossible.problem, impossible.fix);
   const target = scenario.target;
   if (target.kind === "cnpg" && target.context !== undefined && scenario.schedule.length > 0 && !mayDisrupt(target, target.context)) {
     fail(["target", "context"], `"${target.context}" is not a kind cluster pgdrill made, so its faults are refused`, `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`);

@@ -11,23 +11,30 @@ export type PlannedStep =
   | { at: number; kind: "heal"; id: string; fault: FaultSpec }
   | { at: number; kind: "action"; id: string; action: ActionSpec };
 
+/** A planned step and the index of the schedule entry it came from (for error messages). */
+export type TracedStep = PlannedStep & { origin: number };
+
 export function planSchedule(steps: readonly StepSpec[]): PlannedStep[] {
-  const planned: Array<PlannedStep & { order: number }> = [];
+  return traceSchedule(steps).map(({ origin: _origin, ...step }) => step as PlannedStep);
+}
+
+/** The plan, each step still knowing which schedule entry wrote it. */
+export function traceSchedule(steps: readonly StepSpec[]): TracedStep[] {
+  const planned: TracedStep[] = [];
   let faults = 0;
   let actions = 0;
   steps.forEach((step, order) => {
     const at = toMs(step.at);
     if ("fault" in step) {
       const id = `f${++faults}`;
-      planned.push({ at, kind: "inject", id, fault: step.fault, order });
-      if (step.for !== undefined) planned.push({ at: at + toMs(step.for), kind: "heal", id, fault: step.fault, order });
+      planned.push({ at, kind: "inject", id, fault: step.fault, origin: order });
+      if (step.for !== undefined) planned.push({ at: at + toMs(step.for), kind: "heal", id, fault: step.fault, origin: order });
     } else {
-      planned.push({ at, kind: "action", id: `a${++actions}`, action: step.action, order });
+      planned.push({ at, kind: "action", id: `a${++actions}`, action: step.action, origin: order });
     }
   });
   // Stable by time, then by the order written: "kill at 6s" before "promote at 6s" if written so.
-  planned.sort((a, b) => a.at - b.at || a.order - b.order);
-  return planned.map(({ order: _order, ...step }) => step as PlannedStep);
+  return planned.sort((a, b) => a.at - b.at || a.origin - b.origin);
 }
 
 /** When the first fault or action happens (the steady state must be judged before it). */

@@ -43,6 +43,14 @@ describe("scenario validation", () => {
     ["cnpg-one-instance.yaml", "target.instances", /must be at least 2: a failover needs a replica/, /README/],
     ["switchover-on-pair.yaml", "schedule[0].action.kind", /the container-pair target cannot do "switchover"/, /Use one of promote, heal/],
     ["cnpg-unknown-instance.yaml", "schedule[0].fault.node", /unknown node "main-4"/, /nodes are primary, replica, operator, main-1, main-2, main-3/],
+    ["pause-paused.yaml", "schedule[1].fault.node", /cannot pause "primary" at 5.00 s: schedule\[0\] paused it until 7.00 s/, /after the pause ends/],
+    ["fault-after-kill.yaml", "schedule[1].fault.isolate", /cannot cut off "primary" at 5.00 s: schedule\[0\] killed it and nothing restarts it/, /stays down/],
+    ["overlapping-partitions.yaml", "schedule[1].fault.between", /"standby" is already cut off by schedule\[0\] until 8.00 s; healing one partition heals every cut/, /merge the two/],
+    ["promote-frozen.ts", "schedule[1].action.node", /cannot promote "standby": schedule\[0\] paused it for the rest of the drill/, /after the pause ends/],
+    ["cnpg-fence-fenced.yaml", "schedule[1].fault.node", /"main-2" is already fenced by schedule\[0\]/, /give that one a "for"/],
+    ["unknown-key.ts", "(scenario)", /unknown key "retries"/, /Remove it/],
+    ["throws-on-import.ts", "throws-on-import.ts", /could not be loaded: PGDRILL_NO_SUCH_VARIABLE is not set/, /imports cleanly/],
+    ["is-a-directory.yaml", "is-a-directory.yaml", /cannot be read: EISDIR/, /permissions/],
   ])("%s is refused naming %s", async (file, field, problem, fix) => {
     const error = await refusal(bad(file));
     expect(error.field).toBe(`${bad(file)}: ${field}`.replace(`${bad(file)}: ${file}`, bad(file)));
@@ -55,6 +63,16 @@ describe("scenario validation", () => {
     expect(error.field).toBe("no/such/drill.yaml");
     expect(error.message).toMatch(/no such scenario file/);
     expect(error.fix).toMatch(/pair-kill-primary/);
+  });
+
+  it("accepts schedules that only look alike: a pause after a pause has healed, a heal action in between, kill of a frozen node", () => {
+    const base = { name: "x", target: { kind: "container-pair" }, probes: [{ kind: "select1" }], duration: "20s" };
+    const pause = { kind: "pause", node: "primary" };
+    const ok = (schedule: unknown[]) => expect(() => validateScenario({ ...base, schedule }, "s")).not.toThrow();
+    ok([{ at: "3s", for: "2s", fault: pause }, { at: "5s", fault: pause }]);
+    ok([{ at: "3s", fault: pause }, { at: "5s", action: { kind: "heal" } }, { at: "6s", fault: pause }]);
+    ok([{ at: "3s", fault: pause }, { at: "5s", fault: { kind: "kill", node: "primary" } }, { at: "6s", action: { kind: "promote", node: "standby" } }]);
+    ok([{ at: "3s", for: "2s", fault: { kind: "partition", isolate: "standby" } }, { at: "6s", fault: { kind: "partition", between: ["primary", "standby"] } }]);
   });
 
   it("refuses two probes with the same name, and a probe interval under 10 ms", () => {
