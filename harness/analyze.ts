@@ -18,7 +18,7 @@ import { CHECKERS, runChecks, type Checkers } from "./checker/index.ts";
 import { InputError, errorMessage } from "./errors.ts";
 import { evaluateGate, parseGate, parseGateOverride, withOverrides, type GateMap, type GateSpec } from "./gate/gate.ts";
 import type { HistoryEvent } from "./history/events.ts";
-import { readHistory } from "./history/reader.ts";
+import { HistoryReader } from "./history/reader.ts";
 import { formatActual } from "./report/format.ts";
 import { RENDERERS, type ReportFormat } from "./report/index.ts";
 import type { GateResult, RunResult, Verdict } from "./result.ts";
@@ -81,6 +81,11 @@ export interface AnalyzeRunDirOptions {
   gateOverrides?: readonly string[];
   /** Which reports to write next to the history; default all of RENDERERS. */
   formats?: readonly ReportFormat[];
+  /**
+   * Ctrl-C while analysing: stop at the next checkpoint and write an `errored` result saying the
+   * analysis was interrupted (the History itself is complete and untouched; `pgdrill report` redoes it).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -90,14 +95,57 @@ export interface AnalyzeRunDirOptions {
 export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOptions = {}): Promise<RunResult> {
   const overrides = (options.gateOverrides ?? []).map(parseGateOverride);
   const gate = withOverrides(parseGate(await readScenarioGate(runDir), "scenario.json gate"), overrides);
-  const { events, truncated } = await readHistory(join(runDir, "history.jsonl"));
-  const result = analyzeHistory(events, { gate, truncated });
+  const signal = options.signal;
   const formats = options.formats ?? (Object.keys(RENDERERS) as ReportFormat[]);
-  for (const format of formats) {
-    const renderer = RENDERERS[format];
-    await writeFile(join(runDir, renderer.file), await renderer.render(result, { events }));
+  const events: HistoryEvent[] = [];
+  try {
+    // Read here rather than through readHistory, so an interrupt still knows which run this was.
+    const reader = new HistoryReader(join(runDir, "history.jsonl"));
+    for await (const event of reader) {
+      events.push(event);
+      if (events.length % CHECK_SIGNAL_EVERY === 0) signal?.throwIfAborted();
+    }
+    await checkpoint(signal);
+    const result = analyzeHistory(events, { gate, truncated: reader.truncated });
+    for (const format of formats) {
+      await checkpoint(signal);
+      const renderer = RENDERERS[format];
+      await writeFile(join(runDir, renderer.file), await renderer.render(result, { events }));
+    }
+    return result;
+  } catch (error) {
+    if (!signal?.aborted) throw error;
+    const result = interruptedResult(events, runDir);
+    for (const format of formats.filter((name) => name !== "html")) {
+      const renderer = RENDERERS[format];
+      await writeFile(join(runDir, renderer.file), await renderer.render(result, { events: [] }));
+    }
+    return result;
   }
-  return result;
+}
+
+/** How many events are read between looks at the interrupt signal. */
+const CHECK_SIGNAL_EVERY = 10_000;
+
+/** Lets a pending signal handler run, then stops if it aborted. */
+async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  signal.throwIfAborted();
+}
+
+/**
+ * What an interrupted analysis can still say, quickly: which run this was, and that its numbers
+ * were not computed. Checkers run over the run's start and end only, so every metric is empty.
+ */
+function interruptedResult(events: readonly HistoryEvent[], runDir: string): RunResult {
+  const bounds = events.filter((event) => event.kind === "run-start" || event.kind === "run-end");
+  const result = analyzeHistory(bounds, { gate: [] });
+  return {
+    ...result,
+    verdict: "errored",
+    reason: `the analysis was interrupted before it finished, so no numbers were computed; the history is intact: run \`pgdrill report ${runDir}\` to analyse it`,
+  };
 }
 
 async function readScenarioGate(runDir: string): Promise<GateMap> {

@@ -93,18 +93,26 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .addHelpText("after", "\nExample:\n  pgdrill report reports/pair-kill-primary/20261125-101500-ab12 --gate 'failover.latencyMs<5000'")
     .action(async (runDir: string, options: { gate: string[] }) => {
       options.gate.forEach(parseGateOverride);
-      const result = await analyzeRunDir(runDir, { gateOverrides: options.gate });
-      io.out(`${formatSummary(result, { color: io.color })}\n`);
-      await appendJobSummary(runDir, "report.md");
-      exitCode = verdictExit(result.verdict);
+      const interrupt = onInterrupt(io, "stopping the analysis (the history is not changed)");
+      try {
+        io.err(`analysing ${join(runDir, "history.jsonl")}\n`);
+        const result = await analyzeRunDir(runDir, { gateOverrides: options.gate, signal: interrupt.signal });
+        io.out(`${formatSummary(result, { color: io.color })}\n`);
+        await appendJobSummary(runDir, "report.md");
+        exitCode = verdictExit(result.verdict);
+      } finally {
+        interrupt.dispose();
+      }
     });
 
   program
     .command("reap")
-    .description("remove containers and networks that killed pgdrill runs left behind (found by pgdrill's labels only)")
-    .option("--all", "remove every pgdrill-labelled container and network, also those of runs still going")
+    .description("remove what killed pgdrill runs left behind: containers and networks (by pgdrill's labels only) and kind clusters named pgdrill-…")
+    .option("--all", "remove every pgdrill container, network and kind cluster, also those of runs still going")
     .action(async (options: { all?: boolean }) => {
       const removed = await removeLabelled(await dockerClient(), { onlyOrphans: !options.all });
+      const { removeLeftoverKindClusters } = await import("../target/cnpg/kind.ts");
+      removed.push(...(await removeLeftoverKindClusters({ all: Boolean(options.all) })));
       io.out(removed.length > 0 ? `removed ${removed.join(", ")}\n` : "nothing to remove\n");
     });
 
@@ -137,20 +145,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
   const { scenario, source } = await loadScenario(scenarioArg);
   const { runDrill } = await import("../run/drill.ts");
 
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      io.err(`\npgdrill: ${signal}: stopping the drill, healing faults and removing containers (press Ctrl-C again to exit at once)\n`);
-      controller.abort();
-    } else {
-      io.err("pgdrill: exiting without cleaning up; `pgdrill reap` removes what was left\n");
-      process.exit(130);
-    }
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interrupt = onInterrupt(io, "stopping the drill, healing faults and removing containers");
 
   const drillOnce = async (outDir: string | undefined, label: string) => {
     const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
@@ -160,7 +155,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
         ...(outDir ? { outDir } : {}),
         ...(options.image ? { image: options.image } : {}),
         gateOverrides: options.gate,
-        signal: controller.signal,
+        signal: interrupt.signal,
         log: (line) => live.log(`${label}${line}`),
         onEvent: live.onEvent,
       });
@@ -182,13 +177,13 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
     // Trials: each on a fresh target, each with its own run directory, then the distribution.
     const base = resolve(options.out ?? join("reports", scenario.name, `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-trials`));
     const results: RunResult[] = [];
-    for (let trial = 1; trial <= options.trials && !controller.signal.aborted; trial += 1) {
+    for (let trial = 1; trial <= options.trials && !interrupt.signal.aborted; trial += 1) {
       const { result } = await drillOnce(join(base, `trial-${trial}`), `trial ${trial}/${options.trials}: `);
       results.push(result);
     }
     const gates = withOverrides(parseGate(scenario.gate), overrides);
     const trials = summarizeTrials(results, gates, options.trialStatistic);
-    if (controller.signal.aborted && trials.verdict !== "errored") {
+    if (interrupt.signal.aborted && trials.verdict !== "errored") {
       trials.verdict = "errored";
       trials.reason = `interrupted after ${results.length} of ${options.trials} trials`;
     }
@@ -201,9 +196,36 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
     await appendJobSummary(base, "trials.md");
     return verdictExit(trials.verdict);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupt.dispose();
   }
+}
+
+/**
+ * The first SIGINT or SIGTERM asks the command to stop cleanly (its signal aborts); a second one
+ * exits at once, leaving whatever is left to `pgdrill reap`.
+ */
+function onInterrupt(io: CliIO, what: string): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      io.err(`\npgdrill: ${signal}: ${what} (press Ctrl-C again to exit at once)\n`);
+      controller.abort(new Error(`interrupted by ${signal}`));
+    } else {
+      io.err("pgdrill: exiting without cleaning up; `pgdrill reap` removes what was left\n");
+      process.exit(130);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
 }
 
 /** In GitHub Actions, the Markdown report becomes the job summary. */

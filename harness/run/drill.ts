@@ -168,7 +168,11 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     options.signal?.removeEventListener("abort", onAbort);
   }
 
-  const result = await analyzeRunDir(runDir, { gateOverrides: options.gateOverrides ?? [] });
+  // An interrupt that stopped the drill must not also skip the analysis of what it recorded; one
+  // that arrives after the drill ended (while analysing) stops the analysis.
+  const analysisSignal = status === "aborted" ? undefined : options.signal;
+  log("analysing the history");
+  const result = await analyzeRunDir(runDir, { gateOverrides: options.gateOverrides ?? [], ...(analysisSignal ? { signal: analysisSignal } : {}) });
   return { runDir, result, removed };
 }
 

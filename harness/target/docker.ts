@@ -5,6 +5,7 @@
  * on it.
  */
 import { hostname } from "node:os";
+import { ownerGone } from "../run/owners.ts";
 import { getContainerRuntimeClient, type ContainerRuntimeClient } from "testcontainers";
 
 export const LABELS = {
@@ -99,16 +100,7 @@ export async function removeLabelled(docker: Docker, filter: { runId?: string; o
 
 /** Left by a pgdrill process on this host that is no longer running. */
 function isOrphan(labels: Record<string, string>): boolean {
-  if (labels[LABELS.host] !== hostname()) return false;
-  const pid = Number(labels[LABELS.pid]);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return ownerGone({ pid: labels[LABELS.pid], host: labels[LABELS.host] });
 }
 
 function isNotFound(error: unknown): boolean {

@@ -12,6 +12,7 @@ import type { RunResult } from "../../harness/result.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { loadScenario } from "../../harness/scenario/load.ts";
 import { dockerClient, LABELS } from "../../harness/target/docker.ts";
+import { writeSyntheticHistory } from "../../fixtures/histories/synthetic.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
 
 interface Child {
@@ -71,6 +72,61 @@ describe("when things go wrong", { timeout: 120_000 }, () => {
     expect(result.reason).toMatch(/aborted/);
     expect(readEvents(out).at(-1)).toMatchObject({ kind: "run-end", status: "aborted" });
     expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("a second Ctrl-C exits at once, leaving what is left to `pgdrill reap`", async () => {
+    const out = tempRunDir("second-sigint");
+    const child = pgdrill(["run", "pair-pause-primary", "--out", out]);
+    await child.waitFor(/fault f1: pause primary/);
+    const runId = (readEvents(out)[0] as { runId: string }).runId;
+    child.process.kill("SIGINT");
+    await child.waitFor(/press Ctrl-C again to exit at once/);
+    const secondAt = Date.now();
+    child.process.kill("SIGINT");
+    const { code } = await child.exit;
+    expect(code).toBe(130);
+    expect(Date.now() - secondAt).toBeLessThan(2_000);
+    expect(child.output()).toMatch(/exiting without cleaning up; `pgdrill reap` removes what was left/);
+    // Whatever the first interrupt had not yet removed, reap finds by label and removes.
+    expect(await main(["reap"], silent)).toBe(0);
+    expect(await leftovers(runId)).toEqual([]);
+  });
+
+  it("Ctrl-C after the drill ended stops the analysis, not the cleanup: an errored result says the analysis was interrupted", async () => {
+    const { scenario, source } = await loadScenario("pair-pause-primary");
+    const interrupt = new AbortController();
+    const outcome = await runDrill({ ...scenario, duration: "5s", schedule: [{ at: "3s", for: "1s", fault: { kind: "pause", node: "primary" } }] }, {
+      source,
+      outDir: tempRunDir("sigint-analysis"),
+      signal: interrupt.signal,
+      // The moment the history closes, the user presses Ctrl-C.
+      onEvent: (event) => {
+        if (event.kind === "run-end") interrupt.abort(new Error("interrupted by SIGINT"));
+      },
+    });
+    expect(readEvents(outcome.runDir).at(-1)).toMatchObject({ kind: "run-end", status: "completed" });
+    expect(outcome.result.verdict).toBe("errored");
+    expect(outcome.result.reason).toMatch(/the analysis was interrupted before it finished/);
+    expect(await leftovers(outcome.result.runId)).toEqual([]);
+    // The evidence is whole: analysing again gives the drill's real verdict.
+    expect(await main(["report", outcome.runDir], silent)).toBe(0);
+  });
+
+  it("Ctrl-C while `pgdrill report` analyses a million events stops within seconds, with an errored result", async () => {
+    const dir = tempRunDir("report-sigint");
+    await writeSyntheticHistory(dir, { events: 1_000_000 });
+    const child = pgdrill(["report", dir]);
+    await child.waitFor(/analysing/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const interruptedAt = Date.now();
+    child.process.kill("SIGINT");
+    const { code } = await child.exit;
+    expect(code).toBe(2);
+    expect(Date.now() - interruptedAt).toBeLessThan(3_000);
+    expect(child.output()).toMatch(/SIGINT: stopping the analysis/);
+    const result = JSON.parse(readFileSync(join(dir, "result.json"), "utf8")) as RunResult;
+    expect(result).toMatchObject({ verdict: "errored", runId: "synthetic" });
+    expect(result.reason).toMatch(/the analysis was interrupted/);
   });
 
   it("after SIGKILL, reap removes what was left and report still renders the evidence, marked incomplete", async () => {

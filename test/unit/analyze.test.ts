@@ -178,6 +178,21 @@ describe("analyzeRunDir", () => {
     expect(readFileSync(join(dir, "report.md"), "utf8")).toContain("**incomplete history**");
   });
 
+  it("stops when interrupted and writes an errored result saying so, leaving the history as it was", async () => {
+    const dir = runDir(killDrill().end(3000), GATE);
+    const before = readFileSync(join(dir, "history.jsonl"), "utf8");
+    const interrupt = new AbortController();
+    interrupt.abort(new Error("interrupted by SIGINT"));
+    const result = await analyzeRunDir(dir, { signal: interrupt.signal });
+    expect(result).toMatchObject({ verdict: "errored", runId: "run-1", scenario: "hand-made", gates: [] });
+    expect(result.reason).toMatch(/the analysis was interrupted before it finished.*run `pgdrill report .*` to analyse it/);
+    expect(JSON.parse(readFileSync(join(dir, "result.json"), "utf8"))).toEqual(result);
+    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toMatch(/analysis was interrupted/);
+    expect(readFileSync(join(dir, "history.jsonl"), "utf8")).toBe(before);
+    // Analysing again without the interrupt gives the real numbers.
+    expect((await analyzeRunDir(dir)).verdict).toBe("pass");
+  });
+
   it("refuses a run directory without scenario.json, and a bad gate in it", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "history.jsonl"), killDrill().end(3000).jsonl());

@@ -18,7 +18,8 @@ import type { CnpgTarget } from "../../scenario/schema.ts";
 import { iptablesCommands } from "../iptables.ts";
 import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "../topology.ts";
 import { mayDisrupt } from "./safety.ts";
-import { createKindCluster, deleteKindCluster, kindAvailable, kindClusterName, kindKubeconfig, onKindNode } from "./kind.ts";
+import { forgetOwner, recordOwner } from "../../run/owners.ts";
+import { createKindCluster, deleteKindCluster, kindAvailable, kindClusterName, kindKubeconfig, kindResource, onKindNode } from "./kind.ts";
 import { FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, statusOf, type KubeTarget } from "./kube.ts";
 import { clusterManifest, instanceNames, kindConfig, nodePorts, serviceManifests, type KindConfig } from "./manifests.ts";
 import { ClusterObserver } from "./observer.ts";
@@ -64,6 +65,7 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
       })) as KindConfig;
       options.log(`cnpg: creating kind cluster ${name}`);
       made.kindCluster = name;
+      recordOwner(kindResource(name), options.runId);
       const t0 = Date.now();
       await createKindCluster(name, stringifyYaml(kindConfig(base, spec)), { ...(spec.kindImage ? { image: spec.kindImage } : {}), waitSeconds: 180, ...(options.signal ? { signal: options.signal } : {}) });
       options.log(`cnpg: kind cluster ${name} up in ${Date.now() - t0} ms`);
@@ -151,7 +153,10 @@ async function removeMade(kube: Kube | null, made: Made, log: (line: string) => 
   const removed: string[] = [];
   if (made.kindCluster) {
     await deleteKindCluster(made.kindCluster).then(
-      () => removed.push(`kind cluster ${made.kindCluster}`),
+      () => {
+        forgetOwner(kindResource(made.kindCluster!));
+        removed.push(kindResource(made.kindCluster!));
+      },
       (error: unknown) => log(`cnpg: ${errorMessage(error)}`),
     );
     return removed;

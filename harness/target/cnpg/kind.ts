@@ -6,6 +6,7 @@
 import { $ } from "zx";
 import { HarnessError } from "../../errors.ts";
 
+import { forgetOwner, isLeftOver } from "../../run/owners.ts";
 import { KIND_PREFIX } from "./safety.ts";
 
 export { KIND_PREFIX };
@@ -40,11 +41,29 @@ export async function deleteKindCluster(name: string): Promise<void> {
   if (result.exitCode !== 0) throw new HarnessError(`kind delete cluster ${name} failed: ${lastLines(result.stderr)}`);
 }
 
-/** kind clusters pgdrill made, for `pgdrill reap`. */
+/** kind clusters with pgdrill's name (none when the kind CLI is not installed). */
 export async function pgdrillKindClusters(): Promise<string[]> {
-  const result = await kind({ nothrow: true })`kind get clusters`;
-  if (result.exitCode !== 0) return [];
+  const result = await kind({ nothrow: true })`kind get clusters`.catch(() => null);
+  if (!result || result.exitCode !== 0) return [];
   return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith(KIND_PREFIX));
+}
+
+export const kindResource = (name: string) => `kind cluster ${name}`;
+
+/**
+ * For `pgdrill reap`: deletes the kind clusters that pgdrill runs made and did not delete because
+ * they were killed (or, with `all`, every pgdrill kind cluster). Returns what it removed.
+ */
+export async function removeLeftoverKindClusters(options: { all: boolean }): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await pgdrillKindClusters()) {
+    const resource = kindResource(name);
+    if (!options.all && !isLeftOver(resource)) continue;
+    await deleteKindCluster(name);
+    forgetOwner(resource);
+    removed.push(resource);
+  }
+  return removed;
 }
 
 /** Runs a shell script on a kind node (a Docker container named after the node). */
