@@ -53,7 +53,13 @@ export interface Metrics {
     faultWindowRatio: number | null;
     byProbe: Record<string, ProbeAvailability>;
   };
-  downtime: { windows: DowntimeWindow[]; totalMs: number; longestMs: number };
+  downtime: {
+    windows: DowntimeWindow[];
+    totalMs: number;
+    longestMs: number;
+    /** Each probe's own totals, to compare clients (direct vs pooled) in one drill. */
+    byProbe: Record<string, { totalMs: number; longestMs: number }>;
+  };
   failover: {
     /** When the fault that caused the write outage was injected, ms since run start. */
     faultAtMs: number | null;

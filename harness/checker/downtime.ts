@@ -14,25 +14,26 @@ import { completedOf, viewOf, type CompletedOperation } from "./operations.ts";
 export type DowntimeMetrics = Metrics["downtime"];
 
 export const downtimeChecker: Checker<DowntimeMetrics> = {
-  empty: () => ({ windows: [], totalMs: 0, longestMs: 0 }),
+  empty: () => ({ windows: [], totalMs: 0, longestMs: 0, byProbe: {} }),
   check(events: readonly HistoryEvent[]): CheckerOutput<DowntimeMetrics> {
     const view = viewOf(events);
     const windows = view.probes
       .filter((probe) => probe.type !== "role")
       .flatMap((probe) => downtimeWindows(probe.name, completedOf(view, probe.name)));
+    const byProbe: DowntimeMetrics["byProbe"] = {};
+    for (const probe of view.probes.filter((each) => each.type !== "role")) byProbe[probe.name] = totals(windows.filter((window) => window.probe === probe.name));
     const headline = view.headline;
-    if (!headline) return { valid: "unknown", metrics: { ...downtimeChecker.empty(), windows }, reason: "no select1 or writes probe operations recorded" };
-    const headlineWindows = windows.filter((window) => window.probe === headline.name);
-    return {
-      valid: true,
-      metrics: {
-        windows,
-        totalMs: headlineWindows.reduce((sum, window) => sum + window.durationMs, 0),
-        longestMs: headlineWindows.reduce((longest, window) => Math.max(longest, window.durationMs), 0),
-      },
-    };
+    if (!headline) return { valid: "unknown", metrics: { ...downtimeChecker.empty(), windows, byProbe }, reason: "no select1 or writes probe operations recorded" };
+    return { valid: true, metrics: { windows, ...totals(windows.filter((window) => window.probe === headline.name)), byProbe } };
   },
 };
+
+function totals(windows: readonly DowntimeWindow[]): { totalMs: number; longestMs: number } {
+  return {
+    totalMs: windows.reduce((sum, window) => sum + window.durationMs, 0),
+    longestMs: windows.reduce((longest, window) => Math.max(longest, window.durationMs), 0),
+  };
+}
 
 /** `operations` are one probe's completed operations in invoke order. */
 export function downtimeWindows(probe: string, operations: readonly CompletedOperation[]): DowntimeWindow[] {

@@ -45,7 +45,7 @@ export function writesProbe(spec: WritesSpec): Probe {
       const conn: { held: Session | null } = { held: null };
       await everyInterval({ everyMs, clock: context.clock, until: context.until, signal: context.signal }, async (op) => {
         const id = op + 1;
-        const endpoint = context.topology.endpoint("rw");
+        const endpoint = context.topology.endpoint(spec.endpoint);
         const node = conn.held?.usable ? conn.held.endpoint.node : endpoint.node;
         await recordOperation(context, { probe: name, type: "write", worker: 0, op, node, value: id }, async () => {
           let session = conn.held?.usable ? conn.held : null;
@@ -107,7 +107,14 @@ export function writesProbe(spec: WritesSpec): Probe {
  * FATAL/PANIC (the backend died, possibly after committing) and anything after the statement was
  * sent without an answer (deadline, reset) are unknown: info.
  */
+/**
+ * PgBouncer's refusals before it hands the query to any server: the write cannot have run. (Its
+ * "server conn crashed?" can follow a sent query, so it stays unknown.)
+ */
+const POOLER_REFUSALS = /server login has been failing|pgbouncer cannot connect to server|no more connections allowed|query_wait_timeout|client_login_timeout/;
+
 export function writeOutcome(error: unknown): "fail" | "info" {
+  if (isServerError(error) && POOLER_REFUSALS.test(error.message)) return "fail";
   if (isServerError(error)) return error.severity === "ERROR" ? "fail" : "info";
   if (error instanceof DeadlineError) return error.afterSend ? "info" : "fail";
   return "info";

@@ -13,7 +13,7 @@ const MAX_ID_RANGES = 50;
 const MAX_ROLE_CHANGES = 30;
 
 export function renderMarkdown(result: RunResult): string {
-  const sections = [header(result), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), downtime(result), lostWrites(result), roleChanges(result), checks(result)];
+  const sections = [header(result), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), clientsCompared(result), downtime(result), lostWrites(result), roleChanges(result), checks(result)];
   return sections.filter((section) => section !== "").join("\n\n") + "\n";
 }
 
@@ -30,6 +30,19 @@ function claimedVsMeasured(result: RunResult): string {
     "|---|---|---|---|",
     `| ${claim.strategy} | ${claim.failover} | ${claim.rto} | **${formatMs(measured)}**${verdict} |`,
   ].join("\n");
+}
+
+/** With several client probes (direct and through a pooler, say), what each of them went through. */
+function clientsCompared(result: RunResult): string {
+  const { availability, downtime } = result.metrics;
+  const names = Object.keys(availability.byProbe);
+  if (names.length < 2) return "";
+  const rows = names.map((name) => {
+    const seen = availability.byProbe[name]!;
+    const down = downtime.byProbe[name];
+    return `| ${cell(name)} | ${formatRatio(seen.ratio)} | ${seen.ok} / ${seen.fail} / ${seen.info} | ${formatMs(down?.totalMs ?? null)} | ${formatMs(down?.longestMs ?? null)} |`;
+  });
+  return ["### Clients compared", "", "| probe | availability | ok / fail / info | downtime | longest window |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
 function header(result: RunResult): string {

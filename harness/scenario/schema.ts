@@ -26,6 +26,22 @@ export const containerPairTarget = z.strictObject({
   image: z.string().min(1).optional(),
   /** How long to wait for each node to accept connections. */
   startupTimeout: duration.default("60s"),
+  /**
+   * PgBouncer in front of the primary, as the seed guide's Pooler: probes with endpoint "pooler"
+   * go through it, and a promotion repoints it (what the Pooler does when the rw service moves).
+   */
+  pooler: z
+    .strictObject({
+      /** transaction: a server connection per transaction (the guide's choice); session: per client. */
+      mode: z.enum(["transaction", "session"]).default("transaction"),
+      /** Image with Debian's pgbouncer package; default: the PostgreSQL nodes' image. */
+      image: z.string().min(1).optional(),
+      /** Server connections per database/user pair (default_pool_size). */
+      poolSize: z.number().int().min(1).max(200).default(20),
+      /** Extra [pgbouncer] settings, e.g. { server_login_retry: "1" }; PgBouncer's defaults otherwise. */
+      settings: z.record(z.string().regex(/^[a-z_]+$/, { message: "must be a PgBouncer setting name (lower-case, '_')" }), z.string()).default({}),
+    })
+    .optional(),
 });
 
 /** The operator release pgdrill installs by default; bump with care and note it in the README. */
@@ -117,6 +133,8 @@ export const writesProbe = z.strictObject({
   kind: z.literal("writes"),
   ...probeCommon,
   connection: z.enum(["fresh", "held"]).default("held"),
+  /** "rw", or "pooler" to write through the target's PgBouncer. */
+  endpoint: z.enum(["rw", "pooler"]).default("rw"),
 });
 
 export const roleProbe = z.strictObject({

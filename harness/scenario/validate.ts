@@ -44,7 +44,8 @@ const KNOWN_KEYS = [
   "image", "startupTimeout", "every", "timeout", "connectTimeout", "connection", "endpoint", "node", "mode", "isolate",
   "between", "oneWay", "after", "at", "fault", "action", "for", "window", "minAvailability", "context", "kubeconfig",
   "allowContexts", "kindConfig", "kindImage", "operator", "version", "manifest", "install", "namespace", "instances",
-  "imageName", "storage", "parameters", "spec", "access", "host", "nodePortBase", "grace", "to",
+  "imageName", "storage", "parameters", "spec", "access", "host", "nodePortBase", "grace", "to", "pooler", "poolSize",
+  "settings",
 ];
 
 export function validateScenario(input: unknown, source: string): Scenario {
@@ -118,7 +119,11 @@ function checkSemantics(scenario: Scenario, source: string): void {
     for (const key of ["timeout", "connectTimeout"] as const) {
       if (toMs(probe[key]) <= 0) fail(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
     }
-    if (probe.kind === "select1" && !capabilities.endpoints.includes(probe.endpoint)) {
+    const hasPooler = scenario.target.kind === "container-pair" && scenario.target.pooler !== undefined;
+    if (probe.kind !== "role" && probe.endpoint === "pooler" && !hasPooler) {
+      fail(["probes", i, "endpoint"], "the target has no pooler", scenario.target.kind === "container-pair" ? 'Add "pooler: {}" to the target (PgBouncer in front of the primary), or use "rw".' : 'Use "rw".');
+    }
+    if (probe.kind === "select1" && probe.endpoint !== "pooler" && !capabilities.endpoints.includes(probe.endpoint)) {
       if (scenario.target.kind === "cnpg") {
         fail(["probes", i, "endpoint"], `unknown endpoint "${probe.endpoint}"`, `Use one of ${capabilities.endpoints.join(", ")} (the cluster's services).`);
       }

@@ -142,7 +142,7 @@ export class ScheduleRunner {
       if (afterMs > 0) await clock.sleepUntil(clock.now() + afterMs, this.context.signal);
       if (this.context.signal.aborted) throw new Error("aborted before promotion");
       await withTimeout(topology.promote(action.node), label);
-      topology.repoint("rw", action.node);
+      await topology.repoint("rw", action.node);
       history.append({ kind: "endpoint", t: roundMs(clock.now()), endpoint: "rw", node: action.node });
       history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "promote", label, node: action.node, ok: true });
       this.context.log(`${label}: done, rw → ${action.node}`);

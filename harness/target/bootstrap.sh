@@ -1,9 +1,38 @@
 #!/bin/sh
-# pgdrill's own bootstrap for a primary or a streaming standby. It needs only the PostgreSQL
-# server binaries (Debian layout or on PATH) and runs as the postgres user, so it works with the
-# official postgres images and with pgdrill's local image alike, whatever their entrypoint.
+# pgdrill's own bootstrap for a primary, a streaming standby or a PgBouncer pooler. It needs only
+# the PostgreSQL server binaries (Debian layout or on PATH) — or pgbouncer, for the pooler — and
+# runs as the postgres user, so it works with the official postgres images and with pgdrill's
+# local image alike, whatever their entrypoint.
 set -eu
 log() { echo "pgdrill-bootstrap: $*"; }
+
+if [ "$PGDRILL_ROLE" = pooler ]; then
+  pgbouncer=$(command -v pgbouncer 2>/dev/null || echo /usr/sbin/pgbouncer)
+  [ -x "$pgbouncer" ] || { log "no pgbouncer in this image: install Debian's pgbouncer package or set target.pooler.image"; exit 3; }
+  dir=/tmp/pgbouncer
+  mkdir -p "$dir"
+  # PgBouncer checks clients with SCRAM against this password and logs in to the server with it.
+  printf '"postgres" "%s"\n' "$PGDRILL_SUPERUSER_PASSWORD" > "$dir/userlist.txt"
+  chmod 600 "$dir/userlist.txt"
+  cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=$PGDRILL_POOL_BACKEND port=5432
+[pgbouncer]
+listen_addr = 0.0.0.0
+listen_port = 6432
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = $PGDRILL_POOL_MODE
+default_pool_size = $PGDRILL_POOL_SIZE
+max_client_conn = 500
+; pg sends these at start-up; PgBouncer cannot pass them through per transaction.
+ignore_startup_parameters = extra_float_digits,statement_timeout,options
+$(printf '%b' "${PGDRILL_POOL_SETTINGS:-}")
+INI
+  log "pooler ($PGDRILL_POOL_MODE mode) in front of $PGDRILL_POOL_BACKEND"
+  exec "$pgbouncer" "$dir/pgbouncer.ini"
+fi
 
 bin=$(dirname "$(command -v postgres 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -n 1)")
 PATH="$bin:$PATH"

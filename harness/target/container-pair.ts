@@ -18,6 +18,7 @@ import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./top
 
 const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
 const PG_PORT = 5432;
+const POOLER_PORT = 6432;
 const NODES = ["primary", "standby"] as const;
 const READY = /database system is ready to accept (read-only )?connections/;
 
@@ -108,7 +109,32 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
       .start();
     started.push(await describeNode("standby", standby, networkName));
     options.log(`standby up in ${Date.now() - t1} ms (${spec.replication} streaming replication)`);
-    const pair = new StartedContainerPair(docker, options.runId, networkName, started, secrets.superuser);
+    let pooler: PoolerNode | null = null;
+    if (spec.pooler) {
+      const t2 = Date.now();
+      const poolerImage = spec.pooler.image ?? image;
+      const settings = Object.entries(spec.pooler.settings).map(([key, value]) => `${key} = ${value}`).join("\\n");
+      const container = await new PgNodeContainer(poolerImage, networkName, "pooler")
+        .withName(`pgdrill-${options.runId}-pooler`)
+        .withLabels({ ...labels, [LABELS.node]: "pooler" })
+        .withUser("postgres")
+        .withEntrypoint(["/bin/sh", "-c", BOOTSTRAP, "pgdrill-bootstrap"])
+        .withExposedPorts(POOLER_PORT)
+        .withEnvironment({
+          PGDRILL_ROLE: "pooler",
+          PGDRILL_POOL_BACKEND: "primary",
+          PGDRILL_POOL_MODE: spec.pooler.mode,
+          PGDRILL_POOL_SIZE: String(spec.pooler.poolSize),
+          PGDRILL_POOL_SETTINGS: settings,
+          PGDRILL_SUPERUSER_PASSWORD: secrets.superuser,
+        })
+        .withWaitStrategy(Wait.forLogMessage(/process up: PgBouncer/))
+        .withStartupTimeout(startupMs)
+        .start();
+      pooler = { container, port: container.getMappedPort(POOLER_PORT), backend: "primary" };
+      options.log(`pooler up in ${Date.now() - t2} ms (PgBouncer, ${spec.pooler.mode} mode, image ${poolerImage})`);
+    }
+    const pair = new StartedContainerPair(docker, options.runId, networkName, started, secrets.superuser, pooler);
     await pair.waitForStreaming(spec.replication, startupMs);
     return pair;
   } catch (error) {
@@ -119,6 +145,13 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
 
 async function describeNode(name: string, container: StartedTestContainer, networkName: string): Promise<PairNode> {
   return { name, container, port: container.getMappedPort(PG_PORT), ip: container.getIpAddress(networkName) };
+}
+
+/** PgBouncer in front of the pair; `backend` is the node its [databases] entry points at now. */
+interface PoolerNode {
+  container: StartedTestContainer;
+  port: number;
+  backend: string;
 }
 
 function secret(): string {
@@ -134,14 +167,16 @@ class StartedContainerPair implements StartedTopology {
   private readonly networkName: string;
   private readonly byName: Map<string, PairNode>;
   private readonly password: string;
+  private readonly pooler: PoolerNode | null;
   private tornDown = false;
 
-  constructor(docker: Docker, runId: string, networkName: string, nodes: PairNode[], password: string) {
+  constructor(docker: Docker, runId: string, networkName: string, nodes: PairNode[], password: string, pooler: PoolerNode | null) {
     this.docker = docker;
     this.runId = runId;
     this.networkName = networkName;
     this.byName = new Map(nodes.map((node) => [node.name, node]));
     this.password = password;
+    this.pooler = pooler;
   }
 
   get rwNode(): string {
@@ -149,13 +184,25 @@ class StartedContainerPair implements StartedTopology {
   }
 
   endpoint(name: string): Endpoint {
+    if (name === "pooler") {
+      if (!this.pooler) throw new HarnessError('this container pair has no pooler: add "pooler: {}" to the target');
+      // Operations through the pooler are served by the node it points at.
+      return { node: this.pooler.backend, host: "127.0.0.1", port: this.pooler.port, user: "postgres", password: this.password, database: "postgres" };
+    }
     const node = this.node(name === "rw" ? this.rw : name);
     return { node: node.name, host: "127.0.0.1", port: node.port, user: "postgres", password: this.password, database: "postgres" };
   }
 
-  repoint(_endpoint: "rw", node: string): void {
+  async repoint(_endpoint: "rw", node: string): Promise<void> {
     this.node(node);
     this.rw = node;
+    if (this.pooler && this.pooler.backend !== node) {
+      // What the guide's Pooler does when the rw service moves: new server connections go to the new primary.
+      const script = `sed -i 's/^\\* = host=[^ ]*/* = host=${node}/' /tmp/pgbouncer/pgbouncer.ini && kill -HUP 1`;
+      const result = await this.pooler.container.exec(["sh", "-c", script]);
+      if (result.exitCode !== 0) throw new HarnessError(`repointing the pooler to ${node} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+      this.pooler.backend = node;
+    }
   }
 
   /** Waits until the standby streams from the primary (and, for sync, is the synchronous one). */

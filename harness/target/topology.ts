@@ -26,8 +26,8 @@ export interface StartedTopology extends AsyncDisposable {
   readonly rwNode: string;
   /** How to reach the `rw` endpoint (follows the primary as it is repointed) or a node by name. */
   endpoint(name: "rw" | string): Endpoint;
-  /** Repoint `rw` (what a service or DNS switch does after a failover). */
-  repoint(endpoint: "rw", node: string): void;
+  /** Repoint `rw` (what a service or DNS switch does after a failover), and a pooler in front of it. */
+  repoint(endpoint: "rw", node: string): Promise<void>;
 
   kill(node: string): Promise<void>;
   stopGracefully(node: string, mode: "smart" | "fast" | "immediate"): Promise<void>;

@@ -49,6 +49,29 @@ describe("shipped container-pair scenarios", { timeout: 180_000 }, () => {
     expect(await leftovers(result.runId)).toEqual([]);
   });
 
+  it("pair-kill-primary-via-pgbouncer: pooled clients go through PgBouncer and see its outage beside the direct clients", async () => {
+    const { runDir, result } = await drill("pair-kill-primary-via-pgbouncer");
+    const { availability, downtime, failover, writes } = result.metrics;
+    expect(result.verdict).toBe("pass");
+    expect(Object.keys(availability.byProbe)).toEqual(["direct", "pooled", "writes"]);
+    // Both kinds of client lost the primary; the direct one is back once the standby is promoted.
+    expect(downtime.byProbe.direct!.totalMs).toBeGreaterThan(900);
+    expect(downtime.byProbe.pooled!.totalMs).toBeGreaterThan(900);
+    expect(downtime.byProbe.direct!.longestMs).toBeLessThan(10_000);
+    // PgBouncer's own behaviour is in the evidence: with its default server_login_retry (15 s) it
+    // refuses pooled clients for a while after the failed logins to the dead primary.
+    const events = readEvents(runDir);
+    const pooledErrors = events.flatMap((e) => (e.kind === "complete" && e.probe === "pooled" && e.outcome !== "ok" && e.error ? [e.error] : []));
+    expect(pooledErrors.some((error) => /server_login_retry|server conn crashed/.test(error))).toBe(true);
+    expect(downtime.byProbe.pooled!.longestMs).toBeGreaterThan(downtime.byProbe.direct!.longestMs);
+    // The pooler was repointed: writes through it land on the promoted standby, and are tracked.
+    expect(failover.newPrimary).toBe("standby");
+    expect(writes.acknowledged).toBeGreaterThan(50);
+    expect(writes.lostAcknowledged).not.toBeNull();
+    expect(readFileSync(join(runDir, "report.md"), "utf8")).toMatch(/### Clients compared[\s\S]*\| pooled \|/);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
   it("pair-partition-then-kill (async): finds the acknowledged writes the promoted standby never received, and exits 1", async () => {
     // Through the command line, so the exit code of a breached gate is what CI would see.
     const runDir = tempRunDir("pair-partition-then-kill");

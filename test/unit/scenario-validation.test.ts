@@ -93,7 +93,7 @@ describe("scenario validation", () => {
 
   it("accepts every shipped scenario", async () => {
     const names = (await listScenarios()).map((entry) => entry.name);
-    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-partition-primary", "cnpg-switchover", "pair-kill-primary", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary"]);
+    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-partition-primary", "cnpg-switchover", "pair-kill-primary", "pair-kill-primary-via-pgbouncer", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary"]);
     for (const name of names) {
       const { scenario } = await loadScenario(name);
       expect(scenario.name).toBe(name);

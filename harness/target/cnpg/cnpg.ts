@@ -219,7 +219,7 @@ class StartedCnpg implements StartedTopology {
     return { ...base, node: name, port: this.ports.instances[index]! };
   }
 
-  repoint(): void {
+  async repoint(): Promise<void> {
     // The rw service follows the primary label; nothing for pgdrill to do.
   }
 

@@ -1,0 +1,24 @@
+import { containerPair, defineScenario, kill, promote, role, selectOne, trackedWrites } from "../harness/index.ts";
+
+export default defineScenario({
+  name: "pair-kill-primary-via-pgbouncer",
+  description:
+    "The seed guide's failover test with its PgBouncer Pooler (transaction mode) in front: SIGKILL the primary, promote the standby after 1 s and repoint the pooler, as the Pooler follows the rw service. Pooled and direct clients are probed side by side, so the report shows what the pooler adds to (or hides from) the outage. PgBouncer runs with its own defaults (server_login_retry 15 s among them).",
+  target: containerPair({ replication: "async", pooler: { mode: "transaction" } }),
+  probes: [
+    selectOne({ name: "direct", endpoint: "rw", every: "50ms", timeout: "500ms" }),
+    selectOne({ name: "pooled", endpoint: "pooler", connection: "held", every: "50ms", timeout: "500ms" }),
+    trackedWrites({ endpoint: "pooler", every: "50ms" }),
+    role(),
+  ],
+  steadyState: { window: "3s", minAvailability: 1 },
+  schedule: [
+    { at: "3s", fault: kill("primary") },
+    { at: "3s", action: promote("standby", { after: "1s" }) },
+  ],
+  duration: "25s",
+  gate: {
+    "availability.ratio": ">= 0.5",
+    "failover.latencyMs": "< 30000",
+  },
+});
