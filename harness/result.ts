@@ -44,6 +44,8 @@ export interface RoleChange {
   node: string;
   role: "primary" | "standby" | "unreachable";
   timeline: number | null;
+  /** The server that answered, when the probe learnt it (the node's name may hide a change of server). */
+  server?: string;
 }
 
 export interface Metrics {

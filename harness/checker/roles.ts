@@ -16,6 +16,7 @@ export interface RoleSample {
   node: string;
   role: RoleChange["role"];
   timeline: number | null;
+  server?: string;
 }
 
 export const rolesChecker: Checker<RolesMetrics> = {
@@ -27,8 +28,10 @@ export const rolesChecker: Checker<RolesMetrics> = {
     const changes: RoleChange[] = [];
     for (const sample of samples) {
       const previous = last.get(sample.node);
-      if (!previous || previous.role !== sample.role || previous.timeline !== sample.timeline) {
-        changes.push({ t: sample.t, node: sample.node, role: sample.role, timeline: sample.timeline });
+      // A new server behind the same name is a change too: that is how a managed failover looks.
+      const newServer = sample.server !== undefined && previous?.server !== undefined && sample.server !== previous.server;
+      if (!previous || previous.role !== sample.role || previous.timeline !== sample.timeline || newServer) {
+        changes.push({ t: sample.t, node: sample.node, role: sample.role, timeline: sample.timeline, ...(sample.server !== undefined ? { server: sample.server } : {}) });
       }
       last.set(sample.node, sample);
     }
@@ -47,6 +50,7 @@ export function roleSamples(events: readonly HistoryEvent[]): RoleSample[] {
       node: event.node,
       role: value === null ? "unreachable" : value.primary ? "primary" : "standby",
       timeline: value?.timeline ?? null,
+      ...(value?.server !== undefined ? { server: value.server } : {}),
     });
   }
   return samples.sort((a, b) => a.t - b.t);

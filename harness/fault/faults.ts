@@ -4,8 +4,16 @@
  * runner's `finally`, so a crashed drill cannot leave a node frozen or cut off.
  */
 import { toMs } from "../duration.ts";
+import { commandLabel, runFaultCommand } from "./command.ts";
 import type { FaultSpec } from "../scenario/schema.ts";
 import type { StartedTopology } from "../target/topology.ts";
+
+/** Which step of which run is injecting or healing: user commands get it in their environment. */
+export interface FaultStep {
+  runId: string;
+  /** The fault's id in the History, e.g. "f1". */
+  id: string;
+}
 
 export interface FaultPackage<S extends FaultSpec> {
   /** `target` is the target kind: the same fault is done differently on each (SIGKILL vs pod delete). */
@@ -13,9 +21,12 @@ export interface FaultPackage<S extends FaultSpec> {
   nodes(spec: S): string[];
   /** For charts and reports. */
   color: string;
-  inject(topology: StartedTopology, spec: S): Promise<void>;
+  /** Resolves with output worth keeping in the History (a command's), if any. */
+  inject(topology: StartedTopology, spec: S, step: FaultStep): Promise<void | string>;
   /** null: nothing to undo (a killed node stays down until something restarts it). */
-  heal: ((topology: StartedTopology, spec: S) => Promise<void>) | null;
+  heal: ((topology: StartedTopology, spec: S, step: FaultStep) => Promise<void | string>) | null;
+  /** The longest the step may take; default the runner's own limit. */
+  timeoutMs?(spec: S): number;
 }
 
 type Packages = { [K in FaultSpec["kind"]]: FaultPackage<Extract<FaultSpec, { kind: K }>> };
@@ -81,7 +92,27 @@ export const FAULTS: Packages = {
     inject: (topology, spec) => capability(topology.fence, "fence").call(topology, spec.node),
     heal: (topology, spec) => capability(topology.unfence, "fence").call(topology, spec.node),
   },
+  command: {
+    label: (spec) => spec.label ?? commandLabel(spec.run),
+    // The command's own business: pgdrill cannot tell which nodes it touches.
+    nodes: () => [],
+    color: "#7f7f7f",
+    inject: (topology, spec, step) => runFaultCommand(spec.run, commandOptions(topology, spec, step, "inject")),
+    async heal(topology, spec, step) {
+      if (spec.heal === undefined) return;
+      return runFaultCommand(spec.heal, commandOptions(topology, spec, step, "heal"));
+    },
+    timeoutMs: (spec) => toMs(spec.timeout) + 5000,
+  },
 };
+
+function commandOptions(topology: StartedTopology, spec: Extract<FaultSpec, { kind: "command" }>, step: FaultStep, phase: "inject" | "heal") {
+  return {
+    timeoutMs: toMs(spec.timeout),
+    env: { PGDRILL_RUN_ID: step.runId, PGDRILL_FAULT_ID: step.id, PGDRILL_FAULT_PHASE: phase },
+    redact: (text: string) => topology.redact?.(text) ?? text,
+  };
+}
 
 /** Validation keeps faults to targets that can do them; this is the backstop. */
 function capability<F>(method: F | undefined, fault: string): F {
@@ -100,6 +131,7 @@ export async function resolveFault(topology: StartedTopology, spec: FaultSpec): 
       ...(spec.between !== undefined ? { between: [await resolve(spec.between[0]), await resolve(spec.between[1])] as [string, string] } : {}),
     };
   }
+  if (spec.kind === "command") return spec;
   return { ...spec, node: await resolve(spec.node) };
 }
 

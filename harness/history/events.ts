@@ -58,7 +58,15 @@ export interface InvokeEvent {
 export interface RoleValue {
   /** `pg_is_in_recovery()` was false: this node accepts writes. */
   primary: boolean;
-  timeline: number;
+  /** null when the role may not read pg_control_checkpoint() (managed services' users often cannot). */
+  timeline: number | null;
+  /**
+   * Which server answered (`inet_server_addr():port`), so a failover behind an unchanged host name
+   * (a managed endpoint, a pooler) still shows in the History.
+   */
+  server?: string;
+  /** pg_control_system()'s system identifier, when readable: a replica shares its primary's. */
+  systemId?: string;
 }
 
 /** A probe operation ends. Pairs with the invoke of the same probe/worker/op. */
@@ -92,6 +100,8 @@ export interface FaultEvent {
   nodes: string[];
   ok: boolean;
   error?: string;
+  /** What a command fault printed (its tail, secrets masked). */
+  output?: string;
 }
 
 export interface ActionEvent {

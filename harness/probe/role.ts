@@ -5,11 +5,22 @@
  */
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
-import { Session, describeError } from "./session.ts";
+import { Session, describeError, isServerError } from "./session.ts";
 
 type RoleSpec = Extract<ProbeSpec, { kind: "role" }>;
 
-const ROLE_QUERY = "SELECT pg_is_in_recovery() AS recovery, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline";
+const SERVER = "coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket') AS server";
+/** Timeline and system identifier need pg_control_*() rights, which a managed service's user may lack. */
+const FULL_QUERY = `SELECT pg_is_in_recovery() AS recovery, ${SERVER}, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline, (SELECT system_identifier::text FROM pg_control_system()) AS system_id`;
+const BASIC_QUERY = `SELECT pg_is_in_recovery() AS recovery, ${SERVER}, NULL::int AS timeline, NULL::text AS system_id`;
+const INSUFFICIENT_PRIVILEGE = "42501";
+
+interface RoleRow {
+  recovery: boolean;
+  server: string;
+  timeline: number | null;
+  system_id: string | null;
+}
 
 export function roleProbe(spec: RoleSpec): Probe {
   const { name, everyMs, timeoutMs, connectTimeoutMs } = probeSettings(spec);
@@ -18,6 +29,8 @@ export function roleProbe(spec: RoleSpec): Probe {
     type: "role",
     async run(context: ProbeContext) {
       const loop = { everyMs, clock: context.clock, until: context.until, signal: context.signal };
+      // Once a node refuses pg_control_*(), ask it only what any user may.
+      const basic = new Set<string>();
       await Promise.all(
         context.topology.nodes.map((node, worker) =>
           everyInterval(loop, (op) =>
@@ -29,9 +42,19 @@ export function roleProbe(spec: RoleSpec): Probe {
                   applicationName: `pgdrill-${name}`,
                   statementTimeoutMs: timeoutMs,
                 });
-                const result = await session.query<{ recovery: boolean; timeline: number }>(ROLE_QUERY, [], timeoutMs);
-                const row = result.rows[0];
-                return { outcome: "ok", value: { primary: row?.recovery === false, timeline: Number(row?.timeline ?? 0) } };
+                let row: RoleRow | undefined;
+                try {
+                  row = (await session.query<RoleRow>(basic.has(node) ? BASIC_QUERY : FULL_QUERY, [], timeoutMs)).rows[0];
+                } catch (error) {
+                  if (!(isServerError(error) && error.code === INSUFFICIENT_PRIVILEGE)) throw error;
+                  basic.add(node);
+                  row = (await session.query<RoleRow>(BASIC_QUERY, [], timeoutMs)).rows[0];
+                }
+                if (!row) return { outcome: "fail", error: "the role query returned no row" };
+                return {
+                  outcome: "ok",
+                  value: { primary: row.recovery === false, timeline: row.timeline === null ? null : Number(row.timeline), server: row.server, ...(row.system_id ? { systemId: row.system_id } : {}) },
+                };
               } catch (error) {
                 return { outcome: "fail", error: describeError(error) };
               } finally {

@@ -13,6 +13,8 @@ export interface Endpoint {
   user: string;
   password: string;
   database: string;
+  /** TLS as `pg` takes it (from the URL's sslmode, or the scenario's ssl options). */
+  ssl?: pg.ClientConfig["ssl"];
 }
 
 export class DeadlineError extends Error {
@@ -63,6 +65,7 @@ export class Session {
       user: endpoint.user,
       password: endpoint.password,
       database: endpoint.database,
+      ...(endpoint.ssl !== undefined ? { ssl: endpoint.ssl } : {}),
       application_name: options.applicationName,
       connectionTimeoutMillis: options.connectTimeoutMs,
       keepAlive: true,

@@ -8,12 +8,18 @@
 import { toRanges } from "../history/events.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { roundMs } from "../run/clock.ts";
+import type { StartedTopology } from "../target/topology.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { DeadlineError, Session, describeError, isServerError } from "./session.ts";
 
 type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
 
+/** The writes table on targets pgdrill made itself; an endpoint gives a schema of its own per run. */
 export const WRITES_TABLE = "pgdrill.writes";
+
+export function writesTable(topology: StartedTopology): string {
+  return topology.drillSchema ? `"${topology.drillSchema.replace(/"/g, '""')}".writes` : WRITES_TABLE;
+}
 
 /** How long the final read keeps trying to reach the final primary. */
 const FINAL_READ_WINDOW_MS = 15_000;
@@ -27,10 +33,11 @@ export function writesProbe(spec: WritesSpec): Probe {
     async prepare(topology) {
       const session = await Session.connect(topology.endpoint("rw"), { ...sessionOptions, connectTimeoutMs: 5000 });
       try {
-        await session.query("CREATE SCHEMA IF NOT EXISTS pgdrill", [], 10_000);
+        // The endpoint target made (and owns) its schema; on targets pgdrill made, the schema is ours.
+        if (!topology.drillSchema) await session.query("CREATE SCHEMA IF NOT EXISTS pgdrill", [], 10_000);
         // written_at is the server's own record of when each write committed (for precision benchmarks).
         await session.query(
-          `CREATE TABLE IF NOT EXISTS ${WRITES_TABLE} (
+          `CREATE TABLE IF NOT EXISTS ${writesTable(topology)} (
              probe text NOT NULL, id bigint NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
              PRIMARY KEY (probe, id))`,
           [],
@@ -43,6 +50,7 @@ export function writesProbe(spec: WritesSpec): Probe {
     async run(context: ProbeContext) {
       // The held connection outlives single operations; an object so closures can update it.
       const conn: { held: Session | null } = { held: null };
+      const table = writesTable(context.topology);
       await everyInterval({ everyMs, clock: context.clock, until: context.until, signal: context.signal }, async (op) => {
         const id = op + 1;
         const endpoint = context.topology.endpoint(spec.endpoint);
@@ -58,7 +66,7 @@ export function writesProbe(spec: WritesSpec): Probe {
           try {
             // No server-side statement_timeout: cancelling a synchronous-replication wait still
             // commits locally and reports success, which would turn a timeout into a false ack.
-            await session.query(`INSERT INTO ${WRITES_TABLE} (probe, id) VALUES ($1, $2)`, [name, id], timeoutMs);
+            await session.query(`INSERT INTO ${table} (probe, id) VALUES ($1, $2)`, [name, id], timeoutMs);
             const warning = session.notices.find((notice) => /synchronous replication/i.test(notice.message));
             return { outcome: "ok", node: session.endpoint.node, ...(warning ? { error: `WARNING ${warning.message}` } : {}) };
           } catch (error) {
@@ -85,7 +93,7 @@ export function writesProbe(spec: WritesSpec): Probe {
         try {
           const session = await Session.connect(endpoint, { ...sessionOptions, connectTimeoutMs: 2000 });
           try {
-            const result = await session.query<{ id: string }>(`SELECT id FROM ${WRITES_TABLE} WHERE probe = $1 ORDER BY id`, [name], 10_000);
+            const result = await session.query<{ id: string }>(`SELECT id FROM ${writesTable(topology)} WHERE probe = $1 ORDER BY id`, [name], 10_000);
             const ids = result.rows.map((row) => Number(row.id));
             history.append({ kind: "final-read", t: roundMs(clock.now()), probe: name, node, ok: true, ranges: toRanges(ids), count: ids.length });
             return;

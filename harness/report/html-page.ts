@@ -70,7 +70,7 @@ export async function renderHtml(result: RunResult, context: ReportContext): Pro
   const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations"], downtime.windows.slice(0, 50).map((w) => [
     e(w.probe), formatMs(w.startMs), w.open ? "still down" : formatMs(w.endMs), formatMs(w.durationMs), String(w.failures),
   ]));
-  const roleRows = table("roles", ["at", "node", "role", "timeline"], roles.changes.slice(0, 50).map((c) => [formatMs(c.t), e(c.node), e(c.role), String(c.timeline ?? "")]));
+  const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], roles.changes.slice(0, 50).map((c) => [formatMs(c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]));
   const checks = table("checks", ["checker", "valid", "note"], Object.entries(result.checks).map(([name, check]) => [e(name), e(String(check.valid)), e(check.reason ?? "")]));
   const lost = writes.lostAcknowledged
     ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(writes.finalReadNode ?? "?")}</code>: ${e(formatIds(writes.lostIds, 200))}</p>`

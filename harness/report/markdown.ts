@@ -140,9 +140,9 @@ function roleChanges(result: RunResult): string {
   if (changes.length === 0) return "";
   const rows = changes
     .slice(0, MAX_ROLE_CHANGES)
-    .map((change) => `| ${formatMs(change.t)} | ${cell(change.node)} | ${change.role} | ${change.timeline ?? ""} |`);
+    .map((change) => `| ${formatMs(change.t)} | ${cell(change.node)} | ${change.role} | ${change.timeline ?? ""} | ${change.server ?? ""} |`);
   const more = changes.length > MAX_ROLE_CHANGES ? [`\n… and ${changes.length - MAX_ROLE_CHANGES} more in result.json`] : [];
-  return ["### Role changes", "", "| at | node | role | timeline |", "|---|---|---|---|", ...rows, ...more].join("\n");
+  return ["### Role changes", "", "| at | node | role | timeline | server |", "|---|---|---|---|---|", ...rows, ...more].join("\n");
 }
 
 function checks(result: RunResult): string {

@@ -54,6 +54,9 @@ const DEADLINE_SLACK_MS = 120_000;
 
 export async function runDrill(scenario: Scenario, options: DrillOptions): Promise<DrillOutcome> {
   const log = options.log ?? (() => undefined);
+  // Building the topology reads what the scenario leaves to the environment (an endpoint's
+  // DATABASE_URL): a missing one is bad input, refused before anything is made.
+  const topology = buildTopology(scenario.target);
   const runId = makeRunId();
   const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));
   mkdirSync(runDir, { recursive: true });
@@ -62,7 +65,6 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const history = HistoryWriter.open(join(runDir, "history.jsonl"));
   if (options.onEvent) history.onEvent(options.onEvent);
   const clock = monotonicClock();
-  const topology = buildTopology(scenario.target);
   const durationMs = toMs(scenario.duration);
   const steadyMs = toMs(scenario.steadyState.window);
   history.append({
@@ -136,7 +138,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     if (!steady.ok) throw new Error(`steady state not met before any fault: ${steady.message}`);
 
     phase("drill");
-    schedule = new ScheduleRunner({ topology: started, history, clock, signal: drill.signal, log });
+    schedule = new ScheduleRunner({ runId, topology: started, history, clock, signal: drill.signal, log });
     const plan = planSchedule(scenario.schedule).map((step) => ({ ...step, at: probeStart + step.at }));
     await Promise.all([...probeTasks, schedule.run(plan)]);
     if (drill.signal.aborted) throw new Error("interrupted during the drill");
@@ -200,7 +202,7 @@ function steadyStateTally(history: HistoryWriter, windowEnd: number) {
 
 async function teardown(started: StartedTopology | null, runId: string, kind: string): Promise<string[]> {
   if (started) return started.teardown();
-  // Targets other than containers remove what they made when their start fails.
+  // Targets other than containers remove what they made when their start fails (an endpoint makes its schema last).
   if (kind !== "container-pair") return [];
   // The target failed to start: it cleans up after itself, but make sure by label.
   return removeLabelled(await dockerClient(), { runId });

@@ -102,9 +102,33 @@ export const cnpgTarget = z.strictObject({
   startupTimeout: duration.default("10m"),
 });
 
-export const target = z.discriminatedUnion("kind", [containerPairTarget, cnpgTarget], {
+/**
+ * An existing PostgreSQL endpoint the application uses (a managed service: RDS Multi-AZ, Cloud SQL
+ * HA, Supabase), reached through the same variables the seed guide documents. pgdrill cannot fail
+ * it over itself: faults are the user's own commands (`command` faults), e.g. the provider's CLI.
+ */
+export const endpointTarget = z.strictObject({
+  kind: z.literal("endpoint"),
+  /** The primary's connection URL, as the application has it; default: DATABASE_URL. sslmode etc. work as with `pg`. */
+  url: z.string().min(1).optional(),
+  /** A read replica's URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL. */
+  readReplicaUrl: z.string().min(1).optional(),
+  /** TLS beyond what the URL says: a CA bundle file to trust, or accept any certificate. */
+  ssl: z
+    .strictObject({
+      ca: z.string().min(1).optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .optional(),
+  /** The writes probe creates a table in a schema of its own and drops it after: say yes to that. */
+  allowWrites: z.boolean().default(false),
+  /** How long to wait for the endpoint to answer before the drill starts. */
+  startupTimeout: duration.default("30s"),
+});
+
+export const target = z.discriminatedUnion("kind", [containerPairTarget, cnpgTarget, endpointTarget], {
   error: (issue) =>
-    issue.code === "invalid_union" ? 'unknown target kind: use "container-pair" or "cnpg"' : undefined,
+    issue.code === "invalid_union" ? 'unknown target kind: use "container-pair", "cnpg" or "endpoint"' : undefined,
 });
 
 // ---- Probes ---------------------------------------------------------------------------------
@@ -195,10 +219,26 @@ export const deletePodFault = z.strictObject({
 /** cnpg: fence an instance (cnpg.io/fencedInstances): PostgreSQL stops, the pod stays. */
 export const fenceFault = z.strictObject({ kind: z.literal("fence"), node: nodeName });
 
-export const fault = z.discriminatedUnion("kind", [killFault, stopFault, pauseFault, partitionFault, deletePodFault, fenceFault], {
+/**
+ * The user's own command as the fault (Chaos Toolkit's process action): a provider's failover
+ * CLI, a script. Run with bash; its output goes into the History, with secrets masked.
+ */
+export const commandFault = z.strictObject({
+  kind: z.literal("command"),
+  /** Shell command that injects, e.g. "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover". */
+  run: z.string().min(1),
+  /** Shell command that undoes it, run when `for` ends or the drill ends. */
+  heal: z.string().min(1).optional(),
+  /** The command is killed and the step fails after this long. */
+  timeout: duration.default("5m"),
+  /** Name in the History and reports; default: the command's first words. */
+  label: z.string().min(1).optional(),
+});
+
+export const fault = z.discriminatedUnion("kind", [killFault, stopFault, pauseFault, partitionFault, deletePodFault, fenceFault, commandFault], {
   error: (issue) =>
     issue.code === "invalid_union"
-      ? 'unknown fault kind: use one of "kill", "stop", "pause", "partition", "delete-pod", "fence"'
+      ? 'unknown fault kind: use one of "kill", "stop", "pause", "partition", "delete-pod", "fence", "command"'
       : undefined,
 });
 
@@ -275,6 +315,7 @@ export type Scenario = z.output<typeof scenario>;
 export type Target = z.output<typeof target>;
 export type ContainerPairTarget = z.output<typeof containerPairTarget>;
 export type CnpgTarget = z.output<typeof cnpgTarget>;
+export type EndpointTarget = z.output<typeof endpointTarget>;
 export type ProbeSpec = z.output<typeof probe>;
 export type FaultSpec = z.output<typeof fault>;
 export type ActionSpec = z.output<typeof action>;

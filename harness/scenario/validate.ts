@@ -18,6 +18,9 @@ export function targetNodes(target: Target): string[] {
       return ["primary", "standby"];
     case "cnpg":
       return Array.from({ length: target.instances }, (_, i) => `${target.name}-${i + 1}`);
+    case "endpoint":
+      // "replica" only when a read replica URL is given; known for sure only when the drill starts.
+      return ["primary", "replica"];
   }
 }
 
@@ -32,8 +35,10 @@ export function aimableNodes(target: Target): string[] {
 
 /** What each target can do; a scenario asking for more is refused before anything starts. */
 export const CAPABILITIES: { [K in Target["kind"]]: { faults: readonly FaultSpec["kind"][]; actions: readonly ActionSpec["kind"][]; endpoints: readonly string[] } } = {
-  "container-pair": { faults: ["kill", "stop", "pause", "partition"], actions: ["promote", "heal"], endpoints: ["rw"] },
-  cnpg: { faults: ["kill", "delete-pod", "partition", "fence"], actions: ["switchover", "heal"], endpoints: ["rw", "ro"] },
+  "container-pair": { faults: ["kill", "stop", "pause", "partition", "command"], actions: ["promote", "heal"], endpoints: ["rw"] },
+  cnpg: { faults: ["kill", "delete-pod", "partition", "fence", "command"], actions: ["switchover", "heal"], endpoints: ["rw", "ro"] },
+  // pgdrill cannot fail a managed service over itself: the user's commands do.
+  endpoint: { faults: ["command"], actions: ["heal"], endpoints: ["rw", "ro"] },
 };
 
 const MIN_INTERVAL_MS = 10;
@@ -45,7 +50,7 @@ const KNOWN_KEYS = [
   "between", "oneWay", "after", "at", "fault", "action", "for", "window", "minAvailability", "context", "kubeconfig",
   "allowContexts", "kindConfig", "kindImage", "operator", "version", "manifest", "install", "namespace", "instances",
   "imageName", "storage", "parameters", "spec", "access", "host", "nodePortBase", "grace", "to", "pooler", "poolSize",
-  "settings",
+  "settings", "url", "readReplicaUrl", "ssl", "ca", "rejectUnauthorized", "allowWrites", "run", "heal", "label",
 ];
 
 export function validateScenario(input: unknown, source: string): Scenario {
@@ -151,6 +156,10 @@ function checkSemantics(scenario: Scenario, source: string): void {
       if (fault.kind === "partition") {
         if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate);
         fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node));
+      } else if (fault.kind === "command") {
+        if (fault.heal === undefined && step.for !== undefined) {
+          fail(["schedule", i, "for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
+        }
       } else {
         knownNode(["schedule", i, "fault", "node"], fault.node);
       }
@@ -168,6 +177,7 @@ function checkSemantics(scenario: Scenario, source: string): void {
       rw = step.action.node;
     }
   });
+  if (scenario.target.kind === "endpoint") checkEndpoint(scenario, fail);
   const impossible = findImpossibleStep(scenario.target, scenario.schedule);
   if (impossible) fail(impossible.path, impossible.problem, impossible.fix);
   const target = scenario.target;
@@ -181,11 +191,25 @@ function checkSemantics(scenario: Scenario, source: string): void {
 
 type Fail = (path: Path, problem: string, fix: string) => never;
 
+/** An endpoint is someone's database: writes only when the scenario says so. */
+function checkEndpoint(scenario: Scenario, fail: Fail): void {
+  if (scenario.target.kind !== "endpoint") return;
+  const writes = scenario.probes.findIndex((probe) => probe.kind === "writes");
+  if (writes >= 0 && !scenario.target.allowWrites) {
+    fail(
+      ["target", "allowWrites"],
+      `probes[${writes}] writes to the endpoint, which it may not`,
+      "Set target.allowWrites: true to let pgdrill create its table in a schema of its own (pgdrill_<run id>, dropped after the drill), or remove the writes probe to only observe.",
+    );
+  }
+}
+
 /** cnpg faults aim at pods: the operator's pod can be deleted but not cut off or fenced. */
 function checkCnpgFault(fault: FaultSpec, path: Path, fail: Fail): void {
   if (fault.kind === "partition" && fault.isolate === undefined) {
     fail([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
   }
+  if (fault.kind === "command") return;
   const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
   if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence")) {
     fail([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${fault.kind === "fence" ? "fence" : "cut off"} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");

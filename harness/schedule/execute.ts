@@ -17,6 +17,7 @@ import type { PlannedStep } from "./plan.ts";
 const STEP_TIMEOUT_MS = 60_000;
 
 export interface ScheduleContext {
+  runId: string;
   topology: StartedTopology;
   history: HistoryWriter;
   clock: Clock;
@@ -74,8 +75,8 @@ export class ScheduleRunner {
     const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: pkg.nodes(fault) } as const;
     if (pkg.heal) this.active.set(id, fault);
     try {
-      await withTimeout(pkg.inject(topology, fault), label);
-      history.append({ ...base, t, ok: true });
+      const output = await withTimeout(pkg.inject(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
+      history.append({ ...base, t, ok: true, ...(output ? { output } : {}) });
       this.context.log(`fault ${id}: ${label}`);
     } catch (error) {
       history.append({ ...base, t, ok: false, error: errorMessage(error) });
@@ -92,8 +93,8 @@ export class ScheduleRunner {
     const { history, clock, topology } = this.context;
     const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: pkg.nodes(fault) } as const;
     try {
-      await withTimeout(pkg.heal(topology, fault), `heal ${pkg.label(fault, topology.kind)}`);
-      history.append({ ...base, t: roundMs(clock.now()), ok: true });
+      const output = await withTimeout(pkg.heal(topology, fault, { runId: this.context.runId, id }), `heal ${pkg.label(fault, topology.kind)}`, pkg.timeoutMs?.(fault));
+      history.append({ ...base, t: roundMs(clock.now()), ok: true, ...(output ? { output } : {}) });
       this.context.log(`healed ${id}: ${pkg.label(fault)}`);
     } catch (error) {
       history.append({ ...base, t: roundMs(clock.now()), ok: false, error: errorMessage(error) });
@@ -168,13 +169,13 @@ function describeResolved(label: string, aimed: string[], resolved: string[]): s
   return aimed.join() === resolved.join() ? label : `${label} (${resolved.join(", ")})`;
 }
 
-async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, what: string, ms = STEP_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${STEP_TIMEOUT_MS / 1000} s`)), STEP_TIMEOUT_MS);
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
       }),
     ]);
   } finally {

@@ -34,7 +34,7 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
   const untilOf = (origin: number): number | null => plan.find((step) => step.kind === "heal" && step.origin === origin)?.at ?? null;
   // Heals first at equal times: "pause 3s for 2s" then "pause at 5s" is a fresh pause, not a double one.
   const ordered = [...plan].sort((a, b) => a.at - b.at || rank(a) - rank(b) || a.origin - b.origin);
-  const fixed = target.kind === "container-pair" ? (node: string) => node === "primary" || node === "standby" : (node: string) => !["primary", "replica", "operator"].includes(node);
+  const fixed = target.kind === "container-pair" ? (node: string) => node === "primary" || node === "standby" : (node: string) => target.kind === "cnpg" && !["primary", "replica", "operator"].includes(node);
 
   const nodes = new Map<string, NodeState>();
   const cuts = new Map<string, Hold>();
@@ -115,10 +115,12 @@ function fixFor(state: NodeState): string {
 
 function touched(fault: FaultSpec): string[] {
   if (fault.kind === "partition") return fault.isolate !== undefined ? [fault.isolate] : [...(fault.between ?? [])];
+  if (fault.kind === "command") return []; // the user's command: pgdrill cannot know what it touches
   return [fault.node];
 }
 
 function faultPath(index: number, fault: FaultSpec): Array<string | number> {
+  if (fault.kind === "command") return ["schedule", index, "fault", "run"];
   if (fault.kind !== "partition") return ["schedule", index, "fault", "node"];
   return ["schedule", index, "fault", fault.isolate !== undefined ? "isolate" : "between"];
 }

@@ -49,6 +49,13 @@ export interface StartedTopology extends AsyncDisposable {
   unfence?(node: string): Promise<void>;
   /** A planned switchover to `node`; resolves once it is primary. */
   switchover?(node: string): Promise<void>;
+  /** Masks the target's secrets (passwords) in text that leaves pgdrill, such as a command's output. */
+  redact?(text: string): string;
+  /**
+   * Schema for the drill's own tables (the writes table); default "pgdrill". The endpoint target
+   * names one per run, so it can drop exactly what it made.
+   */
+  readonly drillSchema?: string;
   /** Removes everything the target started; idempotent, never throws. */
   teardown(): Promise<string[]>;
 }

@@ -1,0 +1,42 @@
+/**
+ * Runs a user's fault command (a provider's failover CLI, a script) with bash through zx: bounded
+ * by a timeout that kills it, its output kept short for the History and masked of secrets, and a
+ * failure that says the exit code and the command's last words.
+ */
+import { $ } from "zx";
+import { HarnessError } from "../errors.ts";
+
+/** The History keeps the tail of a command's output: the part that says what happened. */
+const MAX_OUTPUT_CHARS = 2000;
+
+export interface CommandOptions {
+  timeoutMs: number;
+  /** Extra environment, e.g. PGDRILL_RUN_ID, so one script can serve several drills. */
+  env: Record<string, string>;
+  /** Masks every secret the target knows before the output leaves this function. */
+  redact: (text: string) => string;
+}
+
+/** Resolves with the command's (masked, trimmed) output; rejects when it fails or times out. */
+export async function runFaultCommand(command: string, options: CommandOptions): Promise<string> {
+  const shell = $({ quiet: true, nothrow: true, env: { ...process.env, ...options.env }, timeout: options.timeoutMs, timeoutSignal: "SIGKILL" });
+  const result = await shell`bash -c ${command}`;
+  const output = options.redact(tail(`${result.stdout}${result.stderr}`.trim()));
+  if (result.exitCode === 0) return output;
+  const why = result.signal === "SIGKILL" ? `was killed after ${Math.round(options.timeoutMs / 1000)} s (its timeout)` : `exited with ${result.exitCode ?? result.signal ?? "no code"}`;
+  throw new HarnessError(`the command ${why}${output ? `: ${lastLine(output)}` : ""}`);
+}
+
+function tail(text: string): string {
+  return text.length > MAX_OUTPUT_CHARS ? `…${text.slice(-MAX_OUTPUT_CHARS)}` : text;
+}
+
+function lastLine(text: string): string {
+  return text.split("\n").filter((line) => line.trim() !== "").at(-1)?.trim() ?? "";
+}
+
+/** "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover" → "command: aws rds reboot-db-instance …". */
+export function commandLabel(command: string): string {
+  const words = command.trim().split(/\s+/);
+  return `command: ${words.slice(0, 3).join(" ")}${words.length > 3 ? " …" : ""}`;
+}

@@ -1,0 +1,263 @@
+/**
+ * Target: an existing endpoint, as the application reaches it (DATABASE_URL, and
+ * DATABASE_READ_REPLICA_URL for a replica), typically a managed service. pgdrill starts nothing
+ * and cannot fail the service over itself: the scenario's `command` faults do (the provider's
+ * CLI). What it owns on the server is one schema per run, `pgdrill_<run id>`, made only when the
+ * scenario allows writes, commented with its owner, and dropped at the end — or, if the run was
+ * killed, by the next run on the same endpoint.
+ */
+import { readFileSync } from "node:fs";
+import type pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
+import { toMs } from "../duration.ts";
+import { HarnessError, InputError, errorMessage } from "../errors.ts";
+import { Session, describeError, type Endpoint } from "../probe/session.ts";
+import { ownerGone, thisProcess } from "../run/owners.ts";
+import type { EndpointTarget } from "../scenario/schema.ts";
+import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
+
+/** Where each URL comes from, for messages: the scenario, or the variable the seed guide documents. */
+interface ResolvedUrls {
+  primary: { url: string; from: string };
+  replica: { url: string; from: string } | null;
+}
+
+/** Reads the URLs now (scenario first, then the environment) and refuses what `pg` cannot use. */
+export function resolveEndpointUrls(spec: EndpointTarget): ResolvedUrls {
+  const primary = spec.url ?? process.env.DATABASE_URL;
+  if (!primary) {
+    throw new InputError("target.url", "no URL: the scenario gives none and DATABASE_URL is not set", "Export DATABASE_URL (postgresql://user:password@host:5432/db) or set target.url.");
+  }
+  const replica = spec.readReplicaUrl ?? process.env.DATABASE_READ_REPLICA_URL;
+  const resolved: ResolvedUrls = {
+    primary: { url: primary, from: spec.url ? "target.url" : "DATABASE_URL" },
+    replica: replica ? { url: replica, from: spec.readReplicaUrl ? "target.readReplicaUrl" : "DATABASE_READ_REPLICA_URL" } : null,
+  };
+  for (const { url, from } of [resolved.primary, ...(resolved.replica ? [resolved.replica] : [])]) toEndpoint("check", url, from, spec);
+  return resolved;
+}
+
+/** One URL as pgdrill's Endpoint, with the scenario's TLS options over the URL's own. */
+function toEndpoint(node: string, url: string, from: string, spec: EndpointTarget): Endpoint {
+  let config: pg.ClientConfig;
+  try {
+    if (!/^postgres(ql)?:\/\//.test(url)) throw new Error("it does not start with postgresql://");
+    config = parseIntoClientConfig(url);
+  } catch (error) {
+    // Never echo the URL: it holds the password.
+    throw new InputError(from, `is not a PostgreSQL connection URL (${errorMessage(error)})`, "Use postgresql://user:password@host:5432/database[?sslmode=require].");
+  }
+  if (!config.host) throw new InputError(from, "names no host", "Use postgresql://user:password@host:5432/database.");
+  let ssl = config.ssl;
+  if (spec.ssl) {
+    let ca: string | undefined;
+    if (spec.ssl.ca) {
+      try {
+        ca = readFileSync(spec.ssl.ca, "utf8");
+      } catch {
+        throw new InputError("target.ssl.ca", `cannot read "${spec.ssl.ca}"`, "Point it at a PEM file with the CA certificates to trust.");
+      }
+    }
+    ssl = { ...(typeof ssl === "object" ? ssl : {}), rejectUnauthorized: spec.ssl.rejectUnauthorized, ...(ca ? { ca } : {}) };
+  }
+  return {
+    node,
+    host: config.host,
+    port: Number(config.port ?? 5432),
+    user: config.user ?? process.env.PGUSER ?? "postgres",
+    password: typeof config.password === "string" ? config.password : "",
+    database: config.database ?? config.user ?? "postgres",
+    ...(ssl ? { ssl } : {}),
+  };
+}
+
+export function endpointTopology(spec: EndpointTarget): Topology {
+  const urls = resolveEndpointUrls(spec);
+  const nodes = urls.replica ? ["primary", "replica"] : ["primary"];
+  return { kind: "endpoint", nodes, initialPrimary: "primary", start: (options) => startEndpoint(spec, urls, nodes, options) };
+}
+
+interface ServerIdentity {
+  server: string;
+  version: string;
+  recovery: boolean;
+}
+
+const IDENTITY_QUERY = "SELECT coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket') AS server, current_setting('server_version') AS version, pg_is_in_recovery() AS recovery";
+
+async function startEndpoint(spec: EndpointTarget, urls: ResolvedUrls, nodes: string[], options: TopologyStartOptions): Promise<StartedTopology> {
+  const endpoints = new Map<string, Endpoint>([["primary", toEndpoint("primary", urls.primary.url, urls.primary.from, spec)]]);
+  if (urls.replica) endpoints.set("replica", toEndpoint("replica", urls.replica.url, urls.replica.from, spec));
+  const deadline = Date.now() + toMs(spec.startupTimeout);
+  for (const [node, endpoint] of endpoints) {
+    const identity = await identify(endpoint, deadline, options.signal);
+    const from = node === "primary" ? urls.primary.from : urls.replica!.from;
+    options.log(`endpoint ${node} (${from}): ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}${endpoint.ssl ? " over TLS" : ""} → server ${identity.server}, PostgreSQL ${identity.version}${identity.recovery ? ", in recovery" : ", primary"}`);
+    if (node === "primary" && identity.recovery) {
+      throw new HarnessError(`${from} reaches a server in recovery (a replica): point it at the primary endpoint the application writes to`);
+    }
+  }
+  const started = new StartedEndpoint(endpoints, nodes);
+  if (spec.allowWrites) await started.claimSchema(options);
+  return started;
+}
+
+/** Retries until the endpoint answers or the start-up timeout passes. */
+async function identify(endpoint: Endpoint, deadline: number, signal: AbortSignal | undefined): Promise<ServerIdentity> {
+  let last = "not tried";
+  while (Date.now() < deadline && !signal?.aborted) {
+    const session = await Session.connect(endpoint, { connectTimeoutMs: 5000, applicationName: "pgdrill-setup" }).catch((error: unknown) => {
+      last = describeError(error);
+      return null;
+    });
+    if (session) {
+      try {
+        return (await session.query<ServerIdentity>(IDENTITY_QUERY, [], 5000)).rows[0]!;
+      } catch (error) {
+        last = describeError(error);
+      } finally {
+        await session.close();
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new HarnessError(`the endpoint ${endpoint.host}:${endpoint.port} did not answer before the start-up timeout (${last})`);
+}
+
+/** Schema names pgdrill makes on an endpoint: the prefix is how a later run finds leftovers. */
+const SCHEMA_PREFIX = "pgdrill_";
+
+class StartedEndpoint implements StartedTopology {
+  readonly kind = "endpoint";
+  readonly nodes: readonly string[];
+  readonly rwNode = "primary";
+  private readonly endpoints: Map<string, Endpoint>;
+  private schema: string | undefined;
+  private tornDown = false;
+
+  constructor(endpoints: Map<string, Endpoint>, nodes: string[]) {
+    this.endpoints = endpoints;
+    this.nodes = nodes;
+  }
+
+  get drillSchema(): string | undefined {
+    return this.schema;
+  }
+
+  endpoint(name: string): Endpoint {
+    const node = name === "rw" ? "primary" : name === "ro" ? "replica" : name;
+    const endpoint = this.endpoints.get(node);
+    if (!endpoint) throw new HarnessError(node === "replica" ? "no read replica: set DATABASE_READ_REPLICA_URL or target.readReplicaUrl" : `no node "${name}" on this endpoint`);
+    return endpoint;
+  }
+
+  /** The provider moves its DNS name or address after a failover; there is nothing to repoint here. */
+  async repoint(): Promise<void> {}
+
+  redact(text: string): string {
+    let masked = text;
+    for (const { password } of this.endpoints.values()) {
+      if (password.length >= 4) masked = masked.split(password).join("***");
+    }
+    return masked;
+  }
+
+  /**
+   * Creates this run's schema, after dropping those of runs that were killed (their owner, in the
+   * schema's comment, is a process on this host that has exited). Nothing else is touched.
+   */
+  async claimSchema(options: TopologyStartOptions): Promise<void> {
+    const schema = `${SCHEMA_PREFIX}${options.runId.toLowerCase().replace(/[^a-z0-9]/g, "_")}`;
+    await this.onPrimary(async (session) => {
+      const found = await session.query<{ name: string; comment: string | null }>(
+        "SELECT nspname AS name, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE starts_with(nspname, $1)",
+        [SCHEMA_PREFIX],
+        10_000,
+      );
+      for (const { name, comment } of found.rows) {
+        const owner = parseOwner(comment);
+        if (owner && ownerGone(owner)) {
+          await session.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`, [], 30_000);
+          options.log(`endpoint: dropped schema ${name}, left by killed run ${owner.runId ?? "?"}`);
+        }
+      }
+      await session.query(`CREATE SCHEMA ${quoteIdent(schema)}`, [], 10_000);
+      const owner = JSON.stringify({ tool: "pgdrill", runId: options.runId, ...thisProcess() });
+      await session.query(`COMMENT ON SCHEMA ${quoteIdent(schema)} IS ${quoteLiteral(owner)}`, [], 10_000);
+    });
+    this.schema = schema;
+    options.log(`endpoint: created schema ${schema} for the drill's table (dropped after the drill)`);
+  }
+
+  async teardown(): Promise<string[]> {
+    if (this.tornDown || !this.schema) return [];
+    this.tornDown = true;
+    const schema = this.schema;
+    try {
+      await this.onPrimary((session) => session.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`, [], 30_000));
+      return [`schema ${schema}`];
+    } catch (error) {
+      // Never throws: the next run on this endpoint drops it (its owner will have exited).
+      return [`nothing: schema ${schema} could not be dropped (${describeError(error)}); the next run drops it`];
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.teardown();
+  }
+
+  private async onPrimary<T>(work: (session: Session) => Promise<T>): Promise<T> {
+    const session = await Session.connect(this.endpoint("primary"), { connectTimeoutMs: 5000, applicationName: "pgdrill-setup" });
+    try {
+      return await work(session);
+    } finally {
+      await session.close();
+    }
+  }
+
+  // A managed service is failed over by its provider: every built-in fault is refused (validation
+  // already keeps them out of endpoint scenarios; this is the backstop).
+  kill(): Promise<void> {
+    return refuse("kill");
+  }
+  stopGracefully(): Promise<void> {
+    return refuse("stop");
+  }
+  pause(): Promise<void> {
+    return refuse("pause");
+  }
+  unpause(): Promise<void> {
+    return refuse("pause");
+  }
+  cut(_cut: Cut): Promise<void> {
+    return refuse("partition");
+  }
+  healCuts(): Promise<void> {
+    return refuse("partition");
+  }
+  promote(): Promise<void> {
+    return refuse("promote");
+  }
+}
+
+function refuse(what: string): Promise<never> {
+  return Promise.reject(new HarnessError(`the endpoint target cannot ${what}: use a command fault that asks the provider (e.g. its CLI)`));
+}
+
+function parseOwner(comment: string | null): { pid: number; host: string; runId?: string } | null {
+  if (!comment) return null;
+  try {
+    const owner = JSON.parse(comment) as { tool?: string; pid?: number; host?: string; runId?: string };
+    return owner.tool === "pgdrill" && typeof owner.pid === "number" && typeof owner.host === "string" ? { pid: owner.pid, host: owner.host, ...(owner.runId ? { runId: owner.runId } : {}) } : null;
+  } catch {
+    return null;
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
