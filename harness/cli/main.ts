@@ -82,7 +82,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .action(async () => {
       const rows = await listScenarios();
       const width = Math.max(...rows.map((row) => row.name.length));
-      for (const row of rows) io.out(`${row.name.padEnd(width)}  ${row.target}  ${row.duration.padStart(4)}  ${row.description.split(/(?<=\.)\s/)[0]}\n`);
+      const targetWidth = Math.max(...rows.map((row) => row.target.length));
+      for (const row of rows) io.out(`${row.name.padEnd(width)}  ${row.target.padEnd(targetWidth)}  ${row.duration.padStart(4)}  ${row.description.split(/(?<=\.)\s/)[0]}\n`);
     });
 
   program

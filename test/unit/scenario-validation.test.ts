@@ -51,6 +51,9 @@ describe("scenario validation", () => {
     ["unknown-key.ts", "(scenario)", /unknown key "retries"/, /Remove it/],
     ["throws-on-import.ts", "throws-on-import.ts", /could not be loaded: PGDRILL_NO_SUCH_VARIABLE is not set/, /imports cleanly/],
     ["is-a-directory.yaml", "is-a-directory.yaml", /cannot be read: EISDIR/, /permissions/],
+    ["endpoint-writes-not-allowed.yaml", "target.allowWrites", /probes\[1\] writes to the endpoint, which it may not/, /Set target.allowWrites: true .* schema of its own/],
+    ["command-for-without-heal.yaml", "schedule[0].for", /needs a `heal` command/, /Add "heal: <command>"/],
+    ["endpoint-kill.yaml", "schedule[0].fault.kind", /the endpoint target cannot do "kill"/, /Use one of command/],
   ])("%s is refused naming %s", async (file, field, problem, fix) => {
     const error = await refusal(bad(file));
     expect(error.field).toBe(`${bad(file)}: ${field}`.replace(`${bad(file)}: ${file}`, bad(file)));
@@ -93,7 +96,7 @@ describe("scenario validation", () => {
 
   it("accepts every shipped scenario", async () => {
     const names = (await listScenarios()).map((entry) => entry.name);
-    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-partition-primary", "cnpg-switchover", "pair-kill-primary", "pair-kill-primary-via-pgbouncer", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary"]);
+    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-partition-primary", "cnpg-switchover", "endpoint-cloudsql-ha", "endpoint-observe", "endpoint-rds-multi-az", "pair-kill-primary", "pair-kill-primary-via-pgbouncer", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary"]);
     for (const name of names) {
       const { scenario } = await loadScenario(name);
       expect(scenario.name).toBe(name);

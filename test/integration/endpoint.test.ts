@@ -1,0 +1,140 @@
+/**
+ * The endpoint target against real PostgreSQL. A container pair behind PgBouncer stands in for a
+ * managed service: one address (the pooler's) whose server changes when the "provider" fails it
+ * over, and the failover is a command fault — a script that kills the primary, promotes the
+ * standby and repoints the pooler, as `aws rds reboot-db-instance --force-failover` would.
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../harness/cli/main.ts";
+import type { FaultEvent } from "../../harness/history/events.ts";
+import { Session, type Endpoint } from "../../harness/probe/session.ts";
+import { runDrill } from "../../harness/run/drill.ts";
+import { validateScenario } from "../../harness/scenario/validate.ts";
+import { buildTopology, type StartedTopology } from "../../harness/target/index.ts";
+import { readEvents, tempRunDir } from "./helpers.ts";
+
+const runId = `endpoint-${Date.now().toString(36)}`;
+let pair: StartedTopology;
+let front: Endpoint;
+
+async function sql<R extends Record<string, unknown>>(text: string): Promise<R[]> {
+  const session = await Session.connect(pair.endpoint("pooler"), { connectTimeoutMs: 5000, applicationName: "test" });
+  try {
+    return (await session.query<R>(text, [], 10_000)).rows;
+  } finally {
+    await session.close();
+  }
+}
+
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+}
+
+describe("endpoint target (a container pair behind PgBouncer stands in for a managed service)", { timeout: 180_000 }, () => {
+  beforeAll(async () => {
+    const target = validateScenario(
+      { name: "managed", target: { kind: "container-pair", pooler: { mode: "session", settings: { server_login_retry: "1" } } }, probes: [{ kind: "select1" }], duration: "10s" },
+      "test",
+    ).target;
+    pair = await buildTopology(target).start({ runId, scenario: "endpoint-test", log: () => undefined });
+    front = pair.endpoint("pooler");
+  });
+  afterAll(async () => {
+    await pair?.teardown();
+  });
+
+  it("measures a provider-driven failover behind one address, loses nothing it should not, drops only its own schema, and never writes the password", async () => {
+    // What the application already has on the server, and a schema a killed pgdrill run left.
+    await sql("CREATE TABLE public.app_data (id int PRIMARY KEY); INSERT INTO public.app_data VALUES (42)");
+    await sql(`CREATE SCHEMA pgdrill_killed_run; COMMENT ON SCHEMA pgdrill_killed_run IS '${JSON.stringify({ tool: "pgdrill", runId: "killed", pid: deadPid(), host: hostname() })}'`);
+    await sql("CREATE TABLE pgdrill_killed_run.writes (id int)");
+
+    const container = (node: string) => `pgdrill-${runId}-${node}`;
+    // The "provider's" failover: the primary dies, the standby is promoted a second later and the
+    // address's backend moves. It echoes the password to prove the output is masked.
+    const failover = [
+      `docker kill ${container("primary")} >/dev/null`,
+      "sleep 1",
+      `docker exec ${container("standby")} sh -c 'psql=$(ls /usr/lib/postgresql/*/bin/psql | tail -n 1); "$psql" -U postgres -Atc "SELECT pg_promote(true, 30)"'`,
+      `docker exec ${container("pooler")} sh -c "sed -i 's/^\\* = host=[^ ]*/* = host=standby/' /tmp/pgbouncer/pgbouncer.ini && kill -HUP 1"`,
+      'echo "failover done; connect with $DRILL_SECRET"',
+    ].join(" && ");
+
+    const url = `postgresql://${front.user}:${encodeURIComponent(front.password)}@${front.host}:${front.port}/${front.database}`;
+    const scenario = validateScenario(
+      {
+        name: "endpoint-failover",
+        target: { kind: "endpoint", allowWrites: true },
+        probes: [
+          { kind: "select1", every: "50ms", timeout: "500ms" },
+          { kind: "writes", every: "50ms", timeout: "1s" },
+          { kind: "role", every: "200ms" },
+        ],
+        steadyState: { window: "2s" },
+        schedule: [{ at: "3s", fault: { kind: "command", label: "managed failover", run: failover, timeout: "60s" } }],
+        duration: "14s",
+        gate: { "failover.latencyMs": "< 20000" },
+      },
+      "test",
+    );
+    let log = "";
+    const previous = { url: process.env.DATABASE_URL, secret: process.env.DRILL_SECRET };
+    process.env.DATABASE_URL = url;
+    process.env.DRILL_SECRET = front.password;
+    const outcome = await runDrill(scenario, { source: "test", outDir: tempRunDir("endpoint"), log: (line) => (log += `${line}\n`) }).finally(() => {
+      process.env.DATABASE_URL = previous.url;
+      process.env.DRILL_SECRET = previous.secret;
+      if (previous.url === undefined) delete process.env.DATABASE_URL;
+      if (previous.secret === undefined) delete process.env.DRILL_SECRET;
+    });
+    const { result, runDir } = outcome;
+
+    expect(result.verdict).toBe("pass");
+    // The kill, one second, the promotion and the repoint: clients were down at least that second.
+    expect(result.metrics.failover.latencyMs).toBeGreaterThan(1000);
+    expect(result.metrics.failover.latencyMs).toBeLessThan(20_000);
+    expect(result.metrics.writes.acknowledged).toBeGreaterThan(50);
+    expect(result.metrics.writes.lostAcknowledged).not.toBeNull();
+
+    // The endpoint's name never changed, but the role probe saw another server answer as primary.
+    const servers = new Set(result.metrics.roles.changes.filter((c) => c.node === "primary" && c.role === "primary").map((c) => c.server));
+    expect(servers.size).toBe(2);
+
+    // The command's output is in the History, with the password masked.
+    const fault = readEvents(runDir).find((e): e is FaultEvent => e.kind === "fault" && e.phase === "inject")!;
+    expect(fault).toMatchObject({ fault: "command", label: "managed failover", ok: true });
+    expect(fault.output).toContain("failover done; connect with ***");
+
+    // Its own schema is gone, the killed run's too; the application's table is untouched.
+    const schemas = await sql<{ nspname: string }>("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pgdrill%' ORDER BY 1");
+    expect(schemas).toEqual([]);
+    expect(outcome.removed).toEqual([`schema pgdrill_${result.runId.toLowerCase().replace(/[^a-z0-9]/g, "_")}`]);
+    expect(log).toMatch(/dropped schema pgdrill_killed_run, left by killed run killed/);
+    expect(await sql("SELECT id FROM public.app_data")).toEqual([{ id: 42 }]);
+
+    const texts = [log, ...readdirSync(runDir).map((file) => readFileSync(join(runDir, file), "utf8"))];
+    for (const text of texts) expect(text.includes(front.password)).toBe(false);
+  });
+
+  it("refuses bad endpoint input before anything starts, naming the field and the fix", async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (text: string) => err.push(text), color: false, live: { write: () => true, isTTY: false } };
+    const previous = process.env.DATABASE_URL;
+    try {
+      delete process.env.DATABASE_URL;
+      expect(await main(["run", "endpoint-observe"], io)).toBe(2);
+      expect(err.join("")).toMatch(/target\.url: no URL: the scenario gives none and DATABASE_URL is not set\. Export DATABASE_URL/);
+      process.env.DATABASE_URL = "mysql://root:hunter2@db:3306/app";
+      expect(await main(["run", "endpoint-observe"], io)).toBe(2);
+      expect(err.join("")).toMatch(/DATABASE_URL: is not a PostgreSQL connection URL/);
+      expect(err.join("")).not.toContain("hunter2");
+    } finally {
+      if (previous === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = previous;
+    }
+  });
+});
