@@ -70,7 +70,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n  pgdrill run cnpg-kill-primary   # kind + CloudNativePG: needs Docker, kind and the internet\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).",
+      "\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n  pgdrill run pair-kill-primary-via-pgbouncer   # pooled and direct clients side by side\n  pgdrill run cnpg-kill-primary   # kind + CloudNativePG: needs Docker, kind and the internet\n  DATABASE_URL=postgresql://app:…@db.example.com/app RDS_INSTANCE=db1 pgdrill run endpoint-rds-multi-az\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).",
     )
     .action(async (scenarioArg: string, options: RunOptions) => {
       exitCode = await runCommand(scenarioArg, options, io);
