@@ -1,0 +1,263 @@
+/**
+ * Benchmark 1 — precision of the failover measurement. A pair kill-and-promote drill (the shipped
+ * pair-kill-primary, shortened) is measured by pgdrill as usual; meanwhile the new primary is asked
+ * for its own record of the same outage:
+ *
+ *   truth start = written_at of the last drill write committed on the old timeline that the new
+ *                 primary holds (written_at = clock_timestamp() on the server at the INSERT);
+ *   truth end   = written_at of the first drill write committed after the promotion finished
+ *                 (the "database system is ready to accept connections" line of the new primary's log).
+ *
+ * pgdrill's measurement is the writes probe's downtime window (invoke of the first failed write →
+ * invoke of the first acknowledged one after it). Harness times are ms on a monotonic clock since
+ * run start; they become wall-clock times with an offset averaged over every History event
+ * (Date.now() when the event is appended − its t). Containers share the host kernel's clock, so
+ * the server's clock_timestamp() and log times are on the same wall clock.
+ *
+ * The server record is read while the drill still runs (writes resume ~1 s after the promotion and
+ * the drill goes on for seconds), because the drill tears its containers down before it returns.
+ */
+import { join } from "node:path";
+import type { HistoryEvent } from "../harness/history/events.ts";
+import type { RunResult } from "../harness/result.ts";
+import { runDrill } from "../harness/run/drill.ts";
+import { validateScenario } from "../harness/scenario/validate.ts";
+import { containerLog, nodeContainer, psqlRows } from "./containers.ts";
+import { distribution, fmtDistribution, round, type Distribution } from "./stats.ts";
+
+export interface PrecisionOptions {
+  intervalsMs: number[];
+  trials: number;
+  /** Trials of the seed guide's once-a-second loop, the baseline to beat. */
+  baselineTrials: number;
+  outDir: string;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+export interface PrecisionTrial {
+  intervalMs: number;
+  trial: number;
+  ok: boolean;
+  error?: string;
+  measuredMs?: number;
+  truthMs?: number;
+  /** measured − truth, for the window length and for each edge. */
+  errorMs?: number;
+  startErrorMs?: number;
+  endErrorMs?: number;
+  /**
+   * The same outage from acknowledgements: completion of the last acknowledged write before it →
+   * completion of the first one after it (the end edge failover.latencyMs uses), minus the truth.
+   */
+  ackWindowErrorMs?: number;
+  /** Latency of the first acknowledged write after the outage (a fresh connection to the new primary). */
+  firstAckLatencyMs?: number;
+  /** The new primary's log: promote request → ready for writes. */
+  serverPromotionMs?: number;
+  lostAcknowledged?: number | null;
+  /** How far the run-start wallClock is from the averaged offset (alignment sanity). */
+  alignmentCheckMs?: number;
+  runDir?: string;
+}
+
+export interface PrecisionSummary {
+  intervalMs: number;
+  baseline: boolean;
+  trials: number;
+  failedTrials: number;
+  errorMs: Distribution;
+  absErrorMs: Distribution;
+  startErrorMs: Distribution;
+  endErrorMs: Distribution;
+  ackWindowErrorMs: Distribution;
+  firstAckLatencyMs: Distribution;
+  truthMs: Distribution;
+  targetMs: number;
+  met: boolean | null;
+}
+
+export async function precisionBench(options: PrecisionOptions): Promise<{ trials: PrecisionTrial[]; summaries: PrecisionSummary[] }> {
+  const trials: PrecisionTrial[] = [];
+  // Interleaved (100, 20, 10, 100, ...) so that load from elsewhere spreads over every interval.
+  const plan: Array<{ intervalMs: number; trial: number }> = [];
+  for (let trial = 0; trial < options.trials; trial += 1) for (const intervalMs of options.intervalsMs) plan.push({ intervalMs, trial });
+  for (let trial = 0; trial < options.baselineTrials; trial += 1) plan.push({ intervalMs: 1000, trial });
+  for (const [index, step] of plan.entries()) {
+    if (options.signal.aborted) break;
+    const outcome = await precisionTrial(step.intervalMs, step.trial, options);
+    trials.push(outcome);
+    options.log(
+      `precision ${index + 1}/${plan.length} @${step.intervalMs} ms: ` +
+        (outcome.ok ? `measured ${outcome.measuredMs} ms, server ${outcome.truthMs} ms, error ${outcome.errorMs} ms` : `failed: ${outcome.error}`),
+    );
+  }
+  const intervals = [...options.intervalsMs, ...(options.baselineTrials > 0 ? [1000] : [])];
+  return { trials, summaries: intervals.map((intervalMs) => summarise(intervalMs, trials.filter((trial) => trial.intervalMs === intervalMs))) };
+}
+
+function summarise(intervalMs: number, trials: PrecisionTrial[]): PrecisionSummary {
+  const good = trials.filter((trial) => trial.ok);
+  const pick = (key: "errorMs" | "startErrorMs" | "endErrorMs" | "ackWindowErrorMs" | "firstAckLatencyMs" | "truthMs") => good.map((trial) => trial[key]!);
+  const absErrorMs = distribution(pick("errorMs").map(Math.abs));
+  const targetMs = intervalMs + 5;
+  return {
+    intervalMs,
+    baseline: intervalMs === 1000,
+    trials: trials.length,
+    failedTrials: trials.length - good.length,
+    errorMs: distribution(pick("errorMs")),
+    absErrorMs,
+    startErrorMs: distribution(pick("startErrorMs")),
+    endErrorMs: distribution(pick("endErrorMs")),
+    ackWindowErrorMs: distribution(pick("ackWindowErrorMs")),
+    firstAckLatencyMs: distribution(pick("firstAckLatencyMs")),
+    truthMs: distribution(pick("truthMs")),
+    targetMs,
+    met: absErrorMs.max === null ? null : absErrorMs.max <= targetMs,
+  };
+}
+
+export function precisionTable(summaries: PrecisionSummary[]): string[] {
+  return summaries.map(
+    (s) =>
+      `  every ${String(s.intervalMs).padStart(4)} ms${s.baseline ? " (seed guide's loop)" : ""}: |error| ${fmtDistribution(s.absErrorMs)}; ` +
+      `signed ${fmtDistribution(s.errorMs)}; edges: start p50 ${s.startErrorMs.p50} ms, end p50 ${s.endErrorMs.p50} ms; ` +
+      `ack-to-ack window |error| max ${s.ackWindowErrorMs.max === null ? "n/a" : Math.max(Math.abs(s.ackWindowErrorMs.min ?? 0), Math.abs(s.ackWindowErrorMs.max))} ms; ` +
+      `target ≤ ${s.targetMs} ms: ${s.met === null ? "no data" : s.met ? "met" : "MISSED"}${s.failedTrials ? ` (${s.failedTrials} trials failed)` : ""}`,
+  );
+}
+
+/** The shipped pair-kill-primary, shortened: kill at 2 s, promote 1 s later, 7 s of probing. */
+function scenarioFor(intervalMs: number) {
+  return validateScenario(
+    {
+      name: "bench-precision",
+      target: { kind: "container-pair", replication: "async" },
+      probes: [{ kind: "writes", every: `${intervalMs}ms`, timeout: "1s", connectTimeout: "1s" }],
+      steadyState: { window: "2s", minAvailability: 1 },
+      schedule: [
+        { at: "2s", fault: { kind: "kill", node: "primary" } },
+        { at: "2s", action: { kind: "promote", node: "standby", after: "1s" } },
+      ],
+      duration: "7s",
+    },
+    "bench/precision.ts",
+  );
+}
+
+interface ServerRecord {
+  /** [id, written_at as epoch ms] of every drill write the new primary holds. */
+  rows: Array<[number, number]>;
+  promoteRequestMs: number;
+  readyMs: number;
+}
+
+async function precisionTrial(intervalMs: number, trial: number, options: PrecisionOptions): Promise<PrecisionTrial> {
+  const base = { intervalMs, trial };
+  let runId: string | null = null;
+  let offsetSum = 0;
+  let offsetCount = 0;
+  let startWall: number | null = null;
+  let capture: Promise<ServerRecord> | null = null;
+  const writes: Array<{ invokeT: number; completeT: number; ok: boolean }> = [];
+  const onEvent = (event: HistoryEvent) => {
+    // Date.now() is whole ms (floor), so +0.5 centres it; the average over many events is sub-ms.
+    offsetSum += Date.now() + 0.5 - event.t;
+    offsetCount += 1;
+    if (event.kind === "complete" && event.type === "write") writes.push({ invokeT: event.t - event.latencyMs, completeT: event.t, ok: event.outcome === "ok" });
+    if (event.kind === "run-start") {
+      runId = event.runId;
+      startWall = Date.parse(event.wallClock);
+    }
+    if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok && runId && !capture) {
+      const id = runId;
+      capture = new Promise((resolve) => setTimeout(resolve, 1500)).then(() => readServerRecord(id, event.node ?? "standby", options.signal));
+      capture.catch(() => undefined); // awaited below; this only stops an unhandled rejection meanwhile
+    }
+  };
+  let result: RunResult;
+  let runDir: string;
+  try {
+    const outcome = await runDrill(scenarioFor(intervalMs), {
+      source: "bench/precision.ts",
+      outDir: join(options.outDir, `every-${intervalMs}ms-${trial}`),
+      signal: options.signal,
+      onEvent,
+    });
+    result = outcome.result;
+    runDir = outcome.runDir;
+  } catch (error) {
+    return { ...base, ok: false, error: String(error) };
+  }
+  if (!capture) return { ...base, ok: false, error: `no promotion was recorded (verdict ${result.verdict})`, runDir };
+  let record: ServerRecord;
+  try {
+    record = await capture;
+  } catch (error) {
+    return { ...base, ok: false, error: `reading the server's record failed: ${String(error)}`, runDir };
+  }
+  const offset = offsetSum / offsetCount;
+  const windows = result.metrics.downtime.windows.filter((window) => window.probe === "writes" && !window.open);
+  const window = windows.reduce<(typeof windows)[number] | null>((longest, each) => (!longest || each.durationMs > longest.durationMs ? each : longest), null);
+  const old = record.rows.filter(([, at]) => at < record.readyMs);
+  const fresh = record.rows.filter(([, at]) => at >= record.readyMs);
+  if (!window || old.length === 0 || fresh.length === 0) {
+    return { ...base, ok: false, error: `no closed write outage, or no writes on one side of the promotion (${old.length} before, ${fresh.length} after)`, runDir };
+  }
+  const truthStart = Math.max(...old.map(([, at]) => at));
+  const truthEnd = Math.min(...fresh.map(([, at]) => at));
+  // invokeT is rebuilt from rounded t − latency, so match with a µs tolerance.
+  const lastAck = writes.findLast((write) => write.ok && write.invokeT < window.startMs - 0.01);
+  const firstAck = writes.find((write) => write.ok && write.invokeT >= window.endMs - 0.01);
+  if (!lastAck || !firstAck) return { ...base, ok: false, error: "no acknowledged write on one side of the outage", runDir };
+  const measuredStart = window.startMs + offset;
+  const measuredEnd = window.endMs + offset;
+  return {
+    ...base,
+    ok: true,
+    measuredMs: round(window.durationMs),
+    truthMs: round(truthEnd - truthStart),
+    errorMs: round(window.durationMs - (truthEnd - truthStart)),
+    startErrorMs: round(measuredStart - truthStart),
+    endErrorMs: round(measuredEnd - truthEnd),
+    ackWindowErrorMs: round(firstAck.completeT - lastAck.completeT - (truthEnd - truthStart)),
+    firstAckLatencyMs: round(firstAck.completeT - firstAck.invokeT),
+    serverPromotionMs: round(record.readyMs - record.promoteRequestMs),
+    lostAcknowledged: result.metrics.writes.lostAcknowledged,
+    alignmentCheckMs: startWall === null ? undefined : round(startWall - offset),
+    runDir,
+  };
+}
+
+const LOG_TIME = String.raw`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [A-Za-z0-9+:_/-]+) \[\d+\] LOG:\s+`;
+
+/** Reads the drill's writes and the promotion times from the new primary, retrying briefly until writes resumed. */
+async function readServerRecord(runId: string, node: string, signal: AbortSignal): Promise<ServerRecord> {
+  let last = "not tried";
+  for (let attempt = 0; attempt < 6 && !signal.aborted; attempt += 1) {
+    const container = await nodeContainer(runId, node);
+    if (!container) throw new Error(`${node} of run ${runId} is gone`);
+    const log = await containerLog(container);
+    const request = new RegExp(LOG_TIME + "received promote request", "m").exec(log);
+    const after = request ? log.slice(request.index) : "";
+    const ready = new RegExp(LOG_TIME + "database system is ready to accept connections", "m").exec(after);
+    if (request && ready) {
+      // The server converts its own log times (in its log_timezone) to epoch ms.
+      const rows = await psqlRows(
+        container,
+        `SELECT 'T', extract(epoch FROM '${request[1]}'::timestamptz) * 1000, extract(epoch FROM '${ready[1]}'::timestamptz) * 1000
+         UNION ALL SELECT 'W', id, extract(epoch FROM written_at) * 1000 FROM pgdrill.writes WHERE probe = 'writes'`,
+      );
+      const times = rows.find((row) => row[0] === "T")!;
+      const writes = rows.filter((row) => row[0] === "W").map((row): [number, number] => [Number(row[1]), Number(row[2])]);
+      const readyMs = Number(times[2]);
+      if (writes.some(([, at]) => at >= readyMs)) return { rows: writes, promoteRequestMs: Number(times[1]), readyMs };
+      last = "no write committed after the promotion yet";
+    } else {
+      last = "no promotion in the new primary's log yet";
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(last);
+}
