@@ -68,7 +68,8 @@ const settings = {
 };
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const out = resolve(values.out ?? (smoke ? join(tmpdir(), "pgdrill-bench-smoke.json") : join(root, "bench", "results.json")));
-const reportsDir = join(root, "reports", "bench");
+// A folder per invocation: a drill appends to an existing history, so run dirs must never be reused.
+const reportsDir = join(root, "reports", "bench", new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, ""));
 const image = process.env.PGDRILL_IMAGE ?? LOCAL_IMAGE;
 
 // Ctrl-C stops the benchmark in progress; drills heal and tear down as they do for the CLI.
