@@ -175,8 +175,10 @@ describe("when things go wrong", { timeout: 120_000 }, () => {
       log: (line) => {
         log += `${line}\n`;
         if (/standby up/.test(line)) {
-          // Read the passwords the pair was started with, from Docker itself.
-          void docker.listContainers({ filters: { label: [`${LABELS.managed}=true`] } }).then(async (containers) => {
+          // Read the passwords this run's pair was started with, from Docker itself (other test
+          // files run pairs at the same time: their containers are not this run's).
+          const runId = /^run (\S+):/m.exec(log)![1]!;
+          void docker.listContainers({ filters: { label: [`${LABELS.run}=${runId}`] } }).then(async (containers) => {
             for (const info of containers) {
               const env = (await docker.getContainer(info.Id).inspect()).Config.Env ?? [];
               for (const entry of env) if (/PASSWORD=/.test(entry)) secrets.add(entry.split("=").slice(1).join("="));
