@@ -1,46 +1,46 @@
 /**
  * The seed guide's availability loop, `SELECT 1` against the `rw` endpoint, at millisecond
  * resolution. `fresh` connects for every operation as the guide does; `held` keeps one
- * connection and reconnects after an error, as a pooled application would.
+ * connection and reconnects after an error; `pool` borrows from an application-style pool.
  */
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
-import { Session, describeError } from "./session.ts";
+import { poolSettings } from "./app-pool.ts";
+import { connectionsFor } from "./connections.ts";
+import { describeError, type Session } from "./session.ts";
 
 type Select1Spec = Extract<ProbeSpec, { kind: "select1" }>;
 
 export function select1Probe(spec: Select1Spec): Probe {
   const { name, everyMs, timeoutMs, connectTimeoutMs } = probeSettings(spec);
+  // Read now, before the drill starts: a malformed DATABASE_POOL_* is bad input, not a broken run.
+  const pool = spec.connection === "pool" ? poolSettings(spec.pool) : undefined;
   return {
     name,
     type: "select1",
     async run(context: ProbeContext) {
-      // The held connection outlives single operations; an object so closures can update it.
-      const conn: { held: Session | null } = { held: null };
+      const options = { connectTimeoutMs, applicationName: `pgdrill-${name}`, statementTimeoutMs: timeoutMs };
+      const connections = connectionsFor(spec.connection, () => context.topology.endpoint(spec.endpoint), options, pool);
+      await connections.start();
       await everyInterval({ everyMs, clock: context.clock, until: context.until, signal: context.signal }, async (op) => {
-        const endpoint = context.topology.endpoint(spec.endpoint);
-        const node = conn.held?.usable ? conn.held.endpoint.node : endpoint.node;
-        await recordOperation(context, { probe: name, type: "select1", worker: 0, op, node }, async () => {
-          let session = conn.held?.usable ? conn.held : null;
+        await recordOperation(context, { probe: name, type: "select1", worker: 0, op, node: connections.nextNode() }, async () => {
+          let session: Session;
           try {
-            session ??= await Session.connect(endpoint, {
-              connectTimeoutMs,
-              applicationName: `pgdrill-${name}`,
-              statementTimeoutMs: timeoutMs,
-            });
+            session = await connections.acquire();
+          } catch (error) {
+            return { outcome: "fail", error: describeError(error) };
+          }
+          try {
             await session.query("SELECT 1", [], timeoutMs);
+            await connections.finish(session, false);
             return { outcome: "ok", node: session.endpoint.node };
           } catch (error) {
-            await session?.close();
-            session = null;
-            return { outcome: "fail", error: describeError(error) };
-          } finally {
-            if (spec.connection === "held") conn.held = session;
-            else await session?.close();
+            await connections.finish(session, true);
+            return { outcome: "fail", node: session.endpoint.node, error: describeError(error) };
           }
         });
       });
-      await conn.held?.close();
+      await connections.close();
     },
   };
 }

@@ -9,6 +9,8 @@ import { toRanges } from "../history/events.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { roundMs } from "../run/clock.ts";
 import type { StartedTopology } from "../target/topology.ts";
+import { poolSettings } from "./app-pool.ts";
+import { connectionsFor } from "./connections.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { DeadlineError, Session, describeError, isServerError } from "./session.ts";
 
@@ -26,6 +28,8 @@ const FINAL_READ_WINDOW_MS = 15_000;
 
 export function writesProbe(spec: WritesSpec): Probe {
   const { name, everyMs, timeoutMs, connectTimeoutMs } = probeSettings(spec);
+  // Read now, before the drill starts: a malformed DATABASE_POOL_* is bad input, not a broken run.
+  const pool = spec.connection === "pool" ? poolSettings(spec.pool) : undefined;
   const sessionOptions = { connectTimeoutMs, applicationName: `pgdrill-${name}` };
   return {
     name,
@@ -48,17 +52,15 @@ export function writesProbe(spec: WritesSpec): Probe {
       }
     },
     async run(context: ProbeContext) {
-      // The held connection outlives single operations; an object so closures can update it.
-      const conn: { held: Session | null } = { held: null };
       const table = writesTable(context.topology);
+      const connections = connectionsFor(spec.connection, () => context.topology.endpoint(spec.endpoint), sessionOptions, pool);
+      await connections.start();
       await everyInterval({ everyMs, clock: context.clock, until: context.until, signal: context.signal }, async (op) => {
         const id = op + 1;
-        const endpoint = context.topology.endpoint(spec.endpoint);
-        const node = conn.held?.usable ? conn.held.endpoint.node : endpoint.node;
-        await recordOperation(context, { probe: name, type: "write", worker: 0, op, node, value: id }, async () => {
-          let session = conn.held?.usable ? conn.held : null;
+        await recordOperation(context, { probe: name, type: "write", worker: 0, op, node: connections.nextNode(), value: id }, async () => {
+          let session: Session;
           try {
-            session ??= await Session.connect(endpoint, sessionOptions);
+            session = await connections.acquire();
           } catch (error) {
             // Never reached the server: definitely not written.
             return { outcome: "fail", error: describeError(error) };
@@ -68,19 +70,15 @@ export function writesProbe(spec: WritesSpec): Probe {
             // commits locally and reports success, which would turn a timeout into a false ack.
             await session.query(`INSERT INTO ${table} (probe, id) VALUES ($1, $2)`, [name, id], timeoutMs);
             const warning = session.notices.find((notice) => /synchronous replication/i.test(notice.message));
+            await connections.finish(session, false);
             return { outcome: "ok", node: session.endpoint.node, ...(warning ? { error: `WARNING ${warning.message}` } : {}) };
           } catch (error) {
-            const servedBy = session.endpoint.node;
-            await session.close();
-            session = null;
-            return { outcome: writeOutcome(error), node: servedBy, error: describeError(error) };
-          } finally {
-            if (spec.connection === "held") conn.held = session;
-            else await session?.close();
+            await connections.finish(session, true);
+            return { outcome: writeOutcome(error), node: session.endpoint.node, error: describeError(error) };
           }
         });
       });
-      await conn.held?.close();
+      await connections.close();
     },
     async finalRead(context) {
       const { topology, history, clock } = context;

@@ -54,9 +54,10 @@ const DEADLINE_SLACK_MS = 120_000;
 
 export async function runDrill(scenario: Scenario, options: DrillOptions): Promise<DrillOutcome> {
   const log = options.log ?? (() => undefined);
-  // Building the topology reads what the scenario leaves to the environment (an endpoint's
-  // DATABASE_URL): a missing one is bad input, refused before anything is made.
+  // Building the topology and the probes reads what the scenario leaves to the environment (an
+  // endpoint's DATABASE_URL, DATABASE_POOL_*): a missing or bad one is refused before anything is made.
   const topology = buildTopology(scenario.target);
+  const probes: Probe[] = scenario.probes.map(buildProbe);
   const runId = makeRunId();
   const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));
   mkdirSync(runDir, { recursive: true });
@@ -105,7 +106,6 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   let started: StartedTopology | null = null;
   let status: "completed" | "aborted" | "errored" = "completed";
   let failure: string | undefined;
-  const probes: Probe[] = scenario.probes.map(buildProbe);
   let probeTasks: Array<Promise<void>> = [];
   let schedule: ScheduleRunner | null = null;
   let removed: string[] = [];

@@ -144,11 +144,25 @@ const probeCommon = {
   connectTimeout: duration.default("1s"),
 };
 
+/**
+ * An application-style pool for `connection: "pool"`; what is left out comes from
+ * DATABASE_POOL_MIN / _MAX / _RECYCLE (seconds), then the seed guide's 5 / 20 / 300 s.
+ */
+const poolOption = z
+  .strictObject({
+    min: z.number().int().min(0).max(100).optional(),
+    max: z.number().int().min(1).max(100).optional(),
+    /** A connection older than this is closed and replaced on its next checkout. */
+    recycle: duration.optional(),
+  })
+  .optional();
+
 export const select1Probe = z.strictObject({
   kind: z.literal("select1"),
   ...probeCommon,
-  /** fresh: connect for every operation (the seed guide's loop); held: keep one, reconnect on error. */
-  connection: z.enum(["fresh", "held"]).default("fresh"),
+  /** fresh: connect for every operation (the seed guide's loop); held: keep one, reconnect on error; pool: an application pool. */
+  connection: z.enum(["fresh", "held", "pool"]).default("fresh"),
+  pool: poolOption,
   /** Which endpoint: "rw" follows the primary as the target repoints it; or a node name. */
   endpoint: z.string().min(1).default("rw"),
 });
@@ -156,7 +170,8 @@ export const select1Probe = z.strictObject({
 export const writesProbe = z.strictObject({
   kind: z.literal("writes"),
   ...probeCommon,
-  connection: z.enum(["fresh", "held"]).default("held"),
+  connection: z.enum(["fresh", "held", "pool"]).default("held"),
+  pool: poolOption,
   /** "rw", or "pooler" to write through the target's PgBouncer. */
   endpoint: z.enum(["rw", "pooler"]).default("rw"),
 });

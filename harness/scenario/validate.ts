@@ -50,7 +50,7 @@ const KNOWN_KEYS = [
   "between", "oneWay", "after", "at", "fault", "action", "for", "window", "minAvailability", "context", "kubeconfig",
   "allowContexts", "kindConfig", "kindImage", "operator", "version", "manifest", "install", "namespace", "instances",
   "imageName", "storage", "parameters", "spec", "access", "host", "nodePortBase", "grace", "to", "pooler", "poolSize",
-  "settings", "url", "readReplicaUrl", "ssl", "ca", "rejectUnauthorized", "allowWrites", "run", "heal", "label",
+  "settings", "url", "readReplicaUrl", "ssl", "ca", "rejectUnauthorized", "allowWrites", "run", "heal", "label", "pool", "min", "max", "recycle",
 ];
 
 export function validateScenario(input: unknown, source: string): Scenario {
@@ -123,6 +123,9 @@ function checkSemantics(scenario: Scenario, source: string): void {
     if (toMs(probe.every) < MIN_INTERVAL_MS) fail(["probes", i, "every"], `${formatMs(toMs(probe.every))} is below ${MIN_INTERVAL_MS} ms`, `Use ${MIN_INTERVAL_MS}ms or more.`);
     for (const key of ["timeout", "connectTimeout"] as const) {
       if (toMs(probe[key]) <= 0) fail(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
+    }
+    if (probe.kind !== "role" && probe.pool !== undefined && probe.connection !== "pool") {
+      fail(["probes", i, "pool"], `applies only with connection "pool" (this probe's is "${probe.connection}")`, 'Set connection: "pool", or remove pool.');
     }
     const hasPooler = scenario.target.kind === "container-pair" && scenario.target.pooler !== undefined;
     if (probe.kind !== "role" && probe.endpoint === "pooler" && !hasPooler) {

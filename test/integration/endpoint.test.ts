@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../harness/cli/main.ts";
 import type { FaultEvent } from "../../harness/history/events.ts";
+import { AppPool } from "../../harness/probe/app-pool.ts";
 import { Session, type Endpoint } from "../../harness/probe/session.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
@@ -47,6 +48,39 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
     await pair?.teardown();
   });
 
+  it("an application pool opens `min` connections, hands them out in turn, drops closed ones and retires old ones", async () => {
+    const appName = `pool-test-${Date.now()}`;
+    const pool = new AppPool(() => pair.endpoint("primary"), { min: 3, max: 5, recycleMs: 1500 }, { connectTimeoutMs: 5000, applicationName: appName });
+    const backendOf = async (): Promise<number> => {
+      const session = await pool.acquire();
+      const pid = (await session.query<{ pid: number }>("SELECT pg_backend_pid() AS pid", [], 5000)).rows[0]!.pid;
+      await pool.release(session);
+      return pid;
+    };
+    await pool.fill();
+    const direct = await Session.connect(pair.endpoint("primary"), { connectTimeoutMs: 5000, applicationName: "test" });
+    try {
+      const count = async () => Number((await direct.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1", [appName], 5000)).rows[0]!.n);
+      expect(await count()).toBe(3);
+      const pids: number[] = [];
+      for (let i = 0; i < 6; i += 1) pids.push(await backendOf());
+      expect(new Set(pids).size).toBe(3);
+      expect(pids.slice(3)).toEqual(pids.slice(0, 3)); // in turn, oldest checkout first
+      // A connection the server closed (and said so) is dropped, not handed out.
+      await direct.query("SELECT pg_terminate_backend($1)", [pids[0]], 5000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await backendOf()).toBe(pids[1]);
+      // Past `recycle`, connections are replaced on checkout.
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+      const renewed = await backendOf();
+      expect(pids).not.toContain(renewed);
+      await pool.close();
+      expect(await count()).toBe(0);
+    } finally {
+      await direct.close();
+    }
+  });
+
   it("measures a provider-driven failover behind one address, loses nothing it should not, drops only its own schema, and never writes the password", async () => {
     // What the application already has on the server, and a schema a killed pgdrill run left.
     await sql("CREATE TABLE public.app_data (id int PRIMARY KEY); INSERT INTO public.app_data VALUES (42)");
@@ -71,6 +105,8 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
         target: { kind: "endpoint", allowWrites: true },
         probes: [
           { kind: "select1", every: "50ms", timeout: "500ms" },
+          // The application's view: its pool from DATABASE_POOL_MIN/MAX/RECYCLE, as the guide sets them.
+          { kind: "select1", name: "app-pool", connection: "pool", every: "50ms", timeout: "500ms" },
           { kind: "writes", every: "50ms", timeout: "1s" },
           { kind: "role", every: "200ms" },
         ],
@@ -84,12 +120,14 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
     let log = "";
     const previous = { url: process.env.DATABASE_URL, secret: process.env.DRILL_SECRET };
     process.env.DATABASE_URL = url;
+    Object.assign(process.env, { DATABASE_POOL_MIN: "4", DATABASE_POOL_MAX: "8", DATABASE_POOL_RECYCLE: "300" });
     process.env.DRILL_SECRET = front.password;
     const outcome = await runDrill(scenario, { source: "test", outDir: tempRunDir("endpoint"), log: (line) => (log += `${line}\n`) }).finally(() => {
       process.env.DATABASE_URL = previous.url;
       process.env.DRILL_SECRET = previous.secret;
       if (previous.url === undefined) delete process.env.DATABASE_URL;
       if (previous.secret === undefined) delete process.env.DRILL_SECRET;
+      for (const name of ["DATABASE_POOL_MIN", "DATABASE_POOL_MAX", "DATABASE_POOL_RECYCLE"]) delete process.env[name];
     });
     const { result, runDir } = outcome;
 
@@ -99,6 +137,11 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
     expect(result.metrics.failover.latencyMs).toBeLessThan(20_000);
     expect(result.metrics.writes.acknowledged).toBeGreaterThan(50);
     expect(result.metrics.writes.lostAcknowledged).not.toBeNull();
+    // The pooled client went down with the server and came back through fresh pool connections.
+    const pooled = result.metrics.availability.byProbe["app-pool"]!;
+    expect(pooled.fail).toBeGreaterThan(0);
+    expect(pooled.ok).toBeGreaterThan(100);
+    expect(result.metrics.downtime.byProbe["app-pool"]!.totalMs).toBeGreaterThan(0);
 
     // The endpoint's name never changed, but the role probe saw another server answer as primary.
     const servers = new Set(result.metrics.roles.changes.filter((c) => c.node === "primary" && c.role === "primary").map((c) => c.server));

@@ -1,0 +1,58 @@
+/**
+ * How a probe gets its connection for each operation — the three ways applications do:
+ * `fresh` connects every time (the seed guide's loop), `held` keeps one and reconnects after an
+ * error, `pool` borrows from an application-style pool (see app-pool.ts). A connection an
+ * operation failed on is never reused: its protocol state is unknown.
+ */
+import { AppPool, type PoolSettings } from "./app-pool.ts";
+import { Session, type Endpoint, type SessionOptions } from "./session.ts";
+
+export type ConnectionMode = "fresh" | "held" | "pool";
+
+export interface Connections {
+  /** Opens what must exist before the first operation (the pool's `min`). */
+  start(): Promise<void>;
+  /** The node the next operation will most likely reach, for its invoke event. */
+  nextNode(): string;
+  acquire(): Promise<Session>;
+  /** After the operation: kept for the next (held, pool) or closed (fresh, or it failed). */
+  finish(session: Session, failed: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `pool` settings are required for, and used only by, mode "pool". */
+export function connectionsFor(mode: ConnectionMode, endpoint: () => Endpoint, options: SessionOptions, pool: PoolSettings | undefined): Connections {
+  if (mode === "pool") {
+    if (!pool) throw new Error('connection "pool" needs pool settings');
+    return pooled(endpoint, options, pool);
+  }
+  let held: Session | null = null;
+  return {
+    start: async () => undefined,
+    nextNode: () => (held?.usable ? held.endpoint.node : endpoint().node),
+    acquire: async () => (held?.usable ? held : Session.connect(endpoint(), options)),
+    async finish(session, failed) {
+      if (mode === "held" && !failed && session.usable) {
+        held = session;
+        return;
+      }
+      held = null;
+      await session.close();
+    },
+    close: async () => {
+      await held?.close();
+      held = null;
+    },
+  };
+}
+
+function pooled(endpoint: () => Endpoint, options: SessionOptions, settings: PoolSettings): Connections {
+  const pool = new AppPool(endpoint, settings, options);
+  return {
+    start: () => pool.fill(),
+    nextNode: () => pool.peekNode() ?? endpoint().node,
+    acquire: () => pool.acquire(),
+    finish: (session, failed) => (failed ? pool.discard(session) : pool.release(session)),
+    close: () => pool.close(),
+  };
+}
