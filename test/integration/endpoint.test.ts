@@ -5,8 +5,8 @@
  * standby and repoints the pooler, as `aws rds reboot-db-instance --force-failover` would.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../harness/cli/main.ts";
@@ -79,6 +79,35 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
     } finally {
       await direct.close();
     }
+  });
+
+  it("speaks TLS as pg does: sslmode in the URL, a CA file from the scenario, and refuses an unverifiable server", async () => {
+    const primary = `pgdrill-${runId}-primary`;
+    // Give the primary a certificate for 127.0.0.1 and turn TLS on (a reload is enough).
+    const script =
+      'cd "$PGDATA" && openssl req -x509 -newkey rsa:2048 -nodes -keyout server.key -out server.crt -days 1 -subj /CN=pgdrill-test -addext subjectAltName=IP:127.0.0.1 2>/dev/null && chmod 600 server.key && psql=$(ls /usr/lib/postgresql/*/bin/psql | tail -n 1) && "$psql" -U postgres -Atc "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" >/dev/null';
+    expect(spawnSync("docker", ["exec", "-e", "PGDATA=/var/lib/postgresql/pgdrill", primary, "sh", "-c", script], { encoding: "utf8" }).status).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), "pgdrill-tls-"));
+    const ca = join(dir, "ca.pem");
+    expect(spawnSync("docker", ["cp", `${primary}:/var/lib/postgresql/pgdrill/server.crt`, ca]).status).toBe(0);
+    const direct = pair.endpoint("primary");
+    const url = (query: string) => `postgresql://${direct.user}:${encodeURIComponent(direct.password)}@${direct.host}:${direct.port}/${direct.database}${query}`;
+    const sslInUse = async (target: Record<string, unknown>): Promise<boolean> => {
+      const spec = validateScenario({ name: "tls", target: { kind: "endpoint", ...target }, probes: [{ kind: "select1" }], duration: "5s" }, "test").target;
+      const started = await buildTopology(spec).start({ runId: "tls", scenario: "tls", log: () => undefined });
+      const session = await Session.connect(started.endpoint("rw"), { connectTimeoutMs: 5000, applicationName: "tls-test" });
+      try {
+        return (await session.query<{ ssl: boolean }>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", [], 5000)).rows[0]!.ssl;
+      } finally {
+        await session.close();
+        await started.teardown();
+      }
+    };
+    expect(await sslInUse({ url: url("") })).toBe(false);
+    expect(await sslInUse({ url: url("?sslmode=no-verify") })).toBe(true);
+    expect(await sslInUse({ url: url("?sslmode=verify-full"), ssl: { ca } })).toBe(true);
+    // A self-signed server the scenario does not vouch for is refused, as pg refuses it.
+    await expect(sslInUse({ url: url("?sslmode=verify-full"), startupTimeout: "2s" })).rejects.toThrow(/did not answer.*(self.signed|certificate)/i);
   });
 
   it("measures a provider-driven failover behind one address, loses nothing it should not, drops only its own schema, and never writes the password", async () => {
