@@ -15,6 +15,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CHECKERS, runChecks, type Checkers } from "./checker/index.ts";
+import { ViewBuilder, attachView } from "./checker/operations.ts";
 import { InputError, errorMessage } from "./errors.ts";
 import { evaluateGate, parseGate, parseGateOverride, withOverrides, type GateMap, type GateSpec } from "./gate/gate.ts";
 import type { HistoryEvent } from "./history/events.ts";
@@ -99,12 +100,18 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
   const formats = options.formats ?? (Object.keys(RENDERERS) as ReportFormat[]);
   const events: HistoryEvent[] = [];
   try {
-    // Read here rather than through readHistory, so an interrupt still knows which run this was.
+    // Streamed through a ViewBuilder: the client operations' invoke and complete events (nearly
+    // all of a long History) live on only as the view's operations, not as events too. Read here
+    // rather than through readHistory, so an interrupt still knows which run this was.
     const reader = new HistoryReader(join(runDir, "history.jsonl"));
+    const view = new ViewBuilder();
+    let count = 0;
     for await (const event of reader) {
-      events.push(event);
-      if (events.length % CHECK_SIGNAL_EVERY === 0) signal?.throwIfAborted();
+      view.add(event);
+      if (!isClientOperationEvent(event)) events.push(event);
+      if (++count % CHECK_SIGNAL_EVERY === 0) signal?.throwIfAborted();
     }
+    attachView(events, view.finish());
     await checkpoint(signal);
     const result = analyzeHistory(events, { gate, truncated: reader.truncated });
     for (const format of formats) {
@@ -122,6 +129,11 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
     }
     return result;
   }
+}
+
+/** select1 and write operations: every checker and report reads them from the view, never as events. */
+function isClientOperationEvent(event: HistoryEvent): boolean {
+  return (event.kind === "invoke" || event.kind === "complete") && event.type !== "role";
 }
 
 /** How many events are read between looks at the interrupt signal. */

@@ -67,30 +67,40 @@ export function completedOf(view: HistoryView, probe: string): CompletedOperatio
 }
 
 function buildView(events: readonly HistoryEvent[]): HistoryView {
-  let runStart: RunStartEvent | null = null;
-  const open = new Map<string, Operation>();
-  const operations: Operation[] = [];
-  const probes = new Map<string, ProbeInfo>();
-  const injects: FaultEvent[] = [];
-  let lastT = 0;
+  const builder = new ViewBuilder();
+  for (const event of events) builder.add(event);
+  return builder.finish();
+}
 
-  for (const event of events) {
-    lastT = Math.max(lastT, event.t);
+/**
+ * Builds the view one event at a time, so a long History can be analysed while it streams from
+ * disk without holding every invoke and complete event (see analyze.ts).
+ */
+export class ViewBuilder {
+  private runStart: RunStartEvent | null = null;
+  private readonly open = new Map<string, Operation>();
+  private readonly operations: Operation[] = [];
+  private readonly probes = new Map<string, ProbeInfo>();
+  private readonly injects: FaultEvent[] = [];
+  private lastT = 0;
+
+  add(event: HistoryEvent): void {
+    if (event.t > this.lastT) this.lastT = event.t;
     switch (event.kind) {
       case "run-start":
-        runStart ??= event;
+        this.runStart ??= event;
         break;
       case "fault":
-        if (event.phase === "inject") injects.push(event);
+        if (event.phase === "inject") this.injects.push(event);
         break;
       case "action":
         // A planned switchover costs clients like a fault does: measure from it the same way.
         if (event.action === "switchover" && event.phase === "start") {
-          injects.push({ kind: "fault", phase: "inject", t: event.t, id: event.id, fault: "switchover", label: event.label, nodes: event.node ? [event.node] : [], ok: true });
+          this.injects.push({ kind: "fault", phase: "inject", t: event.t, id: event.id, fault: "switchover", label: event.label, nodes: event.node ? [event.node] : [], ok: true });
         }
         break;
       case "invoke": {
-        if (!probes.has(event.probe)) probes.set(event.probe, { name: event.probe, type: event.type });
+        if (!this.probes.has(event.probe)) this.probes.set(event.probe, { name: event.probe, type: event.type });
         const operation: Operation = {
           probe: event.probe,
           type: event.type,
@@ -104,16 +114,16 @@ function buildView(events: readonly HistoryEvent[]): HistoryView {
           latencyMs: null,
           error: null,
         };
-        open.set(keyOf(event), operation);
-        operations.push(operation);
+        this.open.set(keyOf(event), operation);
+        this.operations.push(operation);
         break;
       }
       case "complete": {
-        if (!probes.has(event.probe)) probes.set(event.probe, { name: event.probe, type: event.type });
+        if (!this.probes.has(event.probe)) this.probes.set(event.probe, { name: event.probe, type: event.type });
         const key = keyOf(event);
-        const operation = open.get(key);
+        const operation = this.open.get(key);
         if (operation) {
-          open.delete(key);
+          this.open.delete(key);
           complete(operation, event);
         } else {
           // No invoke recorded (should not happen): its latency says when it must have started.
@@ -131,7 +141,7 @@ function buildView(events: readonly HistoryEvent[]): HistoryView {
             error: null,
           };
           complete(orphan, event);
-          operations.push(orphan);
+          this.operations.push(orphan);
         }
         break;
       }
@@ -140,12 +150,23 @@ function buildView(events: readonly HistoryEvent[]): HistoryView {
     }
   }
 
-  // Array.prototype.sort is stable, so equal invoke times keep history order.
-  operations.sort((a, b) => a.invokeT - b.invokeT);
-  const probeList = [...probes.values()];
-  const headline = probeList.find((probe) => probe.type === "select1") ?? probeList.find((probe) => probe.type === "write") ?? null;
-  const firstFaultAt = injects.length > 0 ? Math.min(...injects.map((inject) => inject.t)) : null;
-  return { runStart, operations, probes: probeList, headline, injects, firstFaultAt, lastT };
+  finish(): HistoryView {
+    const operations = this.operations;
+    // Array.prototype.sort is stable, so equal invoke times keep history order.
+    operations.sort((a, b) => a.invokeT - b.invokeT);
+    const probeList = [...this.probes.values()];
+    const headline = probeList.find((probe) => probe.type === "select1") ?? probeList.find((probe) => probe.type === "write") ?? null;
+    const firstFaultAt = this.injects.length > 0 ? Math.min(...this.injects.map((inject) => inject.t)) : null;
+    return { runStart: this.runStart, operations, probes: probeList, headline, injects: this.injects, firstFaultAt, lastT: this.lastT };
+  }
+}
+
+/**
+ * Gives `events` a view built elsewhere: analyze.ts streams the whole History through a
+ * ViewBuilder and keeps only the events the view does not cover (see slimHistory there).
+ */
+export function attachView(events: readonly HistoryEvent[], view: HistoryView): void {
+  cache.set(events, view);
 }
 
 function complete(operation: Operation, event: CompleteEvent): void {

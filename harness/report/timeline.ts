@@ -5,6 +5,7 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { isCompleted, viewOf } from "../checker/operations.ts";
 import { FAULTS } from "../fault/faults.ts";
 import type { HistoryEvent, RoleValue } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
@@ -25,10 +26,11 @@ interface OpPoint {
 
 export function operationPoints(events: readonly HistoryEvent[]): OpPoint[] {
   const points: OpPoint[] = [];
-  for (const event of events) {
-    if (event.kind !== "complete") continue;
-    const row = event.type === "role" ? `${event.probe}: ${event.node ?? "?"}` : event.probe;
-    points.push({ t: event.t / 1000, row, outcome: event.outcome, latency: Math.max(event.latencyMs, 0.01), probe: event.probe });
+  // From the view: a streamed analysis keeps client operations there, not as events.
+  for (const operation of viewOf(events).operations) {
+    if (!isCompleted(operation)) continue;
+    const row = operation.type === "role" ? `${operation.probe}: ${operation.node ?? "?"}` : operation.probe;
+    points.push({ t: operation.completeT / 1000, row, outcome: operation.outcome, latency: Math.max(operation.latencyMs, 0.01), probe: operation.probe });
   }
   if (points.length <= MAX_POINTS) return points;
   const ok = points.filter((p) => p.outcome === "ok");
@@ -72,7 +74,7 @@ function roleSegments(events: readonly HistoryEvent[], endT: number) {
 
 /** One SVG with three charts sharing the time axis: outcomes, latency, and who was primary. */
 export async function renderTimelineSvg(result: RunResult, events: readonly HistoryEvent[]): Promise<string> {
-  const endT = events.reduce((max, event) => Math.max(max, event.t), 0);
+  const endT = viewOf(events).lastT;
   const points = operationPoints(events);
   const faults = faultIntervals(events, endT);
   const downtime = result.metrics.downtime.windows.map((w) => ({ start: w.startMs / 1000, end: w.endMs / 1000, probe: w.probe }));
