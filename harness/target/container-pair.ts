@@ -19,6 +19,7 @@ import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./top
 const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
 const PG_PORT = 5432;
 const POOLER_PORT = 6432;
+const FREEZE_ATTEMPTS = 4;
 const NODES = ["primary", "standby"] as const;
 const READY = /database system is ready to accept (read-only )?connections/;
 
@@ -245,7 +246,18 @@ class StartedContainerPair implements StartedTopology {
   }
 
   async pause(name: string): Promise<void> {
-    await this.docker.getContainer(this.node(name).container.getId()).pause();
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    // runc gives up freezing a cgroup whose processes keep forking or waking under load ("unable
+    // to freeze") and thaws it again; trying again a moment later succeeds.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await container.pause();
+        return;
+      } catch (error) {
+        if (attempt >= FREEZE_ATTEMPTS || !/unable to freeze/.test(errorMessage(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
   }
 
   async unpause(name: string): Promise<void> {
