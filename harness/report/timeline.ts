@@ -10,7 +10,7 @@ import { FAULTS } from "../fault/faults.ts";
 import type { HistoryEvent, RoleValue } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
 
-/** Above this many operations, ok ones are thinned out; every fail and info is kept. */
+/** At most this many failed or unknown operations are drawn (each one, below it). */
 const MAX_POINTS = 20_000;
 const WIDTH = 860;
 export const OUTCOME_COLORS = { ok: "#2ca02c", fail: "#d62728", info: "#ff7f0e" } as const;
@@ -24,18 +24,32 @@ interface OpPoint {
   probe: string;
 }
 
+/**
+ * The points the outcome and latency charts draw. Every failed and unknown operation is kept (up
+ * to MAX_POINTS); ok ones are thinned to the slowest per row per pixel column, which is all a
+ * chart WIDTH pixels wide can show — so a million-operation drill draws about as fast as a short one.
+ */
 export function operationPoints(events: readonly HistoryEvent[]): OpPoint[] {
-  const points: OpPoint[] = [];
+  const view = viewOf(events);
+  const columnMs = Math.max(1, view.lastT / WIDTH);
+  // Per row and pixel column, the slowest ok operation: the latency chart keeps its spikes.
+  const slowestOk = new Map<string, OpPoint>();
+  const problems: OpPoint[] = [];
   // From the view: a streamed analysis keeps client operations there, not as events.
-  for (const operation of viewOf(events).operations) {
+  for (const operation of view.operations) {
     if (!isCompleted(operation)) continue;
     const row = operation.type === "role" ? `${operation.probe}: ${operation.node ?? "?"}` : operation.probe;
-    points.push({ t: operation.completeT / 1000, row, outcome: operation.outcome, latency: Math.max(operation.latencyMs, 0.01), probe: operation.probe });
+    const point = { t: operation.completeT / 1000, row, outcome: operation.outcome, latency: Math.max(operation.latencyMs, 0.01), probe: operation.probe };
+    if (operation.outcome !== "ok") {
+      problems.push(point);
+      continue;
+    }
+    const column = `${row}\u0000${Math.floor(operation.completeT / columnMs)}`;
+    const kept = slowestOk.get(column);
+    if (!kept || kept.latency < point.latency) slowestOk.set(column, point);
   }
-  if (points.length <= MAX_POINTS) return points;
-  const ok = points.filter((p) => p.outcome === "ok");
-  const keepEvery = Math.ceil(ok.length / (MAX_POINTS - (points.length - ok.length)));
-  return points.filter((p, i) => p.outcome !== "ok" || i % keepEvery === 0);
+  const keepEvery = Math.ceil(problems.length / MAX_POINTS);
+  return [...slowestOk.values(), ...problems.filter((_, i) => i % keepEvery === 0)];
 }
 
 export function faultIntervals(events: readonly HistoryEvent[], endT: number) {
