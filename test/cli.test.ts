@@ -1,5 +1,8 @@
 /** The command line: exit codes, one-line errors for bad input, and nothing started for them. */
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { main, type CliIO } from "../harness/cli/main.ts";
@@ -32,6 +35,17 @@ describe("pgdrill CLI", { timeout: 60_000 }, () => {
     expect(io.stderr()).toBe(
       'pgdrill: test/fixtures/bad-scenarios/unknown-node.yaml: schedule[0].fault.node: unknown node "primry". The container-pair target\'s nodes are primary, standby.\n',
     );
+    expect(await pgdrillContainers()).toBe(before);
+  });
+
+  it("refuses to run into a directory that already holds a run, and leaves that run as it was", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pgdrill-reused-"));
+    writeFileSync(join(dir, "history.jsonl"), '{"kind":"run-start","t":0}\n');
+    const before = await pgdrillContainers();
+    const io = capture();
+    expect(await main(["run", "pair-kill-primary", "--out", dir], io)).toBe(2);
+    expect(io.stderr()).toMatch(/^pgdrill: --out: .* already holds a run \(history\.jsonl\)\. Give a new directory/);
+    expect(readFileSync(join(dir, "history.jsonl"), "utf8")).toBe('{"kind":"run-start","t":0}\n');
     expect(await pgdrillContainers()).toBe(before);
   });
 

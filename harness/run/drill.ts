@@ -6,11 +6,11 @@
  * a drill that fails half-way still writes what it recorded and removes what it started.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { analyzeRunDir } from "../analyze.ts";
 import { toMs } from "../duration.ts";
-import { errorMessage } from "../errors.ts";
+import { InputError, errorMessage } from "../errors.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import { HistoryWriter } from "../history/writer.ts";
 import { buildProbe, type Probe } from "../probe/index.ts";
@@ -60,6 +60,10 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const probes: Probe[] = scenario.probes.map(buildProbe);
   const runId = makeRunId();
   const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));
+  // A history is only ever appended to: a second run into the same directory would mix two drills.
+  if (existsSync(join(runDir, "history.jsonl"))) {
+    throw new InputError(options.outDir ? "--out" : runDir, `${runDir} already holds a run (history.jsonl)`, "Give a new directory, or remove that one; `pgdrill report` re-analyses the run that is there.");
+  }
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, "scenario.json"), JSON.stringify(scenario, null, 2) + "\n");
 
