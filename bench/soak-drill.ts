@@ -39,6 +39,8 @@ let probingEndedAt: number | null = null;
 let historyClosedAt: number | null = null;
 const sample = () => {
   if (!probing || probingSince === null) return;
+  // Retained memory, not garbage V8 has not collected yet (the parent passes --expose-gc).
+  (globalThis as { gc?: () => void }).gc?.();
   const memory = process.memoryUsage();
   samples.push({ s: round((performance.now() - probingSince) / 1000, 1), rssMiB: round(memory.rss / 2 ** 20, 1), heapMiB: round(memory.heapUsed / 2 ** 20, 1) });
 };

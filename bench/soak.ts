@@ -1,6 +1,7 @@
 /**
  * Benchmark 4a — memory over a long drill: 8 probes × 100/s for the soak length, in a child
- * process (bench/soak-drill.ts) so the RSS is the harness's alone. Growth is the mean of the last
+ * process (bench/soak-drill.ts) so the RSS is the harness's alone, sampled after a full garbage
+ * collection so it measures what is retained. Growth is the mean of the last
  * three samples minus the mean of the three after warm-up (the first minute, or a quarter of a
  * shorter soak), so one noisy sample neither hides nor fakes growth.
  */
@@ -45,7 +46,9 @@ export async function soakBench(options: SoakOptions): Promise<SoakResult> {
   try {
     const script = fileURLToPath(new URL("./soak-drill.ts", import.meta.url));
     options.log(`soak: 8 probes × 100/s for ${options.seconds} s`);
-    const { stdout } = await run(process.execPath, [script, join(dir, "run"), String(options.seconds)], {
+    // --expose-gc: each sample first collects garbage, so it shows what the harness keeps, not
+    // how lazily V8 collects (without it, heapUsed climbs for minutes and then drops).
+    const { stdout } = await run(process.execPath, ["--expose-gc", script, join(dir, "run"), String(options.seconds)], {
       timeout: (options.seconds + 300) * 1000,
       maxBuffer: 16 * 2 ** 20,
       signal: options.signal,
