@@ -136,6 +136,7 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
           { kind: "select1", every: "50ms", timeout: "500ms" },
           // The application's view: its pool from DATABASE_POOL_MIN/MAX/RECYCLE, as the guide sets them.
           { kind: "select1", name: "app-pool", connection: "pool", every: "50ms", timeout: "500ms" },
+          { kind: "select1", name: "replica-reads", endpoint: "ro", every: "100ms", timeout: "500ms" },
           { kind: "writes", every: "50ms", timeout: "1s" },
           { kind: "role", every: "200ms" },
         ],
@@ -149,6 +150,9 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
     let log = "";
     const previous = { url: process.env.DATABASE_URL, secret: process.env.DRILL_SECRET };
     process.env.DATABASE_URL = url;
+    // The read replica the application would use: the standby, directly.
+    const replica = pair.endpoint("standby");
+    process.env.DATABASE_READ_REPLICA_URL = `postgresql://${replica.user}:${encodeURIComponent(replica.password)}@${replica.host}:${replica.port}/${replica.database}`;
     Object.assign(process.env, { DATABASE_POOL_MIN: "4", DATABASE_POOL_MAX: "8", DATABASE_POOL_RECYCLE: "300" });
     process.env.DRILL_SECRET = front.password;
     const outcome = await runDrill(scenario, { source: "test", outDir: tempRunDir("endpoint"), log: (line) => (log += `${line}\n`) }).finally(() => {
@@ -156,7 +160,7 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
       process.env.DRILL_SECRET = previous.secret;
       if (previous.url === undefined) delete process.env.DATABASE_URL;
       if (previous.secret === undefined) delete process.env.DRILL_SECRET;
-      for (const name of ["DATABASE_POOL_MIN", "DATABASE_POOL_MAX", "DATABASE_POOL_RECYCLE"]) delete process.env[name];
+      for (const name of ["DATABASE_POOL_MIN", "DATABASE_POOL_MAX", "DATABASE_POOL_RECYCLE", "DATABASE_READ_REPLICA_URL"]) delete process.env[name];
     });
     const { result, runDir } = outcome;
 
@@ -172,6 +176,11 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
     expect(pooled.ok).toBeGreaterThan(100);
     expect(result.metrics.downtime.byProbe["app-pool"]!.totalMs).toBeGreaterThan(0);
 
+    // Reads went to the replica URL, and the role probe watched it too: in recovery, then promoted.
+    expect(result.metrics.availability.byProbe["replica-reads"]!.ok).toBeGreaterThan(50);
+    const replicaRoles = result.metrics.roles.changes.filter((c) => c.node === "replica").map((c) => c.role);
+    expect(replicaRoles[0]).toBe("standby");
+    expect(replicaRoles).toContain("primary");
     // The endpoint's name never changed, but the role probe saw another server answer as primary.
     const servers = new Set(result.metrics.roles.changes.filter((c) => c.node === "primary" && c.role === "primary").map((c) => c.server));
     expect(servers.size).toBe(2);
