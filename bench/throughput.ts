@@ -11,7 +11,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { HistoryWriter } from "../harness/history/writer.ts";
+import type { Endpoint } from "../harness/probe/session.ts";
 import { buildProbe } from "../harness/probe/index.ts";
 import { monotonicClock } from "../harness/run/clock.ts";
 import { containerPairTarget, probe as probeSchema } from "../harness/scenario/schema.ts";
@@ -36,6 +38,13 @@ export interface ThroughputRow {
   ratio: number;
   pgdrillFailed: number;
   pgbenchLatencyMs: number | null;
+  /**
+   * The same statements through bare `pg` clients (no History, no deadlines): pgdrill's driver
+   * alone, which splits the gap to pgbench into the driver's share and the harness's own.
+   */
+  pgDriverOpsPerSec: number;
+  /** pgdrill / bare pg: what the harness itself costs. */
+  harnessRatio: number;
   met: boolean;
 }
 
@@ -78,9 +87,11 @@ export async function throughputBench(options: ThroughputOptions): Promise<{ row
           seconds: options.seconds,
         });
         const ours = await probeRate(started, workload, connections, options);
+        const driver = await driverRate(endpoint, workload, connections, options.seconds);
         const ratio = round(ours.opsPerSec / bench.tps, 3);
-        rows.push({ workload, connections, pgdrillOpsPerSec: round(ours.opsPerSec, 1), pgbenchTps: round(bench.tps, 1), ratio, pgdrillFailed: ours.failed, pgbenchLatencyMs: bench.latencyMs, met: ratio >= 0.8 });
-        options.log(`throughput ${workload} ×${connections}: pgdrill ${fmt(ours.opsPerSec)}/s, pgbench ${fmt(bench.tps)}/s, ratio ${ratio}`);
+        const harnessRatio = round(ours.opsPerSec / driver, 3);
+        rows.push({ workload, connections, pgdrillOpsPerSec: round(ours.opsPerSec, 1), pgbenchTps: round(bench.tps, 1), ratio, pgdrillFailed: ours.failed, pgbenchLatencyMs: bench.latencyMs, pgDriverOpsPerSec: round(driver, 1), harnessRatio, met: ratio >= 0.8 });
+        options.log(`throughput ${workload} ×${connections}: pgdrill ${fmt(ours.opsPerSec)}/s, bare pg ${fmt(driver)}/s, pgbench ${fmt(bench.tps)}/s, ratio ${ratio} (harness/driver ${harnessRatio})`);
       }
     }
     const jitter = await probeJitter(started, options);
@@ -95,11 +106,37 @@ export function throughputTable(rows: ThroughputRow[], jitter: JitterResult): st
   return [
     ...rows.map(
       (row) =>
-        `  ${row.workload.padEnd(7)} ×${row.connections}: pgdrill ${fmt(row.pgdrillOpsPerSec, 0).padStart(6)}/s  pgbench ${fmt(row.pgbenchTps, 0).padStart(6)}/s  ` +
-        `ratio ${row.ratio.toFixed(2)}  target ≥ 0.8: ${row.met ? "met" : "MISSED"}`,
+        `  ${row.workload.padEnd(7)} ×${row.connections}: pgdrill ${fmt(row.pgdrillOpsPerSec, 0).padStart(6)}/s  bare pg ${fmt(row.pgDriverOpsPerSec, 0).padStart(6)}/s  pgbench ${fmt(row.pgbenchTps, 0).padStart(6)}/s  ` +
+        `ratio ${row.ratio.toFixed(2)}  target ≥ 0.8: ${row.met ? "met" : "MISSED"}  (pgdrill/bare pg ${row.harnessRatio.toFixed(2)})`,
     ),
     `  jitter every ${jitter.everyMs} ms (${jitter.probes.join(", ")}): ${fmtDistribution(jitter.jitterMs, 3)}; target p99 ≤ ${jitter.targetP99Ms} ms: ${jitter.met ? "met" : "MISSED"}`,
   ];
+}
+
+/** Bare `pg` clients running the probe's statement back to back: the driver's own rate. */
+async function driverRate(endpoint: Endpoint, workload: "select1" | "write", connections: number, seconds: number): Promise<number> {
+  const clients = Array.from({ length: connections }, () => new pg.Client({ host: endpoint.host, port: endpoint.port, user: endpoint.user, password: endpoint.password, database: endpoint.database }));
+  await Promise.all(clients.map((client) => client.connect()));
+  const label = `bare-pg-${Date.now()}`;
+  let next = 1;
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  try {
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map(async (client) => {
+        // Bounded by time, and by count in case the clock misbehaves.
+        for (let i = 0; i < 10_000_000 && performance.now() < until; i += 1) {
+          if (workload === "select1") await client.query("SELECT 1");
+          else await client.query("INSERT INTO pgdrill.writes (probe, id) VALUES ($1, $2)", [label, next++]);
+          done += 1;
+        }
+      }),
+    );
+    return done / ((performance.now() - t0) / 1000);
+  } finally {
+    await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+  }
 }
 
 /** Runs probes in this process exactly as a drill does, and counts what they recorded. */
