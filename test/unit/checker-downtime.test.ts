@@ -14,9 +14,9 @@ describe("downtime checker", () => {
     .select1(600, "fail", 5)
     .end(9000).events;
 
-  it("opens a window at the first non-ok invoke and closes it at the next ok invoke", () => {
+  it("opens a window at the first non-ok invoke and closes it when the next ok operation completes", () => {
     const { windows } = downtimeChecker.check(events).metrics;
-    expect(windows[0]).toEqual({ probe: "select1", startMs: 200, endMs: 500, durationMs: 300, open: false, failures: 3 });
+    expect(windows[0]).toEqual({ probe: "select1", startMs: 200, endMs: 505, durationMs: 305, open: false, failures: 3 });
   });
 
   it("leaves a window that never recovers open, ending at the probe's last observation", () => {
@@ -25,7 +25,7 @@ describe("downtime checker", () => {
   });
 
   it("totals the headline probe's windows", () => {
-    expect(downtimeChecker.check(events).metrics).toMatchObject({ totalMs: 305, longestMs: 300 });
+    expect(downtimeChecker.check(events).metrics).toMatchObject({ totalMs: 310, longestMs: 305 });
   });
 
   it("orders operations by invoke time, so a slow failure does not split a window", () => {
@@ -39,7 +39,7 @@ describe("downtime checker", () => {
       .op("select1", "select1", 150, 900, "info", { worker: 1 })
       .end(1000).events;
     const { windows } = downtimeChecker.check(interleaved).metrics;
-    expect(windows).toEqual([{ probe: "select1", startMs: 100, endMs: 300, durationMs: 200, open: false, failures: 3 }]);
+    expect(windows).toEqual([{ probe: "select1", startMs: 100, endMs: 305, durationMs: 205, open: false, failures: 3 }]);
   });
 
   it("lists other probes' windows but totals only the headline's, and ignores role probes", () => {

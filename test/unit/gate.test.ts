@@ -21,12 +21,12 @@ describe("gate", () => {
 
   it("compares the metric at its path with each operator", () => {
     const results = evaluateGate(
-      parseGate({ "availability.ratio": ">= 0.75", "downtime.totalMs": "== 100", "latency.maxMs": "< 5", "writes.acknowledged": "!= 1" }),
+      parseGate({ "availability.ratio": ">= 0.75", "downtime.totalMs": "== 105", "latency.maxMs": "< 5", "writes.acknowledged": "!= 1" }),
       metrics(),
     );
     expect(results.map(({ metric, actual, pass }) => ({ metric, actual, pass }))).toEqual([
       { metric: "availability.ratio", actual: 0.75, pass: true },
-      { metric: "downtime.totalMs", actual: 100, pass: true },
+      { metric: "downtime.totalMs", actual: 105, pass: true },
       { metric: "latency.maxMs", actual: 5, pass: false },
       { metric: "writes.acknowledged", actual: 1, pass: false },
     ]);

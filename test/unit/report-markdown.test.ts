@@ -22,7 +22,7 @@ describe("Markdown report", () => {
   });
 
   it("lists downtime windows, lost ids and role changes", () => {
-    expect(markdown).toContain("| select1 | 1.00 s | 1.70 s | 700.0 ms | 2 |");
+    expect(markdown).toContain("| select1 | 1.00 s | 1.70 s | 702.0 ms | 2 |");
     expect(markdown).toContain("1 lost, ids: 3");
     expect(markdown).toContain("| 1.60 s | standby | primary | 2 |");
     expect(markdown).toContain('| writes | ❌ invalid | 1 acknowledged write(s) of "writes" missing from the final read on standby |');
