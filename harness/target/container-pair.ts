@@ -75,16 +75,16 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
   try {
     await docker.createNetwork({ Name: networkName, Driver: "bridge", CheckDuplicate: true, Labels: labels });
     const startupMs = toMs(spec.startupTimeout);
-    const common = (node: string) =>
-      new PgNodeContainer(image, networkName, node)
+    // Every container of the pair, the pooler too: our labels, our bootstrap, the postgres user.
+    const ours = (node: string, nodeImage: string) =>
+      new PgNodeContainer(nodeImage, networkName, node)
         .withName(`pgdrill-${options.runId}-${node}`)
         .withLabels({ ...labels, [LABELS.node]: node })
         .withUser("postgres")
         .withEntrypoint(["/bin/sh", "-c", BOOTSTRAP, "pgdrill-bootstrap"])
-        .withExposedPorts(PG_PORT)
-        .withAddedCapabilities("NET_ADMIN")
-        .withWaitStrategy(Wait.forLogMessage(READY))
         .withStartupTimeout(startupMs);
+    const common = (node: string) =>
+      ours(node, image).withExposedPorts(PG_PORT).withAddedCapabilities("NET_ADMIN").withWaitStrategy(Wait.forLogMessage(READY));
 
     const t0 = Date.now();
     const primary = await common("primary")
@@ -115,11 +115,7 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
       const t2 = Date.now();
       const poolerImage = spec.pooler.image ?? image;
       const settings = Object.entries(spec.pooler.settings).map(([key, value]) => `${key} = ${value}`).join("\\n");
-      const container = await new PgNodeContainer(poolerImage, networkName, "pooler")
-        .withName(`pgdrill-${options.runId}-pooler`)
-        .withLabels({ ...labels, [LABELS.node]: "pooler" })
-        .withUser("postgres")
-        .withEntrypoint(["/bin/sh", "-c", BOOTSTRAP, "pgdrill-bootstrap"])
+      const container = await ours("pooler", poolerImage)
         .withExposedPorts(POOLER_PORT)
         .withEnvironment({
           PGDRILL_ROLE: "pooler",
@@ -130,7 +126,6 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
           PGDRILL_SUPERUSER_PASSWORD: secrets.superuser,
         })
         .withWaitStrategy(Wait.forLogMessage(/process up: PgBouncer/))
-        .withStartupTimeout(startupMs)
         .start();
       pooler = { container, port: container.getMappedPort(POOLER_PORT), backend: "primary" };
       options.log(`pooler up in ${Date.now() - t2} ms (PgBouncer, ${spec.pooler.mode} mode, image ${poolerImage})`);
