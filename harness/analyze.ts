@@ -28,7 +28,7 @@ import { gate as gateSchema } from "./scenario/schema.ts";
 export interface AnalyzeOptions {
   /** The scenario's gate map, or gates already parsed (with overrides applied). */
   gate: GateMap | readonly GateSpec[];
-  /** The history's last line was cut short (see readHistory). */
+  /** The history's last line was cut short (see HistoryReader). */
   truncated?: boolean;
   /** For tests: replace the checkers. */
   checkers?: Checkers;
@@ -101,8 +101,8 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
   const events: HistoryEvent[] = [];
   try {
     // Streamed through a ViewBuilder: the client operations' invoke and complete events (nearly
-    // all of a long History) live on only as the view's operations, not as events too. Read here
-    // rather than through readHistory, so an interrupt still knows which run this was.
+    // all of a long History) live on only as the view's operations, not as events too. Read
+    // here, event by event, so an interrupt still knows which run this was.
     const reader = new HistoryReader(join(runDir, "history.jsonl"));
     const view = new ViewBuilder();
     let count = 0;
