@@ -86,8 +86,10 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
     const common = (node: string) =>
       ours(node, image).withExposedPorts(PG_PORT).withAddedCapabilities("NET_ADMIN").withWaitStrategy(Wait.forLogMessage(READY));
 
+    // Both at once: the standby's bootstrap waits for the primary (pg_isready) before cloning it,
+    // so starting them side by side saves the standby's container start-up, ~1.5 s of every drill.
     const t0 = Date.now();
-    const primary = await common("primary")
+    const primaryUp = common("primary")
       .withEnvironment({
         PGDRILL_ROLE: "primary",
         PGDRILL_NODE: "primary",
@@ -95,12 +97,12 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
         PGDRILL_REPLICATION_PASSWORD: secrets.replication,
         PGDRILL_SYNC_NAMES: spec.replication === "sync" ? "standby" : "",
       })
-      .start();
-    started.push(await describeNode("primary", primary, networkName));
-    options.log(`primary up in ${Date.now() - t0} ms`);
-    if (options.signal?.aborted) throw new Error("interrupted while starting");
-    const t1 = Date.now();
-    const standby = await common("standby")
+      .start()
+      .then((container) => {
+        options.log(`primary up in ${Date.now() - t0} ms`);
+        return container;
+      });
+    const standbyUp = common("standby")
       .withEnvironment({
         PGDRILL_ROLE: "standby",
         PGDRILL_NODE: "standby",
@@ -108,8 +110,10 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
         PGDRILL_REPLICATION_PASSWORD: secrets.replication,
       })
       .start();
-    started.push(await describeNode("standby", standby, networkName));
-    options.log(`standby up in ${Date.now() - t1} ms (${spec.replication} streaming replication)`);
+    const [primary, standby] = await Promise.all([primaryUp, standbyUp]);
+    started.push(await describeNode("primary", primary, networkName), await describeNode("standby", standby, networkName));
+    options.log(`standby up in ${Date.now() - t0} ms (${spec.replication} streaming replication, cloned from the primary)`);
+    if (options.signal?.aborted) throw new Error("interrupted while starting");
     let pooler: PoolerNode | null = null;
     if (spec.pooler) {
       const t2 = Date.now();
