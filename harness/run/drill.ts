@@ -56,7 +56,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const log = options.log ?? (() => undefined);
   // Building the topology and the probes reads what the scenario leaves to the environment (an
   // endpoint's DATABASE_URL, DATABASE_POOL_*): a missing or bad one is refused before anything is made.
-  const topology = buildTopology(scenario.target);
+  const topology = buildTopology(scenario.target, scenario.probes);
   const probes: Probe[] = scenario.probes.map(buildProbe);
   const runId = makeRunId();
   const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));

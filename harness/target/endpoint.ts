@@ -13,7 +13,7 @@ import { toMs } from "../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../errors.ts";
 import { Session, describeError, type Endpoint } from "../probe/session.ts";
 import { ownerGone, thisProcess } from "../run/owners.ts";
-import type { EndpointTarget } from "../scenario/schema.ts";
+import type { EndpointTarget, ProbeSpec } from "../scenario/schema.ts";
 import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
 
 /** Where each URL comes from, for messages: the scenario, or the variable the seed guide documents. */
@@ -71,8 +71,18 @@ function toEndpoint(node: string, url: string, from: string, spec: EndpointTarge
   };
 }
 
-export function endpointTopology(spec: EndpointTarget): Topology {
+/** Probes that read from the replica need its URL; refused before anything starts, not op by op. */
+export function checkReplicaReaders(urls: ResolvedUrls, probes: readonly ProbeSpec[]): void {
+  if (urls.replica) return;
+  const index = probes.findIndex((probe) => probe.kind === "select1" && (probe.endpoint === "ro" || probe.endpoint === "replica"));
+  if (index >= 0) {
+    throw new InputError(`probes[${index}].endpoint`, `reads from the replica, but no replica URL is given`, "Export DATABASE_READ_REPLICA_URL or set target.readReplicaUrl, or probe \"rw\".");
+  }
+}
+
+export function endpointTopology(spec: EndpointTarget, probes: readonly ProbeSpec[] = []): Topology {
   const urls = resolveEndpointUrls(spec);
+  checkReplicaReaders(urls, probes);
   const nodes = urls.replica ? ["primary", "replica"] : ["primary"];
   return { kind: "endpoint", nodes, initialPrimary: "primary", start: (options) => startEndpoint(spec, urls, nodes, options) };
 }

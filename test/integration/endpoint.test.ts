@@ -5,7 +5,7 @@
  * standby and repoints the pooler, as `aws rds reboot-db-instance --force-failover` would.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -209,6 +209,12 @@ describe("endpoint target (a container pair behind PgBouncer stands in for a man
       delete process.env.DATABASE_URL;
       expect(await main(["run", "endpoint-observe"], io)).toBe(2);
       expect(err.join("")).toMatch(/target\.url: no URL: the scenario gives none and DATABASE_URL is not set\. Export DATABASE_URL/);
+      // Reads from a replica the environment does not name.
+      process.env.DATABASE_URL = "postgresql://app:hunter2@db.invalid:5432/app";
+      const readsReplica = join(mkdtempSync(join(tmpdir(), "pgdrill-ro-")), "ro.yaml");
+      writeFileSync(readsReplica, "name: ro\ntarget: { kind: endpoint }\nprobes:\n  - { kind: select1, endpoint: ro }\nduration: 10s\n");
+      expect(await main(["run", readsReplica], io)).toBe(2);
+      expect(err.join("")).toMatch(/probes\[0\]\.endpoint: reads from the replica, but no replica URL is given\. Export DATABASE_READ_REPLICA_URL/);
       process.env.DATABASE_URL = "mysql://root:hunter2@db:3306/app";
       expect(await main(["run", "endpoint-observe"], io)).toBe(2);
       expect(err.join("")).toMatch(/DATABASE_URL: is not a PostgreSQL connection URL/);
