@@ -5,6 +5,7 @@
  * the statement was sent, a FATAL mid-commit) is `info`: it may or may not have committed, so it is
  * never counted as lost or as safe.
  */
+import pg from "pg";
 import { toRanges } from "../history/events.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { roundMs } from "../run/clock.ts";
@@ -20,7 +21,7 @@ type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
 export const WRITES_TABLE = "pgdrill.writes";
 
 export function writesTable(topology: StartedTopology): string {
-  return topology.drillSchema ? `"${topology.drillSchema.replace(/"/g, '""')}".writes` : WRITES_TABLE;
+  return topology.drillSchema ? `${pg.escapeIdentifier(topology.drillSchema)}.writes` : WRITES_TABLE;
 }
 
 /** How long the final read keeps trying to reach the final primary. */

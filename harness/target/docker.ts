@@ -4,8 +4,7 @@
  * testcontainers' reaper (Ryuk) does this job where its image can be had; pgdrill does not depend
  * on it.
  */
-import { hostname } from "node:os";
-import { ownerGone } from "../run/owners.ts";
+import { ownerGone, thisProcess } from "../run/owners.ts";
 import { getContainerRuntimeClient, type ContainerRuntimeClient } from "testcontainers";
 
 export const LABELS = {
@@ -20,12 +19,14 @@ export const LABELS = {
 export type Docker = ContainerRuntimeClient["container"]["dockerode"];
 
 export function runLabels(runId: string, scenario: string): Record<string, string> {
+  const owner = thisProcess();
   return {
     [LABELS.managed]: "true",
     [LABELS.run]: runId,
     [LABELS.scenario]: scenario,
-    [LABELS.pid]: String(process.pid),
-    [LABELS.host]: hostname(),
+    // The owner, so `reap` can tell a killed run's containers from a live one's (run/owners.ts).
+    [LABELS.pid]: String(owner.pid),
+    [LABELS.host]: owner.host,
   };
 }
 

@@ -7,7 +7,7 @@
  * killed, by the next run on the same endpoint.
  */
 import { readFileSync } from "node:fs";
-import type pg from "pg";
+import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { toMs } from "../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../errors.ts";
@@ -187,13 +187,13 @@ class StartedEndpoint implements StartedTopology {
       for (const { name, comment } of found.rows) {
         const owner = parseOwner(comment);
         if (owner && ownerGone(owner)) {
-          await session.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`, [], 30_000);
+          await session.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(name)} CASCADE`, [], 30_000);
           options.log(`endpoint: dropped schema ${name}, left by killed run ${owner.runId ?? "?"}`);
         }
       }
-      await session.query(`CREATE SCHEMA ${quoteIdent(schema)}`, [], 10_000);
+      await session.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`, [], 10_000);
       const owner = JSON.stringify({ tool: "pgdrill", runId: options.runId, ...thisProcess() });
-      await session.query(`COMMENT ON SCHEMA ${quoteIdent(schema)} IS ${quoteLiteral(owner)}`, [], 10_000);
+      await session.query(`COMMENT ON SCHEMA ${pg.escapeIdentifier(schema)} IS ${pg.escapeLiteral(owner)}`, [], 10_000);
     });
     this.schema = schema;
     options.log(`endpoint: created schema ${schema} for the drill's table (dropped after the drill)`);
@@ -204,7 +204,7 @@ class StartedEndpoint implements StartedTopology {
     this.tornDown = true;
     const schema = this.schema;
     try {
-      await this.onPrimary((session) => session.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`, [], 30_000));
+      await this.onPrimary((session) => session.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`, [], 30_000));
       return [`schema ${schema}`];
     } catch (error) {
       // Never throws: the next run on this endpoint drops it (its owner will have exited).
@@ -262,12 +262,4 @@ function parseOwner(comment: string | null): { pid: number; host: string; runId?
   } catch {
     return null;
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function quoteLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }
