@@ -78,6 +78,17 @@ describe("pgdrill CLI", { timeout: 60_000 }, () => {
     expect(error?.code).toBe(2);
     expect(error?.stderr).toMatch(/probes\[0\]: unknown key "evrey". Did you mean "every"\?/);
   });
+
+  it("loads a TypeScript scenario that Node cannot strip (an enum) through tsx", async () => {
+    const run = promisify(execFile);
+    const error = await run(process.execPath, ["bin/pgdrill.js", "run", "test/fixtures/bad-scenarios/enum-too-fast.ts"]).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    // Reaching validation means the module was loaded and evaluated, enum included.
+    expect(error?.code).toBe(2);
+    expect(error?.stderr).toMatch(/probes\[0\]\.every: .*10 ms/);
+  });
 });
 
 describe("pgdrill run --trials", { timeout: 60_000 }, () => {

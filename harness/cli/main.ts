@@ -14,7 +14,6 @@ import { formatTrialsSummary, renderTrialsMarkdown } from "../report/trials.ts";
 import { renderTrialsHtml } from "../report/trials-html.ts";
 import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trials.ts";
 import { listScenarios, loadScenario } from "../scenario/load.ts";
-import { dockerClient, removeLabelled } from "../target/docker.ts";
 import { VERSION } from "../version.ts";
 import { parseGate, parseGateOverride, withOverrides } from "../gate/gate.ts";
 import { LiveView } from "./live.ts";
@@ -111,6 +110,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .description("remove what killed pgdrill runs left behind: containers and networks (by pgdrill's labels only) and kind clusters named pgdrill-…")
     .option("--all", "remove every pgdrill container, network and kind cluster, also those of runs still going")
     .action(async (options: { all?: boolean }) => {
+      // Loaded here, not at the top: testcontainers takes ~0.5 s to import, and `report` never needs it.
+      const { dockerClient, removeLabelled } = await import("../target/docker.ts");
       const removed = await removeLabelled(await dockerClient(), { onlyOrphans: !options.all });
       const { removeLeftoverKindClusters } = await import("../target/cnpg/kind.ts");
       removed.push(...(await removeLeftoverKindClusters({ all: Boolean(options.all) })));
