@@ -14,35 +14,45 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CHECKERS, runChecks, type Checkers } from "./checker/index.ts";
-import { ViewBuilder, attachView } from "./checker/operations.ts";
+import { CheckSession, type Checkers, type ChecksResult } from "./checker/index.ts";
+import { ContextBuilder, isOperationEvent, OperationSequencer, splitHistory, type HistoryContext } from "./checker/operations.ts";
 import { InputError, errorMessage } from "./errors.ts";
 import { evaluateGate, parseGate, parseGateOverride, withOverrides, type GateMap, type GateSpec } from "./gate/gate.ts";
 import type { HistoryEvent } from "./history/events.ts";
-import { HistoryReader } from "./history/reader.ts";
+import { HistoryFile } from "./history/reader.ts";
 import { formatActual } from "./report/format.ts";
-import { RENDERERS, type ReportFormat } from "./report/index.ts";
+import { emptyReportContext, RENDERERS, type ReportContext, type ReportFormat } from "./report/index.ts";
+import { TimelineFold } from "./report/timeline.ts";
 import type { GateResult, RunResult, Verdict } from "./result.ts";
 import { gate as gateSchema } from "./scenario/schema.ts";
 
 export interface AnalyzeOptions {
   /** The scenario's gate map, or gates already parsed (with overrides applied). */
   gate: GateMap | readonly GateSpec[];
-  /** The history's last line was cut short (see HistoryReader). */
+  /** The history's last line was cut short (see HistoryFile). */
   truncated?: boolean;
   /** For tests: replace the checkers. */
   checkers?: Checkers;
 }
 
+/** Analyses a History held in memory (tests, and what an interrupted analysis had read). */
 export function analyzeHistory(events: readonly HistoryEvent[], options: AnalyzeOptions): RunResult {
+  const { context, operations } = splitHistory(events);
+  const session = new CheckSession(context, options.checkers);
+  for (const operation of operations) session.operation(operation);
+  return judge(context, session.finish(), options);
+}
+
+/** The verdict and the gates, from the checkers' results and the run's own events. */
+function judge(context: HistoryContext, checked: ChecksResult, options: AnalyzeOptions): RunResult {
   const specs = Array.isArray(options.gate) ? (options.gate as readonly GateSpec[]) : parseGate(options.gate as GateMap);
-  const { metrics, checks, crashed } = runChecks(events, options.checkers ?? CHECKERS);
+  const { metrics, checks, crashed } = checked;
   const gates = evaluateGate(specs, metrics);
 
-  const runStart = events.find((event) => event.kind === "run-start");
+  const events = context.events;
+  const runStart = context.runStart;
   const runEnd = events.findLast((event) => event.kind === "run-end");
   const steadyFailure = events.find((event) => event.kind === "steady-state" && !event.ok);
-  const lastT = events.reduce((latest, event) => Math.max(latest, event.t), 0);
   const truncatedNote = options.truncated ? " (its last line was cut short)" : "";
 
   let errored: string | null = null;
@@ -62,7 +72,7 @@ export function analyzeHistory(events: readonly HistoryEvent[], options: Analyze
     target: runStart?.target ?? "unknown",
     startedAt: runStart?.wallClock ?? "unknown",
     // What the run actually took, run-end included (the plan is in scenario.json).
-    durationMs: runEnd?.t ?? lastT,
+    durationMs: runEnd?.t ?? context.lastT,
     verdict,
     reason,
     complete: runEnd !== undefined,
@@ -91,53 +101,61 @@ export interface AnalyzeRunDirOptions {
 
 /**
  * Reads `<runDir>/history.jsonl` and the gate from `<runDir>/scenario.json`, analyses, and writes
- * the reports (`result.json`, `report.md`) into the run directory.
+ * the reports (`result.json`, `report.md`, …) into the run directory.
+ *
+ * The History is read twice and never held whole. The first pass keeps the context (everything
+ * but the probe operations, which it skips without parsing); the second streams the operations,
+ * in invoke order, through every checker and the timeline at once, each keeping only what it
+ * measures. So memory stays flat however long the drill was.
  */
 export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOptions = {}): Promise<RunResult> {
   const overrides = (options.gateOverrides ?? []).map(parseGateOverride);
   const gate = withOverrides(parseGate(await readScenarioGate(runDir), "scenario.json gate"), overrides);
   const signal = options.signal;
   const formats = options.formats ?? (Object.keys(RENDERERS) as ReportFormat[]);
-  const events: HistoryEvent[] = [];
+  const file = new HistoryFile(join(runDir, "history.jsonl"));
+  const contextBuilder = new ContextBuilder();
   try {
-    // Streamed through a ViewBuilder: the client operations' invoke and complete events (nearly
-    // all of a long History) live on only as the view's operations, not as events too. Read
-    // here, event by event, so an interrupt still knows which run this was.
-    const reader = new HistoryReader(join(runDir, "history.jsonl"));
-    const view = new ViewBuilder();
-    let count = 0;
-    for await (const event of reader) {
-      view.add(event);
-      if (!isClientOperationEvent(event)) events.push(event);
-      if (++count % CHECK_SIGNAL_EVERY === 0) signal?.throwIfAborted();
-    }
-    attachView(events, view.finish());
+    await file.scan((line) => {
+      const t = line.operationTime();
+      if (t === null) contextBuilder.add(line.parse());
+      else contextBuilder.noteTime(t);
+    }, signal);
+    const context = contextBuilder.finish();
+
+    const session = new CheckSession(context);
+    const timeline = new TimelineFold(context.lastT);
+    const sequencer = new OperationSequencer((operation) => {
+      session.operation(operation);
+      timeline.operation(operation);
+    });
+    await file.scan((line) => {
+      // Lines the first pass parsed are few (no operations among them as pgdrill writes); an
+      // operation written some other way is found by parsing.
+      const event = line.parse();
+      if (isOperationEvent(event)) sequencer.add(event);
+    }, signal);
+    sequencer.finish();
     await checkpoint(signal);
-    const result = analyzeHistory(events, { gate, truncated: reader.truncated });
+
+    const result = judge(context, session.finish(), { gate, truncated: file.truncated });
+    const report: ReportContext = { history: context, points: timeline.points() };
     for (const format of formats) {
       await checkpoint(signal);
       const renderer = RENDERERS[format];
-      await writeFile(join(runDir, renderer.file), await renderer.render(result, { events }));
+      await writeFile(join(runDir, renderer.file), await renderer.render(result, report));
     }
     return result;
   } catch (error) {
     if (!signal?.aborted) throw error;
-    const result = interruptedResult(events, runDir);
+    const result = interruptedResult(contextBuilder.finish(), runDir);
     for (const format of formats.filter((name) => name !== "html")) {
       const renderer = RENDERERS[format];
-      await writeFile(join(runDir, renderer.file), await renderer.render(result, { events: [] }));
+      await writeFile(join(runDir, renderer.file), await renderer.render(result, emptyReportContext()));
     }
     return result;
   }
 }
-
-/** select1 and write operations: every checker and report reads them from the view, never as events. */
-function isClientOperationEvent(event: HistoryEvent): boolean {
-  return (event.kind === "invoke" || event.kind === "complete") && event.type !== "role";
-}
-
-/** How many events are read between looks at the interrupt signal. */
-const CHECK_SIGNAL_EVERY = 10_000;
 
 /** Lets a pending signal handler run, then stops if it aborted. */
 async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
@@ -147,11 +165,11 @@ async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * What an interrupted analysis can still say, quickly: which run this was, and that its numbers
- * were not computed. Checkers run over the run's start and end only, so every metric is empty.
+ * What an interrupted analysis can still say, quickly: which run this was (from whatever of the
+ * context was read), and that its numbers were not computed: every metric is empty.
  */
-function interruptedResult(events: readonly HistoryEvent[], runDir: string): RunResult {
-  const bounds = events.filter((event) => event.kind === "run-start" || event.kind === "run-end");
+function interruptedResult(context: HistoryContext, runDir: string): RunResult {
+  const bounds = context.events.filter((event) => event.kind === "run-start" || event.kind === "run-end");
   const result = analyzeHistory(bounds, { gate: [] });
   return {
     ...result,

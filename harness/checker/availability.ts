@@ -4,45 +4,64 @@
  * probe, else the first writes probe; `faultWindowRatio` is the headline over operations invoked
  * at or after the first fault.
  */
-import type { HistoryEvent } from "../history/events.ts";
 import type { Metrics, ProbeAvailability } from "../result.ts";
-import { ratio, type Checker, type CheckerOutput } from "./checker.ts";
-import { completedOf, viewOf, type CompletedOperation } from "./operations.ts";
+import { defineChecker, ratio, type CheckerOutput } from "./checker.ts";
+import { isCompleted, ProbeList, type Operation } from "./operations.ts";
 
 export type AvailabilityMetrics = Metrics["availability"];
 
-export const availabilityChecker: Checker<AvailabilityMetrics> = {
-  empty: () => ({ ...tally([]), probe: null, faultWindowRatio: null, byProbe: {} }),
-  check(events: readonly HistoryEvent[]): CheckerOutput<AvailabilityMetrics> {
-    const view = viewOf(events);
-    const byProbe: Record<string, ProbeAvailability> = {};
-    for (const probe of view.probes) {
-      if (probe.type !== "role") byProbe[probe.name] = tally(completedOf(view, probe.name));
-    }
-    const headline = view.headline;
-    if (!headline) {
-      return { valid: "unknown", metrics: { ...availabilityChecker.empty(), byProbe }, reason: "no select1 or writes probe operations recorded" };
-    }
-    const operations = completedOf(view, headline.name);
-    const faultAt = view.firstFaultAt;
-    const inWindow = faultAt === null ? [] : operations.filter((operation) => operation.invokeT >= faultAt);
-    const headlineTally = tally(operations);
+export const availabilityChecker = defineChecker<AvailabilityMetrics>({
+  empty: () => ({ ...new Tally().result(), probe: null, faultWindowRatio: null, byProbe: {} }),
+  start(context) {
+    const probes = new ProbeList();
+    const all = new Map<string, Tally>();
+    const fromFault = new Map<string, Tally>();
+    const faultAt = context.firstFaultAt;
     return {
-      valid: headlineTally.ratio === null ? "unknown" : true,
-      metrics: { ...headlineTally, probe: headline.name, faultWindowRatio: tally(inWindow).ratio, byProbe },
-      ...(headlineTally.ratio === null ? { reason: `probe "${headline.name}" completed no operation` } : {}),
+      operation(operation: Operation) {
+        if (operation.type === "role") return;
+        probes.note(operation);
+        if (!isCompleted(operation)) return;
+        tallyOf(all, operation.probe).add(operation);
+        if (faultAt !== null && operation.invokeT >= faultAt) tallyOf(fromFault, operation.probe).add(operation);
+      },
+      finish(): CheckerOutput<AvailabilityMetrics> {
+        const byProbe: Record<string, ProbeAvailability> = {};
+        for (const probe of probes.all) byProbe[probe.name] = (all.get(probe.name) ?? new Tally()).result();
+        const headline = probes.headline;
+        if (!headline) {
+          return { valid: "unknown", metrics: { ...availabilityChecker.empty(), byProbe }, reason: "no select1 or writes probe operations recorded" };
+        }
+        const headlineTally = byProbe[headline.name]!;
+        const faultWindowRatio = faultAt === null ? null : (fromFault.get(headline.name) ?? new Tally()).result().ratio;
+        return {
+          valid: headlineTally.ratio === null ? "unknown" : true,
+          metrics: { ...headlineTally, probe: headline.name, faultWindowRatio, byProbe },
+          ...(headlineTally.ratio === null ? { reason: `probe "${headline.name}" completed no operation` } : {}),
+        };
+      },
     };
   },
-};
+});
 
-function tally(operations: readonly CompletedOperation[]): ProbeAvailability {
-  let ok = 0;
-  let fail = 0;
-  let info = 0;
-  for (const operation of operations) {
-    if (operation.outcome === "ok") ok += 1;
-    else if (operation.outcome === "fail") fail += 1;
-    else info += 1;
+class Tally {
+  private ok = 0;
+  private fail = 0;
+  private info = 0;
+
+  add(operation: Operation): void {
+    if (operation.outcome === "ok") this.ok += 1;
+    else if (operation.outcome === "fail") this.fail += 1;
+    else this.info += 1;
   }
-  return { ratio: ratio(ok, ok + fail + info), ok, fail, info };
+
+  result(): ProbeAvailability {
+    return { ratio: ratio(this.ok, this.ok + this.fail + this.info), ok: this.ok, fail: this.fail, info: this.info };
+  }
+}
+
+function tallyOf(tallies: Map<string, Tally>, probe: string): Tally {
+  let tally = tallies.get(probe);
+  if (!tally) tallies.set(probe, (tally = new Tally()));
+  return tally;
 }

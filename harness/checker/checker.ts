@@ -1,12 +1,17 @@
 /**
  * A Checker is a pure function from the History to a validity and the metrics it measured
- * (Jepsen). `runChecker` is the only way checkers are called: one that throws yields `unknown`
- * with the error as the reason and its empty metrics, never a pass, and is marked `crashed` so the
- * verdict can tell a broken checker from one that lacked data.
+ * (Jepsen), written as a fold so a History of any length is checked in bounded memory: `start`
+ * gets the context (everything but the operations: faults, final reads, run start and end), then
+ * `operation` sees each probe operation in invoke order, then `finish` says what it found.
+ *
+ * Checkers are only run through CheckSession (index.ts) or `runChecker`: one that throws yields
+ * `unknown` with the error as the reason and its empty metrics, never a pass, and is marked
+ * `crashed` so the verdict can tell a broken checker from one that lacked data.
  */
 import { errorMessage } from "../errors.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import type { Validity } from "../result.ts";
+import { splitHistory, type HistoryContext, type Operation } from "./operations.ts";
 
 export interface CheckerOutput<M> {
   valid: Validity;
@@ -14,10 +19,38 @@ export interface CheckerOutput<M> {
   reason?: string;
 }
 
-export interface Checker<M> {
+/** One checker's pass over one History. */
+export interface Fold<M> {
+  operation(operation: Operation): void;
+  finish(): CheckerOutput<M>;
+}
+
+export interface CheckerSpec<M> {
   /** Metrics when nothing could be measured: all counts zero, all measurements null. */
   empty: () => M;
+  start: (context: HistoryContext) => Fold<M>;
+}
+
+export interface Checker<M> extends CheckerSpec<M> {
+  /** The whole fold over a History held in memory (tests, small histories). */
   check: (events: readonly HistoryEvent[]) => CheckerOutput<M>;
+}
+
+export function defineChecker<M>(spec: CheckerSpec<M>): Checker<M> {
+  return {
+    ...spec,
+    check(events) {
+      const { context, operations } = splitHistory(events);
+      const fold = spec.start(context);
+      for (const operation of operations) fold.operation(operation);
+      return fold.finish();
+    },
+  };
+}
+
+/** A fold that only reads the context (operator observations, for one). */
+export function contextOnly<M>(finish: () => CheckerOutput<M>): Fold<M> {
+  return { operation: () => {}, finish };
 }
 
 export interface CheckerRun<M> extends CheckerOutput<M> {
@@ -25,12 +58,52 @@ export interface CheckerRun<M> extends CheckerOutput<M> {
   crashed: boolean;
 }
 
-export function runChecker<M>(checker: Checker<M>, events: readonly HistoryEvent[]): CheckerRun<M> {
-  try {
-    return { ...checker.check(events), crashed: false };
-  } catch (error) {
-    return { valid: "unknown", metrics: checker.empty(), reason: `checker crashed: ${errorMessage(error)}`, crashed: true };
+/**
+ * Runs one checker's fold with a guard: the first throw (in start, an operation or finish) stops
+ * feeding it and turns its result into a crash.
+ */
+export class GuardedFold<M> {
+  private readonly checker: CheckerSpec<M>;
+  private fold: Fold<M> | null = null;
+  private failure: unknown = null;
+
+  constructor(checker: CheckerSpec<M>, context: HistoryContext) {
+    this.checker = checker;
+    try {
+      this.fold = checker.start(context);
+    } catch (error) {
+      this.failure = error;
+    }
   }
+
+  operation(operation: Operation): void {
+    if (!this.fold) return;
+    try {
+      this.fold.operation(operation);
+    } catch (error) {
+      this.failure = error;
+      this.fold = null;
+    }
+  }
+
+  finish(): CheckerRun<M> {
+    if (this.fold) {
+      try {
+        return { ...this.fold.finish(), crashed: false };
+      } catch (error) {
+        this.failure = error;
+      }
+    }
+    return { valid: "unknown", metrics: this.checker.empty(), reason: `checker crashed: ${errorMessage(this.failure)}`, crashed: true };
+  }
+}
+
+/** One checker over a History held in memory, guarded. */
+export function runChecker<M>(checker: CheckerSpec<M>, events: readonly HistoryEvent[]): CheckerRun<M> {
+  const { context, operations } = splitHistory(events);
+  const guarded = new GuardedFold(checker, context);
+  for (const operation of operations) guarded.operation(operation);
+  return guarded.finish();
 }
 
 /** ok / all, or null when there were no operations. */

@@ -8,27 +8,40 @@
  * completion), so it measures only what was seen, not the teardown after it. Totals come from the
  * headline probe; `windows` lists every probe's.
  */
-import type { HistoryEvent } from "../history/events.ts";
 import type { DowntimeWindow, Metrics } from "../result.ts";
-import type { Checker, CheckerOutput } from "./checker.ts";
-import { completedOf, viewOf, type CompletedOperation } from "./operations.ts";
+import { defineChecker, type CheckerOutput } from "./checker.ts";
+import { isCompleted, ProbeList, type CompletedOperation, type Operation } from "./operations.ts";
 
 export type DowntimeMetrics = Metrics["downtime"];
 
-export const downtimeChecker: Checker<DowntimeMetrics> = {
+export const downtimeChecker = defineChecker<DowntimeMetrics>({
   empty: () => ({ windows: [], totalMs: 0, longestMs: 0, byProbe: {} }),
-  check(events: readonly HistoryEvent[]): CheckerOutput<DowntimeMetrics> {
-    const view = viewOf(events);
-    const windows = view.probes
-      .filter((probe) => probe.type !== "role")
-      .flatMap((probe) => downtimeWindows(probe.name, completedOf(view, probe.name)));
-    const byProbe: DowntimeMetrics["byProbe"] = {};
-    for (const probe of view.probes.filter((each) => each.type !== "role")) byProbe[probe.name] = totals(windows.filter((window) => window.probe === probe.name));
-    const headline = view.headline;
-    if (!headline) return { valid: "unknown", metrics: { ...downtimeChecker.empty(), windows, byProbe }, reason: "no select1 or writes probe operations recorded" };
-    return { valid: true, metrics: { windows, ...totals(windows.filter((window) => window.probe === headline.name)), byProbe } };
+  start() {
+    const probes = new ProbeList();
+    const trackers = new Map<string, WindowTracker>();
+    return {
+      operation(operation: Operation) {
+        if (operation.type === "role") return;
+        probes.note(operation);
+        let tracker = trackers.get(operation.probe);
+        if (!tracker) trackers.set(operation.probe, (tracker = new WindowTracker(operation.probe)));
+        if (isCompleted(operation)) tracker.add(operation);
+      },
+      finish(): CheckerOutput<DowntimeMetrics> {
+        const byProbe: DowntimeMetrics["byProbe"] = {};
+        const windows: DowntimeWindow[] = [];
+        for (const probe of probes.all) {
+          const own = trackers.get(probe.name)!.finish();
+          windows.push(...own);
+          byProbe[probe.name] = totals(own);
+        }
+        const headline = probes.headline;
+        if (!headline) return { valid: "unknown", metrics: { ...downtimeChecker.empty(), windows, byProbe }, reason: "no select1 or writes probe operations recorded" };
+        return { valid: true, metrics: { windows, ...byProbe[headline.name]!, byProbe } };
+      },
+    };
   },
-};
+});
 
 function totals(windows: readonly DowntimeWindow[]): { totalMs: number; longestMs: number } {
   return {
@@ -37,21 +50,32 @@ function totals(windows: readonly DowntimeWindow[]): { totalMs: number; longestM
   };
 }
 
-/** `operations` are one probe's completed operations in invoke order. */
-export function downtimeWindows(probe: string, operations: readonly CompletedOperation[]): DowntimeWindow[] {
-  const windows: DowntimeWindow[] = [];
-  const lastSeen = operations.reduce((latest, operation) => Math.max(latest, operation.completeT), 0);
-  let current: { startMs: number; failures: number } | null = null;
-  const close = (endMs: number, open: boolean) => {
-    if (!current) return;
-    windows.push({ probe, startMs: current.startMs, endMs, durationMs: endMs - current.startMs, open, failures: current.failures });
-    current = null;
-  };
-  for (const operation of operations) {
-    if (operation.outcome === "ok") close(operation.completeT, false);
-    else if (current) current.failures += 1;
-    else current = { startMs: operation.invokeT, failures: 1 };
+/** One probe's windows, from its completed operations in invoke order. */
+class WindowTracker {
+  private readonly probe: string;
+  private readonly windows: DowntimeWindow[] = [];
+  private current: { startMs: number; failures: number } | null = null;
+  private lastSeen = 0;
+
+  constructor(probe: string) {
+    this.probe = probe;
   }
-  close(lastSeen, true);
-  return windows;
+
+  add(operation: CompletedOperation): void {
+    if (operation.completeT > this.lastSeen) this.lastSeen = operation.completeT;
+    if (operation.outcome === "ok") this.close(operation.completeT, false);
+    else if (this.current) this.current.failures += 1;
+    else this.current = { startMs: operation.invokeT, failures: 1 };
+  }
+
+  finish(): DowntimeWindow[] {
+    this.close(this.lastSeen, true);
+    return this.windows;
+  }
+
+  private close(endMs: number, open: boolean): void {
+    if (!this.current) return;
+    this.windows.push({ probe: this.probe, startMs: this.current.startMs, endMs, durationMs: endMs - this.current.startMs, open, failures: this.current.failures });
+    this.current = null;
+  }
 }

@@ -13,56 +13,101 @@
  * - An outage that never ended: latency (or stable-after) is null, so a gate on it fails, and the
  *   check is invalid.
  */
-import type { HistoryEvent } from "../history/events.ts";
+import type { FaultEvent } from "../history/events.ts";
 import type { Metrics } from "../result.ts";
-import type { Checker, CheckerOutput } from "./checker.ts";
-import { completedOf, isCompleted, viewOf, type CompletedOperation } from "./operations.ts";
+import { defineChecker, type CheckerOutput } from "./checker.ts";
+import { isCompleted, ProbeList, type CompletedOperation, type Operation } from "./operations.ts";
 
 export type FailoverMetrics = Metrics["failover"];
 
-export const failoverChecker: Checker<FailoverMetrics> = {
+export const failoverChecker = defineChecker<FailoverMetrics>({
   empty: () => ({ faultAtMs: null, faultLabel: null, latencyMs: null, stableAfterMs: null, originalPrimary: null, newPrimary: null }),
-  check(events: readonly HistoryEvent[]): CheckerOutput<FailoverMetrics> {
-    const view = viewOf(events);
-    const originalPrimary = view.runStart?.primary ?? null;
-    const writes = view.operations.filter((operation): operation is CompletedOperation => operation.type === "write" && isCompleted(operation));
-    const hasWrites = view.probes.some((probe) => probe.type === "write");
-    const fallback = view.headline?.type === "select1" ? view.headline.name : null;
-    const operations = hasWrites ? writes : fallback ? completedOf(view, fallback) : [];
-    const subject = hasWrites ? "writes" : fallback ? `probe "${fallback}"` : null;
-    const base = { ...failoverChecker.empty(), originalPrimary };
-    if (!subject) return { valid: "unknown", metrics: base, reason: "no writes or select1 probe operations recorded" };
+  start(context) {
+    const probes = new ProbeList();
+    // Which operations are the subject is known only at the end (are there writes at all?), so
+    // every candidate is followed: all writes together, and each select1 probe.
+    const writes = new OutageTracker(context.firstFaultAt);
+    const select1 = new Map<string, OutageTracker>();
+    return {
+      operation(operation: Operation) {
+        if (operation.type === "role") return;
+        probes.note(operation);
+        if (!isCompleted(operation)) return;
+        if (operation.type === "write") writes.add(operation);
+        else {
+          let tracker = select1.get(operation.probe);
+          if (!tracker) select1.set(operation.probe, (tracker = new OutageTracker(context.firstFaultAt)));
+          tracker.add(operation);
+        }
+      },
+      finish(): CheckerOutput<FailoverMetrics> {
+        const originalPrimary = context.runStart?.primary ?? null;
+        const hasWrites = probes.all.some((probe) => probe.type === "write");
+        const fallback = probes.headline?.type === "select1" ? probes.headline.name : null;
+        const tracker = hasWrites ? writes : fallback ? (select1.get(fallback) ?? new OutageTracker(context.firstFaultAt)) : null;
+        const subject = hasWrites ? "writes" : fallback ? `probe "${fallback}"` : null;
+        const base = { ...failoverChecker.empty(), originalPrimary };
+        if (!tracker || !subject) return { valid: "unknown", metrics: base, reason: "no writes or select1 probe operations recorded" };
 
-    const firstFaultAt = view.firstFaultAt;
-    if (firstFaultAt === null) {
-      return { valid: true, metrics: { ...base, latencyMs: 0, stableAfterMs: 0, newPrimary: originalPrimary }, reason: "no fault injected: no outage observed" };
-    }
-    const outage = operations.find((operation) => operation.outcome !== "ok" && operation.invokeT >= firstFaultAt);
-    if (!outage) {
-      const first = view.injects.find((inject) => inject.t === firstFaultAt)!;
-      const lastOk = operations.findLast((operation) => operation.outcome === "ok");
-      return {
-        valid: true,
-        metrics: { ...base, faultAtMs: first.t, faultLabel: first.label, latencyMs: 0, stableAfterMs: 0, newPrimary: lastOk?.node ?? originalPrimary },
-        reason: `no outage observed in ${subject} after "${first.label}"`,
-      };
-    }
+        const firstFaultAt = context.firstFaultAt;
+        if (firstFaultAt === null) {
+          return { valid: true, metrics: { ...base, latencyMs: 0, stableAfterMs: 0, newPrimary: originalPrimary }, reason: "no fault injected: no outage observed" };
+        }
+        const outage = tracker.outage;
+        if (!outage) {
+          const first = context.injects.find((inject) => inject.t === firstFaultAt)!;
+          return {
+            valid: true,
+            metrics: { ...base, faultAtMs: first.t, faultLabel: first.label, latencyMs: 0, stableAfterMs: 0, newPrimary: tracker.lastOk?.node ?? originalPrimary },
+            reason: `no outage observed in ${subject} after "${first.label}"`,
+          };
+        }
 
-    const cause = view.injects.filter((inject) => inject.t <= outage.invokeT).reduce((latest, inject) => (inject.t >= latest.t ? inject : latest));
-    const faultAtMs = cause.t;
-    const recovery = operations.find((operation) => operation.outcome === "ok" && operation.invokeT > outage.invokeT);
-    const lastBad = operations.findLast((operation) => operation.outcome !== "ok")!;
-    const stable = operations.find((operation) => operation.outcome === "ok" && operation.invokeT > lastBad.invokeT);
-    const metrics: FailoverMetrics = {
-      ...base,
-      faultAtMs,
-      faultLabel: cause.label,
-      latencyMs: recovery ? recovery.completeT - faultAtMs : null,
-      stableAfterMs: stable ? stable.completeT - faultAtMs : null,
-      newPrimary: recovery?.node ?? null,
+        const cause = context.injects.filter((inject) => inject.t <= outage.invokeT).reduce((latest: FaultEvent, inject) => (inject.t >= latest.t ? inject : latest));
+        const faultAtMs = cause.t;
+        const { recovery, stable } = tracker;
+        const metrics: FailoverMetrics = {
+          ...base,
+          faultAtMs,
+          faultLabel: cause.label,
+          latencyMs: recovery ? recovery.completeT - faultAtMs : null,
+          stableAfterMs: stable ? stable.completeT - faultAtMs : null,
+          newPrimary: recovery?.node ?? null,
+        };
+        if (!recovery) return { valid: false, metrics, reason: `${subject} never recovered after "${cause.label}"` };
+        if (!stable) return { valid: false, metrics, reason: `${subject} recovered but were failing again when the drill ended` };
+        return { valid: true, metrics };
+      },
     };
-    if (!recovery) return { valid: false, metrics, reason: `${subject} never recovered after "${cause.label}"` };
-    if (!stable) return { valid: false, metrics, reason: `${subject} recovered but were failing again when the drill ended` };
-    return { valid: true, metrics };
   },
-};
+});
+
+/**
+ * Follows one stream of completed operations in invoke order: the outage (the first non-ok one
+ * invoked at or after the first fault), the recovery (the first ok one invoked after the outage
+ * began), and stability (the first ok one after the latest non-ok one).
+ */
+class OutageTracker {
+  private readonly firstFaultAt: number | null;
+  outage: CompletedOperation | null = null;
+  recovery: CompletedOperation | null = null;
+  stable: CompletedOperation | null = null;
+  lastOk: CompletedOperation | null = null;
+  private lastBad: CompletedOperation | null = null;
+
+  constructor(firstFaultAt: number | null) {
+    this.firstFaultAt = firstFaultAt;
+  }
+
+  add(operation: CompletedOperation): void {
+    if (operation.outcome === "ok") {
+      this.lastOk = operation;
+      if (this.outage && !this.recovery && operation.invokeT > this.outage.invokeT) this.recovery = operation;
+      if (this.lastBad && !this.stable && operation.invokeT > this.lastBad.invokeT) this.stable = operation;
+      return;
+    }
+    this.lastBad = operation;
+    this.stable = null;
+    if (!this.outage && this.firstFaultAt !== null && operation.invokeT >= this.firstFaultAt) this.outage = operation;
+  }
+}

@@ -5,17 +5,18 @@
 import type { HistoryEvent } from "../history/events.ts";
 import type { CheckOutcome, Metrics } from "../result.ts";
 import { availabilityChecker } from "./availability.ts";
-import { runChecker, type Checker, type CheckerRun } from "./checker.ts";
+import { GuardedFold, type CheckerRun, type CheckerSpec } from "./checker.ts";
 import { downtimeChecker } from "./downtime.ts";
 import { failoverChecker } from "./failover.ts";
 import { latencyChecker } from "./latency.ts";
 import { operatorChecker } from "./operator.ts";
+import { splitHistory, type HistoryContext, type Operation } from "./operations.ts";
 import { rolesChecker } from "./roles.ts";
 import { splitBrainChecker } from "./split-brain.ts";
 import { writesChecker } from "./writes.ts";
 
 export type CheckName = keyof Metrics;
-export type Checkers = { [K in CheckName]: Checker<Metrics[K]> };
+export type Checkers = { [K in CheckName]: CheckerSpec<Metrics[K]> };
 
 export const CHECKERS: Checkers = {
   availability: availabilityChecker,
@@ -35,21 +36,49 @@ export interface ChecksResult {
   crashed: Array<{ check: CheckName; reason: string }>;
 }
 
-/** Runs every checker over the History; `checkers` is replaceable for tests. */
-export function runChecks(events: readonly HistoryEvent[], checkers: Checkers = CHECKERS): ChecksResult {
-  const metrics = {} as Metrics;
-  const checks = {} as Record<CheckName, CheckOutcome>;
-  const crashed: ChecksResult["crashed"] = [];
-  // Generic in K so each checker's metrics land under its own key with their own type.
-  const run = <K extends CheckName>(name: K): CheckerRun<Metrics[K]> => {
-    const outcome = runChecker(checkers[name], events);
-    metrics[name] = outcome.metrics;
-    return outcome;
-  };
-  for (const name of Object.keys(checkers) as CheckName[]) {
-    const outcome = run(name);
-    checks[name] = { valid: outcome.valid, ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}) };
-    if (outcome.crashed) crashed.push({ check: name, reason: outcome.reason ?? "crashed" });
+/**
+ * Every checker folding over one History at once: start with the context, feed each operation
+ * (in invoke order), finish. `checkers` is replaceable for tests.
+ */
+export class CheckSession {
+  private readonly folds: { [K in CheckName]: GuardedFold<Metrics[K]> };
+  /** The same folds as a list: `operation` runs half a million times on a long drill. */
+  private readonly list: ReadonlyArray<GuardedFold<unknown>>;
+
+  constructor(context: HistoryContext, checkers: Checkers = CHECKERS) {
+    // Generic in K so each fold keeps its own metrics type.
+    const guard = <K extends CheckName>(name: K): GuardedFold<Metrics[K]> => new GuardedFold(checkers[name], context);
+    this.folds = {} as { [K in CheckName]: GuardedFold<Metrics[K]> };
+    for (const name of Object.keys(checkers) as CheckName[]) (this.folds as Record<CheckName, unknown>)[name] = guard(name);
+    this.list = Object.values(this.folds);
   }
-  return { metrics, checks, crashed };
+
+  operation(operation: Operation): void {
+    for (const fold of this.list) fold.operation(operation);
+  }
+
+  finish(): ChecksResult {
+    const metrics = {} as Metrics;
+    const checks = {} as Record<CheckName, CheckOutcome>;
+    const crashed: ChecksResult["crashed"] = [];
+    const finishOne = <K extends CheckName>(name: K): CheckerRun<Metrics[K]> => {
+      const outcome = this.folds[name].finish();
+      metrics[name] = outcome.metrics;
+      return outcome;
+    };
+    for (const name of Object.keys(this.folds) as CheckName[]) {
+      const outcome = finishOne(name);
+      checks[name] = { valid: outcome.valid, ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}) };
+      if (outcome.crashed) crashed.push({ check: name, reason: outcome.reason ?? "crashed" });
+    }
+    return { metrics, checks, crashed };
+  }
+}
+
+/** Every checker over a History held in memory. */
+export function runChecks(events: readonly HistoryEvent[], checkers: Checkers = CHECKERS): ChecksResult {
+  const { context, operations } = splitHistory(events);
+  const session = new CheckSession(context, checkers);
+  for (const operation of operations) session.operation(operation);
+  return session.finish();
 }

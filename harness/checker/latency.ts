@@ -5,39 +5,47 @@
  * 0.1%, never above the exact maximum), the maximum is exact.
  */
 import { build, type Histogram } from "hdr-histogram-js";
-import type { HistoryEvent } from "../history/events.ts";
 import type { LatencySummary, Metrics } from "../result.ts";
-import type { Checker, CheckerOutput } from "./checker.ts";
-import { viewOf } from "./operations.ts";
+import { defineChecker, type CheckerOutput } from "./checker.ts";
+import type { Operation } from "./operations.ts";
 
 export type LatencyMetrics = Metrics["latency"];
 
 const EMPTY: LatencySummary = { count: 0, p50Ms: null, p90Ms: null, p99Ms: null, maxMs: null };
 
-export const latencyChecker: Checker<LatencyMetrics> = {
+export const latencyChecker = defineChecker<LatencyMetrics>({
   empty: () => ({ ...EMPTY, byProbe: {} }),
-  check(events: readonly HistoryEvent[]): CheckerOutput<LatencyMetrics> {
-    const view = viewOf(events);
+  start() {
     const overall = new LatencyRecorder();
-    const perProbe = new Map(view.probes.map((probe) => [probe.name, new LatencyRecorder()]));
-    try {
-      for (const operation of view.operations) {
-        if (operation.outcome !== "ok" || operation.latencyMs === null) continue;
-        perProbe.get(operation.probe)?.record(operation.latencyMs);
-        if (operation.type !== "role") overall.record(operation.latencyMs);
-      }
-      const byProbe: Record<string, LatencySummary> = {};
-      for (const [probe, recorder] of perProbe) byProbe[probe] = recorder.summary();
-      const summary = overall.summary();
-      return summary.count > 0
-        ? { valid: true, metrics: { ...summary, byProbe } }
-        : { valid: "unknown", metrics: { ...summary, byProbe }, reason: "no successful probe operation to measure" };
-    } finally {
+    // Every probe gets a summary, in order of its first operation, even with no ok operation.
+    const perProbe = new Map<string, LatencyRecorder>();
+    const destroy = () => {
       overall.destroy();
       for (const recorder of perProbe.values()) recorder.destroy();
-    }
+    };
+    return {
+      operation(operation: Operation) {
+        let recorder = perProbe.get(operation.probe);
+        if (!recorder) perProbe.set(operation.probe, (recorder = new LatencyRecorder()));
+        if (operation.outcome !== "ok" || operation.latencyMs === null) return;
+        recorder.record(operation.latencyMs);
+        if (operation.type !== "role") overall.record(operation.latencyMs);
+      },
+      finish(): CheckerOutput<LatencyMetrics> {
+        try {
+          const byProbe: Record<string, LatencySummary> = {};
+          for (const [probe, recorder] of perProbe) byProbe[probe] = recorder.summary();
+          const summary = overall.summary();
+          return summary.count > 0
+            ? { valid: true, metrics: { ...summary, byProbe } }
+            : { valid: "unknown", metrics: { ...summary, byProbe }, reason: "no successful probe operation to measure" };
+        } finally {
+          destroy();
+        }
+      },
+    };
   },
-};
+});
 
 class LatencyRecorder {
   private histogram: Histogram | null = null;

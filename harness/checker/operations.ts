@@ -1,9 +1,12 @@
 /**
- * The views of a History that several checkers share: operations (an invoke paired with its
- * complete), the probes in order of first appearance, the headline probe and the first fault.
- * Computed once per events array and cached, since every checker asks for the same things.
+ * A History as the checkers read it, in two parts so a drill of any length is analysed in bounded
+ * memory:
+ * - the context: every event that is not a probe operation (run start and end, faults, actions,
+ *   final reads, Kubernetes observations), which stays small however long the drill ran;
+ * - the operations: each invoke paired with its complete, handed on one at a time in invoke order
+ *   (OperationSequencer) to checkers that fold over them and keep only what they measure.
  */
-import type { CompleteEvent, FaultEvent, HistoryEvent, OpType, Outcome, RoleValue, RunStartEvent } from "../history/events.ts";
+import type { CompleteEvent, FaultEvent, HistoryEvent, InvokeEvent, OpType, Outcome, RoleValue, RunStartEvent } from "../history/events.ts";
 
 /** One probe operation. `outcome` is null when it was invoked but never completed. */
 export interface Operation {
@@ -31,142 +34,143 @@ export interface ProbeInfo {
   type: OpType;
 }
 
-export interface HistoryView {
+/** Everything in a History but the operations. */
+export interface HistoryContext {
   runStart: RunStartEvent | null;
-  /** Sorted by invoke t (ties: history order). */
-  operations: Operation[];
-  /** Probes in order of their first event. */
-  probes: ProbeInfo[];
-  /** The availability headline: the first select1 probe, else the first writes probe. Role probes never. */
-  headline: ProbeInfo | null;
-  injects: FaultEvent[];
-  /** t of the first fault inject, or null when no fault was injected. */
+  /** The events that are not invokes or completes, in history order. */
+  events: readonly HistoryEvent[];
+  /** Fault injects, and planned switchovers (they cost clients like a fault does). */
+  injects: readonly FaultEvent[];
+  /** t of the first of `injects`, or null when nothing was injected. */
   firstFaultAt: number | null;
-  /** t of the last event of any kind. */
+  /** t of the last event of any kind, operations included. */
   lastT: number;
 }
 
-const cache = new WeakMap<readonly HistoryEvent[], HistoryView>();
+export type OperationEvent = InvokeEvent | CompleteEvent;
 
-export function viewOf(events: readonly HistoryEvent[]): HistoryView {
-  let view = cache.get(events);
-  if (!view) {
-    view = buildView(events);
-    cache.set(events, view);
-  }
-  return view;
+export function isOperationEvent(event: HistoryEvent): event is OperationEvent {
+  return event.kind === "invoke" || event.kind === "complete";
 }
 
 export function isCompleted(operation: Operation): operation is CompletedOperation {
   return operation.outcome !== null;
 }
 
-/** Completed operations of one probe, by invoke t. */
-export function completedOf(view: HistoryView, probe: string): CompletedOperation[] {
-  return view.operations.filter((operation): operation is CompletedOperation => operation.probe === probe && isCompleted(operation));
-}
-
-function buildView(events: readonly HistoryEvent[]): HistoryView {
-  const builder = new ViewBuilder();
-  for (const event of events) builder.add(event);
-  return builder.finish();
-}
-
-/**
- * Builds the view one event at a time, so a long History can be analysed while it streams from
- * disk without holding every invoke and complete event (see analyze.ts).
- */
-export class ViewBuilder {
+/** Collects the context, event by event; operation events only move `lastT`. */
+export class ContextBuilder {
   private runStart: RunStartEvent | null = null;
-  private readonly open = new Map<string, Operation>();
-  private readonly operations: Operation[] = [];
-  private readonly probes = new Map<string, ProbeInfo>();
+  private readonly events: HistoryEvent[] = [];
   private readonly injects: FaultEvent[] = [];
   private lastT = 0;
 
   add(event: HistoryEvent): void {
-    if (event.t > this.lastT) this.lastT = event.t;
-    switch (event.kind) {
-      case "run-start":
-        this.runStart ??= event;
-        break;
-      case "fault":
-        if (event.phase === "inject") this.injects.push(event);
-        break;
-      case "action":
-        // A planned switchover costs clients like a fault does: measure from it the same way.
-        if (event.action === "switchover" && event.phase === "start") {
-          this.injects.push({ kind: "fault", phase: "inject", t: event.t, id: event.id, fault: "switchover", label: event.label, nodes: event.node ? [event.node] : [], ok: true });
-        }
-        break;
-      case "invoke": {
-        if (!this.probes.has(event.probe)) this.probes.set(event.probe, { name: event.probe, type: event.type });
-        const operation: Operation = {
-          probe: event.probe,
-          type: event.type,
-          worker: event.worker,
-          op: event.op,
-          invokeT: event.t,
-          completeT: null,
-          outcome: null,
-          node: event.node ?? null,
-          value: event.value ?? null,
-          latencyMs: null,
-          error: null,
-        };
-        this.open.set(keyOf(event), operation);
-        this.operations.push(operation);
-        break;
-      }
-      case "complete": {
-        if (!this.probes.has(event.probe)) this.probes.set(event.probe, { name: event.probe, type: event.type });
-        const key = keyOf(event);
-        const operation = this.open.get(key);
-        if (operation) {
-          this.open.delete(key);
-          complete(operation, event);
-        } else {
-          // No invoke recorded (should not happen): its latency says when it must have started.
-          const orphan: Operation = {
-            probe: event.probe,
-            type: event.type,
-            worker: event.worker,
-            op: event.op,
-            invokeT: event.t - event.latencyMs,
-            completeT: null,
-            outcome: null,
-            node: null,
-            value: null,
-            latencyMs: null,
-            error: null,
-          };
-          complete(orphan, event);
-          this.operations.push(orphan);
-        }
-        break;
-      }
-      default:
-        break;
+    this.noteTime(event.t);
+    if (isOperationEvent(event)) return;
+    this.events.push(event);
+    if (event.kind === "run-start") this.runStart ??= event;
+    if (event.kind === "fault" && event.phase === "inject") this.injects.push(event);
+    if (event.kind === "action" && event.action === "switchover" && event.phase === "start") {
+      this.injects.push({ kind: "fault", phase: "inject", t: event.t, id: event.id, fault: "switchover", label: event.label, nodes: event.node ? [event.node] : [], ok: true });
     }
   }
 
-  finish(): HistoryView {
-    const operations = this.operations;
-    // Array.prototype.sort is stable, so equal invoke times keep history order.
-    operations.sort((a, b) => a.invokeT - b.invokeT);
-    const probeList = [...this.probes.values()];
-    const headline = probeList.find((probe) => probe.type === "select1") ?? probeList.find((probe) => probe.type === "write") ?? null;
-    const firstFaultAt = this.injects.length > 0 ? Math.min(...this.injects.map((inject) => inject.t)) : null;
-    return { runStart: this.runStart, operations, probes: probeList, headline, injects: this.injects, firstFaultAt, lastT: this.lastT };
+  noteTime(t: number): void {
+    if (t > this.lastT) this.lastT = t;
+  }
+
+  finish(): HistoryContext {
+    const firstFaultAt = this.injects.reduce<number | null>((first, inject) => (first === null || inject.t < first ? inject.t : first), null);
+    return { runStart: this.runStart, events: this.events, injects: this.injects, firstFaultAt, lastT: this.lastT };
   }
 }
 
 /**
- * Gives `events` a view built elsewhere: analyze.ts streams the whole History through a
- * ViewBuilder and keeps only the events the view does not cover (see slimHistory there).
+ * Pairs invokes with completes and hands each operation on in invoke order: the checkers see a
+ * probe's operations in the order clients started them. pgdrill writes each invoke as it happens,
+ * so the file is already in that order; an operation is still held until an invoke at least
+ * `holdMs` later has been seen (and every operation before it has completed), so a History whose
+ * lines are a little out of order (hand-made, merged) is put right. Only operations in flight or
+ * within `holdMs` are held. At the end, operations that never completed (the harness died, or a
+ * completion came after teardown) go out with outcome null.
  */
-export function attachView(events: readonly HistoryEvent[], view: HistoryView): void {
-  cache.set(events, view);
+export class OperationSequencer {
+  private readonly sink: (operation: Operation) => void;
+  private readonly holdMs: number;
+  /** Invoked and not yet handed on, in invoke order. */
+  private pending: Operation[] = [];
+  private head = 0;
+  private readonly open = new Map<string, Operation>();
+  private latestInvokeT = Number.NEGATIVE_INFINITY;
+
+  constructor(sink: (operation: Operation) => void, options: { holdMs?: number } = {}) {
+    this.sink = sink;
+    this.holdMs = options.holdMs ?? 1000;
+  }
+
+  add(event: OperationEvent): void {
+    if (event.kind === "invoke") {
+      const operation: Operation = {
+        probe: event.probe,
+        type: event.type,
+        worker: event.worker,
+        op: event.op,
+        invokeT: event.t,
+        completeT: null,
+        outcome: null,
+        node: event.node ?? null,
+        value: event.value ?? null,
+        latencyMs: null,
+        error: null,
+      };
+      this.open.set(keyOf(event), operation);
+      this.enqueue(operation);
+      if (event.t > this.latestInvokeT) this.latestInvokeT = event.t;
+      this.release();
+      return;
+    }
+    const key = keyOf(event);
+    const operation = this.open.get(key);
+    if (operation) {
+      this.open.delete(key);
+      complete(operation, event);
+      this.release();
+      return;
+    }
+    // No invoke recorded (should not happen): its latency says when it must have started.
+    const orphan: Operation = { probe: event.probe, type: event.type, worker: event.worker, op: event.op, invokeT: event.t - event.latencyMs, completeT: null, outcome: null, node: null, value: null, latencyMs: null, error: null };
+    complete(orphan, event);
+    this.enqueue(orphan);
+    this.release();
+  }
+
+  /** Hands on what is left, completed or not. */
+  finish(): void {
+    for (let index = this.head; index < this.pending.length; index += 1) this.sink(this.pending[index]!);
+    this.pending = [];
+    this.head = 0;
+    this.open.clear();
+  }
+
+  /** Keeps `pending` sorted by invoke t, stable: events are written in time order, so this is almost always a push. */
+  private enqueue(operation: Operation): void {
+    let index = this.pending.length;
+    while (index > this.head && this.pending[index - 1]!.invokeT > operation.invokeT) index -= 1;
+    this.pending.splice(index, 0, operation);
+  }
+
+  private release(): void {
+    const before = this.latestInvokeT - this.holdMs;
+    while (this.head < this.pending.length && this.pending[this.head]!.outcome !== null && this.pending[this.head]!.invokeT <= before) {
+      this.sink(this.pending[this.head]!);
+      this.head += 1;
+    }
+    // Drop the handed-on prefix now and then, not on every operation (that would be quadratic).
+    if (this.head > 4096 && this.head * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 function complete(operation: Operation, event: CompleteEvent): void {
@@ -180,4 +184,37 @@ function complete(operation: Operation, event: CompleteEvent): void {
 
 function keyOf(event: { probe: string; worker: number; op: number }): string {
   return `${event.probe}\u0000${event.worker}\u0000${event.op}`;
+}
+
+/** A History held in memory (tests, an interrupted analysis), split the way a streamed one is. */
+export function splitHistory(events: readonly HistoryEvent[]): { context: HistoryContext; operations: Operation[] } {
+  const builder = new ContextBuilder();
+  const operations: Operation[] = [];
+  // All of it is in memory anyway: hold everything, so the order is exact however the lines were.
+  const sequencer = new OperationSequencer((operation) => operations.push(operation), { holdMs: Number.POSITIVE_INFINITY });
+  for (const event of events) {
+    builder.add(event);
+    if (isOperationEvent(event)) sequencer.add(event);
+  }
+  sequencer.finish();
+  return { context: builder.finish(), operations };
+}
+
+/** The probes seen, in order of their first operation. */
+export class ProbeList {
+  private readonly probes = new Map<string, ProbeInfo>();
+
+  note(operation: Operation): void {
+    if (!this.probes.has(operation.probe)) this.probes.set(operation.probe, { name: operation.probe, type: operation.type });
+  }
+
+  get all(): ProbeInfo[] {
+    return [...this.probes.values()];
+  }
+
+  /** The availability headline: the first select1 probe, else the first writes probe. Role probes never. */
+  get headline(): ProbeInfo | null {
+    const all = this.all;
+    return all.find((probe) => probe.type === "select1") ?? all.find((probe) => probe.type === "write") ?? null;
+  }
 }

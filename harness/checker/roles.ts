@@ -5,55 +5,62 @@
  * list reads as a timeline from the start. A sample is dated by its completion, when the answer
  * was known.
  */
-import type { HistoryEvent, RoleValue } from "../history/events.ts";
+import type { RoleValue } from "../history/events.ts";
 import type { Metrics, RoleChange } from "../result.ts";
-import type { Checker, CheckerOutput } from "./checker.ts";
+import { defineChecker, type CheckerOutput } from "./checker.ts";
+import type { Operation } from "./operations.ts";
 
 export type RolesMetrics = Metrics["roles"];
 
-export interface RoleSample {
-  t: number;
-  node: string;
-  role: RoleChange["role"];
-  timeline: number | null;
-  server?: string;
-}
-
-export const rolesChecker: Checker<RolesMetrics> = {
+export const rolesChecker = defineChecker<RolesMetrics>({
   empty: () => ({ changes: [] }),
-  check(events: readonly HistoryEvent[]): CheckerOutput<RolesMetrics> {
-    const samples = roleSamples(events);
-    if (samples.length === 0) return { valid: "unknown", metrics: { changes: [] }, reason: "no role probe in this run" };
-    const last = new Map<string, RoleSample>();
-    const changes: RoleChange[] = [];
-    for (const sample of samples) {
-      const previous = last.get(sample.node);
-      // A new server behind the same name is a change too: that is how a managed failover looks.
-      const newServer = sample.server !== undefined && previous?.server !== undefined && sample.server !== previous.server;
-      if (!previous || previous.role !== sample.role || previous.timeline !== sample.timeline || newServer) {
-        changes.push({ t: sample.t, node: sample.node, role: sample.role, timeline: sample.timeline, ...(sample.server !== undefined ? { server: sample.server } : {}) });
-      }
-      last.set(sample.node, sample);
-    }
-    return { valid: true, metrics: { changes } };
+  start() {
+    const timeline = new RoleTimeline();
+    return {
+      operation: (operation: Operation) => timeline.add(operation),
+      finish(): CheckerOutput<RolesMetrics> {
+        if (timeline.samples === 0) return { valid: "unknown", metrics: { changes: [] }, reason: "no role probe in this run" };
+        return { valid: true, metrics: { changes: timeline.changes() } };
+      },
+    };
   },
-};
+});
 
-/** Role probe answers in time order. */
-export function roleSamples(events: readonly HistoryEvent[]): RoleSample[] {
-  const samples: RoleSample[] = [];
-  for (const event of events) {
-    if (event.kind !== "complete" || event.type !== "role" || event.node === undefined) continue;
-    const value = event.outcome === "ok" && isRoleValue(event.value) ? event.value : null;
-    samples.push({
-      t: event.t,
-      node: event.node,
+/**
+ * The role probe's samples folded into changes: a node's first sample, and each sample whose role,
+ * timeline or server differs from that node's previous one. A node's samples come in order (one
+ * at a time per node); the changes of all nodes are put in time order at the end.
+ */
+export class RoleTimeline {
+  samples = 0;
+  /** t of the latest sample of any node. */
+  lastSampleT = 0;
+  private readonly last = new Map<string, RoleChange>();
+  private readonly found: RoleChange[] = [];
+
+  add(operation: Operation): void {
+    if (operation.type !== "role" || operation.outcome === null || operation.completeT === null || operation.node === null) return;
+    const value = operation.outcome === "ok" && isRoleValue(operation.value) ? operation.value : null;
+    const sample: RoleChange = {
+      t: operation.completeT,
+      node: operation.node,
       role: value === null ? "unreachable" : value.primary ? "primary" : "standby",
       timeline: value?.timeline ?? null,
       ...(value?.server !== undefined ? { server: value.server } : {}),
-    });
+    };
+    this.samples += 1;
+    if (sample.t > this.lastSampleT) this.lastSampleT = sample.t;
+    const previous = this.last.get(sample.node);
+    // A new server behind the same name is a change too: that is how a managed failover looks.
+    const newServer = sample.server !== undefined && previous?.server !== undefined && sample.server !== previous.server;
+    if (!previous || previous.role !== sample.role || previous.timeline !== sample.timeline || newServer) this.found.push(sample);
+    this.last.set(sample.node, sample);
   }
-  return samples.sort((a, b) => a.t - b.t);
+
+  /** Every change, in time order (stable: equal times keep the order they were seen in). */
+  changes(): RoleChange[] {
+    return [...this.found].sort((a, b) => a.t - b.t);
+  }
 }
 
 function isRoleValue(value: unknown): value is RoleValue {

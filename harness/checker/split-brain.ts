@@ -5,27 +5,32 @@
  * this coarse, by up to one role interval per edge, which is why `overlapMs` is a metric to gate
  * on rather than a yes/no alone.
  */
-import type { HistoryEvent } from "../history/events.ts";
-import type { Metrics } from "../result.ts";
-import type { Checker, CheckerOutput } from "./checker.ts";
-import { roleSamples } from "./roles.ts";
+import type { Metrics, RoleChange } from "../result.ts";
+import { defineChecker, type CheckerOutput } from "./checker.ts";
+import type { Operation } from "./operations.ts";
+import { RoleTimeline } from "./roles.ts";
 
 export type SplitBrainMetrics = Metrics["splitBrain"];
 type Window = SplitBrainMetrics["windows"][number];
 
-export const splitBrainChecker: Checker<SplitBrainMetrics> = {
+export const splitBrainChecker = defineChecker<SplitBrainMetrics>({
   empty: () => ({ detected: false, overlapMs: 0, windows: [] }),
-  check(events: readonly HistoryEvent[]): CheckerOutput<SplitBrainMetrics> {
-    const samples = roleSamples(events);
-    if (samples.length === 0) return { valid: "unknown", metrics: splitBrainChecker.empty(), reason: "no role probe in this run" };
-    const windows = overlaps(primaryIntervals(samples));
-    const overlapMs = windows.reduce((sum, window) => sum + (window.endMs - window.startMs), 0);
-    const metrics = { detected: windows.length > 0, overlapMs, windows };
-    if (!metrics.detected) return { valid: true, metrics };
-    const first = windows[0]!;
-    return { valid: false, metrics, reason: `${first.nodes.join(" and ")} were both primary from ${first.startMs} ms (${overlapMs} ms in all)` };
+  start() {
+    const timeline = new RoleTimeline();
+    return {
+      operation: (operation: Operation) => timeline.add(operation),
+      finish(): CheckerOutput<SplitBrainMetrics> {
+        if (timeline.samples === 0) return { valid: "unknown", metrics: splitBrainChecker.empty(), reason: "no role probe in this run" };
+        const windows = overlaps(primaryIntervals(timeline.changes(), timeline.lastSampleT));
+        const overlapMs = windows.reduce((sum, window) => sum + (window.endMs - window.startMs), 0);
+        const metrics = { detected: windows.length > 0, overlapMs, windows };
+        if (!metrics.detected) return { valid: true, metrics };
+        const first = windows[0]!;
+        return { valid: false, metrics, reason: `${first.nodes.join(" and ")} were both primary from ${first.startMs} ms (${overlapMs} ms in all)` };
+      },
+    };
   },
-};
+});
 
 interface Interval {
   node: string;
@@ -33,9 +38,11 @@ interface Interval {
   end: number;
 }
 
-/** Per node, the stretches during which its latest sample said "primary". */
-function primaryIntervals(samples: ReturnType<typeof roleSamples>): Interval[] {
-  const end = samples[samples.length - 1]!.t;
+/**
+ * Per node, the stretches during which its latest sample said "primary", from the role changes
+ * (a sample that changed nothing cannot start or end one); the last runs to the last sample.
+ */
+function primaryIntervals(samples: readonly RoleChange[], end: number): Interval[] {
   const open = new Map<string, number>();
   const intervals: Interval[] = [];
   for (const sample of samples) {

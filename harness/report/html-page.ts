@@ -40,7 +40,7 @@ export async function renderHtml(result: RunResult, context: ReportContext): Pro
   const { availability, downtime, failover, writes, latency, roles, splitBrain } = result.metrics;
   const e = escapeHtml;
   const claim = claimFor(result.target);
-  const timeline = await renderTimelineSvg(result, context.events);
+  const timeline = await renderTimelineSvg(result, context);
 
   const metrics = table("metrics", ["metric", "value"], [
     [`availability (${e(availability.probe ?? "n/a")})`, `${formatRatio(availability.ratio)} — ${availability.ok} ok, ${availability.fail} fail, ${availability.info} unknown`],

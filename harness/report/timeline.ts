@@ -5,18 +5,17 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { isCompleted, viewOf } from "../checker/operations.ts";
+import { isCompleted, type Operation } from "../checker/operations.ts";
 import { FAULTS } from "../fault/faults.ts";
-import type { HistoryEvent, RoleValue } from "../history/events.ts";
-import type { RunResult } from "../result.ts";
+import type { HistoryEvent } from "../history/events.ts";
+import type { RoleChange, RunResult } from "../result.ts";
+import type { ReportContext } from "./index.ts";
 
-/** At most this many failed or unknown operations are drawn (each one, below it). */
-const MAX_POINTS = 20_000;
 const WIDTH = 860;
 export const OUTCOME_COLORS = { ok: "#2ca02c", fail: "#d62728", info: "#ff7f0e" } as const;
 const ROLE_COLORS = { primary: "#1f77b4", standby: "#9ecae1", unreachable: "#d62728" } as const;
 
-interface OpPoint {
+export interface OpPoint {
   t: number;
   row: string;
   outcome: "ok" | "fail" | "info";
@@ -25,31 +24,33 @@ interface OpPoint {
 }
 
 /**
- * The points the outcome and latency charts draw. Every failed and unknown operation is kept (up
- * to MAX_POINTS); ok ones are thinned to the slowest per row per pixel column, which is all a
- * chart WIDTH pixels wide can show — so a million-operation drill draws about as fast as a short one.
+ * The points the outcome and latency charts draw, folded from the operations as they stream
+ * past: per row, pixel column and outcome, the slowest operation. That is all a chart WIDTH pixels
+ * wide can show (every column with a failure still shows it, and the latency chart keeps its
+ * spikes), so a million-operation drill draws about as fast as a short one, in bounded memory.
  */
-export function operationPoints(events: readonly HistoryEvent[]): OpPoint[] {
-  const view = viewOf(events);
-  const columnMs = Math.max(1, view.lastT / WIDTH);
-  // Per row and pixel column, the slowest ok operation: the latency chart keeps its spikes.
-  const slowestOk = new Map<string, OpPoint>();
-  const problems: OpPoint[] = [];
-  // From the view: a streamed analysis keeps client operations there, not as events.
-  for (const operation of view.operations) {
-    if (!isCompleted(operation)) continue;
-    const row = operation.type === "role" ? `${operation.probe}: ${operation.node ?? "?"}` : operation.probe;
-    const point = { t: operation.completeT / 1000, row, outcome: operation.outcome, latency: Math.max(operation.latencyMs, 0.01), probe: operation.probe };
-    if (operation.outcome !== "ok") {
-      problems.push(point);
-      continue;
-    }
-    const column = `${row}\u0000${Math.floor(operation.completeT / columnMs)}`;
-    const kept = slowestOk.get(column);
-    if (!kept || kept.latency < point.latency) slowestOk.set(column, point);
+export class TimelineFold {
+  private readonly columnMs: number;
+  private readonly slowest = new Map<string, OpPoint>();
+
+  /** `endT`: the History's last t, so the columns span the whole run. */
+  constructor(endT: number) {
+    this.columnMs = Math.max(1, endT / WIDTH);
   }
-  const keepEvery = Math.ceil(problems.length / MAX_POINTS);
-  return [...slowestOk.values(), ...problems.filter((_, i) => i % keepEvery === 0)];
+
+  operation(operation: Operation): void {
+    if (!isCompleted(operation)) return;
+    const row = operation.type === "role" ? `${operation.probe}: ${operation.node ?? "?"}` : operation.probe;
+    const key = `${row}\u0000${operation.outcome}\u0000${Math.floor(operation.completeT / this.columnMs)}`;
+    const latency = Math.max(operation.latencyMs, 0.01);
+    const kept = this.slowest.get(key);
+    if (kept && kept.latency >= latency) return;
+    this.slowest.set(key, { t: operation.completeT / 1000, row, outcome: operation.outcome, latency, probe: operation.probe });
+  }
+
+  points(): OpPoint[] {
+    return [...this.slowest.values()];
+  }
 }
 
 export function faultIntervals(events: readonly HistoryEvent[], endT: number) {
@@ -71,28 +72,27 @@ export function faultIntervals(events: readonly HistoryEvent[], endT: number) {
   return intervals.map((interval, index) => ({ ...interval, line: index % 3 }));
 }
 
-function roleSegments(events: readonly HistoryEvent[], endT: number) {
+/** Who was primary, as bars: each node's role from one change of role to the next. */
+function roleSegments(changes: readonly RoleChange[], endT: number) {
   const segments: Array<{ node: string; role: keyof typeof ROLE_COLORS; start: number; end: number }> = [];
   const open = new Map<string, { role: keyof typeof ROLE_COLORS; start: number }>();
-  for (const event of events) {
-    if (event.kind !== "complete" || event.type !== "role" || !event.node) continue;
-    const role = event.outcome !== "ok" ? "unreachable" : (event.value as RoleValue | undefined)?.primary ? "primary" : "standby";
-    const current = open.get(event.node);
-    if (current?.role === role) continue;
-    if (current) segments.push({ node: event.node, role: current.role, start: current.start, end: event.t / 1000 });
-    open.set(event.node, { role, start: event.t / 1000 });
+  for (const change of changes) {
+    const current = open.get(change.node);
+    if (current?.role === change.role) continue; // a new timeline or server, same role
+    if (current) segments.push({ node: change.node, role: current.role, start: current.start, end: change.t / 1000 });
+    open.set(change.node, { role: change.role, start: change.t / 1000 });
   }
   for (const [node, current] of open) segments.push({ node, role: current.role, start: current.start, end: endT / 1000 });
   return segments;
 }
 
 /** One SVG with three charts sharing the time axis: outcomes, latency, and who was primary. */
-export async function renderTimelineSvg(result: RunResult, events: readonly HistoryEvent[]): Promise<string> {
-  const endT = viewOf(events).lastT;
-  const points = operationPoints(events);
-  const faults = faultIntervals(events, endT);
+export async function renderTimelineSvg(result: RunResult, report: ReportContext): Promise<string> {
+  const endT = report.history.lastT;
+  const points = report.points;
+  const faults = faultIntervals(report.history.events, endT);
   const downtime = result.metrics.downtime.windows.map((w) => ({ start: w.startMs / 1000, end: w.endMs / 1000, probe: w.probe }));
-  const roles = roleSegments(events, endT);
+  const roles = roleSegments(result.metrics.roles.changes, endT);
   // Client probes first, then one row per node of the role probe.
   const rows = [...new Set(points.map((p) => p.row))].sort((a, b) => Number(a.includes(": ")) - Number(b.includes(": ")) || a.localeCompare(b));
   const x = { field: "t", type: "quantitative", title: "seconds since the run started", scale: { domain: [0, endT / 1000] } } as const;

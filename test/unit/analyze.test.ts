@@ -6,7 +6,7 @@ import { analyzeHistory, analyzeRunDir } from "../../harness/analyze.ts";
 import { availabilityChecker } from "../../harness/checker/availability.ts";
 import { CHECKERS } from "../../harness/checker/index.ts";
 import { InputError } from "../../harness/errors.ts";
-import { HistoryReader, readHistory } from "../../harness/history/reader.ts";
+import { HistoryFile, readHistory } from "../../harness/history/reader.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { history, type HistoryBuilder } from "../fixtures/histories/builder.ts";
 
@@ -69,7 +69,7 @@ describe("analyzeHistory verdicts", () => {
   });
 
   it("is errored when a checker crashes, even if every gate passes", () => {
-    const checkers = { ...CHECKERS, availability: { empty: availabilityChecker.empty, check: () => { throw new Error("boom"); } } };
+    const checkers = { ...CHECKERS, availability: { empty: availabilityChecker.empty, start: () => { throw new Error("boom"); } } };
     const result = analyzeHistory(killDrill().end(3000).events, { gate: GATE, checkers });
     expect(result.verdict).toBe("errored");
     expect(result.reason).toBe("availability checker crashed: boom");
@@ -133,15 +133,33 @@ describe("readHistory", () => {
     await expect(readHistory(join(tempDir(), "nope.jsonl"))).rejects.toThrow(/nope\.jsonl: does not exist or cannot be read\. Pass a run directory/);
   });
 
-  it("streams events one at a time", async () => {
+  it("scans line by line, and reads an operation's time without parsing it", async () => {
     const path = join(tempDir(), "history.jsonl");
     writeFileSync(path, killDrill().end(3000).jsonl());
-    const reader = new HistoryReader(path);
+    const file = new HistoryFile(path);
     const kinds: string[] = [];
-    for await (const event of reader) kinds.push(event.kind);
+    const fastTimes: Array<number | null> = [];
+    await file.scan((line) => {
+      const event = line.parse();
+      kinds.push(event.kind);
+      fastTimes.push(line.operationTime());
+      if (event.kind === "invoke" || event.kind === "complete") expect(line.operationTime()).toBe(event.t);
+    });
     expect(kinds[0]).toBe("run-start");
     expect(kinds.at(-1)).toBe("run-end");
-    expect(reader.truncated).toBe(false);
+    expect(fastTimes[0]).toBeNull();
+    expect(fastTimes.filter((t) => t !== null).length).toBe(kinds.filter((kind) => kind === "invoke" || kind === "complete").length);
+    expect(file.truncated).toBe(false);
+  });
+
+  it("finds a line that straddles two read chunks, and a last line with no newline", async () => {
+    const path = join(tempDir(), "history.jsonl");
+    const filler = `{"kind":"phase","t":1,"phase":"drill","note":"${"x".repeat(1_500_000)}"}`;
+    writeFileSync(path, `${filler}\n${killDrill().end(3000).jsonl().trimEnd()}`);
+    const { events, truncated } = await readHistory(path);
+    expect(events).toHaveLength(killDrill().end(3000).events.length + 1);
+    expect(events.at(-1)).toEqual({ kind: "run-end", t: 3000, status: "completed" });
+    expect(truncated).toBe(false);
   });
 });
 

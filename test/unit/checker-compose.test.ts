@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { availabilityChecker } from "../../harness/checker/availability.ts";
-import { runChecker, type Checker } from "../../harness/checker/checker.ts";
+import { runChecker, type CheckerSpec } from "../../harness/checker/checker.ts";
 import { CHECKERS, runChecks } from "../../harness/checker/index.ts";
 import type { Metrics } from "../../harness/result.ts";
 import { history } from "../fixtures/histories/builder.ts";
 
 const events = history().start().select1(0, "ok").end(100).events;
-const crashing: Checker<Metrics["availability"]> = {
+const crashing: CheckerSpec<Metrics["availability"]> = {
   empty: availabilityChecker.empty,
-  check: () => {
+  start: () => {
     throw new Error("boom");
   },
 };

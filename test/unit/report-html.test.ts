@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { analyzeHistory } from "../../harness/analyze.ts";
 import { readHistory } from "../../harness/history/reader.ts";
 import { escapeHtml, renderHtml } from "../../harness/report/html-page.ts";
+import { emptyReportContext, reportContextOf } from "../../harness/report/index.ts";
 import { claimFor } from "../../harness/report/strategy-claims.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
 
@@ -12,7 +13,7 @@ const EXAMPLE = "reports/examples/pair-partition-then-kill";
 async function exampleHtml() {
   const { events } = await readHistory(join(EXAMPLE, "history.jsonl"));
   const result = analyzeHistory(events, { gate: { "writes.lostAcknowledged": "== 0" } });
-  return { result, html: await renderHtml(result, { events }) };
+  return { result, html: await renderHtml(result, reportContextOf(events)) };
 }
 
 describe("report.html", { timeout: 30_000 }, () => {
@@ -42,7 +43,7 @@ describe("report.html", { timeout: 30_000 }, () => {
 
   it("escapes text that comes from data", async () => {
     const result = { ...deviatedResult(), scenario: "<script>alert(1)</script>", reason: 'a "quoted" & <b>bold</b> reason' };
-    const html = await renderHtml(result, { events: [] });
+    const html = await renderHtml(result, emptyReportContext());
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(html).toContain("a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt; reason");
