@@ -8,6 +8,8 @@ import { CHECKERS } from "../../harness/checker/index.ts";
 import { InputError } from "../../harness/errors.ts";
 import { HistoryFile, readHistory } from "../../harness/history/reader.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
+import { OperationSequencer, type Operation } from "../../harness/checker/operations.ts";
+import { writeSyntheticHistory } from "../../fixtures/histories/synthetic.ts";
 import { history, type HistoryBuilder } from "../fixtures/histories/builder.ts";
 
 /** kill at 950, writes fail until the standby is promoted, nothing acknowledged is lost. */
@@ -160,6 +162,38 @@ describe("readHistory", () => {
     expect(events).toHaveLength(killDrill().end(3000).events.length + 1);
     expect(events.at(-1)).toEqual({ kind: "run-end", t: 3000, status: "completed" });
     expect(truncated).toBe(false);
+  });
+});
+
+describe("streamed analysis", () => {
+  it("gives the same result from the file (two passes, folds) as from the History in memory", async () => {
+    const dir = join(tempDir(), "run");
+    const synthetic = await writeSyntheticHistory(dir, { events: 30_000 });
+    const streamed = await analyzeRunDir(dir, { formats: ["json"] });
+    const { events } = await readHistory(join(dir, "history.jsonl"));
+    const gate = JSON.parse(readFileSync(join(dir, "scenario.json"), "utf8")).gate;
+    expect(streamed).toEqual(analyzeHistory(events, { gate }));
+    expect(streamed.metrics.writes.lostAcknowledged).toBe(synthetic.expected.lostAcknowledged);
+    expect(streamed.metrics.failover.faultAtMs).toBe(synthetic.expected.faultAtMs);
+  });
+
+  it("hands operations on in invoke order, holding them only as long as it must", () => {
+    const out: Operation[] = [];
+    const sequencer = new OperationSequencer((operation) => out.push(operation), { holdMs: 100 });
+    const invoke = (op: number, t: number) => sequencer.add({ kind: "invoke", t, probe: "p", type: "select1", worker: op, op });
+    const complete = (op: number, t: number) => sequencer.add({ kind: "complete", t, probe: "p", type: "select1", worker: op, op, outcome: "ok", latencyMs: 1 });
+    invoke(1, 0);
+    invoke(2, 10);
+    complete(2, 11);
+    expect(out).toEqual([]); // 1 is still in flight
+    complete(1, 50);
+    expect(out).toEqual([]); // nothing invoked 100 ms later yet: a late line could still come before them
+    invoke(3, 5); // out of order, within the hold: put between 1 and 2
+    complete(3, 6);
+    invoke(4, 200);
+    expect(out.map((operation) => operation.op)).toEqual([1, 3, 2]);
+    sequencer.finish();
+    expect(out.map((operation) => [operation.op, operation.outcome])).toEqual([[1, "ok"], [3, "ok"], [2, "ok"], [4, null]]);
   });
 });
 
