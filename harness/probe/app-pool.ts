@@ -101,7 +101,7 @@ export class AppPool {
   private async connect(): Promise<Session> {
     this.open += 1;
     try {
-      const session = await Session.connect(this.endpoint(), this.options);
+      const session = await Session.connectTo(this.endpoint, this.options);
       this.bornAt.set(session, Date.now());
       return session;
     } catch (error) {

@@ -30,7 +30,7 @@ export function connectionsFor(mode: ConnectionMode, endpoint: () => Endpoint, o
   return {
     start: async () => undefined,
     nextNode: () => (held?.usable ? held.endpoint.node : endpoint().node),
-    acquire: async () => (held?.usable ? held : Session.connect(endpoint(), options)),
+    acquire: async () => (held?.usable ? held : Session.connectTo(endpoint, options)),
     async finish(session, failed) {
       if (mode === "held" && !failed && session.usable) {
         held = session;

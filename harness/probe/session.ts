@@ -35,14 +35,14 @@ export interface SessionOptions {
 }
 
 export class Session {
-  readonly endpoint: Endpoint;
+  private current: Endpoint;
   private readonly client: pg.Client;
   private broken = false;
   /** Warnings the server sent during the last query (e.g. a cancelled synchronous replication wait). */
   readonly notices: Array<{ code: string | undefined; message: string }> = [];
 
   private constructor(endpoint: Endpoint, client: pg.Client) {
-    this.endpoint = endpoint;
+    this.current = endpoint;
     this.client = client;
     // An idle connection can die (node killed): pg emits 'error' on the client, which must not crash us.
     client.on("error", () => {
@@ -52,6 +52,25 @@ export class Session {
       this.broken = true;
     });
     client.on("notice", (notice) => this.notices.push({ code: notice.code, message: notice.message ?? "" }));
+  }
+
+  /** Where this connection goes, and which node the harness believes answers there. */
+  get endpoint(): Endpoint {
+    return this.current;
+  }
+
+  /**
+   * Dials where `resolve` points now, and asks again once connected: behind a service or a pooler
+   * the address stays the same while the node behind it changes, and a connection that completed
+   * after the change reached the new node, so it is labelled with that one (a write acknowledged
+   * by the new primary must not be counted as the old one's).
+   */
+  static async connectTo(resolve: () => Endpoint, options: SessionOptions): Promise<Session> {
+    const dialed = resolve();
+    const session = await Session.connect(dialed, options);
+    const now = resolve();
+    if (now.node !== dialed.node && now.host === dialed.host && now.port === dialed.port) session.current = { ...dialed, node: now.node };
+    return session;
   }
 
   get usable(): boolean {
