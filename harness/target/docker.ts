@@ -77,14 +77,23 @@ export async function removeLabelled(docker: Docker, filter: { runId?: string; o
   const label = filter.runId ? [`${LABELS.run}=${filter.runId}`] : [`${LABELS.managed}=true`];
   const removed: string[] = [];
   const containers = await docker.listContainers({ all: true, filters: { label } });
-  for (const info of containers) {
-    if (filter.onlyOrphans && !isOrphan(info.Labels)) continue;
-    try {
-      await docker.getContainer(info.Id).remove({ force: true, v: true });
-      removed.push(`container ${info.Names[0]?.replace(/^\//, "") ?? info.Id.slice(0, 12)}`);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+  // Side by side: each removal is a SIGKILL and a wait for the engine, and a drill's teardown waits on all of them.
+  const results = await Promise.allSettled(
+    containers
+      .filter((info) => !filter.onlyOrphans || isOrphan(info.Labels))
+      .map(async (info) => {
+        try {
+          await docker.getContainer(info.Id).remove({ force: true, v: true });
+          return `container ${info.Names[0]?.replace(/^\//, "") ?? info.Id.slice(0, 12)}`;
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+          return null;
+        }
+      }),
+  );
+  for (const result of results) {
+    if (result.status === "rejected") throw result.reason;
+    if (result.value) removed.push(result.value);
   }
   const networks = await docker.listNetworks({ filters: { label } });
   for (const info of networks) {
