@@ -110,16 +110,16 @@ export function writesProbe(spec: WritesSpec): Probe {
 }
 
 /**
- * An ERROR from the server means the statement was refused and its transaction rolled back: fail.
- * FATAL/PANIC (the backend died, possibly after committing) and anything after the statement was
- * sent without an answer (deadline, reset) are unknown: info.
- */
-/**
  * PgBouncer's refusals before it hands the query to any server: the write cannot have run. (Its
  * "server conn crashed?" can follow a sent query, so it stays unknown.)
  */
 const POOLER_REFUSALS = /server login has been failing|pgbouncer cannot connect to server|no more connections allowed|query_wait_timeout|client_login_timeout/;
 
+/**
+ * An ERROR from the server means the statement was refused and its transaction rolled back: fail.
+ * FATAL/PANIC (the backend died, possibly after committing) and anything after the statement was
+ * sent without an answer (deadline, reset) are unknown: info.
+ */
 export function writeOutcome(error: unknown): "fail" | "info" {
   if (isServerError(error) && POOLER_REFUSALS.test(error.message)) return "fail";
   if (isServerError(error)) return error.severity === "ERROR" ? "fail" : "info";
