@@ -41,10 +41,20 @@ PGDATA=${PGDRILL_PGDATA:-/var/lib/postgresql/pgdrill}
 export PGDATA
 
 if [ "$PGDRILL_ROLE" = primary ]; then
-  pwfile=$(mktemp)
-  printf '%s\n' "$PGDRILL_SUPERUSER_PASSWORD" > "$pwfile"
-  initdb --no-sync -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-  rm -f "$pwfile"
+  # pgdrill's local image carries an empty cluster made at build time: copying it is ~1.5 s faster
+  # than initdb. Any other image (the official ones) gets initdb.
+  template=/var/lib/postgresql/template
+  major=$(postgres --version | sed -n 's/^[^0-9]*\([0-9][0-9]*\).*/\1/p')
+  if [ -f "$template/PG_VERSION" ] && [ "$(cat "$template/PG_VERSION")" = "$major" ]; then
+    cp -a "$template" "$PGDATA"
+    superuser_sql="ALTER ROLE postgres PASSWORD '$PGDRILL_SUPERUSER_PASSWORD';"
+  else
+    pwfile=$(mktemp)
+    printf '%s\n' "$PGDRILL_SUPERUSER_PASSWORD" > "$pwfile"
+    initdb --no-sync -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    rm -f "$pwfile"
+    superuser_sql=""
+  fi
   cat >> "$PGDATA/postgresql.conf" <<CONF
 listen_addresses = '*'
 wal_level = replica
@@ -58,9 +68,9 @@ CONF
 host replication replicator all scram-sha-256
 host all all all scram-sha-256
 HBA
-  # Single-user mode creates the replication role without opening a port; with no standby yet,
-  # a synchronous commit here would wait forever, so it is switched off for this one session.
-  echo "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '$PGDRILL_REPLICATION_PASSWORD';" \
+  # Single-user mode sets the run's passwords without opening a port (one statement per line);
+  # with no standby yet, a synchronous commit here would wait forever, so it is off for this session.
+  printf '%s\n' "$superuser_sql" "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '$PGDRILL_REPLICATION_PASSWORD';" \
     | postgres --single -D "$PGDATA" -c synchronous_standby_names= postgres >/dev/null
   log "primary initialised"
 else
@@ -68,8 +78,8 @@ else
   tries=0
   until pg_isready -q -h "$PGDRILL_PRIMARY_HOST" -p 5432; do
     tries=$((tries + 1))
-    [ "$tries" -lt 300 ] || { log "primary $PGDRILL_PRIMARY_HOST not ready after 60 s"; exit 1; }
-    sleep 0.2
+    [ "$tries" -lt 1200 ] || { log "primary $PGDRILL_PRIMARY_HOST not ready after 60 s"; exit 1; }
+    sleep 0.05
   done
   pg_basebackup -h "$PGDRILL_PRIMARY_HOST" -p 5432 -U replicator -D "$PGDATA" -X stream -c fast --no-sync
   unset PGPASSWORD
