@@ -78,7 +78,7 @@ export async function recordOperation(
   history.append({ kind: "invoke", t: roundMs(start), ...identity });
   const outcome = await body();
   const end = clock.now();
-  history.append({
+  const event: CompleteEvent = {
     kind: "complete",
     t: roundMs(end),
     probe: identity.probe,
@@ -86,11 +86,13 @@ export async function recordOperation(
     worker: identity.worker,
     op: identity.op,
     latencyMs: roundMs(end - start),
-    ...withoutUndefined({ node: outcome.node ?? identity.node, value: outcome.value ?? identity.value, error: outcome.error }),
     outcome: outcome.outcome,
-  });
-}
-
-function withoutUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  };
+  // Set only when known, so the History has no undefined fields (one of these per operation: no spreads).
+  const node = outcome.node ?? identity.node;
+  const value = outcome.value ?? identity.value;
+  if (node !== undefined) event.node = node;
+  if (value !== undefined) event.value = value;
+  if (outcome.error !== undefined) event.error = outcome.error;
+  history.append(event);
 }
