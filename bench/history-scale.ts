@@ -69,7 +69,9 @@ export async function historyScaleBench(options: HistoryScaleOptions): Promise<H
       const wallMs = round(performance.now() - begin, 0);
       const maxRssMiB = round(Number(readFileSync(rssFile, "utf8")) / 1024, 1);
       const cappedHeapOk = (await report([`--max-old-space-size=${CAPPED_HEAP_MIB}`])) !== null;
-      rows.push({ events: synthetic.events, historyMiB, wallMs, maxRssMiB, exitCode, targetMs: 5000, met: wallMs <= 5000, cappedHeapOk });
+      // The issue's target is 5 s for 1M events; larger histories get the same rate.
+      const targetMs = 5000 * Math.max(1, synthetic.events / 1_000_000);
+      rows.push({ events: synthetic.events, historyMiB, wallMs, maxRssMiB, exitCode, targetMs: round(targetMs, 0), met: wallMs <= targetMs, cappedHeapOk });
       options.log(`history ${synthetic.events} events (${historyMiB} MiB): report in ${wallMs} ms, peak RSS ${maxRssMiB} MiB; with a ${CAPPED_HEAP_MIB} MiB heap: ${cappedHeapOk ? "finished" : "FAILED"}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
