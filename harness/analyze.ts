@@ -14,7 +14,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CheckSession, type Checkers, type ChecksResult } from "./checker/index.ts";
+import { CheckSession, checkOperations, type Checkers, type ChecksResult } from "./checker/index.ts";
 import { ContextBuilder, isOperationEvent, OperationSequencer, splitHistory, type HistoryContext } from "./checker/operations.ts";
 import { InputError, errorMessage } from "./errors.ts";
 import { evaluateGate, parseGate, parseGateOverride, withOverrides, type GateMap, type GateSpec } from "./gate/gate.ts";
@@ -38,9 +38,7 @@ export interface AnalyzeOptions {
 /** Analyses a History held in memory (tests, and what an interrupted analysis had read). */
 export function analyzeHistory(events: readonly HistoryEvent[], options: AnalyzeOptions): RunResult {
   const { context, operations } = splitHistory(events);
-  const session = new CheckSession(context, options.checkers);
-  for (const operation of operations) session.operation(operation);
-  return judge(context, session.finish(), options);
+  return judge(context, checkOperations(context, operations, options.checkers), options);
 }
 
 /** The verdict and the gates, from the checkers' results and the run's own events. */

@@ -78,6 +78,11 @@ export class CheckSession {
 /** Every checker over a History held in memory. */
 export function runChecks(events: readonly HistoryEvent[], checkers: Checkers = CHECKERS): ChecksResult {
   const { context, operations } = splitHistory(events);
+  return checkOperations(context, operations, checkers);
+}
+
+/** Every checker over operations already split from their context. */
+export function checkOperations(context: HistoryContext, operations: readonly Operation[], checkers: Checkers = CHECKERS): ChecksResult {
   const session = new CheckSession(context, checkers);
   for (const operation of operations) session.operation(operation);
   return session.finish();
