@@ -1,6 +1,8 @@
 /**
- * pgdrill's public API: `defineScenario` and builders that return plain scenario data, so a
- * TypeScript scenario and a YAML one describe the same thing.
+ * `pgdrill`, the package's main entry: `defineScenario` and builders that return plain scenario
+ * data, so a TypeScript scenario and a YAML one describe the same thing. It loads nothing but the
+ * schema, so a scenario file imports quickly and typechecks without the engine's dependencies;
+ * running drills from code is `pgdrill/api` (api.ts).
  */
 import type { z } from "zod";
 import type {
@@ -54,6 +56,3 @@ export const switchover = (to = "replica") => ({ kind: "switchover" as const, to
 export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";
 export type { HistoryEvent } from "./history/events.ts";
-export { runDrill, type DrillOptions } from "./run/drill.ts";
-export { loadScenario } from "./scenario/load.ts";
-export { analyzeRunDir } from "./analyze.ts";

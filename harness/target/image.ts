@@ -4,7 +4,10 @@
  * where a registry answers, and pgdrill's own `pgdrill/postgres:15-local`, built from Debian
  * packages by fixtures/image/build-local-image.sh, where none does.
  */
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
 import { HarnessError } from "../errors.ts";
+import { PACKAGE_ROOT } from "../version.ts";
 import type { Docker } from "./docker.ts";
 
 export const OFFICIAL_IMAGE = "postgres:16";
@@ -30,8 +33,16 @@ export async function chooseImage(docker: Docker, explicit: { cli?: string; scen
     if (found.length > 0) return { image: candidate, because: `found ${candidate} on this machine` };
   }
   throw new HarnessError(
-    `no PostgreSQL image: neither ${OFFICIAL_IMAGE} nor ${LOCAL_IMAGE} is on this machine. ` +
-      "Run `bash fixtures/setup.sh` (pulls postgres:16, or builds the local image where no registry answers), " +
+    `no PostgreSQL image: neither ${OFFICIAL_IMAGE} nor ${LOCAL_IMAGE} is on this machine. ${howToGetAnImage()}, ` +
       "or name one with --image / PGDRILL_IMAGE.",
   );
+}
+
+/** In pgdrill's repository its set-up does it all; an installed package ships the image recipe. */
+function howToGetAnImage(): string {
+  if (existsSync(join(PACKAGE_ROOT, "fixtures/setup.sh"))) {
+    return "Run `bash fixtures/setup.sh` (pulls postgres:16, or builds the local image where no registry answers)";
+  }
+  const recipe = relative(process.cwd(), join(PACKAGE_ROOT, "dist/fixtures/image/build-local-image.sh"));
+  return `Run \`docker pull ${OFFICIAL_IMAGE}\`, or where no registry answers build the local image from Debian packages: \`bash ${recipe}\` (as root)`;
 }
