@@ -21,8 +21,13 @@ if (major < MINIMUM[0] || (major === MINIMUM[0] && minor < MINIMUM[1])) {
     process.exit(2);
   }
   // The child gets a process group of its own, so a terminal Ctrl-C reaches it once, through us,
-  // and a second Ctrl-C still means "force exit" to it.
-  const child = spawn(provisioned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit", detached: true });
+  // and a second Ctrl-C still means "force exit" to it. The IPC channel closes when we die, however
+  // we die (SIGKILL too): the child then stops its drill as on SIGTERM (harness/cli/parent-watch.ts).
+  const child = spawn(provisioned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+    detached: true,
+    env: { ...process.env, PGDRILL_LAUNCHER_PID: String(process.pid) },
+  });
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
   const signalExit = { SIGINT: 130, SIGTERM: 143, SIGKILL: 137 };
   child.on("exit", (code, signal) => process.exit(signal ? (signalExit[signal] ?? 1) : (code ?? 2)));

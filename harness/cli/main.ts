@@ -16,7 +16,9 @@ import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trial
 import { listScenarios, loadScenario } from "../scenario/load.ts";
 import { VERSION } from "../version.ts";
 import { parseGate, parseGateOverride, withOverrides } from "../gate/gate.ts";
+import { RENDERERS } from "../report/index.ts";
 import { LiveView } from "./live.ts";
+import { onLauncherGone, watchLauncher } from "./parent-watch.ts";
 
 export interface CliIO {
   out: (text: string) => void;
@@ -45,6 +47,7 @@ function positiveInt(value: string): number {
 }
 
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  watchLauncher();
   let exitCode: number = EXIT.pass;
   const program = new Command("pgdrill")
     .description("Chaos and failover drills for PostgreSQL high availability.")
@@ -87,7 +90,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
 
   program
     .command("report")
-    .description("re-analyse a saved run from its history.jsonl (no containers): rewrites result.json and report.md")
+    .description(`re-analyse a saved run from its history.jsonl (no containers): rewrites every report in it (${Object.values(RENDERERS).map((renderer) => renderer.file).join(", ")})`)
     .argument("<run-dir>", "a run directory written by `pgdrill run`")
     .addOption(new Option("--gate <metric-op-value>", "add or replace a gate (repeatable)").argParser(collect).default([]))
     .addHelpText("after", "\nExample:\n  pgdrill report reports/pair-kill-primary/20261125-101500-ab12 --gate 'failover.latencyMs<5000'")
@@ -119,7 +122,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     });
 
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(unknownCommandWithoutHelp(program, argv), { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.pass : EXIT.errored;
     if (error instanceof InputError) {
@@ -146,6 +149,9 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
   const overrides = options.gate.map(parseGateOverride);
   const { scenario, source } = await loadScenario(scenarioArg);
   const { runDrill } = await import("../run/drill.ts");
+  // No engine is an environment problem, like bad input: one line, before any run directory exists.
+  const { dockerClient, runsOnDocker } = await import("../target/docker.ts");
+  if (runsOnDocker(scenario.target)) await dockerClient();
 
   const interrupt = onInterrupt(io, "stopping the drill, healing faults and removing containers");
 
@@ -204,21 +210,31 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
 
 /**
  * The first SIGINT or SIGTERM asks the command to stop cleanly (its signal aborts); a second one
- * exits at once, leaving whatever is left to `pgdrill reap`.
+ * exits at once, leaving whatever is left to `pgdrill reap`. The launcher's death (cli/parent-watch.ts)
+ * is a first interrupt too; as nobody is left to press Ctrl-C again, the process then exits by
+ * itself if the clean stop has not ended within ORPHAN_EXIT_MS.
  */
 function onInterrupt(io: CliIO, what: string): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const interrupt = (cause: string, after = "press Ctrl-C again to exit at once") => {
     interrupts += 1;
     if (interrupts === 1) {
-      io.err(`\npgdrill: ${signal}: ${what} (press Ctrl-C again to exit at once)\n`);
-      controller.abort(new Error(`interrupted by ${signal}`));
+      io.err(`\npgdrill: ${cause}: ${what} (${after})\n`);
+      controller.abort(new Error(`interrupted: ${cause}`));
     } else {
       io.err("pgdrill: exiting without cleaning up; `pgdrill reap` removes what was left\n");
       process.exit(130);
     }
   };
+  const onSignal = (signal: NodeJS.Signals) => interrupt(signal);
+  const stopWatching = onLauncherGone((pid) => {
+    interrupt(`the pgdrill launcher (pid ${pid}) is gone`, `exiting within ${ORPHAN_EXIT_MS / 1000} s in any case`);
+    setTimeout(() => {
+      io.err(`pgdrill: still stopping ${ORPHAN_EXIT_MS / 1000} s after the launcher went; exiting, \`pgdrill reap\` removes what was left\n`);
+      process.exit(EXIT.errored);
+    }, ORPHAN_EXIT_MS).unref();
+  });
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   return {
@@ -226,8 +242,27 @@ function onInterrupt(io: CliIO, what: string): { signal: AbortSignal; dispose: (
     dispose: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      stopWatching();
     },
   };
+}
+
+/** How long a drill whose launcher died may take to heal, tear down and write its result. */
+const ORPHAN_EXIT_MS = 120_000;
+
+/**
+ * Commander shows the main help, exit 0, for `pgdrill watch --help` (it answers a help flag before
+ * it looks the command up), and for `pgdrill help watch`. Without the flag it says what is wrong:
+ * unknown command 'watch', with a suggestion when a command is close. pgdrill's own options take
+ * no value, so the first word that is not an option names the command.
+ */
+function unknownCommandWithoutHelp(program: Command, argv: string[]): string[] {
+  const words = argv.filter((arg) => !arg.startsWith("-"));
+  const named = words[0] === "help" ? words[1] : words[0];
+  if (named === undefined || named === "help" || program.commands.some((command) => command.name() === named || command.aliases().includes(named))) {
+    return argv;
+  }
+  return argv.filter((arg, index) => arg !== "--help" && arg !== "-h" && !(arg === "help" && index === argv.indexOf("help")));
 }
 
 /** In GitHub Actions, the Markdown report becomes the job summary. */
