@@ -69,6 +69,32 @@ describe("pgdrill CLI", { timeout: 60_000 }, () => {
     expect(await main(["explode"], capture())).toBe(2);
   });
 
+  it("an unknown command says so, with a suggestion when one is close, and exits 2, also with --help", async () => {
+    for (const argv of [["watch", "--help"], ["watch", "-h"], ["--help", "watch"], ["help", "watch"], ["watch"]]) {
+      const io = capture();
+      expect(await main(argv, io), argv.join(" ")).toBe(2);
+      expect(io.stderr(), argv.join(" ")).toMatch(/^error: unknown command 'watch'\n/);
+      expect(io.stdout(), argv.join(" ")).toBe("");
+    }
+    const close = capture();
+    expect(await main(["rn", "--help"], close)).toBe(2);
+    expect(close.stderr()).toMatch(/unknown command 'rn'\n\(Did you mean run\?\)/);
+    // Help for a command that exists is still help.
+    for (const argv of [["run", "--help"], ["help", "run"], ["--help"]]) {
+      const io = capture();
+      expect(await main(argv, io), argv.join(" ")).toBe(0);
+      expect(io.stdout(), argv.join(" ")).toMatch(/^Usage: pgdrill/);
+    }
+  });
+
+  it("report --help names every report it rewrites", async () => {
+    const io = capture();
+    expect(await main(["report", "--help"], io)).toBe(0);
+    const text = io.stdout().replace(/\s+/g, " ");
+    expect(text).toContain("rewrites every report in it (result.json, report.md, junit.xml, report.html)");
+    expect(text).not.toMatch(/rewrites result\.json and report\.md/);
+  });
+
   it("works as the installed command through bin/pgdrill.js", async () => {
     const run = promisify(execFile);
     const error = await run(process.execPath, ["bin/pgdrill.js", "run", "test/fixtures/bad-scenarios/unknown-key.yaml"]).then(
