@@ -3,7 +3,6 @@
  * Ctrl-C at different phases, SIGKILL followed by `reap` and `report`, and secrets kept out of
  * everything it writes.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,43 +12,7 @@ import { runDrill } from "../../harness/run/drill.ts";
 import { loadScenario } from "../../harness/scenario/load.ts";
 import { dockerClient, LABELS } from "../../harness/target/docker.ts";
 import { writeSyntheticHistory } from "../../fixtures/histories/synthetic.ts";
-import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
-
-interface Child {
-  process: ChildProcess;
-  output: () => string;
-  /** Resolves when stderr+stdout has printed a line matching `pattern`. */
-  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function pgdrill(args: string[]): Child {
-  const child = spawn(process.execPath, ["bin/pgdrill.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const listeners: Array<() => void> = [];
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const listener of listeners) listener();
-  };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const waitFor = (pattern: RegExp, timeoutMs = 60_000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-      const check = () => {
-        if (pattern.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      listeners.push(check);
-      check();
-    });
-  return { process: child, output: () => output, waitFor, exit };
-}
+import { leftovers, pgdrill, readEvents, tempRunDir } from "./helpers.ts";
 
 const silent = { out: () => undefined, err: () => undefined, color: false, live: { write: () => true, isTTY: false } };
 
