@@ -89,9 +89,11 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
 
   // Two stops: `drill` ends everything early (interrupt); `probing` ends only the probe loops.
   const drill = new AbortController();
-  const onAbort = () => drill.abort();
+  const onAbort = () => drill.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) drill.abort();
+  if (options.signal?.aborted) onAbort();
+  // The result says what stopped the drill (Ctrl-C, SIGTERM, the launcher gone), not only where.
+  const interrupted = (where: string) => new Error(`interrupted ${where}${abortCause(drill.signal)}`);
   const probing = new AbortController();
   drill.signal.addEventListener("abort", () => probing.abort(), { once: true });
   // Whatever hangs, the run ends: start-up (both nodes), the drill itself, then generous slack.
@@ -125,7 +127,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       record: (observation) => history.append({ ...observation, t: roundMs(clock.now()) } as HistoryEvent),
     });
     for (const probe of probes) await probe.prepare?.(started);
-    if (drill.signal.aborted) throw new Error("interrupted while starting");
+    if (drill.signal.aborted) throw interrupted("while starting");
 
     const probeStart = clock.now();
     const until = probeStart + durationMs;
@@ -135,7 +137,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     probeTasks = probes.map((probe) => probe.run(context));
 
     await clock.sleepUntil(probeStart + steadyMs, drill.signal);
-    if (drill.signal.aborted) throw new Error("interrupted during the steady state");
+    if (drill.signal.aborted) throw interrupted("during the steady state");
     const steady = tally.judge(scenario.steadyState.minAvailability);
     history.append({ kind: "steady-state", t: roundMs(clock.now()), ...steady });
     log(steady.message);
@@ -145,7 +147,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     schedule = new ScheduleRunner({ runId, topology: started, history, clock, signal: drill.signal, log });
     const plan = planSchedule(scenario.schedule).map((step) => ({ ...step, at: probeStart + step.at }));
     await Promise.all([...probeTasks, schedule.run(plan)]);
-    if (drill.signal.aborted) throw new Error("interrupted during the drill");
+    if (drill.signal.aborted) throw interrupted("during the drill");
     if (schedule.errors.length > 0) throw new Error(`the schedule did not run as planned: ${schedule.errors.join("; ")}`);
   } catch (error) {
     status = drill.signal.aborted && !pastDeadline ? "aborted" : "errored";
@@ -226,4 +228,12 @@ async function settleWithin(tasks: Array<Promise<void>>, ms: number): Promise<vo
 function makeRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   return `${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/** " (SIGTERM)" from an abort reason like Error("interrupted: SIGTERM"); "" when none was given. */
+function abortCause(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  const text = reason instanceof Error ? reason.message : typeof reason === "string" ? reason : "";
+  const cause = text.replace(/^interrupted:\s*/, "");
+  return cause && !/This operation was aborted/.test(cause) ? ` (${cause})` : "";
 }

@@ -12,7 +12,7 @@ import { parseIntoClientConfig } from "pg-connection-string";
 import { toMs } from "../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../errors.ts";
 import { Session, describeError, type Endpoint } from "../probe/session.ts";
-import { ownerGone, thisProcess } from "../run/owners.ts";
+import { ownerGone, thisProcess, type Owner } from "../run/owners.ts";
 import type { EndpointTarget, ProbeSpec } from "../scenario/schema.ts";
 import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
 
@@ -254,11 +254,19 @@ function refuse(what: string): Promise<never> {
   return Promise.reject(new HarnessError(`the endpoint target cannot ${what}: use a command fault that asks the provider (e.g. its CLI)`));
 }
 
-function parseOwner(comment: string | null): { pid: number; host: string; runId?: string } | null {
+function parseOwner(comment: string | null): (Owner & { runId?: string }) | null {
   if (!comment) return null;
   try {
-    const owner = JSON.parse(comment) as { tool?: string; pid?: number; host?: string; runId?: string };
-    return owner.tool === "pgdrill" && typeof owner.pid === "number" && typeof owner.host === "string" ? { pid: owner.pid, host: owner.host, ...(owner.runId ? { runId: owner.runId } : {}) } : null;
+    const owner = JSON.parse(comment) as { tool?: string; pid?: number; host?: string; runId?: string; start?: string; boot?: string };
+    if (owner.tool !== "pgdrill" || typeof owner.pid !== "number" || typeof owner.host !== "string") return null;
+    // start and boot (from newer runs) let ownerGone tell a reused pid from the run that wrote it.
+    return {
+      pid: owner.pid,
+      host: owner.host,
+      ...(typeof owner.start === "string" ? { start: owner.start } : {}),
+      ...(typeof owner.boot === "string" ? { boot: owner.boot } : {}),
+      ...(owner.runId ? { runId: owner.runId } : {}),
+    };
   } catch {
     return null;
   }

@@ -33,6 +33,7 @@ describe("when things go wrong", { timeout: 120_000 }, () => {
     const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as RunResult;
     expect(result.verdict).toBe("errored");
     expect(result.reason).toMatch(/aborted/);
+    expect(result.reason).toMatch(/interrupted during the drill \(SIGINT\)/);
     expect(readEvents(out).at(-1)).toMatchObject({ kind: "run-end", status: "aborted" });
     expect(await leftovers(result.runId)).toEqual([]);
   });

@@ -77,6 +77,8 @@ describe.runIf(node)(`a drill whose launcher is killed (launcher on ${node ?? "n
       const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as RunResult;
       expect(result.verdict).toBe("errored");
       expect(result.reason).toMatch(/aborted/);
+      // It says why: the launcher went, not a Ctrl-C.
+      expect(result.reason).toMatch(/the pgdrill launcher \(pid \d+\) is gone/);
       const events = readEvents(out);
       expect(events.at(-1)).toMatchObject({ kind: "run-end", status: "aborted" });
       // The frozen primary was thawed before teardown, and no acknowledged write was lost.
