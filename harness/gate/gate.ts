@@ -5,10 +5,14 @@
  */
 import { InputError } from "../errors.ts";
 import type { GateResult, Metrics } from "../result.ts";
-import { GATE_EXPRESSION, GATE_METRICS, GATE_OPERATORS, type GateMetric, type GateOperator } from "./metrics.ts";
+import { GATE_EXPRESSION, GATE_METRICS, GATE_OPERATORS, unknownMetricFix, type GateMetric, type GateOperator } from "./metrics.ts";
 
-/** The scenario's `gate`: metric path → expression, e.g. `{ "availability.ratio": ">= 0.99" }`. */
-export type GateMap = Record<string, string>;
+/**
+ * The scenario's `gate`: metric path → expression, e.g. `{ "availability.ratio": ">= 0.99" }`.
+ * Loose on purpose (any key, a missing value skipped): it also holds what scenario.json files and
+ * callers pass, and parseGate checks every entry.
+ */
+export type GateMap = { readonly [metric: string]: string | undefined };
 
 export interface GateSpec {
   metric: GateMetric;
@@ -55,12 +59,12 @@ export function isGateMetric(name: string): name is GateMetric {
 
 /** Parses a gate map; `field` names where it came from in errors (default "gate"). */
 export function parseGate(gate: GateMap, field = "gate"): GateSpec[] {
-  return Object.entries(gate).map(([metric, expression]) => parseEntry(metric, expression, `${field}.${metric}`));
+  return Object.entries(gate).flatMap(([metric, expression]) => (expression === undefined ? [] : [parseEntry(metric, expression, `${field}.${metric}`)]));
 }
 
 function parseEntry(metric: string, expression: string, field: string): GateSpec {
   if (!isGateMetric(metric)) {
-    throw new InputError(field, `unknown metric "${metric}"`, `Use one of ${Object.keys(GATE_METRICS).join(", ")}`);
+    throw new InputError(field, `unknown metric "${metric}"`, unknownMetricFix(metric));
   }
   const match = GATE_EXPRESSION.exec(expression);
   if (!match) {
@@ -79,7 +83,7 @@ export function parseGateOverride(text: string): GateSpec {
   }
   const [, metric, expression] = match as unknown as [string, string, string];
   if (!isGateMetric(metric)) {
-    throw new InputError("--gate", `unknown metric "${metric}" in "${text}"`, `Use one of ${Object.keys(GATE_METRICS).join(", ")}`);
+    throw new InputError("--gate", `unknown metric "${metric}" in "${text}"`, unknownMetricFix(metric));
   }
   return parseEntry(metric, expression, "--gate");
 }

@@ -3,6 +3,8 @@
  * that path of `result.json`'s `metrics`. Kept here, apart from the checkers, so the scenario
  * schema can refuse an unknown metric before anything starts.
  */
+import { closest } from "../suggest.ts";
+
 export const GATE_METRICS = {
   "availability.ratio": "ok / all probe operations of the availability probe over the whole drill (0..1)",
   "availability.faultWindowRatio": "the same, from the first fault to the end of the drill (0..1)",
@@ -23,9 +25,26 @@ export const GATE_METRICS = {
 } as const;
 
 export type GateMetric = keyof typeof GATE_METRICS;
+export const GATE_METRIC_NAMES = Object.keys(GATE_METRICS) as GateMetric[];
 
 export const GATE_OPERATORS = ["<=", ">=", "==", "!=", "<", ">"] as const;
 export type GateOperator = (typeof GATE_OPERATORS)[number];
 
 /** `">= 0.99"`, `"<30000"`, `"== 0"`. */
 export const GATE_EXPRESSION = /^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
+
+/**
+ * A gate expression for TypeScript users, with or without the space. As with durations the
+ * compiler's `${number}` is looser than GATE_EXPRESSION (it lets "1e3" through); the runtime check
+ * decides.
+ */
+export type GateExpression = `${GateOperator}${number}` | `${GateOperator} ${number}`;
+
+/** A scenario's `gate` as written: metric → expression, e.g. `{ "writes.lostAcknowledged": "== 0" }`. */
+export type GateInput = { [M in GateMetric]?: GateExpression };
+
+/** What to do about an unknown metric: the one probably meant first, then all of them. */
+export function unknownMetricFix(metric: string): string {
+  const suggestion = closest(metric, GATE_METRIC_NAMES);
+  return `${suggestion ? `Did you mean "${suggestion}"? ` : ""}Use one of ${GATE_METRIC_NAMES.join(", ")}.`;
+}

@@ -3,6 +3,7 @@ import { runChecks } from "../../harness/checker/index.ts";
 import { InputError } from "../../harness/errors.ts";
 import { compare, evaluateGate, metricValue, parseGate, parseGateOverride, withOverrides } from "../../harness/gate/gate.ts";
 import type { Metrics } from "../../harness/result.ts";
+import { validateScenario } from "../../harness/scenario/validate.ts";
 import { history } from "../fixtures/histories/builder.ts";
 
 /** Real metrics from a small run: availability 0.75, no final read (lostAcknowledged null). */
@@ -17,6 +18,14 @@ describe("gate", () => {
       { metric: "availability.ratio", operator: ">=", threshold: 0.99, expected: ">= 0.99" },
       { metric: "failover.latencyMs", operator: "<", threshold: 30000, expected: "<30000" },
     ]);
+  });
+
+  it("keeps the order a scenario wrote its gates in, through validation", () => {
+    const scenario = validateScenario(
+      { name: "x", target: { kind: "container-pair" }, probes: [{ kind: "writes" }], duration: "10s", gate: { "writes.lostAcknowledged": "== 0", "availability.ratio": ">= 0.5" } },
+      "s",
+    );
+    expect(parseGate(scenario.gate).map((spec) => spec.metric)).toEqual(["writes.lostAcknowledged", "availability.ratio"]);
   });
 
   it("compares the metric at its path with each operator", () => {
@@ -44,7 +53,11 @@ describe("gate", () => {
 
   it("refuses an unknown metric or a malformed comparison, naming the field and the fix", () => {
     expect(() => parseGate({ "availability.ratoi": ">= 1" })).toThrow(InputError);
-    expect(() => parseGate({ "availability.ratoi": ">= 1" })).toThrow(/gate\.availability\.ratoi: unknown metric "availability\.ratoi"\. Use one of availability\.ratio/);
+    expect(() => parseGate({ "availability.ratoi": ">= 1" })).toThrow(
+      /^gate\.availability\.ratoi: unknown metric "availability\.ratoi"\. Did you mean "availability\.ratio"\? Use one of availability\.ratio, availability\.faultWindowRatio, /,
+    );
+    // Nothing close: just the list.
+    expect(() => parseGate({ "replication.lagMs": "< 5" })).toThrow(/unknown metric "replication\.lagMs"\. Use one of availability\.ratio/);
     expect(() => parseGate({ "availability.ratio": "at least 0.9" })).toThrow(/"at least 0\.9" is not a comparison\. Write it like ">= 0\.99"/);
   });
 
@@ -65,7 +78,7 @@ describe("--gate overrides", () => {
     const attempt = () => parseGateOverride("latency<");
     expect(attempt).toThrow(InputError);
     expect(attempt).toThrow(/^--gate: "latency<" is not a metric and a comparison\. Write it like --gate "failover\.latencyMs<20000"/);
-    expect(() => parseGateOverride("latency.p95Ms<10")).toThrow(/--gate: unknown metric "latency\.p95Ms"/);
+    expect(() => parseGateOverride("latency.p95Ms<10")).toThrow(/--gate: unknown metric "latency\.p95Ms" in "latency\.p95Ms<10"\. Did you mean "latency\.p99Ms"\?/);
   });
 
   it("replaces the scenario's gate on the same metric and appends new ones", () => {
