@@ -1,15 +1,29 @@
 /**
- * Turns untrusted scenario data into a Scenario, or one InputError whose single line names the
- * field, quotes the value and says the fix. The zod schema checks shapes; the checks after it are
- * the ones a schema cannot express (nodes that exist, times inside the drill, a steady state
- * before the first fault).
+ * Turns untrusted scenario data into a Scenario, or an InputError that lists every problem found,
+ * one line each naming the field, quoting the value and saying the fix (a single problem is a
+ * single line). The zod schema checks shapes; the checks after it are the ones a schema cannot
+ * express (nodes that exist, times inside the drill, a steady state before the first fault), and
+ * they still run on the parts whose shape was right, so one pass shows everything to fix.
  */
-import { z } from "zod";
-import { formatMs, toMs } from "../duration.ts";
-import { InputError } from "../errors.ts";
+import type { z } from "zod";
+import { formatMs, toMs, type Duration } from "../duration.ts";
+import { InputError, inputErrors } from "../errors.ts";
 import { findImpossibleStep } from "../schedule/feasibility.ts";
+import { closest } from "../suggest.ts";
 import { mayDisrupt } from "../target/cnpg/safety.ts";
-import { scenario as scenarioSchema, type ActionSpec, type FaultSpec, type Scenario, type Target } from "./schema.ts";
+import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
+import {
+  probe as probeSchema,
+  scenario as scenarioSchema,
+  step as stepSchema,
+  target as targetSchema,
+  type ActionSpec,
+  type FaultSpec,
+  type ProbeSpec,
+  type Scenario,
+  type StepSpec,
+  type Target,
+} from "./schema.ts";
 
 /** The nodes a target has, by name. */
 export function targetNodes(target: Target): string[] {
@@ -43,21 +57,24 @@ export const CAPABILITIES: { [K in Target["kind"]]: { faults: readonly FaultSpec
 
 const MIN_INTERVAL_MS = 10;
 
-/** Every option name the schema knows, for "did you mean" suggestions. */
-const KNOWN_KEYS = [
-  "name", "description", "target", "probes", "steadyState", "schedule", "duration", "gate", "kind", "replication",
-  "image", "startupTimeout", "every", "timeout", "connectTimeout", "connection", "endpoint", "node", "mode", "isolate",
-  "between", "oneWay", "after", "at", "fault", "action", "for", "window", "minAvailability", "context", "kubeconfig",
-  "allowContexts", "kindConfig", "kindImage", "operator", "version", "manifest", "install", "namespace", "instances",
-  "imageName", "storage", "parameters", "spec", "access", "host", "nodePortBase", "grace", "to", "pooler", "poolSize",
-  "settings", "url", "readReplicaUrl", "ssl", "ca", "rejectUnauthorized", "allowWrites", "run", "heal", "label", "pool", "min", "max", "recycle",
-];
+/** Every option name the schema knows, for "did you mean" where the path's own object is unknown. */
+export const KNOWN_KEYS: readonly string[] = knownKeys(scenarioSchema);
 
 export function validateScenario(input: unknown, source: string): Scenario {
+  const problems: InputError[] = [];
+  const report: Report = (path, problem, fix) => {
+    problems.push(new InputError(at(source, path), problem, fix));
+  };
   const parsed = scenarioSchema.safeParse(input);
-  if (!parsed.success) throw issueToError(parsed.error.issues[0]!, input, source);
-  checkSemantics(parsed.data, source);
-  return parsed.data;
+  if (parsed.success) {
+    checkSemantics(parsed.data, report);
+  } else {
+    const leaves = parsed.error.issues.flatMap((issue) => leafIssues(issue, input, []));
+    for (const leaf of withoutShadowed(leaves, input)) problems.push(leafToError(leaf, input, source));
+    checkSemantics(salvage(input, leaves.map((leaf) => leaf.path)), report);
+  }
+  if (problems.length > 0) throw inputErrors(source, unique(problems));
+  return parsed.data!;
 }
 
 // ---- Shape errors ---------------------------------------------------------------------------
@@ -65,23 +82,59 @@ export function validateScenario(input: unknown, source: string): Scenario {
 type Issue = z.core.$ZodIssue;
 type Path = ReadonlyArray<PropertyKey>;
 
-function issueToError(issue: Issue, input: unknown, source: string, prefix: Path = []): InputError {
+/** One problem zod found, with its full path; an unknown key is one leaf per key. */
+interface Leaf {
+  issue: Issue;
+  path: Path;
+  /** For unrecognized_keys: the one key this leaf is about, and the key probably meant. */
+  key?: string;
+  suggestion?: string | null;
+}
+
+/**
+ * The issues a person should read: a union's failure becomes the failures of the option the user
+ * meant (a schedule entry with "fault" is a fault step), when that can be told.
+ */
+function leafIssues(issue: Issue, input: unknown, prefix: Path): Leaf[] {
   const path = [...prefix, ...issue.path];
   const here = valueAt(input, path);
-
-  if (issue.code === "invalid_union" && "errors" in issue && isRecord(here)) {
-    // A schedule entry: show the error of the branch the user meant (fault or action).
-    const branch = "fault" in here && !("action" in here) ? 0 : "action" in here && !("fault" in here) ? 1 : -1;
-    const inner = branch >= 0 ? issue.errors[branch]?.[0] : undefined;
-    if (inner) return issueToError(inner, input, source, path);
+  if (issue.code === "invalid_union" && issue.errors.length > 0 && isRecord(here)) {
+    const branch = meantBranch(issue.errors, input, path);
+    if (branch >= 0) return issue.errors[branch]!.flatMap((inner) => leafIssues(inner, input, path));
   }
   if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0]!;
-    const suggestion = closest(key, KNOWN_KEYS);
+    const scope = keysAt(scenarioSchema, input, path) ?? KNOWN_KEYS;
+    return issue.keys.map((key) => ({ issue, path, key, suggestion: closest(key, scope) }));
+  }
+  return [{ issue, path }];
+}
+
+/** Which option of a failed union the value was meant for: the one whose keys fit it best. */
+function meantBranch(errors: readonly (readonly Issue[])[], input: unknown, path: Path): number {
+  const options = unionOptionsAt(scenarioSchema, input, path);
+  if (options && options.length === errors.length) return bestOption(options, valueAt(input, path));
+  return -1;
+}
+
+/**
+ * A misspelt key also makes the key meant "missing" ("probe:" for "probes:"); the unknown key's
+ * "did you mean" already says it, so the missing one is left out.
+ */
+function withoutShadowed(leaves: readonly Leaf[], input: unknown): Leaf[] {
+  const meant = new Set(leaves.filter((leaf) => leaf.suggestion).map((leaf) => formatPath([...leaf.path, leaf.suggestion!])));
+  return leaves.filter((leaf) => !(leaf.issue.code === "invalid_type" && valueAt(input, leaf.path) === undefined && meant.has(formatPath(leaf.path))));
+}
+
+const SEE_README = "See `pgdrill run --help` and the README's scenario section.";
+
+function leafToError(leaf: Leaf, input: unknown, source: string): InputError {
+  const { issue, path } = leaf;
+  const here = valueAt(input, path);
+  if (issue.code === "unrecognized_keys") {
     return new InputError(
       at(source, path),
-      `unknown key "${key}"`,
-      suggestion ? `Did you mean "${suggestion}"? Unknown keys are refused so a typo cannot change the drill.` : "Remove it; unknown keys are refused so a typo cannot change the drill.",
+      `unknown key "${leaf.key}"`,
+      leaf.suggestion ? `Did you mean "${leaf.suggestion}"? Unknown keys are refused so a typo cannot change the drill.` : "Remove it; unknown keys are refused so a typo cannot change the drill.",
     );
   }
   if (issue.code === "invalid_type" && here === undefined) {
@@ -90,116 +143,198 @@ function issueToError(issue: Issue, input: unknown, source: string, prefix: Path
   if (issue.code === "invalid_type") {
     return new InputError(at(source, path), `must be ${article(issue.expected)}, got ${describe(here)}`, `Set it to ${article(issue.expected)}.`);
   }
+  if (issue.code === "invalid_key") {
+    const inner = issue.issues[0]?.message ?? issue.message;
+    return new InputError(at(source, path), `the key ${JSON.stringify(String(path.at(-1)))} ${inner}`, SEE_README);
+  }
+  // Our own refinements carry their fix and quote what matters already.
+  const fix = issue.code === "custom" && typeof issue.params?.["fix"] === "string" ? (issue.params["fix"] as string) : undefined;
+  if (fix !== undefined) return new InputError(at(source, path), issue.message, fix);
   // Messages from the schema already say what is accepted; quote the value beside them.
   const quoted = here === undefined || isRecord(here) || Array.isArray(here) || issue.message.includes("got ");
   const shown = quoted ? "" : ` (got ${describe(here)})`;
-  return new InputError(at(source, path), `${issue.message}${shown}`, "See `pgdrill run --help` and the README's scenario section.");
+  return new InputError(at(source, path), `${issue.message}${shown}`, SEE_README);
+}
+
+/** Each problem once (two checks can reach the same conclusion about one field). */
+function unique(problems: readonly InputError[]): InputError[] {
+  return [...new Map(problems.map((problem) => [problem.message, problem])).values()];
 }
 
 // ---- Meaning errors -------------------------------------------------------------------------
 
-function checkSemantics(scenario: Scenario, source: string): void {
-  const fail = (path: Path, problem: string, fix: string): never => {
-    throw new InputError(at(source, path), problem, fix);
+/**
+ * The parts of a scenario the checks below read. After a shape error, a part is undefined where
+ * its shape was wrong (a list holds undefined for each wrong entry), and every check that needs it
+ * is skipped rather than guessed at.
+ */
+interface Parts {
+  target?: Target | undefined;
+  probes?: ReadonlyArray<ProbeSpec | undefined> | undefined;
+  steadyState?: Scenario["steadyState"] | undefined;
+  schedule?: ReadonlyArray<StepSpec | undefined> | undefined;
+  duration?: Duration | undefined;
+}
+
+/** The parts of `input` that zod found nothing wrong with, parsed (defaults filled in). */
+function salvage(input: unknown, issuePaths: readonly Path[]): Parts {
+  if (!isRecord(input)) return {};
+  const clean = (prefix: Path) => !issuePaths.some((path) => prefix.every((key, i) => path[i] === key));
+  const part = <T>(schema: z.ZodType<T>, value: unknown, prefix: Path): T | undefined => {
+    if (!clean(prefix)) return undefined;
+    const parsed = schema.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
   };
-  const nodes = aimableNodes(scenario.target);
-  const capabilities = CAPABILITIES[scenario.target.kind];
-  const durationMs = toMs(scenario.duration);
-  const steadyMs = toMs(scenario.steadyState.window);
-  const knownNode = (path: Path, node: string) => {
-    if (!nodes.includes(node)) fail(path, `unknown node "${node}"`, `The ${scenario.target.kind} target's nodes are ${nodes.join(", ")}.`);
+  const list = <T>(schema: z.ZodType<T>, key: string): Array<T | undefined> | undefined => {
+    const value = input[key];
+    if (value === undefined && clean([key])) return [];
+    return Array.isArray(value) ? value.map((entry, i) => part(schema, entry, [key, i])) : undefined;
+  };
+  return {
+    target: part(targetSchema, input["target"], ["target"]),
+    probes: list(probeSchema, "probes"),
+    steadyState: part(scenarioSchema.shape.steadyState, input["steadyState"], ["steadyState"]),
+    schedule: list(stepSchema, "schedule"),
+    duration: part(scenarioSchema.shape.duration, input["duration"], ["duration"]),
+  };
+}
+
+function checkSemantics(parts: Parts, report: Report): void {
+  const { target } = parts;
+  const nodes = target ? aimableNodes(target) : undefined;
+  const capabilities = target ? CAPABILITIES[target.kind] : undefined;
+  const durationMs = parts.duration === undefined ? undefined : toMs(parts.duration);
+  const steadyMs = parts.steadyState === undefined ? undefined : toMs(parts.steadyState.window);
+  /** Reports `node` if the target has no such node; true when it has (or the target is unknown). */
+  const knownNode = (path: Path, node: string, via: Report = report): boolean => {
+    if (!target || !nodes || nodes.includes(node)) return true;
+    via(path, `unknown node "${node}"`, `The ${target.kind} target's nodes are ${nodes.join(", ")}.`);
+    return false;
   };
 
-  if (durationMs <= 0) fail(["duration"], "must be longer than 0", 'Give the drill a length, e.g. "15s".');
-  if (steadyMs >= durationMs) {
-    fail(["steadyState", "window"], `${formatMs(steadyMs)} is not shorter than the drill (${formatMs(durationMs)})`, "Shorten the window or lengthen duration.");
+  // The drill's end, when there is a sensible one to compare times with.
+  let endMs = durationMs;
+  if (durationMs !== undefined && durationMs <= 0) {
+    report(["duration"], "must be longer than 0", 'Give the drill a length, e.g. "15s".');
+    endMs = undefined;
+  }
+  if (steadyMs !== undefined && endMs !== undefined && steadyMs >= endMs) {
+    report(["steadyState", "window"], `${formatMs(steadyMs)} is not shorter than the drill (${formatMs(endMs)})`, "Shorten the window or lengthen duration.");
   }
 
   const names = new Set<string>();
-  scenario.probes.forEach((probe, i) => {
+  parts.probes?.forEach((probe, i) => {
+    if (!probe) return;
     const name = probe.name ?? probe.kind;
-    if (names.has(name)) fail(["probes", i, "name"], `a second probe named "${name}"`, 'Give each probe of the same kind its own "name".');
+    if (names.has(name)) report(["probes", i, "name"], `a second probe named "${name}"`, 'Give each probe of the same kind its own "name".');
     names.add(name);
-    if (toMs(probe.every) < MIN_INTERVAL_MS) fail(["probes", i, "every"], `${formatMs(toMs(probe.every))} is below ${MIN_INTERVAL_MS} ms`, `Use ${MIN_INTERVAL_MS}ms or more.`);
+    if (toMs(probe.every) < MIN_INTERVAL_MS) report(["probes", i, "every"], `${formatMs(toMs(probe.every))} is below ${MIN_INTERVAL_MS} ms`, `Use ${MIN_INTERVAL_MS}ms or more.`);
     for (const key of ["timeout", "connectTimeout"] as const) {
-      if (toMs(probe[key]) <= 0) fail(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
+      if (toMs(probe[key]) <= 0) report(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
     }
-    if (probe.kind !== "role" && probe.pool !== undefined && probe.connection !== "pool") {
-      fail(["probes", i, "pool"], `applies only with connection "pool" (this probe's is "${probe.connection}")`, 'Set connection: "pool", or remove pool.');
+    if (probe.kind === "role") return;
+    if (probe.pool !== undefined && probe.connection !== "pool") {
+      report(["probes", i, "pool"], `applies only with connection "pool" (this probe's is "${probe.connection}")`, 'Set connection: "pool", or remove pool.');
     }
-    const hasPooler = scenario.target.kind === "container-pair" && scenario.target.pooler !== undefined;
-    if (probe.kind !== "role" && probe.endpoint === "pooler" && !hasPooler) {
-      fail(["probes", i, "endpoint"], "the target has no pooler", scenario.target.kind === "container-pair" ? 'Add "pooler: {}" to the target (PgBouncer in front of the primary), or use "rw".' : 'Use "rw".');
+    if (!target || !capabilities) return;
+    const hasPooler = target.kind === "container-pair" && target.pooler !== undefined;
+    if (probe.endpoint === "pooler" && !hasPooler) {
+      report(["probes", i, "endpoint"], "the target has no pooler", target.kind === "container-pair" ? 'Add "pooler: {}" to the target (PgBouncer in front of the primary), or use "rw".' : 'Use "rw".');
     }
     if (probe.kind === "select1" && probe.endpoint !== "pooler" && !capabilities.endpoints.includes(probe.endpoint)) {
-      if (scenario.target.kind === "cnpg") {
-        fail(["probes", i, "endpoint"], `unknown endpoint "${probe.endpoint}"`, `Use one of ${capabilities.endpoints.join(", ")} (the cluster's services).`);
+      if (target.kind === "cnpg") {
+        report(["probes", i, "endpoint"], `unknown endpoint "${probe.endpoint}"`, `Use one of ${capabilities.endpoints.join(", ")} (the cluster's services).`);
+      } else {
+        knownNode(["probes", i, "endpoint"], probe.endpoint);
       }
-      knownNode(["probes", i, "endpoint"], probe.endpoint);
     }
   });
-  if (scenario.probes.filter((probe) => probe.kind === "writes").length > 1) {
-    fail(["probes"], "more than one writes probe", "Use a single writes probe; lost-write checking reads one table per drill.");
+  if ((parts.probes ?? []).filter((probe) => probe?.kind === "writes").length > 1) {
+    report(["probes"], "more than one writes probe", "Use a single writes probe; lost-write checking reads one table per drill.");
   }
 
-  let rw = "primary";
+  // The schedule as a whole (its order, the steady state before it) is judged only when every
+  // entry is known and none had a problem of its own: otherwise the verdict would be a guess.
+  const schedule = parts.schedule?.every((step) => step !== undefined) ? (parts.schedule as readonly StepSpec[]) : undefined;
+  let scheduleProblems = 0;
+  const reportStep: Report = (path, problem, fix) => {
+    scheduleProblems += 1;
+    report(path, problem, fix);
+  };
+  // Who is primary at each step; unknown after an entry whose shape was wrong (it may promote).
+  let rw: string | null = "primary";
   let firstAt: number | null = null;
-  scenario.schedule.forEach((step, i) => {
+  parts.schedule?.forEach((step, i) => {
+    if (!step) {
+      rw = null;
+      return;
+    }
     const atMs = toMs(step.at);
     firstAt = firstAt === null ? atMs : Math.min(firstAt, atMs);
-    if (atMs >= durationMs) {
-      fail(["schedule", i, "at"], `${formatMs(atMs)} is at or past the end of the drill (duration ${formatMs(durationMs)})`, "Move it earlier or lengthen duration.");
+    if (endMs !== undefined && atMs >= endMs) {
+      reportStep(["schedule", i, "at"], `${formatMs(atMs)} is at or past the end of the drill (duration ${formatMs(endMs)})`, "Move it earlier or lengthen duration.");
     }
     if ("fault" in step) {
-      const fault = step.fault;
-      if (!capabilities.faults.includes(fault.kind)) {
-        fail(["schedule", i, "fault", "kind"], `the ${scenario.target.kind} target cannot do "${fault.kind}"`, `Use one of ${capabilities.faults.join(", ")}.`);
+      checkFaultStep(step, i);
+      if (step.for !== undefined && endMs !== undefined && atMs < endMs && atMs + toMs(step.for) > endMs) {
+        reportStep(["schedule", i, "for"], `the fault would heal at ${formatMs(atMs + toMs(step.for))}, after the drill ends (${formatMs(endMs)})`, "Shorten it or lengthen duration.");
       }
-      if (scenario.target.kind === "cnpg") checkCnpgFault(fault, ["schedule", i, "fault"], fail);
-      if (fault.kind === "partition") {
-        if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate);
-        fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node));
-      } else if (fault.kind === "command") {
-        if (fault.heal === undefined && step.for !== undefined) {
-          fail(["schedule", i, "for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
-        }
-      } else {
-        knownNode(["schedule", i, "fault", "node"], fault.node);
+      return;
+    }
+    if (!target || !capabilities) return;
+    const action = step.action;
+    if (!capabilities.actions.includes(action.kind)) {
+      reportStep(["schedule", i, "action", "kind"], `the ${target.kind} target cannot do "${action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
+    } else if (action.kind === "switchover") {
+      if (action.to !== "replica" && !knownNode(["schedule", i, "action", "to"], action.to, reportStep)) return;
+      if (["primary", "operator"].includes(action.to)) reportStep(["schedule", i, "action", "to"], `cannot switch over to "${action.to}"`, 'Name an instance or "replica".');
+    } else if (action.kind === "promote") {
+      if (knownNode(["schedule", i, "action", "node"], action.node, reportStep) && action.node === rw) {
+        reportStep(["schedule", i, "action", "node"], `"${rw}" is already the primary at that point`, "Promote a standby.");
       }
-      if (step.for !== undefined && atMs + toMs(step.for) > durationMs) {
-        fail(["schedule", i, "for"], `the fault would heal at ${formatMs(atMs + toMs(step.for))}, after the drill ends (${formatMs(durationMs)})`, "Shorten it or lengthen duration.");
-      }
-    } else if (!capabilities.actions.includes(step.action.kind)) {
-      fail(["schedule", i, "action", "kind"], `the ${scenario.target.kind} target cannot do "${step.action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
-    } else if (step.action.kind === "switchover") {
-      if (step.action.to !== "replica") knownNode(["schedule", i, "action", "to"], step.action.to);
-      if (["primary", "operator"].includes(step.action.to)) fail(["schedule", i, "action", "to"], `cannot switch over to "${step.action.to}"`, 'Name an instance or "replica".');
-    } else if (step.action.kind === "promote") {
-      knownNode(["schedule", i, "action", "node"], step.action.node);
-      if (step.action.node === rw) fail(["schedule", i, "action", "node"], `"${rw}" is already the primary at that point`, "Promote a standby.");
-      rw = step.action.node;
+      rw = action.node;
     }
   });
-  if (scenario.target.kind === "endpoint") checkEndpoint(scenario, fail);
-  const impossible = findImpossibleStep(scenario.target, scenario.schedule);
-  if (impossible) fail(impossible.path, impossible.problem, impossible.fix);
-  const target = scenario.target;
-  if (target.kind === "cnpg" && target.context !== undefined && scenario.schedule.length > 0 && !mayDisrupt(target, target.context)) {
-    fail(["target", "context"], `"${target.context}" is not a kind cluster pgdrill made, so its faults are refused`, `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`);
+
+  function checkFaultStep(step: Extract<StepSpec, { fault: unknown }>, i: number): void {
+    const fault = step.fault;
+    if (fault.kind === "command" && fault.heal === undefined && step.for !== undefined) {
+      reportStep(["schedule", i, "for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
+    }
+    if (!target || !capabilities) return;
+    if (!capabilities.faults.includes(fault.kind)) {
+      reportStep(["schedule", i, "fault", "kind"], `the ${target.kind} target cannot do "${fault.kind}"`, `Use one of ${capabilities.faults.join(", ")}.`);
+      return;
+    }
+    if (target.kind === "cnpg" && checkCnpgFault(fault, ["schedule", i, "fault"], reportStep)) return;
+    if (fault.kind === "partition") {
+      if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate, reportStep);
+      fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node, reportStep));
+    } else if (fault.kind !== "command") {
+      knownNode(["schedule", i, "fault", "node"], fault.node, reportStep);
+    }
   }
-  if (firstAt !== null && steadyMs > firstAt) {
-    fail(["steadyState", "window"], `${formatMs(steadyMs)} ends after the first scheduled step (at ${formatMs(firstAt)})`, "The steady state is checked before any fault: shorten the window or schedule the first step later.");
+
+  if (target?.kind === "endpoint" && parts.probes) checkEndpoint(target, parts.probes, report);
+  if (target && schedule && scheduleProblems === 0) {
+    const impossible = findImpossibleStep(target, schedule);
+    if (impossible) reportStep(impossible.path, impossible.problem, impossible.fix);
+  }
+  if (target?.kind === "cnpg" && target.context !== undefined && (parts.schedule?.length ?? 0) > 0 && !mayDisrupt(target, target.context)) {
+    report(["target", "context"], `"${target.context}" is not a kind cluster pgdrill made, so its faults are refused`, `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`);
+  }
+  if (schedule && steadyMs !== undefined && firstAt !== null && steadyMs > firstAt) {
+    report(["steadyState", "window"], `${formatMs(steadyMs)} ends after the first scheduled step (at ${formatMs(firstAt)})`, "The steady state is checked before any fault: shorten the window or schedule the first step later.");
   }
 }
 
-type Fail = (path: Path, problem: string, fix: string) => never;
+type Report = (path: Path, problem: string, fix: string) => void;
 
 /** An endpoint is someone's database: writes only when the scenario says so. */
-function checkEndpoint(scenario: Scenario, fail: Fail): void {
-  if (scenario.target.kind !== "endpoint") return;
-  const writes = scenario.probes.findIndex((probe) => probe.kind === "writes");
-  if (writes >= 0 && !scenario.target.allowWrites) {
-    fail(
+function checkEndpoint(target: Extract<Target, { kind: "endpoint" }>, probes: ReadonlyArray<ProbeSpec | undefined>, report: Report): void {
+  const writes = probes.findIndex((probe) => probe?.kind === "writes");
+  if (writes >= 0 && !target.allowWrites) {
+    report(
       ["target", "allowWrites"],
       `probes[${writes}] writes to the endpoint, which it may not`,
       "Set target.allowWrites: true to let pgdrill create its table in a schema of its own (pgdrill_<run id>, dropped after the drill), or remove the writes probe to only observe.",
@@ -207,16 +342,22 @@ function checkEndpoint(scenario: Scenario, fail: Fail): void {
   }
 }
 
-/** cnpg faults aim at pods: the operator's pod can be deleted but not cut off or fenced. */
-function checkCnpgFault(fault: FaultSpec, path: Path, fail: Fail): void {
+/**
+ * cnpg faults aim at pods: the operator's pod can be deleted but not cut off or fenced. Returns
+ * whether it reported a problem.
+ */
+function checkCnpgFault(fault: FaultSpec, path: Path, report: Report): boolean {
   if (fault.kind === "partition" && fault.isolate === undefined) {
-    fail([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
+    report([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
+    return true;
   }
-  if (fault.kind === "command") return;
+  if (fault.kind === "command") return false;
   const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
   if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence")) {
-    fail([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${fault.kind === "fence" ? "fence" : "cut off"} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
+    report([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${fault.kind === "fence" ? "fence" : "cut off"} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
+    return true;
   }
+  return false;
 }
 
 // ---- Helpers --------------------------------------------------------------------------------
@@ -258,26 +399,4 @@ function describe(value: unknown): string {
 
 function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
-}
-
-/** The known key nearest to `key` by edit distance, if it is close enough to be a typo. */
-function closest(key: string, candidates: readonly string[]): string | null {
-  let best: { word: string; distance: number } | null = null;
-  for (const word of candidates) {
-    const distance = editDistance(key.toLowerCase(), word.toLowerCase());
-    if (!best || distance < best.distance) best = { word, distance };
-  }
-  return best && best.distance <= (key.length >= 4 ? 2 : 1) ? best.word : null;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -1,27 +1,42 @@
 /**
- * Bad scenario input is refused before anything starts, with one line that names the field and
- * says the fix. Each case is a file in test/fixtures/bad-scenarios/.
+ * Bad scenario input is refused before anything starts, with one line per problem that names the
+ * field and says the fix (a single problem is a single line). Each case is a file in
+ * test/fixtures/bad-scenarios/.
  */
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseDuration } from "../../harness/duration.ts";
-import { InputError } from "../../harness/errors.ts";
+import { DURATION_PATTERN, formatDuration, parseDuration, toMs } from "../../harness/duration.ts";
+import { InputError, inputErrors, MAX_LISTED_PROBLEMS } from "../../harness/errors.ts";
 import { listScenarios, loadScenario } from "../../harness/scenario/load.ts";
-import { validateScenario } from "../../harness/scenario/validate.ts";
+import { scenario as scenarioSchema } from "../../harness/scenario/schema.ts";
+import { KNOWN_KEYS, validateScenario } from "../../harness/scenario/validate.ts";
 
 const bad = (file: string) => join("test/fixtures/bad-scenarios", file);
 
-async function refusal(file: string): Promise<InputError> {
+async function refusal(file: string, lines = 1): Promise<InputError> {
   const error = await loadScenario(file).then(
     () => null,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(InputError);
   const inputError = error as InputError;
-  expect(inputError.message.split("\n")).toHaveLength(1);
+  expect(inputError.message.split("\n")).toHaveLength(lines);
   return inputError;
 }
+
+function refused(input: unknown): InputError {
+  try {
+    validateScenario(input, "s");
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError);
+    return error as InputError;
+  }
+  throw new Error("expected the scenario to be refused");
+}
+
+const base = { name: "x", target: { kind: "container-pair" }, probes: [{ kind: "select1" }], duration: "10s" };
+const pause = { kind: "pause", node: "primary" };
 
 describe("scenario validation", () => {
   it.each([
@@ -34,7 +49,12 @@ describe("scenario validation", () => {
     ["unknown-node.yaml", "schedule[0].fault.node", /unknown node "primry"/, /nodes are primary, standby/],
     ["steady-after-fault.yaml", "steadyState.window", /5.00 s ends after the first scheduled step \(at 3.00 s\)/, /shorten the window/],
     ["bad-gate-expression.yaml", 'gate["availability.ratio"]', /must be a comparison.*got "about 0.9"/, /README/],
-    ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric; use one of .*failover.latencyMs/, /README/],
+    ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric "failover.latency"\./, /^Did you mean "failover.latencyMs"\? Use one of availability.ratio, .*operator.multiplePrimaryLabelsMs\.$/],
+    ["bare-number-duration.yaml", "duration", /must be a duration with a unit like "30s" or "500ms"; a bare number \(8000\) has no unit/, /Write "8s" if you meant 8000 milliseconds .* or "8000s" for seconds/],
+    ["duration-out-of-order.yaml", "duration", /must be a duration written with each unit once, largest first, got "30s1m"/, /^Write "1m30s"\.$/],
+    ["fault-for-zero.yaml", "schedule[0].for", /must be longer than 0, got "0s"/, /Omit "for" to keep the fault until the drill ends .*or give a positive duration/],
+    ["misspelt-top-level-key.yaml", "(scenario)", /unknown key "probe"/, /Did you mean "probes"\?/],
+    ["misspelt-step-key.yaml", "schedule[0]", /unknown key "fualt"/, /Did you mean "fault"\?/],
     ["yaml-syntax.yaml", "yaml-syntax.yaml", /is not valid YAML: .*at line 3, column 1/, /Fix the syntax/],
     ["promote-primary.ts", "schedule[1].action.node", /"primary" is already the primary/, /Promote a standby/],
     ["cnpg-pause.yaml", "schedule[0].fault.kind", /the cnpg target cannot do "pause"/, /Use one of kill, delete-pod, partition, fence/],
@@ -69,9 +89,7 @@ describe("scenario validation", () => {
   });
 
   it("accepts schedules that only look alike: a pause after a pause has healed, a heal action in between, kill of a frozen node", () => {
-    const base = { name: "x", target: { kind: "container-pair" }, probes: [{ kind: "select1" }], duration: "20s" };
-    const pause = { kind: "pause", node: "primary" };
-    const ok = (schedule: unknown[]) => expect(() => validateScenario({ ...base, schedule }, "s")).not.toThrow();
+    const ok = (schedule: unknown[]) => expect(() => validateScenario({ ...base, duration: "20s", schedule }, "s")).not.toThrow();
     ok([{ at: "3s", for: "2s", fault: pause }, { at: "5s", fault: pause }]);
     ok([{ at: "3s", fault: pause }, { at: "5s", action: { kind: "heal" } }, { at: "6s", fault: pause }]);
     ok([{ at: "3s", fault: pause }, { at: "5s", fault: { kind: "kill", node: "primary" } }, { at: "6s", action: { kind: "promote", node: "standby" } }]);
@@ -79,7 +97,6 @@ describe("scenario validation", () => {
   });
 
   it("refuses two probes with the same name, and a probe interval under 10 ms", () => {
-    const base = { name: "x", target: { kind: "container-pair" }, duration: "10s" };
     expect(() => validateScenario({ ...base, probes: [{ kind: "select1" }, { kind: "select1" }] }, "s")).toThrow(
       /s: probes\[1\]\.name: a second probe named "select1"/,
     );
@@ -104,15 +121,144 @@ describe("scenario validation", () => {
   });
 });
 
+describe("several problems at once", () => {
+  it("reports every problem of a file, shape and meaning, one line each under a count", async () => {
+    const error = await refusal(bad("several-problems.yaml"), 5);
+    const file = bad("several-problems.yaml");
+    expect(error.field).toBe(file);
+    expect(error.message.split("\n")).toEqual([
+      `${file}: 4 problems:`,
+      expect.stringMatching(/^ {2}probes\[0\]\.every: must be a duration with a unit .*a bare number \(30\) has no unit\. Write "30ms"/),
+      expect.stringMatching(/^ {2}schedule\[0\]\.for: must be longer than 0, got "0s"\. Omit "for"/),
+      expect.stringMatching(/^ {2}gate\["failover\.latency"\]: unknown metric "failover\.latency"\. Did you mean "failover\.latencyMs"\?/),
+      '  schedule[1].fault.node: unknown node "primry". The container-pair target\'s nodes are primary, standby.',
+    ]);
+    expect(error.problems.map((problem) => problem.field)).toEqual([
+      `${file}: probes[0].every`,
+      `${file}: schedule[0].for`,
+      `${file}: gate["failover.latency"]`,
+      `${file}: schedule[1].fault.node`,
+    ]);
+    expect(error.problems.every((problem) => problem instanceof InputError && problem.problems.length === 1)).toBe(true);
+  });
+
+  it(`lists at most ${MAX_LISTED_PROBLEMS} and says how many more`, async () => {
+    const error = await refusal(bad("many-problems.json"), MAX_LISTED_PROBLEMS + 2);
+    expect(error.problems).toHaveLength(25);
+    const lines = error.message.split("\n");
+    expect(lines[0]).toBe(`${bad("many-problems.json")}: 25 problems:`);
+    expect(lines.at(-1)).toBe("  ... and 5 more");
+  });
+
+  it("a single problem is the error itself: one line, and problems holds just it", () => {
+    const error = refused({ ...base, duration: "0s" });
+    expect(error.message).toBe('s: duration: must be longer than 0. Give the drill a length, e.g. "15s".');
+    expect(error.problems).toEqual([error]);
+    expect(inputErrors("s", [error])).toBe(error);
+  });
+
+  it("runs the checks of meaning on the parts whose shape was right, and skips the ones that depend on a broken part", () => {
+    // The target is broken: node names cannot be judged, but the time past the end still can.
+    const error = refused({ ...base, target: { kind: "container-pair", replication: "eventual" }, schedule: [{ at: "20s", fault: { kind: "kill", node: "nobody" } }] });
+    expect(error.problems.map((problem) => problem.field.replace("s: ", ""))).toEqual(["target.replication", "schedule[0].at"]);
+    // A broken entry keeps the schedule as a whole (order, the steady state before it) unjudged.
+    const partial = refused({ ...base, steadyState: { window: "5s" }, schedule: [{ at: "3s", fault: pause }, { at: "4s", fault: { kind: "pause" } }] });
+    expect(partial.problems.map((problem) => problem.field.replace("s: ", ""))).toEqual(["schedule[1].fault.node"]);
+  });
+
+  it("reports a misspelt key once, as the key it probably was, wherever it is", () => {
+    const { probes, ...withoutProbes } = base;
+    expect(refused({ ...withoutProbes, probe: probes }).message).toBe(
+      's: (scenario): unknown key "probe". Did you mean "probes"? Unknown keys are refused so a typo cannot change the drill.',
+    );
+    expect(refused({ ...base, target: { kind: "cnpg", instanses: 3 } }).message).toMatch(/^s: target: unknown key "instanses"\. Did you mean "instances"\?/);
+    expect(refused({ ...base, schedule: [{ at: "3s", fault: pause, fro: "2s" }] }).message).toMatch(/^s: schedule\[0\]: unknown key "fro"\. Did you mean "for"\?/);
+    // Suggestions come from the object the key is in: "every" is a probe's, not the scenario's.
+    expect(refused({ ...base, every: "1s" }).message).toMatch(/unknown key "every"\. Remove it/);
+  });
+
+  it("knows every key of the schema, read from the schema itself", () => {
+    for (const key of ["probes", "steadyState", "poolSize", "readReplicaUrl", "rejectUnauthorized", "nodePortBase", "recycle", "oneWay", "grace", "to", "label", "minAvailability"]) {
+      expect(KNOWN_KEYS).toContain(key);
+    }
+    expect(KNOWN_KEYS).not.toContain("availability.ratio");
+    expect(Object.keys(scenarioSchema.shape).every((key) => KNOWN_KEYS.includes(key))).toBe(true);
+  });
+});
+
+describe("durations in scenarios", () => {
+  it("accepts compound durations and 0, refuses a bare number with the unit it needs", () => {
+    const scenario = validateScenario({ ...base, duration: "1m30s", steadyState: { window: "2s500ms" }, schedule: [{ at: "3s", for: "1m", fault: pause }, { at: "1m15s", action: { kind: "heal" } }] }, "s");
+    expect([toMs(scenario.duration), toMs(scenario.steadyState.window), toMs(scenario.schedule[1]!.at)]).toEqual([90_000, 2500, 75_000]);
+    const zero = validateScenario({ ...base, steadyState: { window: 0 }, schedule: [{ at: 0, action: { kind: "heal" } }] }, "s");
+    expect([zero.steadyState.window, zero.schedule[0]!.at]).toEqual([0, 0]);
+    expect(refused({ ...base, probes: [{ kind: "select1", every: 100 }] }).message).toBe(
+      's: probes[0].every: must be a duration with a unit like "30s" or "500ms"; a bare number (100) has no unit. Write "100ms" if you meant 100 milliseconds (what a bare number used to mean), or "100s" for seconds.',
+    );
+    expect(refused({ ...base, probes: [{ kind: "select1", every: "100 msec" }] }).message).toMatch(/without spaces, with the units h, m, s and ms, got "100 msec"\. Write "100ms"\./);
+  });
+
+  it("refuses a `for` of 0 however it is written", () => {
+    for (const zero of [0, "0s", "0ms", "0m0s", "0.0s"]) {
+      expect(refused({ ...base, schedule: [{ at: "3s", for: zero, fault: pause }] }).message).toMatch(/^s: schedule\[0\]\.for: must be longer than 0/);
+    }
+  });
+
+  it("keeps the defaults that were numbers: a promotion's `after` is 0", () => {
+    const scenario = validateScenario({ ...base, schedule: [{ at: "3s", action: { kind: "promote", node: "standby" } }] }, "s");
+    expect(scenario.schedule[0]).toMatchObject({ action: { after: 0 } });
+  });
+});
+
 describe("parseDuration", () => {
-  it("round-trips milliseconds and seconds", () => {
+  it("round-trips milliseconds and seconds, and refuses a bare number other than 0", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10_000_000 }), (n) => {
         expect(parseDuration(`${n}ms`)).toEqual({ ok: true, ms: n });
         expect(parseDuration(`${n}s`)).toEqual({ ok: true, ms: n * 1000 });
-        expect(parseDuration(n)).toEqual({ ok: true, ms: n });
+        if (n === 0) expect(parseDuration(n)).toEqual({ ok: true, ms: 0 });
+        else expect(parseDuration(n)).toMatchObject({ ok: false, message: expect.stringContaining(`a bare number (${n}) has no unit`) });
+        // Inside the harness a number is milliseconds, as older runs' scenario.json hold them.
+        expect(toMs(n)).toBe(n);
       }),
     );
+  });
+
+  it("reads compound durations as the sum of their parts, and formatDuration writes them back", () => {
+    const UNIT = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+    const compound = fc.record({ h: fc.option(fc.nat(99)), m: fc.option(fc.nat(59)), s: fc.option(fc.nat(59)), ms: fc.option(fc.nat(999)) });
+    fc.assert(
+      fc.property(compound, (parts) => {
+        const present = (Object.keys(UNIT) as Array<keyof typeof UNIT>).filter((unit) => parts[unit] !== null);
+        fc.pre(present.length > 0);
+        const text = present.map((unit) => `${parts[unit]}${unit}`).join("");
+        const ms = present.reduce((sum, unit) => sum + parts[unit]! * UNIT[unit], 0);
+        expect(parseDuration(text), text).toEqual({ ok: true, ms });
+        expect(parseDuration(formatDuration(ms))).toEqual({ ok: true, ms });
+        expect(DURATION_PATTERN.test(formatDuration(ms))).toBe(true);
+      }),
+    );
+    expect(parseDuration("1m30s")).toEqual({ ok: true, ms: 90_000 });
+    expect(parseDuration("1h15m")).toEqual({ ok: true, ms: 4_500_000 });
+    expect(parseDuration("2m500ms")).toEqual({ ok: true, ms: 120_500 });
+    expect(parseDuration("1.1s")).toEqual({ ok: true, ms: 1100 });
+    expect([formatDuration(90_000), formatDuration(0), formatDuration(1.5)]).toEqual(["1m30s", "0s", "1.5ms"]);
+  });
+
+  it("says what to write instead of a near miss", () => {
+    const fix = (value: unknown) => {
+      const parsed = parseDuration(value);
+      return parsed.ok ? null : parsed.fix;
+    };
+    expect(fix("1m 30s")).toBe('Write "1m30s".');
+    expect(fix("30s1m")).toBe('Write "1m30s".');
+    expect(fix("1m1m")).toBe('Write "2m".');
+    expect(fix("1m1.5s")).toBe('Write "1m1s500ms".');
+    expect(fix("2 mins")).toBe('Write "2m".');
+    expect(fix("1d")).toBe('Write "24h".');
+    expect(fix("3S")).toBe('Write "3s".');
+    expect(fix("30")).toMatch(/^Write "30ms" if you meant 30 milliseconds/);
+    expect(fix(1500)).toMatch(/^Write "1s500ms" if you meant 1500 milliseconds/);
   });
 
   it("never throws, and refuses what is not a duration with a message", () => {
