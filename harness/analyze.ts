@@ -194,7 +194,13 @@ async function readScenarioGate(runDir: string): Promise<GateMap> {
   const parsed = gateSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InputError(`${path}: gate${issue?.path.length ? `.${issue.path.join(".")}` : ""}`, issue?.message ?? "is invalid", "Fix the gate in the scenario and re-run, or pass --gate to override it");
+    // The schema's own fix ("Did you mean ...?") where it has one.
+    const fix = (issue as { params?: { fix?: unknown } } | undefined)?.params?.fix;
+    throw new InputError(
+      `${path}: gate${issue?.path.length ? `.${issue.path.join(".")}` : ""}`,
+      issue?.message ?? "is invalid",
+      typeof fix === "string" ? `${fix} Or pass --gate to override it` : "Fix the gate in the scenario and re-run, or pass --gate to override it",
+    );
   }
   return parsed.data;
 }

@@ -6,6 +6,7 @@
 export { loadScenario, listScenarios, type LoadedScenario } from "./scenario/load.ts";
 export { runDrill, type DrillOptions } from "./run/drill.ts";
 export { analyzeRunDir } from "./analyze.ts";
+export { scenarioJsonSchema } from "./scenario/json-schema.ts";
 export type { Scenario, ScenarioInput } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";
 export type { HistoryEvent } from "./history/events.ts";

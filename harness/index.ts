@@ -56,3 +56,5 @@ export const switchover = (to = "replica") => ({ kind: "switchover" as const, to
 export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";
 export type { HistoryEvent } from "./history/events.ts";
+export type { Duration, DurationText } from "./duration.ts";
+export type { GateMetric, GateExpression, GateInput } from "./gate/metrics.ts";

@@ -1,6 +1,6 @@
 /** The command line: exit codes, one-line errors for bad input, and nothing started for them. */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -103,6 +103,24 @@ describe("pgdrill CLI", { timeout: 60_000 }, () => {
     );
     expect(error?.code).toBe(2);
     expect(error?.stderr).toMatch(/probes\[0\]: unknown key "evrey". Did you mean "every"\?/);
+  });
+
+  it("prints the JSON Schema of scenarios, the same as the committed schema/scenario.schema.json", async () => {
+    const io = capture();
+    expect(await main(["schema"], io)).toBe(0);
+    expect(io.stdout()).toBe(readFileSync("schema/scenario.schema.json", "utf8"));
+    expect(JSON.parse(io.stdout())).toMatchObject({ $schema: "https://json-schema.org/draft/2020-12/schema", title: "pgdrill scenario" });
+  });
+
+  it("report on a saved run whose gate names an unknown metric suggests the metric meant", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pgdrill-saved-"));
+    cpSync("reports/examples/pair-kill-primary", dir, { recursive: true });
+    const scenario = JSON.parse(readFileSync(join(dir, "scenario.json"), "utf8")) as { gate: Record<string, string> };
+    scenario.gate = { "failover.latency": "< 30000" };
+    writeFileSync(join(dir, "scenario.json"), JSON.stringify(scenario));
+    const io = capture();
+    expect(await main(["report", dir], io)).toBe(2);
+    expect(io.stderr()).toMatch(/gate\.failover\.latency: unknown metric "failover\.latency"\. Did you mean "failover\.latencyMs"\?/);
   });
 
   it("loads a TypeScript scenario that Node cannot strip (an enum) through tsx", async () => {

@@ -89,6 +89,18 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     });
 
   program
+    .command("schema")
+    .description("print the JSON Schema of scenarios (for editors and validators; generated from what `pgdrill run` accepts)")
+    .addHelpText(
+      "after",
+      "\nThe installed package also ships it as node_modules/pgdrill/dist/schema/scenario.schema.json; a YAML scenario names it in its first line:\n  # yaml-language-server: $schema=../node_modules/pgdrill/dist/schema/scenario.schema.json",
+    )
+    .action(async () => {
+      const { scenarioJsonSchemaText } = await import("../scenario/json-schema.ts");
+      io.out(scenarioJsonSchemaText());
+    });
+
+  program
     .command("report")
     .description(`re-analyse a saved run from its history.jsonl (no containers): rewrites every report in it (${Object.values(RENDERERS).map((renderer) => renderer.file).join(", ")})`)
     .argument("<run-dir>", "a run directory written by `pgdrill run`")
