@@ -73,13 +73,13 @@ const YAML_SCENARIO = `# yaml-language-server: $schema=../node_modules/pgdrill/d
 name: consumer-pause
 target: { kind: container-pair }
 probes:
-  - { kind: select1, every: 50ms, timeout: 300ms }
+  - { kind: select1, every: 50ms, timeout: 300ms, connectTimeout: 300ms }
 steadyState: { window: 1s }
 schedule:
-  - { at: 1500ms, fault: { kind: pause, node: primary }, for: 1s }
-duration: 4s
+  - { at: 1500ms, fault: { kind: pause, node: primary }, for: 2s }
+duration: 5s
 gate:
-  downtime.longestMs: "< 100"   # a 1 s freeze cannot pass this: the drill must deviate (exit 1)
+  downtime.longestMs: "< 100"   # a 2 s freeze cannot pass this: the drill must deviate (exit 1)
 `;
 
 describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
