@@ -68,18 +68,20 @@ export function knownKeys(root: Schema): string[] {
  * user meant them: by the discriminator, else by the option whose keys fit the value best.
  */
 export function keysAt(root: Schema, input: unknown, path: Path): string[] | null {
-  let schema: Schema | undefined = root;
-  let value = input;
-  for (const key of path) {
-    schema = childSchema(resolve(schema, value), key);
-    if (!schema) return null;
-    value = isRecord(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-  }
-  return objectKeys(resolve(schema, value));
+  const at = schemaAt(root, input, path);
+  return at ? objectKeys(resolve(at.schema, at.value)) : null;
 }
 
 /** The options of the plain union (no discriminator) at `path`, or null if there is none there. */
 export function unionOptionsAt(root: Schema, input: unknown, path: Path): Schema[] | null {
+  const at = schemaAt(root, input, path);
+  if (!at) return null;
+  const d = def(unwrap(at.schema));
+  return d.type === "union" && d.discriminator === undefined && d.options ? [...d.options] : null;
+}
+
+/** Walks `path` through the schema and the input side by side: the schema there and the value it checks. */
+function schemaAt(root: Schema, input: unknown, path: Path): { schema: Schema; value: unknown } | null {
   let schema: Schema | undefined = root;
   let value = input;
   for (const key of path) {
@@ -87,8 +89,7 @@ export function unionOptionsAt(root: Schema, input: unknown, path: Path): Schema
     if (!schema) return null;
     value = isRecord(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   }
-  const d = def(unwrap(schema));
-  return d.type === "union" && d.discriminator === undefined && d.options ? [...d.options] : null;
+  return { schema, value };
 }
 
 /** The option of a plain union (no discriminator) whose keys fit `value` best, or -1 on a tie. */
