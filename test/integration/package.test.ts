@@ -204,6 +204,14 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
     expect(reaped.stdout).toBe("nothing to remove\n");
   });
 
+  it("with no Docker engine where DOCKER_HOST points, says so in one line whose fix fits an installed package", async () => {
+    const outcome = await inConsumer(consumer, NODES.current, "env", ["DOCKER_HOST=unix:///nonexistent", "npx", "--no-install", "pgdrill", "reap"]);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toBe(
+      "pgdrill: Docker: no engine answers at DOCKER_HOST=unix:///nonexistent (no socket at /nonexistent). Start the engine (dockerd, or Docker Desktop), or set DOCKER_HOST to one that runs\n",
+    );
+  });
+
   it("on a Node older than the minimum, says in one line which Node is needed and how to get it", async (context) => {
     const older = (await run("bash", ["-c", "command -v node"], { env: { PATH: "/usr/local/bin:/usr/bin:/bin" } }).catch(() => ({ stdout: "" }))).stdout.trim();
     const version = older ? (await run(older, ["-v"])).stdout.trim() : "";
