@@ -153,7 +153,7 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
     }
   });
 
-  it("on the oldest supported Node: --help, list, schema, and a TypeScript scenario run for real", async () => {
+  it("on the oldest supported Node: --help, list, schema, a TypeScript scenario run for real, report and reap", async () => {
     const node = NODES.minimum;
     expect(pkg.engines.node).toBe(">=22.19");
     expect((await inConsumer(consumer, node, "node", ["-v"])).stdout.trim()).toBe("v22.19.0");
@@ -181,6 +181,12 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
     const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as { verdict: string; scenario: { name: string } };
     expect(result.verdict).toBe("pass");
     expect(readdirSync(out).sort()).toEqual(["history.jsonl", "junit.xml", "report.html", "report.md", "result.json", "scenario.json"]);
+
+    const reported = await inConsumer(consumer, node, "npx", ["--no-install", "pgdrill", "report", out]);
+    expect(reported.code, reported.stdout + reported.stderr).toBe(0);
+    expect(reported.stdout).toMatch(/^PASS consumer-kill-primary/m);
+    const reaped = await inConsumer(consumer, node, "npx", ["--no-install", "pgdrill", "reap"]);
+    expect(reaped.code, reaped.stderr).toBe(0);
   });
 
   it("on the current Node: a YAML scenario that deviates exits 1, a shipped scenario runs by name, report and reap work", async () => {
