@@ -92,8 +92,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const onAbort = () => drill.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
-  // The result says what stopped the drill (Ctrl-C, SIGTERM, the launcher gone), not only where.
-  const interrupted = (where: string) => new Error(`interrupted ${where}${abortCause(drill.signal)}`);
+  const interrupted = (where: string) => new Error(`interrupted ${where}`);
   const probing = new AbortController();
   drill.signal.addEventListener("abort", () => probing.abort(), { once: true });
   // Whatever hangs, the run ends: start-up (both nodes), the drill itself, then generous slack.
@@ -151,7 +150,10 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     if (schedule.errors.length > 0) throw new Error(`the schedule did not run as planned: ${schedule.errors.join("; ")}`);
   } catch (error) {
     status = drill.signal.aborted && !pastDeadline ? "aborted" : "errored";
-    failure = pastDeadline ? `the run passed its overall deadline of ${Math.round(deadlineMs / 1000)} s (${errorMessage(error)})` : errorMessage(error);
+    // An interruption says what stopped the drill (Ctrl-C, SIGTERM, the launcher gone), whichever phase noticed it.
+    failure = pastDeadline
+      ? `the run passed its overall deadline of ${Math.round(deadlineMs / 1000)} s (${errorMessage(error)})`
+      : `${errorMessage(error)}${status === "aborted" ? abortCause(drill.signal) : ""}`;
     log(`${status}: ${failure}`);
   } finally {
     clearTimeout(deadline);

@@ -18,9 +18,9 @@ const silent = { out: () => undefined, err: () => undefined, color: false, live:
 
 describe("when things go wrong", { timeout: 120_000 }, () => {
   it.each([
-    ["while the pair is starting", /image pgdrill|image postgres/],
-    ["while the primary is frozen", /fault f1: pause primary/],
-  ])("Ctrl-C %s heals, removes everything, writes an errored result and exits 2", async (_phase, when) => {
+    ["while the pair is starting", /image pgdrill|image postgres/, /interrupted while starting \(SIGINT\)/],
+    ["while the primary is frozen", /fault f1: pause primary/, /interrupted during the drill \(SIGINT\)/],
+  ])("Ctrl-C %s heals, removes everything, writes an errored result and exits 2", async (_phase, when, why) => {
     const out = tempRunDir("sigint");
     const child = pgdrill(["run", "pair-pause-primary", "--out", out]);
     await child.waitFor(when);
@@ -33,7 +33,7 @@ describe("when things go wrong", { timeout: 120_000 }, () => {
     const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as RunResult;
     expect(result.verdict).toBe("errored");
     expect(result.reason).toMatch(/aborted/);
-    expect(result.reason).toMatch(/interrupted during the drill \(SIGINT\)/);
+    expect(result.reason).toMatch(why);
     expect(readEvents(out).at(-1)).toMatchObject({ kind: "run-end", status: "aborted" });
     expect(await leftovers(result.runId)).toEqual([]);
   });
