@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { DURATION_PATTERN, parseDuration, POSITIVE_DURATION_PATTERN, type Duration, type DurationText } from "../duration.ts";
+import { closest } from "../suggest.ts";
 import { GATE_EXPRESSION, GATE_METRIC_NAMES, GATE_METRICS, unknownMetricFix, type GateInput, type GateMetric } from "../gate/metrics.ts";
 
 // ---- Durations ------------------------------------------------------------------------------
@@ -60,6 +61,24 @@ export const faultFor = durationSchema()
     description: `${DURATION_DESCRIPTION.replace(/ A bare number is refused, except 0\.$/, "")} Longer than 0.`,
     anyOf: [{ type: "string", pattern: POSITIVE_DURATION_PATTERN.source }],
   }) as unknown as z.ZodType<Duration, Exclude<DurationText, 0>>;
+
+/**
+ * A union told apart by `kind`, whose "unknown kind" message lists the kinds it holds: written
+ * from the options themselves, so adding one cannot leave the message behind.
+ */
+function byKind<const Options extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(noun: string, options: Options) {
+  const kinds = options.flatMap((option) => [...(option._zod.propValues?.kind ?? [])]).map(String);
+  const list = kinds.map((kind) => `"${kind}"`).join(", ");
+  return z.discriminatedUnion("kind", options, {
+    error: (issue) => {
+      if (issue.code !== "invalid_union") return undefined;
+      // The union sees the whole object; its kind is what was misspelt.
+      const given: unknown = typeof issue.input === "object" && issue.input !== null ? (issue.input as { kind?: unknown }).kind : issue.input;
+      const meant = typeof given === "string" ? closest(given, kinds) : null;
+      return `unknown ${noun} kind: ${meant ? `did you mean "${meant}"? Use` : "use"} one of ${list}`;
+    },
+  });
+}
 
 const nodeName = z.string().min(1, { message: "must name a node of the target, e.g. \"primary\"" });
 
@@ -151,11 +170,7 @@ export const endpointTarget = z
   })
   .describe("An existing PostgreSQL endpoint the application uses (a managed service: RDS Multi-AZ, Cloud SQL HA, Supabase); faults are your own commands (`command` faults), e.g. the provider's CLI.");
 
-export const target = z
-  .discriminatedUnion("kind", [containerPairTarget, cnpgTarget, endpointTarget], {
-    error: (issue) =>
-      issue.code === "invalid_union" ? 'unknown target kind: use "container-pair", "cnpg" or "endpoint"' : undefined,
-  })
+export const target = byKind("target", [containerPairTarget, cnpgTarget, endpointTarget])
   .describe("What is drilled: a container pair, a CloudNativePG cluster, or an existing endpoint.");
 
 // ---- Probes ---------------------------------------------------------------------------------
@@ -214,11 +229,7 @@ export const roleProbe = z
   })
   .describe("Asks every node whether it is a primary: who was primary when, and any split brain.");
 
-export const probe = z
-  .discriminatedUnion("kind", [select1Probe, writesProbe, roleProbe], {
-    error: (issue) =>
-      issue.code === "invalid_union" ? 'unknown probe kind: use one of "select1", "writes", "role"' : undefined,
-  })
+export const probe = byKind("probe", [select1Probe, writesProbe, roleProbe])
   .describe("A client operation, repeated by a worker through the drill.");
 
 // ---- Faults and actions ---------------------------------------------------------------------
@@ -279,13 +290,7 @@ export const commandFault = z
   })
   .describe("Your own command as the fault: a provider's failover CLI, a script.");
 
-export const fault = z
-  .discriminatedUnion("kind", [killFault, stopFault, pauseFault, partitionFault, deletePodFault, fenceFault, commandFault], {
-    error: (issue) =>
-      issue.code === "invalid_union"
-        ? 'unknown fault kind: use one of "kill", "stop", "pause", "partition", "delete-pod", "fence", "command"'
-        : undefined,
-  })
+export const fault = byKind("fault", [killFault, stopFault, pauseFault, partitionFault, deletePodFault, fenceFault, commandFault])
   .describe("What goes wrong, and on which node.");
 
 export const promoteAction = z
@@ -303,11 +308,7 @@ export const switchoverAction = z
   })
   .describe("cnpg: a planned switchover, what `kubectl cnpg promote` does; waits until `to` is primary.");
 
-export const action = z
-  .discriminatedUnion("kind", [promoteAction, healAction, switchoverAction], {
-    error: (issue) =>
-      issue.code === "invalid_union" ? 'unknown action kind: use one of "promote", "heal", "switchover"' : undefined,
-  })
+export const action = byKind("action", [promoteAction, healAction, switchoverAction])
   .describe("What the operator (or pgdrill standing in for one) does.");
 
 export const faultStep = z

@@ -96,6 +96,18 @@ describe("scenario validation", () => {
     ok([{ at: "3s", for: "2s", fault: { kind: "partition", isolate: "standby" } }, { at: "6s", fault: { kind: "partition", between: ["primary", "standby"] } }]);
   });
 
+  it("lists every kind a union holds when a kind is unknown, and suggests the one probably meant", () => {
+    expect(() => validateScenario({ ...base, probes: [{ kind: "selct1" }] }, "s")).toThrow(
+      /^s: probes\[0\]\.kind: unknown probe kind: did you mean "select1"\? Use one of "select1", "writes", "role" \(got "selct1"\)/,
+    );
+    expect(() => validateScenario({ ...base, target: { kind: "pear" } }, "s")).toThrow(
+      /^s: target\.kind: unknown target kind: use one of "container-pair", "cnpg", "endpoint" \(got "pear"\)/,
+    );
+    expect(() => validateScenario({ ...base, schedule: [{ at: "3s", action: { kind: "promot", node: "standby" } }] }, "s")).toThrow(
+      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "promote", "heal", "switchover"/,
+    );
+  });
+
   it("refuses two probes with the same name, and a probe interval under 10 ms", () => {
     expect(() => validateScenario({ ...base, probes: [{ kind: "select1" }, { kind: "select1" }] }, "s")).toThrow(
       /s: probes\[1\]\.name: a second probe named "select1"/,
