@@ -7,11 +7,11 @@
 # none) or a registry it warns and goes on: a container drill then errors, saying which image it lacked.
 set -euo pipefail
 
-say() { printf 'pgdrill-action: %s\n' "$*" >&2; }
+# shellcheck source=action/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 warn() {
   say "$*"
-  [ "${GITHUB_ACTIONS:-}" = "true" ] && printf '::warning title=pgdrill image::%s\n' "$*"
-  return 0
+  annotate warning "pgdrill image" "$*"
 }
 image=postgres:16 # what pgdrill picks by itself when present
 

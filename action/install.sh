@@ -14,10 +14,11 @@
 # (to stdout where that is not set). Exits non-zero, saying why, when nothing could be installed.
 set -euo pipefail
 
-say() { printf 'pgdrill-action: %s\n' "$*" >&2; }
+# shellcheck source=action/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 fail() {
   say "$*"
-  [ "${GITHUB_ACTIONS:-}" = "true" ] && printf '::error title=pgdrill install::%s\n' "$*"
+  annotate error "pgdrill install" "$*"
   exit 1
 }
 output() {

@@ -26,14 +26,8 @@
 # unknown fail-on) exit 2 whatever fail-on says, before anything runs.
 set -euo pipefail
 
-say() { printf 'pgdrill-action: %s\n' "$*" >&2; }
-in_actions() { [ "${GITHUB_ACTIONS:-}" = "true" ]; }
-# Text for a workflow command (::error:: …), escaped as GitHub expects.
-escape() {
-  local s=${1//%/%25}
-  s=${s//$'\r'/%0D}
-  printf '%s' "${s//$'\n'/%0A}"
-}
+# shellcheck source=action/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 trim() {
   local s=$1
   s=${s%$'\r'}
@@ -114,7 +108,7 @@ trap 'exit 143' TERM
 bad_input() {
   bad_message=$*
   say "$*"
-  in_actions && printf '::error title=pgdrill::%s\n' "$(escape "$*")"
+  annotate error pgdrill "$*"
   worst=errored
   exit 2
 }
@@ -209,7 +203,7 @@ for i in "${!scenarios[@]}"; do
   if in_actions && [ "$verdict" != pass ]; then
     level=error
     [ "$verdict" = deviated ] && [ "$fail_on" != deviated ] && level=warning
-    printf '::%s title=pgdrill %s::%s (exit %s); run directory %s\n' "$level" "$verdict" "$(escape "$s")" "$code" "$(escape "$out/${names[$i]}")"
+    annotate "$level" "pgdrill $verdict" "$s (exit $code); run directory $out/${names[$i]}"
   fi
 done
 
