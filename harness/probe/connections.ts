@@ -4,8 +4,8 @@
  * error, `pool` borrows from an application-style pool (see app-pool.ts). A connection an
  * operation failed on is never reused: its protocol state is unknown.
  */
-import { AppPool, type PoolSettings } from "./app-pool.ts";
-import { Session, type Endpoint, type SessionOptions } from "./session.ts";
+import { AppPool, type PoolSettings } from "../connection/app-pool.ts";
+import { Session, type Endpoint, type SessionOptions } from "../connection/session.ts";
 
 export type ConnectionMode = "fresh" | "held" | "pool";
 

@@ -10,10 +10,10 @@ import { toRanges } from "../history/events.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { roundMs } from "../run/clock.ts";
 import type { StartedTopology } from "../target/topology.ts";
-import { poolSettings } from "./app-pool.ts";
+import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
-import { DeadlineError, Session, describeError, isServerError } from "./session.ts";
+import { DeadlineError, Session, describeError, isServerError } from "../connection/session.ts";
 
 type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
 

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
 import { toMs } from "../duration.ts";
 import { HarnessError, errorMessage } from "../errors.ts";
-import { Session, type Endpoint } from "../probe/session.ts";
+import { Session, type Endpoint } from "../connection/session.ts";
 import type { ContainerPairTarget } from "../scenario/schema.ts";
 import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "./docker.ts";
 import { chooseImage } from "./image.ts";

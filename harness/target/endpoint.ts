@@ -11,7 +11,7 @@ import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { toMs } from "../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../errors.ts";
-import { Session, describeError, type Endpoint } from "../probe/session.ts";
+import { Session, describeError, type Endpoint } from "../connection/session.ts";
 import { ownerGone, thisProcess, type Owner } from "../run/owners.ts";
 import type { EndpointTarget, ProbeSpec } from "../scenario/schema.ts";
 import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";

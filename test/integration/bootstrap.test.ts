@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Session } from "../../harness/probe/session.ts";
+import { Session } from "../../harness/connection/session.ts";
 import { containerPair } from "../../harness/target/container-pair.ts";
 import { chooseImage } from "../../harness/target/image.ts";
 import { dockerClient } from "../../harness/target/docker.ts";

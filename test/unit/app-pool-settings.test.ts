@@ -1,6 +1,6 @@
 /** Where an application pool's settings come from: the scenario, then DATABASE_POOL_*, then the guide. */
 import { describe, expect, it } from "vitest";
-import { poolSettings } from "../../harness/probe/app-pool.ts";
+import { poolSettings } from "../../harness/connection/app-pool.ts";
 import { InputError } from "../../harness/errors.ts";
 
 describe("poolSettings", () => {

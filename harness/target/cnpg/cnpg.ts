@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
-import { Session, type Endpoint } from "../../probe/session.ts";
+import { Session, type Endpoint } from "../../connection/session.ts";
 import type { CnpgTarget } from "../../scenario/schema.ts";
 import { iptablesCommands } from "../iptables.ts";
 import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "../topology.ts";
