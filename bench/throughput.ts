@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { HistoryWriter } from "../harness/history/writer.ts";
-import type { Endpoint } from "../harness/connection/session.ts";
+import type { Endpoint } from "../harness/connection/endpoint.ts";
 import { buildProbe } from "../harness/probe/index.ts";
 import { monotonicClock } from "../harness/run/clock.ts";
 import { containerPairTarget, probe as probeSchema } from "../harness/scenario/schema.ts";

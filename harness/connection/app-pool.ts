@@ -6,10 +6,14 @@
  * connection the server closed and said so is dropped, but one that died silently (a killed host,
  * a black-holed network) is handed out and its operation fails or times out — after a failover,
  * once per stale connection, which is what applications with such a pool go through.
+ *
+ * Part of the connection layer, beside Session: it pools sessions and knows nothing of probes (a
+ * probe picks it with `connection: "pool"`, in probe/connections.ts).
  */
 import { toMs } from "../duration.ts";
 import { InputError } from "../errors.ts";
-import { Session, type Endpoint, type SessionOptions } from "./session.ts";
+import type { Endpoint } from "./endpoint.ts";
+import { Session, type SessionOptions } from "./session.ts";
 
 export interface PoolSettings {
   min: number;

@@ -2,30 +2,15 @@
  * One PostgreSQL connection with hard deadlines. `pg`'s own timeouts cover the common cases, but a
  * frozen (paused) server or a black-holed network can leave a socket waiting forever, so every
  * connect and query here races a timer and destroys the socket when the timer wins.
+ *
+ * This is the connection layer (harness/connection/), below both targets and probes: a target
+ * hands out endpoints (endpoint.ts) and opens sessions of its own to set up and check its nodes; a
+ * probe opens sessions on those endpoints for its operations, and decides what they mean for the
+ * History. Nothing here knows about probes, targets or the History.
  */
 import pg from "pg";
-
-export interface Endpoint {
-  /** The node this endpoint reaches now. */
-  node: string;
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-  /** TLS as `pg` takes it (from the URL's sslmode, or the scenario's ssl options). */
-  ssl?: pg.ClientConfig["ssl"];
-}
-
-export class DeadlineError extends Error {
-  override readonly name = "DeadlineError";
-  /** Whether the request may have reached the server (a timed-out write may have committed). */
-  readonly afterSend: boolean;
-  constructor(what: string, ms: number, afterSend: boolean) {
-    super(`${what} timed out after ${ms} ms`);
-    this.afterSend = afterSend;
-  }
-}
+import type { Endpoint } from "./endpoint.ts";
+import { DeadlineError, isServerError } from "./errors.ts";
 
 export interface SessionOptions {
   connectTimeoutMs: number;
@@ -120,21 +105,6 @@ export class Session {
     this.broken = true;
     await withDeadline(this.client.end(), 500, "close", false, () => destroy(this.client)).catch(() => destroy(this.client));
   }
-}
-
-/** An error the server reported with a SQLSTATE: the statement reached it and was refused. */
-export function isServerError(error: unknown): error is pg.DatabaseError {
-  return error instanceof pg.DatabaseError || (typeof error === "object" && error !== null && "severity" in error && "code" in error);
-}
-
-/** Short, secret-free error text for the history: SQLSTATE and message, or the error's message. */
-export function describeError(error: unknown): string {
-  if (isServerError(error)) return `${error.code ?? "?????"} ${error.message}`;
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code && !error.message.includes(code) ? `${code} ${error.message}` : error.message;
-  }
-  return String(error);
 }
 
 function destroy(client: pg.Client): void {

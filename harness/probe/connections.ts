@@ -1,11 +1,16 @@
 /**
  * How a probe gets its connection for each operation — the three ways applications do:
  * `fresh` connects every time (the seed guide's loop), `held` keeps one and reconnects after an
- * error, `pool` borrows from an application-style pool (see app-pool.ts). A connection an
- * operation failed on is never reused: its protocol state is unknown.
+ * error, `pool` borrows from an application-style pool (see connection/app-pool.ts). A connection
+ * an operation failed on is never reused: its protocol state is unknown.
+ *
+ * This stays in probe/ while Session and AppPool sit below it in connection/: it is the probe's
+ * policy per operation (the mode is a probe option), and `nextNode` exists to label the
+ * operation's invoke event in the History.
  */
 import { AppPool, type PoolSettings } from "../connection/app-pool.ts";
-import { Session, type Endpoint, type SessionOptions } from "../connection/session.ts";
+import type { Endpoint } from "../connection/endpoint.ts";
+import { Session, type SessionOptions } from "../connection/session.ts";
 
 export type ConnectionMode = "fresh" | "held" | "pool";
 

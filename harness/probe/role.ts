@@ -5,7 +5,8 @@
  */
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
-import { Session, describeError, isServerError } from "../connection/session.ts";
+import { describeError, isServerError } from "../connection/errors.ts";
+import { Session } from "../connection/session.ts";
 
 type RoleSpec = Extract<ProbeSpec, { kind: "role" }>;
 

@@ -7,7 +7,8 @@ import type { ProbeSpec } from "../scenario/schema.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
-import { describeError, type Session } from "../connection/session.ts";
+import { describeError } from "../connection/errors.ts";
+import type { Session } from "../connection/session.ts";
 
 type Select1Spec = Extract<ProbeSpec, { kind: "select1" }>;
 

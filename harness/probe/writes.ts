@@ -13,7 +13,8 @@ import type { StartedTopology } from "../target/topology.ts";
 import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
-import { DeadlineError, Session, describeError, isServerError } from "../connection/session.ts";
+import { DeadlineError, describeError, isServerError } from "../connection/errors.ts";
+import { Session } from "../connection/session.ts";
 
 type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
 

@@ -5,7 +5,7 @@
  * can drive a container pair today and other targets later.
  */
 import type { EndpointEvent, KubeEvent } from "../history/events.ts";
-import type { Endpoint } from "../connection/session.ts";
+import type { Endpoint } from "../connection/endpoint.ts";
 
 /** What a target observes on its own (e.g. Kubernetes watches), for the History. */
 export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t">;

@@ -4,7 +4,8 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { DeadlineError, Session } from "../../harness/connection/session.ts";
+import { DeadlineError } from "../../harness/connection/errors.ts";
+import { Session } from "../../harness/connection/session.ts";
 import { writeOutcome } from "../../harness/probe/writes.ts";
 
 let server: Server | null = null;
