@@ -28,6 +28,12 @@ export interface ScheduleContext {
 export class ScheduleRunner {
   private readonly context: ScheduleContext;
   private readonly active = new Map<string, FaultSpec>();
+  /**
+   * Each fault's injection while it runs. Its heal waits for it: a heal due while the inject is
+   * still finding its node or waiting for Docker (a `for` shorter than the injection takes) would
+   * otherwise find nothing to heal, or undo it before it was done, and the fault would stay.
+   */
+  private readonly injecting = new Map<string, Promise<void>>();
   private readonly running: Array<Promise<void>> = [];
   /** Errors from steps; the drill reports them, it does not swallow them. */
   readonly errors: string[] = [];
@@ -53,7 +59,11 @@ export class ScheduleRunner {
   }
 
   private async execute(step: PlannedStep): Promise<void> {
-    if (step.kind === "inject") return this.inject(step.id, step.fault);
+    if (step.kind === "inject") {
+      const injecting = this.inject(step.id, step.fault);
+      this.injecting.set(step.id, injecting);
+      return injecting;
+    }
     if (step.kind === "heal") return this.heal(step.id, step.fault);
     return this.act(step.id, step.action);
   }
@@ -85,6 +95,7 @@ export class ScheduleRunner {
   }
 
   private async heal(id: string, planned: FaultSpec): Promise<void> {
+    await this.injecting.get(id); // never rejects: inject records its own failure
     // Heal what was injected: the resolved node ("pg-2"), not the planned name ("replica").
     const fault = this.active.get(id) ?? planned;
     const pkg = faultPackage(fault);

@@ -1,0 +1,95 @@
+/**
+ * A started target that does nothing but keep a record: which call came when (on the drill's
+ * clock) and what state each node is in. Each call takes the virtual time it is given, so tests
+ * can make an injection slower than its `for`. Its endpoint points at a port nothing listens on:
+ * probes get a quick refusal, recorded as `fail`. A stand-in for tests of the Schedule and the
+ * drill's flow, not for any real target's behaviour.
+ */
+import type { Clock } from "../../harness/run/clock.ts";
+import type { Cut, StartedTopology } from "../../harness/target/topology.ts";
+
+type Endpoint = ReturnType<StartedTopology["endpoint"]>;
+export type FakeCall = { method: string; node: string; t: number; phase: "start" | "end" };
+type Method = "kill" | "stopGracefully" | "pause" | "unpause" | "cut" | "healCuts" | "promote" | "repoint" | "teardown";
+
+export interface FakeTargetOptions {
+  clock: Clock;
+  /** Virtual ms each call takes; default 0. */
+  takes?: Partial<Record<Method, number>>;
+  /** Calls that fail with this message. */
+  fails?: Partial<Record<Method, string>>;
+  /** Calls that never finish. */
+  hangs?: readonly Method[];
+  /** The endpoint's port (default 9: discard, nothing listens). */
+  port?: number;
+}
+
+export class FakeTarget implements StartedTopology {
+  readonly kind = "container-pair";
+  readonly nodes = ["primary", "standby"] as const;
+  rwNode = "primary";
+  readonly calls: FakeCall[] = [];
+  readonly paused = new Set<string>();
+  readonly cutOff = new Set<string>();
+  readonly down = new Set<string>();
+  tornDown = 0;
+  private readonly options: FakeTargetOptions;
+
+  constructor(options: FakeTargetOptions) {
+    this.options = options;
+  }
+
+  /** What was called, in order of its start, as "method node@t". */
+  get log(): string[] {
+    return this.calls.filter((call) => call.phase === "start").map((call) => `${call.method} ${call.node}@${call.t}`);
+  }
+
+  endpoint(name: string): Endpoint {
+    const node = name === "rw" ? this.rwNode : name;
+    return { host: "127.0.0.1", port: this.options.port ?? 9, database: "postgres", user: "postgres", password: "fake", node };
+  }
+
+  async repoint(_endpoint: "rw", node: string): Promise<void> {
+    await this.call("repoint", node, () => (this.rwNode = node));
+  }
+  async kill(node: string): Promise<void> {
+    await this.call("kill", node, () => this.down.add(node));
+  }
+  async stopGracefully(node: string): Promise<void> {
+    await this.call("stopGracefully", node, () => this.down.add(node));
+  }
+  async pause(node: string): Promise<void> {
+    await this.call("pause", node, () => this.paused.add(node));
+  }
+  async unpause(node: string): Promise<void> {
+    await this.call("unpause", node, () => this.paused.delete(node));
+  }
+  async cut(cut: Cut): Promise<void> {
+    await this.call("cut", cut.node, () => this.cutOff.add(cut.node));
+  }
+  async healCuts(node: string): Promise<void> {
+    await this.call("healCuts", node, () => this.cutOff.delete(node));
+  }
+  async promote(node: string): Promise<void> {
+    await this.call("promote", node, () => undefined);
+  }
+  async teardown(): Promise<string[]> {
+    this.tornDown += 1;
+    return ["fake target"];
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.teardown();
+  }
+
+  /** Records the start, takes its time, fails or hangs as told, then applies `effect` and records the end. */
+  private async call(method: Method, node: string, effect: () => unknown): Promise<void> {
+    const { clock, takes, fails, hangs } = this.options;
+    this.calls.push({ method, node, t: clock.now(), phase: "start" });
+    if (hangs?.includes(method)) await new Promise(() => undefined);
+    const ms = takes?.[method] ?? 0;
+    if (ms > 0) await clock.sleepUntil(clock.now() + ms);
+    if (fails?.[method]) throw new Error(fails[method]);
+    effect();
+    this.calls.push({ method, node, t: clock.now(), phase: "end" });
+  }
+}
