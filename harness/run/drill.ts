@@ -19,9 +19,9 @@ import type { Scenario } from "../scenario/schema.ts";
 import { ScheduleRunner } from "../schedule/execute.ts";
 import { planSchedule } from "../schedule/plan.ts";
 import { dockerClient, removeLabelled } from "../target/docker.ts";
-import { buildTopology, type StartedTopology } from "../target/index.ts";
+import { buildTopology, type StartedTopology, type Topology } from "../target/index.ts";
 import { VERSION } from "../version.ts";
-import { monotonicClock, roundMs } from "./clock.ts";
+import { monotonicClock, roundMs, type Clock } from "./clock.ts";
 
 export interface DrillOptions {
   /** Where the scenario came from (file path), for the log. */
@@ -38,6 +38,10 @@ export interface DrillOptions {
   deadlineMs?: number;
   /** Sees every History event as it is appended (live views). */
   onEvent?: (event: HistoryEvent) => void;
+  /** The target, already built, instead of the one the scenario's `target` describes: a fake one in tests, or an embedder's own. */
+  topology?: Topology;
+  /** The drill's clock; default the monotonic one. Tests drive a virtual one, so a schedule of minutes runs in milliseconds. */
+  clock?: Clock;
 }
 
 export interface DrillOutcome {
@@ -56,7 +60,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const log = options.log ?? (() => undefined);
   // Building the topology and the probes reads what the scenario leaves to the environment (an
   // endpoint's DATABASE_URL, DATABASE_POOL_*): a missing or bad one is refused before anything is made.
-  const topology = buildTopology(scenario.target, scenario.probes);
+  const topology = options.topology ?? buildTopology(scenario.target, scenario.probes);
   const probes: Probe[] = scenario.probes.map(buildProbe);
   const runId = makeRunId();
   const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));
@@ -69,7 +73,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
 
   const history = HistoryWriter.open(join(runDir, "history.jsonl"));
   if (options.onEvent) history.onEvent(options.onEvent);
-  const clock = monotonicClock();
+  const clock = options.clock ?? monotonicClock();
   const durationMs = toMs(scenario.duration);
   const steadyMs = toMs(scenario.steadyState.window);
   history.append({

@@ -48,8 +48,13 @@ export class VirtualClock implements Clock {
     await settle();
   }
 
-  /** Runs `work` to its end, jumping to the next sleeper whenever nothing else can move; bounded. */
-  async drive<T>(work: Promise<T>, limitMs = 3_600_000): Promise<T> {
+  /**
+   * Runs `work` to its end, jumping to the next sleeper whenever nothing else can move; bounded.
+   * `realMsPerJump` waits that long in real time before each jump, for work that does real I/O
+   * between sleeps (a probe's connection attempt), so it lands before the clock moves on.
+   */
+  async drive<T>(work: Promise<T>, options: { limitMs?: number; realMsPerJump?: number } = {}): Promise<T> {
+    const limitMs = options.limitMs ?? 3_600_000;
     let done = false;
     const watched = work.finally(() => {
       done = true;
@@ -66,6 +71,7 @@ export class VirtualClock implements Clock {
         continue;
       }
       if (next.at > limitMs) throw new Error(`VirtualClock.drive: past ${limitMs} ms of virtual time`);
+      if (options.realMsPerJump) await new Promise((resolve) => setTimeout(resolve, options.realMsPerJump));
       await this.advanceTo(next.at);
     }
     return watched;
