@@ -16,6 +16,7 @@ import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type 
 import { chooseImage } from "./image.ts";
 import { iptablesCommands } from "./iptables.ts";
 import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
+import { done, notYet, pollUntil } from "./shared/poll.ts";
 
 const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
 const PG_PORT = 5432;
@@ -208,14 +209,13 @@ class StartedContainerPair implements StartedTopology {
 
   /** Waits until the standby streams from the primary (and, for sync, is the synchronous one). */
   async waitForStreaming(replication: "async" | "sync", timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     const wanted = replication === "sync" ? "sync" : "async";
     let last = "no walsender yet";
-    while (Date.now() < deadline) {
-      const session = await Session.connect(this.endpoint("primary"), { connectTimeoutMs: 2000, applicationName: "pgdrill-setup" }).catch(
-        () => null,
-      );
-      if (session) {
+    await pollUntil(
+      async () => {
+        const session = await Session.connect(this.endpoint("primary"), { connectTimeoutMs: 2000, applicationName: "pgdrill-setup" }).catch(() => null);
+        // An unreachable primary keeps the last thing it said.
+        if (!session) return notYet(last);
         try {
           const result = await session.query<{ state: string; sync_state: string }>(
             "SELECT state, sync_state FROM pg_stat_replication WHERE application_name = 'standby'",
@@ -223,15 +223,15 @@ class StartedContainerPair implements StartedTopology {
             2000,
           );
           const row = result.rows[0];
-          if (row?.state === "streaming" && row.sync_state === wanted) return;
+          if (row?.state === "streaming" && row.sync_state === wanted) return done(undefined);
           last = row ? `state ${row.state}, sync_state ${row.sync_state}` : "no walsender yet";
+          return notYet(last);
         } finally {
           await session.close();
         }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new HarnessError(`the standby did not start ${wanted} streaming within ${timeoutMs} ms (${last})`);
+      },
+      { deadline: Date.now() + timeoutMs, everyMs: 200, before: last, gaveUp: (why) => new HarnessError(`the standby did not start ${wanted} streaming within ${timeoutMs} ms (${why})`) },
+    );
   }
 
   async kill(name: string): Promise<void> {

@@ -17,6 +17,7 @@ import { Session } from "../connection/session.ts";
 import { ownerGone, thisProcess, type Owner } from "../run/owners.ts";
 import type { EndpointTarget, ProbeSpec } from "../scenario/schema.ts";
 import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
+import { done, notYet, pollUntil } from "./shared/poll.ts";
 
 /** Where each URL comes from, for messages: the scenario, or the variable the seed guide documents. */
 interface ResolvedUrls {
@@ -116,24 +117,24 @@ async function startEndpoint(spec: EndpointTarget, urls: ResolvedUrls, nodes: st
 
 /** Retries until the endpoint answers or the start-up timeout passes. */
 async function identify(endpoint: Endpoint, deadline: number, signal: AbortSignal | undefined): Promise<ServerIdentity> {
-  let last = "not tried";
-  while (Date.now() < deadline && !signal?.aborted) {
-    const session = await Session.connect(endpoint, { connectTimeoutMs: 5000, applicationName: "pgdrill-setup" }).catch((error: unknown) => {
-      last = describeError(error);
-      return null;
-    });
-    if (session) {
+  return pollUntil<ServerIdentity>(
+    async () => {
+      let session: Session;
       try {
-        return (await session.query<ServerIdentity>(IDENTITY_QUERY, [], 5000)).rows[0]!;
+        session = await Session.connect(endpoint, { connectTimeoutMs: 5000, applicationName: "pgdrill-setup" });
       } catch (error) {
-        last = describeError(error);
+        return notYet(describeError(error));
+      }
+      try {
+        return done((await session.query<ServerIdentity>(IDENTITY_QUERY, [], 5000)).rows[0]!);
+      } catch (error) {
+        return notYet(describeError(error));
       } finally {
         await session.close();
       }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new HarnessError(`the endpoint ${endpoint.host}:${endpoint.port} did not answer before the start-up timeout (${last})`);
+    },
+    { deadline, everyMs: 500, signal, gaveUp: (last) => new HarnessError(`the endpoint ${endpoint.host}:${endpoint.port} did not answer before the start-up timeout (${last})`) },
+  );
 }
 
 /** Schema names pgdrill makes on an endpoint: the prefix is how a later run finds leftovers. */

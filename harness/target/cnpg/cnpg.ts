@@ -25,6 +25,7 @@ import { FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, stat
 import { clusterManifest, instanceNames, kindConfig, nodePorts, serviceManifests, type KindConfig } from "./manifests.ts";
 import { ClusterObserver } from "./observer.ts";
 import { OPERATOR_POD_SELECTOR, installOperator, loadOperatorManifest, operatorReady, waitForOperator } from "./operator.ts";
+import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 /** CloudNativePG's phase once every instance is ready. */
 export const HEALTHY_PHASE = "Cluster in healthy state";
@@ -136,18 +137,20 @@ async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, op
 /** The operator's admission webhook answers a little after its pod is ready: retry until it does. */
 async function applyWithRetry(kube: Kube, object: Parameters<Kube["apply"]>[0], deadline: number, signal?: AbortSignal): Promise<void> {
   let last: unknown;
-  while (Date.now() < deadline && !signal?.aborted) {
-    try {
-      await kube.apply(object);
-      return;
-    } catch (error) {
-      last = error;
-      const status = statusOf(error);
-      if (status !== undefined && status < 500) throw kubeFailure(`applying ${object.kind} ${object.metadata?.name ?? ""}`, error);
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
-  }
-  throw kubeFailure(`applying ${object.kind} ${object.metadata?.name ?? ""} (the operator's webhook never answered)`, last);
+  await pollUntil(
+    async () => {
+      try {
+        await kube.apply(object);
+        return done(undefined);
+      } catch (error) {
+        last = error;
+        const status = statusOf(error);
+        if (status !== undefined && status < 500) throw kubeFailure(`applying ${object.kind} ${object.metadata?.name ?? ""}`, error);
+        return notYet(errorMessage(error));
+      }
+    },
+    { deadline, everyMs: 2000, signal, gaveUp: () => kubeFailure(`applying ${object.kind} ${object.metadata?.name ?? ""} (the operator's webhook never answered)`, last) },
+  );
 }
 
 async function removeMade(kube: Kube | null, made: Made, log: (line: string) => void): Promise<string[]> {
@@ -226,19 +229,18 @@ class StartedCnpg implements StartedTopology {
 
   /** kube-proxy programs a NodePort a moment after its endpoints exist: wait until rw answers. */
   async waitForServices(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      try {
-        const session = await Session.connect(this.endpoint("rw"), { connectTimeoutMs: 2000, applicationName: "pgdrill-setup" });
-        await session.close();
-        return;
-      } catch (error) {
-        last = errorMessage(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    throw new HarnessError(`the rw service at ${this.spec.access.host}:${this.ports.rw} did not answer (${last})`);
+    await pollUntil(
+      async () => {
+        try {
+          const session = await Session.connect(this.endpoint("rw"), { connectTimeoutMs: 2000, applicationName: "pgdrill-setup" });
+          await session.close();
+          return done(undefined);
+        } catch (error) {
+          return notYet(errorMessage(error));
+        }
+      },
+      { deadline: Date.now() + timeoutMs, everyMs: 500, before: "", gaveUp: (last) => new HarnessError(`the rw service at ${this.spec.access.host}:${this.ports.rw} did not answer (${last})`) },
+    );
   }
 
   async resolve(node: string): Promise<string> {

@@ -10,6 +10,7 @@ import { HarnessError, InputError } from "../../errors.ts";
 import type { CnpgTarget } from "../../scenario/schema.ts";
 import { describeKubeError, type Kube } from "./kube.ts";
 import { operatorManifestUrl } from "./manifests.ts";
+import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 export const OPERATOR_DEPLOYMENT = "cnpg-controller-manager";
 export const OPERATOR_POD_SELECTOR = "app.kubernetes.io/name=cloudnative-pg";
@@ -54,12 +55,19 @@ export async function installOperator(kube: Kube, objects: readonly KubernetesOb
 }
 
 export async function waitForOperator(kube: Kube, namespace: string, deadline: number, signal?: AbortSignal): Promise<void> {
-  while (Date.now() < deadline) {
-    if (signal?.aborted) throw new HarnessError("interrupted while waiting for the operator");
-    const established = await kube.crdEstablished(CLUSTER_CRD).catch(() => false);
-    const ready = await operatorReady(kube, namespace).catch(() => null);
-    if (established && ready !== null && ready > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  throw new HarnessError(`the CloudNativePG operator was not ready in ${namespace} in time (deployment ${OPERATOR_DEPLOYMENT})`);
+  await pollUntil(
+    async () => {
+      const established = await kube.crdEstablished(CLUSTER_CRD).catch(() => false);
+      const ready = await operatorReady(kube, namespace).catch(() => null);
+      if (established && ready !== null && ready > 0) return done(undefined);
+      return notYet(established ? "its deployment has no ready pod" : `the ${CLUSTER_CRD} CRD is not established`);
+    },
+    {
+      deadline,
+      everyMs: 1000,
+      signal,
+      aborted: () => new HarnessError("interrupted while waiting for the operator"),
+      gaveUp: () => new HarnessError(`the CloudNativePG operator was not ready in ${namespace} in time (deployment ${OPERATOR_DEPLOYMENT})`),
+    },
+  );
 }
