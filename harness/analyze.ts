@@ -15,10 +15,12 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckSession, checkOperations, type Checkers, type ChecksResult } from "./checker/index.ts";
-import { ContextBuilder, isOperationEvent, OperationSequencer, splitHistory, type HistoryContext } from "./checker/operations.ts";
 import { InputError, errorMessage } from "./errors.ts";
 import { evaluateGate, parseGate, parseGateOverride, withOverrides, type GateMap, type GateSpec } from "./gate/gate.ts";
+import { ContextBuilder, type HistoryContext } from "./history/context.ts";
 import type { HistoryEvent } from "./history/events.ts";
+import { isOperationEvent, OperationSequencer } from "./history/operations.ts";
+import { splitHistory } from "./history/read-model.ts";
 import { HistoryFile } from "./history/reader.ts";
 import { formatActual } from "./report/format.ts";
 import { emptyReportContext, RENDERERS, type ReportContext, type ReportFormat } from "./report/index.ts";

@@ -4,9 +4,10 @@
  * probe, else the first writes probe; `faultWindowRatio` is the headline over operations invoked
  * at or after the first fault.
  */
+import { isCompleted, type Operation } from "../history/operations.ts";
 import type { Metrics, ProbeAvailability } from "../result.ts";
 import { defineChecker, ratio, type CheckerOutput } from "./checker.ts";
-import { isCompleted, ProbeList, type Operation } from "./operations.ts";
+import { ProbeList } from "./probes.ts";
 
 export type AvailabilityMetrics = Metrics["availability"];
 
@@ -16,7 +17,7 @@ export const availabilityChecker = defineChecker<AvailabilityMetrics>({
     const probes = new ProbeList();
     const all = new Map<string, Tally>();
     const fromFault = new Map<string, Tally>();
-    const faultAt = context.firstFaultAt;
+    const faultAt = context.firstDisruptionAt;
     return {
       operation(operation: Operation) {
         if (operation.type === "role") return;

@@ -9,9 +9,11 @@
  * `crashed` so the verdict can tell a broken checker from one that lacked data.
  */
 import { errorMessage } from "../errors.ts";
+import type { HistoryContext } from "../history/context.ts";
 import type { HistoryEvent } from "../history/events.ts";
+import type { Operation } from "../history/operations.ts";
+import { splitHistory } from "../history/read-model.ts";
 import type { Validity } from "../result.ts";
-import { splitHistory, type HistoryContext, type Operation } from "./operations.ts";
 
 export interface CheckerOutput<M> {
   valid: Validity;

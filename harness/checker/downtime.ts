@@ -8,9 +8,10 @@
  * completion), so it measures only what was seen, not the teardown after it. Totals come from the
  * headline probe; `windows` lists every probe's.
  */
+import { isCompleted, type CompletedOperation, type Operation } from "../history/operations.ts";
 import type { DowntimeWindow, Metrics } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
-import { isCompleted, ProbeList, type CompletedOperation, type Operation } from "./operations.ts";
+import { ProbeList } from "./probes.ts";
 
 export type DowntimeMetrics = Metrics["downtime"];
 

@@ -1,10 +1,11 @@
 /**
  * Failover, as clients of the write endpoint saw it. The write outage is the first non-ok write
- * invoked at or after the first fault; its cause is the latest fault injected at or before the
- * outage began. Latency runs from that fault to the completion of the first ok write invoked after
- * the outage began; "stable after" runs to the completion of the first ok write after the last
- * non-ok write, from which point writes kept succeeding. Without a writes probe, the headline
- * select1 probe stands in.
+ * invoked at or after the first disruption (a fault injected, or a switchover started); its cause
+ * is the latest disruption at or before the outage began, and `faultAtMs`/`faultLabel` are that
+ * event's own t and label, fault or action. Latency runs from that disruption to the completion of
+ * the first ok write invoked after the outage began; "stable after" runs to the completion of the
+ * first ok write after the last non-ok write, from which point writes kept succeeding. Without a
+ * writes probe, the headline select1 probe stands in.
  *
  * Decisions:
  * - No fault injected, or a fault but no outage: latency and stable-after are 0 and the check is
@@ -13,10 +14,11 @@
  * - An outage that never ended: latency (or stable-after) is null, so a gate on it fails, and the
  *   check is invalid.
  */
-import type { FaultEvent } from "../history/events.ts";
+import type { Disruption } from "../history/context.ts";
+import { isCompleted, type CompletedOperation, type Operation } from "../history/operations.ts";
 import type { Metrics } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
-import { isCompleted, ProbeList, type CompletedOperation, type Operation } from "./operations.ts";
+import { ProbeList } from "./probes.ts";
 
 export type FailoverMetrics = Metrics["failover"];
 
@@ -26,7 +28,7 @@ export const failoverChecker = defineChecker<FailoverMetrics>({
     const probes = new ProbeList();
     // Which operations are the subject is known only at the end (are there writes at all?), so
     // every candidate is followed: all writes together, and each select1 probe.
-    const writes = new OutageTracker(context.firstFaultAt);
+    const writes = new OutageTracker(context.firstDisruptionAt);
     const select1 = new Map<string, OutageTracker>();
     return {
       operation(operation: Operation) {
@@ -36,7 +38,7 @@ export const failoverChecker = defineChecker<FailoverMetrics>({
         if (operation.type === "write") writes.add(operation);
         else {
           let tracker = select1.get(operation.probe);
-          if (!tracker) select1.set(operation.probe, (tracker = new OutageTracker(context.firstFaultAt)));
+          if (!tracker) select1.set(operation.probe, (tracker = new OutageTracker(context.firstDisruptionAt)));
           tracker.add(operation);
         }
       },
@@ -44,18 +46,18 @@ export const failoverChecker = defineChecker<FailoverMetrics>({
         const originalPrimary = context.runStart?.primary ?? null;
         const hasWrites = probes.all.some((probe) => probe.type === "write");
         const fallback = probes.headline?.type === "select1" ? probes.headline.name : null;
-        const tracker = hasWrites ? writes : fallback ? (select1.get(fallback) ?? new OutageTracker(context.firstFaultAt)) : null;
+        const tracker = hasWrites ? writes : fallback ? (select1.get(fallback) ?? new OutageTracker(context.firstDisruptionAt)) : null;
         const subject = hasWrites ? "writes" : fallback ? `probe "${fallback}"` : null;
         const base = { ...failoverChecker.empty(), originalPrimary };
         if (!tracker || !subject) return { valid: "unknown", metrics: base, reason: "no writes or select1 probe operations recorded" };
 
-        const firstFaultAt = context.firstFaultAt;
-        if (firstFaultAt === null) {
+        const firstDisruptionAt = context.firstDisruptionAt;
+        if (firstDisruptionAt === null) {
           return { valid: true, metrics: { ...base, latencyMs: 0, stableAfterMs: 0, newPrimary: originalPrimary }, reason: "no fault injected: no outage observed" };
         }
         const outage = tracker.outage;
         if (!outage) {
-          const first = context.injects.find((inject) => inject.t === firstFaultAt)!;
+          const first = context.disruptions.find((disruption) => disruption.t === firstDisruptionAt)!;
           return {
             valid: true,
             metrics: { ...base, faultAtMs: first.t, faultLabel: first.label, latencyMs: 0, stableAfterMs: 0, newPrimary: tracker.lastOk?.node ?? originalPrimary },
@@ -63,7 +65,7 @@ export const failoverChecker = defineChecker<FailoverMetrics>({
           };
         }
 
-        const cause = context.injects.filter((inject) => inject.t <= outage.invokeT).reduce((latest: FaultEvent, inject) => (inject.t >= latest.t ? inject : latest));
+        const cause = context.disruptions.filter((disruption) => disruption.t <= outage.invokeT).reduce((latest: Disruption, disruption) => (disruption.t >= latest.t ? disruption : latest));
         const faultAtMs = cause.t;
         const { recovery, stable } = tracker;
         const metrics: FailoverMetrics = {
@@ -84,19 +86,19 @@ export const failoverChecker = defineChecker<FailoverMetrics>({
 
 /**
  * Follows one stream of completed operations in invoke order: the outage (the first non-ok one
- * invoked at or after the first fault), the recovery (the first ok one invoked after the outage
+ * invoked at or after the first disruption), the recovery (the first ok one invoked after the outage
  * began), and stability (the first ok one after the latest non-ok one).
  */
 class OutageTracker {
-  private readonly firstFaultAt: number | null;
+  private readonly firstDisruptionAt: number | null;
   outage: CompletedOperation | null = null;
   recovery: CompletedOperation | null = null;
   stable: CompletedOperation | null = null;
   lastOk: CompletedOperation | null = null;
   private lastBad: CompletedOperation | null = null;
 
-  constructor(firstFaultAt: number | null) {
-    this.firstFaultAt = firstFaultAt;
+  constructor(firstDisruptionAt: number | null) {
+    this.firstDisruptionAt = firstDisruptionAt;
   }
 
   add(operation: CompletedOperation): void {
@@ -108,6 +110,6 @@ class OutageTracker {
     }
     this.lastBad = operation;
     this.stable = null;
-    if (!this.outage && this.firstFaultAt !== null && operation.invokeT >= this.firstFaultAt) this.outage = operation;
+    if (!this.outage && this.firstDisruptionAt !== null && operation.invokeT >= this.firstDisruptionAt) this.outage = operation;
   }
 }

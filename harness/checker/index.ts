@@ -2,7 +2,10 @@
  * All checkers, one per section of Metrics: the mapped type makes the compiler demand a checker
  * for every section, so a new metric cannot go unmeasured.
  */
+import type { HistoryContext } from "../history/context.ts";
 import type { HistoryEvent } from "../history/events.ts";
+import type { Operation } from "../history/operations.ts";
+import { splitHistory } from "../history/read-model.ts";
 import type { CheckOutcome, Metrics } from "../result.ts";
 import { availabilityChecker } from "./availability.ts";
 import { GuardedFold, type CheckerRun, type CheckerSpec } from "./checker.ts";
@@ -10,7 +13,6 @@ import { downtimeChecker } from "./downtime.ts";
 import { failoverChecker } from "./failover.ts";
 import { latencyChecker } from "./latency.ts";
 import { operatorChecker } from "./operator.ts";
-import { splitHistory, type HistoryContext, type Operation } from "./operations.ts";
 import { rolesChecker } from "./roles.ts";
 import { splitBrainChecker } from "./split-brain.ts";
 import { writesChecker } from "./writes.ts";

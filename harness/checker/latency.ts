@@ -7,7 +7,7 @@
 import { build, type Histogram } from "hdr-histogram-js";
 import type { LatencySummary, Metrics } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
-import type { Operation } from "./operations.ts";
+import type { Operation } from "../history/operations.ts";
 
 export type LatencyMetrics = Metrics["latency"];
 

@@ -5,7 +5,8 @@
  * and how long two pods carried it at once. Targets without an operator record no such events:
  * the check is then valid with `observed: false`.
  */
-import type { HistoryEvent, KubeEvent } from "../history/events.ts";
+import type { HistoryContext } from "../history/context.ts";
+import type { KubeEvent } from "../history/events.ts";
 import type { Metrics } from "../result.ts";
 import { contextOnly, defineChecker, type CheckerOutput } from "./checker.ts";
 
@@ -14,13 +15,15 @@ export type OperatorMetrics = Metrics["operator"];
 export const operatorChecker = defineChecker<OperatorMetrics>({
   empty: () => ({ observed: false, promotedAfterMs: null, newPrimary: null, pendingMs: 0, noPrimaryLabelMs: 0, multiplePrimaryLabelsMs: 0, resyncs: 0 }),
   // Kubernetes observations are context events: the operations have nothing to add.
-  start: (context) => contextOnly(() => checkOperator(context.events, context.lastT)),
+  start: (context) => contextOnly(() => checkOperator(context)),
 });
 
-function checkOperator(events: readonly HistoryEvent[], end: number): CheckerOutput<OperatorMetrics> {
-  const kube = events.filter((event): event is KubeEvent => event.kind === "k8s");
+function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> {
+  const end = context.lastT;
+  const kube = context.events.filter((event): event is KubeEvent => event.kind === "k8s");
   if (kube.length === 0) return { valid: true, metrics: operatorChecker.empty(), reason: "no Kubernetes observations (the target has no operator)" };
-  const firstFault = firstDisruption(events);
+  // The first in history order (as the History was written), not the earliest t.
+  const firstFault = context.disruptions[0]?.t ?? null;
 
   let currentPrimary: string | undefined;
   let primaryAtFault: string | undefined;
@@ -75,13 +78,4 @@ function checkOperator(events: readonly HistoryEvent[], end: number): CheckerOut
   };
   if (multiplePrimaryLabelsMs > 0) return { valid: false, metrics, reason: `two pods were labelled primary for ${multiplePrimaryLabelsMs} ms` };
   return { valid: true, metrics };
-}
-
-/** First fault injected or switchover started, as the failover checker counts them. */
-function firstDisruption(events: readonly HistoryEvent[]): number | null {
-  for (const event of events) {
-    if (event.kind === "fault" && event.phase === "inject") return event.t;
-    if (event.kind === "action" && event.action === "switchover" && event.phase === "start") return event.t;
-  }
-  return null;
 }

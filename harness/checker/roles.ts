@@ -8,7 +8,7 @@
 import type { RoleValue } from "../history/events.ts";
 import type { Metrics, RoleChange } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
-import type { Operation } from "./operations.ts";
+import type { Operation } from "../history/operations.ts";
 
 export type RolesMetrics = Metrics["roles"];
 

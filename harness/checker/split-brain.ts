@@ -7,7 +7,7 @@
  */
 import type { Metrics, RoleChange } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
-import type { Operation } from "./operations.ts";
+import type { Operation } from "../history/operations.ts";
 import { RoleTimeline } from "./roles.ts";
 
 export type SplitBrainMetrics = Metrics["splitBrain"];

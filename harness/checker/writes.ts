@@ -13,7 +13,7 @@ import type { FinalReadEvent } from "../history/events.ts";
 import { rangesContain } from "../history/events.ts";
 import type { Metrics } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
-import type { Operation } from "./operations.ts";
+import type { Operation } from "../history/operations.ts";
 
 export type WritesMetrics = Metrics["writes"];
 

@@ -2,8 +2,9 @@
  * The report renderers, keyed by format. The record is typed over ReportFormat, so adding a
  * format (JUnit, HTML) without a renderer, or a renderer without a file name, does not compile.
  */
-import { ContextBuilder, splitHistory, type HistoryContext } from "../checker/operations.ts";
+import { ContextBuilder, type HistoryContext } from "../history/context.ts";
 import type { HistoryEvent } from "../history/events.ts";
+import { splitHistory } from "../history/read-model.ts";
 import type { RunResult } from "../result.ts";
 import { renderJson } from "./json.ts";
 import { renderHtml } from "./html-page.ts";

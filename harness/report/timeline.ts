@@ -5,9 +5,9 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { isCompleted, type Operation } from "../checker/operations.ts";
 import { FAULTS } from "../fault/faults.ts";
 import type { HistoryEvent } from "../history/events.ts";
+import { isCompleted, type Operation } from "../history/operations.ts";
 import type { RoleChange, RunResult } from "../result.ts";
 import type { ReportContext } from "./index.ts";
 

@@ -8,7 +8,7 @@ import { CHECKERS } from "../../harness/checker/index.ts";
 import { InputError } from "../../harness/errors.ts";
 import { HistoryFile, readHistory } from "../../harness/history/reader.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
-import { OperationSequencer, type Operation } from "../../harness/checker/operations.ts";
+import { OperationSequencer, type Operation } from "../../harness/history/operations.ts";
 import { writeSyntheticHistory } from "../../fixtures/histories/synthetic.ts";
 import { history, type HistoryBuilder } from "../fixtures/histories/builder.ts";
 

@@ -1,12 +1,9 @@
 /**
- * A History as the checkers read it, in two parts so a drill of any length is analysed in bounded
- * memory:
- * - the context: every event that is not a probe operation (run start and end, faults, actions,
- *   final reads, Kubernetes observations), which stays small however long the drill ran;
- * - the operations: each invoke paired with its complete, handed on one at a time in invoke order
- *   (OperationSequencer) to checkers that fold over them and keep only what they measure.
+ * The History's probe operations, as its readers see them: each invoke paired with its complete
+ * into one Operation, handed on one at a time in invoke order (OperationSequencer), so a reader
+ * that folds over them keeps only what it measures, however long the drill ran.
  */
-import type { CompleteEvent, FaultEvent, HistoryEvent, InvokeEvent, OpType, Outcome, RoleValue, RunStartEvent } from "../history/events.ts";
+import type { CompleteEvent, HistoryEvent, InvokeEvent, OpType, Outcome, RoleValue } from "./events.ts";
 
 /** One probe operation. `outcome` is null when it was invoked but never completed. */
 export interface Operation {
@@ -29,24 +26,6 @@ export interface CompletedOperation extends Operation {
   latencyMs: number;
 }
 
-export interface ProbeInfo {
-  name: string;
-  type: OpType;
-}
-
-/** Everything in a History but the operations. */
-export interface HistoryContext {
-  runStart: RunStartEvent | null;
-  /** The events that are not invokes or completes, in history order. */
-  events: readonly HistoryEvent[];
-  /** Fault injects, and planned switchovers (they cost clients like a fault does). */
-  injects: readonly FaultEvent[];
-  /** t of the first of `injects`, or null when nothing was injected. */
-  firstFaultAt: number | null;
-  /** t of the last event of any kind, operations included. */
-  lastT: number;
-}
-
 export type OperationEvent = InvokeEvent | CompleteEvent;
 
 export function isOperationEvent(event: HistoryEvent): event is OperationEvent {
@@ -55,34 +34,6 @@ export function isOperationEvent(event: HistoryEvent): event is OperationEvent {
 
 export function isCompleted(operation: Operation): operation is CompletedOperation {
   return operation.outcome !== null;
-}
-
-/** Collects the context, event by event; operation events only move `lastT`. */
-export class ContextBuilder {
-  private runStart: RunStartEvent | null = null;
-  private readonly events: HistoryEvent[] = [];
-  private readonly injects: FaultEvent[] = [];
-  private lastT = 0;
-
-  add(event: HistoryEvent): void {
-    this.noteTime(event.t);
-    if (isOperationEvent(event)) return;
-    this.events.push(event);
-    if (event.kind === "run-start") this.runStart ??= event;
-    if (event.kind === "fault" && event.phase === "inject") this.injects.push(event);
-    if (event.kind === "action" && event.action === "switchover" && event.phase === "start") {
-      this.injects.push({ kind: "fault", phase: "inject", t: event.t, id: event.id, fault: "switchover", label: event.label, nodes: event.node ? [event.node] : [], ok: true });
-    }
-  }
-
-  noteTime(t: number): void {
-    if (t > this.lastT) this.lastT = t;
-  }
-
-  finish(): HistoryContext {
-    const firstFaultAt = this.injects.reduce<number | null>((first, inject) => (first === null || inject.t < first ? inject.t : first), null);
-    return { runStart: this.runStart, events: this.events, injects: this.injects, firstFaultAt, lastT: this.lastT };
-  }
 }
 
 /**
@@ -184,37 +135,4 @@ function complete(operation: Operation, event: CompleteEvent): void {
 
 function keyOf(event: { probe: string; worker: number; op: number }): string {
   return `${event.probe}\u0000${event.worker}\u0000${event.op}`;
-}
-
-/** A History held in memory (tests, an interrupted analysis), split the way a streamed one is. */
-export function splitHistory(events: readonly HistoryEvent[]): { context: HistoryContext; operations: Operation[] } {
-  const builder = new ContextBuilder();
-  const operations: Operation[] = [];
-  // All of it is in memory anyway: hold everything, so the order is exact however the lines were.
-  const sequencer = new OperationSequencer((operation) => operations.push(operation), { holdMs: Number.POSITIVE_INFINITY });
-  for (const event of events) {
-    builder.add(event);
-    if (isOperationEvent(event)) sequencer.add(event);
-  }
-  sequencer.finish();
-  return { context: builder.finish(), operations };
-}
-
-/** The probes seen, in order of their first operation. */
-export class ProbeList {
-  private readonly probes = new Map<string, ProbeInfo>();
-
-  note(operation: Operation): void {
-    if (!this.probes.has(operation.probe)) this.probes.set(operation.probe, { name: operation.probe, type: operation.type });
-  }
-
-  get all(): ProbeInfo[] {
-    return [...this.probes.values()];
-  }
-
-  /** The availability headline: the first select1 probe, else the first writes probe. Role probes never. */
-  get headline(): ProbeInfo | null {
-    const all = this.all;
-    return all.find((probe) => probe.type === "select1") ?? all.find((probe) => probe.type === "write") ?? null;
-  }
 }

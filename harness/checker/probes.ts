@@ -1,0 +1,27 @@
+/** Which probes a History's operations came from, and which of them the headline numbers follow. */
+import type { OpType } from "../history/events.ts";
+import type { Operation } from "../history/operations.ts";
+
+export interface ProbeInfo {
+  name: string;
+  type: OpType;
+}
+
+/** The probes seen, in order of their first operation. */
+export class ProbeList {
+  private readonly probes = new Map<string, ProbeInfo>();
+
+  note(operation: Operation): void {
+    if (!this.probes.has(operation.probe)) this.probes.set(operation.probe, { name: operation.probe, type: operation.type });
+  }
+
+  get all(): ProbeInfo[] {
+    return [...this.probes.values()];
+  }
+
+  /** The availability headline: the first select1 probe, else the first writes probe. Role probes never. */
+  get headline(): ProbeInfo | null {
+    const all = this.all;
+    return all.find((probe) => probe.type === "select1") ?? all.find((probe) => probe.type === "write") ?? null;
+  }
+}
