@@ -1,31 +1,22 @@
 /**
- * From History to RunResult: Checkers measure, the Gate judges, and nothing touches a database,
- * so `pgdrill report <run-dir>` can re-run this on a saved run.
- *
- * The verdict, worst first:
- * - errored: the history has no run-start or no run-end (the harness was killed: `complete` is
- *   false), the run ended "errored" or "aborted", the steady state was not met, or a checker
- *   crashed. The drill's numbers cannot be trusted as a result.
- * - deviated: a gate failed. A checker that is `unknown` only for lack of data (no final read, no
- *   role probe) is not a broken harness: its metrics are null, and any gate on them fails.
- * - pass: otherwise, including with an empty gate.
- * A check that is invalid (lost writes, split brain) deviates the run only through a gate on its
- * metric: the gate is the user's statement of what matters, and the report shows every check.
+ * From History to RunResult: Checkers measure, the Gate judges (gate/verdict.ts decides the
+ * verdict), the Reports draw, and nothing touches a database, so `pgdrill report <run-dir>` can
+ * re-run this on a saved run.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckSession, checkOperations, type Checkers, type ChecksResult } from "./checker/index.ts";
 import { InputError, errorMessage } from "./errors.ts";
 import { evaluateGate, parseGate, parseGateOverride, withOverrides, type GateMap, type GateSpec } from "./gate/gate.ts";
+import { decideVerdict } from "./gate/verdict.ts";
 import { ContextBuilder, type HistoryContext } from "./history/context.ts";
 import type { HistoryEvent } from "./history/events.ts";
 import { isOperationEvent, OperationSequencer } from "./history/operations.ts";
 import { splitHistory } from "./history/read-model.ts";
 import { HistoryFile } from "./history/reader.ts";
-import { formatActual } from "./report/format.ts";
 import { emptyReportContext, RENDERERS, type ReportContext, type ReportFormat } from "./report/index.ts";
 import { TimelineFold } from "./report/timeline.ts";
-import type { GateResult, RunResult, Verdict } from "./result.ts";
+import type { RunResult } from "./result.ts";
 import { gate as gateSchema } from "./scenario/schema.ts";
 
 export interface AnalyzeOptions {
@@ -52,19 +43,15 @@ function judge(context: HistoryContext, checked: ChecksResult, options: AnalyzeO
   const events = context.events;
   const runStart = context.runStart;
   const runEnd = events.findLast((event) => event.kind === "run-end");
-  const steadyFailure = events.find((event) => event.kind === "steady-state" && !event.ok);
-  const truncatedNote = options.truncated ? " (its last line was cut short)" : "";
-
-  let errored: string | null = null;
-  if (!runStart) errored = `the history has no run-start event${truncatedNote}: it is not a pgdrill history or it was cut off`;
-  else if (!runEnd) errored = `the history has no run-end${truncatedNote}: the harness was killed or crashed mid-run; numbers cover what was recorded`;
-  else if (runEnd.status !== "completed") errored = `the run ${runEnd.status}${runEnd.error ? `: ${runEnd.error}` : ""}`;
-  else if (steadyFailure?.kind === "steady-state") errored = `steady state not met before any fault: ${steadyFailure.message}`;
-  else if (crashed.length > 0) errored = crashed.map((crash) => `${crash.check} ${crash.reason}`).join("; ");
-
-  const failed = gates.filter((gate) => !gate.pass);
-  const verdict: Verdict = errored ? "errored" : failed.length > 0 ? "deviated" : "pass";
-  const reason = errored ?? (failed.length > 0 ? describeFailedGates(failed) : null);
+  const steadyStateFailure = events.find((event) => event.kind === "steady-state" && !event.ok);
+  const { verdict, reason } = decideVerdict({
+    started: runStart !== null,
+    runEnd: runEnd ?? null,
+    steadyStateFailure: steadyStateFailure?.kind === "steady-state" ? steadyStateFailure : null,
+    crashed,
+    gates,
+    truncated: options.truncated ?? false,
+  });
 
   return {
     scenario: runStart?.scenario ?? "unknown",
@@ -80,11 +67,6 @@ function judge(context: HistoryContext, checked: ChecksResult, options: AnalyzeO
     metrics,
     gates,
   };
-}
-
-function describeFailedGates(failed: readonly GateResult[]): string {
-  const parts = failed.map((gate) => `${gate.metric} ${gate.expected} (actual ${formatActual(gate.actual)})`);
-  return `${failed.length} gate${failed.length === 1 ? "" : "s"} failed: ${parts.join("; ")}`;
 }
 
 export interface AnalyzeRunDirOptions {

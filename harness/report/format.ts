@@ -2,6 +2,8 @@
 import { toRanges } from "../history/events.ts";
 
 export { formatMs } from "../duration.ts";
+/** The gate's own formatter, so a report shows an actual value as the verdict's reason does. */
+export { formatActual } from "../gate/format.ts";
 
 /** 0.97312 → "97.31%"; null → "n/a". */
 export function formatRatio(ratio: number | null | undefined): string {
@@ -24,10 +26,4 @@ export function formatIds(ids: readonly number[], limit: number): string {
   const text = shown.map(([from, to]) => (from === to ? String(from) : `${from}–${to}`)).join(", ");
   const hidden = ranges.slice(limit).reduce((sum, [from, to]) => sum + (to - from + 1), 0);
   return hidden > 0 ? `${text}, … and ${hidden} more` : text;
-}
-
-/** A gate's actual value: integers as they are, fractions to 4 decimals; null → "not measured". */
-export function formatActual(value: number | null): string {
-  if (value === null) return "not measured";
-  return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
 }
