@@ -14,8 +14,9 @@ import type { HistoryEvent } from "./history/events.ts";
 import { isOperationEvent, OperationSequencer } from "./history/operations.ts";
 import { splitHistory } from "./history/read-model.ts";
 import { HistoryFile } from "./history/reader.ts";
-import { emptyReportContext, RENDERERS, type ReportContext, type ReportFormat } from "./report/index.ts";
+import { emptyReportContext, RENDERERS } from "./report/index.ts";
 import { TimelineFold } from "./report/timeline.ts";
+import type { ReportContext, ReportFormat } from "./report/types.ts";
 import type { RunResult } from "./result.ts";
 import { gate as gateSchema } from "./scenario/schema.ts";
 

@@ -1,10 +1,12 @@
 /**
  * Fault packages (Jepsen's nemesis packages): each kind knows its label, the nodes it touches,
  * its chart colour, how to inject it and how to heal it. Heals are idempotent and run again in the
- * runner's `finally`, so a crashed drill cannot leave a node frozen or cut off.
+ * runner's `finally`, so a crashed drill cannot leave a node frozen or cut off. The label and
+ * colour come from catalog.ts, which the reports read without loading this runtime.
  */
 import { toMs } from "../duration.ts";
-import { commandLabel, runFaultCommand } from "./command.ts";
+import { FAULT_CATALOG, type FaultCatalog, type FaultDisplay, type FaultKind, type FaultSpecOf } from "./catalog.ts";
+import { runFaultCommand } from "./command.ts";
 import type { FaultSpec } from "../scenario/schema.ts";
 import type { StartedTopology } from "../target/topology.ts";
 
@@ -15,51 +17,44 @@ export interface FaultStep {
   id: string;
 }
 
-export interface FaultPackage<S extends FaultSpec> {
-  /** `target` is the target kind: the same fault is done differently on each (SIGKILL vs pod delete). */
-  label(spec: S, target?: string): string;
+type Heal<S extends FaultSpec> = (topology: StartedTopology, spec: S, step: FaultStep) => Promise<void | string>;
+
+/** A fault kind's catalog entry (label, colour, whether it heals) and what it does. */
+export interface FaultPackage<S extends FaultSpec> extends FaultDisplay<S> {
   nodes(spec: S): string[];
-  /** For charts and reports. */
-  color: string;
   /** Resolves with output worth keeping in the History (a command's), if any. */
   inject(topology: StartedTopology, spec: S, step: FaultStep): Promise<void | string>;
   /** null: nothing to undo (a killed node stays down until something restarts it). */
-  heal: ((topology: StartedTopology, spec: S, step: FaultStep) => Promise<void | string>) | null;
+  heal: Heal<S> | null;
   /** The longest the step may take; default the runner's own limit. */
   timeoutMs?(spec: S): number;
 }
 
-type Packages = { [K in FaultSpec["kind"]]: FaultPackage<Extract<FaultSpec, { kind: K }>> };
+// A heal exactly where the catalog says the kind heals, so the charts and the runner cannot disagree.
+type Packages = { [K in FaultKind]: FaultPackage<FaultSpecOf<K>> & { heal: FaultCatalog[K]["heals"] extends true ? Heal<FaultSpecOf<K>> : null } };
 
 export const FAULTS: Packages = {
   kill: {
-    label: (spec, target) => `kill ${spec.node} (${target === "cnpg" ? "pod delete, grace 0" : "SIGKILL"})`,
+    ...FAULT_CATALOG.kill,
     nodes: (spec) => [spec.node],
-    color: "#d62728",
     inject: (topology, spec) => topology.kill(spec.node),
     heal: null,
   },
   stop: {
-    label: (spec) => `stop ${spec.node} (${spec.mode} shutdown)`,
+    ...FAULT_CATALOG.stop,
     nodes: (spec) => [spec.node],
-    color: "#ff7f0e",
     inject: (topology, spec) => topology.stopGracefully(spec.node, spec.mode),
     heal: null,
   },
   pause: {
-    label: (spec) => `pause ${spec.node}`,
+    ...FAULT_CATALOG.pause,
     nodes: (spec) => [spec.node],
-    color: "#9467bd",
     inject: (topology, spec) => topology.pause(spec.node),
     heal: (topology, spec) => topology.unpause(spec.node),
   },
   partition: {
-    label: (spec) =>
-      spec.isolate !== undefined
-        ? `isolate ${spec.isolate}`
-        : `partition ${spec.between![0]} ${spec.oneWay ? "←" : "↔"} ${spec.between![1]}${spec.oneWay ? " (one-way)" : ""}`,
+    ...FAULT_CATALOG.partition,
     nodes: (spec) => (spec.isolate !== undefined ? [spec.isolate] : [...spec.between!]),
-    color: "#1f77b4",
     async inject(topology, spec) {
       if (spec.isolate !== undefined) {
         await topology.cut({ node: spec.isolate, from: "all", direction: "both" });
@@ -79,24 +74,21 @@ export const FAULTS: Packages = {
     },
   },
   "delete-pod": {
-    label: (spec) => `delete pod ${spec.node}${spec.grace === undefined ? "" : ` (grace ${toMs(spec.grace) / 1000} s)`}`,
+    ...FAULT_CATALOG["delete-pod"],
     nodes: (spec) => [spec.node],
-    color: "#e377c2",
     inject: (topology, spec) => capability(topology.deletePod, "delete-pod").call(topology, spec.node, spec.grace === undefined ? undefined : Math.round(toMs(spec.grace) / 1000)),
     heal: null,
   },
   fence: {
-    label: (spec) => `fence ${spec.node}`,
+    ...FAULT_CATALOG.fence,
     nodes: (spec) => [spec.node],
-    color: "#8c564b",
     inject: (topology, spec) => capability(topology.fence, "fence").call(topology, spec.node),
     heal: (topology, spec) => capability(topology.unfence, "fence").call(topology, spec.node),
   },
   command: {
-    label: (spec) => spec.label ?? commandLabel(spec.run),
+    ...FAULT_CATALOG.command,
     // The command's own business: pgdrill cannot tell which nodes it touches.
     nodes: () => [],
-    color: "#7f7f7f",
     inject: (topology, spec, step) => runFaultCommand(spec.run, commandOptions(topology, spec, step, "inject")),
     async heal(topology, spec, step) {
       if (spec.heal === undefined) return;

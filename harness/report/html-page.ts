@@ -4,9 +4,9 @@
  */
 import type { RunResult } from "../result.ts";
 import { formatActual, formatIds, formatMs, formatRatio } from "./format.ts";
-import type { ReportContext } from "./index.ts";
 import { claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
 import { renderTimelineSvg } from "./timeline.ts";
+import type { ReportContext } from "./types.ts";
 
 export const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
 

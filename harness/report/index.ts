@@ -1,27 +1,20 @@
 /**
  * The report renderers, keyed by format. The record is typed over ReportFormat, so adding a
  * format (JUnit, HTML) without a renderer, or a renderer without a file name, does not compile.
+ * The contract the renderers share (ReportContext, Renderer) is in types.ts, which they import
+ * instead of this registry.
  */
-import { ContextBuilder, type HistoryContext } from "../history/context.ts";
+import { ContextBuilder } from "../history/context.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import { splitHistory } from "../history/read-model.ts";
-import type { RunResult } from "../result.ts";
 import { renderJson } from "./json.ts";
 import { renderHtml } from "./html-page.ts";
 import { renderJunit } from "./junit.ts";
 import { renderMarkdown } from "./markdown.ts";
-import { TimelineFold, type OpPoint } from "./timeline.ts";
+import { TimelineFold } from "./timeline.ts";
+import type { Renderer, ReportContext, ReportFormat } from "./types.ts";
 
-export type ReportFormat = "json" | "markdown" | "junit" | "html";
-
-/**
- * What a renderer may draw besides the result: the History's context (faults and actions to mark)
- * and the timeline's points, folded from the operations while the checkers ran.
- */
-export interface ReportContext {
-  history: HistoryContext;
-  points: readonly OpPoint[];
-}
+export type { OpPoint, Renderer, ReportContext, ReportFormat } from "./types.ts";
 
 /** The report context of a History held in memory. */
 export function reportContextOf(events: readonly HistoryEvent[]): ReportContext {
@@ -34,13 +27,6 @@ export function reportContextOf(events: readonly HistoryEvent[]): ReportContext 
 /** Nothing to draw: an interrupted analysis. */
 export function emptyReportContext(): ReportContext {
   return { history: new ContextBuilder().finish(), points: [] };
-}
-
-export interface Renderer {
-  /** File name inside the run directory. */
-  file: string;
-  /** Charts render asynchronously, so a renderer may return a promise. */
-  render: (result: RunResult, context: ReportContext) => string | Promise<string>;
 }
 
 export const RENDERERS: Record<ReportFormat, Renderer> = {

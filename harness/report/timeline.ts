@@ -5,23 +5,15 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { FAULTS } from "../fault/faults.ts";
+import { faultDisplay, UNKNOWN_FAULT_COLOR } from "../fault/catalog.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import { isCompleted, type Operation } from "../history/operations.ts";
 import type { RoleChange, RunResult } from "../result.ts";
-import type { ReportContext } from "./index.ts";
+import type { OpPoint, ReportContext } from "./types.ts";
 
 const WIDTH = 860;
 export const OUTCOME_COLORS = { ok: "#2ca02c", fail: "#d62728", info: "#ff7f0e" } as const;
 const ROLE_COLORS = { primary: "#1f77b4", standby: "#9ecae1", unreachable: "#d62728" } as const;
-
-export interface OpPoint {
-  t: number;
-  row: string;
-  outcome: "ok" | "fail" | "info";
-  latency: number;
-  probe: string;
-}
 
 /**
  * The points the outcome and latency charts draw, folded from the operations as they stream
@@ -58,10 +50,10 @@ export function faultIntervals(events: readonly HistoryEvent[], endT: number) {
   for (const event of events) {
     if (event.kind === "fault" && event.phase === "inject" && event.ok) {
       const heal = events.find((e) => e.kind === "fault" && e.phase === "heal" && e.id === event.id);
-      const pkg = FAULTS[event.fault as keyof typeof FAULTS];
+      const display = faultDisplay(event.fault);
       // kill and stop have nothing to heal: they are instants, drawn as a rule, not an interval.
-      const end = pkg?.heal ? (heal?.t ?? endT) : event.t;
-      intervals.push({ start: event.t / 1000, end: end / 1000, label: event.label, color: pkg?.color ?? "#7f7f7f" });
+      const end = display?.heals ? (heal?.t ?? endT) : event.t;
+      intervals.push({ start: event.t / 1000, end: end / 1000, label: event.label, color: display?.color ?? UNKNOWN_FAULT_COLOR });
     }
     if (event.kind === "action" && event.phase === "start") {
       const end = events.find((e) => e.kind === "action" && e.phase === "end" && e.id === event.id);

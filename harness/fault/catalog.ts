@@ -1,0 +1,79 @@
+/**
+ * What each fault kind looks like, apart from what it does: its label, its chart colour, and
+ * whether it has a heal (a fault without one, like kill, is an instant: drawn as a rule, not an
+ * interval). Pure data and string functions with no runtime imports beyond durations, so the
+ * reports draw faults without loading the fault runtime (faults.ts, and zx through it). faults.ts
+ * builds each package from its entry here, and its types make the heal agree with `heals`.
+ */
+import { toMs } from "../duration.ts";
+import type { FaultSpec } from "../scenario/schema.ts";
+
+export type FaultKind = FaultSpec["kind"];
+export type FaultSpecOf<K extends FaultKind> = Extract<FaultSpec, { kind: K }>;
+
+export interface FaultDisplay<S extends FaultSpec> {
+  /** `target` is the target kind: the same fault is done differently on each (SIGKILL vs pod delete). */
+  label(spec: S, target?: string): string;
+  /** For charts and reports. */
+  color: string;
+  /** false: nothing to undo (a killed node stays down until something restarts it). */
+  heals: boolean;
+}
+
+/** The colour of a fault kind pgdrill does not know (a History from elsewhere). */
+export const UNKNOWN_FAULT_COLOR = "#7f7f7f";
+
+export const FAULT_CATALOG = {
+  kill: {
+    label: (spec, target) => `kill ${spec.node} (${target === "cnpg" ? "pod delete, grace 0" : "SIGKILL"})`,
+    color: "#d62728",
+    heals: false,
+  },
+  stop: {
+    label: (spec) => `stop ${spec.node} (${spec.mode} shutdown)`,
+    color: "#ff7f0e",
+    heals: false,
+  },
+  pause: {
+    label: (spec) => `pause ${spec.node}`,
+    color: "#9467bd",
+    heals: true,
+  },
+  partition: {
+    label: (spec) =>
+      spec.isolate !== undefined
+        ? `isolate ${spec.isolate}`
+        : `partition ${spec.between![0]} ${spec.oneWay ? "←" : "↔"} ${spec.between![1]}${spec.oneWay ? " (one-way)" : ""}`,
+    color: "#1f77b4",
+    heals: true,
+  },
+  "delete-pod": {
+    label: (spec) => `delete pod ${spec.node}${spec.grace === undefined ? "" : ` (grace ${toMs(spec.grace) / 1000} s)`}`,
+    color: "#e377c2",
+    heals: false,
+  },
+  fence: {
+    label: (spec) => `fence ${spec.node}`,
+    color: "#8c564b",
+    heals: true,
+  },
+  command: {
+    label: (spec) => spec.label ?? commandLabel(spec.run),
+    color: UNKNOWN_FAULT_COLOR,
+    // Its heal runs the scenario's `heal` command, when it has one.
+    heals: true,
+  },
+} as const satisfies { [K in FaultKind]: FaultDisplay<FaultSpecOf<K>> };
+
+export type FaultCatalog = typeof FAULT_CATALOG;
+
+/** The catalog entry of a fault kind as the History names it, or undefined for a kind pgdrill does not know. */
+export function faultDisplay(kind: string): FaultDisplay<FaultSpec> | undefined {
+  return Object.hasOwn(FAULT_CATALOG, kind) ? (FAULT_CATALOG[kind as FaultKind] as FaultDisplay<FaultSpec>) : undefined;
+}
+
+/** "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover" → "command: aws rds reboot-db-instance …". */
+export function commandLabel(command: string): string {
+  const words = command.trim().split(/\s+/);
+  return `command: ${words.slice(0, 3).join(" ")}${words.length > 3 ? " …" : ""}`;
+}
