@@ -126,10 +126,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .option("--all", "remove every pgdrill container, network and kind cluster, also those of runs still going")
     .action(async (options: { all?: boolean }) => {
       // Loaded here, not at the top: testcontainers takes ~0.5 s to import, and `report` never needs it.
-      const { dockerClient, removeLabelled } = await import("../target/docker.ts");
-      const removed = await removeLabelled(await dockerClient(), { onlyOrphans: !options.all });
-      const { removeLeftoverKindClusters } = await import("../target/cnpg/kind.ts");
-      removed.push(...(await removeLeftoverKindClusters({ all: Boolean(options.all) })));
+      const { reapLeftovers } = await import("../target/index.ts");
+      const removed = await reapLeftovers({ all: Boolean(options.all) });
       io.out(removed.length > 0 ? `removed ${removed.join(", ")}\n` : "nothing to remove\n");
     });
 
@@ -162,8 +160,8 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
   const { scenario, source } = await loadScenario(scenarioArg);
   const { runDrill } = await import("../run/drill.ts");
   // No engine is an environment problem, like bad input: one line, before any run directory exists.
-  const { dockerClient, runsOnDocker } = await import("../target/docker.ts");
-  if (runsOnDocker(scenario.target)) await dockerClient();
+  const { runsOnDocker } = await import("../target/index.ts");
+  if (runsOnDocker(scenario.target.kind)) await (await import("../target/docker.ts")).dockerClient();
 
   const interrupt = onInterrupt(io, "stopping the drill, healing faults and removing containers");
 

@@ -18,8 +18,7 @@ import type { RunResult } from "../result.ts";
 import type { Scenario } from "../scenario/schema.ts";
 import { ScheduleRunner } from "../schedule/execute.ts";
 import { planSchedule } from "../schedule/plan.ts";
-import { dockerClient, removeLabelled } from "../target/docker.ts";
-import { buildTopology, type StartedTopology, type Topology } from "../target/index.ts";
+import { buildTopology, removeRun, type StartedTopology, type Topology } from "../target/index.ts";
 import { VERSION } from "../version.ts";
 import { monotonicClock, roundMs, type Clock } from "./clock.ts";
 
@@ -172,7 +171,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       }
     }
     phase("teardown");
-    removed = await teardown(started, runId, topology.kind).catch((error: unknown) => {
+    removed = await teardown(started, runId, scenario.target.kind).catch((error: unknown) => {
       log(`teardown failed: ${errorMessage(error)}`);
       return [];
     });
@@ -212,12 +211,10 @@ function steadyStateTally(history: HistoryWriter, windowEnd: number) {
   };
 }
 
-async function teardown(started: StartedTopology | null, runId: string, kind: string): Promise<string[]> {
+async function teardown(started: StartedTopology | null, runId: string, kind: Scenario["target"]["kind"]): Promise<string[]> {
   if (started) return started.teardown();
-  // Targets other than containers remove what they made when their start fails (an endpoint makes its schema last).
-  if (kind !== "container-pair") return [];
-  // The target failed to start: it cleans up after itself, but make sure by label.
-  return removeLabelled(await dockerClient(), { runId });
+  // The target failed to start: it cleans up after itself, but make sure, as its registry entry says how.
+  return removeRun(kind, runId);
 }
 
 async function settleWithin(tasks: Array<Promise<void>>, ms: number): Promise<void> {

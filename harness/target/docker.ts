@@ -67,16 +67,6 @@ export async function configureReaper(docker: Docker): Promise<string> {
   return ryukDecision;
 }
 
-/**
- * The targets that run on a Docker engine, so `pgdrill run` can check for one before anything
- * starts. (A declaration each target plugin should make itself; kept here until they do.)
- */
-const ON_DOCKER: ReadonlySet<string> = new Set(["container-pair", "cnpg"]);
-
-export function runsOnDocker(target: { kind: string }): boolean {
-  return ON_DOCKER.has(target.kind);
-}
-
 /** Removes the containers and networks of one run (or, with no runId, every pgdrill one). */
 export async function removeLabelled(docker: Docker, filter: { runId?: string; onlyOrphans?: boolean }): Promise<string[]> {
   const label = filter.runId ? [`${LABELS.run}=${filter.runId}`] : [`${LABELS.managed}=true`];
