@@ -2,13 +2,15 @@
  * Reads `history.jsonl` back without ever holding it whole: `HistoryFile.scan` walks the file in
  * 1 MiB chunks and hands over one line at a time, parsed only if the caller asks. A SIGKILLed
  * harness can leave its last line cut short: that line is dropped and the History is marked
- * truncated. A bad line anywhere else means the file is not a History we can trust, and is an
- * error naming the line.
+ * truncated. A bad line anywhere else (not JSON, or not an event: validate.ts checks each line's
+ * kind and fields) means the file is not a History we can trust, and is an error naming the file,
+ * the line and what is wrong with it.
  */
 import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { InputError, errorMessage } from "../errors.ts";
 import type { HistoryEvent } from "./events.ts";
+import { eventProblem } from "./validate.ts";
 
 export interface ReadHistory {
   events: HistoryEvent[];
@@ -155,10 +157,7 @@ function parseEvent(text: string): { ok: true; event: HistoryEvent } | { ok: fal
   } catch (error) {
     return { ok: false, problem: errorMessage(error) };
   }
-  // Shape beyond kind and t is the writer's contract; checking every field here would duplicate it.
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, problem: "not a JSON object" };
-  const record = value as Record<string, unknown>;
-  if (typeof record.kind !== "string") return { ok: false, problem: 'no string "kind"' };
-  if (typeof record.t !== "number") return { ok: false, problem: 'no number "t"' };
-  return { ok: true, event: value as HistoryEvent };
+  // Checked here, at the boundary, so nothing past the reader meets an event that is not one.
+  const problem = eventProblem(value);
+  return problem === null ? { ok: true, event: value as HistoryEvent } : { ok: false, problem };
 }
