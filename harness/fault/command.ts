@@ -35,8 +35,3 @@ function lastLine(text: string): string {
   return text.split("\n").filter((line) => line.trim() !== "").at(-1)?.trim() ?? "";
 }
 
-/** "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover" → "command: aws rds reboot-db-instance …". */
-export function commandLabel(command: string): string {
-  const words = command.trim().split(/\s+/);
-  return `command: ${words.slice(0, 3).join(" ")}${words.length > 3 ? " …" : ""}`;
-}
