@@ -63,8 +63,9 @@ export interface Metrics {
     byProbe: Record<string, { totalMs: number; longestMs: number }>;
   };
   failover: {
-    /** When the fault that caused the write outage was injected, ms since run start. */
+    /** When the disruption that caused the write outage began (a fault injected, or a switchover started), ms since run start. */
     faultAtMs: number | null;
+    /** That fault's or switchover's label. */
     faultLabel: string | null;
     latencyMs: number | null;
     stableAfterMs: number | null;

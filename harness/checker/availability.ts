@@ -2,7 +2,7 @@
  * Availability: for each probe (role probes excepted: they ask every node on purpose, dead ones
  * included), the share of completed operations that were ok. The headline is the first select1
  * probe, else the first writes probe; `faultWindowRatio` is the headline over operations invoked
- * at or after the first fault.
+ * at or after the first disruption (a fault injected or a switchover started).
  */
 import { isCompleted, type Operation } from "../history/operations.ts";
 import type { Metrics, ProbeAvailability } from "../result.ts";
