@@ -166,19 +166,14 @@ const optionalString = (value: unknown) => value === undefined || typeof value =
  * than walking the shape). Each may say yes only to what its shape accepts: validate.test.ts
  * mutates every field its shape names and checks that the two agree.
  */
+/** The fields an operation's invoke and complete both carry. */
+const operationFields = (event: Record<string, unknown>) =>
+  typeof event.probe === "string" && opType(event.type) && typeof event.worker === "number" && typeof event.op === "number";
+
 const QUICK: { [K in "invoke" | "complete"]: (event: Record<string, unknown>) => boolean } = {
-  invoke: (event) =>
-    typeof event.probe === "string" &&
-    opType(event.type) &&
-    typeof event.worker === "number" &&
-    typeof event.op === "number" &&
-    optionalString(event.node) &&
-    (event.value === undefined || typeof event.value === "number"),
+  invoke: (event) => operationFields(event) && optionalString(event.node) && (event.value === undefined || typeof event.value === "number"),
   complete: (event) =>
-    typeof event.probe === "string" &&
-    opType(event.type) &&
-    typeof event.worker === "number" &&
-    typeof event.op === "number" &&
+    operationFields(event) &&
     outcome(event.outcome) &&
     optionalString(event.node) &&
     typeof event.latencyMs === "number" &&
