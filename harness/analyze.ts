@@ -18,7 +18,7 @@ import { emptyReportContext, RENDERERS } from "./report/index.ts";
 import { TimelineFold } from "./report/timeline.ts";
 import type { ReportContext, ReportFormat } from "./report/types.ts";
 import type { RunResult } from "./result.ts";
-import { gate as gateSchema } from "./scenario/schema.ts";
+import { gate as gateSchema, issueFix } from "./scenario/schema.ts";
 
 export interface AnalyzeOptions {
   /** The scenario's gate map, or gates already parsed (with overrides applied). */
@@ -180,11 +180,11 @@ async function readScenarioGate(runDir: string): Promise<GateMap> {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     // The schema's own fix ("Did you mean ...?") where it has one.
-    const fix = (issue as { params?: { fix?: unknown } } | undefined)?.params?.fix;
+    const fix = issueFix(issue);
     throw new InputError(
       `${path}: gate${issue?.path.length ? `.${issue.path.join(".")}` : ""}`,
       issue?.message ?? "is invalid",
-      typeof fix === "string" ? `${fix} Or pass --gate to override it` : "Fix the gate in the scenario and re-run, or pass --gate to override it",
+      fix !== undefined ? `${fix} Or pass --gate to override it` : "Fix the gate in the scenario and re-run, or pass --gate to override it",
     );
   }
   return parsed.data;

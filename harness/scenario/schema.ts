@@ -80,6 +80,15 @@ function byKind<const Options extends readonly [z.core.$ZodTypeDiscriminable, ..
   });
 }
 
+/**
+ * The fix a refinement of this schema attached to its issue (`params: { fix }`), or undefined:
+ * how validation and a saved run's gate say what to write instead.
+ */
+export function issueFix(issue: z.core.$ZodIssue | undefined): string | undefined {
+  const fix = issue?.code === "custom" ? issue.params?.["fix"] : undefined;
+  return typeof fix === "string" ? fix : undefined;
+}
+
 const nodeName = z.string().min(1, { message: "must name a node of the target, e.g. \"primary\"" });
 
 // ---- Target ---------------------------------------------------------------------------------

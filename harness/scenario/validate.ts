@@ -15,6 +15,7 @@ import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts"
 import {
   probe as probeSchema,
   scenario as scenarioSchema,
+  issueFix,
   step as stepSchema,
   target as targetSchema,
   type ActionSpec,
@@ -148,7 +149,7 @@ function leafToError(leaf: Leaf, input: unknown, source: string): InputError {
     return new InputError(at(source, path), `the key ${JSON.stringify(String(path.at(-1)))} ${inner}`, SEE_README);
   }
   // Our own refinements carry their fix and quote what matters already.
-  const fix = issue.code === "custom" && typeof issue.params?.["fix"] === "string" ? (issue.params["fix"] as string) : undefined;
+  const fix = issueFix(issue);
   if (fix !== undefined) return new InputError(at(source, path), issue.message, fix);
   // Messages from the schema already say what is accepted; quote the value beside them.
   const quoted = here === undefined || isRecord(here) || Array.isArray(here) || issue.message.includes("got ");
