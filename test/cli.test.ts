@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { main, type CliIO } from "../harness/cli/main.ts";
-import { dockerClient, LABELS } from "../harness/target/docker.ts";
+import { dockerClient, LABELS } from "../harness/target/shared/docker.ts";
 
 function capture(): CliIO & { stdout: () => string; stderr: () => string } {
   let out = "";

@@ -8,7 +8,7 @@ import { toMs } from "../duration.ts";
 import { FAULT_CATALOG, type FaultCatalog, type FaultDisplay, type FaultKind, type FaultSpecOf } from "./catalog.ts";
 import { runFaultCommand } from "./command.ts";
 import type { FaultSpec } from "../scenario/schema.ts";
-import type { StartedTopology } from "../target/topology.ts";
+import type { StartedTopology } from "../target/types.ts";
 
 /** Which step of which run is injecting or healing: user commands get it in their environment. */
 export interface FaultStep {

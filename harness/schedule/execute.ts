@@ -10,7 +10,7 @@ import { faultPackage, resolveFault } from "../fault/faults.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
-import type { StartedTopology } from "../target/topology.ts";
+import type { StartedTopology } from "../target/types.ts";
 import type { PlannedStep } from "./plan.ts";
 
 /** No single fault or action may take longer than this; a stuck Docker call must not stall the drill. */

@@ -6,10 +6,10 @@
 import type { ProbeSpec, Target } from "../scenario/schema.ts";
 import { cnpgTopology } from "./cnpg/cnpg.ts";
 import { removeLeftoverKindClusters } from "./cnpg/kind.ts";
-import { containerPair } from "./container-pair.ts";
-import { dockerClient, removeLabelled } from "./docker.ts";
-import { endpointTopology } from "./endpoint.ts";
-import type { Topology } from "./topology.ts";
+import { containerPair } from "./container-pair/pair.ts";
+import { dockerClient, removeLabelled } from "./shared/docker.ts";
+import { endpointTopology } from "./endpoint/endpoint.ts";
+import type { Topology } from "./types.ts";
 
 interface TargetEntry<K extends Target["kind"]> {
   /** `probes` lets a target refuse, before anything starts, probes it cannot serve. */
@@ -70,4 +70,4 @@ export async function removeRun(kind: Target["kind"], runId: string): Promise<st
   return (await entry(kind).removeRun?.(runId)) ?? [];
 }
 
-export type { StartedTopology, Topology } from "./topology.ts";
+export type { StartedTopology, Topology } from "./types.ts";

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Kube, loadKube } from "../../harness/target/cnpg/kube.ts";
 import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
-import type { Observation } from "../../harness/target/topology.ts";
+import type { Observation } from "../../harness/target/types.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 

@@ -7,7 +7,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { errorMessage } from "../../errors.ts";
-import type { Observation } from "../topology.ts";
+import type { Observation } from "../types.ts";
 import { CNPG_API, describeKubeError, LABELS, statusOf, type ClusterStatus, type CnpgCluster, type Kube } from "./kube.ts";
 
 export interface PodView {

@@ -4,7 +4,7 @@
  * testcontainers' reaper (Ryuk) does this job where its image can be had; pgdrill does not depend
  * on it.
  */
-import { ownerGone, thisProcess } from "../run/owners.ts";
+import { ownerGone, thisProcess } from "../../run/owners.ts";
 // Which engine, and the one-line refusal when none answers, are docker-engine.ts's concern.
 import type { Docker } from "./docker-engine.ts";
 export { dockerClient, DockerUnavailableError, type Docker } from "./docker-engine.ts";

@@ -12,8 +12,8 @@ import { request as httpsRequest } from "node:https";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { getContainerRuntimeClient, type ContainerRuntimeClient } from "testcontainers";
-import { HarnessError } from "../errors.ts";
-import { PACKAGE_ROOT } from "../version.ts";
+import { HarnessError } from "../../errors.ts";
+import { PACKAGE_ROOT } from "../../version.ts";
 
 export type Docker = ContainerRuntimeClient["container"]["dockerode"];
 

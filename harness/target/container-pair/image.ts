@@ -6,9 +6,9 @@
  */
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
-import { HarnessError } from "../errors.ts";
-import { PACKAGE_ROOT } from "../version.ts";
-import type { Docker } from "./docker.ts";
+import { HarnessError } from "../../errors.ts";
+import { PACKAGE_ROOT } from "../../version.ts";
+import type { Docker } from "../shared/docker.ts";
 
 export const OFFICIAL_IMAGE = "postgres:16";
 export const LOCAL_IMAGE = "pgdrill/postgres:15-local";

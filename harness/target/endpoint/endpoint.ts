@@ -9,15 +9,15 @@
 import { readFileSync } from "node:fs";
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
-import { toMs } from "../duration.ts";
-import { HarnessError, InputError, errorMessage } from "../errors.ts";
-import type { Endpoint } from "../connection/endpoint.ts";
-import { describeError } from "../connection/errors.ts";
-import { Session } from "../connection/session.ts";
-import { ownerGone, thisProcess, type Owner } from "../run/owners.ts";
-import type { EndpointTarget, ProbeSpec } from "../scenario/schema.ts";
-import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
-import { done, notYet, pollUntil } from "./shared/poll.ts";
+import { toMs } from "../../duration.ts";
+import { HarnessError, InputError, errorMessage } from "../../errors.ts";
+import type { Endpoint } from "../../connection/endpoint.ts";
+import { describeError } from "../../connection/errors.ts";
+import { Session } from "../../connection/session.ts";
+import { ownerGone, thisProcess, type Owner } from "../../run/owners.ts";
+import type { EndpointTarget, ProbeSpec } from "../../scenario/schema.ts";
+import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 /** Where each URL comes from, for messages: the scenario, or the variable the seed guide documents. */
 interface ResolvedUrls {

@@ -7,16 +7,16 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
-import { toMs } from "../duration.ts";
-import { HarnessError, errorMessage } from "../errors.ts";
-import type { Endpoint } from "../connection/endpoint.ts";
-import { Session } from "../connection/session.ts";
-import type { ContainerPairTarget } from "../scenario/schema.ts";
-import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "./docker.ts";
+import { toMs } from "../../duration.ts";
+import { HarnessError, errorMessage } from "../../errors.ts";
+import type { Endpoint } from "../../connection/endpoint.ts";
+import { Session } from "../../connection/session.ts";
+import type { ContainerPairTarget } from "../../scenario/schema.ts";
+import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "./image.ts";
-import { iptablesCommands } from "./iptables.ts";
-import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "./topology.ts";
-import { done, notYet, pollUntil } from "./shared/poll.ts";
+import { iptablesCommands } from "../shared/iptables.ts";
+import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
 const PG_PORT = 5432;
