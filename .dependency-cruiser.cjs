@@ -17,8 +17,15 @@ const folder = (name) => `^harness/${name}/`;
 const file = (name) => `^harness/${name}\\.ts$`;
 /** The fault runtime (faults.ts, command.ts and so zx): all of fault/ but the pure catalog.ts. */
 const FAULT_RUNTIME = "^harness/fault/(?!catalog\\.ts$)";
+/**
+ * The targets' plugins and their registry: pure data and functions (zod schemas, node names,
+ * capabilities, checks, claims) that the scenario schema, validation and the reports read.
+ */
+const TARGET_PLUGINS = "^harness/target/((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$";
+/** Everything else of target/: what starts, faults and tears down a target. */
+const TARGET_RUNTIME = "^harness/target/(?!((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$)";
 /** What runs a drill against a live target; the analysis must never need any of it. */
-const DRILL_SIDE = [folder("target"), folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
+const DRILL_SIDE = [TARGET_RUNTIME, folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
 /** What turns a saved History into results and reports (`pgdrill report` runs only this). */
 const ANALYSIS_SIDE = [folder("history"), folder("checker"), folder("gate"), folder("report"), file("analyze"), file("result"), file("trials")];
 /** The entry points: the public barrels and the CLI. */
@@ -58,10 +65,10 @@ module.exports = {
     },
     {
       name: "reports-only-draw",
-      comment: "Reports draw results and the History: they compute nothing (no checker), and load no target, probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the labels and colours).",
+      comment: "Reports draw results and the History: they compute nothing (no checker), and load no target runtime, probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the labels and colours, a target's plugin its strategy).",
       severity: "error",
       from: { path: folder("report") },
-      to: { path: [folder("checker"), folder("target"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), file("analyze"), file("index"), file("api")] },
+      to: { path: [folder("checker"), TARGET_RUNTIME, folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), file("analyze"), file("index"), file("api")] },
     },
     {
       name: "analysis-never-reaches-the-drill",
@@ -90,6 +97,20 @@ module.exports = {
       severity: "error",
       from: { path: folder("target") },
       to: { path: [folder("probe"), FAULT_RUNTIME, folder("schedule")] },
+    },
+    {
+      name: "target-plugins-are-pure",
+      comment: "A target's plugin and the registry are read by the scenario schema (and so by every scenario file), validation and the reports: they load no target runtime, connection, probe, fault runtime, schedule, run or CLI, and no package but zod.",
+      severity: "error",
+      from: { path: TARGET_PLUGINS },
+      to: { path: [TARGET_RUNTIME, folder("connection"), folder("probe"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("history"), folder("checker"), folder("gate"), folder("report")] },
+    },
+    {
+      name: "target-plugins-load-only-zod",
+      comment: "The only package a plugin may load is zod (its options schema).",
+      severity: "error",
+      from: { path: TARGET_PLUGINS },
+      to: { dependencyTypes: ["npm"], pathNot: "node_modules/zod/" },
     },
     {
       name: "only-entry-points-import-the-cli",

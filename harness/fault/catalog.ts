@@ -6,7 +6,8 @@
  * builds each package from its entry here, and its types make the heal agree with `heals`.
  */
 import { toMs } from "../duration.ts";
-import type { FaultSpec } from "../scenario/schema.ts";
+import type { FaultSpec } from "../scenario/steps.ts";
+import type { Capability } from "../target/plugin.ts";
 
 export type FaultKind = FaultSpec["kind"];
 export type FaultSpecOf<K extends FaultKind> = Extract<FaultSpec, { kind: K }>;
@@ -18,26 +19,38 @@ export interface FaultDisplay<S extends FaultSpec> {
   color: string;
   /** false: nothing to undo (a killed node stays down until something restarts it). */
   heals: boolean;
+  /** What the target must be able to do; null: nothing of the target's (a command fault). Validation refuses the rest. */
+  requires: Capability | null;
 }
 
 /** The colour of a fault kind pgdrill does not know (a History from elsewhere). */
 export const UNKNOWN_FAULT_COLOR = "#7f7f7f";
 
+// In this order, what a target can do is listed in its "cannot do" messages.
 export const FAULT_CATALOG = {
   kill: {
     label: (spec, target) => `kill ${spec.node} (${target === "cnpg" ? "pod delete, grace 0" : "SIGKILL"})`,
     color: "#d62728",
     heals: false,
+    requires: "kill",
+  },
+  "delete-pod": {
+    label: (spec) => `delete pod ${spec.node}${spec.grace === undefined ? "" : ` (grace ${toMs(spec.grace) / 1000} s)`}`,
+    color: "#e377c2",
+    heals: false,
+    requires: "pods",
   },
   stop: {
     label: (spec) => `stop ${spec.node} (${spec.mode} shutdown)`,
     color: "#ff7f0e",
     heals: false,
+    requires: "stop",
   },
   pause: {
     label: (spec) => `pause ${spec.node}`,
     color: "#9467bd",
     heals: true,
+    requires: "freeze",
   },
   partition: {
     label: (spec) =>
@@ -46,22 +59,26 @@ export const FAULT_CATALOG = {
         : `partition ${spec.between![0]} ${spec.oneWay ? "←" : "↔"} ${spec.between![1]}${spec.oneWay ? " (one-way)" : ""}`,
     color: "#1f77b4",
     heals: true,
-  },
-  "delete-pod": {
-    label: (spec) => `delete pod ${spec.node}${spec.grace === undefined ? "" : ` (grace ${toMs(spec.grace) / 1000} s)`}`,
-    color: "#e377c2",
-    heals: false,
+    requires: "network",
   },
   fence: {
     label: (spec) => `fence ${spec.node}`,
     color: "#8c564b",
     heals: true,
+    requires: "fencing",
+  },
+  netem: {
+    label: (spec) => `netem ${spec.node} (${netemParts(spec)})`,
+    color: "#17becf",
+    heals: true,
+    requires: "shaping",
   },
   command: {
     label: (spec) => spec.label ?? commandLabel(spec.run),
     color: UNKNOWN_FAULT_COLOR,
     // Its heal runs the scenario's `heal` command, when it has one.
     heals: true,
+    requires: null,
   },
 } as const satisfies { [K in FaultKind]: FaultDisplay<FaultSpecOf<K>> };
 
@@ -70,6 +87,18 @@ export type FaultCatalog = typeof FAULT_CATALOG;
 /** The catalog entry of a fault kind as the History names it, or undefined for a kind pgdrill does not know. */
 export function faultDisplay(kind: string): FaultDisplay<FaultSpec> | undefined {
   return Object.hasOwn(FAULT_CATALOG, kind) ? (FAULT_CATALOG[kind as FaultKind] as FaultDisplay<FaultSpec>) : undefined;
+}
+
+/** "delay 100 ms ± 10 ms, loss 5%, rate 1mbit": only what the fault sets. */
+function netemParts(spec: FaultSpecOf<"netem">): string {
+  const delay = toMs(spec.delay);
+  const jitter = toMs(spec.jitter);
+  const parts = [
+    ...(delay > 0 ? [`delay ${delay} ms${jitter > 0 ? ` ± ${jitter} ms` : ""}`] : []),
+    ...(spec.loss > 0 ? [`loss ${spec.loss}%`] : []),
+    ...(spec.rate !== undefined ? [`rate ${spec.rate}`] : []),
+  ];
+  return parts.join(", ");
 }
 
 /** "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover" → "command: aws rds reboot-db-instance …". */

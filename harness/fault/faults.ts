@@ -7,8 +7,9 @@
 import { toMs } from "../duration.ts";
 import { FAULT_CATALOG, type FaultCatalog, type FaultDisplay, type FaultKind, type FaultSpecOf } from "./catalog.ts";
 import { runFaultCommand } from "./command.ts";
-import type { FaultSpec } from "../scenario/schema.ts";
-import type { StartedTopology } from "../target/types.ts";
+import type { FaultSpec } from "../scenario/steps.ts";
+import type { Capability } from "../target/plugin.ts";
+import { control, type Controls, type Shaping, type StartedTopology } from "../target/types.ts";
 
 /** Which step of which run is injecting or healing: user commands get it in their environment. */
 export interface FaultStep {
@@ -17,105 +18,134 @@ export interface FaultStep {
   id: string;
 }
 
-type Heal<S extends FaultSpec> = (topology: StartedTopology, spec: S, step: FaultStep) => Promise<void | string>;
+/**
+ * What an inject or heal works with: the one control its catalog entry requires (null for a
+ * command fault, which needs nothing of the target), the step, and the target's secret masking.
+ */
+export interface FaultUse<Ctl> {
+  control: Ctl;
+  step: FaultStep;
+  redact(text: string): string;
+}
 
-/** A fault kind's catalog entry (label, colour, whether it heals) and what it does. */
-export interface FaultPackage<S extends FaultSpec> extends FaultDisplay<S> {
+type Act<S extends FaultSpec, Ctl> = (spec: S, use: FaultUse<Ctl>) => Promise<void | string>;
+
+/** A fault kind's catalog entry (label, colour, whether it heals, what it requires) and what it does. */
+export interface FaultPackage<S extends FaultSpec, Ctl = unknown> extends FaultDisplay<S> {
   nodes(spec: S): string[];
-  /** Resolves with output worth keeping in the History (a command's), if any. */
-  inject(topology: StartedTopology, spec: S, step: FaultStep): Promise<void | string>;
+  /** Resolves with output worth keeping in the History (a command's, how a netem was applied), if any. */
+  inject: Act<S, Ctl>;
   /** null: nothing to undo (a killed node stays down until something restarts it). */
-  heal: Heal<S> | null;
+  heal: Act<S, Ctl> | null;
   /** The longest the step may take; default the runner's own limit. */
   timeoutMs?(spec: S): number;
 }
 
-// A heal exactly where the catalog says the kind heals, so the charts and the runner cannot disagree.
-type Packages = { [K in FaultKind]: FaultPackage<FaultSpecOf<K>> & { heal: FaultCatalog[K]["heals"] extends true ? Heal<FaultSpecOf<K>> : null } };
+/** The control a kind's catalog entry requires: the only part of the target its package can touch. */
+type ControlFor<K extends FaultKind> = FaultCatalog[K]["requires"] extends infer C extends Capability ? Controls[C] : null;
+
+// A heal exactly where the catalog says the kind heals, and the control it says it requires, so the
+// charts, validation and the runner cannot disagree.
+type Packages = {
+  [K in FaultKind]: FaultPackage<FaultSpecOf<K>, ControlFor<K>> & { heal: FaultCatalog[K]["heals"] extends true ? Act<FaultSpecOf<K>, ControlFor<K>> : null };
+};
 
 export const FAULTS: Packages = {
   kill: {
     ...FAULT_CATALOG.kill,
     nodes: (spec) => [spec.node],
-    inject: (topology, spec) => topology.kill(spec.node),
+    inject: (spec, { control }) => control.kill(spec.node),
+    heal: null,
+  },
+  "delete-pod": {
+    ...FAULT_CATALOG["delete-pod"],
+    nodes: (spec) => [spec.node],
+    inject: (spec, { control }) => control.deletePod(spec.node, spec.grace === undefined ? undefined : Math.round(toMs(spec.grace) / 1000)),
     heal: null,
   },
   stop: {
     ...FAULT_CATALOG.stop,
     nodes: (spec) => [spec.node],
-    inject: (topology, spec) => topology.stopGracefully(spec.node, spec.mode),
+    inject: (spec, { control }) => control.stop(spec.node, spec.mode),
     heal: null,
   },
   pause: {
     ...FAULT_CATALOG.pause,
     nodes: (spec) => [spec.node],
-    inject: (topology, spec) => topology.pause(spec.node),
-    heal: (topology, spec) => topology.unpause(spec.node),
+    inject: (spec, { control }) => control.pause(spec.node),
+    heal: (spec, { control }) => control.unpause(spec.node),
   },
   partition: {
     ...FAULT_CATALOG.partition,
     nodes: (spec) => (spec.isolate !== undefined ? [spec.isolate] : [...spec.between!]),
-    async inject(topology, spec) {
+    async inject(spec, { control }) {
       if (spec.isolate !== undefined) {
-        await topology.cut({ node: spec.isolate, from: "all", direction: "both" });
+        await control.cut({ node: spec.isolate, from: "all", direction: "both" });
         return;
       }
       const [a, b] = spec.between!;
       if (spec.oneWay) {
         // One-way: a stops hearing b; a's packets still reach b.
-        await topology.cut({ node: a, from: b, direction: "inbound" });
+        await control.cut({ node: a, from: b, direction: "inbound" });
       } else {
-        await topology.cut({ node: a, from: b, direction: "both" });
-        await topology.cut({ node: b, from: a, direction: "both" });
+        await control.cut({ node: a, from: b, direction: "both" });
+        await control.cut({ node: b, from: a, direction: "both" });
       }
     },
-    async heal(topology, spec) {
-      for (const node of spec.isolate !== undefined ? [spec.isolate] : spec.between!) await topology.healCuts(node);
+    async heal(spec, { control }) {
+      for (const node of spec.isolate !== undefined ? [spec.isolate] : spec.between!) await control.healCuts(node);
     },
-  },
-  "delete-pod": {
-    ...FAULT_CATALOG["delete-pod"],
-    nodes: (spec) => [spec.node],
-    inject: (topology, spec) => capability(topology.deletePod, "delete-pod").call(topology, spec.node, spec.grace === undefined ? undefined : Math.round(toMs(spec.grace) / 1000)),
-    heal: null,
   },
   fence: {
     ...FAULT_CATALOG.fence,
     nodes: (spec) => [spec.node],
-    inject: (topology, spec) => capability(topology.fence, "fence").call(topology, spec.node),
-    heal: (topology, spec) => capability(topology.unfence, "fence").call(topology, spec.node),
+    inject: (spec, { control }) => control.fence(spec.node),
+    heal: (spec, { control }) => control.unfence(spec.node),
+  },
+  netem: {
+    ...FAULT_CATALOG.netem,
+    nodes: (spec) => [spec.node],
+    // Resolves with how it was done (netem, or pgdrill's delayer where the kernel has none), for the History.
+    inject: (spec, { control }) => control.shape(spec.node, shapingOf(spec)),
+    heal: (spec, { control }) => control.unshape(spec.node),
   },
   command: {
     ...FAULT_CATALOG.command,
     // The command's own business: pgdrill cannot tell which nodes it touches.
     nodes: () => [],
-    inject: (topology, spec, step) => runFaultCommand(spec.run, commandOptions(topology, spec, step, "inject")),
-    async heal(topology, spec, step) {
+    inject: (spec, use) => runFaultCommand(spec.run, commandOptions(spec, use, "inject")),
+    async heal(spec, use) {
       if (spec.heal === undefined) return;
-      return runFaultCommand(spec.heal, commandOptions(topology, spec, step, "heal"));
+      return runFaultCommand(spec.heal, commandOptions(spec, use, "heal"));
     },
     timeoutMs: (spec) => toMs(spec.timeout) + 5000,
   },
 };
 
-function commandOptions(topology: StartedTopology, spec: Extract<FaultSpec, { kind: "command" }>, step: FaultStep, phase: "inject" | "heal") {
+function commandOptions(spec: FaultSpecOf<"command">, use: FaultUse<null>, phase: "inject" | "heal") {
   return {
     timeoutMs: toMs(spec.timeout),
-    env: { PGDRILL_RUN_ID: step.runId, PGDRILL_FAULT_ID: step.id, PGDRILL_FAULT_PHASE: phase },
-    redact: (text: string) => topology.redact?.(text) ?? text,
+    env: { PGDRILL_RUN_ID: use.step.runId, PGDRILL_FAULT_ID: use.step.id, PGDRILL_FAULT_PHASE: phase },
+    redact: use.redact,
   };
 }
 
-/** Validation keeps faults to targets that can do them; this is the backstop. */
-function capability<F>(method: F | undefined, fault: string): F {
-  if (method === undefined) throw new Error(`this target cannot do "${fault}"`);
-  return method;
+const RATE_KBIT = { kbit: 1, mbit: 1000, gbit: 1_000_000 } as const;
+
+/** The scenario's netem fault as the numbers a target's shaping takes. */
+export function shapingOf(spec: FaultSpecOf<"netem">): Shaping {
+  const rate = spec.rate === undefined ? undefined : /^(\d+)(kbit|mbit|gbit)$/.exec(spec.rate);
+  return {
+    delayMs: toMs(spec.delay),
+    jitterMs: toMs(spec.jitter),
+    lossPercent: spec.loss,
+    rateKbit: rate ? Number(rate[1]) * RATE_KBIT[rate[2] as keyof typeof RATE_KBIT] : undefined,
+  };
 }
 
 /** The same fault aimed at what its names mean now (on cnpg, "primary" becomes an instance). */
 export async function resolveFault(topology: StartedTopology, spec: FaultSpec): Promise<FaultSpec> {
-  if (!topology.resolve) return spec;
-  const resolve = topology.resolve.bind(topology);
+  const resolve = (node: string) => topology.resolve(node);
   if (spec.kind === "partition") {
     return {
       ...spec,
@@ -129,4 +159,19 @@ export async function resolveFault(topology: StartedTopology, spec: FaultSpec): 
 
 export function faultPackage(spec: FaultSpec): FaultPackage<FaultSpec> {
   return FAULTS[spec.kind] as FaultPackage<FaultSpec>;
+}
+
+/** Injects `spec` through the control its kind requires; resolves with output worth keeping, if any. */
+export function injectFault(topology: StartedTopology, spec: FaultSpec, step: FaultStep): Promise<void | string> {
+  return faultPackage(spec).inject(spec, faultUse(topology, spec, step));
+}
+
+/** Heals `spec` (a kind without a heal has nothing to undo). */
+export async function healFault(topology: StartedTopology, spec: FaultSpec, step: FaultStep): Promise<void | string> {
+  return faultPackage(spec).heal?.(spec, faultUse(topology, spec, step));
+}
+
+function faultUse(topology: StartedTopology, spec: FaultSpec, step: FaultStep): FaultUse<unknown> {
+  const requires: Capability | null = FAULT_CATALOG[spec.kind].requires;
+  return { control: requires === null ? null : control(topology, requires, spec.kind), step, redact: (text) => topology.redact(text) };
 }

@@ -1,7 +1,9 @@
 /**
  * What the operations guide this project grew from promises for each HA strategy, so a report can
- * put the measured failover beside the claim for the strategy it drilled.
+ * put the measured failover beside the claim for the strategy it drilled. Which strategy a target
+ * drills is its plugin's to say; the registry is pure data, so reports load no target runtime.
  */
+import { targetPlugin } from "../target/registry.ts";
 export interface StrategyClaim {
   strategy: string;
   /** Claimed failover time, as the guide writes it. */
@@ -19,8 +21,8 @@ export const GUIDE_CLAIMS: readonly StrategyClaim[] = [
   { strategy: "Manual streaming replication", failover: "manual", rto: "varies", failoverBoundMs: null },
 ];
 
-/** The strategy a target drills: the container pair is manual streaming replication with a scripted promotion. */
+/** The claim for the strategy a target's plugin says it drills (the container pair: manual streaming replication). */
 export function claimFor(target: string): StrategyClaim | null {
-  const strategy = { "container-pair": "Manual streaming replication", cnpg: "CloudNativePG" }[target];
+  const strategy = targetPlugin(target)?.strategy;
   return GUIDE_CLAIMS.find((claim) => claim.strategy === strategy) ?? null;
 }

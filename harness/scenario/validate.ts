@@ -10,7 +10,10 @@ import { formatMs, toMs, type Duration } from "../duration.ts";
 import { InputError, inputErrors } from "../errors.ts";
 import { findImpossibleStep } from "../schedule/feasibility.ts";
 import { closest } from "../suggest.ts";
-import { mayDisrupt } from "../target/cnpg/safety.ts";
+import { FAULT_CATALOG } from "../fault/catalog.ts";
+import { ACTION_REQUIRES } from "../schedule/actions.ts";
+import type { Capability, Path, Report } from "../target/plugin.ts";
+import { targetPlugin } from "../target/registry.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
 import {
   probe as probeSchema,
@@ -26,35 +29,32 @@ import {
   type Target,
 } from "./schema.ts";
 
-/** The nodes a target has, by name. */
+/** The nodes a target has, by name (its plugin's). */
 export function targetNodes(target: Target): string[] {
-  switch (target.kind) {
-    case "container-pair":
-      return ["primary", "standby"];
-    case "cnpg":
-      return Array.from({ length: target.instances }, (_, i) => `${target.name}-${i + 1}`);
-    case "endpoint":
-      // "replica" only when a read replica URL is given; known for sure only when the drill starts.
-      return ["primary", "replica"];
-  }
+  return targetPlugin(target).nodes(target);
 }
 
 /**
- * Names a fault or action may aim at: the target's nodes, and on cnpg the roles resolved when the
- * step runs ("primary" is whichever instance is primary then) and the operator's pod.
+ * Names a fault or action may aim at: the target's nodes, and the roles its plugin resolves when
+ * the step runs (on cnpg, "primary" is whichever instance is primary then).
  */
 export function aimableNodes(target: Target): string[] {
-  if (target.kind === "cnpg") return ["primary", "replica", "operator", ...targetNodes(target)];
-  return targetNodes(target);
+  return [...targetPlugin(target).roles, ...targetNodes(target)];
 }
 
-/** What each target can do; a scenario asking for more is refused before anything starts. */
-export const CAPABILITIES: { [K in Target["kind"]]: { faults: readonly FaultSpec["kind"][]; actions: readonly ActionSpec["kind"][]; endpoints: readonly string[] } } = {
-  "container-pair": { faults: ["kill", "stop", "pause", "partition", "command"], actions: ["promote", "heal"], endpoints: ["rw"] },
-  cnpg: { faults: ["kill", "delete-pod", "partition", "fence", "command"], actions: ["switchover", "heal"], endpoints: ["rw", "ro"] },
-  // pgdrill cannot fail a managed service over itself: the user's commands do.
-  endpoint: { faults: ["command"], actions: ["heal"], endpoints: ["rw", "ro"] },
-};
+/**
+ * What a target can do: the faults and actions whose declared requirement (fault/catalog.ts,
+ * schedule/actions.ts) is among its plugin's capabilities. A scenario asking for more is refused
+ * before anything starts.
+ */
+export function targetAbilities(target: Target): { faults: FaultSpec["kind"][]; actions: ActionSpec["kind"][] } {
+  const provided: readonly (Capability | null)[] = [null, ...targetPlugin(target).capabilities];
+  const kinds = <K extends string>(requires: Record<K, Capability | null>) => (Object.keys(requires) as K[]).filter((kind) => provided.includes(requires[kind]));
+  return {
+    faults: kinds(Object.fromEntries(Object.entries(FAULT_CATALOG).map(([kind, entry]) => [kind, entry.requires])) as Record<FaultSpec["kind"], Capability | null>),
+    actions: kinds(ACTION_REQUIRES),
+  };
+}
 
 const MIN_INTERVAL_MS = 10;
 
@@ -81,7 +81,7 @@ export function validateScenario(input: unknown, source: string): Scenario {
 // ---- Shape errors ---------------------------------------------------------------------------
 
 type Issue = z.core.$ZodIssue;
-type Path = ReadonlyArray<PropertyKey>;
+
 
 /** One problem zod found, with its full path; an unknown key is one leaf per key. */
 interface Leaf {
@@ -203,7 +203,8 @@ function salvage(input: unknown, issuePaths: readonly Path[]): Parts {
 function checkSemantics(parts: Parts, report: Report): void {
   const { target } = parts;
   const nodes = target ? aimableNodes(target) : undefined;
-  const capabilities = target ? CAPABILITIES[target.kind] : undefined;
+  const plugin = target ? targetPlugin(target) : undefined;
+  const capabilities = target ? targetAbilities(target) : undefined;
   const durationMs = parts.duration === undefined ? undefined : toMs(parts.duration);
   const steadyMs = parts.steadyState === undefined ? undefined : toMs(parts.steadyState.window);
   /** Reports `node` if the target has no such node; true when it has (or the target is unknown). */
@@ -237,14 +238,14 @@ function checkSemantics(parts: Parts, report: Report): void {
     if (probe.pool !== undefined && probe.connection !== "pool") {
       report(["probes", i, "pool"], `applies only with connection "pool" (this probe's is "${probe.connection}")`, 'Set connection: "pool", or remove pool.');
     }
-    if (!target || !capabilities) return;
-    const hasPooler = target.kind === "container-pair" && target.pooler !== undefined;
-    if (probe.endpoint === "pooler" && !hasPooler) {
-      report(["probes", i, "endpoint"], "the target has no pooler", target.kind === "container-pair" ? 'Add "pooler: {}" to the target (PgBouncer in front of the primary), or use "rw".' : 'Use "rw".');
+    if (!target || !plugin) return;
+    if (probe.endpoint === "pooler" && !plugin.hasPooler?.(target)) {
+      report(["probes", i, "endpoint"], "the target has no pooler", plugin.addPooler ?? 'Use "rw".');
     }
-    if (probe.kind === "select1" && probe.endpoint !== "pooler" && !capabilities.endpoints.includes(probe.endpoint)) {
-      if (target.kind === "cnpg") {
-        report(["probes", i, "endpoint"], `unknown endpoint "${probe.endpoint}"`, `Use one of ${capabilities.endpoints.join(", ")} (the cluster's services).`);
+    const endpoints = plugin.probeEndpoints(target);
+    if (probe.kind === "select1" && probe.endpoint !== "pooler" && !endpoints.includes(probe.endpoint)) {
+      if (plugin.endpointsAreServices) {
+        report(["probes", i, "endpoint"], `unknown endpoint "${probe.endpoint}"`, `Use one of ${endpoints.join(", ")} (the cluster's services).`);
       } else {
         knownNode(["probes", i, "endpoint"], probe.endpoint);
       }
@@ -307,7 +308,7 @@ function checkSemantics(parts: Parts, report: Report): void {
       reportStep(["schedule", i, "fault", "kind"], `the ${target.kind} target cannot do "${fault.kind}"`, `Use one of ${capabilities.faults.join(", ")}.`);
       return;
     }
-    if (target.kind === "cnpg" && checkCnpgFault(fault, ["schedule", i, "fault"], reportStep)) return;
+    if (plugin?.checkFault?.(target, fault, ["schedule", i, "fault"], reportStep)) return;
     if (fault.kind === "partition") {
       if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate, reportStep);
       fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node, reportStep));
@@ -316,50 +317,16 @@ function checkSemantics(parts: Parts, report: Report): void {
     }
   }
 
-  if (target?.kind === "endpoint" && parts.probes) checkEndpoint(target, parts.probes, report);
+  if (target && plugin) plugin.check?.(target, parts, report);
   if (target && schedule && scheduleProblems === 0) {
     const impossible = findImpossibleStep(target, schedule);
     if (impossible) reportStep(impossible.path, impossible.problem, impossible.fix);
-  }
-  if (target?.kind === "cnpg" && target.context !== undefined && (parts.schedule?.length ?? 0) > 0 && !mayDisrupt(target, target.context)) {
-    report(["target", "context"], `"${target.context}" is not a kind cluster pgdrill made, so its faults are refused`, `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`);
   }
   if (schedule && steadyMs !== undefined && firstAt !== null && steadyMs > firstAt) {
     report(["steadyState", "window"], `${formatMs(steadyMs)} ends after the first scheduled step (at ${formatMs(firstAt)})`, "The steady state is checked before any fault: shorten the window or schedule the first step later.");
   }
 }
 
-type Report = (path: Path, problem: string, fix: string) => void;
-
-/** An endpoint is someone's database: writes only when the scenario says so. */
-function checkEndpoint(target: Extract<Target, { kind: "endpoint" }>, probes: ReadonlyArray<ProbeSpec | undefined>, report: Report): void {
-  const writes = probes.findIndex((probe) => probe?.kind === "writes");
-  if (writes >= 0 && !target.allowWrites) {
-    report(
-      ["target", "allowWrites"],
-      `probes[${writes}] writes to the endpoint, which it may not`,
-      "Set target.allowWrites: true to let pgdrill create its table in a schema of its own (pgdrill_<run id>, dropped after the drill), or remove the writes probe to only observe.",
-    );
-  }
-}
-
-/**
- * cnpg faults aim at pods: the operator's pod can be deleted but not cut off or fenced. Returns
- * whether it reported a problem.
- */
-function checkCnpgFault(fault: FaultSpec, path: Path, report: Report): boolean {
-  if (fault.kind === "partition" && fault.isolate === undefined) {
-    report([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
-    return true;
-  }
-  if (fault.kind === "command") return false;
-  const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
-  if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence")) {
-    report([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${fault.kind === "fence" ? "fence" : "cut off"} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
-    return true;
-  }
-  return false;
-}
 
 // ---- Helpers --------------------------------------------------------------------------------
 

@@ -6,11 +6,12 @@
  */
 import { toMs } from "../duration.ts";
 import { errorMessage } from "../errors.ts";
-import { faultPackage, resolveFault } from "../fault/faults.ts";
+import { faultPackage, healFault, injectFault, resolveFault } from "../fault/faults.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
-import type { StartedTopology } from "../target/types.ts";
+import { control, type StartedTopology } from "../target/types.ts";
+import { ACTION_REQUIRES } from "./actions.ts";
 import type { PlannedStep } from "./plan.ts";
 
 /** No single fault or action may take longer than this; a stuck Docker call must not stall the drill. */
@@ -85,7 +86,7 @@ export class ScheduleRunner {
     const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: pkg.nodes(fault) } as const;
     if (pkg.heal) this.active.set(id, fault);
     try {
-      const output = await withTimeout(pkg.inject(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
+      const output = await withTimeout(injectFault(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
       history.append({ ...base, t, ok: true, ...(output ? { output } : {}) });
       this.context.log(`fault ${id}: ${label}`);
     } catch (error) {
@@ -104,7 +105,7 @@ export class ScheduleRunner {
     const { history, clock, topology } = this.context;
     const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: pkg.nodes(fault) } as const;
     try {
-      const output = await withTimeout(pkg.heal(topology, fault, { runId: this.context.runId, id }), `heal ${pkg.label(fault, topology.kind)}`, pkg.timeoutMs?.(fault));
+      const output = await withTimeout(healFault(topology, fault, { runId: this.context.runId, id }), `heal ${pkg.label(fault, topology.kind)}`, pkg.timeoutMs?.(fault));
       history.append({ ...base, t: roundMs(clock.now()), ok: true, ...(output ? { output } : {}) });
       this.context.log(`healed ${id}: ${pkg.label(fault)}`);
     } catch (error) {
@@ -121,12 +122,12 @@ export class ScheduleRunner {
     let node = to;
     let startRecorded = false;
     try {
-      if (!topology.switchover) throw new Error("this target cannot switch over");
-      node = topology.resolve ? await topology.resolve(to) : to;
+      const { switchover } = control(topology, ACTION_REQUIRES.switchover, "switchover");
+      node = await topology.resolve(to);
       label = describeResolved(label, [to], [node]);
       history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
       startRecorded = true;
-      await withTimeout(topology.switchover(node), label);
+      await withTimeout(switchover(node), label);
       history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "switchover", label, node, ok: true });
       this.context.log(`${label}: done`);
     } catch (error) {
@@ -153,8 +154,9 @@ export class ScheduleRunner {
       // The detection delay a failure detector would take before acting.
       if (afterMs > 0) await clock.sleepUntil(clock.now() + afterMs, this.context.signal);
       if (this.context.signal.aborted) throw new Error("aborted before promotion");
-      await withTimeout(topology.promote(action.node), label);
-      await topology.repoint("rw", action.node);
+      const promotion = control(topology, ACTION_REQUIRES.promote, "promote");
+      await withTimeout(promotion.promote(action.node), label);
+      await promotion.repoint("rw", action.node);
       history.append({ kind: "endpoint", t: roundMs(clock.now()), endpoint: "rw", node: action.node });
       history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "promote", label, node: action.node, ok: true });
       this.context.log(`${label}: done, rw → ${action.node}`);

@@ -1,14 +1,17 @@
 /**
  * Schedules that cannot run as written, found before anything starts by playing the plan against
  * what each node is at that moment: pausing a node that is already paused, faulting or promoting a
- * node that is already down or frozen, fencing a fenced instance, or two partitions on one node at
- * once (a partition's heal clears every cut on its nodes, so healing one would silently heal both).
+ * node that is already down or frozen, fencing a fenced instance, or two partitions (or two netems)
+ * on one node at once (a partition's heal clears every cut on its nodes, so healing one would
+ * silently heal both).
  *
- * Only names fixed before the drill are followed: on cnpg, "primary" and "replica" are resolved
- * when the step runs, and a killed pod comes back, so only fences and cuts of named instances are.
+ * Only names fixed before the drill are followed (the plugin's nodes, not its roles): on cnpg,
+ * "primary" and "replica" are resolved when the step runs, and a killed pod comes back (the plugin
+ * says it restarts nodes), so only fences, cuts and netems of named instances are.
  */
 import { formatMs } from "../duration.ts";
 import type { FaultSpec, StepSpec, Target } from "../scenario/schema.ts";
+import { targetPlugin } from "../target/registry.ts";
 import { traceSchedule, type TracedStep } from "./plan.ts";
 
 export interface ImpossibleStep {
@@ -34,20 +37,27 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
   const untilOf = (origin: number): number | null => plan.find((step) => step.kind === "heal" && step.origin === origin)?.at ?? null;
   // Heals first at equal times: "pause 3s for 2s" then "pause at 5s" is a fresh pause, not a double one.
   const ordered = [...plan].sort((a, b) => a.at - b.at || rank(a) - rank(b) || a.origin - b.origin);
-  const fixed = target.kind === "container-pair" ? (node: string) => node === "primary" || node === "standby" : (node: string) => target.kind === "cnpg" && !["primary", "replica", "operator"].includes(node);
+  const plugin = targetPlugin(target);
+  // Names fixed before the drill: the target's nodes, not roles resolved when the step runs.
+  const nodeNames = new Set(plugin.nodes(target).filter((node) => !plugin.roles.includes(node)));
+  const fixed = (node: string) => nodeNames.has(node);
+  // On a target that restarts nothing, a killed node stays down and a paused one frozen.
+  const staysDown = !plugin.restartsNodes;
 
   const nodes = new Map<string, NodeState>();
   const cuts = new Map<string, Hold>();
   const fences = new Map<string, Hold>();
+  const shaped = new Map<string, Hold>();
   const state = (node: string): NodeState => nodes.get(node) ?? { kind: "up" };
   const released = (origin: number) => {
     for (const [node, value] of nodes) if (value.kind === "paused" && value.by === origin) nodes.delete(node);
-    for (const holds of [cuts, fences]) for (const [node, hold] of holds) if (hold.by === origin) holds.delete(node);
+    for (const holds of [cuts, fences, shaped]) for (const [node, hold] of holds) if (hold.by === origin) holds.delete(node);
   };
   const healAll = () => {
     for (const [node, value] of nodes) if (value.kind === "paused") nodes.delete(node);
     cuts.clear();
     fences.clear();
+    shaped.clear();
   };
 
   for (const step of ordered) {
@@ -58,7 +68,7 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
     }
     if (step.kind === "action") {
       if (step.action.kind === "heal") healAll();
-      if (step.action.kind === "promote" && target.kind === "container-pair") {
+      if (step.action.kind === "promote" && staysDown) {
         const problem = unusable(state(step.action.node));
         if (problem) return { path: ["schedule", i, "action", "node"], problem: `cannot promote "${step.action.node}": ${problem}`, fix: fixFor(state(step.action.node)) };
       }
@@ -68,7 +78,7 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
     const where = faultPath(i, fault);
     for (const node of touched(fault).filter(fixed)) {
       const now = state(node);
-      if (target.kind === "container-pair") {
+      if (staysDown) {
         const problem = unusable(now);
         // A frozen node can still be killed or stopped (Docker does both); nothing else reaches it.
         const killable = now.kind === "paused" && (fault.kind === "kill" || fault.kind === "stop");
@@ -84,6 +94,14 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
           };
         }
       }
+      if (fault.kind === "netem" && shaped.has(node)) {
+        const held = shaped.get(node)!;
+        return {
+          path: where,
+          problem: `"${node}"'s network is already slowed by schedule[${held.by}]${held.until === null ? "" : ` until ${formatMs(held.until)}`}; a node has one netem at a time, and healing one heals both`,
+          fix: `Start this one after schedule[${held.by}] heals (${held.until === null ? `give schedule[${held.by}] a "for"` : `at ${formatMs(held.until)} or later`}), or merge the two into one.`,
+        };
+      }
       if (fault.kind === "fence" && fences.has(node)) {
         const held = fences.get(node)!;
         return { path: where, problem: `"${node}" is already fenced by schedule[${held.by}]${held.until === null ? "" : ` until ${formatMs(held.until)}`}`, fix: `Fence it after schedule[${held.by}] ends (give that one a "for").` };
@@ -93,7 +111,8 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
       const hold = { by: i, until: untilOf(i) };
       if (fault.kind === "partition") cuts.set(node, hold);
       if (fault.kind === "fence") fences.set(node, hold);
-      if (target.kind !== "container-pair") continue;
+      if (fault.kind === "netem") shaped.set(node, hold);
+      if (!staysDown) continue;
       if (fault.kind === "pause") nodes.set(node, { kind: "paused", ...hold });
       if (fault.kind === "kill" || fault.kind === "stop") nodes.set(node, { kind: "down", by: i, how: fault.kind === "kill" ? "killed" : "stopped" });
     }

@@ -1,11 +1,15 @@
 /**
  * A Target, in testcontainers' manner: a `Topology` describes what to start; `start()` returns a
  * `StartedTopology`, a different type, so nothing can ask an unstarted target for its primary.
- * Faults and actions act through the started topology's capabilities, so the same Fault modules
- * can drive a container pair today and other targets later.
+ * Faults and actions act through the controls the started topology hands out, one per capability
+ * its plugin lists, so the same Fault modules drive every target that can do what they need.
  */
 import type { EndpointEvent, KubeEvent } from "../history/events.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
+import type { Capability } from "./plugin.ts";
+import type { Shaping } from "./shared/shaping.ts";
+
+export type { Shaping } from "./shared/shaping.ts";
 
 /** What a target observes on its own (e.g. Kubernetes watches), for the History. */
 export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t">;
@@ -19,6 +23,55 @@ export interface Cut {
   direction: "both" | "inbound";
 }
 
+export type StopMode = "smart" | "fast" | "immediate";
+
+/**
+ * The controls a started target hands out, one per capability (plugin.ts). A fault or action uses
+ * only the control its declaration names, so a target provides what it can do and nothing else:
+ * no method that exists only to refuse.
+ */
+export interface Controls {
+  /** SIGKILL a node's PostgreSQL (cnpg: delete its pod with grace 0). */
+  kill: { kill(node: string): Promise<void> };
+  /** PostgreSQL's own shutdown. */
+  stop: { stop(node: string, mode: StopMode): Promise<void> };
+  /** The cgroup freezer. */
+  freeze: { pause(node: string): Promise<void>; unpause(node: string): Promise<void> };
+  /** Network cuts in a node's network namespace. */
+  network: {
+    cut(cut: Cut): Promise<void>;
+    /** Removes every cut on the node; idempotent. */
+    healCuts(node: string): Promise<void>;
+  };
+  /** Delay, loss and a bandwidth cap on what a node sends. Resolves with how it was done, for the History. */
+  shaping: {
+    shape(node: string, shaping: Shaping): Promise<string>;
+    /** Removes the node's shaping; idempotent. */
+    unshape(node: string): Promise<void>;
+  };
+  /** Delete a pod with a grace period in seconds, or the pod's own when undefined. */
+  pods: { deletePod(node: string, graceSeconds: number | undefined): Promise<void> };
+  /** Fence an instance: PostgreSQL stops, the pod stays. */
+  fencing: { fence(node: string): Promise<void>; unfence(node: string): Promise<void> };
+  /** pgdrill promotes a standby itself (it stands in for a failover manager). */
+  promotion: {
+    /** Promotes a standby to primary and waits until it accepts writes. */
+    promote(node: string): Promise<void>;
+    /** Repoints `rw` (what a service or DNS switch does after a failover), and a pooler in front of it. */
+    repoint(endpoint: "rw", node: string): Promise<void>;
+  };
+  /** A planned switchover through the HA system under test; resolves once `node` is primary. */
+  switchover: { switchover(node: string): Promise<void> };
+}
+
+// Every capability has a control, and every control a capability.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const controlsCoverCapabilities: Exact<keyof Controls, Capability> = true;
+void controlsCoverCapabilities;
+
+/** The controls of the capabilities `C`, as a target that provides exactly those hands them out. */
+export type ControlsOf<C extends Capability> = { readonly [K in C]: Controls[K] };
+
 export interface StartedTopology extends AsyncDisposable {
   readonly kind: string;
   readonly nodes: readonly string[];
@@ -26,38 +79,32 @@ export interface StartedTopology extends AsyncDisposable {
   readonly rwNode: string;
   /** How to reach the `rw` endpoint (follows the primary as it is repointed) or a node by name. */
   endpoint(name: "rw" | string): Endpoint;
-  /** Repoint `rw` (what a service or DNS switch does after a failover), and a pooler in front of it. */
-  repoint(endpoint: "rw", node: string): Promise<void>;
-
-  kill(node: string): Promise<void>;
-  stopGracefully(node: string, mode: "smart" | "fast" | "immediate"): Promise<void>;
-  pause(node: string): Promise<void>;
-  unpause(node: string): Promise<void>;
-  cut(cut: Cut): Promise<void>;
-  /** Removes every cut on the node; idempotent. */
-  healCuts(node: string): Promise<void>;
-  /** Promotes a standby to primary and waits until it accepts writes. */
-  promote(node: string): Promise<void>;
+  /** What it can be made to do; a capability it lacks has no control. */
+  readonly controls: Partial<ControlsOf<Capability>>;
   /**
    * Turns a name a step aims at into the node it hits now: on cnpg, "primary" is whichever
-   * instance is primary at that moment. Targets without roles return the name unchanged.
+   * instance is primary at that moment. Names that are nodes come back unchanged.
    */
-  resolve?(node: string): Promise<string>;
-  /** Deletes a pod (cnpg) with a grace period in seconds, or the pod's own when undefined. */
-  deletePod?(node: string, graceSeconds: number | undefined): Promise<void>;
-  fence?(node: string): Promise<void>;
-  unfence?(node: string): Promise<void>;
-  /** A planned switchover to `node`; resolves once it is primary. */
-  switchover?(node: string): Promise<void>;
+  resolve(node: string): Promise<string>;
   /** Masks the target's secrets (passwords) in text that leaves pgdrill, such as a command's output. */
-  redact?(text: string): string;
+  redact(text: string): string;
   /**
    * Schema for the drill's own tables (the writes table); default "pgdrill". The endpoint target
    * names one per run, so it can drop exactly what it made.
    */
-  readonly drillSchema?: string;
+  readonly drillSchema?: string | undefined;
   /** Removes everything the target started; idempotent, never throws. */
   teardown(): Promise<string[]>;
+}
+
+/**
+ * The control for `capability`. Validation keeps faults and actions to targets that provide what
+ * they need, so a missing one here is a bug, said as plainly as a user's mistake would be.
+ */
+export function control<C extends Capability>(topology: StartedTopology, capability: C, doing: string): Controls[C] {
+  const provided = topology.controls[capability] as Controls[C] | undefined;
+  if (provided === undefined) throw new Error(`the ${topology.kind} target cannot do "${doing}" (it has no ${capability} control)`);
+  return provided;
 }
 
 export interface TopologyStartOptions {

@@ -6,11 +6,11 @@
  * drill's flow, not for any real target's behaviour.
  */
 import type { Clock } from "../../harness/run/clock.ts";
-import type { Cut, StartedTopology } from "../../harness/target/types.ts";
+import type { ControlsOf, Cut, StartedTopology } from "../../harness/target/types.ts";
 
 type Endpoint = ReturnType<StartedTopology["endpoint"]>;
 export type FakeCall = { method: string; node: string; t: number; phase: "start" | "end" };
-type Method = "kill" | "stopGracefully" | "pause" | "unpause" | "cut" | "healCuts" | "promote" | "repoint" | "teardown";
+type Method = "kill" | "stopGracefully" | "pause" | "unpause" | "cut" | "healCuts" | "shape" | "unshape" | "promote" | "repoint" | "teardown";
 
 export interface FakeTargetOptions {
   clock: Clock;
@@ -32,6 +32,22 @@ export class FakeTarget implements StartedTopology {
   readonly paused = new Set<string>();
   readonly cutOff = new Set<string>();
   readonly down = new Set<string>();
+  readonly shaped = new Set<string>();
+  /** The controls a container pair hands out, each recorded as a call. */
+  readonly controls: ControlsOf<"kill" | "stop" | "freeze" | "network" | "shaping" | "promotion"> = {
+    kill: { kill: (node) => this.kill(node) },
+    stop: { stop: (node) => this.stopGracefully(node) },
+    freeze: { pause: (node) => this.pause(node), unpause: (node) => this.unpause(node) },
+    network: { cut: (cut) => this.cut(cut), healCuts: (node) => this.healCuts(node) },
+    shaping: {
+      shape: async (node) => {
+        await this.call("shape", node, () => this.shaped.add(node));
+        return "fake shaping";
+      },
+      unshape: (node) => this.call("unshape", node, () => this.shaped.delete(node)),
+    },
+    promotion: { promote: (node) => this.promote(node), repoint: (endpoint, node) => this.repoint(endpoint, node) },
+  };
   tornDown = 0;
   private readonly options: FakeTargetOptions;
 
@@ -47,6 +63,13 @@ export class FakeTarget implements StartedTopology {
   endpoint(name: string): Endpoint {
     const node = name === "rw" ? this.rwNode : name;
     return { host: "127.0.0.1", port: this.options.port ?? 9, database: "postgres", user: "postgres", password: "fake", node };
+  }
+
+  async resolve(node: string): Promise<string> {
+    return node;
+  }
+  redact(text: string): string {
+    return text.split("fake").join("***");
   }
 
   async repoint(_endpoint: "rw", node: string): Promise<void> {

@@ -11,7 +11,7 @@ import type { KubeEvent } from "../../harness/history/events.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
 import { containerPair } from "../../harness/target/container-pair/pair.ts";
-import type { StartedTopology } from "../../harness/target/types.ts";
+import { control, type StartedTopology } from "../../harness/target/types.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 import { readEvents, tempRunDir } from "./helpers.ts";
@@ -39,8 +39,8 @@ async function withWorld<T>(nodePortBase: number, body: (world: CnpgWorld) => Pr
         const endpoint = pair.endpoint(BACKING[instance]!);
         return { host: endpoint.host, port: endpoint.port };
       },
-      kill: (instance) => pair.kill(BACKING[instance]!),
-      promote: (instance) => pair.promote(BACKING[instance]!),
+      kill: (instance) => control(pair, "kill", "kill").kill(BACKING[instance]!),
+      promote: (instance) => control(pair, "promotion", "promote").promote(BACKING[instance]!),
     },
   });
   world.installOperator();

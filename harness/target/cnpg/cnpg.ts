@@ -15,14 +15,16 @@ import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
-import type { CnpgTarget } from "../../scenario/schema.ts";
 import { iptablesCommands } from "../shared/iptables.ts";
-import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
+import type { ControlsOf, Cut, Shaping, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
+import type { ProbeSpec } from "../../scenario/probes.ts";
 import { mayDisrupt } from "./safety.ts";
 import { forgetOwner, recordOwner } from "../../run/owners.ts";
-import { createKindCluster, deleteKindCluster, kindAvailable, kindClusterName, kindKubeconfig, kindResource, onKindNode } from "./kind.ts";
+import { createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, onKindNode } from "./kind.ts";
 import { FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, statusOf, type KubeTarget } from "./kube.ts";
-import { clusterManifest, instanceNames, kindConfig, nodePorts, serviceManifests, type KindConfig } from "./manifests.ts";
+import { clusterManifest, kindConfig, nodePorts, serviceManifests, type KindConfig } from "./manifests.ts";
 import { ClusterObserver } from "./observer.ts";
 import { OPERATOR_POD_SELECTOR, installOperator, loadOperatorManifest, operatorReady, waitForOperator } from "./operator.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
@@ -33,7 +35,7 @@ const SWITCHOVER_PHASE = "Switchover in progress";
 /** A switchover must finish within the schedule's per-step limit (60 s). */
 const SWITCHOVER_TIMEOUT_MS = 55_000;
 
-export function cnpgTopology(spec: CnpgTarget): Topology {
+export function cnpgTopology(spec: CnpgTarget, _probes: readonly ProbeSpec[] = []): Topology {
   return {
     kind: "cnpg",
     nodes: instanceNames(spec),
@@ -185,9 +187,19 @@ interface StartedCnpgOptions {
   disruptive: boolean;
 }
 
+type CnpgCapability = (typeof cnpgPlugin.capabilities)[number];
+
 class StartedCnpg implements StartedTopology {
   readonly kind = "cnpg";
   readonly nodes: readonly string[];
+  readonly controls: ControlsOf<CnpgCapability> = {
+    kill: { kill: (node) => this.deletePod(node, 0) },
+    pods: { deletePod: (node, grace) => this.deletePod(node, grace) },
+    network: { cut: (cut) => this.cut(cut), healCuts: (node) => this.healCuts(node) },
+    shaping: { shape: (node, shaping) => this.shape(node, shaping), unshape: (node) => this.unshape(node) },
+    fencing: { fence: (node) => this.setFenced(node, true, `fence ${node}`), unfence: (node) => this.setFenced(node, false) },
+    switchover: { switchover: (node) => this.switchover(node) },
+  };
   private readonly spec: CnpgTarget;
   private readonly kube: Kube;
   private readonly observer: ClusterObserver;
@@ -221,10 +233,6 @@ class StartedCnpg implements StartedTopology {
     const index = this.nodes.indexOf(name);
     if (index < 0) throw new HarnessError(`no instance "${name}" in cluster ${this.spec.name}`);
     return { ...base, node: name, port: this.ports.instances[index]! };
-  }
-
-  async repoint(): Promise<void> {
-    // The rw service follows the primary label; nothing for pgdrill to do.
   }
 
   /** kube-proxy programs a NodePort a moment after its endpoints exist: wait until rw answers. */
@@ -264,11 +272,12 @@ class StartedCnpg implements StartedTopology {
     return node;
   }
 
-  async kill(node: string): Promise<void> {
-    await this.deletePod(node, 0);
+  redact(text: string): string {
+    const { password } = this.credentials;
+    return password.length >= 4 ? text.split(password).join("***") : text;
   }
 
-  async deletePod(node: string, graceSeconds: number | undefined): Promise<void> {
+  private async deletePod(node: string, graceSeconds: number | undefined): Promise<void> {
     this.refuseUnlessDisruptive(`delete pod ${node}`);
     const { namespace, name } = this.podRef(node);
     await this.kube.deletePod(namespace, name, graceSeconds).catch((error: unknown) => {
@@ -276,28 +285,41 @@ class StartedCnpg implements StartedTopology {
     });
   }
 
-  async cut(cut: Cut): Promise<void> {
+  private async cut(cut: Cut): Promise<void> {
     this.refuseUnlessDisruptive(`cut ${cut.node} off`);
     if (cut.from !== "all") throw new HarnessError("the cnpg target cuts a pod off from everything only");
     await this.inPodNetns(cut.node, iptablesCommands.cut("all", "both"), false);
   }
 
-  async healCuts(node: string): Promise<void> {
+  private async healCuts(node: string): Promise<void> {
     // A pod deleted since the cut took its network namespace, and the rules, with it.
     await this.inPodNetns(node, iptablesCommands.heal(), true);
   }
 
-  async fence(node: string): Promise<void> {
-    this.refuseUnlessDisruptive(`fence ${node}`);
-    await this.setFenced(node, true);
+  /** tc netem in the pod's network namespace, from its kind node (as cuts are). */
+  private async shape(node: string, shaping: Shaping): Promise<string> {
+    this.refuseUnlessDisruptive(`slow down the network of ${node}`);
+    return describeMechanism(await applyShaping(this.podShell(node, false), shaping));
   }
 
-  async unfence(node: string): Promise<void> {
-    await this.setFenced(node, false);
+  private async unshape(node: string): Promise<void> {
+    // As with cuts: a pod deleted since took its qdisc with it.
+    await removeShaping(this.podShell(node, true));
+  }
+
+  /** Runs a script in the pod's network namespace; no copy: kind nodes have no python for the fallback delayer. */
+  private podShell(node: string, missingOk: boolean): NodeShell {
+    return {
+      name: node,
+      run: async (script) => {
+        const where = this.podNetns(node, missingOk);
+        return where ? execOnKindNode(where.kubeNode, podNetnsScript(this.namespace, node, script, missingOk)) : { exitCode: 0, output: "" };
+      },
+    };
   }
 
   /** What `kubectl cnpg promote <cluster> <instance>` does: set status.targetPrimary; the operator does the rest. */
-  async switchover(node: string): Promise<void> {
+  private async switchover(node: string): Promise<void> {
     this.refuseUnlessDisruptive(`switch over to ${node}`);
     if (!this.nodes.includes(node)) throw new HarnessError(`no instance "${node}" to switch over to`);
     for (let attempt = 0; ; attempt += 1) {
@@ -320,22 +342,6 @@ class StartedCnpg implements StartedTopology {
       SWITCHOVER_TIMEOUT_MS,
       `the switchover to ${node}`,
     );
-  }
-
-  async stopGracefully(): Promise<void> {
-    throw new HarnessError('the cnpg target has no "stop": use "delete-pod" (graceful by default)');
-  }
-
-  async pause(): Promise<void> {
-    throw new HarnessError('the cnpg target cannot pause a pod: use "fence" or "partition"');
-  }
-
-  async unpause(): Promise<void> {
-    // Nothing is ever paused on cnpg.
-  }
-
-  async promote(): Promise<void> {
-    throw new HarnessError('the cnpg target promotes through the operator: use the "switchover" action');
   }
 
   async teardown(): Promise<string[]> {
@@ -372,7 +378,8 @@ class StartedCnpg implements StartedTopology {
     return slash < 0 ? { namespace: this.namespace, name: node } : { namespace: node.slice(0, slash), name: node.slice(slash + 1) };
   }
 
-  private async setFenced(node: string, fenced: boolean): Promise<void> {
+  private async setFenced(node: string, fenced: boolean, refuseWhat?: string): Promise<void> {
+    if (refuseWhat !== undefined) this.refuseUnlessDisruptive(refuseWhat);
     const cluster = await this.kube.getCluster(this.namespace, this.spec.name);
     if (!cluster) throw new HarnessError(`Cluster ${this.spec.name} is gone`);
     const current = parseFenced(cluster.metadata.annotations?.[FENCED_ANNOTATION]);
@@ -390,22 +397,23 @@ class StartedCnpg implements StartedTopology {
    * that enforces it, and it cuts clients, replicas, the operator and kubelet alike.
    */
   private async inPodNetns(node: string, rules: string, missingOk: boolean): Promise<void> {
+    const where = this.podNetns(node, missingOk);
+    if (where) await onKindNode(where.kubeNode, podNetnsScript(this.namespace, node, rules, missingOk));
+  }
+
+  /** The kind node the pod runs on; null when it is gone and that is fine. */
+  private podNetns(node: string, missingOk: boolean): { kubeNode: string } | null {
     const kubeNode = this.observer.pods.get(node)?.nodeName;
     if (!this.made.kindCluster && !this.kube.target.context.startsWith("kind-")) {
-      throw new HarnessError("network cuts need a kind cluster: pgdrill runs iptables in the pod's network namespace from the kind node");
+      throw new HarnessError("network faults need a kind cluster: pgdrill runs iptables and tc in the pod's network namespace from the kind node");
     }
     if (!kubeNode) {
-      if (missingOk) return;
+      if (missingOk) return null;
       throw new HarnessError(`pod ${node} is not scheduled on a node`);
     }
-    const script = [
-      `sandbox=$(crictl pods --namespace '^${this.namespace}$' --name '^${node}$' --state ready -q | head -n 1)`,
-      `if [ -z "$sandbox" ]; then ${missingOk ? "exit 0" : `echo "no ready pod ${node}" >&2; exit 3`}; fi`,
-      `pid=$(crictl inspectp --output go-template --template '{{.info.pid}}' "$sandbox")`,
-      `nsenter -t "$pid" -n sh -c ${shellQuote(rules)}`,
-    ].join("\n");
-    await onKindNode(kubeNode, script);
+    return { kubeNode };
   }
+
 }
 
 /** The default config ships with pgdrill: found next to the package when not under the current directory. */
@@ -423,6 +431,16 @@ export function parseFenced(annotation: string | undefined): string[] {
   } catch {
     return [];
   }
+}
+
+/** crictl finds the pod's sandbox on its kind node, nsenter enters its network namespace and runs `rules` there. */
+function podNetnsScript(namespace: string, node: string, rules: string, missingOk: boolean): string {
+  return [
+    `sandbox=$(crictl pods --namespace '^${namespace}$' --name '^${node}$' --state ready -q | head -n 1)`,
+    `if [ -z "$sandbox" ]; then ${missingOk ? "exit 0" : `echo "no ready pod ${node}" >&2; exit 3`}; fi`,
+    `pid=$(crictl inspectp --output go-template --template '{{.info.pid}}' "$sandbox")`,
+    `nsenter -t "$pid" -n sh -c ${shellQuote(rules)}`,
+  ].join("\n");
 }
 
 function shellQuote(text: string): string {

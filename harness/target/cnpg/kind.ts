@@ -68,9 +68,15 @@ export async function removeLeftoverKindClusters(options: { all: boolean }): Pro
 
 /** Runs a shell script on a kind node (a Docker container named after the node). */
 export async function onKindNode(node: string, script: string): Promise<string> {
+  const result = await execOnKindNode(node, script);
+  if (result.exitCode !== 0) throw new HarnessError(`on kind node ${node}: ${lastLines(result.output)}`);
+  return result.output;
+}
+
+/** The script's exit code and output (stderr when it has any), for callers that tell exit codes apart. */
+export async function execOnKindNode(node: string, script: string): Promise<{ exitCode: number; output: string }> {
   const result = await kind({ nothrow: true })`docker exec ${node} sh -c ${script}`;
-  if (result.exitCode !== 0) throw new HarnessError(`on kind node ${node}: ${lastLines(result.stderr || result.stdout)}`);
-  return result.stdout;
+  return { exitCode: result.exitCode ?? 1, output: result.exitCode === 0 ? result.stdout : result.stderr || result.stdout };
 }
 
 function lastLines(text: string): string {

@@ -3,8 +3,9 @@
  * read exactly what would be applied: the Cluster (the seed guide's, scaled down for kind), the
  * NodePort services probes use, and the kind config with their ports mapped out.
  */
-import type { CnpgTarget } from "../../scenario/schema.ts";
+import type { CnpgTarget } from "./plugin.ts";
 import { CNPG_API, LABELS } from "./kube.ts";
+import { instanceNames } from "./plugin.ts";
 
 /**
  * The seed guide's postgresql parameters, scaled to a laptop-sized kind node: its 256MB of
@@ -32,10 +33,6 @@ export const PGDRILL_LABEL = "pgdrill.managed";
 export function nodePorts(target: CnpgTarget): { rw: number; ro: number; instances: number[] } {
   const base = target.access.nodePortBase;
   return { rw: base, ro: base + 1, instances: Array.from({ length: target.instances }, (_, i) => base + 2 + i) };
-}
-
-export function instanceNames(target: CnpgTarget): string[] {
-  return Array.from({ length: target.instances }, (_, i) => `${target.name}-${i + 1}`);
 }
 
 export function clusterManifest(target: CnpgTarget, namespace: string, runId: string): CnpgClusterManifest {

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { HarnessError, InputError } from "../../errors.ts";
-import type { CnpgTarget } from "../../scenario/schema.ts";
+import type { CnpgTarget } from "./plugin.ts";
 import { describeKubeError, type Kube } from "./kube.ts";
 import { operatorManifestUrl } from "./manifests.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";

@@ -11,18 +11,19 @@ import { toMs } from "../../duration.ts";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
-import type { ContainerPairTarget } from "../../scenario/schema.ts";
+import type { ProbeSpec } from "../../scenario/probes.ts";
 import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "./image.ts";
 import { iptablesCommands } from "../shared/iptables.ts";
-import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
+import type { ControlsOf, Cut, Shaping, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
+import { CONTAINER_PAIR_NODES as NODES, containerPairPlugin, type ContainerPairTarget } from "./plugin.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
 const PG_PORT = 5432;
 const POOLER_PORT = 6432;
 const FREEZE_ATTEMPTS = 4;
-const NODES = ["primary", "standby"] as const;
 const READY = /database system is ready to accept (read-only )?connections/;
 
 /** A GenericContainer that publishes its ports on 127.0.0.1 only and joins our network with an alias. */
@@ -43,7 +44,9 @@ class PgNodeContainer extends GenericContainer {
   }
 }
 
-export function containerPair(spec: ContainerPairTarget): Topology {
+type PairCapability = (typeof containerPairPlugin.capabilities)[number];
+
+export function containerPair(spec: ContainerPairTarget, _probes: readonly ProbeSpec[] = []): Topology {
   return {
     kind: "container-pair",
     nodes: NODES,
@@ -163,6 +166,14 @@ function secret(): string {
 class StartedContainerPair implements StartedTopology {
   readonly kind = "container-pair";
   readonly nodes = NODES;
+  readonly controls: ControlsOf<PairCapability> = {
+    kill: { kill: (node) => this.kill(node) },
+    stop: { stop: (node, mode) => this.stop(node, mode) },
+    freeze: { pause: (node) => this.pause(node), unpause: (node) => this.unpause(node) },
+    network: { cut: (cut) => this.cut(cut), healCuts: (node) => this.healCuts(node) },
+    shaping: { shape: (node, shaping) => this.shape(node, shaping), unshape: (node) => this.unshape(node) },
+    promotion: { promote: (node) => this.promote(node), repoint: (endpoint, node) => this.repoint(endpoint, node) },
+  };
   private rw = "primary";
   private readonly docker: Docker;
   private readonly runId: string;
@@ -195,7 +206,16 @@ class StartedContainerPair implements StartedTopology {
     return { node: node.name, host: "127.0.0.1", port: node.port, user: "postgres", password: this.password, database: "postgres" };
   }
 
-  async repoint(_endpoint: "rw", node: string): Promise<void> {
+  /** The pair's nodes keep their names: nothing to resolve. */
+  async resolve(node: string): Promise<string> {
+    return node;
+  }
+
+  redact(text: string): string {
+    return text.split(this.password).join("***");
+  }
+
+  private async repoint(_endpoint: "rw", node: string): Promise<void> {
     this.node(node);
     this.rw = node;
     if (this.pooler && this.pooler.backend !== node) {
@@ -234,18 +254,18 @@ class StartedContainerPair implements StartedTopology {
     );
   }
 
-  async kill(name: string): Promise<void> {
+  private async kill(name: string): Promise<void> {
     await this.docker.getContainer(this.node(name).container.getId()).kill({ signal: "SIGKILL" });
   }
 
-  async stopGracefully(name: string, mode: "smart" | "fast" | "immediate"): Promise<void> {
+  private async stop(name: string, mode: StopMode): Promise<void> {
     // PostgreSQL's own shutdown signals, sent to postgres as PID 1: smart = TERM, fast = INT, immediate = QUIT.
     const signal = { smart: "SIGTERM", fast: "SIGINT", immediate: "SIGQUIT" }[mode];
     const container = this.docker.getContainer(this.node(name).container.getId());
     await container.kill({ signal });
   }
 
-  async pause(name: string): Promise<void> {
+  private async pause(name: string): Promise<void> {
     const container = this.docker.getContainer(this.node(name).container.getId());
     // runc gives up freezing a cgroup whose processes keep forking or waking under load ("unable
     // to freeze") and thaws it again; trying again a moment later succeeds.
@@ -260,18 +280,18 @@ class StartedContainerPair implements StartedTopology {
     }
   }
 
-  async unpause(name: string): Promise<void> {
+  private async unpause(name: string): Promise<void> {
     const container = this.docker.getContainer(this.node(name).container.getId());
     const state = (await container.inspect()).State;
     if (state.Paused) await container.unpause();
   }
 
-  async cut(cut: Cut): Promise<void> {
+  private async cut(cut: Cut): Promise<void> {
     const peerIp = cut.from === "all" ? "all" : this.node(cut.from).ip;
     await this.iptables(cut.node, iptablesCommands.cut(peerIp, cut.direction));
   }
 
-  async healCuts(name: string): Promise<void> {
+  private async healCuts(name: string): Promise<void> {
     const container = this.docker.getContainer(this.node(name).container.getId());
     const state = (await container.inspect()).State;
     if (!state.Running) return; // a dead node has no rules left to heal
@@ -279,7 +299,30 @@ class StartedContainerPair implements StartedTopology {
     await this.iptables(name, iptablesCommands.heal());
   }
 
-  async promote(name: string): Promise<void> {
+  /** tc netem in the node's network namespace, or pgdrill's packet delayer where the kernel has no netem. */
+  private async shape(name: string, shaping: Shaping): Promise<string> {
+    return describeMechanism(await applyShaping(this.shell(name), shaping));
+  }
+
+  private async unshape(name: string): Promise<void> {
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    const state = (await container.inspect()).State;
+    if (!state.Running) return; // a dead node's network namespace went with it
+    if (state.Paused) await container.unpause();
+    await removeShaping(this.shell(name));
+  }
+
+  /** Root in the node's container, which shares its network namespace. */
+  private shell(name: string): NodeShell {
+    const { container } = this.node(name);
+    return {
+      name,
+      run: (script) => container.exec(["sh", "-c", script], { user: "root" }),
+      copy: (content, path) => container.copyContentToContainer([{ content, target: path, mode: 0o755 }]),
+    };
+  }
+
+  private async promote(name: string): Promise<void> {
     const session = await Session.connect(this.endpoint(name), { connectTimeoutMs: 5000, applicationName: "pgdrill-promote" });
     try {
       const result = await session.query<{ promoted: boolean }>("SELECT pg_promote(true, 30) AS promoted", [], 35_000);
@@ -321,4 +364,3 @@ class StartedContainerPair implements StartedTopology {
   }
 }
 
-export { NODES as CONTAINER_PAIR_NODES };

@@ -15,8 +15,9 @@ import type { Endpoint } from "../../connection/endpoint.ts";
 import { describeError } from "../../connection/errors.ts";
 import { Session } from "../../connection/session.ts";
 import { ownerGone, thisProcess, type Owner } from "../../run/owners.ts";
-import type { EndpointTarget, ProbeSpec } from "../../scenario/schema.ts";
-import type { Cut, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import type { ProbeSpec } from "../../scenario/probes.ts";
+import type { EndpointTarget } from "./plugin.ts";
+import type { StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 /** Where each URL comes from, for messages: the scenario, or the variable the seed guide documents. */
@@ -164,8 +165,13 @@ class StartedEndpoint implements StartedTopology {
     return endpoint;
   }
 
-  /** The provider moves its DNS name or address after a failover; there is nothing to repoint here. */
-  async repoint(): Promise<void> {}
+  /** A managed service is failed over by its provider: pgdrill controls nothing of it (command faults need no control). */
+  readonly controls = {};
+
+  /** The endpoint's nodes keep their names ("replica" is the read replica URL). */
+  async resolve(node: string): Promise<string> {
+    return node;
+  }
 
   redact(text: string): string {
     let masked = text;
@@ -227,35 +233,8 @@ class StartedEndpoint implements StartedTopology {
       await session.close();
     }
   }
-
-  // A managed service is failed over by its provider: every built-in fault is refused (validation
-  // already keeps them out of endpoint scenarios; this is the backstop).
-  kill(): Promise<void> {
-    return refuse("kill");
-  }
-  stopGracefully(): Promise<void> {
-    return refuse("stop");
-  }
-  pause(): Promise<void> {
-    return refuse("pause");
-  }
-  unpause(): Promise<void> {
-    return refuse("pause");
-  }
-  cut(_cut: Cut): Promise<void> {
-    return refuse("partition");
-  }
-  healCuts(): Promise<void> {
-    return refuse("partition");
-  }
-  promote(): Promise<void> {
-    return refuse("promote");
-  }
 }
 
-function refuse(what: string): Promise<never> {
-  return Promise.reject(new HarnessError(`the endpoint target cannot ${what}: use a command fault that asks the provider (e.g. its CLI)`));
-}
 
 function parseOwner(comment: string | null): (Owner & { runId?: string }) | null {
   if (!comment) return null;

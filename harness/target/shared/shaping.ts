@@ -38,6 +38,11 @@ export interface NodeShell {
 
 export type ShapingMechanism = "netem" | "nfqueue";
 
+/** How a shaping was applied, in words for the History (the netem fault's output). */
+export function describeMechanism(mechanism: ShapingMechanism): string {
+  return mechanism === "netem" ? "applied with tc netem" : "applied with pgdrill's NFQUEUE delayer (this kernel has no netem qdisc)";
+}
+
 export interface ShapingOptions {
   /** The node's interface to shape; default eth0. */
   device?: string | undefined;

@@ -1,0 +1,61 @@
+/** The probes' schemas: what a client operation repeated through the drill is. */
+import { z } from "zod";
+import { byKind, duration } from "./schema-parts.ts";
+
+const probeCommon = {
+  name: z.string().min(1).optional().describe("Name in the history and reports; defaults to the probe kind."),
+  every: duration.default("100ms").describe("Interval between operation starts."),
+  timeout: duration.default("1s").describe("Statement timeout; an operation past it is `info` (writes) or `fail` (reads)."),
+  connectTimeout: duration.default("1s").describe("TCP connect + authentication timeout."),
+};
+
+const connection = (fallback: "fresh" | "held") =>
+  z
+    .enum(["fresh", "held", "pool"])
+    .default(fallback)
+    .describe("fresh: connect for every operation (the seed guide's loop); held: keep one, reconnect on error; pool: an application pool.");
+
+// What `pool` leaves out comes from DATABASE_POOL_MIN / _MAX / _RECYCLE (seconds), then the seed
+// guide's 5 / 20 / 300 s: the probe then behaves like the application it stands in for.
+const poolOption = z
+  .strictObject({
+    min: z.number().int().min(0).max(100).optional().describe("Connections kept open; default DATABASE_POOL_MIN or 5."),
+    max: z.number().int().min(1).max(100).optional().describe("Connections at most; default DATABASE_POOL_MAX or 20."),
+    recycle: duration.optional().describe("A connection older than this is closed and replaced on its next checkout; default DATABASE_POOL_RECYCLE or 300 s."),
+  })
+  .optional()
+  .describe('An application-style pool for connection: "pool".');
+
+export const select1Probe = z
+  .strictObject({
+    kind: z.literal("select1"),
+    ...probeCommon,
+    connection: connection("fresh"),
+    pool: poolOption,
+    endpoint: z.string().min(1).default("rw").describe('Which endpoint: "rw" follows the primary as the target repoints it; "ro", "pooler", or a node name.'),
+  })
+  .describe("SELECT 1, repeated: can clients get an answer?");
+
+export const writesProbe = z
+  .strictObject({
+    kind: z.literal("writes"),
+    ...probeCommon,
+    connection: connection("held"),
+    pool: poolOption,
+    endpoint: z.enum(["rw", "pooler"]).default("rw").describe('"rw", or "pooler" to write through the target\'s PgBouncer.'),
+  })
+  .describe("Tracked writes: each acknowledged write is looked for on the final primary, so lost writes are counted.");
+
+export const roleProbe = z
+  .strictObject({
+    kind: z.literal("role"),
+    ...probeCommon,
+    every: duration.default("200ms").describe("Interval between operation starts."),
+    timeout: duration.default("500ms").describe("Statement timeout."),
+    connectTimeout: duration.default("500ms").describe("TCP connect + authentication timeout."),
+  })
+  .describe("Asks every node whether it is a primary: who was primary when, and any split brain.");
+
+export const probe = byKind("probe", [select1Probe, writesProbe, roleProbe])
+  .describe("A client operation, repeated by a worker through the drill.");
+export type ProbeSpec = z.output<typeof probe>;

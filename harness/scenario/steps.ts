@@ -1,0 +1,123 @@
+/** The schedule's schemas: faults, actions, and the steps that place them in time. */
+import { z } from "zod";
+import { parseDuration } from "../duration.ts";
+import { byKind, duration, faultFor, nodeName } from "./schema-parts.ts";
+
+export const killFault = z.strictObject({ kind: z.literal("kill"), node: nodeName.describe("The node to SIGKILL.") }).describe("SIGKILL a node's PostgreSQL.");
+export const stopFault = z
+  .strictObject({
+    kind: z.literal("stop"),
+    node: nodeName.describe("The node to stop."),
+    mode: z.enum(["smart", "fast", "immediate"]).default("fast").describe("PostgreSQL shutdown mode; fast is what `docker stop` with a sane stop signal does."),
+  })
+  .describe("Shut a node's PostgreSQL down.");
+export const pauseFault = z.strictObject({ kind: z.literal("pause"), node: nodeName.describe("The node to freeze.") }).describe("Freeze a node (docker pause) until healed.");
+export const partitionFault = z
+  .strictObject({
+    kind: z.literal("partition"),
+    isolate: nodeName.optional().describe("Cut one node off from everything, clients included."),
+    between: z.tuple([nodeName, nodeName]).optional().describe("Cut two nodes off from each other only; clients still reach both."),
+    oneWay: z.boolean().default(false).describe("With `between: [a, b]`: drop only what b sends to a."),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.isolate === undefined) === (value.between === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: 'give exactly one of "isolate: <node>" or "between: [<node>, <node>]"',
+      });
+    }
+    if (value.between && value.between[0] === value.between[1]) {
+      ctx.addIssue({ code: "custom", path: ["between"], message: "must name two different nodes" });
+    }
+    if (value.oneWay && value.isolate !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["oneWay"], message: 'only applies with "between"' });
+    }
+  })
+  // The refinement's first rule, for editors.
+  .meta({ oneOf: [{ required: ["isolate"] }, { required: ["between"] }] })
+  .describe("Cut nodes off the network: one from everything (isolate), or two from each other (between).");
+
+export const deletePodFault = z
+  .strictObject({
+    kind: z.literal("delete-pod"),
+    node: nodeName.describe('The instance whose pod is deleted, "primary", "replica" or "operator".'),
+    grace: duration.optional().describe("Grace period; omitted: the pod's own (CloudNativePG's stopDelay)."),
+  })
+  .describe("cnpg: delete a pod the way `kubectl delete pod` does, with its own or a given grace period.");
+export const fenceFault = z
+  .strictObject({ kind: z.literal("fence"), node: nodeName.describe('The instance to fence, "primary" or "replica".') })
+  .describe("cnpg: fence an instance (cnpg.io/fencedInstances): PostgreSQL stops, the pod stays.");
+
+// tc's netem, as Pumba and Chaos Mesh offer it: the network a node sends on gets slower or lossy.
+export const netemFault = z
+  .strictObject({
+    kind: z.literal("netem"),
+    node: nodeName.describe("The node whose outbound traffic is delayed, dropped or throttled (to clients and peers alike)."),
+    delay: duration.default(0).describe('Added to every packet the node sends, e.g. "100ms".'),
+    jitter: duration.default(0).describe("Each packet's delay varies by up to this much either way (uniform); at most `delay`."),
+    loss: z.number().min(0).max(100).default(0).describe("Percent of the node's outbound packets dropped, 0 to 100."),
+    rate: z
+      .string()
+      .regex(/^[1-9]\d*(kbit|mbit|gbit)$/, { message: 'must be a bandwidth like "500kbit", "10mbit" or "1gbit"' })
+      .optional()
+      .describe('A cap on the node\'s outbound bandwidth, e.g. "10mbit".'),
+  })
+  .superRefine((value, ctx) => {
+    const delayMs = parseDuration(value.delay);
+    const jitterMs = parseDuration(value.jitter);
+    if (delayMs.ok && jitterMs.ok && jitterMs.ms > delayMs.ms) {
+      ctx.addIssue({ code: "custom", path: ["jitter"], message: `must be at most the delay (${JSON.stringify(value.delay)}), got ${JSON.stringify(value.jitter)}`, params: { fix: "Lower jitter, or raise delay: a packet cannot leave before it was sent." } });
+    }
+    if (delayMs.ok && delayMs.ms === 0 && value.loss === 0 && value.rate === undefined) {
+      ctx.addIssue({ code: "custom", message: "slows nothing down: give a delay, a loss or a rate", params: { fix: 'Add e.g. delay: "100ms", loss: 5 or rate: "1mbit".' } });
+    }
+  })
+  .describe("Slow a node's network down: delay (with jitter), loss and a bandwidth cap on what it sends (tc netem in its network namespace), until healed.");
+
+// Chaos Toolkit's process action. Its output goes into the History, with secrets masked.
+export const commandFault = z
+  .strictObject({
+    kind: z.literal("command"),
+    run: z.string().min(1).describe('Shell command (bash) that injects, e.g. "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover".'),
+    heal: z.string().min(1).optional().describe("Shell command that undoes it, run when `for` ends or the drill ends."),
+    timeout: duration.default("5m").describe("The command is killed and the step fails after this long."),
+    label: z.string().min(1).optional().describe("Name in the History and reports; default: the command's first words."),
+  })
+  .describe("Your own command as the fault: a provider's failover CLI, a script.");
+
+export const fault = byKind("fault", [killFault, stopFault, pauseFault, partitionFault, deletePodFault, fenceFault, netemFault, commandFault])
+  .describe("What goes wrong, and on which node.");
+
+export const promoteAction = z
+  .strictObject({
+    kind: z.literal("promote"),
+    node: nodeName.describe("The standby to promote."),
+    after: duration.default(0).describe("Detection delay before promoting, as a failure detector would take."),
+  })
+  .describe("Promote a standby to primary (what a failover manager does); clients follow the new primary.");
+export const healAction = z.strictObject({ kind: z.literal("heal") }).describe("Heal every fault still active.");
+export const switchoverAction = z
+  .strictObject({
+    kind: z.literal("switchover"),
+    to: nodeName.default("replica").describe('The instance to promote, or "replica" for any healthy replica.'),
+  })
+  .describe("cnpg: a planned switchover, what `kubectl cnpg promote` does; waits until `to` is primary.");
+
+export const action = byKind("action", [promoteAction, healAction, switchoverAction])
+  .describe("What the operator (or pgdrill standing in for one) does.");
+
+export const faultStep = z
+  .strictObject({
+    at: duration.describe("When, from the start of the drill."),
+    fault,
+    for: faultFor.optional().describe("Heal this fault automatically after this long; omitted: it stays until the drill ends or a heal action."),
+  })
+  .describe("A fault at a time.");
+export const actionStep = z.strictObject({ at: duration.describe("When, from the start of the drill."), action }).describe("An action at a time.");
+export const step = z.union([faultStep, actionStep], {
+  error: () => 'each schedule entry needs "at" and exactly one of "fault" or "action"',
+});
+
+export type FaultSpec = z.output<typeof fault>;
+export type ActionSpec = z.output<typeof action>;
+export type StepSpec = z.output<typeof step>;

@@ -1,0 +1,102 @@
+/**
+ * The CloudNativePG plugin: a Cluster on a kind cluster pgdrill creates, or on an existing one
+ * named by context. The operator decides failovers; pgdrill deletes pods, fences, cuts pods off and
+ * asks for switchovers. Its runtime is cnpg.ts.
+ */
+import { z } from "zod";
+import { duration } from "../../scenario/schema-parts.ts";
+import type { FaultSpec } from "../../scenario/steps.ts";
+import { definePlugin, type Path, type Report } from "../plugin.ts";
+import { mayDisrupt } from "./safety.ts";
+
+export const CNPG_DEFAULT_VERSION = "1.30.1";
+
+const kubernetesName = (what: string) =>
+  z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: `must be a Kubernetes ${what} name (lower-case letters, digits, '-')` });
+
+// Defaults follow the seed guide (3 instances, its postgresql parameters scaled down to fit kind).
+export const cnpgTarget = z
+  .strictObject({
+    kind: z.literal("cnpg"),
+    context: z.string().min(1).optional().describe("Existing kubeconfig context; omitted: pgdrill creates a kind cluster and deletes it after."),
+    kubeconfig: z.string().min(1).optional().describe("Kubeconfig file for `context`; default KUBECONFIG or ~/.kube/config."),
+    allowContexts: z.array(z.string().min(1)).default([]).describe("Contexts not created by pgdrill that faults may be aimed at. Anything else is refused."),
+    kindConfig: z.string().min(1).default("fixtures/kind/cluster.yaml").describe("kind cluster config (nodes); pgdrill adds the port mappings."),
+    kindImage: z.string().min(1).optional().describe('kind node image, e.g. "kindest/node:v1.33.1"; default: kind\'s own.'),
+    operator: z
+      .strictObject({
+        version: z
+          .string()
+          .regex(/^\d+\.\d+\.\d+(-rc\d+)?$/, { message: 'must be a release like "1.30.1"' })
+          .default(CNPG_DEFAULT_VERSION)
+          .describe("CloudNativePG release to install."),
+        manifest: z.string().min(1).optional().describe("Release manifest: an https URL or a local file. Default: the release's manifest on GitHub."),
+        install: z.enum(["if-missing", "always", "never"]).default("if-missing").describe("if-missing: install unless an operator already runs; never: require one; always: (re)apply."),
+        namespace: z.string().min(1).default("cnpg-system").describe("Namespace of the operator."),
+      })
+      .default({ version: CNPG_DEFAULT_VERSION, install: "if-missing", namespace: "cnpg-system" })
+      .describe("The CloudNativePG operator: which release, and whether pgdrill installs it."),
+    namespace: kubernetesName("namespace").optional().describe("Namespace for the Cluster; default pgdrill-<run id>, created and deleted by pgdrill."),
+    name: kubernetesName("object").default("pgdrill").describe("Cluster object name; instances are <name>-1, <name>-2, ..."),
+    instances: z.number().int().min(2, { message: "must be at least 2: a failover needs a replica" }).max(9).default(3).describe("PostgreSQL instances (pods): a primary and replicas."),
+    replication: z.enum(["async", "sync"]).default("async").describe("async, or sync: one replica must confirm each commit (postgresql.synchronous, method any)."),
+    imageName: z.string().min(1).optional().describe("PostgreSQL operand image; default: the operator's default."),
+    storage: z.string().regex(/^\d+(Mi|Gi)$/, { message: 'must be a size like "1Gi"' }).default("1Gi").describe("Storage size of each instance."),
+    parameters: z.record(z.string(), z.string()).default({}).describe("postgresql.parameters; merged over pgdrill's defaults (the seed guide's, scaled down)."),
+    spec: z.record(z.string(), z.unknown()).default({}).describe("Merged over the generated Cluster spec as-is: the escape hatch for options pgdrill does not model."),
+    access: z
+      .strictObject({
+        host: z.string().min(1).default("127.0.0.1").describe("Address of a Kubernetes node (kind: 127.0.0.1, where its ports are mapped)."),
+        nodePortBase: z.number().int().min(30000).max(32700).default(30430).describe("rw gets this NodePort, ro the next, then one per instance."),
+      })
+      .default({ host: "127.0.0.1", nodePortBase: 30430 })
+      .describe("How probes reach the services from here: a node address and the NodePorts pgdrill creates."),
+    startupTimeout: duration.default("10m").describe("Time to create the kind cluster, install the operator and get the Cluster Ready."),
+  })
+  .describe("A CloudNativePG Cluster on Kubernetes: a kind cluster pgdrill creates (default) or an existing cluster named by kubeconfig context.");
+
+
+export type CnpgTarget = z.output<typeof cnpgTarget>;
+
+/** Instances are <name>-1, <name>-2, …, as the operator names their pods. */
+export function instanceNames(spec: Pick<CnpgTarget, "name" | "instances">): string[] {
+  return Array.from({ length: spec.instances }, (_, i) => `${spec.name}-${i + 1}`);
+}
+
+export const cnpgPlugin = definePlugin({
+  kind: "cnpg",
+  options: cnpgTarget,
+  nodes: instanceNames,
+  // Resolved when the step runs: the primary then, a ready replica, the operator's pod.
+  roles: ["primary", "replica", "operator"],
+  capabilities: ["kill", "pods", "network", "shaping", "fencing", "switchover"],
+  probeEndpoints: () => ["rw", "ro"],
+  endpointsAreServices: true,
+  // The operator recreates a deleted pod.
+  restartsNodes: true,
+  // kind runs its nodes as Docker containers.
+  onDocker: true,
+  strategy: "CloudNativePG",
+  check(spec, parts, report) {
+    if (spec.context !== undefined && (parts.schedule?.length ?? 0) > 0 && !mayDisrupt(spec, spec.context)) {
+      report(["target", "context"], `"${spec.context}" is not a kind cluster pgdrill made, so its faults are refused`, `If this cluster is meant for drills, add "${spec.context}" to target.allowContexts.`);
+    }
+  },
+  checkFault: checkCnpgFault,
+});
+
+/** cnpg faults aim at pods: the operator's pod can be deleted but not cut off, shaped or fenced. */
+function checkCnpgFault(_spec: CnpgTarget, fault: FaultSpec, path: Path, report: Report): boolean {
+  if (fault.kind === "partition" && fault.isolate === undefined) {
+    report([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
+    return true;
+  }
+  if (fault.kind === "command") return false;
+  const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
+  if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence" || fault.kind === "netem")) {
+    const verb = { partition: "cut off", fence: "fence", netem: "slow down the network of" }[fault.kind];
+    report([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${verb} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
+    return true;
+  }
+  return false;
+}

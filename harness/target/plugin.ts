@@ -1,0 +1,77 @@
+/**
+ * The contract every target's plugin object fulfils: what a scenario may say about the target and
+ * what it can do, as data and pure functions. Each target folder exports one plugin
+ * (`<kind>/plugin.ts`) and the registry lists them; the scenario schema's union, node names,
+ * capability checks, feasibility and the strategy claims are all read from it. It loads no target
+ * runtime (no Docker, no Kubernetes client), so a scenario file, validation and the reports can use
+ * it; how a target starts is its runtime's business (`target/index.ts`).
+ *
+ * Like vitest's `types` modules, the contract lives apart from its implementations, which import
+ * it, so the registry and the plugins never import each other in a circle.
+ */
+import type { z } from "zod";
+import type { ProbeSpec } from "../scenario/probes.ts";
+import type { FaultSpec, StepSpec } from "../scenario/steps.ts";
+
+/**
+ * What a started target can be made to do. A fault or action declares the one it needs
+ * (fault/catalog.ts, schedule/actions.ts), a plugin lists those it provides, and its started target
+ * hands out a control for each (types.ts, `Controls`): the three cannot drift apart.
+ */
+export const CAPABILITIES = ["kill", "stop", "freeze", "network", "shaping", "pods", "fencing", "promotion", "switchover"] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export type Path = ReadonlyArray<PropertyKey>;
+/** How a check reports a problem: the field, what is wrong, and the fix. */
+export type Report = (path: Path, problem: string, fix: string) => void;
+
+/** The parts of a scenario a target's own checks read; undefined where their shape was wrong. */
+export interface ScenarioParts {
+  probes?: ReadonlyArray<ProbeSpec | undefined> | undefined;
+  schedule?: ReadonlyArray<StepSpec | undefined> | undefined;
+}
+
+/** A target's options schema: a strict object whose `kind` literal tells it apart in the union. */
+export type TargetOptions = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.core.$ZodLooseShape, z.core.$strict>;
+
+export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends Capability = Capability> {
+  readonly kind: z.output<O>["kind"];
+  /** The scenario's `target` when `kind` names this target. */
+  readonly options: O;
+  /** The nodes, by the names a scenario uses. */
+  nodes(spec: z.output<O>): string[];
+  /**
+   * Names a step may aim at that are resolved when it runs ("primary" on cnpg is whichever
+   * instance is primary then); a node keeps its name through the drill.
+   */
+  readonly roles: readonly string[];
+  readonly capabilities: readonly C[];
+  /** What a select1 probe may name as its endpoint (besides "pooler" when the target has one). */
+  probeEndpoints(spec: z.output<O>): readonly string[];
+  /** The endpoints are services, not nodes: an unknown one is named as an endpoint, not a node. */
+  readonly endpointsAreServices?: boolean;
+  /** Whether the target has a PgBouncer in front of the primary, and how to add one if it can. */
+  hasPooler?(spec: z.output<O>): boolean;
+  readonly addPooler?: string;
+  /**
+   * A node that was killed or stopped comes back by itself (a pod is restarted by its operator);
+   * false: it stays down, so the schedule may not aim at it again.
+   */
+  readonly restartsNodes: boolean;
+  /** It runs on this machine's Docker engine: `pgdrill run` checks for one before anything starts. */
+  readonly onDocker: boolean;
+  /** The seed guide's HA strategy this target drills, for the claim beside the measured failover. */
+  readonly strategy: string | null;
+  /** Problems only this target has with a scenario (its probes, its options), reported like any other. */
+  check?(spec: z.output<O>, parts: ScenarioParts, report: Report): void;
+  /**
+   * A fault this target refuses by its own rules, at `path` (the fault). Returns true when it
+   * reported one: the generic node checks are then skipped.
+   */
+  checkFault?(spec: z.output<O>, fault: FaultSpec, path: Path, report: Report): boolean;
+}
+
+/** Typed identity: the compiler checks the plugin against its own options schema. */
+export function definePlugin<O extends TargetOptions, const C extends Capability>(plugin: TargetPlugin<O, C>): TargetPlugin<O, C> {
+  return plugin;
+}
