@@ -9,6 +9,7 @@ import type {
   cnpgTarget,
   containerPairTarget,
   deletePodFault,
+  netemFault,
   partitionFault,
   promoteAction,
   roleProbe,
@@ -42,6 +43,8 @@ export const kill = (node: string) => ({ kind: "kill" as const, node });
 export const stop = (node: string, options: Omit<Options<typeof stopFault>, "node"> = {}) => ({ kind: "stop" as const, node, ...options });
 export const pause = (node: string) => ({ kind: "pause" as const, node });
 export const partition = (options: Options<typeof partitionFault>) => ({ kind: "partition" as const, ...options });
+/** Slow a node's outbound network: delay (± jitter), loss in percent, a bandwidth cap; healed by `for` or a heal. */
+export const netem = (node: string, options: Omit<Options<typeof netemFault>, "node">) => ({ kind: "netem" as const, node, ...options });
 
 // Actions
 export const promote = (node: string, options: Omit<Options<typeof promoteAction>, "node"> = {}) => ({ kind: "promote" as const, node, ...options });
