@@ -160,8 +160,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
   const { scenario, source } = await loadScenario(scenarioArg);
   const { runDrill } = await import("../run/drill.ts");
   // No engine is an environment problem, like bad input: one line, before any run directory exists.
-  const { runsOnDocker } = await import("../target/index.ts");
-  if (runsOnDocker(scenario.target.kind)) await (await import("../target/shared/docker.ts")).dockerClient();
+  await (await import("../target/index.ts")).checkEnvironment(scenario.target.kind);
 
   const interrupt = onInterrupt(io, "stopping the drill, healing faults and removing containers");
 

@@ -54,6 +54,11 @@ export function runsOnDocker(kind: TargetKind): boolean {
   return targetPlugin(kind)?.onDocker ?? false;
 }
 
+/** Before anything starts: a target that runs on Docker needs an engine (its absence is one line, DockerUnavailableError). */
+export async function checkEnvironment(kind: TargetKind): Promise<void> {
+  if (runsOnDocker(kind)) await dockerClient();
+}
+
 /** Every target's leftovers, in registry order (Docker's first: without an engine, say so at once). */
 export async function reapLeftovers(options: { all: boolean }): Promise<string[]> {
   const removed: string[] = [];
