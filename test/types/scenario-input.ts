@@ -3,7 +3,7 @@
  * A line under `// @ts-expect-error` must fail to compile; if it compiles, tsc reports the unused
  * directive, so a loosened type fails the check.
  */
-import { containerPair, defineScenario, kill, partition, pause, promote, role, selectOne, trackedWrites, type ScenarioInput } from "../../harness/index.ts";
+import { containerPair, defineScenario, kill, netem, partition, pause, promote, role, selectOne, trackedWrites, type ScenarioInput } from "../../harness/index.ts";
 import type { DurationText } from "../../harness/duration.ts";
 import type { GateExpression, GateMetric } from "../../harness/gate/metrics.ts";
 import { GATE_METRICS } from "../../harness/gate/metrics.ts";
@@ -23,6 +23,7 @@ export const everything = defineScenario({
     { at: "1h15m", fault: kill("primary") },
     { at: 0, fault: pause("standby") },
     { at: "6.5s", action: promote("standby", { after: 0 }) },
+    { at: "7s", for: "5s", fault: netem("standby", { delay: "100ms", jitter: "10ms", loss: 1, rate: "10mbit" }) },
     { at: "1h2m3s4ms", action: { kind: "heal" } },
   ],
   duration: "2h",
@@ -110,3 +111,7 @@ export const misspeltKey = defineScenario({
 const widened: string = "10s";
 // @ts-expect-error string is not DurationText
 export const fromString: ScenarioInput = { name: "bad", target: containerPair(), probes: [selectOne()], duration: widened };
+
+// A netem's delay is a duration, like every other.
+// @ts-expect-error a bare number of milliseconds is not a duration
+netem("standby", { delay: 100 });
