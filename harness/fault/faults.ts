@@ -7,7 +7,7 @@
 import { toMs } from "../duration.ts";
 import { FAULT_CATALOG, type FaultCatalog, type FaultDisplay, type FaultKind, type FaultSpecOf } from "./catalog.ts";
 import { runFaultCommand } from "./command.ts";
-import type { FaultSpec } from "../scenario/steps.ts";
+import { rateKbit, type FaultSpec } from "../scenario/steps.ts";
 import type { Capability } from "../target/plugin.ts";
 import { control, type Controls, type Shaping, type StartedTopology } from "../target/types.ts";
 
@@ -130,17 +130,9 @@ function commandOptions(spec: FaultSpecOf<"command">, use: FaultUse<null>, phase
   };
 }
 
-const RATE_KBIT = { kbit: 1, mbit: 1000, gbit: 1_000_000 } as const;
-
 /** The scenario's netem fault as the numbers a target's shaping takes. */
 export function shapingOf(spec: FaultSpecOf<"netem">): Shaping {
-  const rate = spec.rate === undefined ? undefined : /^(\d+)(kbit|mbit|gbit)$/.exec(spec.rate);
-  return {
-    delayMs: toMs(spec.delay),
-    jitterMs: toMs(spec.jitter),
-    lossPercent: spec.loss,
-    rateKbit: rate ? Number(rate[1]) * RATE_KBIT[rate[2] as keyof typeof RATE_KBIT] : undefined,
-  };
+  return { delayMs: toMs(spec.delay), jitterMs: toMs(spec.jitter), lossPercent: spec.loss, rateKbit: spec.rate === undefined ? undefined : rateKbit(spec.rate) };
 }
 
 /** The same fault aimed at what its names mean now (on cnpg, "primary" becomes an instance). */

@@ -48,6 +48,20 @@ export const fenceFault = z
   .strictObject({ kind: z.literal("fence"), node: nodeName.describe('The instance to fence, "primary" or "replica".') })
   .describe("cnpg: fence an instance (cnpg.io/fencedInstances): PostgreSQL stops, the pod stays.");
 
+/**
+ * What a netem may ask for. A delay past a minute is an outage (use a partition), and no link
+ * pgdrill drills is faster than 100 gbit/s; the shaping code holds to the same bounds.
+ */
+export const NETEM_LIMITS = { maxDelayMs: 60_000, maxRateKbit: 100_000_000 } as const;
+const RATE_UNITS_KBIT = { kbit: 1, mbit: 1000, gbit: 1_000_000 } as const;
+const RATE = /^([1-9]\d*)(kbit|mbit|gbit)$/;
+
+/** "10mbit" → 10000 (kbit/s); undefined for text that is not a bandwidth. */
+export function rateKbit(rate: string): number | undefined {
+  const match = RATE.exec(rate);
+  return match ? Number(match[1]) * RATE_UNITS_KBIT[match[2] as keyof typeof RATE_UNITS_KBIT] : undefined;
+}
+
 // tc's netem, as Pumba and Chaos Mesh offer it: the network a node sends on gets slower or lossy.
 export const netemFault = z
   .strictObject({
@@ -55,16 +69,30 @@ export const netemFault = z
     node: nodeName.describe("The node whose outbound traffic is delayed, dropped or throttled (to clients and peers alike)."),
     delay: duration.default(0).describe('Added to every packet the node sends, e.g. "100ms".'),
     jitter: duration.default(0).describe("Each packet's delay varies by up to this much either way (uniform); at most `delay`."),
-    loss: z.number().min(0).max(100).default(0).describe("Percent of the node's outbound packets dropped, 0 to 100."),
+    loss: z
+      .number({ message: "must be a percentage from 0 to 100, e.g. 5" })
+      .min(0, { message: "must be a percentage from 0 to 100, e.g. 5" })
+      .max(100, { message: "must be a percentage from 0 to 100, e.g. 5 (100 drops everything: a partition does that more plainly)" })
+      .default(0)
+      .describe("Percent of the node's outbound packets dropped, 0 to 100."),
     rate: z
       .string()
-      .regex(/^[1-9]\d*(kbit|mbit|gbit)$/, { message: 'must be a bandwidth like "500kbit", "10mbit" or "1gbit"' })
+      .regex(RATE, { message: 'must be a bandwidth like "500kbit", "10mbit" or "1gbit"' })
       .optional()
       .describe('A cap on the node\'s outbound bandwidth, e.g. "10mbit".'),
   })
   .superRefine((value, ctx) => {
     const delayMs = parseDuration(value.delay);
     const jitterMs = parseDuration(value.jitter);
+    for (const [field, parsed] of [["delay", delayMs], ["jitter", jitterMs]] as const) {
+      if (parsed.ok && parsed.ms > NETEM_LIMITS.maxDelayMs) {
+        ctx.addIssue({ code: "custom", path: [field], message: `must be at most 1m, got ${JSON.stringify(value[field])}`, params: { fix: "A delay past a minute is an outage: use a partition fault for that." } });
+      }
+    }
+    const kbit = value.rate === undefined ? undefined : rateKbit(value.rate);
+    if (kbit !== undefined && kbit > NETEM_LIMITS.maxRateKbit) {
+      ctx.addIssue({ code: "custom", path: ["rate"], message: `must be at most 100gbit, got ${JSON.stringify(value.rate)}`, params: { fix: 'Cap it lower, e.g. "1gbit", or drop rate.' } });
+    }
     if (delayMs.ok && jitterMs.ok && jitterMs.ms > delayMs.ms) {
       ctx.addIssue({ code: "custom", path: ["jitter"], message: `must be at most the delay (${JSON.stringify(value.delay)}), got ${JSON.stringify(value.jitter)}`, params: { fix: "Lower jitter, or raise delay: a packet cannot leave before it was sent." } });
     }

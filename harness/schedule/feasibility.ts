@@ -144,8 +144,11 @@ function faultPath(index: number, fault: FaultSpec): Array<string | number> {
   return ["schedule", index, "fault", fault.isolate !== undefined ? "isolate" : "between"];
 }
 
+/** How a problem names what the step would do: "cannot cut off …", "cannot slow down …". */
+const VERBS: Partial<Record<FaultSpec["kind"], string>> = { partition: "cut off", netem: "slow down" };
+
 function verb(fault: FaultSpec): string {
-  return fault.kind === "partition" ? "cut off" : fault.kind;
+  return VERBS[fault.kind] ?? fault.kind;
 }
 
 /** Heals before injects and actions at the same moment. */

@@ -50,6 +50,22 @@ describe("the netem fault's own rules", () => {
     expect(error.fix).toBe("Lower jitter, or raise delay: a packet cannot leave before it was sent.");
   });
 
+  it("refuses a delay past a minute and a rate past 100gbit before the drill, as the shaping code would mid-drill", () => {
+    const delay = refused(scenario(pair, [{ at: "5s", fault: netemOn("standby", { delay: "2m" }) }]));
+    expect(delay.field).toBe("s: schedule[0].fault.delay");
+    expect(delay.message).toContain('must be at most 1m, got "2m"');
+    expect(delay.fix).toContain("use a partition fault");
+    const rate = refused(scenario(pair, [{ at: "5s", fault: netemOn("standby", { rate: "200gbit" }) }]));
+    expect(rate.field).toBe("s: schedule[0].fault.rate");
+    expect(rate.message).toContain('must be at most 100gbit, got "200gbit"');
+    expect(() => validateScenario(scenario(pair, [{ at: "5s", fault: netemOn("standby", { delay: "1m", rate: "100gbit" }) }]), "s")).not.toThrow();
+  });
+
+  it("says what a netem on a killed pair node would do", () => {
+    const error = refused(scenario(pair, [{ at: "2s", fault: { kind: "kill", node: "standby" } }, { at: "5s", fault: netemOn("standby") }]));
+    expect(error.message).toContain('cannot slow down "standby" at 5.00 s');
+  });
+
   it("refuses a jitter without any delay", () => {
     const error = refused(scenario(pair, [{ at: "5s", fault: netemOn("standby", { jitter: "5ms", loss: 1 }) }]));
     expect(error.field).toBe("s: schedule[0].fault.jitter");

@@ -14,6 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { HarnessError } from "../../errors.ts";
+import { NETEM_LIMITS } from "../../scenario/steps.ts";
 
 export interface Shaping {
   /** Added to every outbound packet. */
@@ -154,10 +155,11 @@ function checkShaping(shaping: Shaping): void {
   const within = (field: keyof Shaping, value: number, min: number, max: number) => {
     if (!Number.isFinite(value) || value < min || value > max) throw new RangeError(`shaping.${field} must be between ${min} and ${max}, got ${value}`);
   };
-  within("delayMs", shaping.delayMs, 0, 60_000);
-  within("jitterMs", shaping.jitterMs, 0, 60_000);
+  // The scenario's netem schema refuses the same, with a fix; this is the backstop for other callers.
+  within("delayMs", shaping.delayMs, 0, NETEM_LIMITS.maxDelayMs);
+  within("jitterMs", shaping.jitterMs, 0, NETEM_LIMITS.maxDelayMs);
   within("lossPercent", shaping.lossPercent, 0, 100);
-  if (shaping.rateKbit !== undefined) within("rateKbit", shaping.rateKbit, 1, 100_000_000);
+  if (shaping.rateKbit !== undefined) within("rateKbit", shaping.rateKbit, 1, NETEM_LIMITS.maxRateKbit);
   if (shaping.delayMs === 0 && shaping.jitterMs === 0 && shaping.lossPercent === 0 && shaping.rateKbit === undefined) {
     throw new RangeError("shaping does nothing: give a delay, jitter, loss or rate");
   }
