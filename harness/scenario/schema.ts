@@ -26,7 +26,7 @@ export { endpointTarget, type EndpointTarget } from "../target/endpoint/plugin.t
 // ---- Target ---------------------------------------------------------------------------------
 
 // Each target's options live in its own folder; the union is the registry's.
-export const target = byKind("target", TARGET_OPTIONS).describe("What is drilled: a container pair, a CloudNativePG cluster, or an existing endpoint.");
+export const target = byKind("target", TARGET_OPTIONS).describe("What is drilled: `kind` names the target, and each kind's options say what it is.");
 
 // ---- Scenario -------------------------------------------------------------------------------
 
