@@ -8,6 +8,7 @@
 import { toMs } from "../duration.ts";
 import type { FaultSpec } from "../scenario/steps.ts";
 import type { Capability } from "../target/plugin.ts";
+import { targetPlugin } from "../target/registry.ts";
 
 export type FaultKind = FaultSpec["kind"];
 export type FaultSpecOf<K extends FaultKind> = Extract<FaultSpec, { kind: K }>;
@@ -29,7 +30,7 @@ export const UNKNOWN_FAULT_COLOR = "#7f7f7f";
 // In this order, what a target can do is listed in its "cannot do" messages.
 export const FAULT_CATALOG = {
   kill: {
-    label: (spec, target) => `kill ${spec.node} (${target === "cnpg" ? "pod delete, grace 0" : "SIGKILL"})`,
+    label: (spec, target) => `kill ${spec.node} (${(target === undefined ? undefined : targetPlugin(target)?.killedBy) ?? "SIGKILL"})`,
     color: "#d62728",
     heals: false,
     requires: "kill",

@@ -58,6 +58,8 @@ export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends
    * false: it stays down, so the schedule may not aim at it again.
    */
   readonly restartsNodes: boolean;
+  /** How its kill is done, for the fault's label; default "SIGKILL". */
+  readonly killedBy?: string;
   /** It runs on this machine's Docker engine: `pgdrill run` checks for one before anything starts. */
   readonly onDocker: boolean;
   /** The seed guide's HA strategy this target drills, for the claim beside the measured failover. */

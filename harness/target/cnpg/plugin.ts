@@ -72,6 +72,7 @@ export const cnpgPlugin = definePlugin({
   capabilities: ["kill", "pods", "network", "shaping", "fencing", "switchover"],
   probeEndpoints: () => ["rw", "ro"],
   endpointsAreServices: true,
+  killedBy: "pod delete, grace 0",
   // The operator recreates a deleted pod.
   restartsNodes: true,
   // kind runs its nodes as Docker containers.
