@@ -147,6 +147,15 @@ describe("applyShaping", () => {
     await expect(applyShaping(noCopy, { delayMs: 100, jitterMs: 0, lossPercent: 0 })).rejects.toThrow(/primary: .*cannot copy its packet delayer/);
   });
 
+  it("says why a node without a delayer (a kind node) cannot delay, and that loss and rate still work", async () => {
+    const kindNode = { ...fakeShell([[/netem/, unknownQdisc], [/command -v python3/, allTools]], false), noDelayer: "kind nodes have no python3 for pgdrill's packet delayer" };
+    const error = await applyShaping(kindNode, { delayMs: 100, jitterMs: 0, lossPercent: 0 }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(/^primary: cannot delay the network on eth0: .*no netem qdisc.*kind nodes have no python3.*CONFIG_NET_SCH_NETEM.*drop delay and jitter/);
+    expect((error as Error).message).not.toMatch(/build-local-image/);
+    // Loss alone needs no delayer: the same node gets the fallback's iptables rule.
+    await expect(applyShaping(kindNode, { delayMs: 0, jitterMs: 0, lossPercent: 5 })).resolves.toBe("nfqueue");
+  });
+
   it("removes what it began when the fallback fails, and says why", async () => {
     const shell = fakeShell([
       [/netem/, unknownQdisc],

@@ -307,10 +307,11 @@ class StartedCnpg implements StartedTopology {
     await removeShaping(this.podShell(node, true));
   }
 
-  /** Runs a script in the pod's network namespace; no copy: kind nodes have no python for the fallback delayer. */
+  /** Runs a script in the pod's network namespace (tools from its kind node); no copy: no delayer there. */
   private podShell(node: string, missingOk: boolean): NodeShell {
     return {
       name: node,
+      noDelayer: "kind nodes have no python3 for pgdrill's packet delayer",
       run: async (script) => {
         const where = this.podNetns(node, missingOk);
         return where ? execOnKindNode(where.kubeNode, podNetnsScript(this.namespace, node, script, missingOk)) : { exitCode: 0, output: "" };

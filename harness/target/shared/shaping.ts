@@ -35,6 +35,8 @@ export interface NodeShell {
   run(script: string): Promise<{ exitCode: number; output: string }>;
   /** Writes `content` to `path` in the node (parent folders created). Needed for the nfqueue delayer. */
   copy?(content: string, path: string): Promise<void>;
+  /** Why the node has no `copy` (so no delayer), said when a delay needs one: e.g. kind nodes have no python3. */
+  noDelayer?: string;
 }
 
 export type ShapingMechanism = "netem" | "nfqueue";
@@ -97,6 +99,13 @@ export async function removeShaping(shell: NodeShell, options: ShapingOptions = 
 
 async function applyFallback(shell: NodeShell, shaping: Shaping, device: string, whyNotNetem: string): Promise<void> {
   const needs = fallbackNeeds(shaping);
+  if (needs.delayer && !shell.copy && shell.noDelayer !== undefined) {
+    // Said before the tools check: its "use pgdrill's image" fix does not apply to such a node.
+    throw new HarnessError(
+      `${shell.name}: cannot delay the network on ${device}: ${whyNotNetem}, and ${shell.noDelayer}. ` +
+        "Run on a kernel with netem (CONFIG_NET_SCH_NETEM; GitHub's runners have it), or drop delay and jitter (loss and rate work without netem).",
+    );
+  }
   const tools = await shell.run(toolsScript());
   const missing = needs.tools.filter((tool) => !new RegExp(`^${tool}=yes$`, "m").test(tools.output));
   const cannot = (what: string, fix: string) =>
