@@ -19,7 +19,6 @@ import { iptablesCommands } from "../shared/iptables.ts";
 import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
 import type { ControlsOf, Cut, Shaping, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
 import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
-import type { ProbeSpec } from "../../scenario/probes.ts";
 import { mayDisrupt } from "./safety.ts";
 import { forgetOwner, recordOwner } from "../../run/owners.ts";
 import { createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, onKindNode } from "./kind.ts";
@@ -35,7 +34,7 @@ const SWITCHOVER_PHASE = "Switchover in progress";
 /** A switchover must finish within the schedule's per-step limit (60 s). */
 const SWITCHOVER_TIMEOUT_MS = 55_000;
 
-export function cnpgTopology(spec: CnpgTarget, _probes: readonly ProbeSpec[] = []): Topology {
+export function cnpgTopology(spec: CnpgTarget): Topology {
   return {
     kind: "cnpg",
     nodes: instanceNames(spec),
@@ -197,7 +196,7 @@ class StartedCnpg implements StartedTopology {
     pods: { deletePod: (node, grace) => this.deletePod(node, grace) },
     network: { cut: (cut) => this.cut(cut), healCuts: (node) => this.healCuts(node) },
     shaping: { shape: (node, shaping) => this.shape(node, shaping), unshape: (node) => this.unshape(node) },
-    fencing: { fence: (node) => this.setFenced(node, true, `fence ${node}`), unfence: (node) => this.setFenced(node, false) },
+    fencing: { fence: (node) => this.fence(node), unfence: (node) => this.setFenced(node, false) },
     switchover: { switchover: (node) => this.switchover(node) },
   };
   private readonly spec: CnpgTarget;
@@ -379,8 +378,12 @@ class StartedCnpg implements StartedTopology {
     return slash < 0 ? { namespace: this.namespace, name: node } : { namespace: node.slice(0, slash), name: node.slice(slash + 1) };
   }
 
-  private async setFenced(node: string, fenced: boolean, refuseWhat?: string): Promise<void> {
-    if (refuseWhat !== undefined) this.refuseUnlessDisruptive(refuseWhat);
+  private async fence(node: string): Promise<void> {
+    this.refuseUnlessDisruptive(`fence ${node}`);
+    await this.setFenced(node, true);
+  }
+
+  private async setFenced(node: string, fenced: boolean): Promise<void> {
     const cluster = await this.kube.getCluster(this.namespace, this.spec.name);
     if (!cluster) throw new HarnessError(`Cluster ${this.spec.name} is gone`);
     const current = parseFenced(cluster.metadata.annotations?.[FENCED_ANNOTATION]);

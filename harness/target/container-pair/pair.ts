@@ -1,8 +1,8 @@
 /**
  * Target: a PostgreSQL primary and a streaming standby in containers on a private Docker network,
  * each reachable from the host only on 127.0.0.1. Faults act on the containers: SIGKILL, a
- * PostgreSQL shutdown signal, the cgroup freezer, and iptables rules in the node's network
- * namespace.
+ * PostgreSQL shutdown signal, the cgroup freezer, and iptables rules and traffic shaping (tc netem,
+ * or pgdrill's delayer) in the node's network namespace.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -11,7 +11,6 @@ import { toMs } from "../../duration.ts";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
-import type { ProbeSpec } from "../../scenario/probes.ts";
 import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "./image.ts";
 import { iptablesCommands } from "../shared/iptables.ts";
@@ -46,7 +45,7 @@ class PgNodeContainer extends GenericContainer {
 
 type PairCapability = (typeof containerPairPlugin.capabilities)[number];
 
-export function containerPair(spec: ContainerPairTarget, _probes: readonly ProbeSpec[] = []): Topology {
+export function containerPair(spec: ContainerPairTarget): Topology {
   return {
     kind: "container-pair",
     nodes: NODES,
@@ -292,11 +291,19 @@ class StartedContainerPair implements StartedTopology {
   }
 
   private async healCuts(name: string): Promise<void> {
+    if (await this.netnsToHeal(name)) await this.iptables(name, iptablesCommands.heal());
+  }
+
+  /**
+   * Whether a heal has a network namespace to work in: a dead node's went with it, rules and
+   * qdisc included; a frozen one is thawed first, so its heal can run.
+   */
+  private async netnsToHeal(name: string): Promise<boolean> {
     const container = this.docker.getContainer(this.node(name).container.getId());
     const state = (await container.inspect()).State;
-    if (!state.Running) return; // a dead node has no rules left to heal
+    if (!state.Running) return false;
     if (state.Paused) await container.unpause();
-    await this.iptables(name, iptablesCommands.heal());
+    return true;
   }
 
   /** tc netem in the node's network namespace, or pgdrill's packet delayer where the kernel has no netem. */
@@ -305,11 +312,7 @@ class StartedContainerPair implements StartedTopology {
   }
 
   private async unshape(name: string): Promise<void> {
-    const container = this.docker.getContainer(this.node(name).container.getId());
-    const state = (await container.inspect()).State;
-    if (!state.Running) return; // a dead node's network namespace went with it
-    if (state.Paused) await container.unpause();
-    await removeShaping(this.shell(name));
+    if (await this.netnsToHeal(name)) await removeShaping(this.shell(name));
   }
 
   /** Root in the node's container, which shares its network namespace. */
