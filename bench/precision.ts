@@ -14,6 +14,15 @@
  * (Date.now() when the event is appended − its t). Containers share the host kernel's clock, so
  * the server's clock_timestamp() and log times are on the same wall clock.
  *
+ * Error bars: pgdrill says the moment writes became possible again lies between
+ * `failover.latencyLowerMs` and `failover.latencyUpperMs` after the fault. Each trial checks that
+ * against two server-side truths, both minus the fault's wall time (its t + the same offset):
+ *   first commit = written_at of the first write committed after the promotion (the moment a write
+ *                  did become possible, as the server recorded it);
+ *   ready        = the new primary's "ready to accept connections" (the server could take writes;
+ *                  clients of `rw` still wait for the repoint after pg_promote returns).
+ * Coverage is the fraction of trials whose truth falls inside the bounds.
+ *
  * The server record is read while the drill still runs (writes resume ~1 s after the promotion and
  * the drill goes on for seconds), because the drill tears its containers down before it returns.
  */
@@ -56,6 +65,16 @@ export interface PrecisionTrial {
   /** The new primary's log: promote request → ready for writes. */
   serverPromotionMs?: number;
   lostAcknowledged?: number | null;
+  /** The failover's bounds (ms after the fault) and the two truths on the same scale. */
+  latencyLowerMs?: number;
+  latencyUpperMs?: number;
+  truthFirstCommitMs?: number;
+  truthReadyMs?: number;
+  /** Each truth inside [lower, upper]; and how far inside it is (negative: outside by that much). */
+  firstCommitInside?: boolean;
+  readyInside?: boolean;
+  firstCommitMarginMs?: number;
+  readyMarginMs?: number;
   /** How far the run-start wallClock is from the averaged offset (alignment sanity). */
   alignmentCheckMs?: number;
   runDir?: string;
@@ -75,6 +94,13 @@ export interface PrecisionSummary {
   truthMs: Distribution;
   targetMs: number;
   met: boolean | null;
+  /** Fraction of trials whose server truth fell inside pgdrill's failover bounds; null without trials. */
+  coverage: { firstCommit: number | null; ready: number | null };
+  /** upper − lower of the failover bounds. */
+  boundsWidthMs: Distribution;
+  /** How far inside the bounds each truth fell (negative: outside). */
+  firstCommitMarginMs: Distribution;
+  readyMarginMs: Distribution;
 }
 
 export async function precisionBench(options: PrecisionOptions): Promise<{ trials: PrecisionTrial[]; summaries: PrecisionSummary[] }> {
@@ -89,7 +115,10 @@ export async function precisionBench(options: PrecisionOptions): Promise<{ trial
     trials.push(outcome);
     options.log(
       `precision ${index + 1}/${plan.length} @${step.intervalMs} ms: ` +
-        (outcome.ok ? `measured ${outcome.measuredMs} ms, server ${outcome.truthMs} ms, error ${outcome.errorMs} ms` : `failed: ${outcome.error}`),
+        (outcome.ok
+          ? `measured ${outcome.measuredMs} ms, server ${outcome.truthMs} ms, error ${outcome.errorMs} ms; ` +
+            `failover bounds ${outcome.latencyLowerMs ?? "?"}–${outcome.latencyUpperMs ?? "?"} ms, first commit ${outcome.truthFirstCommitMs ?? "?"} ms${outcome.firstCommitInside ? " inside" : " OUTSIDE"}, ready ${outcome.truthReadyMs ?? "?"} ms${outcome.readyInside ? " inside" : " OUTSIDE"}`
+          : `failed: ${outcome.error}`),
     );
   }
   const intervals = [...options.intervalsMs, ...(options.baselineTrials > 0 ? [1000] : [])];
@@ -99,6 +128,8 @@ export async function precisionBench(options: PrecisionOptions): Promise<{ trial
 function summarise(intervalMs: number, trials: PrecisionTrial[]): PrecisionSummary {
   const good = trials.filter((trial) => trial.ok);
   const pick = (key: "errorMs" | "startErrorMs" | "endErrorMs" | "ackWindowErrorMs" | "firstAckLatencyMs" | "truthMs") => good.map((trial) => trial[key]!);
+  const bounded = good.filter((trial) => trial.latencyLowerMs !== undefined && trial.latencyUpperMs !== undefined);
+  const share = (inside: (trial: PrecisionTrial) => boolean | undefined) => (bounded.length === 0 ? null : round(bounded.filter((trial) => inside(trial) === true).length / bounded.length));
   const absErrorMs = distribution(pick("errorMs").map(Math.abs));
   const targetMs = intervalMs + 5;
   return {
@@ -115,8 +146,14 @@ function summarise(intervalMs: number, trials: PrecisionTrial[]): PrecisionSumma
     truthMs: distribution(pick("truthMs")),
     targetMs,
     met: absErrorMs.max === null ? null : absErrorMs.max <= targetMs,
+    coverage: { firstCommit: share((trial) => trial.firstCommitInside), ready: share((trial) => trial.readyInside) },
+    boundsWidthMs: distribution(bounded.map((trial) => round(trial.latencyUpperMs! - trial.latencyLowerMs!))),
+    firstCommitMarginMs: distribution(bounded.map((trial) => trial.firstCommitMarginMs!)),
+    readyMarginMs: distribution(bounded.map((trial) => trial.readyMarginMs!)),
   };
 }
+
+const fraction = (value: number | null, of: number) => (value === null ? "n/a" : `${Math.round(value * of)}/${of} (${(value * 100).toFixed(0)}%)`);
 
 export function precisionTable(summaries: PrecisionSummary[]): string[] {
   return summaries.map(
@@ -124,7 +161,10 @@ export function precisionTable(summaries: PrecisionSummary[]): string[] {
       `  every ${String(s.intervalMs).padStart(4)} ms${s.baseline ? " (seed guide's loop)" : ""}: |error| ${fmtDistribution(s.absErrorMs)}; ` +
       `signed ${fmtDistribution(s.errorMs)}; edges: start p50 ${s.startErrorMs.p50} ms, end p50 ${s.endErrorMs.p50} ms; ` +
       `ack-to-ack window |error| max ${s.ackWindowErrorMs.max === null ? "n/a" : Math.max(Math.abs(s.ackWindowErrorMs.min ?? 0), Math.abs(s.ackWindowErrorMs.max))} ms; ` +
-      `target ≤ ${s.targetMs} ms: ${s.met === null ? "no data" : s.met ? "met" : "MISSED"}${s.failedTrials ? ` (${s.failedTrials} trials failed)` : ""}`,
+      `target ≤ ${s.targetMs} ms: ${s.met === null ? "no data" : s.met ? "met" : "MISSED"}${s.failedTrials ? ` (${s.failedTrials} trials failed)` : ""}\n` +
+      `      failover bounds: width ${fmtDistribution(s.boundsWidthMs)}; first commit inside ${fraction(s.coverage.firstCommit, s.boundsWidthMs.count)} ` +
+      `(margin min ${s.firstCommitMarginMs.min ?? "n/a"} ms, p50 ${s.firstCommitMarginMs.p50 ?? "n/a"} ms); ` +
+      `server ready inside ${fraction(s.coverage.ready, s.boundsWidthMs.count)} (margin min ${s.readyMarginMs.min ?? "n/a"} ms, p50 ${s.readyMarginMs.p50 ?? "n/a"} ms)`,
   );
 }
 
@@ -213,6 +253,27 @@ async function precisionTrial(intervalMs: number, trial: number, options: Precis
   if (!lastAck || !firstAck) return { ...base, ok: false, error: "no acknowledged write on one side of the outage", runDir };
   const measuredStart = window.startMs + offset;
   const measuredEnd = window.endMs + offset;
+  const { faultAtMs, latencyLowerMs, latencyUpperMs } = result.metrics.failover;
+  const bounds =
+    faultAtMs === null || latencyLowerMs === null || latencyUpperMs === null
+      ? {}
+      : (() => {
+          const faultWall = faultAtMs + offset;
+          const firstCommit = truthEnd - faultWall;
+          const ready = record.readyMs - faultWall;
+          // Inside by how much: the distance to the nearer bound, negative when outside.
+          const margin = (truth: number) => Math.min(truth - latencyLowerMs, latencyUpperMs - truth);
+          return {
+            latencyLowerMs: round(latencyLowerMs),
+            latencyUpperMs: round(latencyUpperMs),
+            truthFirstCommitMs: round(firstCommit),
+            truthReadyMs: round(ready),
+            firstCommitInside: margin(firstCommit) >= 0,
+            readyInside: margin(ready) >= 0,
+            firstCommitMarginMs: round(margin(firstCommit)),
+            readyMarginMs: round(margin(ready)),
+          };
+        })();
   return {
     ...base,
     ok: true,
@@ -226,6 +287,7 @@ async function precisionTrial(intervalMs: number, trial: number, options: Precis
     serverPromotionMs: round(record.readyMs - record.promoteRequestMs),
     lostAcknowledged: result.metrics.writes.lostAcknowledged,
     alignmentCheckMs: startWall === null ? undefined : round(startWall - offset),
+    ...bounds,
     runDir,
   };
 }

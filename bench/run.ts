@@ -98,7 +98,12 @@ async function section(name: Benchmark, title: string, body: () => Promise<strin
 
 await section("precision", "1. Precision of failover latency (measured write outage − the new primary's own record)", async () => {
   const { trials, summaries } = await precisionBench({ ...settings, outDir: join(reportsDir, "precision"), signal: interrupt.signal, log });
-  results.precision = { definition: "error = pgdrill's writes downtime window − (first commit after promotion − last commit on the old timeline), server written_at", summaries, trials };
+  results.precision = {
+    definition: "error = pgdrill's writes downtime window − (first commit after promotion − last commit on the old timeline), server written_at",
+    coverage: "fraction of trials whose server truth (first commit after promotion; the new primary's ready log line), minus the fault's wall time, lies within failover.latencyLowerMs..latencyUpperMs",
+    summaries,
+    trials,
+  };
   return precisionTable(summaries);
 });
 

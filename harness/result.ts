@@ -13,6 +13,12 @@ export interface CheckOutcome {
   reason?: string;
 }
 
+/**
+ * A time a probe's clients were not served (checker/downtime.ts says how it is built). Its edges
+ * are known only to within the probe's cadence: `startMs` and `endMs` are the latest each can
+ * have been, `startLowerMs` and `endLowerMs` the earliest, so the outage lasted between
+ * `durationLowerMs` and `durationUpperMs`, `durationMs` (as measured) among them.
+ */
 export interface DowntimeWindow {
   probe: string;
   startMs: number;
@@ -22,13 +28,48 @@ export interface DowntimeWindow {
   open: boolean;
   /** Failed/unknown operations inside the window. */
   failures: number;
+  /** Ok operations slower than the probe's SLO that opened or extended the window. */
+  stalls: number;
+  /** The earliest the outage can have begun (the probe last saw clients served then). */
+  startLowerMs: number;
+  /** The earliest it can have ended (the probe last saw clients not served then). */
+  endLowerMs: number;
+  /** endLowerMs − startMs. */
+  durationLowerMs: number;
+  /** endMs − startLowerMs. */
+  durationUpperMs: number;
 }
 
+/** One probe's availability: a share of time, with the count of operations beside it. */
 export interface ProbeAvailability {
+  /** Share of the observed time the probe was served (0..1): 1 − unavailableMs / observedMs; null when it completed no operation. */
   ratio: number | null;
+  /** The ratio's range from its downtime windows' bounds: 1 − their longest / shortest possible total over observedMs. */
+  ratioLower: number | null;
+  ratioUpper: number | null;
+  /** The observed span: the probe's first invoke → its last completion (ms since run start). */
+  observedFromMs: number | null;
+  observedToMs: number | null;
+  observedMs: number;
+  /** Downtime inside the observed span: the probe's downtime windows, summed (ms). */
+  unavailableMs: number;
+  /** The probe's latency objective (ms), or null when it has none (then no operation is a stall). */
+  sloMs: number | null;
+  /** ok / all completed operations (0..1): a count, not a time (what `ratio` meant before). */
+  operationRatio: number | null;
   ok: number;
   fail: number;
   info: number;
+  /** Ok operations slower than the SLO (counted in `ok` too). */
+  stalled: number;
+}
+
+/** One probe's downtime totals (ms), with the range their windows' bounds allow. */
+export interface DowntimeTotals {
+  totalMs: number;
+  totalLowerMs: number;
+  totalUpperMs: number;
+  longestMs: number;
 }
 
 export interface LatencySummary {
@@ -52,26 +93,53 @@ export interface Metrics {
   availability: ProbeAvailability & {
     /** The probe whose numbers are the headline (select1 if present, else writes). */
     probe: string | null;
+    /** The headline's share of time served from the first disruption (or its first invoke, if later) to its last completion. */
     faultWindowRatio: number | null;
+    /** ok / all of the headline's operations invoked at or after the first disruption. */
+    faultWindowOperationRatio: number | null;
     byProbe: Record<string, ProbeAvailability>;
   };
-  downtime: {
+  downtime: DowntimeTotals & {
     windows: DowntimeWindow[];
-    totalMs: number;
-    longestMs: number;
     /** Each probe's own totals, to compare clients (direct vs pooled) in one drill. */
-    byProbe: Record<string, { totalMs: number; longestMs: number }>;
+    byProbe: Record<string, DowntimeTotals>;
   };
+  /**
+   * A failover: the write outage ended on another primary than the one before it (checker/failover.ts
+   * says how that is decided). Its figures are the recovery's, and null when the primary did not
+   * change, so a gate on them fails rather than read a recovery as a failover.
+   */
   failover: {
     /** When the disruption that caused the write outage began (a fault injected, or a switchover started), ms since run start. */
     faultAtMs: number | null;
     /** That fault's or switchover's label. */
     faultLabel: string | null;
+    /** The primary changed; false when writes came back on the same primary (or no fault was injected); null when it cannot be said (never recovered, nothing to measure). */
+    happened: boolean | null;
+    /** How `happened` was decided, for people: "node primary → standby", "server 10.0.0.5:5432 → 10.0.0.6:5432 behind primary". */
+    evidence: string | null;
+    /** Fault → first acknowledged write on the new primary (ms); null without a failover. */
     latencyMs: number | null;
+    /** The moment writes became possible again lies between these (ms after the fault); latencyUpperMs is latencyMs. */
+    latencyLowerMs: number | null;
+    latencyUpperMs: number | null;
     stableAfterMs: number | null;
+    /** The primary when the drill started. */
     originalPrimary: string | null;
-    /** Node of the first acknowledged write after the outage. */
+    /** Node of the first acknowledged write after the outage, whether or not it is another primary. */
     newPrimary: string | null;
+  };
+  /** The end of the write outage, whoever served it: the figures a failover has too, and a pause or restart has alone. */
+  recovery: {
+    /** Fault → first acknowledged write after the outage (ms); 0 when no outage was seen; null when it never ended. */
+    latencyMs: number | null;
+    /** The moment writes became possible again lies between these (ms after the fault): the last failed write's invoke, the first acknowledged one's completion. */
+    latencyLowerMs: number | null;
+    latencyUpperMs: number | null;
+    /** Fault → writes succeed and keep succeeding (ms). */
+    stableAfterMs: number | null;
+    /** Node of the first acknowledged write after the outage. */
+    node: string | null;
   };
   writes: {
     attempted: number;
@@ -115,6 +183,8 @@ export interface GateResult {
   expected: string;
   actual: number | null;
   pass: boolean;
+  /** Why `actual` was not measured, when the metrics say: "no failover: recovered on the same primary". */
+  note?: string;
 }
 
 export interface RunResult {

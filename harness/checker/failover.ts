@@ -1,93 +1,218 @@
 /**
- * Failover, as clients of the write endpoint saw it. The write outage is the first non-ok write
- * invoked at or after the first disruption (a fault injected, or a switchover started); its cause
- * is the latest disruption at or before the outage began, and `faultAtMs`/`faultLabel` are that
- * event's own t and label, fault or action. Latency runs from that disruption to the completion of
- * the first ok write invoked after the outage began; "stable after" runs to the completion of the
- * first ok write after the last non-ok write, from which point writes kept succeeding. Without a
- * writes probe, the headline select1 probe stands in.
+ * The write outage as clients of the write endpoint saw it: how it ended (recovery) and whether it
+ * ended on another primary (failover). Two checkers read one fold of the same operations.
+ *
+ * The outage is the first non-ok write invoked at or after the first disruption (a fault injected,
+ * or a switchover started); its cause is the latest disruption at or before the outage began, and
+ * `faultAtMs`/`faultLabel` are that event's own t and label, fault or action. Recovery runs from
+ * that disruption to the completion of the first ok write invoked after the outage began; "stable
+ * after" runs to the completion of the first ok write after the last non-ok write, from which
+ * point writes kept succeeding. Without a writes probe, the headline select1 probe stands in.
+ *
+ * Error bars: the disruption's time is exact, and so is the completion of the first ok write; the
+ * moment writes became possible again is not seen. It lies after the invoke of the last non-ok
+ * write before that first ok one (it was refused at some moment after it was sent) and before the
+ * first ok write's completion (it had committed by then): `latencyLowerMs` and `latencyUpperMs`,
+ * as this client stream saw it. The upper bound is the measured latency.
+ *
+ * A failover is a recovery on another primary. The node that served the first ok write after the
+ * outage is compared with the one that served the last ok write before it (the run-start primary
+ * when there was none). Another name is a failover. The same name is checked against the role
+ * probe, when it sampled that node before the outage and after the recovery: another server
+ * (`inet_server_addr()`) or another timeline behind the same name is a failover too — how a managed
+ * endpoint, whose name never changes, fails over. Without such samples the name decides, and the
+ * reason says so.
  *
  * Decisions:
- * - No fault injected, or a fault but no outage: latency and stable-after are 0 and the check is
- *   valid, with a reason saying no outage was observed. A client saw no failover cost, so a gate
- *   like `failover.latencyMs < 30000` passes, which is the truth about what clients saw.
- * - An outage that never ended: latency (or stable-after) is null, so a gate on it fails, and the
- *   check is invalid.
+ * - No fault injected, or a fault but no outage: recovery latency and stable-after are 0 and the
+ *   checks are valid, with a reason saying no outage was observed: clients saw no cost. A failover
+ *   without an outage (a switchover no write noticed) has latency 0; no failover has null.
+ * - No failover (the same primary came back: a pause, an isolation, a restart): the failover's
+ *   latency, bounds and stable-after are null, so a gate like `failover.latencyMs < 30000` fails
+ *   with "no failover: recovered on the same primary" instead of passing on a recovery; the
+ *   failover check is still valid (nothing went wrong), and `recovery.*` carries the figures.
+ * - An outage that never ended: recovery latency (or stable-after) is null, so a gate on it fails,
+ *   and both checks are invalid; whether a failover happened is unknown (null).
  */
-import type { Disruption } from "../history/context.ts";
+import type { Disruption, HistoryContext } from "../history/context.ts";
+import type { RoleValue } from "../history/events.ts";
 import { isCompleted, type CompletedOperation, type Operation } from "../history/operations.ts";
 import type { Metrics } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
 import { ProbeList } from "./probes.ts";
 
 export type FailoverMetrics = Metrics["failover"];
+export type RecoveryMetrics = Metrics["recovery"];
+
+const emptyFailover = (): FailoverMetrics => ({
+  faultAtMs: null,
+  faultLabel: null,
+  happened: null,
+  evidence: null,
+  latencyMs: null,
+  latencyLowerMs: null,
+  latencyUpperMs: null,
+  stableAfterMs: null,
+  originalPrimary: null,
+  newPrimary: null,
+});
+const emptyRecovery = (): RecoveryMetrics => ({ latencyMs: null, latencyLowerMs: null, latencyUpperMs: null, stableAfterMs: null, node: null });
+
+/** What one fold over the operations found: both checkers' outputs. */
+export interface OutageReading {
+  failover: CheckerOutput<FailoverMetrics>;
+  recovery: CheckerOutput<RecoveryMetrics>;
+}
 
 export const failoverChecker = defineChecker<FailoverMetrics>({
-  empty: () => ({ faultAtMs: null, faultLabel: null, latencyMs: null, stableAfterMs: null, originalPrimary: null, newPrimary: null }),
+  empty: emptyFailover,
   start(context) {
-    const probes = new ProbeList();
-    // Which operations are the subject is known only at the end (are there writes at all?), so
-    // every candidate is followed: all writes together, and each select1 probe.
-    const writes = new OutageTracker(context.firstDisruptionAt);
-    const select1 = new Map<string, OutageTracker>();
-    return {
-      operation(operation: Operation) {
-        if (operation.type === "role") return;
-        probes.note(operation);
-        if (!isCompleted(operation)) return;
-        if (operation.type === "write") writes.add(operation);
-        else {
-          let tracker = select1.get(operation.probe);
-          if (!tracker) select1.set(operation.probe, (tracker = new OutageTracker(context.firstDisruptionAt)));
-          tracker.add(operation);
-        }
-      },
-      finish(): CheckerOutput<FailoverMetrics> {
-        const originalPrimary = context.runStart?.primary ?? null;
-        const hasWrites = probes.all.some((probe) => probe.type === "write");
-        const fallback = probes.headline?.type === "select1" ? probes.headline.name : null;
-        const tracker = hasWrites ? writes : fallback ? (select1.get(fallback) ?? new OutageTracker(context.firstDisruptionAt)) : null;
-        const subject = hasWrites ? "writes" : fallback ? `probe "${fallback}"` : null;
-        const base = { ...failoverChecker.empty(), originalPrimary };
-        if (!tracker || !subject) return { valid: "unknown", metrics: base, reason: "no writes or select1 probe operations recorded" };
-
-        const firstDisruptionAt = context.firstDisruptionAt;
-        if (firstDisruptionAt === null) {
-          return { valid: true, metrics: { ...base, latencyMs: 0, stableAfterMs: 0, newPrimary: originalPrimary }, reason: "no fault injected: no outage observed" };
-        }
-        const outage = tracker.outage;
-        if (!outage) {
-          const first = context.disruptions.find((disruption) => disruption.t === firstDisruptionAt)!;
-          return {
-            valid: true,
-            metrics: { ...base, faultAtMs: first.t, faultLabel: first.label, latencyMs: 0, stableAfterMs: 0, newPrimary: tracker.lastOk?.node ?? originalPrimary },
-            reason: `no outage observed in ${subject} after "${first.label}"`,
-          };
-        }
-
-        const cause = context.disruptions.filter((disruption) => disruption.t <= outage.invokeT).reduce((latest: Disruption, disruption) => (disruption.t >= latest.t ? disruption : latest));
-        const faultAtMs = cause.t;
-        const { recovery, stable } = tracker;
-        const metrics: FailoverMetrics = {
-          ...base,
-          faultAtMs,
-          faultLabel: cause.label,
-          latencyMs: recovery ? recovery.completeT - faultAtMs : null,
-          stableAfterMs: stable ? stable.completeT - faultAtMs : null,
-          newPrimary: recovery?.node ?? null,
-        };
-        if (!recovery) return { valid: false, metrics, reason: `${subject} never recovered after "${cause.label}"` };
-        if (!stable) return { valid: false, metrics, reason: `${subject} recovered but were failing again when the drill ended` };
-        return { valid: true, metrics };
-      },
-    };
+    const fold = outageFold(context);
+    return { operation: fold.operation, finish: () => fold.finish().failover };
   },
 });
+
+export const recoveryChecker = defineChecker<RecoveryMetrics>({
+  empty: emptyRecovery,
+  start(context) {
+    const fold = outageFold(context);
+    return { operation: fold.operation, finish: () => fold.finish().recovery };
+  },
+});
+
+/** The fold both checkers run: every candidate subject is followed, since which one it is (are there writes at all?) is known only at the end. */
+export function outageFold(context: HistoryContext): { operation: (operation: Operation) => void; finish: () => OutageReading } {
+  const probes = new ProbeList();
+  const writes = new OutageTracker(context.firstDisruptionAt);
+  const select1 = new Map<string, OutageTracker>();
+  const trackers: OutageTracker[] = [writes];
+  return {
+    operation(operation: Operation) {
+      if (operation.type === "role") {
+        const sample = identityOf(operation);
+        if (sample) for (const tracker of trackers) tracker.role(sample);
+        return;
+      }
+      probes.note(operation);
+      if (!isCompleted(operation)) return;
+      if (operation.type === "write") writes.add(operation);
+      else {
+        let tracker = select1.get(operation.probe);
+        if (!tracker) {
+          select1.set(operation.probe, (tracker = new OutageTracker(context.firstDisruptionAt)));
+          trackers.push(tracker);
+        }
+        tracker.add(operation);
+      }
+    },
+    finish(): OutageReading {
+      const hasWrites = probes.all.some((probe) => probe.type === "write");
+      const fallback = probes.headline?.type === "select1" ? probes.headline.name : null;
+      const tracker = hasWrites ? writes : fallback ? (select1.get(fallback) ?? new OutageTracker(context.firstDisruptionAt)) : null;
+      const subject = hasWrites ? "writes" : fallback ? `probe "${fallback}"` : null;
+      return read(context, tracker, subject);
+    },
+  };
+}
+
+function read(context: HistoryContext, tracker: OutageTracker | null, subject: string | null): OutageReading {
+  const originalPrimary = context.runStart?.primary ?? null;
+  const base: FailoverMetrics = { ...emptyFailover(), originalPrimary };
+  if (!tracker || !subject) {
+    const reason = "no writes or select1 probe operations recorded";
+    return { failover: { valid: "unknown", metrics: base, reason }, recovery: { valid: "unknown", metrics: emptyRecovery(), reason } };
+  }
+  const noCost = { latencyMs: 0, latencyLowerMs: 0, latencyUpperMs: 0, stableAfterMs: 0 };
+
+  const firstDisruptionAt = context.firstDisruptionAt;
+  if (firstDisruptionAt === null) {
+    const reason = "no fault injected: no outage observed";
+    const node = tracker.lastOk?.node ?? originalPrimary;
+    return {
+      failover: { valid: true, metrics: { ...base, happened: false, newPrimary: node }, reason: `no failover: ${reason}` },
+      recovery: { valid: true, metrics: { ...noCost, node }, reason },
+    };
+  }
+
+  const outage = tracker.outage;
+  if (!outage) {
+    const first = context.disruptions.find((disruption) => disruption.t === firstDisruptionAt)!;
+    const reason = `no outage observed in ${subject} after "${first.label}"`;
+    const node = tracker.lastOk?.node ?? originalPrimary;
+    const before = tracker.okBeforeDisruption?.node ?? originalPrimary;
+    const change = primaryChange(before, node, tracker.identitiesAtDisruption, tracker.latestIdentity(node, firstDisruptionAt));
+    const at = { ...base, faultAtMs: first.t, faultLabel: first.label, newPrimary: node, happened: change.happened, evidence: change.evidence };
+    return {
+      failover: { valid: true, metrics: change.happened ? { ...at, ...noCost } : at, reason: change.happened ? `${reason}; the primary changed (${change.evidence})` : `no failover: ${reason}` },
+      recovery: { valid: true, metrics: { ...noCost, node }, reason },
+    };
+  }
+
+  const cause = context.disruptions.filter((disruption) => disruption.t <= outage.invokeT).reduce((latest: Disruption, disruption) => (disruption.t >= latest.t ? disruption : latest));
+  const faultAtMs = cause.t;
+  const { recovery, stable, lastBadBeforeRecovery } = tracker;
+  const recoveryMetrics: RecoveryMetrics = {
+    latencyMs: recovery ? recovery.completeT - faultAtMs : null,
+    latencyLowerMs: recovery && lastBadBeforeRecovery ? Math.max(0, lastBadBeforeRecovery.invokeT - faultAtMs) : null,
+    latencyUpperMs: recovery ? recovery.completeT - faultAtMs : null,
+    stableAfterMs: stable ? stable.completeT - faultAtMs : null,
+    node: recovery?.node ?? null,
+  };
+  const at: FailoverMetrics = { ...base, faultAtMs, faultLabel: cause.label, newPrimary: recoveryMetrics.node };
+  if (!recovery) {
+    const reason = `${subject} never recovered after "${cause.label}"`;
+    return { failover: { valid: false, metrics: at, reason }, recovery: { valid: false, metrics: recoveryMetrics, reason } };
+  }
+
+  const before = tracker.okBeforeOutage?.node ?? originalPrimary;
+  const change = primaryChange(before, recovery.node, tracker.identitiesAtOutage, tracker.identityAfterRecovery);
+  const failoverMetrics: FailoverMetrics = change.happened
+    ? { ...at, happened: true, evidence: change.evidence, latencyMs: recoveryMetrics.latencyMs, latencyLowerMs: recoveryMetrics.latencyLowerMs, latencyUpperMs: recoveryMetrics.latencyUpperMs, stableAfterMs: recoveryMetrics.stableAfterMs }
+    : { ...at, happened: false, evidence: change.evidence };
+  const unstable = stable ? null : `${subject} recovered but were failing again when the drill ended`;
+  const failoverReason = change.happened ? undefined : `no failover: recovered on the same primary${recovery.node ? ` (${recovery.node})` : ""}; ${change.evidence}`;
+  return {
+    failover: unstable ? { valid: false, metrics: failoverMetrics, reason: unstable } : { valid: true, metrics: failoverMetrics, ...(failoverReason ? { reason: failoverReason } : {}) },
+    recovery: unstable ? { valid: false, metrics: recoveryMetrics, reason: unstable } : { valid: true, metrics: recoveryMetrics },
+  };
+}
+
+/** Who a node was, from one role sample: the server behind its name and its timeline. */
+interface Identity {
+  node: string;
+  invokeT: number;
+  server: string | null;
+  timeline: number | null;
+}
+
+function identityOf(operation: Operation): Identity | null {
+  if (operation.outcome !== "ok" || operation.node === null) return null;
+  const value = operation.value as RoleValue | null;
+  if (typeof value !== "object" || value === null || typeof value.primary !== "boolean") return null;
+  return { node: operation.node, invokeT: operation.invokeT, server: value.server ?? null, timeline: value.timeline };
+}
+
+/**
+ * Did the primary change between the node that served before and the one that served after? By
+ * name first; the same name by the role probe's view of that node, before and after.
+ */
+function primaryChange(before: string | null, after: string | null, identitiesBefore: ReadonlyMap<string, Identity>, identityAfter: Identity | null): { happened: boolean; evidence: string } {
+  if (before !== null && after !== null && before !== after) return { happened: true, evidence: `node ${before} → ${after}` };
+  const name = after ?? before ?? "?";
+  const earlier = after === null ? undefined : identitiesBefore.get(after);
+  const later = identityAfter !== null && identityAfter.node === after ? identityAfter : null;
+  if (!earlier || !later) return { happened: false, evidence: `the same node (${name}); no role samples of it before and after to tell a server change behind the name` };
+  if (earlier.server !== null && later.server !== null && earlier.server !== later.server) return { happened: true, evidence: `server ${earlier.server} → ${later.server} behind ${name}` };
+  if (earlier.timeline !== null && later.timeline !== null && earlier.timeline !== later.timeline) return { happened: true, evidence: `timeline ${earlier.timeline} → ${later.timeline} on ${name}` };
+  const same = [earlier.server !== null && later.server !== null ? `server ${later.server}` : null, earlier.timeline !== null && later.timeline !== null ? `timeline ${later.timeline}` : null].filter((part) => part !== null);
+  return { happened: false, evidence: same.length > 0 ? `the same node (${name}), ${same.join(", ")} before and after` : `the same node (${name}); its role samples name no server or timeline` };
+}
 
 /**
  * Follows one stream of completed operations in invoke order: the outage (the first non-ok one
  * invoked at or after the first disruption), the recovery (the first ok one invoked after the outage
- * began), and stability (the first ok one after the latest non-ok one).
+ * began), and stability (the first ok one after the latest non-ok one); beside them, the role
+ * probe's samples, to know who each node was before the outage and after the recovery.
  */
 class OutageTracker {
   private readonly firstDisruptionAt: number | null;
@@ -95,6 +220,18 @@ class OutageTracker {
   recovery: CompletedOperation | null = null;
   stable: CompletedOperation | null = null;
   lastOk: CompletedOperation | null = null;
+  /** The last ok operation invoked before the first disruption, and before the outage. */
+  okBeforeDisruption: CompletedOperation | null = null;
+  okBeforeOutage: CompletedOperation | null = null;
+  /** The last non-ok operation invoked before the recovery: its invoke is the recovery's lower bound. */
+  lastBadBeforeRecovery: CompletedOperation | null = null;
+  /** Each node's latest identity, and as it was when the disruption began and when the outage began. */
+  private readonly identities = new Map<string, Identity>();
+  identitiesAtDisruption: ReadonlyMap<string, Identity> = new Map();
+  identitiesAtOutage: ReadonlyMap<string, Identity> = new Map();
+  /** The recovery node's first identity sampled at or after the recovery's invoke. */
+  identityAfterRecovery: Identity | null = null;
+  private disruptionSeen = false;
   private lastBad: CompletedOperation | null = null;
 
   constructor(firstDisruptionAt: number | null) {
@@ -102,14 +239,41 @@ class OutageTracker {
   }
 
   add(operation: CompletedOperation): void {
+    this.passTime(operation.invokeT);
     if (operation.outcome === "ok") {
       this.lastOk = operation;
-      if (this.outage && !this.recovery && operation.invokeT > this.outage.invokeT) this.recovery = operation;
+      if (!this.disruptionSeen) this.okBeforeDisruption = operation;
+      if (!this.outage) this.okBeforeOutage = operation;
+      if (this.outage && !this.recovery && operation.invokeT > this.outage.invokeT) {
+        this.recovery = operation;
+        this.lastBadBeforeRecovery = this.lastBad;
+      }
       if (this.lastBad && !this.stable && operation.invokeT > this.lastBad.invokeT) this.stable = operation;
       return;
     }
     this.lastBad = operation;
     this.stable = null;
-    if (!this.outage && this.firstDisruptionAt !== null && operation.invokeT >= this.firstDisruptionAt) this.outage = operation;
+    if (!this.outage && this.firstDisruptionAt !== null && operation.invokeT >= this.firstDisruptionAt) {
+      this.outage = operation;
+      this.identitiesAtOutage = new Map(this.identities);
+    }
+  }
+
+  role(sample: Identity): void {
+    this.passTime(sample.invokeT);
+    this.identities.set(sample.node, sample);
+    if (this.recovery && !this.identityAfterRecovery && sample.node === this.recovery.node && sample.invokeT >= this.recovery.invokeT) this.identityAfterRecovery = sample;
+  }
+
+  /** The node's latest identity, if it was sampled at or after `since`. */
+  latestIdentity(node: string | null, since: number): Identity | null {
+    const identity = node === null ? undefined : this.identities.get(node);
+    return identity && identity.invokeT >= since ? identity : null;
+  }
+
+  private passTime(invokeT: number): void {
+    if (this.disruptionSeen || this.firstDisruptionAt === null || invokeT < this.firstDisruptionAt) return;
+    this.disruptionSeen = true;
+    this.identitiesAtDisruption = new Map(this.identities);
   }
 }

@@ -10,7 +10,7 @@ import type { CheckOutcome, Metrics } from "../result.ts";
 import { availabilityChecker } from "./availability.ts";
 import { GuardedFold, type CheckerRun, type CheckerSpec } from "./checker.ts";
 import { downtimeChecker } from "./downtime.ts";
-import { failoverChecker } from "./failover.ts";
+import { failoverChecker, recoveryChecker } from "./failover.ts";
 import { latencyChecker } from "./latency.ts";
 import { operatorChecker } from "./operator.ts";
 import { rolesChecker } from "./roles.ts";
@@ -24,6 +24,7 @@ export const CHECKERS: Checkers = {
   availability: availabilityChecker,
   downtime: downtimeChecker,
   failover: failoverChecker,
+  recovery: recoveryChecker,
   writes: writesChecker,
   latency: latencyChecker,
   roles: rolesChecker,

@@ -36,8 +36,12 @@ type IsNumericMetric<V> = [V] extends [never] ? never : [V] extends [number | nu
 const everyGateMetricIsNumeric: { [M in GateMetric]: IsNumericMetric<AtPath<Metrics, M>> } = {
   "availability.ratio": true,
   "availability.faultWindowRatio": true,
+  "availability.operationRatio": true,
+  "availability.faultWindowOperationRatio": true,
   "failover.latencyMs": true,
   "failover.stableAfterMs": true,
+  "recovery.latencyMs": true,
+  "recovery.stableAfterMs": true,
   "downtime.totalMs": true,
   "downtime.longestMs": true,
   "writes.acknowledged": true,
@@ -124,6 +128,16 @@ export function compare(actual: number, operator: GateOperator, threshold: numbe
 export function evaluateGate(specs: readonly GateSpec[], metrics: Metrics): GateResult[] {
   return specs.map((spec) => {
     const actual = metricValue(metrics, spec.metric);
-    return { ...spec, actual, pass: actual !== null && compare(actual, spec.operator, spec.threshold) };
+    const note = actual === null ? unmeasuredNote(metrics, spec.metric) : null;
+    return { ...spec, actual, pass: actual !== null && compare(actual, spec.operator, spec.threshold), ...(note ? { note } : {}) };
   });
+}
+
+/** Why a metric was not measured, where the metrics tell: a failover gate on a drill whose primary came back. */
+function unmeasuredNote(metrics: Metrics, metric: GateMetric): string | null {
+  const { failover, recovery } = metrics;
+  if (!metric.startsWith("failover.") || failover.happened !== false) return null;
+  if (failover.faultAtMs === null) return "no failover: no fault injected";
+  if (recovery.latencyMs === 0) return "no failover: no write outage, the primary did not change";
+  return `no failover: recovered on the same primary${failover.newPrimary ? ` (${failover.newPrimary})` : ""}; gate recovery.* instead`;
 }

@@ -6,11 +6,16 @@
 import { closest } from "../suggest.ts";
 
 export const GATE_METRICS = {
-  "availability.ratio": "ok / all probe operations of the availability probe over the whole drill (0..1)",
-  "availability.faultWindowRatio": "the same, from the first fault to the end of the drill (0..1)",
-  "failover.latencyMs": "fault start → first acknowledged write after the write outage (ms)",
-  "failover.stableAfterMs": "fault start → writes succeed and keep succeeding (ms)",
-  "downtime.totalMs": "sum of downtime windows of the availability probe (ms)",
+  "availability.ratio":
+    "share of time the availability probe was served (0..1): 1 − its downtime / its observed span (first invoke → last completion); failures and, with an slo, ok operations slower than it count as down",
+  "availability.faultWindowRatio": "the same share of time, from the first fault (or switchover) to the probe's last completion (0..1)",
+  "availability.operationRatio": "ok / all completed operations of the availability probe (0..1): a count, not a time; a stalled probe attempts little, so a long outage weighs little here",
+  "availability.faultWindowOperationRatio": "ok / all operations of the availability probe invoked at or after the first fault (0..1)",
+  "failover.latencyMs": "fault start → first acknowledged write on the new primary (ms); not measured when the same primary came back",
+  "failover.stableAfterMs": "fault start → writes succeed on the new primary and keep succeeding (ms); not measured without a failover",
+  "recovery.latencyMs": "fault start → first acknowledged write after the write outage, whoever served it (ms)",
+  "recovery.stableAfterMs": "fault start → writes succeed and keep succeeding, whoever serves them (ms)",
+  "downtime.totalMs": "sum of downtime windows of the availability probe: failed operations and, with an slo, stalls beyond it (ms)",
   "downtime.longestMs": "the longest downtime window of the availability probe (ms)",
   "writes.acknowledged": "writes the server acknowledged",
   "writes.lostAcknowledged": "acknowledged writes missing from the final primary",

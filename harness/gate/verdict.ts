@@ -57,6 +57,6 @@ function erroredReason({ started, runEnd, steadyStateFailure, crashed, truncated
 
 /** "2 gates failed: failover.latencyMs < 500 (actual 770); ...". */
 export function describeFailedGates(failed: readonly GateResult[]): string {
-  const parts = failed.map((gate) => `${gate.metric} ${gate.expected} (actual ${formatActual(gate.actual)})`);
+  const parts = failed.map((gate) => `${gate.metric} ${gate.expected} (actual ${formatActual(gate.actual)}${gate.note ? `: ${gate.note}` : ""})`);
   return `${failed.length} gate${failed.length === 1 ? "" : "s"} failed: ${parts.join("; ")}`;
 }

@@ -3,8 +3,9 @@
  * opens from disk: verdict, claimed vs measured, metrics, gates, the timeline, and the details.
  */
 import type { RunResult } from "../result.ts";
-import { formatActual, formatIds, formatMs, formatRatio } from "./format.ts";
-import { claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
+import { formatActual, formatIds, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
+import { failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
+import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
 import { renderTimelineSvg } from "./timeline.ts";
 import type { ReportContext } from "./types.ts";
 
@@ -43,12 +44,15 @@ export async function renderHtml(result: RunResult, context: ReportContext): Pro
   const timeline = await renderTimelineSvg(result, context);
 
   const metrics = table("metrics", ["metric", "value"], [
-    [`availability (${e(availability.probe ?? "n/a")})`, `${formatRatio(availability.ratio)} — ${availability.ok} ok, ${availability.fail} fail, ${availability.info} unknown`],
-    ["availability from the first fault", formatRatio(availability.faultWindowRatio)],
-    ["failover latency", `${formatMs(failover.latencyMs)}${failover.faultLabel ? ` after ${e(failover.faultLabel)}` : ""}`],
-    ["writes stable after", formatMs(failover.stableAfterMs)],
-    ["primary before → after", `${e(failover.originalPrimary ?? "?")} → ${e(failover.newPrimary ?? "?")}`],
-    ["downtime total / longest", `${formatMs(downtime.totalMs)} / ${formatMs(downtime.longestMs)}`],
+    [
+      `availability (${e(availability.probe ?? "n/a")})`,
+      `${formatRatioWithin(availability.ratio, availability.ratioLower, availability.ratioUpper)} of ${formatMs(availability.observedMs)} observed — operations ${formatRatio(availability.operationRatio)}: ${availability.ok} ok, ${availability.fail} fail, ${availability.info} unknown${availability.sloMs === null ? "" : `, ${availability.stalled} slower than the ${formatMs(availability.sloMs)} slo`}`,
+    ],
+    ["availability from the first fault", `${formatRatio(availability.faultWindowRatio)} of the time, ${formatRatio(availability.faultWindowOperationRatio)} of operations`],
+    ["failover", e(failoverDetail(result.metrics))],
+    ...(failover.happened === true ? [] : [["recovery", e(recoveryDetail(result.metrics))]]),
+    ["writes stable after", formatMs(result.metrics.recovery.stableAfterMs)],
+    ["downtime total / longest", `${formatMsWithin(downtime.totalMs, downtime.totalLowerMs, downtime.totalUpperMs)} / ${formatMs(downtime.longestMs)}`],
     ["writes acknowledged / failed / unknown", `${writes.acknowledged} / ${writes.failed} / ${writes.unknown}`],
     ["<strong>lost acknowledged writes</strong>", `<strong class="${writes.lostAcknowledged ? "bad" : ""}">${writes.lostAcknowledged ?? "unknown"}</strong>`],
     ["latency p50 / p90 / p99 / max", [latency.p50Ms, latency.p90Ms, latency.p99Ms, latency.maxMs].map(formatMs).join(" / ")],
@@ -56,19 +60,22 @@ export async function renderHtml(result: RunResult, context: ReportContext): Pro
   ]);
   const gates =
     result.gates.length > 0
-      ? table("gates", ["gate", "expected", "actual", "result"], result.gates.map((g) => [`<code>${e(g.metric)}</code>`, e(g.expected), e(g.metric.endsWith("Ms") && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual)), mark(g.pass)]))
+      ? table("gates", ["gate", "expected", "actual", "result"], result.gates.map((g) => [`<code>${e(g.metric)}</code>`, e(g.expected), e(g.metric.endsWith("Ms") && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual)) + (g.note ? ` <span class="meta">(${e(g.note)})</span>` : ""), mark(g.pass)]))
       : `<div id="gates"><p>No gates: this run is reported, not judged.</p><table><tbody></tbody></table></div>`;
   const claims = table(
     "claims",
     ["strategy", "claimed failover", "claimed RTO", "measured here"],
     GUIDE_CLAIMS.map((c) => {
       const drilled = claim?.strategy === c.strategy;
-      const measured = drilled ? `<strong>${formatMs(failover.latencyMs)}</strong>${c.failoverBoundMs !== null && failover.latencyMs !== null ? (failover.latencyMs <= c.failoverBoundMs ? " (within)" : " (slower)") : ""}` : "—";
+      // Only a failover is compared with a claim: the same primary coming back is a recovery, not one.
+      const against = againstClaim(c, failover);
+      const within = against === null ? "" : ` (${against})`;
+      const measured = !drilled ? "—" : failover.happened === true ? `<strong>${e(withBounds(failover.latencyMs, failover.latencyLowerMs, failover.latencyUpperMs))}</strong>${within}` : `— (${e(outageHeadline(result.metrics))})`;
       return [drilled ? `<strong>${e(c.strategy)}</strong> (drilled)` : e(c.strategy), e(c.failover), e(c.rto), measured];
     }),
   );
-  const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations"], downtime.windows.slice(0, 50).map((w) => [
-    e(w.probe), formatMs(w.startMs), w.open ? "still down" : formatMs(w.endMs), formatMs(w.durationMs), String(w.failures),
+  const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations", "slow operations"], downtime.windows.slice(0, 50).map((w) => [
+    e(w.probe), formatMs(w.startMs), w.open ? "still down" : formatMs(w.endMs), formatMsWithin(w.durationMs, w.durationLowerMs, w.durationUpperMs), String(w.failures), String(w.stalls),
   ]));
   const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], roles.changes.slice(0, 50).map((c) => [formatMs(c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]));
   const checks = table("checks", ["checker", "valid", "note"], Object.entries(result.checks).map(([name, check]) => [e(name), e(String(check.valid)), e(check.reason ?? "")]));

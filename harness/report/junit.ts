@@ -5,6 +5,7 @@
 import { create } from "xmlbuilder2";
 import type { XMLBuilder } from "xmlbuilder2/lib/interfaces.js";
 import type { RunResult } from "../result.ts";
+import { outageHeadline } from "./failover-text.ts";
 import { formatActual } from "./format.ts";
 
 export function renderJunit(results: RunResult | readonly RunResult[]): string {
@@ -39,7 +40,9 @@ function addSuite(root: XMLBuilder, run: RunResult, trial: string | null): void 
     .up()
     .ele("property", { name: "target", value: run.target })
     .up()
-    .ele("property", { name: "verdict", value: run.verdict });
+    .ele("property", { name: "verdict", value: run.verdict })
+    .up()
+    .ele("property", { name: "failover", value: outageHeadline(run.metrics) });
   // An errored run says nothing about failover: it is an error, not a failed gate.
   if (run.verdict === "errored" || run.gates.length === 0) {
     const testcase = suite.ele("testcase", { classname: name, name: "drill ran to completion" });
@@ -48,7 +51,7 @@ function addSuite(root: XMLBuilder, run: RunResult, trial: string | null): void 
   for (const gate of run.gates) {
     const testcase = suite.ele("testcase", { classname: name, name: `${gate.metric} ${gate.expected}` });
     if (!gate.pass) {
-      const message = `${gate.metric} was ${formatActual(gate.actual)}, expected ${gate.expected}`;
+      const message = `${gate.metric} was ${formatActual(gate.actual)}${gate.note ? ` (${gate.note})` : ""}, expected ${gate.expected}`;
       testcase.ele("failure", { message, type: "gate" }).txt(message);
     }
   }

@@ -3,8 +3,9 @@
  * every number comes from the RunResult.
  */
 import type { GateResult, RunResult, Verdict } from "../result.ts";
-import { claimFor } from "./strategy-claims.ts";
-import { formatActual, formatCount, formatIds, formatMs, formatRatio } from "./format.ts";
+import { BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
+import { againstClaim, claimFor } from "./strategy-claims.ts";
+import { formatActual, formatCount, formatIds, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
 
 const VERDICT_MARK: Record<Verdict, string> = { pass: "✅", deviated: "❌", errored: "⚠️" };
 /** Long lists are cut so a bad run still gives a readable summary; result.json has everything. */
@@ -21,14 +22,17 @@ export function renderMarkdown(result: RunResult): string {
 function claimedVsMeasured(result: RunResult): string {
   const claim = claimFor(result.target);
   if (!claim) return "";
-  const measured = result.metrics.failover.latencyMs;
-  const verdict = claim.failoverBoundMs === null || measured === null ? "" : measured <= claim.failoverBoundMs ? " (within the claim)" : " (slower than claimed)";
+  const { failover } = result.metrics;
+  // Only a failover is compared with a failover claim: a pause or a restart that came back on the same primary is not one.
+  const against = againstClaim(claim, failover);
+  const verdict = against === "within" ? " (within the claim)" : against === "slower" ? " (slower than claimed)" : "";
+  const cellText = failover.happened === true ? `**${withBounds(failover.latencyMs, failover.latencyLowerMs, failover.latencyUpperMs)}**${verdict}` : `— (${outageHeadline(result.metrics)})`;
   return [
     "### Claimed vs measured",
     "",
     "| strategy | claimed failover | claimed RTO | measured failover |",
     "|---|---|---|---|",
-    `| ${claim.strategy} | ${claim.failover} | ${claim.rto} | **${formatMs(measured)}**${verdict} |`,
+    `| ${claim.strategy} | ${claim.failover} | ${claim.rto} | ${cell(cellText)} |`,
   ].join("\n");
 }
 
@@ -40,9 +44,16 @@ function clientsCompared(result: RunResult): string {
   const rows = names.map((name) => {
     const seen = availability.byProbe[name]!;
     const down = downtime.byProbe[name];
-    return `| ${cell(name)} | ${formatRatio(seen.ratio)} | ${seen.ok} / ${seen.fail} / ${seen.info} | ${formatMs(down?.totalMs ?? null)} | ${formatMs(down?.longestMs ?? null)} |`;
+    const downText = down ? formatMsWithin(down.totalMs, down.totalLowerMs, down.totalUpperMs) : "n/a";
+    return `| ${cell(name)} | ${formatRatio(seen.ratio)} | ${formatRatio(seen.operationRatio)} | ${seen.ok} / ${seen.fail} / ${seen.info} | ${downText} | ${formatMs(down?.longestMs ?? null)} |`;
   });
-  return ["### Clients compared", "", "| probe | availability | ok / fail / info | downtime | longest window |", "|---|---|---|---|---|", ...rows].join("\n");
+  return [
+    "### Clients compared",
+    "",
+    "| probe | availability (time) | operations ok | ok / fail / info | downtime | longest window |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
 }
 
 function header(result: RunResult): string {
@@ -54,16 +65,15 @@ function header(result: RunResult): string {
 }
 
 function keyMetrics(result: RunResult): string {
-  const { availability, downtime, failover, writes, latency, splitBrain } = result.metrics;
+  const { availability, downtime, writes, latency, splitBrain } = result.metrics;
   const rows: Array<[string, string]> = [
-    [
-      `availability${availability.probe ? ` (${availability.probe})` : ""}`,
-      `${formatRatio(availability.ratio)} (ok ${availability.ok}, fail ${availability.fail}, info ${availability.info})`,
-    ],
-    ["availability from first fault", formatRatio(availability.faultWindowRatio)],
-    ["downtime", `${formatMs(downtime.totalMs)} total, longest ${formatMs(downtime.longestMs)}`],
-    ["failover latency", failoverText(result)],
-    ["writes stable after", formatMs(failover.stableAfterMs)],
+    [`availability${availability.probe ? ` (${availability.probe})` : ""}`, availabilityText(result)],
+    ["availability from first fault", `${formatRatio(availability.faultWindowRatio)} of the time · ${formatRatio(availability.faultWindowOperationRatio)} of operations`],
+    ["downtime", `${formatMsWithin(downtime.totalMs, downtime.totalLowerMs, downtime.totalUpperMs)} total, longest ${formatMs(downtime.longestMs)}`],
+    ["failover", failoverDetail(result.metrics)],
+    // A failover's row already is its recovery; without one, the recovery is the outage's figure.
+    ...(result.metrics.failover.happened === true ? [] : [["recovery", recoveryDetail(result.metrics)] as [string, string]]),
+    ["writes stable after", formatMs(result.metrics.recovery.stableAfterMs)],
     [
       "writes",
       `${writes.attempted} attempted, ${writes.acknowledged} acknowledged, ${writes.failed} failed, ${writes.unknown} unknown`,
@@ -83,7 +93,17 @@ function keyMetrics(result: RunResult): string {
     ["split brain", splitBrain.detected ? `**detected**, ${formatMs(splitBrain.overlapMs)} of overlap` : "none seen"],
     ...operatorRows(result),
   ];
-  return ["### Key metrics", "", "| metric | value |", "|---|---|", ...rows.map(([name, value]) => `| ${name} | ${cell(value)} |`)].join("\n");
+  const { recovery } = result.metrics;
+  const bounded = recovery.latencyLowerMs !== null && recovery.latencyUpperMs !== null && recovery.latencyUpperMs > recovery.latencyLowerMs;
+  return ["### Key metrics", "", "| metric | value |", "|---|---|", ...rows.map(([name, value]) => `| ${name} | ${cell(value)} |`), ...(bounded ? ["", BOUNDS_NOTE] : [])].join("\n");
+}
+
+/** The share of time served, its range, and the operation count beside it. */
+function availabilityText(result: RunResult): string {
+  const a = result.metrics.availability;
+  const time = `${formatRatioWithin(a.ratio, a.ratioLower, a.ratioUpper)} of ${formatMs(a.observedMs)} observed`;
+  const slo = a.sloMs === null ? "" : ` · slo ${formatMs(a.sloMs)}, ${a.stalled} slower`;
+  return `${time} · operations ${formatRatio(a.operationRatio)} (ok ${a.ok}, fail ${a.fail}, info ${a.info})${slo}`;
 }
 
 /** The operator's view (cnpg target only): what Kubernetes said, beside what clients saw. */
@@ -99,19 +119,10 @@ function operatorRows(result: RunResult): Array<[string, string]> {
   ];
 }
 
-function failoverText(result: RunResult): string {
-  const { failover } = result.metrics;
-  if (failover.faultLabel === null) return failover.latencyMs === null ? "n/a" : "no fault injected";
-  const from = `after "${failover.faultLabel}" at ${formatMs(failover.faultAtMs)}`;
-  if (failover.latencyMs === null) return `**did not recover** ${from}`;
-  const moved = failover.newPrimary && failover.newPrimary !== failover.originalPrimary ? `, now on ${failover.newPrimary} (was ${failover.originalPrimary ?? "?"})` : "";
-  return `${formatMs(failover.latencyMs)} ${from}${moved}`;
-}
-
 function gates(results: readonly GateResult[]): string {
   if (results.length === 0) return "### Gates\n\nNo gates: the verdict only says whether the run completed.";
   const rows = results.map(
-    (gate) => `| ${gate.pass ? "✅" : "❌"} | \`${gate.metric}\` | ${cell(gate.expected)} | ${formatActual(gate.actual)} |`,
+    (gate) => `| ${gate.pass ? "✅" : "❌"} | \`${gate.metric}\` | ${cell(gate.expected)} | ${formatActual(gate.actual)}${gate.note ? ` (${cell(gate.note)})` : ""} |`,
   );
   return ["### Gates", "", "| | metric | expected | actual |", "|---|---|---|---|", ...rows].join("\n");
 }
@@ -123,10 +134,11 @@ function downtime(result: RunResult): string {
     .slice(0, MAX_WINDOWS)
     .map(
       (window) =>
-        `| ${cell(window.probe)} | ${formatMs(window.startMs)} | ${formatMs(window.endMs)}${window.open ? " (still down)" : ""} | ${formatMs(window.durationMs)} | ${window.failures} |`,
+        `| ${cell(window.probe)} | ${formatMs(window.startMs)} | ${formatMs(window.endMs)}${window.open ? " (still down)" : ""} | ${formatMsWithin(window.durationMs, window.durationLowerMs, window.durationUpperMs)} | ${window.failures} | ${window.stalls} |`,
     );
   const more = windows.length > MAX_WINDOWS ? [`\n… and ${windows.length - MAX_WINDOWS} more windows in result.json`] : [];
-  return ["### Downtime windows", "", "| probe | from | to | duration | failed ops |", "|---|---|---|---|---|", ...rows, ...more].join("\n");
+  const note = "Each edge is known to within the probe's cadence: the duration's range is from the latest start and earliest end to the earliest start and latest end.";
+  return ["### Downtime windows", "", "| probe | from | to | duration | failed ops | slow ops |", "|---|---|---|---|---|---|", ...rows, ...more, "", note].join("\n");
 }
 
 function lostWrites(result: RunResult): string {

@@ -3,6 +3,7 @@
  * put the measured failover beside the claim for the strategy it drilled. Which strategy a target
  * drills is its plugin's to say; the registry is pure data, so reports load no target runtime.
  */
+import type { Metrics } from "../result.ts";
 import { targetPlugin } from "../target/registry.ts";
 export interface StrategyClaim {
   strategy: string;
@@ -25,4 +26,13 @@ export const GUIDE_CLAIMS: readonly StrategyClaim[] = [
 export function claimFor(target: string): StrategyClaim | null {
   const strategy = targetPlugin(target)?.strategy;
   return GUIDE_CLAIMS.find((claim) => claim.strategy === strategy) ?? null;
+}
+
+/**
+ * A measured failover against a claim: "within" or "slower" than its bound; null when the claim has
+ * no bound or there was no failover to compare (the same primary came back: a recovery is not one).
+ */
+export function againstClaim(claim: StrategyClaim, failover: Metrics["failover"]): "within" | "slower" | null {
+  if (failover.happened !== true || failover.latencyMs === null || claim.failoverBoundMs === null) return null;
+  return failover.latencyMs <= claim.failoverBoundMs ? "within" : "slower";
 }

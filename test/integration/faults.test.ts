@@ -29,6 +29,7 @@ describe("faults on a container pair", { timeout: 120_000 }, () => {
     });
     expect(result.metrics.failover.faultLabel).toBe("stop primary (fast shutdown)");
     expect(result.metrics.failover.newPrimary).toBe("standby");
+    expect(result.metrics.failover.happened).toBe(true);
     expect(result.metrics.failover.latencyMs).toBeGreaterThan(500);
     expect(result.metrics.writes.lostAcknowledged).toBe(0);
     expect(result.verdict).toBe("pass");
@@ -46,7 +47,11 @@ describe("faults on a container pair", { timeout: 120_000 }, () => {
     expect(select1).toHaveLength(1);
     expect(select1[0]!.durationMs).toBeGreaterThan(1500);
     expect(select1[0]!.durationMs).toBeLessThan(3500);
-    expect(result.metrics.failover.newPrimary).toBe("primary");
+    // The same primary came back: a recovery as long as the cut, not a failover.
+    expect(result.metrics.failover).toMatchObject({ happened: false, latencyMs: null, newPrimary: "primary" });
+    expect(result.metrics.recovery.node).toBe("primary");
+    expect(result.metrics.recovery.latencyMs).toBeGreaterThan(1500);
+    expect(result.metrics.recovery.latencyMs).toBeLessThan(4000);
     expect(result.metrics.writes.lostAcknowledged).toBe(0);
   });
 

@@ -7,22 +7,27 @@ describe("Markdown report", () => {
 
   it("opens with the verdict and the one-line reason", () => {
     expect(markdown.split("\n")[0]).toBe("## ❌ hand-made: deviated");
-    expect(markdown).toContain("**Why:** 2 gates failed: writes.lostAcknowledged == 0 (actual 1); availability.ratio >= 0.9 (actual 0.8462)");
+    expect(markdown).toContain("**Why:** 2 gates failed: writes.lostAcknowledged == 0 (actual 1); availability.ratio >= 0.9 (actual 0.5875)");
   });
 
   it("tabulates the key metrics", () => {
-    expect(markdown).toContain("| availability (select1) | 84.62% (ok 11, fail 2, info 0) |");
-    expect(markdown).toContain('| failover latency | 770.0 ms after "kill primary" at 950.0 ms, now on standby (was primary) |');
+    // Served 1000 of its 1702 ms; 11 of 13 operations ok.
+    expect(markdown).toContain("| availability (select1) | 58.75% (52.97–70.33%) of 1.70 s observed · operations 84.62% (ok 11, fail 2, info 0) |");
+    expect(markdown).toContain("| availability from first fault | 6.65% of the time · 33.33% of operations |");
+    expect(markdown).toContain("| downtime | 702.0 ms +98.5 ms/−197.0 ms total, longest 702.0 ms |");
+    // The last refused write was sent at 1500, 220 ms before the first acknowledgement.
+    expect(markdown).toContain('| failover | 770.0 ms +0/−220.0 ms after "kill primary" at 950.0 ms: primary → standby |');
+    expect(markdown).not.toContain("| recovery | 770");
     expect(markdown).toContain("| lost acknowledged writes | **1** (final read on standby; unknown committed 1, failed but present 0) |");
   });
 
   it("shows each gate with expected and actual values", () => {
     expect(markdown).toContain("| ✅ | `failover.latencyMs` | < 1000 | 770 |");
-    expect(markdown).toContain("| ❌ | `availability.ratio` | >= 0.9 | 0.8462 |");
+    expect(markdown).toContain("| ❌ | `availability.ratio` | >= 0.9 | 0.5875 |");
   });
 
   it("lists downtime windows, lost ids and role changes", () => {
-    expect(markdown).toContain("| select1 | 1.00 s | 1.70 s | 702.0 ms | 2 |");
+    expect(markdown).toContain("| select1 | 1.00 s | 1.70 s | 702.0 ms +98.5 ms/−197.0 ms | 2 | 0 |");
     expect(markdown).toContain("1 lost, ids: 3");
     expect(markdown).toContain("| 1.60 s | standby | primary | 2 |");
     expect(markdown).toContain('| writes | ❌ invalid | 1 acknowledged write(s) of "writes" missing from the final read on standby |');

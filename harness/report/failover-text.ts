@@ -1,0 +1,59 @@
+/**
+ * How the reports word the end of the write outage: a failover ("failover 1.16 s → standby") or a
+ * recovery on the same primary ("no failover: recovered on the same primary in 3.03 s"), never the
+ * one for the other. One place, so the summary, report.md, report.html and junit.xml agree.
+ */
+import { formatMs } from "../duration.ts";
+import type { Metrics } from "../result.ts";
+
+type Outage = Pick<Metrics, "failover" | "recovery">;
+
+/** The terminal summary's part: "failover 1.16 s → standby", "no failover: recovered on the same primary in 3.03 s". */
+export function outageHeadline({ failover, recovery }: Outage): string {
+  if (failover.faultAtMs === null && failover.happened === false) return "no fault injected";
+  if (recovery.latencyMs === null) return "did not recover";
+  if (failover.happened === true) return `failover ${formatMs(failover.latencyMs)}${failover.newPrimary ? ` → ${failover.newPrimary}` : ""}`;
+  if (failover.happened === false) return recovery.latencyMs === 0 ? "no write outage, no failover" : `no failover: recovered on the same primary in ${formatMs(recovery.latencyMs)}`;
+  return "failover n/a";
+}
+
+/**
+ * "1.16 s +0/−50.0 ms": the time measured to the first acknowledged write (the latest writes can have
+ * become possible), and how much earlier they may have (the last refused write was sent then). Just
+ * the time when the bounds agree or are unknown.
+ */
+export function withBounds(latencyMs: number | null, lowerMs: number | null, upperMs: number | null): string {
+  if (latencyMs === null) return formatMs(null);
+  if (lowerMs === null || upperMs === null) return formatMs(latencyMs);
+  const plus = Math.max(0, upperMs - latencyMs);
+  const minus = Math.max(0, latencyMs - lowerMs);
+  if (plus < 0.05 && minus < 0.05) return formatMs(latencyMs);
+  return `${formatMs(latencyMs)} +${plus < 0.05 ? "0" : formatMs(plus)}/−${minus < 0.05 ? "0" : formatMs(minus)}`;
+}
+
+/** report.md's and report.html's failover row: what happened, or why there was none. */
+export function failoverDetail({ failover, recovery }: Outage): string {
+  if (failover.faultAtMs === null) return failover.happened === false ? "none: no fault injected" : "n/a";
+  const from = `after "${failover.faultLabel ?? "?"}" at ${formatMs(failover.faultAtMs)}`;
+  if (recovery.latencyMs === null) return `did not recover ${from}`;
+  if (failover.happened === true) {
+    const moved = `${failover.originalPrimary ?? "?"} → ${failover.newPrimary ?? "?"}`;
+    const how = failover.evidence && !failover.evidence.startsWith("node ") ? ` (${failover.evidence})` : "";
+    return `${withBounds(failover.latencyMs, failover.latencyLowerMs, failover.latencyUpperMs)} ${from}: ${moved}${how}`;
+  }
+  if (recovery.latencyMs === 0) return `none: no write outage ${from}`;
+  return `none: recovered on the same primary${recovery.node ? ` (${recovery.node})` : ""} in ${formatMs(recovery.latencyMs)}`;
+}
+
+/** report.md's and report.html's recovery row: fault → first acknowledged write, whoever served it. */
+export function recoveryDetail({ failover, recovery }: Outage): string {
+  if (failover.faultAtMs === null) return recovery.latencyMs === 0 ? "no fault injected" : "n/a";
+  const from = `after "${failover.faultLabel ?? "?"}" at ${formatMs(failover.faultAtMs)}`;
+  if (recovery.latencyMs === null) return `did not recover ${from}`;
+  if (recovery.latencyMs === 0) return `no write outage ${from}`;
+  return `${withBounds(recovery.latencyMs, recovery.latencyLowerMs, recovery.latencyUpperMs)} ${from}${recovery.node ? `, on ${recovery.node}` : ""}`;
+}
+
+/** The footnote the error bars need once per report. */
+export const BOUNDS_NOTE =
+  "Failover and recovery times run from the fault to the first acknowledged write after the outage, the latest writes can have become possible again; −x is how much earlier they may have: the last refused write was sent then.";
