@@ -18,7 +18,9 @@ export default defineScenario({
   ],
   duration: "25s",
   gate: {
-    "availability.ratio": ">= 0.5",
+    // The direct clients' share of time (the headline probe): about 1.1 s down of 25 s here (0.95).
+    // The pooled ones stay down through PgBouncer's server_login_retry (about 0.4): shown, not gated.
+    "availability.ratio": ">= 0.8",
     "failover.latencyMs": "< 30000",
   },
 });

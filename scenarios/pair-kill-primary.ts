@@ -13,7 +13,8 @@ export default defineScenario({
   ],
   duration: "12s",
   gate: {
-    "availability.ratio": ">= 0.5",
+    // A share of time: the outage here is about 1.2 s of 12 s (0.9); 0.7 allows three times that.
+    "availability.ratio": ">= 0.7",
     "failover.latencyMs": "< 30000",
   },
 });

@@ -1,38 +1,56 @@
 /**
- * Downtime: for each probe (role probes excepted), the maximal runs of consecutive non-ok
- * operations in invoke order. A window opens at the invoke of its first non-ok operation and
- * closes at the completion of the next ok one: the moment a client that tried again had its
- * success. (Closing at that operation's invoke instead under-read the outage by the time a fresh
- * connection to the new primary takes, ~30 ms here: the precision benchmark showed it.) A
- * window that never closes is `open` and ends at the probe's last observation (its latest
- * completion), so it measures only what was seen, not the teardown after it. Totals come from the
- * headline probe; `windows` lists every probe's.
+ * Downtime: for each probe (role probes excepted), the times its clients were not served, built
+ * from its completed operations in invoke order.
+ *
+ * - A failed or unknown operation opens a window at its invoke; the window takes in every non-ok
+ *   operation after it and closes at the completion of the next ok one: the moment a client that
+ *   tried again had its success. (Closing at that operation's invoke instead under-read the
+ *   outage by the time a fresh connection to the new primary takes, ~30 ms here: the precision
+ *   benchmark showed it.)
+ * - A stall: with a latency objective (the probe's `slo`, recorded in run-start), an ok operation
+ *   slower than it was unavailable for the time beyond it: it opens a window at invoke + slo (or,
+ *   with one open, extends it) that closes at its completion. Without an slo no operation is a
+ *   stall: an ok answer counts as served however long it took.
+ * - A window that never closes is `open` and ends at the probe's last observation (its latest
+ *   completion), so it measures only what was seen, not the teardown after it.
+ *
+ * Each edge is known only to within the cadence. `startMs` is the latest the outage can have
+ * begun (a client invoking then was not served); the earliest, `startLowerMs`, is the probe's last
+ * completion of an ok operation before it (clients were served then), or, for a stall, that plus
+ * the slo (a client invoking right after it would have waited past its objective from then on).
+ * `endMs` is the latest it can have ended (a client was served then); the earliest, `endLowerMs`,
+ * is the completion of the window's last non-ok operation (a client trying again at that instant
+ * might have been served), or `endMs` itself when the closing operation stalled (the probe was
+ * waiting, unserved, right up to it) or the window is open. No bound leaves the probe's observed
+ * span (first invoke → last completion), and windows never overlap, so the availability checker's
+ * share of time (1 − downtime / span, from these same windows) agrees with the totals here.
+ *
+ * Totals come from the headline probe; `windows` lists every probe's.
  */
+import type { HistoryContext } from "../history/context.ts";
 import { isCompleted, type CompletedOperation, type Operation } from "../history/operations.ts";
-import type { DowntimeWindow, Metrics } from "../result.ts";
+import type { DowntimeTotals, DowntimeWindow, Metrics } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
 import { ProbeList } from "./probes.ts";
 
 export type DowntimeMetrics = Metrics["downtime"];
 
 export const downtimeChecker = defineChecker<DowntimeMetrics>({
-  empty: () => ({ windows: [], totalMs: 0, longestMs: 0, byProbe: {} }),
-  start() {
+  empty: () => ({ windows: [], ...totals([]), byProbe: {} }),
+  start(context) {
     const probes = new ProbeList();
-    const trackers = new Map<string, WindowTracker>();
+    const trackers = new WindowTrackers(context);
     return {
       operation(operation: Operation) {
         if (operation.type === "role") return;
         probes.note(operation);
-        let tracker = trackers.get(operation.probe);
-        if (!tracker) trackers.set(operation.probe, (tracker = new WindowTracker(operation.probe)));
-        if (isCompleted(operation)) tracker.add(operation);
+        trackers.add(operation);
       },
       finish(): CheckerOutput<DowntimeMetrics> {
         const byProbe: DowntimeMetrics["byProbe"] = {};
         const windows: DowntimeWindow[] = [];
         for (const probe of probes.all) {
-          const own = trackers.get(probe.name)!.finish();
+          const own = trackers.of(probe.name).finish().windows;
           windows.push(...own);
           byProbe[probe.name] = totals(own);
         }
@@ -44,39 +62,150 @@ export const downtimeChecker = defineChecker<DowntimeMetrics>({
   },
 });
 
-function totals(windows: readonly DowntimeWindow[]): { totalMs: number; longestMs: number } {
-  return {
-    totalMs: windows.reduce((sum, window) => sum + window.durationMs, 0),
-    longestMs: windows.reduce((longest, window) => Math.max(longest, window.durationMs), 0),
-  };
+export function totals(windows: readonly DowntimeWindow[]): DowntimeTotals {
+  let totalMs = 0;
+  let totalLowerMs = 0;
+  let totalUpperMs = 0;
+  let longestMs = 0;
+  for (const window of windows) {
+    totalMs += window.durationMs;
+    totalLowerMs += window.durationLowerMs;
+    totalUpperMs += window.durationUpperMs;
+    longestMs = Math.max(longestMs, window.durationMs);
+  }
+  return { totalMs, totalLowerMs, totalUpperMs, longestMs };
+}
+
+/** What a probe's operations showed: its downtime windows and the span it observed. */
+export interface ProbeTimeline {
+  windows: DowntimeWindow[];
+  /** The probe's first invoke and its last completion; null when it completed no operation. */
+  observed: { fromMs: number; toMs: number } | null;
+}
+
+/** Each probe's latency objective, from run-start (histories written before it was recorded have none). */
+export function slosOf(context: HistoryContext): Map<string, number> {
+  const slos = new Map<string, number>();
+  for (const probe of context.runStart?.probes ?? []) if (probe.sloMs !== undefined) slos.set(probe.name, probe.sloMs);
+  return slos;
+}
+
+/** A WindowTracker per probe, made on the probe's first operation. */
+export class WindowTrackers {
+  private readonly slos: Map<string, number>;
+  private readonly trackers = new Map<string, WindowTracker>();
+
+  constructor(context: HistoryContext) {
+    this.slos = slosOf(context);
+  }
+
+  /** Feeds an operation (completed or not) to its probe's tracker. */
+  add(operation: Operation): void {
+    const tracker = this.of(operation.probe);
+    if (isCompleted(operation)) tracker.add(operation);
+  }
+
+  of(probe: string): WindowTracker {
+    let tracker = this.trackers.get(probe);
+    if (!tracker) this.trackers.set(probe, (tracker = new WindowTracker(probe, this.slos.get(probe) ?? null)));
+    return tracker;
+  }
+}
+
+interface OpenWindow {
+  startMs: number;
+  startLowerMs: number;
+  failures: number;
+  stalls: number;
+  /** Completion of the last non-ok operation in it, or null when only a stall opened it. */
+  lastFailureMs: number | null;
 }
 
 /** One probe's windows, from its completed operations in invoke order. */
-class WindowTracker {
-  private readonly probe: string;
+export class WindowTracker {
+  readonly probe: string;
+  readonly sloMs: number | null;
   private readonly windows: DowntimeWindow[] = [];
-  private current: { startMs: number; failures: number } | null = null;
-  private lastSeen = 0;
+  private current: OpenWindow | null = null;
+  private firstInvoke: number | null = null;
+  private lastSeen = Number.NEGATIVE_INFINITY;
+  /** The latest completion of an ok operation: clients were served then. */
+  private lastServed: number | null = null;
+  /** Where the last closed window ended: a new one starts no earlier (overlapping workers). */
+  private lastEnd = Number.NEGATIVE_INFINITY;
+  private finished: ProbeTimeline | null = null;
 
-  constructor(probe: string) {
+  constructor(probe: string, sloMs: number | null) {
     this.probe = probe;
+    this.sloMs = sloMs;
   }
 
   add(operation: CompletedOperation): void {
+    if (this.firstInvoke === null || operation.invokeT < this.firstInvoke) this.firstInvoke = operation.invokeT;
     if (operation.completeT > this.lastSeen) this.lastSeen = operation.completeT;
-    if (operation.outcome === "ok") this.close(operation.completeT, false);
-    else if (this.current) this.current.failures += 1;
-    else this.current = { startMs: operation.invokeT, failures: 1 };
+    if (operation.outcome !== "ok") {
+      if (this.current) {
+        this.current.failures += 1;
+        this.current.lastFailureMs = Math.max(this.current.lastFailureMs ?? operation.completeT, operation.completeT);
+      } else {
+        this.open(operation.invokeT, this.lastServed, { failures: 1, stalls: 0, lastFailureMs: operation.completeT });
+      }
+      return;
+    }
+    if (this.isStall(operation)) {
+      const slo = this.sloMs!;
+      if (this.current) this.current.stalls += 1;
+      else if (Math.max(operation.invokeT + slo, this.lastEnd) < operation.completeT) {
+        this.open(operation.invokeT + slo, this.lastServed === null ? null : this.lastServed + slo, { failures: 0, stalls: 1, lastFailureMs: null });
+      }
+      // The probe waited, unserved, until this completion: the end is exact.
+      this.close(operation.completeT, operation.completeT, false);
+    } else {
+      this.close(operation.completeT, null, false);
+    }
+    if (this.lastServed === null || operation.completeT > this.lastServed) this.lastServed = operation.completeT;
   }
 
-  finish(): DowntimeWindow[] {
-    this.close(this.lastSeen, true);
-    return this.windows;
+  /** An ok operation slower than the SLO (none without one). */
+  isStall(operation: CompletedOperation): boolean {
+    return this.sloMs !== null && operation.completeT - operation.invokeT > this.sloMs;
   }
 
-  private close(endMs: number, open: boolean): void {
-    if (!this.current) return;
-    this.windows.push({ probe: this.probe, startMs: this.current.startMs, endMs, durationMs: endMs - this.current.startMs, open, failures: this.current.failures });
+  /** The windows (the last one closed as `open` at the last observation) and the observed span. */
+  finish(): ProbeTimeline {
+    if (this.finished) return this.finished;
+    this.close(this.lastSeen, this.lastSeen, true);
+    this.finished = { windows: this.windows, observed: this.firstInvoke === null ? null : { fromMs: this.firstInvoke, toMs: this.lastSeen } };
+    return this.finished;
+  }
+
+  private open(startMs: number, servedAt: number | null, counts: Omit<OpenWindow, "startMs" | "startLowerMs">): void {
+    const start = Math.max(startMs, this.lastEnd);
+    // Nothing seen before it: the earliest is the start itself (no bound leaves the observed span).
+    const lower = Math.max(Math.min(servedAt ?? start, start), this.lastEnd, this.firstInvoke ?? start);
+    this.current = { startMs: start, startLowerMs: lower, ...counts };
+  }
+
+  /** Closes the current window at `endMs`; `endLowerMs` null: the completion of its last non-ok operation. */
+  private close(endMs: number, endLowerMs: number | null, open: boolean): void {
+    const current = this.current;
+    if (!current) return;
     this.current = null;
+    const end = Math.max(endMs, current.startMs);
+    const endLower = Math.max(current.startMs, Math.min(endLowerMs ?? current.lastFailureMs ?? end, end));
+    this.lastEnd = end;
+    this.windows.push({
+      probe: this.probe,
+      startMs: current.startMs,
+      endMs: end,
+      durationMs: end - current.startMs,
+      open,
+      failures: current.failures,
+      stalls: current.stalls,
+      startLowerMs: current.startLowerMs,
+      endLowerMs: endLower,
+      durationLowerMs: endLower - current.startMs,
+      durationUpperMs: end - current.startLowerMs,
+    });
   }
 }

@@ -34,6 +34,18 @@ export interface RunStartEvent {
   steadyStateMs: number;
   /** pgdrill version that wrote this history. */
   version: string;
+  /** The probes' settings the checkers need (each probe's SLO); absent in histories written before pgdrill recorded them. */
+  probes?: ProbeRecord[];
+}
+
+/** One probe as the run-start records it, so a checker reads its settings from the History alone. */
+export interface ProbeRecord {
+  name: string;
+  type: OpType;
+  everyMs: number;
+  timeoutMs: number;
+  /** The latency objective: an ok operation slower than this was unavailable for the time beyond it. Absent: no objective. */
+  sloMs?: number;
 }
 
 export interface PhaseEvent {

@@ -12,7 +12,7 @@
  * JSON.parse's ~0.7 µs: zod ~0.2 µs, the shape walk ~0.18 µs, the quick checks ~0.04 µs.) Fields a
  * shape does not name are let through: a newer pgdrill may add some, and every reader ignores them.
  */
-import type { EventOf, HistoryKind, OpType, Outcome, Phase, RoleValue } from "./events.ts";
+import type { EventOf, HistoryKind, OpType, Outcome, Phase, ProbeRecord, RoleValue } from "./events.ts";
 
 /** A type guard that can say what it expects ("a number", "one of ok, fail, info"). */
 interface Guard<T> {
@@ -97,6 +97,13 @@ const roleValue = object<RoleValue>('a role value ({"primary": true or false, "t
   server: optional(string),
   systemId: optional(string),
 });
+const probeRecord = object<ProbeRecord>('a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a number or absent})', {
+  name: string,
+  type: opType,
+  everyMs: number,
+  timeoutMs: number,
+  sloMs: optional(number),
+});
 
 /** Every kind of event, and what each field of it must be. */
 const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
@@ -110,6 +117,7 @@ const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
     durationMs: number,
     steadyStateMs: number,
     version: string,
+    probes: optional(arrayOf(probeRecord, "probe records")),
   },
   phase: { phase },
   invoke: { probe: string, type: opType, worker: number, op: number, node: optional(string), value: optional(number) },

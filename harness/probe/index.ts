@@ -15,4 +15,5 @@ export function buildProbe(spec: ProbeSpec): Probe {
   return (BUILDERS[spec.kind] as (spec: ProbeSpec) => Probe)(spec);
 }
 
+export { probeRecord } from "./probe.ts";
 export type { Probe, ProbeContext } from "./probe.ts";

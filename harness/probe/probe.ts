@@ -7,7 +7,7 @@ import { toMs } from "../duration.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
 import type { Clock } from "../run/clock.ts";
 import { roundMs } from "../run/clock.ts";
-import type { CompleteEvent, OpType } from "../history/events.ts";
+import type { CompleteEvent, OpType, ProbeRecord } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import type { StartedTopology } from "../target/types.ts";
 
@@ -39,6 +39,16 @@ export function probeSettings(spec: ProbeSpec) {
     timeoutMs: toMs(spec.timeout),
     connectTimeoutMs: toMs(spec.connectTimeout),
   };
+}
+
+const OP_TYPES: { [K in ProbeSpec["kind"]]: OpType } = { select1: "select1", writes: "write", role: "role" };
+
+/** What the run-start records of a probe: what the checkers need to judge its operations (its SLO). */
+export function probeRecord(spec: ProbeSpec): ProbeRecord {
+  const { name, everyMs, timeoutMs } = probeSettings(spec);
+  const record: ProbeRecord = { name, type: OP_TYPES[spec.kind], everyMs, timeoutMs };
+  if (spec.kind !== "role" && spec.slo !== undefined) record.sloMs = toMs(spec.slo);
+  return record;
 }
 
 export interface LoopOptions {

@@ -1,7 +1,9 @@
 /** Small number formatters shared by the renderers: for people, not for machines. */
 import { toRanges } from "../history/events.ts";
 
-export { formatMs } from "../duration.ts";
+import { formatMs } from "../duration.ts";
+
+export { formatMs };
 /** The gate's own formatter, so a report shows an actual value as the verdict's reason does. */
 export { formatActual } from "../gate/format.ts";
 
@@ -26,4 +28,25 @@ export function formatIds(ids: readonly number[], limit: number): string {
   const text = shown.map(([from, to]) => (from === to ? String(from) : `${from}–${to}`)).join(", ");
   const hidden = ranges.slice(limit).reduce((sum, [from, to]) => sum + (to - from + 1), 0);
   return hidden > 0 ? `${text}, … and ${hidden} more` : text;
+}
+
+/**
+ * A measured duration with the range its edges allow, "2.98 s +50.0 ms/−3.2 ms" (or "±50.0 ms"
+ * when the range is even either side; the bare duration when it is exact).
+ */
+export function formatMsWithin(ms: number | null | undefined, lowerMs: number | null | undefined, upperMs: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "n/a";
+  const plus = upperMs === null || upperMs === undefined ? 0 : Math.max(0, upperMs - ms);
+  const minus = lowerMs === null || lowerMs === undefined ? 0 : Math.max(0, ms - lowerMs);
+  if (plus < 0.05 && minus < 0.05) return formatMs(ms);
+  if (Math.abs(plus - minus) <= 0.1 * Math.max(plus, minus)) return `${formatMs(ms)} ±${formatMs(Math.max(plus, minus))}`;
+  return `${formatMs(ms)} +${plus < 0.05 ? "0" : formatMs(plus)}/−${minus < 0.05 ? "0" : formatMs(minus)}`;
+}
+
+/** A ratio with its range, "70.21% (69.73–70.40%)"; the bare ratio when the range is empty or unknown. */
+export function formatRatioWithin(ratio: number | null | undefined, lower: number | null | undefined, upper: number | null | undefined): string {
+  const text = formatRatio(ratio);
+  if (lower === null || lower === undefined || upper === null || upper === undefined || !Number.isFinite(lower) || !Number.isFinite(upper)) return text;
+  if (upper - lower < 0.00005) return text;
+  return `${text} (${(lower * 100).toFixed(2)}–${formatRatio(upper)})`;
 }

@@ -13,7 +13,7 @@ import { toMs } from "../duration.ts";
 import { InputError, errorMessage } from "../errors.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import { HistoryWriter } from "../history/writer.ts";
-import { buildProbe, type Probe } from "../probe/index.ts";
+import { buildProbe, probeRecord, type Probe } from "../probe/index.ts";
 import type { RunResult } from "../result.ts";
 import type { Scenario } from "../scenario/schema.ts";
 import { ScheduleRunner } from "../schedule/execute.ts";
@@ -87,6 +87,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     durationMs,
     steadyStateMs: steadyMs,
     version: VERSION,
+    probes: scenario.probes.map(probeRecord),
   });
   log(`run ${runId}: ${scenario.name} from ${options.source} → ${runDir}`);
 

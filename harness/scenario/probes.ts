@@ -1,5 +1,6 @@
 /** The probes' schemas: what a client operation repeated through the drill is. */
 import { z } from "zod";
+import { parseDuration } from "../duration.ts";
 import { byKind, duration } from "./schema-parts.ts";
 
 const probeCommon = {
@@ -8,6 +9,39 @@ const probeCommon = {
   timeout: duration.default("1s").describe("Statement timeout; an operation past it is `info` (writes) or `fail` (reads)."),
   connectTimeout: duration.default("1s").describe("TCP connect + authentication timeout."),
 };
+
+// The probes whose availability is measured (role probes are not) may say how slow is too slow.
+const slo = duration
+  .optional()
+  .describe(
+    'Latency objective, e.g. "1s": an ok operation slower than this counts as unavailable for the time beyond it. Longer than 0 and at most `timeout`. Without it, an ok operation counts as served however long it took (at most connectTimeout + timeout).',
+  );
+
+/**
+ * `slo` must be longer than 0 (every operation takes some time, so 0 would make every one a
+ * stall) and at most `timeout` (an operation past its timeout fails, so a longer objective could
+ * never be missed).
+ */
+function sloWithinTimeout(value: { slo?: unknown; timeout: unknown }, ctx: z.RefinementCtx): void {
+  if (value.slo === undefined) return;
+  const sloMs = parseDuration(value.slo);
+  const timeoutMs = parseDuration(value.timeout);
+  if (sloMs.ok && sloMs.ms === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["slo"],
+      message: `must be longer than 0, got ${JSON.stringify(value.slo)}`,
+      params: { fix: 'Give the latency a client can accept, e.g. slo: "1s", or omit slo to count every ok operation as served.' },
+    });
+  } else if (sloMs.ok && timeoutMs.ok && sloMs.ms > timeoutMs.ms) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["slo"],
+      message: `must be at most the probe's timeout (${JSON.stringify(value.timeout)}), got ${JSON.stringify(value.slo)}`,
+      params: { fix: "Lower slo, or raise timeout: an operation past its timeout fails, so a longer objective could never be missed." },
+    });
+  }
+}
 
 const connection = (fallback: "fresh" | "held") =>
   z
@@ -30,20 +64,24 @@ export const select1Probe = z
   .strictObject({
     kind: z.literal("select1"),
     ...probeCommon,
+    slo,
     connection: connection("fresh"),
     pool: poolOption,
     endpoint: z.string().min(1).default("rw").describe('Which endpoint: "rw" follows the primary as the target repoints it; "ro", "pooler", or a node name.'),
   })
+  .superRefine(sloWithinTimeout)
   .describe("SELECT 1, repeated: can clients get an answer?");
 
 export const writesProbe = z
   .strictObject({
     kind: z.literal("writes"),
     ...probeCommon,
+    slo,
     connection: connection("held"),
     pool: poolOption,
     endpoint: z.enum(["rw", "pooler"]).default("rw").describe('"rw", or "pooler" to write through the target\'s PgBouncer.'),
   })
+  .superRefine(sloWithinTimeout)
   .describe("Tracked writes: each acknowledged write is looked for on the final primary, so lost writes are counted.");
 
 export const roleProbe = z

@@ -6,7 +6,7 @@ import type { Metrics } from "../../harness/result.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
 import { history } from "../fixtures/histories/builder.ts";
 
-/** Real metrics from a small run: availability 0.75, no final read (lostAcknowledged null). */
+/** Real metrics from a small run: 3 of 4 operations ok, served 200 of its 305 ms, no final read (lostAcknowledged null). */
 function metrics(): Metrics {
   const events = history().start().select1(0, "ok").select1(100, "ok").select1(200, "fail").select1(300, "ok").write(1, 0, "ok").end(400).events;
   return runChecks(events).metrics;
@@ -30,11 +30,11 @@ describe("gate", () => {
 
   it("compares the metric at its path with each operator", () => {
     const results = evaluateGate(
-      parseGate({ "availability.ratio": ">= 0.75", "downtime.totalMs": "== 105", "latency.maxMs": "< 5", "writes.acknowledged": "!= 1" }),
+      parseGate({ "availability.operationRatio": ">= 0.75", "downtime.totalMs": "== 105", "latency.maxMs": "< 5", "writes.acknowledged": "!= 1" }),
       metrics(),
     );
     expect(results.map(({ metric, actual, pass }) => ({ metric, actual, pass }))).toEqual([
-      { metric: "availability.ratio", actual: 0.75, pass: true },
+      { metric: "availability.operationRatio", actual: 0.75, pass: true },
       { metric: "downtime.totalMs", actual: 105, pass: true },
       { metric: "latency.maxMs", actual: 5, pass: false },
       { metric: "writes.acknowledged", actual: 1, pass: false },
@@ -63,7 +63,8 @@ describe("gate", () => {
 
   it("reads metric values by path, null for what was not measured", () => {
     const m = metrics();
-    expect(metricValue(m, "availability.ratio")).toBe(0.75);
+    expect(metricValue(m, "availability.ratio")).toBe(1 - 105 / 305);
+    expect(metricValue(m, "availability.operationRatio")).toBe(0.75);
     expect(metricValue(m, "writes.lostAcknowledged")).toBeNull();
   });
 });
