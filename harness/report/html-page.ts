@@ -6,6 +6,7 @@ import type { RunResult } from "../result.ts";
 import { formatActual, formatIds, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
 import { failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
 import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
+import { runSentence } from "./sentence.ts";
 import { renderTimelineSvg } from "./timeline.ts";
 import type { ReportContext } from "./types.ts";
 
@@ -15,7 +16,7 @@ export const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "
 export const PAGE_STYLE = `  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: 980px; padding: 0 16px; }
   h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid #eee; padding-bottom: 4px; }
   .verdict { display: inline-block; color: #fff; border-radius: 4px; padding: 2px 10px; font-weight: 600; text-transform: uppercase; }
-  .meta { color: #666; font-size: 13px; } .reason { margin: 8px 0; }
+  .meta { color: #666; font-size: 13px; } .reason { margin: 8px 0; } .summary { font-size: 15px; margin: 10px 0; }
   .warning { background: #fff4ce; border: 1px solid #e0c200; padding: 8px 12px; border-radius: 4px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
   th { background: #fafafa; font-weight: 600; } code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
@@ -99,6 +100,7 @@ ${PAGE_STYLE}
 <header>
   <h1>${e(result.scenario)} <span class="verdict">${e(result.verdict)}</span></h1>
   <div class="meta">run <code>${e(result.runId)}</code> · target <code>${e(result.target)}</code> · started ${e(result.startedAt)} · ${formatMs(result.durationMs)} recorded</div>
+  <p class="summary">${e(runSentence(result, context.history))}</p>
   ${result.reason ? `<p class="reason">${e(result.reason)}</p>` : ""}
   ${result.complete ? "" : `<p class="warning">This history is incomplete: the harness stopped before the run ended. The numbers cover what was recorded.</p>`}
 </header>

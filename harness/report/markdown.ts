@@ -2,6 +2,8 @@
  * `report.md`: a compact Markdown report that reads well as a GitHub job summary. Drawing only:
  * every number comes from the RunResult.
  */
+import { runSentence } from "./sentence.ts";
+import type { ReportContext } from "./types.ts";
 import type { GateResult, RunResult, Verdict } from "../result.ts";
 import { BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
 import { againstClaim, claimFor } from "./strategy-claims.ts";
@@ -13,8 +15,8 @@ const MAX_WINDOWS = 20;
 const MAX_ID_RANGES = 50;
 const MAX_ROLE_CHANGES = 30;
 
-export function renderMarkdown(result: RunResult): string {
-  const sections = [header(result), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), clientsCompared(result), downtime(result), lostWrites(result), roleChanges(result), checks(result)];
+export function renderMarkdown(result: RunResult, context?: ReportContext): string {
+  const sections = [header(result, context), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), clientsCompared(result), downtime(result), lostWrites(result), roleChanges(result), checks(result)];
   return sections.filter((section) => section !== "").join("\n\n") + "\n";
 }
 
@@ -56,8 +58,10 @@ function clientsCompared(result: RunResult): string {
   ].join("\n");
 }
 
-function header(result: RunResult): string {
+/** The heading, the one-sentence summary when the History's context is at hand, and the run's facts. */
+function header(result: RunResult, context: ReportContext | undefined): string {
   const lines = [`## ${VERDICT_MARK[result.verdict]} ${cell(result.scenario)}: ${result.verdict}`];
+  if (context) lines.push("", runSentence(result, context.history));
   if (result.reason) lines.push("", `**Why:** ${result.reason}`);
   const completeness = result.complete ? "" : " · **incomplete history**";
   lines.push("", `Run \`${result.runId}\` · target \`${result.target}\` · started ${result.startedAt} · took ${formatMs(result.durationMs)}${completeness}`);
