@@ -5,6 +5,7 @@
  */
 import { formatMs } from "../duration.ts";
 import type { Metrics } from "../result.ts";
+import { formatMsWithin } from "./format.ts";
 
 type Outage = Pick<Metrics, "failover" | "recovery">;
 
@@ -23,12 +24,8 @@ export function outageHeadline({ failover, recovery }: Outage): string {
  * the time when the bounds agree or are unknown.
  */
 export function withBounds(latencyMs: number | null, lowerMs: number | null, upperMs: number | null): string {
-  if (latencyMs === null) return formatMs(null);
-  if (lowerMs === null || upperMs === null) return formatMs(latencyMs);
-  const plus = Math.max(0, upperMs - latencyMs);
-  const minus = Math.max(0, latencyMs - lowerMs);
-  if (plus < 0.05 && minus < 0.05) return formatMs(latencyMs);
-  return `${formatMs(latencyMs)} +${plus < 0.05 ? "0" : formatMs(plus)}/−${minus < 0.05 ? "0" : formatMs(minus)}`;
+  // The same notation as downtime's; a failover's upper bound is its measured time, so it reads "+0/−x".
+  return formatMsWithin(latencyMs, lowerMs, upperMs);
 }
 
 /** report.md's and report.html's failover row: what happened, or why there was none. */

@@ -152,7 +152,7 @@ describe("shipped container-pair scenarios", { timeout: 180_000 }, () => {
     expect(downtime.totalLowerMs).toBeLessThanOrEqual(downtime.totalMs);
     expect(downtime.totalUpperMs).toBeGreaterThanOrEqual(downtime.totalMs);
     expect(downtime.totalUpperMs - downtime.totalLowerMs).toBeLessThan(1500);
-    expect(readFileSync(join(runDir, "report.md"), "utf8")).toMatch(/\| downtime \| [\d.]+ s (±[\d.]+ m?s|\+[\d.]+ m?s\/−[\d.]+ m?s) total, longest [\d.]+ s \|/);
+    expect(readFileSync(join(runDir, "report.md"), "utf8")).toMatch(/\| downtime \| [\d.]+ s (±[\d.]+ m?s|\+(0|[\d.]+ m?s)\/−(0|[\d.]+ m?s)) total, longest [\d.]+ s \|/);
     expect(failover.newPrimary).toBe("primary");
     // Nothing failed over: the freeze's outage is a recovery, and the role probe saw the same primary on the same timeline.
     expect(failover).toMatchObject({ happened: false, latencyMs: null, latencyLowerMs: null, stableAfterMs: null, faultLabel: expect.stringMatching(/pause primary/) });
