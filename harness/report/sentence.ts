@@ -33,14 +33,16 @@ export function runSentence(result: RunResult, history: HistoryContext): string 
 function whatWasDone(history: HistoryContext): string {
   const heals = new Map<string, number>();
   for (const event of history.events) if (event.kind === "fault" && event.phase === "heal" && event.ok) heals.set(event.id, event.t);
-  const steps: string[] = [];
+  const steps: Array<{ t: number; text: string }> = [];
   for (const event of history.events) {
     if (event.kind === "fault" && event.phase === "inject" && event.ok) {
       const healed = heals.get(event.id);
-      steps.push(healed === undefined ? event.label : `${event.label} for ${formatMs(healed - event.t)}`);
+      steps.push({ t: event.t, text: healed === undefined ? event.label : `${event.label} for ${formatMs(healed - event.t)}` });
     } else if (event.kind === "action" && event.phase === "start" && event.action !== "heal") {
-      steps.push(event.label);
+      steps.push({ t: event.t, text: event.label });
     }
   }
-  return steps.length === 0 ? "no fault injected" : steps.join(", then ");
+  // In the order they began: an inject is recorded when it finishes, after actions that began later.
+  steps.sort((a, b) => a.t - b.t);
+  return steps.length === 0 ? "no fault injected" : steps.map((step) => step.text).join(", then ");
 }

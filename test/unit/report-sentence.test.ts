@@ -39,6 +39,17 @@ describe("the report's one-sentence summary", () => {
     expect(sentence).toMatch(/^Kill primary: clients were down [\d.]+ m?s \(select1\); failover [\d.]+ m?s → standby; 1 acknowledged write lost\.$/);
   });
 
+  it("lists what was done in the order it began, not the order the History recorded it", () => {
+    const b = history().start().steadyState(500);
+    for (let t = 0; t < 1000; t += 100) b.write(t / 100 + 1, t, "ok").select1(t, "ok", 1);
+    // A promote that began after the kill but was recorded first (an inject is recorded when it finishes).
+    b.events.push({ kind: "action", t: 1100, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby" });
+    b.fault(1000, "kill primary");
+    b.finalRead(1500, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).end(2000);
+    const result = analyzeHistory(b.events, { gate: {} });
+    expect(runSentence(result, contextOf(b.events))).toMatch(/^Kill primary, then promote standby: /);
+  });
+
   it("says no fault once when none was injected", () => {
     const b = history().start().steadyState(500);
     for (let t = 0; t < 1000; t += 100) b.write(t / 100 + 1, t, "ok").select1(t, "ok", 1);
