@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { main, type CliIO } from "../harness/cli/main.ts";
+import { GATE_METRICS } from "../harness/gate/metrics.ts";
 import { dockerClient, LABELS } from "../harness/target/shared/docker.ts";
 
 function capture(): CliIO & { stdout: () => string; stderr: () => string } {
@@ -66,6 +67,9 @@ describe("pgdrill CLI", { timeout: 60_000 }, () => {
     expect(await main(["run", "--help"], help)).toBe(0);
     expect(help.stdout()).toMatch(/Examples:/);
     expect(help.stdout()).toMatch(/Exit codes: 0 pass, 1 deviated/);
+    // Every gate metric with its definition: availability is said to be a share of time.
+    for (const metric of Object.keys(GATE_METRICS)) expect(help.stdout()).toContain(`  ${metric} `);
+    expect(help.stdout()).toMatch(/availability\.ratio +share of time the availability probe was served/);
     expect(await main(["explode"], capture())).toBe(2);
   });
 

@@ -16,6 +16,7 @@ import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trial
 import { listScenarios, loadScenario } from "../scenario/load.ts";
 import { VERSION } from "../version.ts";
 import { parseGate, parseGateOverride, withOverrides } from "../gate/gate.ts";
+import { GATE_METRICS } from "../gate/metrics.ts";
 import { RENDERERS } from "../report/index.ts";
 import { LiveView } from "./live.ts";
 import { onLauncherGone, watchLauncher } from "./parent-watch.ts";
@@ -72,7 +73,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n  pgdrill run pair-kill-primary-via-pgbouncer   # pooled and direct clients side by side\n  pgdrill run cnpg-kill-primary   # kind + CloudNativePG: needs Docker, kind and the internet\n  DATABASE_URL=postgresql://app:…@db.example.com/app RDS_INSTANCE=db1 pgdrill run endpoint-rds-multi-az\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).",
+      `\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n  pgdrill run pair-kill-primary-via-pgbouncer   # pooled and direct clients side by side\n  pgdrill run cnpg-kill-primary   # kind + CloudNativePG: needs Docker, kind and the internet\n  DATABASE_URL=postgresql://app:…@db.example.com/app RDS_INSTANCE=db1 pgdrill run endpoint-rds-multi-az\n\n${gateMetricsHelp()}\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).`,
     )
     .action(async (scenarioArg: string, options: RunOptions) => {
       exitCode = await runCommand(scenarioArg, options, io);
@@ -283,4 +284,10 @@ async function appendJobSummary(dir: string, file: string): Promise<void> {
 
 function verdictExit(verdict: Verdict): number {
   return EXIT[verdict];
+}
+
+/** `run --help`'s list of what a gate can judge, with each metric's definition, from the metrics' own table. */
+function gateMetricsHelp(): string {
+  const width = Math.max(...Object.keys(GATE_METRICS).map((metric) => metric.length));
+  return ["Gate metrics (see the README's metrics section):", ...Object.entries(GATE_METRICS).map(([metric, meaning]) => `  ${metric.padEnd(width)}  ${meaning}`)].join("\n");
 }
