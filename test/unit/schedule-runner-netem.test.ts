@@ -3,36 +3,11 @@
  * at the fault's time through the shaping control and unshaped when its `for` ends, by a heal
  * action, or by healAll at the end of the drill; the History keeps how it was shaped.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { FaultEvent, HistoryEvent } from "../../harness/history/events.ts";
-import { HistoryWriter } from "../../harness/history/writer.ts";
-import { ScheduleRunner } from "../../harness/schedule/execute.ts";
-import { planSchedule } from "../../harness/schedule/plan.ts";
-import { validateScenario } from "../../harness/scenario/validate.ts";
-import { FakeTarget, type FakeTargetOptions } from "../fakes/fake-target.ts";
-import { VirtualClock } from "../fakes/virtual-clock.ts";
+import { closeRunnerHistories, runnerOnFakePair } from "../fakes/schedule-runner.ts";
 
-const writers: HistoryWriter[] = [];
-afterEach(() => writers.splice(0).forEach((writer) => writer.close()));
-
-/** A runner on a fake pair, with the schedule as a scenario would give it (validated and planned). */
-function setUp(schedule: unknown[], target: Omit<FakeTargetOptions, "clock"> = {}) {
-  const scenario = validateScenario({ name: "s", target: { kind: "container-pair" }, probes: [{ kind: "select1" }], steadyState: { window: "1s" }, schedule, duration: "60s" }, "s");
-  const clock = new VirtualClock();
-  const topology = new FakeTarget({ clock, ...target });
-  const history = HistoryWriter.open(join(mkdtempSync(join(tmpdir(), "pgdrill-runner-netem-")), "history.jsonl"));
-  writers.push(history);
-  const events: HistoryEvent[] = [];
-  history.onEvent((event) => events.push(event));
-  const runner = new ScheduleRunner({ runId: "r", topology, history, clock, signal: new AbortController().signal, log: () => undefined });
-  const plan = planSchedule(scenario.schedule);
-  const steps = () => events.filter((event) => event.kind === "fault" || event.kind === "action").map((event) => `${event.kind === "fault" ? `${event.fault} ${event.phase}` : `${event.action} ${event.phase}`}@${event.t}`);
-  const faults = () => events.filter((event): event is FaultEvent => event.kind === "fault");
-  return { clock, topology, runner, plan, steps, faults };
-}
+afterEach(closeRunnerHistories);
+const setUp = runnerOnFakePair;
 
 const netem = { kind: "netem", node: "standby", delay: "100ms", jitter: "10ms", loss: 5, rate: "10mbit" };
 const label = "netem standby (delay 100 ms ± 10 ms, loss 5%, rate 10mbit)";

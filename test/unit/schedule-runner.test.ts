@@ -3,35 +3,11 @@
  * steps start at their time and side by side, `for` heals come after their injection, whatever
  * is still active is healed by healAll exactly once, and an abort stops what has not started.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { HistoryEvent } from "../../harness/history/events.ts";
-import { HistoryWriter } from "../../harness/history/writer.ts";
-import { ScheduleRunner } from "../../harness/schedule/execute.ts";
-import { planSchedule } from "../../harness/schedule/plan.ts";
-import { validateScenario } from "../../harness/scenario/validate.ts";
-import { FakeTarget, type FakeTargetOptions } from "../fakes/fake-target.ts";
-import { VirtualClock } from "../fakes/virtual-clock.ts";
+import { closeRunnerHistories, runnerOnFakePair } from "../fakes/schedule-runner.ts";
 
-const writers: HistoryWriter[] = [];
-afterEach(() => writers.splice(0).forEach((writer) => writer.close()));
-
-/** A runner on a fake pair, with the schedule as a scenario would give it (validated and planned). */
-function setUp(schedule: unknown[], target: Omit<FakeTargetOptions, "clock"> = {}, abort = new AbortController()) {
-  const scenario = validateScenario({ name: "s", target: { kind: "container-pair" }, probes: [{ kind: "select1" }], steadyState: { window: "1s" }, schedule, duration: "60s" }, "s");
-  const clock = new VirtualClock();
-  const topology = new FakeTarget({ clock, ...target });
-  const history = HistoryWriter.open(join(mkdtempSync(join(tmpdir(), "pgdrill-runner-")), "history.jsonl"));
-  writers.push(history);
-  const events: HistoryEvent[] = [];
-  history.onEvent((event) => events.push(event));
-  const runner = new ScheduleRunner({ runId: "r", topology, history, clock, signal: abort.signal, log: () => undefined });
-  const plan = planSchedule(scenario.schedule);
-  const steps = () => events.filter((event) => event.kind === "fault" || event.kind === "action").map((event) => `${event.kind === "fault" ? `${event.fault} ${event.phase}` : `${event.action} ${event.phase}`}@${event.t}`);
-  return { clock, topology, runner, plan, events, steps, abort };
-}
+afterEach(closeRunnerHistories);
+const setUp = runnerOnFakePair;
 
 describe("ScheduleRunner", () => {
   it("starts each step at its time, side by side: a promote's detection delay does not hold back the next fault", async () => {
