@@ -80,6 +80,18 @@ export interface LatencySummary {
   maxMs: number | null;
 }
 
+/** One probe's part of a failover's anatomy. */
+export interface AnatomyClient {
+  probe: string;
+  type: "select1" | "write";
+  /** The path it took, for people: "rw, fresh connections", "pooler, held connection", "rw, pool". */
+  via: string;
+  /** Fault → the first ok operation invoked after this probe's outage began (ms); 0 when it saw no outage; null when it never recovered. */
+  recoveredAfterMs: number | null;
+  /** Its recovery after the promotion (ms): recoveredAfterMs − promotedAfterMs, not below 0; null when either is unknown. */
+  recoveryMs: number | null;
+}
+
 export interface RoleChange {
   t: number;
   node: string;
@@ -158,6 +170,38 @@ export interface Metrics {
   latency: LatencySummary & { byProbe: Record<string, LatencySummary> };
   roles: { changes: RoleChange[] };
   splitBrain: { detected: boolean; overlapMs: number; windows: Array<{ startMs: number; endMs: number; nodes: string[] }> };
+  /**
+   * The anatomy of a failover: the outage split into the phases the target lets pgdrill see. All
+   * times are ms after the fault (or switchover) that caused the outage; phases are differences.
+   * Null when the phase's edge was not observed (no failover, no HA observations, a probe with no
+   * outage).
+   */
+  anatomy: {
+    /** A failover happened and its phases were read; false leaves every figure null. */
+    observed: boolean;
+    faultAtMs: number | null;
+    faultLabel: string | null;
+    /** Who decides failovers on this target, as seen in the History: "pgdrill" (a promote action), "operator" (cnpg's targetPrimary), "ha-manager" (a leader change), "switchover" (a planned one), or null. */
+    mechanism: "pgdrill" | "operator" | "ha-manager" | "switchover" | null;
+    /** Fault → the HA mechanism acted (ms): pgdrill's promote began, the operator changed targetPrimary, the HA manager's leader changed. */
+    detectedAfterMs: number | null;
+    /** The event that showed it, for people: 'action "promote standby" began', 'targetPrimary primary → pending'. */
+    detectedBy: string | null;
+    /** Fault → the new primary accepted writes (ms): the role probe's first sample of it out of recovery, else the mechanism's own word (promote ended, currentPrimary changed). */
+    promotedAfterMs: number | null;
+    /** The promotion happened after this (ms after the fault): the role probe's previous sample of that node, still in recovery; null when only the mechanism's word is known. */
+    promotedLowerMs: number | null;
+    promotedBy: string | null;
+    newPrimary: string | null;
+    /** Phase lengths (ms): detection = detectedAfterMs; promotion = promoted − detected; client recovery per probe below. */
+    detectionMs: number | null;
+    promotionMs: number | null;
+    /** Each client path's recovery: fault → the first ok operation after its outage, and its share after the promotion. */
+    clients: AnatomyClient[];
+    /** The slowest client path's recovery after the fault, and after the promotion (ms): "all clients were back". */
+    clientsRecoveredAfterMs: number | null;
+    clientRecoveryMs: number | null;
+  };
   /** The operator's view (cnpg): from Kubernetes watches, not from clients. */
   operator: {
     observed: boolean;

@@ -112,3 +112,51 @@ export function runChecker<M>(checker: CheckerSpec<M>, events: readonly HistoryE
 export function ratio(ok: number, total: number): number | null {
   return total > 0 ? ok / total : null;
 }
+
+/** What a shared pass yields: `operation` feeds it (a no-op for every reader but the first), `result` reads what it found. */
+export interface SharedPass<R> {
+  operation(operation: Operation): void;
+  result(): R;
+}
+
+interface SharedEntry {
+  pass: { operation(operation: Operation): void; finish(): unknown };
+  fed: boolean;
+  failure: { error: unknown } | null;
+  result: { value: unknown } | null;
+}
+
+const sharedPasses = new WeakMap<HistoryContext, Map<object, SharedEntry>>();
+
+/**
+ * One pass over the operations that several checkers read (failover, recovery and the failover's
+ * anatomy read one outage; availability and downtime read one set of windows), so each operation
+ * is folded once however many sections come from it. The first checker started on a context
+ * feeds it; the others only read its result. A pass that threw fails every reader, as a checker
+ * that threw does: none reads half a fold.
+ */
+export function sharedPass<R>(context: HistoryContext, key: object, create: (context: HistoryContext) => { operation(operation: Operation): void; finish(): R }): SharedPass<R> {
+  let byKey = sharedPasses.get(context);
+  if (!byKey) sharedPasses.set(context, (byKey = new Map()));
+  let entry = byKey.get(key);
+  const feeds = !entry;
+  if (!entry) byKey.set(key, (entry = { pass: create(context), fed: false, failure: null, result: null }));
+  const own = entry;
+  return {
+    operation: feeds
+      ? (operation) => {
+          try {
+            own.pass.operation(operation);
+          } catch (error) {
+            own.failure = { error };
+            throw error;
+          }
+        }
+      : () => {},
+    result(): R {
+      if (own.failure) throw own.failure.error;
+      own.result ??= { value: own.pass.finish() };
+      return own.result.value as R;
+    },
+  };
+}

@@ -38,7 +38,7 @@ import type { Disruption, HistoryContext } from "../history/context.ts";
 import type { RoleValue } from "../history/events.ts";
 import { isCompleted, type CompletedOperation, type Operation } from "../history/operations.ts";
 import type { Metrics } from "../result.ts";
-import { defineChecker, type CheckerOutput } from "./checker.ts";
+import { defineChecker, sharedPass, type CheckerOutput, type SharedPass } from "./checker.ts";
 import { ProbeList } from "./probes.ts";
 
 export type FailoverMetrics = Metrics["failover"];
@@ -58,64 +58,95 @@ const emptyFailover = (): FailoverMetrics => ({
 });
 const emptyRecovery = (): RecoveryMetrics => ({ latencyMs: null, latencyLowerMs: null, latencyUpperMs: null, stableAfterMs: null, node: null });
 
-/** What one fold over the operations found: both checkers' outputs. */
+/** What one fold over the operations found: both checkers' outputs, and what the failover's anatomy reads beside them. */
 export interface OutageReading {
   failover: CheckerOutput<FailoverMetrics>;
   recovery: CheckerOutput<RecoveryMetrics>;
+  /** Every select1 and writes probe's own outage, in order of its first operation. */
+  probes: Array<{ name: string; type: "select1" | "write"; outage: ProbeOutage }>;
+  /** Each node's turns from in recovery to primary, as the role probe saw them. */
+  promotions: ReadonlyMap<string, readonly Promotion[]>;
+}
+
+/** One probe's outage after the first disruption, as t values (ms since run start); null: not seen. */
+export interface ProbeOutage {
+  /** Invoke of its first non-ok operation at or after the first disruption. */
+  startedAt: number | null;
+  /** Completion of its first ok operation invoked after that. */
+  recoveredAt: number | null;
+}
+
+/** A node seen in recovery and then as a primary: the promotion happened between the two samples. */
+export interface Promotion {
+  node: string;
+  /** Invoke of the last sample that saw it in recovery: it was not yet a primary at some moment after this. */
+  afterT: number;
+  /** Completion of the first sample that saw it as a primary: it accepted writes by then. */
+  byT: number;
 }
 
 export const failoverChecker = defineChecker<FailoverMetrics>({
   empty: emptyFailover,
   start(context) {
-    const fold = outageFold(context);
-    return { operation: fold.operation, finish: () => fold.finish().failover };
+    const pass = outagePass(context);
+    return { operation: pass.operation, finish: () => pass.result().failover };
   },
 });
 
 export const recoveryChecker = defineChecker<RecoveryMetrics>({
   empty: emptyRecovery,
   start(context) {
-    const fold = outageFold(context);
-    return { operation: fold.operation, finish: () => fold.finish().recovery };
+    const pass = outagePass(context);
+    return { operation: pass.operation, finish: () => pass.result().recovery };
   },
 });
 
-/** The fold both checkers run: every candidate subject is followed, since which one it is (are there writes at all?) is known only at the end. */
+/** The outage fold, once per History however many checkers read it. */
+export function outagePass(context: HistoryContext): SharedPass<OutageReading> {
+  return sharedPass(context, outageFold, outageFold);
+}
+
+/** The fold: every candidate subject is followed, since which one it is (are there writes at all?) is known only at the end. */
 export function outageFold(context: HistoryContext): { operation: (operation: Operation) => void; finish: () => OutageReading } {
   const probes = new ProbeList();
   const writes = new OutageTracker(context.firstDisruptionAt);
-  const select1 = new Map<string, OutageTracker>();
+  const byProbe = new Map<string, OutageTracker>();
   const trackers: OutageTracker[] = [writes];
+  const promotions = new PromotionTracker();
   return {
     operation(operation: Operation) {
       if (operation.type === "role") {
         const sample = identityOf(operation);
         if (sample) for (const tracker of trackers) tracker.role(sample);
+        if (isCompleted(operation)) promotions.add(operation);
         return;
       }
       probes.note(operation);
       if (!isCompleted(operation)) return;
       if (operation.type === "write") writes.add(operation);
-      else {
-        let tracker = select1.get(operation.probe);
-        if (!tracker) {
-          select1.set(operation.probe, (tracker = new OutageTracker(context.firstDisruptionAt)));
-          trackers.push(tracker);
-        }
-        tracker.add(operation);
+      let tracker = byProbe.get(operation.probe);
+      if (!tracker) {
+        byProbe.set(operation.probe, (tracker = new OutageTracker(context.firstDisruptionAt)));
+        if (operation.type !== "write") trackers.push(tracker);
       }
+      tracker.add(operation);
     },
     finish(): OutageReading {
       const hasWrites = probes.all.some((probe) => probe.type === "write");
       const fallback = probes.headline?.type === "select1" ? probes.headline.name : null;
-      const tracker = hasWrites ? writes : fallback ? (select1.get(fallback) ?? new OutageTracker(context.firstDisruptionAt)) : null;
+      const tracker = hasWrites ? writes : fallback ? (byProbe.get(fallback) ?? new OutageTracker(context.firstDisruptionAt)) : null;
       const subject = hasWrites ? "writes" : fallback ? `probe "${fallback}"` : null;
-      return read(context, tracker, subject);
+      const own = probes.all.flatMap((probe) => {
+        const tracker = byProbe.get(probe.name);
+        if (!tracker || probe.type === "role") return [];
+        return [{ name: probe.name, type: probe.type, outage: { startedAt: tracker.outage?.invokeT ?? null, recoveredAt: tracker.recovery?.completeT ?? null } }];
+      });
+      return { ...read(context, tracker, subject), probes: own, promotions: promotions.byNode };
     },
   };
 }
 
-function read(context: HistoryContext, tracker: OutageTracker | null, subject: string | null): OutageReading {
+function read(context: HistoryContext, tracker: OutageTracker | null, subject: string | null): Pick<OutageReading, "failover" | "recovery"> {
   const originalPrimary = context.runStart?.primary ?? null;
   const base: FailoverMetrics = { ...emptyFailover(), originalPrimary };
   if (!tracker || !subject) {
@@ -275,5 +306,28 @@ class OutageTracker {
     if (this.disruptionSeen || this.firstDisruptionAt === null || invokeT < this.firstDisruptionAt) return;
     this.disruptionSeen = true;
     this.identitiesAtDisruption = new Map(this.identities);
+  }
+}
+
+/** Follows each node's role samples for the moments it turned from in recovery to primary. */
+class PromotionTracker {
+  readonly byNode = new Map<string, Promotion[]>();
+  /** Each node's latest sample that saw it in recovery, until a primary sample follows. */
+  private readonly inRecovery = new Map<string, number>();
+
+  add(operation: CompletedOperation): void {
+    const node = operation.node;
+    const value = operation.value as RoleValue | null | undefined;
+    if (operation.outcome !== "ok" || node === null || typeof value !== "object" || value === null) return;
+    if (!value.primary) {
+      this.inRecovery.set(node, operation.invokeT);
+      return;
+    }
+    const afterT = this.inRecovery.get(node);
+    if (afterT === undefined) return;
+    this.inRecovery.delete(node);
+    let list = this.byNode.get(node);
+    if (!list) this.byNode.set(node, (list = []));
+    list.push({ node, afterT, byT: operation.completeT });
   }
 }

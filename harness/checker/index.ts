@@ -7,6 +7,7 @@ import type { HistoryEvent } from "../history/events.ts";
 import type { Operation } from "../history/operations.ts";
 import { splitHistory } from "../history/read-model.ts";
 import type { CheckOutcome, Metrics } from "../result.ts";
+import { anatomyChecker } from "./anatomy.ts";
 import { availabilityChecker } from "./availability.ts";
 import { GuardedFold, type CheckerRun, type CheckerSpec } from "./checker.ts";
 import { downtimeChecker } from "./downtime.ts";
@@ -25,6 +26,7 @@ export const CHECKERS: Checkers = {
   downtime: downtimeChecker,
   failover: failoverChecker,
   recovery: recoveryChecker,
+  anatomy: anatomyChecker,
   writes: writesChecker,
   latency: latencyChecker,
   roles: rolesChecker,

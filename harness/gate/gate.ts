@@ -42,6 +42,11 @@ const everyGateMetricIsNumeric: { [M in GateMetric]: IsNumericMetric<AtPath<Metr
   "failover.stableAfterMs": true,
   "recovery.latencyMs": true,
   "recovery.stableAfterMs": true,
+  "anatomy.detectedAfterMs": true,
+  "anatomy.promotedAfterMs": true,
+  "anatomy.promotionMs": true,
+  "anatomy.clientsRecoveredAfterMs": true,
+  "anatomy.clientRecoveryMs": true,
   "downtime.totalMs": true,
   "downtime.longestMs": true,
   "writes.acknowledged": true,
@@ -136,7 +141,8 @@ export function evaluateGate(specs: readonly GateSpec[], metrics: Metrics): Gate
 /** Why a metric was not measured, where the metrics tell: a failover gate on a drill whose primary came back. */
 function unmeasuredNote(metrics: Metrics, metric: GateMetric): string | null {
   const { failover, recovery } = metrics;
-  if (!metric.startsWith("failover.") || failover.happened !== false) return null;
+  if (metric.startsWith("anatomy.") && failover.happened === true) return "a failover happened but this phase's edge was not recorded (no HA decision or promotion seen; see checks.anatomy)";
+  if (!(metric.startsWith("failover.") || metric.startsWith("anatomy.")) || failover.happened !== false) return null;
   if (failover.faultAtMs === null) return "no failover: no fault injected";
   if (recovery.latencyMs === 0) return "no failover: no write outage, the primary did not change";
   return `no failover: recovered on the same primary${failover.newPrimary ? ` (${failover.newPrimary})` : ""}; gate recovery.* instead`;

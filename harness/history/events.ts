@@ -46,6 +46,9 @@ export interface ProbeRecord {
   timeoutMs: number;
   /** The latency objective: an ok operation slower than this was unavailable for the time beyond it. Absent: no objective. */
   sloMs?: number;
+  /** Where it goes ("rw", "pooler", a node) and how it connects ("fresh", "held", "pool"): the client path, for the failover anatomy. Absent in older histories and for role probes. */
+  endpoint?: string;
+  connection?: "fresh" | "held" | "pool";
 }
 
 export interface PhaseEvent {
@@ -156,6 +159,30 @@ export interface KubeEvent {
   resync?: boolean;
 }
 
+/**
+ * What an HA manager said (patroni target), from polling its members' REST APIs: the leader
+ * changed (`subject: "leader"`, `leader` null while no member holds the leader key), or one
+ * member's role, state, timeline or lag changed (`subject: "member"`). Recorded on change only.
+ */
+export interface HaEvent {
+  kind: "ha";
+  t: number;
+  /** The HA manager, e.g. "patroni". */
+  manager: string;
+  subject: "leader" | "member";
+  /** The member's name (subject "member"). */
+  name?: string;
+  /** The leader key's holder, null when none (subject "leader"). */
+  leader?: string | null;
+  /** The member's role as the manager names it: "primary", "replica", "standby_leader", …; null when its API did not answer. */
+  role?: string | null;
+  /** The member's state: "running", "starting", "stopped", "crashed", …; null when its API did not answer. */
+  state?: string | null;
+  timeline?: number | null;
+  /** Replication lag behind the leader, in bytes, as the manager reports it. */
+  lagBytes?: number | null;
+}
+
 export interface SteadyStateEvent {
   kind: "steady-state";
   t: number;
@@ -204,6 +231,7 @@ export type HistoryEvent =
   | ActionEvent
   | EndpointEvent
   | KubeEvent
+  | HaEvent
   | SteadyStateEvent
   | FinalReadEvent
   | LogEvent

@@ -97,12 +97,14 @@ const roleValue = object<RoleValue>('a role value ({"primary": true or false, "t
   server: optional(string),
   systemId: optional(string),
 });
-const probeRecord = object<ProbeRecord>('a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a number or absent})', {
+const probeRecord = object<ProbeRecord>('a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a number or absent, "endpoint": a string or absent, "connection": one of fresh, held, pool or absent})', {
   name: string,
   type: opType,
   everyMs: number,
   timeoutMs: number,
   sloMs: optional(number),
+  endpoint: optional(string),
+  connection: optional(oneOf<"fresh" | "held" | "pool">({ fresh: true, held: true, pool: true })),
 });
 
 /** Every kind of event, and what each field of it must be. */
@@ -160,6 +162,16 @@ const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
     targetPrimary: optional(string),
     phase: optional(string),
     resync: optional(boolean),
+  },
+  ha: {
+    manager: string,
+    subject: oneOf({ leader: true, member: true }),
+    name: optional(string),
+    leader: optional(nullable(string)),
+    role: optional(nullable(string)),
+    state: optional(nullable(string)),
+    timeline: optional(nullable(number)),
+    lagBytes: optional(nullable(number)),
   },
   "steady-state": { ok: boolean, availability: nullable(number), required: number, message: string },
   "final-read": { probe: string, node: string, ok: boolean, ranges: arrayOf(pairOf(number), "[from, to] pairs of numbers"), count: number, error: optional(string) },

@@ -47,8 +47,9 @@ const OP_TYPES: { [K in ProbeSpec["kind"]]: OpType } = { select1: "select1", wri
 export function probeRecord(spec: ProbeSpec): ProbeRecord {
   const { name, everyMs, timeoutMs } = probeSettings(spec);
   const record: ProbeRecord = { name, type: OP_TYPES[spec.kind], everyMs, timeoutMs };
-  if (spec.kind !== "role" && spec.slo !== undefined) record.sloMs = toMs(spec.slo);
-  return record;
+  if (spec.kind === "role") return record;
+  if (spec.slo !== undefined) record.sloMs = toMs(spec.slo);
+  return { ...record, endpoint: spec.endpoint, connection: spec.connection };
 }
 
 export interface LoopOptions {

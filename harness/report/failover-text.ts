@@ -9,6 +9,8 @@ import { formatMsWithin } from "./format.ts";
 
 type Outage = Pick<Metrics, "failover" | "recovery">;
 
+const MECHANISM: Record<NonNullable<Metrics["anatomy"]["mechanism"]>, string> = { pgdrill: "pgdrill's promote", operator: "the operator", "ha-manager": "the HA manager", switchover: "a switchover" };
+
 /** The terminal summary's part: "failover 1.16 s → standby", "no failover: recovered on the same primary in 3.03 s". */
 export function outageHeadline({ failover, recovery }: Outage): string {
   if (failover.faultAtMs === null && failover.happened === false) return "no fault injected";
@@ -49,6 +51,22 @@ export function recoveryDetail({ failover, recovery }: Outage): string {
   if (recovery.latencyMs === null) return `did not recover ${from}`;
   if (recovery.latencyMs === 0) return `no write outage ${from}`;
   return `${withBounds(recovery.latencyMs, recovery.latencyLowerMs, recovery.latencyUpperMs)} ${from}${recovery.node ? `, on ${recovery.node}` : ""}`;
+}
+
+/**
+ * report.md's anatomy line: "detection 1.00 s (pgdrill's promote) → promotion 152 ms → clients: writes
+ * 108 ms (rw, a held connection), pooled 453 ms (pooler, fresh connections)"; null without a failover.
+ */
+export function anatomyLine(anatomy: Metrics["anatomy"]): string | null {
+  if (!anatomy.observed) return null;
+  const who = anatomy.mechanism ? ` (${MECHANISM[anatomy.mechanism]})` : "";
+  const detection = anatomy.detectionMs === null ? "detection not seen" : `detection ${formatMs(anatomy.detectionMs)}${who}`;
+  const promotion = anatomy.promotionMs !== null ? `promotion ${formatMs(anatomy.promotionMs)}` : anatomy.promotedAfterMs !== null ? `promoted after ${formatMs(anatomy.promotedAfterMs)}` : "promotion not seen";
+  const clients = anatomy.clients.map((client) => {
+    const time = client.recoveryMs !== null ? formatMs(client.recoveryMs) : client.recoveredAfterMs !== null ? `${formatMs(client.recoveredAfterMs)} after the fault` : "never";
+    return `${client.probe} ${time} (${client.via})`;
+  });
+  return `${detection} → ${promotion} → clients: ${clients.length > 0 ? clients.join(", ") : "none"}`;
 }
 
 /** The footnote the error bars need once per report. */

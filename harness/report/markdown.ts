@@ -5,7 +5,7 @@
 import { runSentence } from "./sentence.ts";
 import type { ReportContext } from "./types.ts";
 import type { GateResult, RunResult, Verdict } from "../result.ts";
-import { BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
+import { anatomyLine, BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
 import { againstClaim, claimFor } from "./strategy-claims.ts";
 import { formatActual, formatCount, formatIds, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
 
@@ -68,6 +68,12 @@ function header(result: RunResult, context: ReportContext | undefined): string {
   return lines.join("\n");
 }
 
+/** A failover's phases, one row: nothing without a failover. */
+function anatomyRow(result: RunResult): Array<[string, string]> {
+  const line = anatomyLine(result.metrics.anatomy);
+  return line ? [["failover anatomy", line]] : [];
+}
+
 function keyMetrics(result: RunResult): string {
   const { availability, downtime, writes, latency, splitBrain } = result.metrics;
   const rows: Array<[string, string]> = [
@@ -77,6 +83,7 @@ function keyMetrics(result: RunResult): string {
     ["failover", failoverDetail(result.metrics)],
     // A failover's row already is its recovery; without one, the recovery is the outage's figure.
     ...(result.metrics.failover.happened === true ? [] : [["recovery", recoveryDetail(result.metrics)] as [string, string]]),
+    ...anatomyRow(result),
     ["writes stable after", formatMs(result.metrics.recovery.stableAfterMs)],
     [
       "writes",

@@ -19,6 +19,7 @@ const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
   action: { kind: "action", t: 5, phase: "end", id: "a1", action: "switchover", label: "switchover", node: "standby", ok: true, error: "e" },
   endpoint: { kind: "endpoint", t: 6, endpoint: "rw", node: "standby" },
   k8s: { kind: "k8s", t: 7, subject: "pod", name: "pg-1", role: null, currentPrimary: "pg-2", targetPrimary: "pending", phase: "Failing over", resync: true },
+  ha: { kind: "ha", t: 7.5, manager: "patroni", subject: "member", name: "pg1", leader: "pg2", role: "replica", state: "running", timeline: 2, lagBytes: 0 },
   "steady-state": { kind: "steady-state", t: 8, ok: true, availability: null, required: 1, message: "m" },
   "final-read": { kind: "final-read", t: 9, probe: "writes", node: "standby", ok: true, ranges: [[1, 3], [5, 5]], count: 4, error: "e" },
   log: { kind: "log", t: 10, level: "warn", message: "m" },

@@ -75,3 +75,21 @@ describe("failover or recovery, in the reports", () => {
     expect(againstClaim(claimFor("container-pair")!, failover)).toBeNull(); // "manual": no bound
   });
 });
+
+describe("a failover's anatomy, in report.md", () => {
+  it("is one row: detection (who acted) → promotion → each client's recovery with its path", () => {
+    // deviatedResult's standby is first seen out of recovery by the sample completing at 1602; no HA decision is recorded.
+    const markdown = renderMarkdown(deviatedResult());
+    expect(markdown).toMatch(/\| failover anatomy \| detection not seen → promoted after 652\.0 ms → clients: writes [\d.]+ ms \(path not recorded\), select1 [\d.]+ ms \(path not recorded\) \|/);
+  });
+
+  it("is absent when the same primary came back", () => {
+    expect(renderMarkdown(pausedResult())).not.toContain("failover anatomy");
+  });
+
+  it("names pgdrill's promote as the detection on a pair", () => {
+    const result = deviatedResult();
+    const anatomy = { ...result.metrics.anatomy, mechanism: "pgdrill" as const, detectedAfterMs: 500, detectionMs: 500, promotionMs: 152, detectedBy: "pgdrill's promote began" };
+    expect(renderMarkdown({ ...result, metrics: { ...result.metrics, anatomy } })).toContain("| failover anatomy | detection 500.0 ms (pgdrill's promote) → promotion 152.0 ms → clients:");
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * The anatomy of a failover: the outage split into the phases the target lets pgdrill see, each
+ * measured from the disruption that caused the write outage (the failover checker's `faultAtMs`).
+ *
+ * - Detection: fault → the HA mechanism acted. What acts depends on who decides failovers, read
+ *   from the History: pgdrill's own `promote` action (the container pair, where the scenario is
+ *   the HA manager), the operator's `status.targetPrimary` leaving the old primary (cnpg's `k8s`
+ *   events: "pending" or a new name), the HA manager's leader key lost or moved (`ha` events:
+ *   Patroni). A switchover is its own decision: detection is 0. The earliest of these after the
+ *   fault counts; none seen (a managed endpoint, whose provider decides unseen) leaves it null.
+ * - Promotion: → the new primary accepted writes. The role probe's first sample of the new primary
+ *   out of recovery after detection (completion: it accepted writes by then; the previous sample,
+ *   still in recovery, is the lower bound). Without one, the mechanism's own word: the promote
+ *   action ended, the Cluster's currentPrimary changed, the leader key went to the new primary.
+ * - Client recovery, per probe: → the first ok operation that probe invoked after its own outage
+ *   began, through its own path (rw or a pooler, fresh connections, a held one, a pool): what a
+ *   client of each kind waited. Shown after the promotion (never below 0: the role probe samples on
+ *   its own cadence, so a client can be seen back before the probe saw the promotion).
+ *
+ * Only a failover has an anatomy: with none (the same primary came back, no fault) every figure is
+ * null, so a gate on one fails with the failover's note rather than pass on a recovery.
+ */
+import type { HistoryContext } from "../history/context.ts";
+import type { ActionEvent, HaEvent, KubeEvent, ProbeRecord } from "../history/events.ts";
+import type { AnatomyClient, Metrics } from "../result.ts";
+import { defineChecker, type CheckerOutput } from "./checker.ts";
+import { outagePass, type OutageReading, type Promotion } from "./failover.ts";
+
+export type AnatomyMetrics = Metrics["anatomy"];
+
+const emptyAnatomy = (): AnatomyMetrics => ({
+  observed: false,
+  faultAtMs: null,
+  faultLabel: null,
+  mechanism: null,
+  detectedAfterMs: null,
+  detectedBy: null,
+  promotedAfterMs: null,
+  promotedLowerMs: null,
+  promotedBy: null,
+  newPrimary: null,
+  detectionMs: null,
+  promotionMs: null,
+  clients: [],
+  clientsRecoveredAfterMs: null,
+  clientRecoveryMs: null,
+});
+
+export const anatomyChecker = defineChecker<AnatomyMetrics>({
+  empty: emptyAnatomy,
+  start(context) {
+    const pass = outagePass(context);
+    return { operation: pass.operation, finish: () => dissect(context, pass.result()) };
+  },
+});
+
+/** A moment the mechanism showed, in t (ms since run start), and how it showed it. */
+interface Sign {
+  t: number;
+  by: string;
+  mechanism: NonNullable<AnatomyMetrics["mechanism"]>;
+}
+
+function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput<AnatomyMetrics> {
+  const failover = reading.failover.metrics;
+  if (failover.happened !== true || failover.faultAtMs === null) {
+    const reason = failover.happened === false ? "no failover: no anatomy to read" : `no anatomy: ${reading.failover.reason ?? "whether a failover happened is unknown"}`;
+    return { valid: failover.happened === false ? true : "unknown", metrics: emptyAnatomy(), reason };
+  }
+  const faultAt = failover.faultAtMs;
+  const oldPrimary = failover.originalPrimary;
+  const newPrimary = failover.newPrimary;
+  const cause = context.disruptions.find((disruption) => disruption.t === faultAt);
+
+  const detection = cause?.kind === "action" ? { t: faultAt, by: `switchover "${cause.label}" began`, mechanism: "switchover" as const } : detectionSign(context, faultAt, oldPrimary);
+  const promotion = promotionSign(context, reading.promotions, newPrimary, detection?.t ?? faultAt, detection?.mechanism ?? null);
+  const after = (t: number | null | undefined) => (t === null || t === undefined ? null : Math.max(0, t - faultAt));
+  const promotedAfterMs = after(promotion?.t);
+  const detectedAfterMs = after(detection?.t);
+
+  const records = new Map((context.runStart?.probes ?? []).map((record) => [record.name, record]));
+  const clients: AnatomyClient[] = reading.probes.map(({ name, type, outage }) => {
+    const recoveredAfterMs = outage.startedAt === null ? 0 : after(outage.recoveredAt);
+    return {
+      probe: name,
+      type,
+      via: pathOf(records.get(name)),
+      recoveredAfterMs,
+      recoveryMs: recoveredAfterMs === null || promotedAfterMs === null ? null : Math.max(0, recoveredAfterMs - promotedAfterMs),
+    };
+  });
+  const everyClient = clients.every((client) => client.recoveredAfterMs !== null);
+  const clientsRecoveredAfterMs = everyClient && clients.length > 0 ? Math.max(...clients.map((client) => client.recoveredAfterMs!)) : null;
+
+  const metrics: AnatomyMetrics = {
+    observed: true,
+    faultAtMs: faultAt,
+    faultLabel: failover.faultLabel,
+    mechanism: detection?.mechanism ?? promotion?.mechanism ?? null,
+    detectedAfterMs,
+    detectedBy: detection?.by ?? null,
+    promotedAfterMs,
+    promotedLowerMs: promotion && "afterT" in promotion ? after(promotion.afterT) : null,
+    promotedBy: promotion?.by ?? null,
+    newPrimary,
+    detectionMs: detectedAfterMs,
+    promotionMs: promotedAfterMs === null || detectedAfterMs === null ? null : Math.max(0, promotedAfterMs - detectedAfterMs),
+    clients,
+    clientsRecoveredAfterMs,
+    clientRecoveryMs: clientsRecoveredAfterMs === null || promotedAfterMs === null ? null : Math.max(0, clientsRecoveredAfterMs - promotedAfterMs),
+  };
+  const unseen = [detection ? null : "no HA decision was recorded (the target's failover is decided where pgdrill cannot see it)", promotion ? null : "no promotion was seen"].filter((part) => part !== null);
+  return { valid: true, metrics, ...(unseen.length > 0 ? { reason: unseen.join("; ") } : {}) };
+}
+
+/** The first sign after the fault that the HA mechanism acted: a promote began, targetPrimary left the old primary, the leader key was lost or moved. */
+function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: string | null): Sign | null {
+  let targetPrimary = oldPrimary;
+  let leader: string | null | undefined = oldPrimary ?? undefined;
+  for (const event of context.events) {
+    if (event.kind === "k8s" && event.subject === "cluster" && event.targetPrimary !== undefined) {
+      if (event.t >= faultAt && event.targetPrimary !== targetPrimary) return { t: event.t, by: `targetPrimary ${targetPrimary ?? "?"} → ${event.targetPrimary}`, mechanism: "operator" };
+      targetPrimary = event.targetPrimary;
+    } else if (isLeaderEvent(event)) {
+      if (event.t >= faultAt && event.leader !== leader) return { t: event.t, by: `${event.manager} leader ${leader ?? "none"} → ${event.leader ?? "none"}`, mechanism: "ha-manager" };
+      leader = event.leader;
+    } else if (isPromoteStart(event) && event.t >= faultAt) {
+      return { t: event.t, by: `pgdrill's "${event.label}" began`, mechanism: "pgdrill" };
+    }
+  }
+  return null;
+}
+
+/** When the new primary accepted writes: the role probe's word, else the mechanism's. */
+function promotionSign(
+  context: HistoryContext,
+  promotions: ReadonlyMap<string, readonly Promotion[]>,
+  newPrimary: string | null,
+  since: number,
+  mechanism: Sign["mechanism"] | null,
+): (Sign & { afterT?: number }) | null {
+  const seen = newPrimary === null ? undefined : promotions.get(newPrimary)?.find((promotion) => promotion.byT >= since);
+  if (seen) return { t: seen.byT, afterT: seen.afterT, by: `the role probe saw ${seen.node} out of recovery`, mechanism: mechanism ?? "pgdrill" };
+  for (const event of context.events) {
+    if (event.t < since) continue;
+    if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok !== false) return { t: event.t, by: `pgdrill's "${event.label}" ended`, mechanism: "pgdrill" };
+    if (isCurrentPrimaryChange(event, newPrimary)) return { t: event.t, by: `currentPrimary → ${event.currentPrimary}`, mechanism: "operator" };
+    if (isLeaderEvent(event) && event.leader !== null && event.leader === newPrimary) return { t: event.t, by: `${event.manager} leader → ${event.leader}`, mechanism: "ha-manager" };
+  }
+  return null;
+}
+
+function isLeaderEvent(event: HistoryContext["events"][number]): event is HaEvent & { leader: string | null } {
+  return event.kind === "ha" && event.subject === "leader" && event.leader !== undefined;
+}
+
+function isPromoteStart(event: HistoryContext["events"][number]): event is ActionEvent {
+  return event.kind === "action" && event.action === "promote" && event.phase === "start";
+}
+
+function isCurrentPrimaryChange(event: HistoryContext["events"][number], newPrimary: string | null): event is KubeEvent & { currentPrimary: string } {
+  return event.kind === "k8s" && event.subject === "cluster" && event.currentPrimary !== undefined && event.currentPrimary === newPrimary;
+}
+
+const CONNECTIONS = { fresh: "fresh connections", held: "a held connection", pool: "a pool" } as const;
+
+/** A probe's client path, for people: "rw, fresh connections". Older histories did not record it. */
+function pathOf(record: ProbeRecord | undefined): string {
+  if (!record || record.endpoint === undefined) return "path not recorded";
+  return record.connection ? `${record.endpoint}, ${CONNECTIONS[record.connection]}` : record.endpoint;
+}
