@@ -22,5 +22,8 @@ export default defineScenario({
     // The pooled ones stay down through PgBouncer's server_login_retry (about 0.4): shown, not gated.
     "availability.ratio": ">= 0.8",
     "failover.latencyMs": "< 30000",
+    // Client recovery after the promotion, for the slowest path (the pooled clients, waiting out
+    // server_login_retry's 15 s): the guide's 30 s budget.
+    "anatomy.clientRecoveryMs": "< 30000",
   },
 });

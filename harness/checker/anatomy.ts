@@ -3,8 +3,8 @@
  * measured from the disruption that caused the write outage (the failover checker's `faultAtMs`).
  *
  * - Detection: fault → the HA mechanism acted. What acts depends on who decides failovers, read
- *   from the History: pgdrill's own `promote` action (the container pair, where the scenario is
- *   the HA manager), the operator's `status.targetPrimary` leaving the old primary (cnpg's `k8s`
+ *   from the History: pgdrill's own `promote` action once its detection delay (`after`) is over
+ *   (the container pair, where the scenario is the HA manager), the operator's `status.targetPrimary` leaving the old primary (cnpg's `k8s`
  *   events: "pending" or a new name), the HA manager's leader key lost or moved (`ha` events:
  *   Patroni). A switchover is its own decision: detection is 0. The earliest of these after the
  *   fault counts; none seen (a managed endpoint, whose provider decides unseen) leaves it null.
@@ -20,6 +20,7 @@
  * Only a failover has an anatomy: with none (the same primary came back, no fault) every figure is
  * null, so a gate on one fails with the failover's note rather than pass on a recovery.
  */
+import { formatMs } from "../duration.ts";
 import type { HistoryContext } from "../history/context.ts";
 import type { ActionEvent, HaEvent, KubeEvent, ProbeRecord } from "../history/events.ts";
 import type { AnatomyClient, Metrics } from "../result.ts";
@@ -125,7 +126,9 @@ function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: str
       if (event.t >= faultAt && event.leader !== leader) return { t: event.t, by: `${event.manager} leader ${leader ?? "none"} → ${event.leader ?? "none"}`, mechanism: "ha-manager" };
       leader = event.leader;
     } else if (isPromoteStart(event) && event.t >= faultAt) {
-      return { t: event.t, by: `pgdrill's "${event.label}" began`, mechanism: "pgdrill" };
+      // A promote waits its detection delay (`after`) before acting: it acts then.
+      const delay = event.afterMs ?? 0;
+      return { t: event.t + delay, by: delay > 0 ? `pgdrill's "${event.label}" acted after its ${formatMs(delay)} delay` : `pgdrill's "${event.label}" began`, mechanism: "pgdrill" };
     }
   }
   return null;

@@ -127,6 +127,8 @@ export interface ActionEvent {
   action: string;
   label: string;
   node?: string;
+  /** A promote's detection delay (ms): it waits this long after its start before acting, as a failure detector would. */
+  afterMs?: number;
   ok?: boolean;
   error?: string;
 }

@@ -150,6 +150,7 @@ const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
     action: string,
     label: string,
     node: optional(string),
+    afterMs: optional(number),
     ok: optional(boolean),
     error: optional(string),
   },

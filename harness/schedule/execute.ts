@@ -149,7 +149,7 @@ export class ScheduleRunner {
     if (action.kind === "switchover") return this.switchover(id, action.to);
     const label = `promote ${action.node}`;
     const afterMs = toMs(action.after);
-    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "promote", label, node: action.node });
+    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "promote", label, node: action.node, ...(afterMs > 0 ? { afterMs } : {}) });
     try {
       // The detection delay a failure detector would take before acting.
       if (afterMs > 0) await clock.sleepUntil(clock.now() + afterMs, this.context.signal);

@@ -35,6 +35,20 @@ describe("shipped container-pair scenarios", { timeout: 180_000 }, () => {
     // Writes every 50 ms: the bounds are about an interval and a fresh connection wide.
     expect(failover.latencyLowerMs).toBeGreaterThan(1000);
     expect(failover.latencyMs! - failover.latencyLowerMs!).toBeLessThan(500);
+    // The anatomy: pgdrill is this target's HA manager, acting after the scenario's 1 s detection delay;
+    // the role probe sees the promotion; each probe's clients come back after it.
+    const anatomy = result.metrics.anatomy;
+    expect(anatomy).toMatchObject({ observed: true, mechanism: "pgdrill", newPrimary: "standby", promotedBy: "the role probe saw standby out of recovery" });
+    expect(anatomy.detectedAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(anatomy.detectedAfterMs).toBeLessThan(1100);
+    expect(anatomy.promotionMs).toBeGreaterThan(0);
+    expect(anatomy.promotionMs).toBeLessThan(3000);
+    expect(anatomy.clients.map((client) => [client.probe, client.via])).toEqual([
+      ["select1", "rw, fresh connections"],
+      ["writes", "rw, a held connection"],
+    ]);
+    for (const client of anatomy.clients) expect(client.recoveredAfterMs).toBeGreaterThan(anatomy.promotedLowerMs ?? anatomy.detectedAfterMs!);
+    expect(anatomy.clientsRecoveredAfterMs).toBe(Math.max(...anatomy.clients.map((client) => client.recoveredAfterMs!)));
     expect(readFileSync(join(runDir, "report.md"), "utf8")).toMatch(/\| failover \| [\d.]+ s \+0\/−[\d.]+ m?s after "kill primary \(SIGKILL\)" at [\d.]+ s: primary → standby \|/);
     expect(writes.acknowledged).toBeGreaterThan(50);
     // Async replication: a write acknowledged while the SIGKILL takes effect may never reach the
@@ -82,6 +96,12 @@ describe("shipped container-pair scenarios", { timeout: 180_000 }, () => {
     expect(availability.probe).toBe("direct");
     // The pooler was repointed: writes through it land on the promoted standby, and are tracked.
     expect(failover.newPrimary).toBe("standby");
+    // The anatomy's client recovery, per path: the pooled clients come back last, after PgBouncer's retry.
+    const clients = new Map(result.metrics.anatomy.clients.map((client) => [client.probe, client]));
+    expect(clients.get("pooled")!.via).toMatch(/^pooler, /);
+    expect(clients.get("pooled")!.recoveredAfterMs!).toBeGreaterThan(clients.get("direct")!.recoveredAfterMs!);
+    expect(result.metrics.anatomy.clientsRecoveredAfterMs).toBe(Math.max(...[...clients.values()].map((client) => client.recoveredAfterMs!)));
+    expect(result.gates.find((gate) => gate.metric === "anatomy.clientRecoveryMs")).toMatchObject({ pass: true });
     expect(writes.acknowledged).toBeGreaterThan(50);
     expect(writes.lostAcknowledged).not.toBeNull();
     expect(readFileSync(join(runDir, "report.md"), "utf8")).toMatch(/### Clients compared[\s\S]*\| pooled \|/);

@@ -41,7 +41,7 @@ function outage(builder: HistoryBuilder, backAt: number, pooledBackAt: number): 
 describe("failover anatomy", () => {
   it("splits a pair failover into detection (pgdrill's promote), promotion (the role probe) and each client's recovery", () => {
     const builder = healthy().fault(950, "kill primary");
-    push(builder, { kind: "action", t: 1950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby" });
+    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
     builder.role(2000, "standby", "standby").role(2100, "standby", "primary", 2);
     push(builder, { kind: "action", t: 2110, phase: "end", id: "a1", action: "promote", label: "promote standby", node: "standby", ok: true });
     const events = outage(builder, 2150, 2500).end(3000).events;
@@ -53,7 +53,7 @@ describe("failover anatomy", () => {
       faultAtMs: 950,
       mechanism: "pgdrill",
       detectedAfterMs: 1000,
-      detectedBy: `pgdrill's "promote standby" began`,
+      detectedBy: `pgdrill's "promote standby" acted after its 1.00 s delay`,
       // Seen out of recovery by the sample completing at 2102; the one invoked at 2000 still saw it in recovery.
       promotedAfterMs: 1152,
       promotedLowerMs: 1050,

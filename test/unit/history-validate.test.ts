@@ -16,7 +16,7 @@ const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
   invoke: { kind: "invoke", t: 2, probe: "writes", type: "write", worker: 0, op: 3, node: "primary", value: 7 },
   complete: { kind: "complete", t: 3, probe: "role", type: "role", worker: 1, op: 3, outcome: "ok", node: "standby", latencyMs: 1.5, value: { primary: false, timeline: null, server: "10.0.0.2:5432", systemId: "7" }, error: "none" },
   fault: { kind: "fault", t: 4, phase: "inject", id: "f1", fault: "kill", label: "kill primary", nodes: ["primary"], ok: false, error: "boom", output: "out" },
-  action: { kind: "action", t: 5, phase: "end", id: "a1", action: "switchover", label: "switchover", node: "standby", ok: true, error: "e" },
+  action: { kind: "action", t: 5, phase: "end", id: "a1", action: "switchover", label: "switchover", node: "standby", afterMs: 1000, ok: true, error: "e" },
   endpoint: { kind: "endpoint", t: 6, endpoint: "rw", node: "standby" },
   k8s: { kind: "k8s", t: 7, subject: "pod", name: "pg-1", role: null, currentPrimary: "pg-2", targetPrimary: "pending", phase: "Failing over", resync: true },
   ha: { kind: "ha", t: 7.5, manager: "patroni", subject: "member", name: "pg1", leader: "pg2", role: "replica", state: "running", timeline: 2, lagBytes: 0 },
