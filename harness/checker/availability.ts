@@ -17,49 +17,30 @@
  *
  * The headline is the first select1 probe, else the first writes probe.
  */
-import type { Outcome } from "../history/events.ts";
-import { isCompleted, type Operation } from "../history/operations.ts";
 import type { Metrics, ProbeAvailability } from "../result.ts";
-import { defineChecker, ratio, type CheckerOutput } from "./checker.ts";
-import { totals, WindowTrackers, type ProbeTimeline } from "./downtime.ts";
-import { ProbeList } from "./probes.ts";
+import { defineChecker, type CheckerOutput } from "./checker.ts";
+import { OperationCounts, totals, windowPass, type ProbeTimeline } from "./downtime.ts";
 
 export type AvailabilityMetrics = Metrics["availability"];
 
 export const availabilityChecker = defineChecker<AvailabilityMetrics>({
-  empty: () => ({ ...availabilityOf({ windows: [], observed: null }, new Tally(), null), probe: null, faultWindowRatio: null, faultWindowOperationRatio: null, byProbe: {} }),
+  empty: () => ({ ...availabilityOf({ windows: [], observed: null }, new OperationCounts(), null), probe: null, faultWindowRatio: null, faultWindowOperationRatio: null, byProbe: {} }),
   start(context) {
-    const probes = new ProbeList();
-    const trackers = new WindowTrackers(context);
-    const all = new Map<string, Tally>();
-    const fromFault = new Map<string, Tally>();
+    const pass = windowPass(context);
     const faultAt = context.firstDisruptionAt;
     return {
-      operation(operation: Operation) {
-        if (operation.type === "role") return;
-        probes.note(operation);
-        trackers.add(operation);
-        if (!isCompleted(operation)) return;
-        const stalled = operation.outcome === "ok" && trackers.of(operation.probe).isStall(operation);
-        tallyOf(all, operation.probe).add(operation.outcome, stalled);
-        if (faultAt !== null && operation.invokeT >= faultAt) tallyOf(fromFault, operation.probe).add(operation.outcome, stalled);
-      },
+      operation: pass.operation,
       finish(): CheckerOutput<AvailabilityMetrics> {
+        const reading = pass.result();
         const byProbe: Record<string, ProbeAvailability> = {};
-        const timelines = new Map<string, ProbeTimeline>();
-        for (const probe of probes.all) {
-          const tracker = trackers.of(probe.name);
-          const timeline = tracker.finish();
-          timelines.set(probe.name, timeline);
-          byProbe[probe.name] = availabilityOf(timeline, all.get(probe.name) ?? new Tally(), tracker.sloMs);
-        }
-        const headline = probes.headline;
+        for (const probe of reading.probes) byProbe[probe.name] = availabilityOf(probe.timeline, probe.counts, probe.sloMs);
+        const headline = reading.headline;
         if (!headline) {
           return { valid: "unknown", metrics: { ...availabilityChecker.empty(), byProbe }, reason: "no select1 or writes probe operations recorded" };
         }
         const own = byProbe[headline.name]!;
-        const faultWindowRatio = faultAt === null ? null : shareServed(timelines.get(headline.name)!, faultAt);
-        const faultWindowOperationRatio = faultAt === null ? null : (fromFault.get(headline.name) ?? new Tally()).operationRatio();
+        const faultWindowRatio = faultAt === null ? null : shareServed(headline.timeline, faultAt);
+        const faultWindowOperationRatio = faultAt === null ? null : headline.countsFromFault.ratio;
         const reason =
           own.observedFromMs === null ? `probe "${headline.name}" completed no operation` : `probe "${headline.name}" observed no time (its operations took 0 ms)`;
         return {
@@ -72,8 +53,8 @@ export const availabilityChecker = defineChecker<AvailabilityMetrics>({
   },
 });
 
-/** A probe's availability from its timeline (the time) and its tally (the operations). */
-function availabilityOf(timeline: ProbeTimeline, tally: Tally, sloMs: number | null): ProbeAvailability {
+/** A probe's availability from its timeline (the time) and its counts (the operations). */
+function availabilityOf(timeline: ProbeTimeline, counts: OperationCounts, sloMs: number | null): ProbeAvailability {
   const observed = timeline.observed;
   const observedMs = observed ? observed.toMs - observed.fromMs : 0;
   const down = totals(timeline.windows);
@@ -87,7 +68,11 @@ function availabilityOf(timeline: ProbeTimeline, tally: Tally, sloMs: number | n
     observedMs,
     unavailableMs: down.totalMs,
     sloMs,
-    ...tally.counts(),
+    operationRatio: counts.ratio,
+    ok: counts.ok,
+    fail: counts.fail,
+    info: counts.info,
+    stalled: counts.stalled,
   };
 }
 
@@ -101,32 +86,4 @@ export function shareServed(timeline: ProbeTimeline, fromMs: number): number | n
   let downMs = 0;
   for (const window of timeline.windows) downMs += Math.max(0, Math.min(window.endMs, observed.toMs) - Math.max(window.startMs, from));
   return 1 - downMs / spanMs;
-}
-
-class Tally {
-  private ok = 0;
-  private fail = 0;
-  private info = 0;
-  private stalled = 0;
-
-  add(outcome: Outcome, stalled: boolean): void {
-    if (outcome === "ok") this.ok += 1;
-    else if (outcome === "fail") this.fail += 1;
-    else this.info += 1;
-    if (stalled) this.stalled += 1;
-  }
-
-  operationRatio(): number | null {
-    return ratio(this.ok, this.ok + this.fail + this.info);
-  }
-
-  counts(): Pick<ProbeAvailability, "operationRatio" | "ok" | "fail" | "info" | "stalled"> {
-    return { operationRatio: this.operationRatio(), ok: this.ok, fail: this.fail, info: this.info, stalled: this.stalled };
-  }
-}
-
-function tallyOf(tallies: Map<string, Tally>, probe: string): Tally {
-  let tally = tallies.get(probe);
-  if (!tally) tallies.set(probe, (tally = new Tally()));
-  return tally;
 }

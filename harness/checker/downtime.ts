@@ -28,9 +28,10 @@
  * Totals come from the headline probe; `windows` lists every probe's.
  */
 import type { HistoryContext } from "../history/context.ts";
+import type { OpType, Outcome } from "../history/events.ts";
 import { isCompleted, type CompletedOperation, type Operation } from "../history/operations.ts";
 import type { DowntimeTotals, DowntimeWindow, Metrics } from "../result.ts";
-import { defineChecker, type CheckerOutput } from "./checker.ts";
+import { defineChecker, ratio, sharedPass, type CheckerOutput, type SharedPass } from "./checker.ts";
 import { ProbeList } from "./probes.ts";
 
 export type DowntimeMetrics = Metrics["downtime"];
@@ -38,29 +39,98 @@ export type DowntimeMetrics = Metrics["downtime"];
 export const downtimeChecker = defineChecker<DowntimeMetrics>({
   empty: () => ({ windows: [], ...totals([]), byProbe: {} }),
   start(context) {
-    const probes = new ProbeList();
-    const trackers = new WindowTrackers(context);
+    const pass = windowPass(context);
     return {
-      operation(operation: Operation) {
-        if (operation.type === "role") return;
-        probes.note(operation);
-        trackers.add(operation);
-      },
+      operation: pass.operation,
       finish(): CheckerOutput<DowntimeMetrics> {
+        const reading = pass.result();
         const byProbe: DowntimeMetrics["byProbe"] = {};
         const windows: DowntimeWindow[] = [];
-        for (const probe of probes.all) {
-          const own = trackers.of(probe.name).finish().windows;
-          windows.push(...own);
-          byProbe[probe.name] = totals(own);
+        for (const probe of reading.probes) {
+          windows.push(...probe.timeline.windows);
+          byProbe[probe.name] = totals(probe.timeline.windows);
         }
-        const headline = probes.headline;
+        const headline = reading.headline;
         if (!headline) return { valid: "unknown", metrics: { ...downtimeChecker.empty(), windows, byProbe }, reason: "no select1 or writes probe operations recorded" };
         return { valid: true, metrics: { windows, ...byProbe[headline.name]!, byProbe } };
       },
     };
   },
 });
+
+/** What each probe's completed operations showed: its windows and span, and its operation counts (all, and from the first disruption). */
+export interface ProbeReading {
+  name: string;
+  type: OpType;
+  timeline: ProbeTimeline;
+  sloMs: number | null;
+  counts: OperationCounts;
+  countsFromFault: OperationCounts;
+}
+
+export interface WindowReading {
+  /** In order of each probe's first operation; role probes excepted. */
+  probes: ProbeReading[];
+  /** The first select1 probe, else the first writes probe. */
+  headline: ProbeReading | null;
+}
+
+/** The windows fold, once per History: the downtime and availability checkers both read it. */
+export function windowPass(context: HistoryContext): SharedPass<WindowReading> {
+  return sharedPass(context, windowFold, windowFold);
+}
+
+function windowFold(context: HistoryContext): { operation(operation: Operation): void; finish(): WindowReading } {
+  const probes = new ProbeList();
+  const trackers = new WindowTrackers(context);
+  const all = new Map<string, OperationCounts>();
+  const fromFault = new Map<string, OperationCounts>();
+  const faultAt = context.firstDisruptionAt;
+  const countsOf = (map: Map<string, OperationCounts>, probe: string) => {
+    let counts = map.get(probe);
+    if (!counts) map.set(probe, (counts = new OperationCounts()));
+    return counts;
+  };
+  return {
+    operation(operation: Operation) {
+      if (operation.type === "role") return;
+      probes.note(operation);
+      trackers.add(operation);
+      if (!isCompleted(operation)) return;
+      const stalled = operation.outcome === "ok" && trackers.of(operation.probe).isStall(operation);
+      countsOf(all, operation.probe).add(operation.outcome, stalled);
+      if (faultAt !== null && operation.invokeT >= faultAt) countsOf(fromFault, operation.probe).add(operation.outcome, stalled);
+    },
+    finish(): WindowReading {
+      const read = probes.all.map((probe): ProbeReading => {
+        const tracker = trackers.of(probe.name);
+        return { name: probe.name, type: probe.type, timeline: tracker.finish(), sloMs: tracker.sloMs, counts: all.get(probe.name) ?? new OperationCounts(), countsFromFault: fromFault.get(probe.name) ?? new OperationCounts() };
+      });
+      const headline = probes.headline;
+      return { probes: read, headline: headline ? read.find((probe) => probe.name === headline.name)! : null };
+    },
+  };
+}
+
+/** A probe's completed operations by outcome, and its ok ones slower than its SLO. */
+export class OperationCounts {
+  ok = 0;
+  fail = 0;
+  info = 0;
+  stalled = 0;
+
+  add(outcome: Outcome, stalled: boolean): void {
+    if (outcome === "ok") this.ok += 1;
+    else if (outcome === "fail") this.fail += 1;
+    else this.info += 1;
+    if (stalled) this.stalled += 1;
+  }
+
+  /** ok / all, or null when there were none. */
+  get ratio(): number | null {
+    return ratio(this.ok, this.ok + this.fail + this.info);
+  }
+}
 
 export function totals(windows: readonly DowntimeWindow[]): DowntimeTotals {
   let totalMs = 0;
