@@ -10,6 +10,7 @@ import type { HistoryEvent } from "../history/events.ts";
 import { isCompleted, type Operation } from "../history/operations.ts";
 import type { RoleChange, RunResult } from "../result.ts";
 import type { OpPoint, ReportContext } from "./types.ts";
+import { wallClockOf } from "./wall-clock.ts";
 
 const WIDTH = 860;
 export const OUTCOME_COLORS = { ok: "#2ca02c", fail: "#d62728", info: "#ff7f0e" } as const;
@@ -45,23 +46,88 @@ export class TimelineFold {
   }
 }
 
-export function faultIntervals(events: readonly HistoryEvent[], endT: number) {
-  const intervals: Array<{ start: number; end: number; label: string; color: string }> = [];
+/** The colours of what the timeline shades besides faults (the page's key under the chart uses them too). */
+export const SHADE_COLORS = { steadyState: "#7f7f7f", downtime: "#d62728", action: "#17becf" } as const;
+
+/**
+ * A fault or action of the drill as drawn: a fault from its inject to its heal (paired by id), an
+ * action from its start to its end. `endMs` is the drill's end for a fault still active then
+ * ("open": no heal recorded, or the heal failed), and the start itself for an instant (kill, stop:
+ * nothing to heal) or a fault whose inject failed.
+ */
+export interface DrillStep {
+  kind: "fault" | "action";
+  id: string;
+  label: string;
+  color: string;
+  startMs: number;
+  endMs: number;
+  end: "healed" | "open" | "heal failed" | "instant" | "not injected" | "ended" | "running";
+  /** The inject or the action worked (an action without an end yet counts as working). */
+  ok: boolean;
+  error?: string;
+}
+
+/** The History's faults and actions as steps, in history order; `endT` ends what is still active. */
+export function drillSteps(events: readonly HistoryEvent[], endT: number): DrillStep[] {
+  const steps: DrillStep[] = [];
   for (const event of events) {
-    if (event.kind === "fault" && event.phase === "inject" && event.ok) {
-      const heal = events.find((e) => e.kind === "fault" && e.phase === "heal" && e.id === event.id);
+    if (event.kind === "fault" && event.phase === "inject") {
+      const heals = events.filter((e) => e.kind === "fault" && e.phase === "heal" && e.id === event.id);
+      // A heal retried after a failure: the one that worked ends the fault.
+      const heal = heals.find((e) => e.kind === "fault" && e.ok) ?? heals[0];
       const display = faultDisplay(event.fault);
-      // kill and stop have nothing to heal: they are instants, drawn as a rule, not an interval.
-      const end = display?.heals ? (heal?.t ?? endT) : event.t;
-      intervals.push({ start: event.t / 1000, end: end / 1000, label: event.label, color: display?.color ?? UNKNOWN_FAULT_COLOR });
+      const color = display?.color ?? UNKNOWN_FAULT_COLOR;
+      const base = { kind: "fault", id: event.id, label: event.label, color, startMs: event.t, ok: event.ok, ...(event.error ? { error: event.error } : {}) } as const;
+      // kill and stop have nothing to heal (nor has a kind pgdrill does not know): they are
+      // instants, drawn as a rule, not an interval.
+      if (!event.ok) steps.push({ ...base, endMs: event.t, end: "not injected" });
+      else if (display?.heals !== true) steps.push({ ...base, endMs: event.t, end: "instant" });
+      else if (heal === undefined) steps.push({ ...base, endMs: Math.max(endT, event.t), end: "open" });
+      else if (heal.kind === "fault" && !heal.ok) steps.push({ ...base, endMs: Math.max(endT, event.t), end: "heal failed", ...(heal.error ? { error: heal.error } : {}) });
+      else steps.push({ ...base, endMs: heal.t, end: "healed" });
     }
     if (event.kind === "action" && event.phase === "start") {
       const end = events.find((e) => e.kind === "action" && e.phase === "end" && e.id === event.id);
-      intervals.push({ start: event.t / 1000, end: (end?.t ?? event.t) / 1000, label: event.label, color: "#17becf" });
+      const failed = end?.kind === "action" && end.ok === false;
+      steps.push({
+        kind: "action",
+        id: event.id,
+        label: event.label,
+        color: SHADE_COLORS.action,
+        startMs: event.t,
+        endMs: end?.t ?? event.t,
+        end: end === undefined ? "running" : "ended",
+        ok: !failed,
+        ...(end?.kind === "action" && end.error ? { error: end.error } : {}),
+      });
     }
   }
+  return steps;
+}
+
+/** The steps the chart marks: faults that took and every action, in seconds, labels staggered. */
+export function faultIntervals(events: readonly HistoryEvent[], endT: number) {
+  const intervals = drillSteps(events, endT)
+    .filter((step) => step.kind === "action" || step.ok)
+    .map((step) => ({ start: step.startMs / 1000, end: step.endMs / 1000, label: step.label, color: step.color, kind: step.kind, state: step.end }));
   // Labels of steps close together would overprint: stagger them on three lines.
   return intervals.map((interval, index) => ({ ...interval, line: index % 3 }));
+}
+
+/**
+ * The steady-state window: the phase "steady-state" to the phase "drill" (its baseline check, before
+ * the first fault). A History cut short before the drill began ends the window at run-start's
+ * planned steadyStateMs. Null when the History has no steady-state phase.
+ */
+export function steadyStateWindow(events: readonly HistoryEvent[]): { startMs: number; endMs: number } | null {
+  const start = events.find((e) => e.kind === "phase" && e.phase === "steady-state");
+  if (start === undefined) return null;
+  const drill = events.find((e) => e.kind === "phase" && e.phase === "drill" && e.t >= start.t);
+  const runStart = events.find((e) => e.kind === "run-start");
+  const planned = runStart?.kind === "run-start" ? start.t + runStart.steadyStateMs : null;
+  const endMs = drill?.t ?? planned;
+  return endMs === null ? null : { startMs: start.t, endMs };
 }
 
 /** Who was primary, as bars: each node's role from one change of role to the next. */
@@ -78,51 +144,99 @@ function roleSegments(changes: readonly RoleChange[], endT: number) {
   return segments;
 }
 
+/**
+ * Square legend swatches. Vega-Lite draws a legend's symbols with the opacity of the layer that
+ * owns the legend, and a layered chart merges the legends of every layer on the channel: the
+ * outcome swatches came out at the faults' 0.12 shading, all but invisible. So the shading layers
+ * have no legend (and resolve theirs apart), and the layers with one are drawn opaque.
+ */
+const LEGEND = { symbolType: "square", symbolSize: 120, symbolStrokeWidth: 0 } as const;
+
 /** One SVG with three charts sharing the time axis: outcomes, latency, and who was primary. */
 export async function renderTimelineSvg(result: RunResult, report: ReportContext): Promise<string> {
   const endT = report.history.lastT;
   const points = report.points;
   const faults = faultIntervals(report.history.events, endT);
+  const heals = faults.filter((f) => f.state === "healed").map((f) => ({ ...f, text: `healed: ${f.label}` }));
+  // A fault never healed (no heal recorded, or none that worked) stays active to the end, and says so there.
+  const open = faults.filter((f) => f.state === "open" || f.state === "heal failed").map((f) => ({ ...f, text: `${f.label}: ${f.state === "open" ? "no heal recorded" : "heal failed"}` }));
+  const steady = steadyStateWindow(report.history.events);
+  const steadyRows = steady === null ? [] : [{ start: steady.startMs / 1000, end: steady.endMs / 1000, text: "steady state" }];
   const downtime = result.metrics.downtime.windows.map((w) => ({ start: w.startMs / 1000, end: w.endMs / 1000, probe: w.probe }));
   const roles = roleSegments(result.metrics.roles.changes, endT);
+  const clock = wallClockOf(report.history.runStart);
   // Client probes first, then one row per node of the role probe.
   const rows = [...new Set(points.map((p) => p.row))].sort((a, b) => Number(a.includes(": ")) - Number(b.includes(": ")) || a.localeCompare(b));
-  const x = { field: "t", type: "quantitative", title: "seconds since the run started", scale: { domain: [0, endT / 1000] } } as const;
+  // Not rounded up ("nice"): every chart, and the wall-clock axis, spans exactly the run, so they line up.
+  const x = { field: "t", type: "quantitative", title: "seconds since the run started", scale: { domain: [0, endT / 1000], nice: false } } as const;
+  const outcomesHeight = Math.max(60, rows.length * 26 + 36);
+  const span = { x: { field: "start", type: "quantitative" }, x2: { field: "end" } } as const;
   const shading = [
-    { data: { values: downtime }, mark: { type: "rect", color: "#d62728", opacity: 0.08 }, encoding: { x: { field: "start", type: "quantitative" }, x2: { field: "end" } } },
-    { data: { values: faults }, mark: { type: "rect", opacity: 0.12 }, encoding: { x: { field: "start", type: "quantitative" }, x2: { field: "end" }, color: { field: "color", type: "nominal", scale: null } } },
-    { data: { values: faults }, mark: { type: "rule", strokeWidth: 2 }, encoding: { x: { field: "start", type: "quantitative" }, color: { field: "color", type: "nominal", scale: null } } },
+    { name: "steady_state", data: { values: steadyRows }, mark: { type: "rect", color: SHADE_COLORS.steadyState, opacity: 0.1 }, encoding: span },
+    { name: "downtime", data: { values: downtime }, mark: { type: "rect", color: SHADE_COLORS.downtime, opacity: 0.08 }, encoding: span },
+    { name: "fault_spans", data: { values: faults }, mark: { type: "rect", opacity: 0.12 }, encoding: { ...span, color: { field: "color", type: "nominal", scale: null, legend: null } } },
   ];
+  // Text along the chart's foot, right of (or, aligned right, left of) the time it names.
+  const footText = (name: string, values: unknown[], field: "start" | "end", align: "left" | "right") => ({
+    name,
+    data: { values },
+    mark: { type: "text", align, dx: align === "left" ? 3 : -3, baseline: "bottom", fontSize: 10 },
+    encoding: { x: { field, type: "quantitative" }, y: { value: outcomesHeight - 2 }, text: { field: "text" }, color: { field: "color", type: "nominal", scale: null, legend: null } },
+  });
+  // The time of day (UTC) on an axis of its own under the charts, to line the drill up with dashboards.
+  const wallAxis =
+    clock.originMs === null
+      ? []
+      : [
+          {
+            name: "wall_clock",
+            width: WIDTH,
+            height: 1,
+            data: { values: [{ at: clock.originMs }] },
+            mark: { type: "rule", opacity: 0 },
+            encoding: {
+              x: { field: "at", type: "temporal", title: "UTC, time of day", scale: { type: "utc", domain: [clock.originMs, clock.originMs + endT], nice: false }, axis: { format: "%H:%M:%S", grid: false } },
+            },
+          },
+        ];
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     config: { font: "system-ui, sans-serif", axis: { labelFontSize: 11, titleFontSize: 11 }, view: { stroke: "#ddd" } },
     vconcat: [
       {
-        title: { text: "Every probe operation, by outcome; faults and actions marked, downtime shaded", anchor: "start", fontSize: 13 },
+        title: { text: "Every probe operation, by outcome; faults from inject to heal, actions marked, steady state and downtime shaded", anchor: "start", fontSize: 13 },
         width: WIDTH,
-        height: Math.max(60, rows.length * 26 + 36),
+        height: outcomesHeight,
         layer: [
           ...shading,
+          { name: "fault_starts", data: { values: faults }, mark: { type: "rule", strokeWidth: 2 }, encoding: { x: { field: "start", type: "quantitative" }, color: { field: "color", type: "nominal", scale: null, legend: null } } },
+          { name: "heals", data: { values: heals }, mark: { type: "rule", strokeWidth: 2, strokeDash: [4, 3] }, encoding: { x: { field: "end", type: "quantitative" }, color: { field: "color", type: "nominal", scale: null, legend: null } } },
+          footText("heal_labels", heals, "end", "right"),
+          footText("open_labels", open, "end", "right"),
+          footText("steady_state_label", steadyRows.map((r) => ({ ...r, color: SHADE_COLORS.steadyState })), "start", "left"),
           {
+            name: "step_labels",
             data: { values: faults },
             mark: { type: "text", align: "left", dx: 3, baseline: "top", fontSize: 10, fontWeight: "bold" },
             encoding: {
               x: { field: "start", type: "quantitative" },
               y: { field: "line", type: "quantitative", scale: { type: "linear", domain: [0, 3], range: [2, 38] }, axis: null },
               text: { field: "label" },
-              color: { field: "color", type: "nominal", scale: null },
+              color: { field: "color", type: "nominal", scale: null, legend: null },
             },
           },
           {
             data: { values: points },
-            mark: { type: "tick", thickness: 1.5, size: 16 },
+            mark: { type: "tick", thickness: 1.5, size: 16, opacity: 1 },
             encoding: {
               x,
               y: { field: "row", type: "nominal", title: null, sort: rows },
-              color: { field: "outcome", type: "nominal", title: "outcome", scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) } },
+              color: { field: "outcome", type: "nominal", title: "outcome", legend: LEGEND, scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) } },
             },
           },
         ],
+        // The shading's colours are the faults' own (no scale): only the outcomes have a legend.
+        resolve: { legend: { color: "independent" } },
       },
       {
         title: { text: "Latency of each operation (ms, log scale)", anchor: "start", fontSize: 13 },
@@ -133,7 +247,12 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
           {
             data: { values: points.filter((p) => !p.row.includes(": ")) },
             mark: { type: "point", size: 10, filled: true, opacity: 0.7 },
-            encoding: { x, y: { field: "latency", type: "quantitative", scale: { type: "log" }, title: "ms" }, shape: { field: "probe", type: "nominal", title: "probe" }, color: { field: "outcome", type: "nominal", legend: null, scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) } } },
+            encoding: {
+              x,
+              y: { field: "latency", type: "quantitative", scale: { type: "log" }, title: "ms" },
+              shape: { field: "probe", type: "nominal", title: "probe", legend: { symbolOpacity: 1, symbolFillColor: "#555", symbolStrokeWidth: 0 } },
+              color: { field: "outcome", type: "nominal", legend: null, scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) } },
+            },
           },
         ],
       },
@@ -144,12 +263,13 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
         data: { values: roles },
         mark: { type: "bar", height: 16 },
         encoding: {
-          x: { field: "start", type: "quantitative", title: "seconds since the run started", scale: { domain: [0, endT / 1000] } },
+          x: { field: "start", type: "quantitative", title: "seconds since the run started", scale: { domain: [0, endT / 1000], nice: false } },
           x2: { field: "end" },
           y: { field: "node", type: "nominal", title: null },
-          color: { field: "role", type: "nominal", title: "role", scale: { domain: Object.keys(ROLE_COLORS), range: Object.values(ROLE_COLORS) } },
+          color: { field: "role", type: "nominal", title: "role", legend: LEGEND, scale: { domain: Object.keys(ROLE_COLORS), range: Object.values(ROLE_COLORS) } },
         },
       },
+      ...wallAxis,
     ],
     resolve: { scale: { color: "independent", shape: "independent" } },
   };
