@@ -93,7 +93,8 @@ export interface AnalyzeRunDirOptions {
  */
 export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOptions = {}): Promise<RunResult> {
   const overrides = (options.gateOverrides ?? []).map(parseGateOverride);
-  const gate = withOverrides(parseGate(await readScenarioGate(runDir), "scenario.json gate"), overrides);
+  const scenario = await readScenarioJson(runDir);
+  const gate = withOverrides(parseGate(scenarioGate(runDir, scenario), "scenario.json gate"), overrides);
   const signal = options.signal;
   const formats = options.formats ?? (Object.keys(RENDERERS) as ReportFormat[]);
   const file = new HistoryFile(join(runDir, "history.jsonl"));
@@ -122,7 +123,8 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
     await checkpoint(signal);
 
     const result = judge(context, session.finish(), { gate, truncated: file.truncated });
-    const report: ReportContext = { history: context, points: timeline.points() };
+    // report.html lists the settings the run was drilled with.
+    const report: ReportContext = { history: context, points: timeline.points(), scenario };
     for (const format of formats) {
       await checkpoint(signal);
       const renderer = RENDERERS[format];
@@ -161,7 +163,8 @@ function interruptedResult(context: HistoryContext, runDir: string): RunResult {
   };
 }
 
-async function readScenarioGate(runDir: string): Promise<GateMap> {
+/** `<runDir>/scenario.json`, parsed: the gate is checked by scenarioGate, the rest is shown as written. */
+async function readScenarioJson(runDir: string): Promise<unknown> {
   const path = join(runDir, "scenario.json");
   let text: string;
   try {
@@ -169,12 +172,16 @@ async function readScenarioGate(runDir: string): Promise<GateMap> {
   } catch {
     throw new InputError(path, "does not exist or cannot be read", "Pass a run directory written by `pgdrill run` (it holds scenario.json and history.jsonl)");
   }
-  let scenario: unknown;
   try {
-    scenario = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new InputError(path, `is not valid JSON (${errorMessage(error)})`, "Restore the file from the run, or re-run the drill");
   }
+}
+
+/** The scenario's gate, checked against the schema: a bad one is refused with the schema's fix. */
+function scenarioGate(runDir: string, scenario: unknown): GateMap {
+  const path = join(runDir, "scenario.json");
   const raw = typeof scenario === "object" && scenario !== null ? (scenario as { gate?: unknown }).gate : undefined;
   const parsed = gateSchema.safeParse(raw ?? {});
   if (!parsed.success) {

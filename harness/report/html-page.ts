@@ -1,14 +1,20 @@
 /**
  * report.html: one self-contained page (inline CSS, inline SVG charts, no scripts, no network) that
- * opens from disk: verdict, claimed vs measured, metrics, gates, the timeline, and the details.
+ * opens from disk: verdict, claimed vs measured, metrics, gates, the timeline, the failover's
+ * anatomy, what the drill did when (in UTC too), the settings, and the details.
  */
 import type { RunResult } from "../result.ts";
 import { formatActual, formatIds, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
 import { failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
 import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
 import { runSentence } from "./sentence.ts";
-import { renderTimelineSvg } from "./timeline.ts";
+import { renderAnatomyHtml } from "./anatomy-html.ts";
+import { relativeCell, renderEventsHtml } from "./events-html.ts";
+import { escapeHtml, mark, swatch, table } from "./html-parts.ts";
+import { renderSettingsHtml } from "./settings-html.ts";
+import { drillSteps, renderTimelineSvg, SHADE_COLORS } from "./timeline.ts";
 import type { ReportContext } from "./types.ts";
+import { wallClockOf } from "./wall-clock.ts";
 
 export const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
 
@@ -21,28 +27,21 @@ export const PAGE_STYLE = `  body { font: 14px/1.45 system-ui, -apple-system, "S
   table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
   th { background: #fafafa; font-weight: 600; } code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
   .ok { color: #2ca02c; font-weight: 600; } .bad { color: #d62728; font-weight: 600; }
-  #timeline svg { max-width: 100%; height: auto; }
+  #timeline svg { max-width: 100%; height: auto; } h3 { font-size: 14px; margin: 16px 0 6px; }
+  .timeline-key { margin: 4px 0 0; } .timeline-key .item { white-space: nowrap; margin-right: 14px; }
+  time, .t { white-space: nowrap; } .anatomy-client { margin: 10px 0; } .anatomy-head { margin-bottom: 2px; }
   .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }`;
 
-/** Everything from data goes through this: scenario names and error texts are not trusted. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-}
-
-export function table(id: string, head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
-  // Cells are escaped by the callers that build them (some carry markup such as a pass mark).
-  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join("")}</tr>`).join("\n");
-  return `<div id="${id}"><table><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table></div>`;
-}
-
-export const mark = (pass: boolean) => (pass ? `<span class="ok">✔ pass</span>` : `<span class="bad">✘ fail</span>`);
+// The pieces are shared with the sections and the trials page, which import them from here too.
+export { escapeHtml, mark, table } from "./html-parts.ts";
 
 export async function renderHtml(result: RunResult, context: ReportContext): Promise<string> {
   const { availability, downtime, failover, writes, latency, roles, splitBrain } = result.metrics;
   const e = escapeHtml;
   const claim = claimFor(result.target);
   const timeline = await renderTimelineSvg(result, context);
+  // run-start's wall clock is t = 0 (result.startedAt holds it, for a report made without the History too).
+  const clock = wallClockOf({ wallClock: result.startedAt });
 
   const metrics = table("metrics", ["metric", "value"], [
     [
@@ -76,9 +75,9 @@ export async function renderHtml(result: RunResult, context: ReportContext): Pro
     }),
   );
   const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations", "slow operations"], downtime.windows.slice(0, 50).map((w) => [
-    e(w.probe), formatMs(w.startMs), w.open ? "still down" : formatMs(w.endMs), formatMsWithin(w.durationMs, w.durationLowerMs, w.durationUpperMs), String(w.failures), String(w.stalls),
+    e(w.probe), relativeCell(clock, w.startMs), w.open ? "still down" : relativeCell(clock, w.endMs), formatMsWithin(w.durationMs, w.durationLowerMs, w.durationUpperMs), String(w.failures), String(w.stalls),
   ]));
-  const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], roles.changes.slice(0, 50).map((c) => [formatMs(c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]));
+  const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], roles.changes.slice(0, 50).map((c) => [relativeCell(clock, c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]));
   const checks = table("checks", ["checker", "valid", "note"], Object.entries(result.checks).map(([name, check]) => [e(name), e(String(check.valid)), e(check.reason ?? "")]));
   const lost = writes.lostAcknowledged
     ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(writes.finalReadNode ?? "?")}</code>: ${e(formatIds(writes.lostIds, 200))}</p>`
@@ -99,7 +98,7 @@ ${PAGE_STYLE}
 <body>
 <header>
   <h1>${e(result.scenario)} <span class="verdict">${e(result.verdict)}</span></h1>
-  <div class="meta">run <code>${e(result.runId)}</code> · target <code>${e(result.target)}</code> · started ${e(result.startedAt)} · ${formatMs(result.durationMs)} recorded</div>
+  <div class="meta">run <code>${e(result.runId)}</code> · target <code>${e(result.target)}</code> · started <time>${e(clock.at(0) ?? result.startedAt)}</time> · ended <time>${e(clock.at(result.durationMs) ?? "unknown")}</time> · ${formatMs(result.durationMs)} recorded</div>
   <p class="summary">${e(runSentence(result, context.history))}</p>
   ${result.reason ? `<p class="reason">${e(result.reason)}</p>` : ""}
   ${result.complete ? "" : `<p class="warning">This history is incomplete: the harness stopped before the run ended. The numbers cover what was recorded.</p>`}
@@ -108,15 +107,35 @@ ${PAGE_STYLE}
   <section><h2>Metrics</h2>${metrics}</section>
   <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claims}<p class="meta">Claims are the operations guide's figures per HA strategy.</p></section>
 </div>
-<section><h2>Timeline</h2><div id="timeline">${timeline}</div></section>
+<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(context)}</section>
+<section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(result)}</section>
+<section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(context.history)}<p class="meta">Times since the run started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its date.</p></section>
 ${lost}
 <div class="grid">
   <section><h2>Downtime windows</h2>${windows}</section>
   <section><h2>Role changes</h2>${roleRows}</section>
 </div>
+<section><h2>Settings</h2>${renderSettingsHtml(result, { scenario: context.scenario, runStart: context.history.runStart })}</section>
 <section><h2>Checks</h2>${checks}</section>
 <footer class="meta"><p>Generated by pgdrill from history.jsonl; <code>pgdrill report &lt;run-dir&gt;</code> regenerates it.</p></footer>
 </body>
 </html>
 `;
+}
+
+/**
+ * What the timeline's shadings and lines mean, with swatches: the chart can give a legend only to
+ * what has a colour scale (outcomes, roles), not to the faults drawn in their own colours.
+ */
+function timelineKey(context: ReportContext): string {
+  const faults = new Map<string, string>();
+  for (const step of drillSteps(context.history.events, context.history.lastT)) if (step.kind === "fault" && step.ok) faults.set(step.label, step.color);
+  const item = (html: string) => `<span class="item">${html}</span>`;
+  const items = [
+    item(`${swatch(SHADE_COLORS.steadyState, 0.35)}steady-state window`),
+    item(`${swatch(SHADE_COLORS.downtime, 0.35)}downtime`),
+    ...[...faults].map(([label, color]) => item(`${swatch(color)}${escapeHtml(label)}`)),
+    item(`${swatch(SHADE_COLORS.action)}action`),
+  ];
+  return `<p class="timeline-key meta">${items.join(" ")}<br>A fault is a solid line where it was injected, shaded while it held, and a dashed line where it healed; one with no heal recorded stays shaded to the end; one with nothing to heal (kill, stop) is its line alone.</p>`;
 }

@@ -16,12 +16,12 @@ import type { Renderer, ReportContext, ReportFormat } from "./types.ts";
 
 export type { OpPoint, Renderer, ReportContext, ReportFormat } from "./types.ts";
 
-/** The report context of a History held in memory. */
-export function reportContextOf(events: readonly HistoryEvent[]): ReportContext {
+/** The report context of a History held in memory, with its scenario.json when there is one. */
+export function reportContextOf(events: readonly HistoryEvent[], scenario?: unknown): ReportContext {
   const { context, operations } = splitHistory(events);
   const timeline = new TimelineFold(context.lastT);
   for (const operation of operations) timeline.operation(operation);
-  return { history: context, points: timeline.points() };
+  return { history: context, points: timeline.points(), ...(scenario === undefined ? {} : { scenario }) };
 }
 
 /** Nothing to draw: an interrupted analysis. */

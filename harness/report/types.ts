@@ -18,12 +18,17 @@ export interface OpPoint {
 }
 
 /**
- * What a renderer may draw besides the result: the History's context (faults and actions to mark)
- * and the timeline's points, folded from the operations while the checkers ran.
+ * What a renderer may draw besides the result: the History's context (faults and actions to mark),
+ * the timeline's points, folded from the operations while the checkers ran, and the scenario.
  */
 export interface ReportContext {
   history: HistoryContext;
   points: readonly OpPoint[];
+  /**
+   * The run's scenario.json, parsed but unchecked (an older run's may differ from today's schema),
+   * for the settings it was drilled with; absent when a History is analysed without its run directory.
+   */
+  scenario?: unknown;
 }
 
 export interface Renderer {

@@ -1,7 +1,7 @@
 /**
  * report.html in a real browser (Debian's chromium, driven by playwright-core): it renders with no
- * console errors and no network requests, the charts and tables are there, and a screenshot is
- * saved. PGDRILL_UPDATE_EXAMPLES=1 also refreshes the README's example screenshot.
+ * console errors and no network requests, the charts, swatches, anatomy bars and tables are there,
+ * and a screenshot is saved. PGDRILL_UPDATE_EXAMPLES=1 also refreshes the README's example screenshot.
  */
 import { cpSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +44,30 @@ describe("report.html in Chromium", { timeout: 60_000 }, () => {
       expect(await page.locator("#gates table tbody tr").count()).toBe(2);
       expect(await page.locator("#claims table tbody tr").count()).toBe(5);
       expect(await page.locator(".verdict").textContent()).toBe("pass");
+      // The swatches of the chart's legends and of the key under it are painted: a box, a colour.
+      for (const selector of [".role-legend-symbol path", ".timeline-key .swatch"]) {
+        const swatches = page.locator(selector);
+        expect(await swatches.count()).toBeGreaterThanOrEqual(3);
+        for (const swatch of await swatches.all()) {
+          const box = await swatch.boundingBox();
+          expect(box?.width).toBeGreaterThan(5);
+          const paint = await swatch.evaluate((el) => {
+            const style = getComputedStyle(el);
+            return { colour: el.tagName === "path" ? style.fill : style.backgroundColor, opacity: Number(style.opacity) };
+          });
+          expect(paint.colour).toMatch(/^rgb\(/);
+          expect(paint.opacity).toBeGreaterThanOrEqual(0.35);
+        }
+      }
+      // The kill was a failover: one bar per client probe, its three segments side by side.
+      const bars = page.locator("#anatomy .anatomy-bar");
+      expect(await bars.count()).toBe(2);
+      const bar = await bars.first().boundingBox();
+      expect(bar?.width).toBeGreaterThan(600);
+      expect(await page.locator("#anatomy .anatomy-segment").count()).toBe(6);
+      expect(await page.locator("#events table tbody tr").count()).toBe(3);
+      expect(await page.locator("#settings-probes table tbody tr").count()).toBe(3);
+      expect(await page.locator("#settings-gates table tbody tr").count()).toBe(2);
       expect(problems).toEqual([]);
 
       const screenshot = join(runDir, "report.png");

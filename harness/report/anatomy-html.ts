@@ -1,0 +1,71 @@
+/**
+ * report.html's anatomy of a failover: one horizontal stacked bar per client path, detection →
+ * promotion → that client's recovery, all on one scale, so the paths compare at a glance (a
+ * pooled client's longer wait shows as a longer last segment). checker/anatomy.ts measures the
+ * phases; this only draws them, in plain HTML with inline widths (no chart library needed).
+ */
+import { formatMs } from "../duration.ts";
+import type { AnatomyClient, Metrics, RunResult } from "../result.ts";
+import { escapeHtml as e, swatch } from "./html-parts.ts";
+
+export const ANATOMY_COLORS = { detection: "#ff7f0e", promotion: "#1f77b4", recovery: "#2ca02c" } as const;
+type Phase = keyof typeof ANATOMY_COLORS;
+const PHASE_LABELS: Record<Phase, string> = { detection: "detection", promotion: "promotion", recovery: "client recovery" };
+
+/** A bar's segments (ms), null where the phase's edge was not observed (drawn as nothing, said as n/a). */
+export function anatomySegments(anatomy: Metrics["anatomy"], client: AnatomyClient): Record<Phase, number | null> {
+  return { detection: anatomy.detectionMs, promotion: anatomy.promotionMs, recovery: client.recoveryMs };
+}
+
+const total = (segments: Record<Phase, number | null>) => Object.values(segments).reduce<number>((sum, ms) => sum + Math.max(0, ms ?? 0), 0);
+
+/** Why there is nothing to draw, for people: the result's own words on the outage when it has them. */
+function whyNone(result: RunResult): string {
+  // A result.json analysed before pgdrill measured the anatomy has none; re-analysing gives it one.
+  const anatomy = result.metrics.anatomy as Metrics["anatomy"] | undefined;
+  if (anatomy === undefined) return "No anatomy in this result: it was analysed before pgdrill measured one; `pgdrill report <run-dir>` re-analyses it.";
+  const { failover, recovery } = result.metrics;
+  if (failover.faultAtMs === null) return "No anatomy: no fault was injected, so there was no failover to take apart.";
+  if (failover.happened === false) {
+    return recovery.latencyMs === 0
+      ? "No anatomy: there was no write outage and no failover."
+      : `No anatomy: no failover — writes came back on the same primary${recovery.node ? ` (${recovery.node})` : ""}, a recovery, not a failover.`;
+  }
+  if (failover.happened === null) return "No anatomy: whether the primary changed cannot be said (the writes did not recover, or nothing was measured).";
+  return "No anatomy: a failover happened, but the History holds no observation of when it was detected or promoted.";
+}
+
+export function renderAnatomyHtml(result: RunResult): string {
+  const anatomy = result.metrics.anatomy as Metrics["anatomy"] | undefined;
+  if (anatomy === undefined || !anatomy.observed) return `<div id="anatomy"><p class="meta anatomy-none">${e(whyNone(result))}</p></div>`;
+
+  const bars = anatomy.clients.map((client) => ({ client, segments: anatomySegments(anatomy, client) }));
+  // One scale for every bar: the longest path fills the width, the others show how much sooner they were back.
+  const scaleMs = Math.max(1, ...bars.map((bar) => total(bar.segments)));
+  const rows = bars.map(({ client, segments }) => {
+    const parts = (Object.keys(ANATOMY_COLORS) as Phase[]).map((phase) => {
+      const ms = segments[phase];
+      const width = ((Math.max(0, ms ?? 0) / scaleMs) * 100).toFixed(2);
+      const title = `${PHASE_LABELS[phase]}: ${formatMs(ms)}`;
+      return `<span class="anatomy-segment ${phase}" data-ms="${ms ?? ""}" title="${e(title)}" style="display: inline-block; height: 100%; width: ${width}%; background: ${ANATOMY_COLORS[phase]};"></span>`;
+    });
+    const figures = (Object.keys(ANATOMY_COLORS) as Phase[]).map((phase) => `${swatch(ANATOMY_COLORS[phase])}${e(PHASE_LABELS[phase])} ${e(formatMs(segments[phase]))}`).join(" · ");
+    return `<div class="anatomy-client" data-probe="${e(client.probe)}">
+  <div class="anatomy-head"><strong>${e(client.probe)}</strong> <span class="meta">via ${e(client.via)} · back ${e(formatMs(client.recoveredAfterMs))} after the fault</span></div>
+  <div class="anatomy-bar" style="display: flex; height: 16px; background: #f4f4f4; border-radius: 2px; overflow: hidden;">${parts.join("")}</div>
+  <div class="meta">${figures}</div>
+</div>`;
+  });
+  const mechanism = [
+    `mechanism: ${anatomy.mechanism ?? "unknown"}`,
+    `detected by: ${anatomy.detectedBy ?? "not observed"}`,
+    `promoted by: ${anatomy.promotedBy ?? "not observed"}${anatomy.newPrimary ? ` (${anatomy.newPrimary})` : ""}`,
+  ].join(" · ");
+  const after = anatomy.faultLabel === null ? "" : ` after “${anatomy.faultLabel}”${anatomy.faultAtMs === null ? "" : ` at ${formatMs(anatomy.faultAtMs)}`}`;
+  const clients = rows.length > 0 ? rows.join("\n") : `<p class="meta">No client path was measured.</p>`;
+  return `<div id="anatomy">
+<p class="anatomy-mechanism">${e(mechanism)}</p>
+<p class="meta">Each bar runs from the fault${e(after)}: detection (until the HA mechanism acted), promotion (until the new primary accepted writes), then that client's own recovery; one scale, ${e(formatMs(scaleMs))} the longest.</p>
+${clients}
+</div>`;
+}
