@@ -9,7 +9,7 @@
  *                 (the "database system is ready to accept connections" line of the new primary's log).
  *
  * pgdrill's measurement is the writes probe's downtime window (invoke of the first failed write →
- * invoke of the first acknowledged one after it). Harness times are ms on a monotonic clock since
+ * acknowledgement of the first write after it). Harness times are ms on a monotonic clock since
  * run start; they become wall-clock times with an offset averaged over every History event
  * (Date.now() when the event is appended − its t). Containers share the host kernel's clock, so
  * the server's clock_timestamp() and log times are on the same wall clock.
@@ -23,6 +23,20 @@
  *                  clients of `rw` still wait for the repoint after pg_promote returns).
  * Coverage is the fraction of trials whose truth falls inside the bounds.
  *
+ * The headline downtime window (the writes probe's longest closed one) has error bars on both
+ * edges: it began within [startLowerMs, startMs] (the last acknowledged write's completion → the
+ * first failed write's invoke) and ended within [endLowerMs, endMs] (the last failed write's
+ * completion → the first acknowledged one's). Each trial checks them against the server side, all
+ * on the same wall clock and written as ms after the fault's wall time like the failover's:
+ *   primary lost = the new primary's log, while it was still a standby: its WAL receiver's
+ *                  connection to the old primary broke ("could not receive data from WAL stream"),
+ *                  the moment the killed server's sockets closed, for the start edge (ms resolution);
+ *   first commit = as above, for the end edge (a write was served then).
+ * The Docker engine's record of the old primary's exit (State.FinishedAt) is kept beside it: it is
+ * written when the engine has handled the exit, tens of ms after the sockets closed, so it is a
+ * late marker, not the moment (the first run used it and found it after the bounds in half the trials).
+ * Downtime coverage is the fraction of trials with both truths inside; the target is ≥ 95 %.
+ *
  * The server record is read while the drill still runs (writes resume ~1 s after the promotion and
  * the drill goes on for seconds), because the drill tears its containers down before it returns.
  */
@@ -31,7 +45,8 @@ import type { HistoryEvent } from "../harness/history/events.ts";
 import type { RunResult } from "../harness/result.ts";
 import { runDrill } from "../harness/run/drill.ts";
 import { validateScenario } from "../harness/scenario/validate.ts";
-import { containerLog, nodeContainer, psqlRows } from "./containers.ts";
+import { LABELS } from "../harness/target/shared/docker.ts";
+import { containerLog, docker, nodeContainer, psqlRows } from "./containers.ts";
 import { distribution, fmtDistribution, round, type Distribution } from "./stats.ts";
 
 export interface PrecisionOptions {
@@ -75,6 +90,27 @@ export interface PrecisionTrial {
   readyInside?: boolean;
   firstCommitMarginMs?: number;
   readyMarginMs?: number;
+  /**
+   * The headline downtime window's edges with their error bars (ms after the fault's wall time),
+   * and the server-side truths for them: the old primary's exit (engine's FinishedAt) for the
+   * start, the first commit after the promotion (truthFirstCommitMs) for the end.
+   */
+  downtimeStartLowerMs?: number;
+  downtimeStartMs?: number;
+  downtimeEndLowerMs?: number;
+  downtimeEndMs?: number;
+  truthPrimaryLostMs?: number;
+  primaryLostInside?: boolean;
+  primaryLostMarginMs?: number;
+  /** The engine's State.FinishedAt of the old primary, same scale; and the log line the start truth came from. */
+  engineExitMs?: number;
+  primaryLostLine?: string;
+  /** The last old-timeline commit the new primary holds (written_at), same scale: the server was alive then. */
+  lastOldCommitMs?: number;
+  /** [lastOldCommitMs, truthPrimaryLostMs] (when the server died, as far as it recorded) overlaps [downtimeStartLowerMs, downtimeStartMs]. */
+  startConsistent?: boolean;
+  endCommitInside?: boolean;
+  endCommitMarginMs?: number;
   /** How far the run-start wallClock is from the averaged offset (alignment sanity). */
   alignmentCheckMs?: number;
   runDir?: string;
@@ -101,7 +137,33 @@ export interface PrecisionSummary {
   /** How far inside the bounds each truth fell (negative: outside). */
   firstCommitMarginMs: Distribution;
   readyMarginMs: Distribution;
+  downtime: DowntimeCoverage;
 }
+
+/** How often the headline downtime window's error bars held the server's truth. */
+export interface DowntimeCoverage {
+  /** Trials with both edges' bounds and truths. */
+  trials: number;
+  /** Trials whose primary-lost moment fell inside [startLowerMs, startMs], whose first commit fell inside [endLowerMs, endMs], and both. */
+  startInside: number;
+  endInside: number;
+  bothInside: number;
+  /** Trials whose start bounds overlap the server's own interval for the death (last old commit → the standby lost it). */
+  startConsistent: number;
+  /** bothInside / trials; null without trials. */
+  coverage: number | null;
+  /** coverage ≥ 0.95. */
+  met: boolean | null;
+  startWidthMs: Distribution;
+  endWidthMs: Distribution;
+  /** How far inside each truth fell (negative: outside by that much). */
+  primaryLostMarginMs: Distribution;
+  endCommitMarginMs: Distribution;
+  /** The engine's exit record − the standby's primary-lost moment: how late the engine's marker is. */
+  engineExitLagMs: Distribution;
+}
+
+export const DOWNTIME_COVERAGE_TARGET = 0.95;
 
 export async function precisionBench(options: PrecisionOptions): Promise<{ trials: PrecisionTrial[]; summaries: PrecisionSummary[] }> {
   const trials: PrecisionTrial[] = [];
@@ -117,7 +179,9 @@ export async function precisionBench(options: PrecisionOptions): Promise<{ trial
       `precision ${index + 1}/${plan.length} @${step.intervalMs} ms: ` +
         (outcome.ok
           ? `measured ${outcome.measuredMs} ms, server ${outcome.truthMs} ms, error ${outcome.errorMs} ms; ` +
-            `failover bounds ${outcome.latencyLowerMs ?? "?"}–${outcome.latencyUpperMs ?? "?"} ms, first commit ${outcome.truthFirstCommitMs ?? "?"} ms${outcome.firstCommitInside ? " inside" : " OUTSIDE"}, ready ${outcome.truthReadyMs ?? "?"} ms${outcome.readyInside ? " inside" : " OUTSIDE"}`
+            `failover bounds ${outcome.latencyLowerMs ?? "?"}–${outcome.latencyUpperMs ?? "?"} ms, first commit ${outcome.truthFirstCommitMs ?? "?"} ms${outcome.firstCommitInside ? " inside" : " OUTSIDE"}, ready ${outcome.truthReadyMs ?? "?"} ms${outcome.readyInside ? " inside" : " OUTSIDE"}; ` +
+            `downtime start ${outcome.downtimeStartLowerMs ?? "?"}–${outcome.downtimeStartMs ?? "?"} ms, primary lost ${outcome.truthPrimaryLostMs ?? "?"} ms${outcome.primaryLostInside ? " inside" : " OUTSIDE"} (engine exit ${outcome.engineExitMs ?? "?"} ms), ` +
+            `end ${outcome.downtimeEndLowerMs ?? "?"}–${outcome.downtimeEndMs ?? "?"} ms, first commit${outcome.endCommitInside ? " inside" : " OUTSIDE"}`
           : `failed: ${outcome.error}`),
     );
   }
@@ -150,13 +214,46 @@ function summarise(intervalMs: number, trials: PrecisionTrial[]): PrecisionSumma
     boundsWidthMs: distribution(bounded.map((trial) => round(trial.latencyUpperMs! - trial.latencyLowerMs!))),
     firstCommitMarginMs: distribution(bounded.map((trial) => trial.firstCommitMarginMs!)),
     readyMarginMs: distribution(bounded.map((trial) => trial.readyMarginMs!)),
+    downtime: downtimeCoverage(good),
   };
+}
+
+/** Downtime-bound coverage over the trials that measured both edges (every interval together when given them all). */
+export function downtimeCoverage(trials: readonly PrecisionTrial[]): DowntimeCoverage {
+  const checked = trials.filter((trial) => trial.primaryLostInside !== undefined && trial.endCommitInside !== undefined);
+  const bothInside = checked.filter((trial) => trial.primaryLostInside && trial.endCommitInside).length;
+  const coverage = checked.length === 0 ? null : round(bothInside / checked.length);
+  return {
+    trials: checked.length,
+    startInside: checked.filter((trial) => trial.primaryLostInside).length,
+    endInside: checked.filter((trial) => trial.endCommitInside).length,
+    bothInside,
+    startConsistent: checked.filter((trial) => trial.startConsistent).length,
+    coverage,
+    met: coverage === null ? null : coverage >= DOWNTIME_COVERAGE_TARGET,
+    startWidthMs: distribution(checked.map((trial) => round(trial.downtimeStartMs! - trial.downtimeStartLowerMs!))),
+    endWidthMs: distribution(checked.map((trial) => round(trial.downtimeEndMs! - trial.downtimeEndLowerMs!))),
+    primaryLostMarginMs: distribution(checked.map((trial) => trial.primaryLostMarginMs!)),
+    endCommitMarginMs: distribution(checked.map((trial) => trial.endCommitMarginMs!)),
+    engineExitLagMs: distribution(checked.flatMap((trial) => (trial.engineExitMs === undefined ? [] : [round(trial.engineExitMs - trial.truthPrimaryLostMs!)]))),
+  };
+}
+
+/** "downtime bounds: start … primary lost inside 9/10 …; end … first commit inside 10/10 …; both 9/10 (90%): target ≥ 95% MISSED" */
+export function downtimeCoverageLine(d: DowntimeCoverage): string {
+  const ms = (value: number | null) => (value === null ? "n/a" : `${value} ms`);
+  const verdict = d.met === null ? "no data" : d.met ? "met" : "MISSED";
+  return (
+    `downtime bounds: start width p50 ${ms(d.startWidthMs.p50)}, primary lost inside ${d.startInside}/${d.trials} (margin min ${ms(d.primaryLostMarginMs.min)}, p50 ${ms(d.primaryLostMarginMs.p50)}; engine's exit record p50 ${ms(d.engineExitLagMs.p50)} later; overlapping last old commit → primary lost ${d.startConsistent}/${d.trials}); ` +
+    `end width p50 ${ms(d.endWidthMs.p50)}, first commit inside ${d.endInside}/${d.trials} (margin min ${ms(d.endCommitMarginMs.min)}, p50 ${ms(d.endCommitMarginMs.p50)}); ` +
+    `both inside ${fraction(d.coverage, d.trials)}: target ≥ ${DOWNTIME_COVERAGE_TARGET * 100}% ${verdict}`
+  );
 }
 
 const fraction = (value: number | null, of: number) => (value === null ? "n/a" : `${Math.round(value * of)}/${of} (${(value * 100).toFixed(0)}%)`);
 
 export function precisionTable(summaries: PrecisionSummary[]): string[] {
-  return summaries.map(
+  return [...summaries.map(
     (s) =>
       `  every ${String(s.intervalMs).padStart(4)} ms${s.baseline ? " (seed guide's loop)" : ""}: |error| ${fmtDistribution(s.absErrorMs)}; ` +
       `signed ${fmtDistribution(s.errorMs)}; edges: start p50 ${s.startErrorMs.p50} ms, end p50 ${s.endErrorMs.p50} ms; ` +
@@ -164,8 +261,19 @@ export function precisionTable(summaries: PrecisionSummary[]): string[] {
       `target ≤ ${s.targetMs} ms: ${s.met === null ? "no data" : s.met ? "met" : "MISSED"}${s.failedTrials ? ` (${s.failedTrials} trials failed)` : ""}\n` +
       `      failover bounds: width ${fmtDistribution(s.boundsWidthMs)}; first commit inside ${fraction(s.coverage.firstCommit, s.boundsWidthMs.count)} ` +
       `(margin min ${s.firstCommitMarginMs.min ?? "n/a"} ms, p50 ${s.firstCommitMarginMs.p50 ?? "n/a"} ms); ` +
-      `server ready inside ${fraction(s.coverage.ready, s.boundsWidthMs.count)} (margin min ${s.readyMarginMs.min ?? "n/a"} ms, p50 ${s.readyMarginMs.p50 ?? "n/a"} ms)`,
-  );
+      `server ready inside ${fraction(s.coverage.ready, s.boundsWidthMs.count)} (margin min ${s.readyMarginMs.min ?? "n/a"} ms, p50 ${s.readyMarginMs.p50 ?? "n/a"} ms)\n` +
+      `      ${downtimeCoverageLine(s.downtime)}`,
+  ), `  every interval together: ${downtimeCoverageTotal(summaries.map((s) => s.downtime))}`];
+}
+
+/** The counts of several intervals' coverage added up (the ≥ 95 % target is about all of them). */
+export function downtimeCoverageTotal(parts: readonly DowntimeCoverage[]): string {
+  const trials = parts.reduce((sum, part) => sum + part.trials, 0);
+  const add = (key: "startInside" | "endInside" | "bothInside") => parts.reduce((sum, part) => sum + part[key], 0);
+  const both = add("bothInside");
+  const coverage = trials === 0 ? null : both / trials;
+  const verdict = coverage === null ? "no data" : coverage >= DOWNTIME_COVERAGE_TARGET ? "met" : "MISSED";
+  return `primary lost inside ${add("startInside")}/${trials}, first commit inside ${add("endInside")}/${trials}, both ${fraction(coverage, trials)}: target ≥ ${DOWNTIME_COVERAGE_TARGET * 100}% ${verdict}`;
 }
 
 /** The shipped pair-kill-primary, shortened: kill at 2 s, promote 1 s later, 7 s of probing. */
@@ -191,6 +299,11 @@ interface ServerRecord {
   rows: Array<[number, number]>;
   promoteRequestMs: number;
   readyMs: number;
+  /** The standby's WAL receiver lost the old primary (epoch ms, from its log), and the line; null when the log has no such line. */
+  primaryLostMs: number | null;
+  primaryLostLine: string | null;
+  /** The killed node's exit, as the Docker engine recorded it (epoch ms, sub-ms); null when it could not be read. */
+  killedMs: number | null;
 }
 
 async function precisionTrial(intervalMs: number, trial: number, options: PrecisionOptions): Promise<PrecisionTrial> {
@@ -201,18 +314,20 @@ async function precisionTrial(intervalMs: number, trial: number, options: Precis
   let startWall: number | null = null;
   let capture: Promise<ServerRecord> | null = null;
   const writes: Array<{ invokeT: number; completeT: number; ok: boolean }> = [];
+  let killedNode = "primary";
   const onEvent = (event: HistoryEvent) => {
     // Date.now() is whole ms (floor), so +0.5 centres it; the average over many events is sub-ms.
     offsetSum += Date.now() + 0.5 - event.t;
     offsetCount += 1;
     if (event.kind === "complete" && event.type === "write") writes.push({ invokeT: event.t - event.latencyMs, completeT: event.t, ok: event.outcome === "ok" });
+    if (event.kind === "fault" && event.phase === "inject" && event.fault === "kill" && event.nodes[0]) killedNode = event.nodes[0];
     if (event.kind === "run-start") {
       runId = event.runId;
       startWall = Date.parse(event.wallClock);
     }
     if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok && runId && !capture) {
       const id = runId;
-      capture = new Promise((resolve) => setTimeout(resolve, 1500)).then(() => readServerRecord(id, event.node ?? "standby", options.signal));
+      capture = new Promise((resolve) => setTimeout(resolve, 1500)).then(() => readServerRecord(id, event.node ?? "standby", killedNode, options.signal));
       capture.catch(() => undefined); // awaited below; this only stops an unhandled rejection meanwhile
     }
   };
@@ -272,6 +387,7 @@ async function precisionTrial(intervalMs: number, trial: number, options: Precis
             readyInside: margin(ready) >= 0,
             firstCommitMarginMs: round(margin(firstCommit)),
             readyMarginMs: round(margin(ready)),
+            ...downtimeBounds(window, offset, faultWall, record, truthStart, truthEnd),
           };
         })();
   return {
@@ -292,10 +408,73 @@ async function precisionTrial(intervalMs: number, trial: number, options: Precis
   };
 }
 
+/** The headline window's edges after the fault's wall time, and whether the kill and the first commit fall inside them. */
+function downtimeBounds(
+  window: { startLowerMs: number; startMs: number; endLowerMs: number; endMs: number },
+  offset: number,
+  faultWall: number,
+  record: Pick<ServerRecord, "primaryLostMs" | "primaryLostLine" | "killedMs">,
+  lastOldCommitWall: number,
+  firstCommitWall: number,
+): Partial<PrecisionTrial> {
+  const after = (t: number) => t + offset - faultWall;
+  const startLower = after(window.startLowerMs);
+  const start = after(window.startMs);
+  const endLower = after(window.endLowerMs);
+  const end = after(window.endMs);
+  const within = (truth: number, lower: number, upper: number) => Math.min(truth - lower, upper - truth);
+  const endMargin = within(firstCommitWall - faultWall, endLower, end);
+  const lost = record.primaryLostMs === null ? null : record.primaryLostMs - faultWall;
+  return {
+    downtimeStartLowerMs: round(startLower),
+    downtimeStartMs: round(start),
+    downtimeEndLowerMs: round(endLower),
+    downtimeEndMs: round(end),
+    endCommitInside: endMargin >= 0,
+    endCommitMarginMs: round(endMargin),
+    ...(record.killedMs === null ? {} : { engineExitMs: round(record.killedMs - faultWall) }),
+    ...(record.primaryLostLine === null ? {} : { primaryLostLine: record.primaryLostLine }),
+    ...(lost === null
+      ? {}
+      : {
+          truthPrimaryLostMs: round(lost),
+          primaryLostInside: within(lost, startLower, start) >= 0,
+          primaryLostMarginMs: round(within(lost, startLower, start)),
+          // The server was alive at its last old-timeline commit and gone when the standby lost it: the
+          // bounds contradict it only if they lie wholly outside that interval.
+          startConsistent: lastOldCommitWall - faultWall <= start && lost >= startLower,
+        }),
+    lastOldCommitMs: round(lastOldCommitWall - faultWall),
+  };
+}
+
+/** Docker's RFC 3339 time with up to 9 fractional digits → epoch ms with the sub-ms part kept. */
+export function parseEngineTime(text: string): number | null {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(text.trim());
+  if (!match) return null;
+  const whole = Date.parse(`${match[1]}${match[3]}`);
+  if (!Number.isFinite(whole) || whole <= 0) return null;
+  const fraction = match[2] ? Number(`0.${match[2]}`) * 1000 : 0;
+  return whole + fraction;
+}
+
+/** When the engine saw `node` of the run exit; null when it is not there or has not exited. */
+async function killedAt(runId: string, node: string): Promise<number | null> {
+  const { stdout } = await docker(["ps", "-aq", "--filter", `label=${LABELS.run}=${runId}`, "--filter", `label=${LABELS.node}=${node}`], 10_000);
+  const container = stdout.trim().split("\n").filter(Boolean)[0];
+  if (!container) return null;
+  const inspected = await docker(["inspect", "-f", "{{.State.Running}} {{.State.FinishedAt}}", container], 10_000);
+  const [running, finished] = inspected.stdout.trim().split(" ");
+  return running === "false" && finished ? parseEngineTime(finished) : null;
+}
+
+/** A standby's WAL receiver losing its primary, at any level (PostgreSQL 15 says FATAL for a broken connection, LOG for a clean end). */
+const LOST_PRIMARY = String.raw`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [A-Za-z0-9+:_/-]+) \[\d+\] (?:FATAL|ERROR|LOG):\s+(?:could not receive data from WAL stream|replication terminated by primary server).*$`;
+
 const LOG_TIME = String.raw`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [A-Za-z0-9+:_/-]+) \[\d+\] LOG:\s+`;
 
 /** Reads the drill's writes and the promotion times from the new primary, retrying briefly until writes resumed. */
-async function readServerRecord(runId: string, node: string, signal: AbortSignal): Promise<ServerRecord> {
+async function readServerRecord(runId: string, node: string, killedNode: string, signal: AbortSignal): Promise<ServerRecord> {
   let last = "not tried";
   for (let attempt = 0; attempt < 6 && !signal.aborted; attempt += 1) {
     const container = await nodeContainer(runId, node);
@@ -314,7 +493,19 @@ async function readServerRecord(runId: string, node: string, signal: AbortSignal
       const times = rows.find((row) => row[0] === "T")!;
       const writes = rows.filter((row) => row[0] === "W").map((row): [number, number] => [Number(row[1]), Number(row[2])]);
       const readyMs = Number(times[2]);
-      if (writes.some(([, at]) => at >= readyMs)) return { rows: writes, promoteRequestMs: Number(times[1]), readyMs };
+      // The last time the standby's WAL receiver lost its primary before the promotion: the kill.
+      const lost = [...log.slice(0, request.index).matchAll(new RegExp(LOST_PRIMARY, "gm"))].at(-1);
+      const lostMs = lost ? Number((await psqlRows(container, `SELECT extract(epoch FROM '${lost[1]}'::timestamptz) * 1000`))[0]?.[0]) : null;
+      if (writes.some(([, at]) => at >= readyMs)) {
+        return {
+          rows: writes,
+          promoteRequestMs: Number(times[1]),
+          readyMs,
+          primaryLostMs: lostMs !== null && Number.isFinite(lostMs) ? lostMs : null,
+          primaryLostLine: lost ? lost[0].slice(0, 160) : null,
+          killedMs: await killedAt(runId, killedNode),
+        };
+      }
       last = "no write committed after the promotion yet";
     } else {
       last = "no promotion in the new primary's log yet";

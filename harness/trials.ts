@@ -4,6 +4,11 @@
  * worst trial (the maximum for upper bounds, the minimum for lower bounds); `--trial-statistic`
  * chooses a percentile instead (p95 judges upper bounds at the 95th percentile and lower bounds at
  * the 5th). A trial that errored makes the whole set errored: its numbers are missing.
+ *
+ * Failover latency is measured only when the primary changed, so a set of pauses or isolations
+ * has none; the recovery (fault → first acknowledged write after the outage, whoever served it)
+ * is summarised beside it, both with the error bars of the trial each statistic picked, and the
+ * set says in how many trials a failover happened.
  */
 import { compare, metricValue, type GateSpec } from "./gate/gate.ts";
 import type { GateMetric } from "./gate/metrics.ts";
@@ -30,13 +35,59 @@ export interface TrialsResult {
   /** Every gate metric, plus the two headline ones, across trials. */
   distributions: Partial<Record<GateMetric, Distribution>>;
   gates: Array<GateResult & { statistic: string }>;
-  perTrial: Array<{ runId: string; verdict: Verdict; failoverMs: number | null; availability: number | null; lostAcknowledged: number | null }>;
+  /** How many trials failed over (the primary changed), did not (the same primary came back, or nothing was injected), or could not say (never recovered). */
+  failovers: { happened: number; noFailover: number; undetermined: number };
+  /** failover.latencyMs and recovery.latencyMs at each statistic, with the error bars of the trial it picked. */
+  bounds: Record<BoundedMetric, BoundedStatistics>;
+  perTrial: TrialRow[];
+}
+
+export const BOUNDED_METRICS = ["failover.latencyMs", "recovery.latencyMs"] as const satisfies readonly GateMetric[];
+export type BoundedMetric = (typeof BOUNDED_METRICS)[number];
+
+/** One trial's value with its error bars: the moment lies between lowerMs and upperMs (ms after the fault). */
+export interface Bounded {
+  ms: number;
+  lowerMs: number | null;
+  upperMs: number | null;
+  /** Which trial it is, 1-based. */
+  trial: number;
+}
+
+/** The trial at each nearest-rank statistic (the same ranks as Distribution), null when no trial measured it. */
+export interface BoundedStatistics {
+  min: Bounded | null;
+  median: Bounded | null;
+  p95: Bounded | null;
+  max: Bounded | null;
+}
+
+export interface TrialRow {
+  runId: string;
+  verdict: Verdict;
+  /** failover.happened: true (the primary changed), false (the same primary came back), null (cannot be said). */
+  failoverHappened: boolean | null;
+  failoverMs: number | null;
+  failoverLowerMs: number | null;
+  failoverUpperMs: number | null;
+  recoveryMs: number | null;
+  recoveryLowerMs: number | null;
+  recoveryUpperMs: number | null;
+  availability: number | null;
+  lostAcknowledged: number | null;
 }
 
 /** Nearest-rank percentile: with few trials, an observed value beats an interpolated one. */
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Each statistic's trial, by the same nearest ranks as `distribution`; ties keep trial order. */
+export function boundedStatistics(values: ReadonlyArray<Omit<Bounded, "trial"> | null>): BoundedStatistics {
+  const measured = values.flatMap((value, index) => (value === null ? [] : [{ ...value, trial: index + 1 }])).sort((a, b) => a.ms - b.ms);
+  const at = (p: number) => (measured.length === 0 ? null : measured[Math.min(measured.length - 1, Math.max(0, Math.ceil((p / 100) * measured.length) - 1))]!);
+  return { min: measured[0] ?? null, median: at(50), p95: at(95), max: measured.at(-1) ?? null };
 }
 
 export function distribution(values: ReadonlyArray<number | null>): Distribution {
@@ -69,7 +120,7 @@ function judgedValue(spec: GateSpec, values: ReadonlyArray<number | null>, stati
 }
 
 export function summarizeTrials(results: readonly RunResult[], gates: readonly GateSpec[], statistic: TrialStatistic = "worst"): TrialsResult {
-  const metrics = new Set<GateMetric>(["failover.latencyMs", "availability.ratio", "writes.lostAcknowledged", ...gates.map((gate) => gate.metric)]);
+  const metrics = new Set<GateMetric>(["failover.latencyMs", "recovery.latencyMs", "availability.ratio", "writes.lostAcknowledged", ...gates.map((gate) => gate.metric)]);
   const distributions: Partial<Record<GateMetric, Distribution>> = {};
   for (const metric of metrics) distributions[metric] = distribution(results.map((result) => metricValue(result.metrics, metric)));
 
@@ -89,6 +140,14 @@ export function summarizeTrials(results: readonly RunResult[], gates: readonly G
     verdict = "deviated";
     reason = failed.map((gate) => `${gate.metric} (${gate.statistic} over ${results.length} trials) was ${gate.actual ?? "not measured"}, expected ${gate.expected}`).join("; ");
   }
+  const rows = results.map(trialRow);
+  const bounded = (metric: BoundedMetric) =>
+    boundedStatistics(
+      rows.map((row) => {
+        const [ms, lowerMs, upperMs] = metric === "failover.latencyMs" ? [row.failoverMs, row.failoverLowerMs, row.failoverUpperMs] : [row.recoveryMs, row.recoveryLowerMs, row.recoveryUpperMs];
+        return ms === null ? null : { ms, lowerMs, upperMs };
+      }),
+    );
   return {
     scenario: results[0]?.scenario ?? "unknown",
     trials: results.length,
@@ -97,12 +156,29 @@ export function summarizeTrials(results: readonly RunResult[], gates: readonly G
     reason,
     distributions,
     gates: gateResults,
-    perTrial: results.map((result) => ({
-      runId: result.runId,
-      verdict: result.verdict,
-      failoverMs: result.metrics.failover.latencyMs,
-      availability: result.metrics.availability.ratio,
-      lostAcknowledged: result.metrics.writes.lostAcknowledged,
-    })),
+    failovers: {
+      happened: rows.filter((row) => row.failoverHappened === true).length,
+      noFailover: rows.filter((row) => row.failoverHappened === false).length,
+      undetermined: rows.filter((row) => row.failoverHappened === null).length,
+    },
+    bounds: { "failover.latencyMs": bounded("failover.latencyMs"), "recovery.latencyMs": bounded("recovery.latencyMs") },
+    perTrial: rows,
+  };
+}
+
+function trialRow(result: RunResult): TrialRow {
+  const { failover, recovery } = result.metrics;
+  return {
+    runId: result.runId,
+    verdict: result.verdict,
+    failoverHappened: failover.happened,
+    failoverMs: failover.latencyMs,
+    failoverLowerMs: failover.latencyLowerMs,
+    failoverUpperMs: failover.latencyUpperMs,
+    recoveryMs: recovery.latencyMs,
+    recoveryLowerMs: recovery.latencyLowerMs,
+    recoveryUpperMs: recovery.latencyUpperMs,
+    availability: result.metrics.availability.ratio,
+    lostAcknowledged: result.metrics.writes.lostAcknowledged,
   };
 }

@@ -3,10 +3,19 @@
  * (phase, elapsed and remaining time, rolling availability, active faults, the last errors) with
  * log lines scrolling above it. Elsewhere (CI, pipes): plain timestamped lines, no escape codes.
  * The state is folded from History events, so the view shows exactly what is being recorded.
+ *
+ * The rolling availability is availability.ratio's share of time, not a count of operations: the
+ * headline probe's downtime windows (checker/downtime.ts's WindowTracker, slo stalls included)
+ * over the trailing window, as checker/availability.ts's shareServed clips them. Only operations
+ * that completed are seen, so a client still waiting shows up when its operation ends.
  */
 import { createLogUpdate } from "log-update";
 import picocolors from "picocolors";
+import { shareServed } from "../checker/availability.ts";
+import { WindowTracker } from "../checker/downtime.ts";
+import { ProbeList } from "../checker/probes.ts";
 import type { HistoryEvent, Phase } from "../history/events.ts";
+import type { CompletedOperation } from "../history/operations.ts";
 
 /** Availability is shown over this trailing window, so recovery shows up as it happens. */
 const ROLLING_MS = 2000;
@@ -20,13 +29,19 @@ export interface LiveState {
   probeStart: number | null;
   durationMs: number | null;
   lastT: number;
-  recent: Array<{ t: number; ok: boolean }>;
+  /** Completed operations (role probes excepted) that ended in the trailing window, in completion order. */
+  recent: CompletedOperation[];
+  /** Per probe, the latest-invoked operation that ended before the window: whether an outage was already open when it began. */
+  before: Map<string, CompletedOperation>;
+  probes: ProbeList;
+  /** Each probe's slo, from run-start. */
+  slos: Map<string, number>;
   activeFaults: Map<string, string>;
   errors: Array<{ t: number; probe: string; error: string }>;
 }
 
 export function initialState(): LiveState {
-  return { phase: "starting", scenario: "", probeStart: null, durationMs: null, lastT: 0, recent: [], activeFaults: new Map(), errors: [] };
+  return { phase: "starting", scenario: "", probeStart: null, durationMs: null, lastT: 0, recent: [], before: new Map(), probes: new ProbeList(), slos: new Map(), activeFaults: new Map(), errors: [] };
 }
 
 /** Folds one History event into the view's state. */
@@ -36,6 +51,7 @@ export function applyEvent(state: LiveState, event: HistoryEvent): void {
     case "run-start":
       state.scenario = event.scenario;
       state.durationMs = event.durationMs;
+      for (const probe of event.probes ?? []) if (probe.sloMs !== undefined) state.slos.set(probe.name, probe.sloMs);
       break;
     case "phase":
       state.phase = event.phase;
@@ -43,7 +59,23 @@ export function applyEvent(state: LiveState, event: HistoryEvent): void {
       break;
     case "complete":
       if (event.type === "role") break;
-      state.recent.push({ t: event.t, ok: event.outcome === "ok" });
+      {
+        const operation: CompletedOperation = {
+          probe: event.probe,
+          type: event.type,
+          worker: event.worker,
+          op: event.op,
+          invokeT: event.t - event.latencyMs,
+          completeT: event.t,
+          outcome: event.outcome,
+          node: event.node ?? null,
+          value: event.value ?? null,
+          latencyMs: event.latencyMs,
+          error: event.error ?? null,
+        };
+        state.probes.note(operation);
+        state.recent.push(operation);
+      }
       if (event.outcome !== "ok" && event.error) {
         state.errors.push({ t: event.t, probe: event.probe, error: event.error });
         if (state.errors.length > KEPT_ERRORS) state.errors.shift();
@@ -56,20 +88,40 @@ export function applyEvent(state: LiveState, event: HistoryEvent): void {
     default:
       break;
   }
-  while (state.recent.length > 0 && state.recent[0]!.t < state.lastT - ROLLING_MS) state.recent.shift();
+  while (state.recent.length > 0 && state.recent[0]!.completeT < state.lastT - ROLLING_MS) {
+    const dropped = state.recent.shift()!;
+    const kept = state.before.get(dropped.probe);
+    if (!kept || dropped.invokeT >= kept.invokeT) state.before.set(dropped.probe, dropped);
+  }
+}
+
+/** The headline probe's share of the trailing window it was served (availability.ratio's definition), and its downtime there. */
+export function rollingAvailability(state: LiveState): { probe: string; share: number | null; downMs: number; spanMs: number } | null {
+  const headline = state.probes.headline;
+  if (!headline) return null;
+  const from = state.lastT - ROLLING_MS;
+  const before = state.before.get(headline.name);
+  const operations = [...(before ? [before] : []), ...state.recent.filter((operation) => operation.probe === headline.name)].sort((a, b) => a.invokeT - b.invokeT);
+  const tracker = new WindowTracker(headline.name, state.slos.get(headline.name) ?? null);
+  for (const operation of operations) tracker.add(operation);
+  const timeline = tracker.finish();
+  const share = shareServed(timeline, from);
+  const spanMs = timeline.observed ? Math.max(0, timeline.observed.toMs - Math.max(from, timeline.observed.fromMs)) : 0;
+  return { probe: headline.name, share, downMs: share === null ? 0 : (1 - share) * spanMs, spanMs };
 }
 
 export function renderStatus(state: LiveState, color: boolean): string {
   const c = picocolors.createColors(color);
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-  const ok = state.recent.filter((sample) => sample.ok).length;
-  const availability = state.recent.length > 0 ? ok / state.recent.length : null;
+  const rolling = rollingAvailability(state);
+  const availability = rolling?.share ?? null;
   const paint = availability === null ? c.dim : availability >= 0.99 ? c.green : availability >= 0.5 ? c.yellow : c.red;
   const remaining =
     state.probeStart !== null && state.durationMs !== null ? Math.max(0, state.probeStart + state.durationMs - state.lastT) : null;
   const lines = [
     `${c.bold(state.scenario || "pgdrill")}  ${c.cyan(state.phase)}  elapsed ${seconds(state.lastT)}${remaining !== null ? `  remaining ${seconds(remaining)}` : ""}`,
-    `availability (last ${seconds(ROLLING_MS)}): ${paint(availability === null ? "—" : `${(availability * 100).toFixed(1)}%`)} (${ok}/${state.recent.length})` +
+    `availability (${rolling ? `${rolling.probe}, ` : ""}share of time served, last ${seconds(ROLLING_MS)}): ${paint(availability === null ? "—" : `${(availability * 100).toFixed(1)}%`)}` +
+      (rolling && availability !== null ? ` (down ${Math.round(rolling.downMs)} ms of ${Math.round(rolling.spanMs)} ms)` : "") +
       (state.activeFaults.size > 0 ? `  faults: ${c.magenta([...state.activeFaults.values()].join(", "))}` : ""),
     ...state.errors.map((e) => c.dim(`  ${seconds(e.t)} ${e.probe}: ${e.error.slice(0, 100)}`)),
   ];

@@ -1,7 +1,7 @@
 /** trials.html: the distribution across trials, the gates judged on it, and a row per trial linking its report. */
 import type { TrialsResult } from "../trials.ts";
-import { formatMs, formatRatio } from "./format.ts";
-import { formatMetric } from "./trials.ts";
+import { formatRatio } from "./format.ts";
+import { failoverCount, formatMetric, formatStatistic, trialFailover, trialRecovery } from "./trials.ts";
 import { escapeHtml as e, mark, PAGE_STYLE, table, VERDICT_COLORS } from "./html-page.ts";
 
 export function renderTrialsHtml(trials: TrialsResult): string {
@@ -10,7 +10,7 @@ export function renderTrialsHtml(trials: TrialsResult): string {
     ["metric", "min", "median", "p95", "max", "measured"],
     Object.entries(trials.distributions).map(([metric, d]) => [
       `<code>${e(metric)}</code>`,
-      ...[d.min, d.median, d.p95, d.max].map((value) => e(formatMetric(metric, value))),
+      ...(["min", "median", "p95", "max"] as const).map((statistic) => e(formatStatistic(trials, metric, statistic))),
       `${d.count}/${trials.trials}`,
     ]),
   );
@@ -21,12 +21,13 @@ export function renderTrialsHtml(trials: TrialsResult): string {
   );
   const perTrial = table(
     "trials",
-    ["#", "run", "verdict", "failover", "availability", "lost writes"],
+    ["#", "run", "verdict", "failover", "recovery", "availability", "lost writes"],
     trials.perTrial.map((trial, index) => [
       `<a href="trial-${index + 1}/report.html">${index + 1}</a>`,
       `<code>${e(trial.runId)}</code>`,
       e(trial.verdict),
-      formatMs(trial.failoverMs),
+      e(trialFailover(trial)),
+      e(trialRecovery(trial)),
       formatRatio(trial.availability),
       e(trial.lostAcknowledged ?? "unknown"),
     ]),
@@ -48,7 +49,7 @@ ${PAGE_STYLE}
   ${trials.reason ? `<p class="reason">${e(trials.reason)}</p>` : ""}
   <div class="meta">Gates are judged on the ${trials.statistic === "worst" ? "worst trial" : e(trials.statistic)} across trials; each trial ran on a fresh target.</div>
 </header>
-<section><h2>Distributions</h2>${distributions}</section>
+<section><h2>Distributions</h2><p>${e(failoverCount(trials))}. Failover latency is measured only then; recovery (fault → first acknowledged write after the outage, whoever served it) in every trial that recovered, each statistic with the error bars of the trial it picked.</p>${distributions}</section>
 <section><h2>Gates</h2>${gates}</section>
 <section><h2>Trials</h2>${perTrial}</section>
 </body>

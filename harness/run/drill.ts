@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { analyzeRunDir } from "../analyze.ts";
 import { toMs } from "../duration.ts";
 import { InputError, errorMessage } from "../errors.ts";
-import type { HistoryEvent } from "../history/events.ts";
+import type { HistoryEvent, RunStartEvent } from "../history/events.ts";
 import { HistoryWriter } from "../history/writer.ts";
 import { buildProbe, probeRecord, type Probe } from "../probe/index.ts";
 import type { RunResult } from "../result.ts";
@@ -21,6 +21,7 @@ import { planSchedule } from "../schedule/plan.ts";
 import { buildTopology, removeRun, type StartedTopology, type Topology } from "../target/index.ts";
 import { VERSION } from "../version.ts";
 import { monotonicClock, roundMs, type Clock } from "./clock.ts";
+import { SteadyStateWindow } from "./steady-state.ts";
 
 export interface DrillOptions {
   /** Where the scenario came from (file path), for the log. */
@@ -75,7 +76,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const clock = options.clock ?? monotonicClock();
   const durationMs = toMs(scenario.duration);
   const steadyMs = toMs(scenario.steadyState.window);
-  history.append({
+  const runStart: RunStartEvent = {
     kind: "run-start",
     t: 0,
     wallClock: new Date().toISOString(),
@@ -88,7 +89,8 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     steadyStateMs: steadyMs,
     version: VERSION,
     probes: scenario.probes.map(probeRecord),
-  });
+  };
+  history.append(runStart);
   log(`run ${runId}: ${scenario.name} from ${options.source} → ${runDir}`);
 
   // Two stops: `drill` ends everything early (interrupt); `probing` ends only the probe loops.
@@ -134,14 +136,15 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
 
     const probeStart = clock.now();
     const until = probeStart + durationMs;
-    const tally = steadyStateTally(history, probeStart + steadyMs);
+    const steadyWindow = new SteadyStateWindow(runStart, probeStart + steadyMs);
+    history.onEvent(steadyWindow.add);
     phase("steady-state");
     const context = { topology: started, history, clock, until, signal: probing.signal };
     probeTasks = probes.map((probe) => probe.run(context));
 
     await clock.sleepUntil(probeStart + steadyMs, drill.signal);
     if (drill.signal.aborted) throw interrupted("during the steady state");
-    const steady = tally.judge(scenario.steadyState.minAvailability);
+    const steady = steadyWindow.judge(scenario.steadyState.minAvailability);
     history.append({ kind: "steady-state", t: roundMs(clock.now()), ...steady });
     log(steady.message);
     if (!steady.ok) throw new Error(`steady state not met before any fault: ${steady.message}`);
@@ -188,28 +191,6 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   log("analysing the history");
   const result = await analyzeRunDir(runDir, { gateOverrides: options.gateOverrides ?? [], ...(analysisSignal ? { signal: analysisSignal } : {}) });
   return { runDir, result, removed };
-}
-
-/** Counts probe outcomes (role probes excepted) completed before the end of the steady-state window. */
-function steadyStateTally(history: HistoryWriter, windowEnd: number) {
-  let ok = 0;
-  let total = 0;
-  history.onEvent((event) => {
-    if (event.kind !== "complete" || event.type === "role" || event.t > windowEnd) return;
-    total += 1;
-    if (event.outcome === "ok") ok += 1;
-  });
-  return {
-    judge(required: number) {
-      const availability = total > 0 ? ok / total : null;
-      const ok_ = availability !== null && availability >= required;
-      const message =
-        availability === null
-          ? "steady state: no probe operation completed in the window"
-          : `steady state: availability ${(availability * 100).toFixed(1)}% (${ok}/${total}), required ${(required * 100).toFixed(1)}%`;
-      return { ok: ok_, availability, required, message };
-    },
-  };
 }
 
 async function teardown(started: StartedTopology | null, runId: string, kind: Scenario["target"]["kind"]): Promise<string[]> {

@@ -73,7 +73,7 @@ export const scenario = z.strictObject({
   steadyState: z
     .strictObject({
       window: duration.default("2s").describe("How long the probes run before the first fault."),
-      minAvailability: z.number().min(0).max(1).default(1).describe("The share of the window's probe operations that must be ok (0..1, a count of operations, not availability.ratio's share of time), else the drill aborts as errored."),
+      minAvailability: z.number().min(0).max(1).default(1).describe("The share of the window's time each probe (role probes excepted) must have been served (0..1): availability.ratio's share of time, 1 − its downtime / its observed span, over the window's operations; else the drill aborts as errored."),
     })
     .default({ window: "2s", minAvailability: 1 })
     .describe("Checked before the first fault; a bad baseline aborts the drill as errored."),
