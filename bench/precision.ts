@@ -24,8 +24,8 @@
  * Coverage is the fraction of trials whose truth falls inside the bounds.
  *
  * The headline downtime window (the writes probe's longest closed one) has error bars on both
- * edges: it began within [startLowerMs, startMs] (the last acknowledged write's completion → the
- * first failed write's invoke) and ended within [endLowerMs, endMs] (the last failed write's
+ * edges: it began within [startLowerMs, startUpperMs] (the last acknowledged write's completion → the
+ * first failed write's completion: what refused it may have struck while it was in flight) and ended within [endLowerMs, endMs] (the last failed write's
  * completion → the first acknowledged one's). Each trial checks them against the server side, all
  * on the same wall clock and written as ms after the fault's wall time like the failover's:
  *   primary lost = the new primary's log, while it was still a standby: its WAL receiver's
@@ -97,6 +97,7 @@ export interface PrecisionTrial {
    */
   downtimeStartLowerMs?: number;
   downtimeStartMs?: number;
+  downtimeStartUpperMs?: number;
   downtimeEndLowerMs?: number;
   downtimeEndMs?: number;
   truthPrimaryLostMs?: number;
@@ -107,7 +108,7 @@ export interface PrecisionTrial {
   primaryLostLine?: string;
   /** The last old-timeline commit the new primary holds (written_at), same scale: the server was alive then. */
   lastOldCommitMs?: number;
-  /** [lastOldCommitMs, truthPrimaryLostMs] (when the server died, as far as it recorded) overlaps [downtimeStartLowerMs, downtimeStartMs]. */
+  /** [lastOldCommitMs, truthPrimaryLostMs] (when the server died, as far as it recorded) overlaps [downtimeStartLowerMs, downtimeStartUpperMs]. */
   startConsistent?: boolean;
   endCommitInside?: boolean;
   endCommitMarginMs?: number;
@@ -144,7 +145,7 @@ export interface PrecisionSummary {
 export interface DowntimeCoverage {
   /** Trials with both edges' bounds and truths. */
   trials: number;
-  /** Trials whose primary-lost moment fell inside [startLowerMs, startMs], whose first commit fell inside [endLowerMs, endMs], and both. */
+  /** Trials whose primary-lost moment fell inside [startLowerMs, startUpperMs], whose first commit fell inside [endLowerMs, endMs], and both. */
   startInside: number;
   endInside: number;
   bothInside: number;
@@ -180,7 +181,7 @@ export async function precisionBench(options: PrecisionOptions): Promise<{ trial
         (outcome.ok
           ? `measured ${outcome.measuredMs} ms, server ${outcome.truthMs} ms, error ${outcome.errorMs} ms; ` +
             `failover bounds ${outcome.latencyLowerMs ?? "?"}–${outcome.latencyUpperMs ?? "?"} ms, first commit ${outcome.truthFirstCommitMs ?? "?"} ms${outcome.firstCommitInside ? " inside" : " OUTSIDE"}, ready ${outcome.truthReadyMs ?? "?"} ms${outcome.readyInside ? " inside" : " OUTSIDE"}; ` +
-            `downtime start ${outcome.downtimeStartLowerMs ?? "?"}–${outcome.downtimeStartMs ?? "?"} ms, primary lost ${outcome.truthPrimaryLostMs ?? "?"} ms${outcome.primaryLostInside ? " inside" : " OUTSIDE"} (engine exit ${outcome.engineExitMs ?? "?"} ms), ` +
+            `downtime start ${outcome.downtimeStartLowerMs ?? "?"}–${outcome.downtimeStartUpperMs ?? "?"} ms, primary lost ${outcome.truthPrimaryLostMs ?? "?"} ms${outcome.primaryLostInside ? " inside" : " OUTSIDE"} (engine exit ${outcome.engineExitMs ?? "?"} ms), ` +
             `end ${outcome.downtimeEndLowerMs ?? "?"}–${outcome.downtimeEndMs ?? "?"} ms, first commit${outcome.endCommitInside ? " inside" : " OUTSIDE"}`
           : `failed: ${outcome.error}`),
     );
@@ -231,7 +232,7 @@ export function downtimeCoverage(trials: readonly PrecisionTrial[]): DowntimeCov
     startConsistent: checked.filter((trial) => trial.startConsistent).length,
     coverage,
     met: coverage === null ? null : coverage >= DOWNTIME_COVERAGE_TARGET,
-    startWidthMs: distribution(checked.map((trial) => round(trial.downtimeStartMs! - trial.downtimeStartLowerMs!))),
+    startWidthMs: distribution(checked.map((trial) => round(trial.downtimeStartUpperMs! - trial.downtimeStartLowerMs!))),
     endWidthMs: distribution(checked.map((trial) => round(trial.downtimeEndMs! - trial.downtimeEndLowerMs!))),
     primaryLostMarginMs: distribution(checked.map((trial) => trial.primaryLostMarginMs!)),
     endCommitMarginMs: distribution(checked.map((trial) => trial.endCommitMarginMs!)),
@@ -410,7 +411,7 @@ async function precisionTrial(intervalMs: number, trial: number, options: Precis
 
 /** The headline window's edges after the fault's wall time, and whether the kill and the first commit fall inside them. */
 function downtimeBounds(
-  window: { startLowerMs: number; startMs: number; endLowerMs: number; endMs: number },
+  window: { startLowerMs: number; startMs: number; startUpperMs: number; endLowerMs: number; endMs: number },
   offset: number,
   faultWall: number,
   record: Pick<ServerRecord, "primaryLostMs" | "primaryLostLine" | "killedMs">,
@@ -420,6 +421,7 @@ function downtimeBounds(
   const after = (t: number) => t + offset - faultWall;
   const startLower = after(window.startLowerMs);
   const start = after(window.startMs);
+  const startUpper = after(window.startUpperMs);
   const endLower = after(window.endLowerMs);
   const end = after(window.endMs);
   const within = (truth: number, lower: number, upper: number) => Math.min(truth - lower, upper - truth);
@@ -428,6 +430,7 @@ function downtimeBounds(
   return {
     downtimeStartLowerMs: round(startLower),
     downtimeStartMs: round(start),
+    downtimeStartUpperMs: round(startUpper),
     downtimeEndLowerMs: round(endLower),
     downtimeEndMs: round(end),
     endCommitInside: endMargin >= 0,
@@ -438,11 +441,11 @@ function downtimeBounds(
       ? {}
       : {
           truthPrimaryLostMs: round(lost),
-          primaryLostInside: within(lost, startLower, start) >= 0,
-          primaryLostMarginMs: round(within(lost, startLower, start)),
+          primaryLostInside: within(lost, startLower, startUpper) >= 0,
+          primaryLostMarginMs: round(within(lost, startLower, startUpper)),
           // The server was alive at its last old-timeline commit and gone when the standby lost it: the
           // bounds contradict it only if they lie wholly outside that interval.
-          startConsistent: lastOldCommitWall - faultWall <= start && lost >= startLower,
+          startConsistent: lastOldCommitWall - faultWall <= startUpper && lost >= startLower,
         }),
     lastOldCommitMs: round(lastOldCommitWall - faultWall),
   };

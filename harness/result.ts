@@ -32,9 +32,15 @@ export interface DowntimeWindow {
   stalls: number;
   /** The earliest the outage can have begun (the probe last saw clients served then). */
   startLowerMs: number;
+  /**
+   * The latest it can have begun: the completion of the window's first failed operation (the
+   * client had been refused by then, though what refused it may have happened at any moment
+   * since its invoke, `startMs`); `startMs` itself for a stall, whose start is its objective's end.
+   */
+  startUpperMs: number;
   /** The earliest it can have ended (the probe last saw clients not served then). */
   endLowerMs: number;
-  /** endLowerMs − startMs. */
+  /** endLowerMs − startUpperMs, not below 0. */
   durationLowerMs: number;
   /** endMs − startLowerMs. */
   durationUpperMs: number;

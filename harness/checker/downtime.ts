@@ -14,10 +14,12 @@
  * - A window that never closes is `open` and ends at the probe's last observation (its latest
  *   completion), so it measures only what was seen, not the teardown after it.
  *
- * Each edge is known only to within the cadence. `startMs` is the latest the outage can have
- * begun (a client invoking then was not served); the earliest, `startLowerMs`, is the probe's last
- * completion of an ok operation before it (clients were served then), or, for a stall, that plus
- * the slo (a client invoking right after it would have waited past its objective from then on).
+ * Each edge is known only to within the cadence. `startMs` is when the first client that was not
+ * served asked; the outage began between `startLowerMs`, the probe's last completion of an ok
+ * operation before it (clients were served then), or for a stall that plus the slo (a client
+ * invoking right after it would have waited past its objective from then on), and `startUpperMs`,
+ * that first failure's completion: what refused it may have happened at any moment while it was in
+ * flight (the precision benchmark showed a SIGKILL landing after the first failed write was sent).
  * `endMs` is the latest it can have ended (a client was served then); the earliest, `endLowerMs`,
  * is the completion of the window's last non-ok operation (a client trying again at that instant
  * might have been served), or `endMs` itself when the closing operation stalled (the probe was
@@ -185,6 +187,7 @@ export class WindowTrackers {
 interface OpenWindow {
   startMs: number;
   startLowerMs: number;
+  startUpperMs: number;
   failures: number;
   stalls: number;
   /** Completion of the last non-ok operation in it, or null when only a stall opened it. */
@@ -218,7 +221,7 @@ export class WindowTracker {
         this.current.failures += 1;
         this.current.lastFailureMs = Math.max(this.current.lastFailureMs ?? operation.completeT, operation.completeT);
       } else {
-        this.open(operation.invokeT, this.lastServed, { failures: 1, stalls: 0, lastFailureMs: operation.completeT });
+        this.open(operation.invokeT, this.lastServed, operation.completeT, { failures: 1, stalls: 0, lastFailureMs: operation.completeT });
       }
       return;
     }
@@ -226,7 +229,7 @@ export class WindowTracker {
       const slo = this.sloMs!;
       if (this.current) this.current.stalls += 1;
       else if (Math.max(operation.invokeT + slo, this.lastEnd) < operation.completeT) {
-        this.open(operation.invokeT + slo, this.lastServed === null ? null : this.lastServed + slo, { failures: 0, stalls: 1, lastFailureMs: null });
+        this.open(operation.invokeT + slo, this.lastServed === null ? null : this.lastServed + slo, null, { failures: 0, stalls: 1, lastFailureMs: null });
       }
       // The probe waited, unserved, until this completion: the end is exact.
       this.close(operation.completeT, operation.completeT, false);
@@ -249,11 +252,12 @@ export class WindowTracker {
     return this.finished;
   }
 
-  private open(startMs: number, servedAt: number | null, counts: Omit<OpenWindow, "startMs" | "startLowerMs">): void {
+  /** `refusedAt`: the completion of the failure that opened it (null for a stall: its start is exact). */
+  private open(startMs: number, servedAt: number | null, refusedAt: number | null, counts: Omit<OpenWindow, "startMs" | "startLowerMs" | "startUpperMs">): void {
     const start = Math.max(startMs, this.lastEnd);
     // Nothing seen before it: the earliest is the start itself (no bound leaves the observed span).
     const lower = Math.max(Math.min(servedAt ?? start, start), this.lastEnd, this.firstInvoke ?? start);
-    this.current = { startMs: start, startLowerMs: lower, ...counts };
+    this.current = { startMs: start, startLowerMs: lower, startUpperMs: Math.max(start, refusedAt ?? start), ...counts };
   }
 
   /** Closes the current window at `endMs`; `endLowerMs` null: the completion of its last non-ok operation. */
@@ -273,8 +277,9 @@ export class WindowTracker {
       failures: current.failures,
       stalls: current.stalls,
       startLowerMs: current.startLowerMs,
+      startUpperMs: Math.min(current.startUpperMs, end),
       endLowerMs: endLower,
-      durationLowerMs: endLower - current.startMs,
+      durationLowerMs: Math.max(0, endLower - current.startUpperMs),
       durationUpperMs: end - current.startLowerMs,
     });
   }

@@ -41,30 +41,33 @@ describe("downtime checker", () => {
     const { windows } = downtimeChecker.check(interleaved).metrics;
     expect(windows).toEqual([
       // The slow unknown from worker 1 completes after worker 0's success: the end stays exact.
-      { probe: "select1", startMs: 100, endMs: 305, durationMs: 205, open: false, failures: 3, stalls: 0, startLowerMs: 5, endLowerMs: 305, durationLowerMs: 205, durationUpperMs: 300 },
+      { probe: "select1", startMs: 100, endMs: 305, durationMs: 205, open: false, failures: 3, stalls: 0, startLowerMs: 5, startUpperMs: 105, endLowerMs: 305, durationLowerMs: 200, durationUpperMs: 300 },
     ]);
   });
 
-  it("bounds each edge by what the probe saw around it: the start after the last ok completion, the end after the last failure", () => {
+  it("bounds each edge by what the probe saw around it: the start between the last ok completion and the first failure's, the end after the last failure", () => {
     const { windows } = downtimeChecker.check(events).metrics;
-    // Served at 105 (the ok invoked at 100); the failure invoked at 200 was not. Unserved at 405 (the
-    // last failure's completion); served at 505.
-    expect(windows[0]).toMatchObject({ startLowerMs: 105, startMs: 200, endLowerMs: 405, endMs: 505, durationLowerMs: 205, durationUpperMs: 400 });
-    // Open: within the observed span it was seen down to its end, so the end is exact.
-    expect(windows[1]).toMatchObject({ startLowerMs: 505, startMs: 600, endLowerMs: 605, endMs: 605, durationLowerMs: 5, durationUpperMs: 100 });
+    // Served at 105 (the ok invoked at 100); the failure invoked at 200 was refused by 205, by
+    // something that struck while it was in flight. Unserved at 405 (the last failure's completion);
+    // served at 505.
+    expect(windows[0]).toMatchObject({ startLowerMs: 105, startMs: 200, startUpperMs: 205, endLowerMs: 405, endMs: 505, durationLowerMs: 200, durationUpperMs: 400 });
+    // Open: within the observed span it was seen down to its end, so the end is exact; its one
+    // failure may have struck as late as its completion, so it may have lasted no time at all.
+    expect(windows[1]).toMatchObject({ startLowerMs: 505, startMs: 600, startUpperMs: 605, endLowerMs: 605, endMs: 605, durationLowerMs: 0, durationUpperMs: 100 });
     for (const window of windows) {
       expect(window.startLowerMs).toBeLessThanOrEqual(window.startMs);
+      expect(window.startUpperMs).toBeGreaterThanOrEqual(window.startMs);
       expect(window.endLowerMs).toBeLessThanOrEqual(window.endMs);
       expect(window.durationLowerMs).toBeLessThanOrEqual(window.durationMs);
       expect(window.durationUpperMs).toBeGreaterThanOrEqual(window.durationMs);
     }
-    expect(downtimeChecker.check(events).metrics).toMatchObject({ totalMs: 310, totalLowerMs: 210, totalUpperMs: 500 });
+    expect(downtimeChecker.check(events).metrics).toMatchObject({ totalMs: 310, totalLowerMs: 200, totalUpperMs: 500 });
   });
 
   it("a window opened by the probe's first operation cannot start earlier than it", () => {
     const first = history().start().select1(0, "fail").select1(100, "ok").end(200).events;
     expect(downtimeChecker.check(first).metrics.windows).toEqual([
-      { probe: "select1", startMs: 0, endMs: 105, durationMs: 105, open: false, failures: 1, stalls: 0, startLowerMs: 0, endLowerMs: 5, durationLowerMs: 5, durationUpperMs: 105 },
+      { probe: "select1", startMs: 0, endMs: 105, durationMs: 105, open: false, failures: 1, stalls: 0, startLowerMs: 0, startUpperMs: 5, endLowerMs: 5, durationLowerMs: 0, durationUpperMs: 105 },
     ]);
   });
 
@@ -76,7 +79,7 @@ describe("downtime checker", () => {
       const { windows, totalMs } = downtimeChecker.check(stalled).metrics;
       expect(windows).toEqual([
         // Served at 105, so a client invoking right after it was past its slo from 1105 on.
-        { probe: "select1", startMs: 1200, endMs: 3200, durationMs: 2000, open: false, failures: 0, stalls: 1, startLowerMs: 1105, endLowerMs: 3200, durationLowerMs: 2000, durationUpperMs: 2095 },
+        { probe: "select1", startMs: 1200, endMs: 3200, durationMs: 2000, open: false, failures: 0, stalls: 1, startLowerMs: 1105, startUpperMs: 1200, endLowerMs: 3200, durationLowerMs: 2000, durationUpperMs: 2095 },
       ]);
       expect(totalMs).toBe(2000);
     });
@@ -89,7 +92,7 @@ describe("downtime checker", () => {
     it("a stall after failures extends their window to its completion", () => {
       const mixed = history().start(slo(500)).select1(0, "ok").select1(100, "fail").select1(200, "ok", 1500).select1(1800, "ok").end(2000).events;
       expect(downtimeChecker.check(mixed).metrics.windows).toEqual([
-        { probe: "select1", startMs: 100, endMs: 1700, durationMs: 1600, open: false, failures: 1, stalls: 1, startLowerMs: 5, endLowerMs: 1700, durationLowerMs: 1600, durationUpperMs: 1695 },
+        { probe: "select1", startMs: 100, endMs: 1700, durationMs: 1600, open: false, failures: 1, stalls: 1, startLowerMs: 5, startUpperMs: 105, endLowerMs: 1700, durationLowerMs: 1595, durationUpperMs: 1695 },
       ]);
     });
 

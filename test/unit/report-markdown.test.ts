@@ -12,9 +12,9 @@ describe("Markdown report", () => {
 
   it("tabulates the key metrics", () => {
     // Served 1000 of its 1702 ms; 11 of 13 operations ok.
-    expect(markdown).toContain("| availability (select1) | 58.75% (52.97–70.33%) of 1.70 s observed · operations 84.62% (ok 11, fail 2, info 0) |");
+    expect(markdown).toContain("| availability (select1) | 58.75% (52.97–70.51%) of 1.70 s observed · operations 84.62% (ok 11, fail 2, info 0) |");
     expect(markdown).toContain("| availability from first fault | 6.65% of the time · 33.33% of operations |");
-    expect(markdown).toContain("| downtime | 702.0 ms +98.5 ms/−197.0 ms total, longest 702.0 ms |");
+    expect(markdown).toContain("| downtime | 702.0 ms +98.5 ms/−200.0 ms total, longest 702.0 ms |");
     // The last refused write was sent at 1500, 220 ms before the first acknowledgement.
     expect(markdown).toContain('| failover | 770.0 ms +0/−220.0 ms after "kill primary" at 950.0 ms: primary → standby |');
     expect(markdown).not.toContain("| recovery | 770");
@@ -27,7 +27,7 @@ describe("Markdown report", () => {
   });
 
   it("lists downtime windows, lost ids and role changes", () => {
-    expect(markdown).toContain("| select1 | 1.00 s | 1.70 s | 702.0 ms +98.5 ms/−197.0 ms | 2 | 0 |");
+    expect(markdown).toContain("| select1 | 1.00 s | 1.70 s | 702.0 ms +98.5 ms/−200.0 ms | 2 | 0 |");
     expect(markdown).toContain("1 lost, ids: 3");
     expect(markdown).toContain("| 1.60 s | standby | primary | 2 |");
     expect(markdown).toContain('| writes | ❌ invalid | 1 acknowledged write(s) of "writes" missing from the final read on standby |');

@@ -8,7 +8,7 @@ describe("terminal summary", () => {
     expect(text).not.toContain("\u001b[");
     expect(text.split("\n")).toEqual([
       "DEVIATED hand-made run run-1, 3.00 s",
-      "  availability 58.75% of the time (84.62% of operations) · downtime 702.0 ms +98.5 ms/−197.0 ms · failover 770.0 ms → standby",
+      "  availability 58.75% of the time (84.62% of operations) · downtime 702.0 ms +98.5 ms/−200.0 ms · failover 770.0 ms → standby",
       "  writes 11 acknowledged, 1 unknown, lost 1 · p99 20.0 ms",
       "  lost ids: 3",
       "  gates 1/3 passed",
