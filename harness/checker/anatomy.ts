@@ -8,10 +8,10 @@
  *   events: "pending" or a new name), the HA manager's leader key lost or moved (`ha` events:
  *   Patroni). A switchover is its own decision: detection is 0. The earliest of these after the
  *   fault counts; none seen (a managed endpoint, whose provider decides unseen) leaves it null.
- * - Promotion: → the new primary accepted writes. The role probe's first sample of the new primary
- *   out of recovery after detection (completion: it accepted writes by then; the previous sample,
- *   still in recovery, is the lower bound). Without one, the mechanism's own word: the promote
- *   action ended, the Cluster's currentPrimary changed, the leader key went to the new primary.
+ * - Promotion: → the new primary accepted writes: the earlier of the role probe's first sample of
+ *   it out of recovery after detection (its completion: it accepted writes by then; the previous
+ *   sample, still in recovery, is the lower bound) and the mechanism's own word (the promote
+ *   returned, the Cluster's currentPrimary changed, the leader key went to the new primary).
  * - Client recovery, per probe: → the first ok operation that probe invoked after its own outage
  *   began, through its own path (rw or a pooler, fresh connections, a held one, a pool): what a
  *   client of each kind waited. Shown after the promotion (never below 0: the role probe samples on
@@ -134,7 +134,13 @@ function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: str
   return null;
 }
 
-/** When the new primary accepted writes: the role probe's word, else the mechanism's. */
+/**
+ * When the new primary accepted writes: the earlier of the role probe's first sample of it out of
+ * recovery and the mechanism's own word (the promote returned, currentPrimary changed, the leader
+ * key reached it). Both are moments by which it had happened; the role probe samples on its own
+ * cadence (200 ms by default), so the mechanism's word is often the sharper. The role probe's
+ * previous sample, still in recovery, is the lower bound.
+ */
 function promotionSign(
   context: HistoryContext,
   promotions: ReadonlyMap<string, readonly Promotion[]>,
@@ -143,10 +149,18 @@ function promotionSign(
   mechanism: Sign["mechanism"] | null,
 ): (Sign & { afterT?: number }) | null {
   const seen = newPrimary === null ? undefined : promotions.get(newPrimary)?.find((promotion) => promotion.byT >= since);
-  if (seen) return { t: seen.byT, afterT: seen.afterT, by: `the role probe saw ${seen.node} out of recovery`, mechanism: mechanism ?? "pgdrill" };
+  const probe = seen ? { t: seen.byT, afterT: seen.afterT, by: `the role probe saw ${seen.node} out of recovery`, mechanism: mechanism ?? ("pgdrill" as const) } : null;
+  const word = mechanismWord(context, newPrimary, since);
+  if (!probe) return word;
+  if (!word || probe.t <= word.t) return probe;
+  return { ...word, afterT: Math.min(probe.afterT, word.t) };
+}
+
+/** The mechanism's own word that the new primary took over: the first such event at or after `since`. */
+function mechanismWord(context: HistoryContext, newPrimary: string | null, since: number): Sign | null {
   for (const event of context.events) {
     if (event.t < since) continue;
-    if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok !== false) return { t: event.t, by: `pgdrill's "${event.label}" ended`, mechanism: "pgdrill" };
+    if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok !== false) return { t: event.t, by: `pgdrill's "${event.label}" returned`, mechanism: "pgdrill" };
     if (isCurrentPrimaryChange(event, newPrimary)) return { t: event.t, by: `currentPrimary → ${event.currentPrimary}`, mechanism: "operator" };
     if (isLeaderEvent(event) && event.leader !== null && event.leader === newPrimary) return { t: event.t, by: `${event.manager} leader → ${event.leader}`, mechanism: "ha-manager" };
   }

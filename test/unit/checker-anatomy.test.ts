@@ -71,6 +71,18 @@ describe("failover anatomy", () => {
     expect(metrics.clientRecoveryMs).toBe(2505 - 2102);
   });
 
+  it("takes the mechanism's word for the promotion when it came before the role probe's next sample", () => {
+    const builder = healthy().fault(950, "kill primary");
+    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
+    builder.role(2000, "standby", "standby");
+    push(builder, { kind: "action", t: 2040, phase: "end", id: "a1", action: "promote", label: "promote standby", node: "standby", ok: true });
+    builder.role(2200, "standby", "primary", 2);
+    const { metrics } = anatomyChecker.check(outage(builder, 2050, 2050).end(2600).events);
+    // pg_promote returned at 2040; the role probe saw it only at 2202. The sample invoked at 2000 is still the lower bound.
+    expect(metrics).toMatchObject({ promotedAfterMs: 2040 - 950, promotedLowerMs: 2000 - 950, promotedBy: `pgdrill's "promote standby" returned`, promotionMs: 90 });
+    expect(metrics.clients.map((client) => client.recoveryMs)).toEqual([2110 - 2040, 2105 - 2040]);
+  });
+
   it("reads the operator's targetPrimary as detection and currentPrimary as promotion when no role probe ran", () => {
     const builder = history().start({ probes: PROBES });
     for (let id = 1; id <= 10; id += 1) builder.write(id, (id - 1) * 100, "ok");
