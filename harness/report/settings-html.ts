@@ -111,7 +111,7 @@ export function renderSettingsHtml(result: RunResult, input: SettingsInput): str
     ["duration", e(scenario ? show(scenario.duration) : runStart ? formatMs(runStart.durationMs) : "—")],
     [
       "steady state",
-      e(steady ? `window ${show(steady.window)}, min availability ${show(steady.minAvailability)} of operations` : runStart ? `window ${formatMs(runStart.steadyStateMs)}` : "—"),
+      e(steady ? `window ${show(steady.window)}, each probe served ≥ ${show(steady.minAvailability)} of the time` : runStart ? `window ${formatMs(runStart.steadyStateMs)}` : "—"),
     ],
   ]);
 

@@ -196,7 +196,7 @@ describe("report.html's settings", { timeout: 30_000 }, () => {
     expect(settings).toContain("<td>3s</td><td>fault <code>command</code></td>");
     expect(settings).toContain("<td>6s</td><td>action <code>promote</code></td><td><code>node</code> standby, <code>after</code> 1s</td><td>—</td>");
     expect(settings).toContain("<td><code>failover.latencyMs</code></td><td>&lt; 30000</td>");
-    expect(settings).toContain("window 3s, min availability 1 of operations");
+    expect(settings).toContain("window 3s, each probe served ≥ 1 of the time");
   });
 
   it("never prints a password: URLs' user:password@, password settings in commands, password fields", async () => {
