@@ -9,6 +9,7 @@ import { cnpgTopology } from "./cnpg/cnpg.ts";
 import { removeLeftoverKindClusters } from "./cnpg/kind.ts";
 import { containerPair } from "./container-pair/pair.ts";
 import { endpointTopology } from "./endpoint/endpoint.ts";
+import { patroniTopology } from "./patroni/patroni.ts";
 import { TARGET_PLUGINS, targetPlugin, type TargetKind, type TargetSpecOf } from "./registry.ts";
 import { dockerClient, removeLabelled } from "./shared/docker.ts";
 import type { Topology } from "./types.ts";
@@ -39,6 +40,12 @@ const RUNTIMES: { [K in TargetKind]: TargetRuntime<K> } = {
     build: endpointTopology,
     // A schema left on an endpoint is dropped by the next run there, once its owner has exited.
     reap: async () => [],
+  },
+  patroni: {
+    build: patroniTopology,
+    // Its containers and network carry the same labels as the pair's: the pair's reap already finds them.
+    reap: async () => [],
+    removeRun: async (runId) => removeLabelled(await dockerClient(), { runId }),
   },
 };
 

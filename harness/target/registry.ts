@@ -8,9 +8,10 @@ import type { z } from "zod";
 import { cnpgPlugin } from "./cnpg/plugin.ts";
 import { containerPairPlugin } from "./container-pair/plugin.ts";
 import { endpointPlugin } from "./endpoint/plugin.ts";
+import { patroniPlugin } from "./patroni/plugin.ts";
 import type { TargetPlugin } from "./plugin.ts";
 
-export const TARGET_PLUGINS = [containerPairPlugin, cnpgPlugin, endpointPlugin] as const;
+export const TARGET_PLUGINS = [containerPairPlugin, cnpgPlugin, endpointPlugin, patroniPlugin] as const;
 
 type Plugins = typeof TARGET_PLUGINS;
 /** The options schemas, in registry order, as the tuple the scenario schema's union takes. */
