@@ -57,6 +57,34 @@ export const FAULTS: Packages = {
     inject: (spec, { control }) => control.kill(spec.node),
     heal: null,
   },
+  "kill-process": {
+    ...FAULT_CATALOG["kill-process"],
+    nodes: (spec) => [spec.node],
+    inject: (spec, { control }) => control.kill(spec.node, spec.process),
+    heal: (spec, { control }) => control.revive(spec.node, spec.process),
+  },
+  "pause-process": {
+    ...FAULT_CATALOG["pause-process"],
+    nodes: (spec) => [spec.node],
+    inject: (spec, { control }) => control.freeze(spec.node, spec.process),
+    heal: (spec, { control }) => control.thaw(spec.node, spec.process),
+  },
+  "dcs-outage": {
+    ...FAULT_CATALOG["dcs-outage"],
+    // DCS members are not nodes a scenario names.
+    nodes: () => [],
+    async inject(spec, { control }) {
+      const killed = await control.killMembers(spec.members);
+      return `killed ${killed.join(", ")}`;
+    },
+    heal: (_spec, { control }) => control.startMembers(),
+  },
+  "dcs-partition": {
+    ...FAULT_CATALOG["dcs-partition"],
+    nodes: (spec) => [spec.node],
+    inject: (spec, { control }) => control.cutFrom(spec.node),
+    heal: (spec, { control }) => control.healCut(spec.node),
+  },
   "delete-pod": {
     ...FAULT_CATALOG["delete-pod"],
     nodes: (spec) => [spec.node],
@@ -145,7 +173,7 @@ export async function resolveFault(topology: StartedTopology, spec: FaultSpec): 
       ...(spec.between !== undefined ? { between: [await resolve(spec.between[0]), await resolve(spec.between[1])] as [string, string] } : {}),
     };
   }
-  if (spec.kind === "command") return spec;
+  if (spec.kind === "command" || spec.kind === "dcs-outage") return spec;
   return { ...spec, node: await resolve(spec.node) };
 }
 

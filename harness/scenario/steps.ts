@@ -37,6 +37,26 @@ export const partitionFault = z
   .meta({ oneOf: [{ required: ["isolate"] }, { required: ["between"] }] })
   .describe("Cut nodes off the network: one from everything (isolate), or two from each other (between).");
 
+// An HA manager's node runs two processes that fail apart: PostgreSQL, and the manager that keeps it.
+const managedProcess = z
+  .enum(["postgres", "ha-manager"])
+  .describe('"postgres": PostgreSQL\'s postmaster (the HA manager restarts it: crash recovery, no failover); "ha-manager": the HA manager itself (Patroni), the database running on unmanaged.');
+export const killProcessFault = z
+  .strictObject({ kind: z.literal("kill-process"), node: nodeName.describe("The node whose process is SIGKILLed."), process: managedProcess })
+  .describe("SIGKILL one process of a node, not the node: PostgreSQL alone, or the HA manager alone. Healed: a killed HA manager is started again.");
+export const pauseProcessFault = z
+  .strictObject({ kind: z.literal("pause-process"), node: nodeName.describe("The node whose process is frozen."), process: managedProcess })
+  .describe("SIGSTOP one process of a node until healed (SIGCONT): a hung HA manager, or a hung postmaster.");
+export const dcsOutageFault = z
+  .strictObject({
+    kind: z.literal("dcs-outage"),
+    members: z.enum(["majority", "all"]).default("majority").describe("Which DCS members go down: a majority (the DCS loses quorum), or all of them."),
+  })
+  .describe("Kill DCS members (etcd): the HA manager loses its leader key's store. Healed: they are started again.");
+export const dcsPartitionFault = z
+  .strictObject({ kind: z.literal("dcs-partition"), node: nodeName.describe("The node cut off from every DCS member; clients and the other nodes still reach it.") })
+  .describe("Cut a node off from the DCS only (etcd), until healed: it can no longer renew or read the leader key.");
+
 export const deletePodFault = z
   .strictObject({
     kind: z.literal("delete-pod"),
@@ -113,7 +133,7 @@ export const commandFault = z
   })
   .describe("Your own command as the fault: a provider's failover CLI, a script.");
 
-export const fault = byKind("fault", [killFault, stopFault, pauseFault, partitionFault, deletePodFault, fenceFault, netemFault, commandFault])
+export const fault = byKind("fault", [killFault, stopFault, pauseFault, partitionFault, killProcessFault, pauseProcessFault, dcsOutageFault, dcsPartitionFault, deletePodFault, fenceFault, netemFault, commandFault])
   .describe("What goes wrong, and on which node.");
 
 export const promoteAction = z
@@ -129,9 +149,21 @@ export const switchoverAction = z
     kind: z.literal("switchover"),
     to: nodeName.default("replica").describe('The instance to promote, or "replica" for any healthy replica.'),
   })
-  .describe("cnpg: a planned switchover, what `kubectl cnpg promote` does; waits until `to` is primary.");
+  .describe("A planned switchover through the HA system (cnpg: `kubectl cnpg promote`; patroni: `patronictl switchover`); waits until `to` is primary.");
+export const failoverAction = z
+  .strictObject({
+    kind: z.literal("failover"),
+    to: nodeName.describe("The replica to make primary."),
+  })
+  .describe("A manual failover through the HA manager (patroni: what `patronictl failover --candidate` does, POST /failover): unlike a switchover it needs no healthy leader; waits until `to` is primary.");
+export const maintenanceAction = z
+  .strictObject({
+    kind: z.literal("maintenance"),
+    mode: z.enum(["pause", "resume"]).describe("pause: the HA manager stops acting (no failover, whatever happens); resume: it acts again."),
+  })
+  .describe("Maintenance mode of the HA manager (patroni: `patronictl pause` / `resume`).");
 
-export const action = byKind("action", [promoteAction, healAction, switchoverAction])
+export const action = byKind("action", [promoteAction, healAction, switchoverAction, failoverAction, maintenanceAction])
   .describe("What the operator (or pgdrill standing in for one) does.");
 
 export const faultStep = z

@@ -287,9 +287,9 @@ function checkSemantics(parts: Parts, report: Report): void {
     const action = step.action;
     if (!capabilities.actions.includes(action.kind)) {
       reportStep(["schedule", i, "action", "kind"], `the ${target.kind} target cannot do "${action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
-    } else if (action.kind === "switchover") {
+    } else if (action.kind === "switchover" || action.kind === "failover") {
       if (action.to !== "replica" && !knownNode(["schedule", i, "action", "to"], action.to, reportStep)) return;
-      if (["primary", "operator"].includes(action.to)) reportStep(["schedule", i, "action", "to"], `cannot switch over to "${action.to}"`, 'Name an instance or "replica".');
+      if (["primary", "operator"].includes(action.to)) reportStep(["schedule", i, "action", "to"], `cannot ${action.kind === "switchover" ? "switch over" : "fail over"} to "${action.to}"`, 'Name an instance or "replica".');
     } else if (action.kind === "promote") {
       if (knownNode(["schedule", i, "action", "node"], action.node, reportStep) && action.node === rw) {
         reportStep(["schedule", i, "action", "node"], `"${rw}" is already the primary at that point`, "Promote a standby.");
@@ -312,7 +312,7 @@ function checkSemantics(parts: Parts, report: Report): void {
     if (fault.kind === "partition") {
       if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate, reportStep);
       fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node, reportStep));
-    } else if (fault.kind !== "command") {
+    } else if (fault.kind !== "command" && fault.kind !== "dcs-outage") {
       knownNode(["schedule", i, "fault", "node"], fault.node, reportStep);
     }
   }

@@ -9,6 +9,8 @@ import type { Capability } from "../target/plugin.ts";
 export const ACTION_REQUIRES = {
   promote: "promotion",
   switchover: "switchover",
+  failover: "manager",
+  maintenance: "manager",
   // Heals whatever faults are active, through the faults' own heals.
   heal: null,
 } as const satisfies { [K in ActionSpec["kind"]]: Capability | null };

@@ -114,26 +114,44 @@ export class ScheduleRunner {
     }
   }
 
-  /** A planned switchover through the target's own machinery (cnpg: the operator). */
-  private async switchover(id: string, to: string): Promise<void> {
+  /**
+   * A change of primary the HA system under test makes (a switchover through cnpg's operator or
+   * Patroni, a manual failover through Patroni), recorded as an action from start to end.
+   */
+  private async handOver(id: string, kind: "switchover" | "failover", to: string): Promise<void> {
     const { history, clock, topology } = this.context;
-    let label = `switchover to ${to}`;
+    let label = `${kind} to ${to}`;
     const started = roundMs(clock.now());
     let node = to;
     let startRecorded = false;
     try {
-      const { switchover } = control(topology, ACTION_REQUIRES.switchover, "switchover");
+      const run = kind === "switchover" ? control(topology, ACTION_REQUIRES.switchover, kind).switchover : control(topology, ACTION_REQUIRES.failover, kind).failover;
       node = await topology.resolve(to);
       label = describeResolved(label, [to], [node]);
-      history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
+      history.append({ kind: "action", t: started, phase: "start", id, action: kind, label, node });
       startRecorded = true;
-      await withTimeout(switchover(node), label);
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "switchover", label, node, ok: true });
+      await withTimeout(run(node), label);
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: kind, label, node, ok: true });
       this.context.log(`${label}: done`);
     } catch (error) {
       // Every end pairs with a start, also when finding the node failed before the start was recorded.
-      if (!startRecorded) history.append({ kind: "action", t: started, phase: "start", id, action: "switchover", label, node });
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "switchover", label, node, ok: false, error: errorMessage(error) });
+      if (!startRecorded) history.append({ kind: "action", t: started, phase: "start", id, action: kind, label, node });
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: kind, label, node, ok: false, error: errorMessage(error) });
+      this.errors.push(`${label}: ${errorMessage(error)}`);
+    }
+  }
+
+  /** The HA manager's maintenance mode, on or off. */
+  private async maintenance(id: string, mode: "pause" | "resume"): Promise<void> {
+    const { history, clock, topology } = this.context;
+    const label = `maintenance ${mode}`;
+    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "maintenance", label });
+    try {
+      await withTimeout(control(topology, ACTION_REQUIRES.maintenance, "maintenance").maintenance(mode), label);
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "maintenance", label, ok: true });
+      this.context.log(`${label}: done`);
+    } catch (error) {
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "maintenance", label, ok: false, error: errorMessage(error) });
       this.errors.push(`${label}: ${errorMessage(error)}`);
     }
   }
@@ -146,7 +164,8 @@ export class ScheduleRunner {
       history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "heal", label: "heal all faults", ok: true });
       return;
     }
-    if (action.kind === "switchover") return this.switchover(id, action.to);
+    if (action.kind === "switchover" || action.kind === "failover") return this.handOver(id, action.kind, action.to);
+    if (action.kind === "maintenance") return this.maintenance(id, action.mode);
     const label = `promote ${action.node}`;
     const afterMs = toMs(action.after);
     history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "promote", label, node: action.node, ...(afterMs > 0 ? { afterMs } : {}) });

@@ -135,6 +135,7 @@ function fixFor(state: NodeState): string {
 function touched(fault: FaultSpec): string[] {
   if (fault.kind === "partition") return fault.isolate !== undefined ? [fault.isolate] : [...(fault.between ?? [])];
   if (fault.kind === "command") return []; // the user's command: pgdrill cannot know what it touches
+  if (fault.kind === "dcs-outage") return []; // DCS members, not nodes
   return [fault.node];
 }
 

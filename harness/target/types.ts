@@ -25,6 +25,9 @@ export interface Cut {
 
 export type StopMode = "smart" | "fast" | "immediate";
 
+/** The two processes of an HA manager's node: PostgreSQL's postmaster, and the manager (Patroni). */
+export type ManagedProcess = "postgres" | "ha-manager";
+
 /**
  * The controls a started target hands out, one per capability (plugin.ts). A fault or action uses
  * only the control its declaration names, so a target provides what it can do and nothing else:
@@ -49,6 +52,26 @@ export interface Controls {
     /** Removes the node's shaping; idempotent. */
     unshape(node: string): Promise<void>;
   };
+  /** One process of a node, not the node: PostgreSQL alone, or its HA manager alone. */
+  processes: {
+    /** SIGKILL it. */
+    kill(node: string, process: ManagedProcess): Promise<void>;
+    /** SIGSTOP it; `thaw` sends SIGCONT. */
+    freeze(node: string, process: ManagedProcess): Promise<void>;
+    thaw(node: string, process: ManagedProcess): Promise<void>;
+    /** Starts the HA manager again if it is not running (the heal of a kill); idempotent. For postgres, nothing: its manager restarts it. */
+    revive(node: string, process: ManagedProcess): Promise<void>;
+  };
+  /** The HA manager's DCS (etcd): its members, and the nodes' way to it. */
+  dcs: {
+    /** Kills a majority of the members, or all; resolves with the names of those killed. */
+    killMembers(which: "majority" | "all"): Promise<string[]>;
+    /** Starts every killed member again; idempotent. */
+    startMembers(): Promise<void>;
+    /** Cuts `node` off from every member (both ways); its clients and peers still reach it. */
+    cutFrom(node: string): Promise<void>;
+    healCut(node: string): Promise<void>;
+  };
   /** Delete a pod with a grace period in seconds, or the pod's own when undefined. */
   pods: { deletePod(node: string, graceSeconds: number | undefined): Promise<void> };
   /** Fence an instance: PostgreSQL stops, the pod stays. */
@@ -62,6 +85,13 @@ export interface Controls {
   };
   /** A planned switchover through the HA system under test; resolves once `node` is primary. */
   switchover: { switchover(node: string): Promise<void> };
+  /** The HA manager's own commands. */
+  manager: {
+    /** A manual failover to `node` (patronictl failover); resolves once it is primary. */
+    failover(node: string): Promise<void>;
+    /** Maintenance mode on (the manager stops acting) or off. */
+    maintenance(mode: "pause" | "resume"): Promise<void>;
+  };
 }
 
 // Every capability has a control, and every control a capability.

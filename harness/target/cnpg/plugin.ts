@@ -92,7 +92,7 @@ function checkCnpgFault(_spec: CnpgTarget, fault: FaultSpec, path: Path, report:
     report([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
     return true;
   }
-  if (fault.kind === "command") return false;
+  if (fault.kind === "command" || fault.kind === "dcs-outage") return false;
   const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
   if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence" || fault.kind === "netem")) {
     const verb = { partition: "cut off", fence: "fence", netem: "slow down the network of" }[fault.kind];
