@@ -19,7 +19,7 @@ import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type 
 import { iptablesCommands } from "../shared/iptables.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
-import type { ControlsOf, Cut, Observation, Shaping, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
+import type { ControlsOf, Cut, Shaping, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { DATA_DIR, HAPROXY_NAME, HAPROXY_PORTS, PG_PORT, REST_PORT, etcdArguments, haproxyConfig, patroniYaml, type Secrets } from "./config.ts";
 import { PatroniObserver, httpJson, getJson, normaliseRole, upServers, type PatroniObservation, type Picture } from "./observer.ts";
 import { etcdMemberNames, patroniNodeNames, patroniPlugin, targetProblems, type PatroniTarget } from "./plugin.ts";
@@ -168,12 +168,12 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     options.log(`patroni: ${pgNodes.length} Patroni nodes and HAProxy started in ${Date.now() - t0} ms`);
     if (options.signal?.aborted) throw new Error("interrupted while starting");
 
+    // types.ts's Observation does not name HaEvent yet; the drill stamps and appends whatever it is given.
     const record = (options.record ?? (() => undefined)) as (observation: PatroniObservation) => void;
     observer = new PatroniObserver({
       apis: Object.fromEntries(pgNodes.map((node) => [node.name, `http://127.0.0.1:${node.restPort}`])),
       stats: { host: "127.0.0.1", port: haproxy.getMappedPort(HAPROXY_PORTS.stats) },
-      // types.ts's Observation does not name HaEvent yet; the drill appends whatever it is given.
-      record: record as (observation: PatroniObservation | Observation) => void,
+      record,
       log: options.log,
     });
     observer.start();
