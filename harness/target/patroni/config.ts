@@ -73,7 +73,8 @@ export function patroniYaml(spec: PatroniTarget, node: string, secrets: Secrets)
         superuser: { username: "postgres", password: secrets.superuser },
         replication: { username: "replicator", password: secrets.replication },
       },
-      parameters: { unix_socket_directories: "/var/run/postgresql", cluster_name: node },
+      // Patroni sets cluster_name to the scope itself.
+      parameters: { unix_socket_directories: "/var/run/postgresql" },
       pg_hba: ["local all all trust", "host replication replicator all scram-sha-256", "host all all all scram-sha-256"],
     },
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
