@@ -100,7 +100,8 @@ await section("precision", "1. Precision of failover latency (measured write out
   const { trials, summaries } = await precisionBench({ ...settings, outDir: join(reportsDir, "precision"), signal: interrupt.signal, log });
   results.precision = {
     definition: "error = pgdrill's writes downtime window − (first commit after promotion − last commit on the old timeline), server written_at",
-    coverage: "fraction of trials whose server truth (first commit after promotion; the new primary's ready log line), minus the fault's wall time, lies within failover.latencyLowerMs..latencyUpperMs",
+    coverage:
+      "fraction of trials whose server truth, minus the fault's wall time, lies within the bounds: for the failover, the first commit after promotion and the new primary's ready log line within failover.latencyLowerMs..latencyUpperMs; for the headline downtime window, the standby losing the old primary within startLowerMs..startUpperMs and the first commit within endLowerMs..endMs",
     summaries,
     trials,
   };
