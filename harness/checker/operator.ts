@@ -1,9 +1,14 @@
 /**
  * The operator's view of a failover, from what Kubernetes said (cnpg target's watches), beside the
  * clients' view the failover checker gives: when the operator promoted, how long targetPrimary
- * stayed "pending", how long no pod carried the primary label (the rw service had no endpoint)
- * and how long two pods carried it at once. Targets without an operator record no such events:
- * the check is then valid with `observed: false`.
+ * stayed "pending", when the primary Lease changed hands (and whether it was released first or
+ * waited out), where the rw Service really routed (its EndpointSlices: when it moved, how long it
+ * routed nowhere or to two pods), and, as a separate figure, how long no pod or two pods carried
+ * the primary label. Label overlap is not a split brain: CloudNativePG patches pods one at a time
+ * (pkg/reconciler/instance/metadata.go, ReconcileMetadata), so a switchover shows two primary
+ * labels for milliseconds; split brain is the role probe's finding (split-brain.ts), and this check
+ * gives no verdict from labels. Targets without an operator record no such events: the check is
+ * then valid with `observed: false`.
  */
 import type { HistoryContext } from "../history/context.ts";
 import type { KubeEvent } from "../history/events.ts";
@@ -13,7 +18,21 @@ import { contextOnly, defineChecker, type CheckerOutput } from "./checker.ts";
 export type OperatorMetrics = Metrics["operator"];
 
 export const operatorChecker = defineChecker<OperatorMetrics>({
-  empty: () => ({ observed: false, promotedAfterMs: null, newPrimary: null, pendingMs: 0, noPrimaryLabelMs: 0, multiplePrimaryLabelsMs: 0, resyncs: 0 }),
+  empty: () => ({
+    observed: false,
+    promotedAfterMs: null,
+    newPrimary: null,
+    pendingMs: 0,
+    noPrimaryLabelMs: 0,
+    multiplePrimaryLabelsMs: 0,
+    rwObserved: false,
+    rwMovedAfterMs: null,
+    noRwEndpointMs: null,
+    multipleRwEndpointsMs: null,
+    leaseAcquiredAfterMs: null,
+    leaseReleased: null,
+    resyncs: 0,
+  }),
   // Kubernetes observations are context events: the operations have nothing to add.
   start: (context) => contextOnly(() => checkOperator(context)),
 });
@@ -42,8 +61,51 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
     if (labelState.count > 1) multiplePrimaryLabelsMs += t - from;
   };
 
+  // The rw Service's ready endpoints (EndpointSlices), folded like the labels.
+  let rwObserved = false;
+  let rwState: { count: number; since: number; only: string | null } = { count: 0, since: 0, only: null };
+  let noRwEndpointMs = 0;
+  let multipleRwEndpointsMs = 0;
+  let rwAtFault: string | null | undefined;
+  let rwMovedAt: number | null = null;
+  const closeRwSpan = (t: number) => {
+    const from = Math.max(rwState.since, firstFault ?? Number.POSITIVE_INFINITY);
+    if (!rwObserved || t <= from) return;
+    if (rwState.count === 0) noRwEndpointMs += t - from;
+    if (rwState.count > 1) multipleRwEndpointsMs += t - from;
+  };
+  // The primary Lease: its holder at the fault, and the first new holder after it.
+  let holder: string | null | undefined;
+  /** Set at the first event from the first fault on: the holder then, if the Lease had been seen at all. */
+  let holderAtFault: { holder: string | null } | null | undefined;
+  let releasedSinceFault = false;
+  let leaseAcquiredAt: number | null = null;
+  let leaseReleased: boolean | null = null;
+
   for (const event of kube) {
     if (firstFault !== null && event.t >= firstFault && primaryAtFault === undefined) primaryAtFault = currentPrimary ?? "";
+    if (firstFault !== null && event.t >= firstFault && rwAtFault === undefined) rwAtFault = rwState.only;
+    if (firstFault !== null && event.t >= firstFault && holderAtFault === undefined) holderAtFault = holder === undefined ? null : { holder };
+    if (event.subject === "lease") {
+      const next = event.holder ?? null;
+      if (holderAtFault && leaseAcquiredAt === null) {
+        if (next === null) releasedSinceFault = true;
+        else if (next !== holderAtFault.holder) {
+          leaseAcquiredAt = event.t;
+          leaseReleased = releasedSinceFault;
+        }
+      }
+      holder = next;
+      continue;
+    }
+    if (event.subject === "endpoints") {
+      closeRwSpan(event.t);
+      rwObserved = true;
+      const ready = event.ready ?? [];
+      rwState = { count: ready.length, since: event.t, only: ready.length === 1 ? ready[0]! : null };
+      if (rwAtFault !== undefined && rwMovedAt === null && rwState.only !== null && rwState.only !== rwAtFault) rwMovedAt = event.t;
+      continue;
+    }
     if (event.subject === "cluster") {
       if (event.targetPrimary === "pending" && pendingSince === null) pendingSince = event.t;
       if (event.targetPrimary !== "pending" && pendingSince !== null) {
@@ -57,7 +119,7 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
         }
         currentPrimary = event.currentPrimary;
       }
-    } else {
+    } else if (event.subject === "pod") {
       closeLabelSpan(event.t);
       if (event.role === "deleted") roles.delete(event.name);
       else roles.set(event.name, event.role ?? null);
@@ -65,7 +127,9 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
     }
   }
   closeLabelSpan(end);
+  closeRwSpan(end);
   if (pendingSince !== null) pendingMs += end - pendingSince;
+  const afterFault = (t: number | null) => (t !== null && firstFault !== null ? t - firstFault : null);
 
   const metrics: OperatorMetrics = {
     observed: true,
@@ -74,8 +138,13 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
     pendingMs,
     noPrimaryLabelMs,
     multiplePrimaryLabelsMs,
+    rwObserved,
+    rwMovedAfterMs: afterFault(rwMovedAt),
+    noRwEndpointMs: rwObserved ? noRwEndpointMs : null,
+    multipleRwEndpointsMs: rwObserved ? multipleRwEndpointsMs : null,
+    leaseAcquiredAfterMs: afterFault(leaseAcquiredAt),
+    leaseReleased,
     resyncs: kube.filter((event) => event.resync).length,
   };
-  if (multiplePrimaryLabelsMs > 0) return { valid: false, metrics, reason: `two pods were labelled primary for ${multiplePrimaryLabelsMs} ms` };
   return { valid: true, metrics };
 }

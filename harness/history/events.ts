@@ -144,19 +144,29 @@ export interface EndpointEvent {
 /**
  * What Kubernetes said, from watches (cnpg target): a pod's role label changed (primary, replica,
  * unhealthy; null when the label is absent, as it can be mid-failover; "deleted" when the pod
- * went away), or the Cluster's status changed (currentPrimary, targetPrimary — "pending" while
- * the operator elects a new primary — and phase).
+ * went away), the Cluster's status changed (currentPrimary, targetPrimary — "pending" while
+ * the operator elects a new primary — and phase), the primary Lease changed hands or was renewed
+ * (`subject: "lease"`), or the ready pods behind the rw Service's EndpointSlices changed
+ * (`subject: "endpoints"`: where the rw Service really routes, empty while it routes nowhere).
  */
 export interface KubeEvent {
   kind: "k8s";
   t: number;
-  subject: "pod" | "cluster";
-  /** Pod or Cluster name. */
+  subject: "pod" | "cluster" | "lease" | "endpoints";
+  /** Pod, Cluster, Lease or Service name. */
   name: string;
   role?: string | null;
   currentPrimary?: string;
   targetPrimary?: string;
   phase?: string;
+  /** subject "lease": spec.holderIdentity, null when released (empty) or the Lease is gone. */
+  holder?: string | null;
+  /** subject "lease": spec.renewTime as the holder wrote it (its clock, not pgdrill's). */
+  renewTime?: string | null;
+  /** subject "lease": spec.leaseDurationSeconds. */
+  leaseDurationSeconds?: number;
+  /** subject "endpoints": the pods the Service's EndpointSlices list as ready, by name. */
+  ready?: string[];
   /** The watch lost its place (410 Gone, reset) and listed again; state may have jumped. */
   resync?: boolean;
 }

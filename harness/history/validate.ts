@@ -156,12 +156,16 @@ const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
   },
   endpoint: { endpoint: oneOf({ rw: true, ro: true }), node: string },
   k8s: {
-    subject: oneOf({ pod: true, cluster: true }),
+    subject: oneOf({ pod: true, cluster: true, lease: true, endpoints: true }),
     name: string,
     role: optional(nullable(string)),
     currentPrimary: optional(string),
     targetPrimary: optional(string),
     phase: optional(string),
+    holder: optional(nullable(string)),
+    renewTime: optional(nullable(string)),
+    leaseDurationSeconds: optional(number),
+    ready: optional(arrayOf(string, "strings")),
     resync: optional(boolean),
   },
   ha: {
