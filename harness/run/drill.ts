@@ -22,6 +22,7 @@ import { buildTopology, removeRun, type StartedTopology, type Topology } from ".
 import { VERSION } from "../version.ts";
 import { monotonicClock, roundMs, type Clock } from "./clock.ts";
 import { SteadyStateWindow } from "./steady-state.ts";
+import { breachReason, checkAbortIf, KillSwitch, stopBreach, watchForStop } from "./abort.ts";
 
 export interface DrillOptions {
   /** Where the scenario came from (file path), for the log. */
@@ -64,6 +65,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const probes: Probe[] = scenario.probes.map(buildProbe);
   const runId = makeRunId();
   const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));
+  checkAbortIf(scenario.abortIf, scenario.probes.map(probeRecord));
   // A history is only ever appended to: a second run into the same directory would mix two drills.
   if (existsSync(join(runDir, "history.jsonl"))) {
     throw new InputError(options.outDir ? "--out" : runDir, `${runDir} already holds a run (history.jsonl)`, "Give a new directory, or remove that one; `pgdrill report` re-analyses the run that is there.");
@@ -121,6 +123,21 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   let schedule: ScheduleRunner | null = null;
   let removed: string[] = [];
 
+  // The kill switch (abortIf, run/abort.ts) and `pgdrill stop`: heal every fault at once, stop the
+  // schedule and the probes, and end aborted with the reason. Acted on outside the append that noticed it.
+  let breachHeal: Promise<void> | undefined;
+  const killSwitch = new KillSwitch(scenario.abortIf, (breach) =>
+    setImmediate(() => {
+      history.append({ kind: "log", t: roundMs(clock.now()), level: "error", message: breachReason(breach) });
+      log(`${breachReason(breach)}: healing every fault, stopping the drill`);
+      drill.abort(new Error(breachReason(breach)));
+      breachHeal = schedule?.healAll().catch((error: unknown) => log(`heal failed: ${errorMessage(error)}`));
+    }),
+  );
+  killSwitch.add(runStart);
+  history.onEvent(killSwitch.add);
+  const stopWatching = watchForStop(runDir, runId, (request) => killSwitch.trip(stopBreach(request, roundMs(clock.now()))));
+
   try {
     phase("starting");
     started = await topology.start({
@@ -168,6 +185,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     await settleWithin(probeTasks, PROBE_DRAIN_MS);
     if (started) {
       phase("healing");
+      await breachHeal;
       await schedule?.healAll().catch((error: unknown) => log(`heal failed: ${errorMessage(error)}`));
       phase("final-read");
       for (const probe of probes) {
@@ -180,6 +198,12 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       return [];
     });
     if (removed.length > 0) log(`removed ${removed.join(", ")}`);
+    stopWatching();
+    const breach = killSwitch.breach;
+    if (breach && !pastDeadline) {
+      status = "aborted";
+      failure = breachReason(breach);
+    }
     history.append({ kind: "run-end", t: roundMs(clock.now()), status, ...(failure ? { error: failure } : {}) });
     history.close();
     options.signal?.removeEventListener("abort", onAbort);

@@ -14,11 +14,13 @@ import { GATE_EXPRESSION, GATE_METRIC_NAMES, GATE_METRICS, unknownMetricFix, typ
 import { TARGET_OPTIONS } from "../target/registry.ts";
 import { byKind, duration } from "./schema-parts.ts";
 import { probe } from "./probes.ts";
+import { abortIf } from "./abort.ts";
 import { step } from "./steps.ts";
 
 export { duration, faultFor, issueFix } from "./schema-parts.ts";
 export * from "./probes.ts";
 export * from "./steps.ts";
+export { abortIf, type AbortIf } from "./abort.ts";
 export { containerPairTarget, type ContainerPairTarget } from "../target/container-pair/plugin.ts";
 export { cnpgTarget, CNPG_DEFAULT_VERSION, type CnpgTarget } from "../target/cnpg/plugin.ts";
 export { endpointTarget, type EndpointTarget } from "../target/endpoint/plugin.ts";
@@ -80,6 +82,7 @@ export const scenario = z.strictObject({
   schedule: z.array(step).default([]).describe("Faults and actions at times from the start of the drill."),
   duration: duration.describe("Total length of the probing, steady-state window included."),
   gate: gate.default({}),
+  abortIf,
 });
 
 export type ScenarioInput = z.input<typeof scenario>;
