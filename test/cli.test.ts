@@ -152,3 +152,35 @@ describe("pgdrill run --trials", { timeout: 60_000 }, () => {
     expect(io.stderr()).toMatch(/Allowed choices are worst, p95, median/);
   });
 });
+
+describe("pgdrill stop and pgdrill trend", { timeout: 60_000 }, () => {
+  it("stop refuses what is not a running drill, exit 2, with what to give instead", async () => {
+    const io = capture();
+    expect(await main(["stop", "no-such-run-id"], io)).toBe(2);
+    expect(io.stderr()).toBe('pgdrill: run: "no-such-run-id" is neither a run directory (with a history.jsonl) nor the id of a running drill. Give the run directory `pgdrill run` printed, or its run id (the last part of it).\n');
+    const ended = capture();
+    expect(await main(["stop", "reports/examples/pair-kill-primary"], ended)).toBe(2);
+    expect(ended.stderr()).toMatch(/pair-kill-primary already ended \(completed\); nothing to stop\n$/);
+    const wait = capture();
+    expect(await main(["stop", "x", "--wait", "soon"], wait)).toBe(2);
+    expect(wait.stderr()).toMatch(/"soon" is not a number of seconds/);
+  });
+
+  it("trend --help and stop --help say what they do, with examples and exit codes", async () => {
+    const trend = capture();
+    expect(await main(["trend", "--help"], trend)).toBe(0);
+    expect(trend.stdout()).toMatch(/--regression <metric:±N%>/);
+    expect(trend.stdout()).toMatch(/Exit codes: 0 no regression, 1 a regression gate breached, 2 bad input or no readable run\./);
+    const stop = capture();
+    expect(await main(["stop", "--help"], stop)).toBe(0);
+    expect(stop.stdout()).toMatch(/It writes stop-request\.json into the run directory/);
+  });
+
+  it("trend over the shipped examples writes both pages and exits 0", async () => {
+    const out = mkdtempSync(join(tmpdir(), "pgdrill-cli-trend-"));
+    const io = capture();
+    expect(await main(["trend", "reports/examples", "--out", out, "--regression", "failover.latencyMs:+25%"], io)).toBe(0);
+    expect(io.stdout()).toMatch(/^2 runs of pair-kill-primary \(1\), pair-partition-then-kill \(1\)\n/);
+    expect(readFileSync(join(out, "trend.md"), "utf8")).toMatch(/^## pgdrill trend: ok$/m);
+  });
+});

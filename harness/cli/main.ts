@@ -18,6 +18,7 @@ import { VERSION } from "../version.ts";
 import { parseGate, parseGateOverride, withOverrides } from "../gate/gate.ts";
 import { GATE_METRICS } from "../gate/metrics.ts";
 import { RENDERERS } from "../report/index.ts";
+import { STOP_FILE, stopRun } from "../run/abort.ts";
 import { LiveView } from "./live.ts";
 import { onLauncherGone, watchLauncher } from "./parent-watch.ts";
 
@@ -38,6 +39,12 @@ const defaultIO = (): CliIO => ({
 });
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds; give e.g. 60, or 0 not to wait.`);
+  return n;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -118,6 +125,46 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         exitCode = verdictExit(result.verdict);
       } finally {
         interrupt.dispose();
+      }
+    });
+
+  program
+    .command("trend")
+    .description("charts over time and a regression gate across many runs (e.g. a nightly workflow's downloaded artifacts): reads each run's result.json, writes trend.html and trend.md")
+    .argument("<dirs...>", "run directories, or directories holding them (searched recursively)")
+    .option("--out <dir>", "where trend.html and trend.md go", ".")
+    .addOption(new Option("--regression <metric:±N%>", "fail (exit 1) when the latest run of a scenario is worse than the median of the previous runs by more than this: + worse if higher, - worse if lower (repeatable)").argParser(collect).default([]))
+    .option("--baseline <n>", "how many previous runs the median is taken over", "5")
+    .addHelpText(
+      "after",
+      `\nExamples:\n  pgdrill trend reports/ --out trend/\n  pgdrill trend artifacts/ --regression 'failover.latencyMs:+25%' --regression 'availability.ratio:-1%' --regression 'writes.lostAcknowledged:+0'\n\nMetrics are the gate's (run --help). Errored runs are charted but never part of a baseline; a latest run that errored is not judged.\nExit codes: 0 no regression, 1 a regression gate breached, 2 bad input or no readable run.`,
+    )
+    .action(async (dirs: string[], options: { out: string; regression: string[]; baseline: string }) => {
+      const { trendCommand } = await import("../trend/command.ts");
+      const outcome = await trendCommand(dirs, options, io);
+      if (outcome.markdownFile) await appendJobSummary(resolve(outcome.markdownFile, ".."), "trend.md");
+      exitCode = outcome.exitCode;
+    });
+
+  program
+    .command("stop")
+    .description("stop a running drill from another terminal: it heals every fault at once, stops its schedule and ends aborted (verdict errored), still writing every report")
+    .argument("<run>", "the run directory `pgdrill run` printed, or its run id")
+    .option("--reason <text>", "why, recorded in the History and the reports")
+    .addOption(new Option("--wait <seconds>", "wait this long for the drill to end (0: only ask)").argParser(seconds).default(180))
+    .addHelpText("after", `\nIt writes ${STOP_FILE} into the run directory, which a running drill polls for every 200 ms.\n\nExample:\n  pgdrill stop reports/pair-kill-primary/20261201-124330-ea4a --reason 'paging: real traffic affected'`)
+    .action(async (run: string, options: { reason?: string; wait: number }) => {
+      const outcome = await stopRun(run, { waitMs: options.wait * 1000, ...(options.reason ? { reason: options.reason } : {}) });
+      if (outcome.alreadyEnded) {
+        io.err(`pgdrill: ${outcome.runDir} already ended (${outcome.runEnd?.status}); nothing to stop\n`);
+        exitCode = EXIT.errored;
+      } else if (options.wait === 0) {
+        io.out(`asked the drill in ${outcome.runDir} to stop\n`);
+      } else if (outcome.runEnd) {
+        io.out(`stopped: the drill in ${outcome.runDir} ended ${outcome.runEnd.status}${outcome.runEnd.error ? `: ${outcome.runEnd.error}` : ""}\n`);
+      } else {
+        io.err(`pgdrill: asked the drill in ${outcome.runDir} to stop, but it has not ended within ${options.wait} s (is it still running? \`pgdrill reap\` removes a dead run's containers)\n`);
+        exitCode = EXIT.errored;
       }
     });
 
