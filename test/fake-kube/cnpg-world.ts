@@ -1,17 +1,45 @@
 /**
- * FAKE — a scripted CloudNativePG world on the fake Kubernetes API: the operator's objects, the
- * pods and Cluster status it maintains (shaped like CloudNativePG 1.30's: labels, annotations,
- * owner references, status fields and phase strings), its failover and switchover sequences, and
- * a kube-proxy stand-in that routes each NodePort to the pods its selector picks. Instances can
- * be backed by real PostgreSQL containers (`backing`), so a whole drill runs against real
- * databases while only Kubernetes is simulated.
+ * FAKE — a CloudNativePG 1.30 world on the fake Kubernetes API: the operator's objects, the pods,
+ * Cluster status, primary Lease and EndpointSlices it and Kubernetes maintain, and a kube-proxy
+ * stand-in that routes each NodePort to the pods its selector picks. Instances can be backed by
+ * real PostgreSQL containers (`backing`), so a whole drill runs against real databases while only
+ * Kubernetes is simulated.
+ *
+ * It is not a script of label flips: like the operator, it reconciles. Every change it sees (and
+ * a requeue each second) runs one pass of `reconcile()`, modelled on the Cluster controller
+ * (internal/controller/cluster_controller.go, replicas.go), while per-pod "instance managers"
+ * hold and renew the primary Lease, promote and demote (internal/management/controller/
+ * instance_controller.go, internal/cmd/manager/instance/run/lease/runnable.go). Each behaviour
+ * below names the upstream file it follows (CloudNativePG release-1.30, read, not copied).
+ *
+ * Time: upstream durations (lease 15 s, retry 2 s, the operator's own leader lease 15 s, the 1 s
+ * requeue) are multiplied by `timeScale`, so a test can compress them (0.1: a 1.5 s lease) and
+ * still see their order and proportions. The Lease objects keep the real `leaseDurationSeconds`.
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 import type { FakeKubeApi, KubeObject } from "./fake-kube-api.ts";
 
 const CORE = "/api/v1";
 const CNPG = "/apis/postgresql.cnpg.io/v1";
-export const OPERATOR_VERSION = "1.30.1";
+const COORDINATION = "/apis/coordination.k8s.io/v1";
+const DISCOVERY = "/apis/discovery.k8s.io/v1";
+export const OPERATOR_VERSION = "1.30.0";
+
+/** api/v1/cluster_types.go: DefaultPrimaryLeaseDurationSeconds, DefaultPrimaryLeaseRetryPeriodSeconds. */
+export const LEASE_DURATION_S = 15;
+export const LEASE_RETRY_S = 2;
+/** internal/cmd/manager/instance/run/lease/runnable.go: defaultReleasedLeaseDuration (written on a clean release). */
+const RELEASED_LEASE_S = 1;
+/** internal/cmd/manager/controller/cmd.go: --leader-lease-duration 15; controller.go: LeaderElectionID. */
+export const OPERATOR_LEASE_S = 15;
+export const OPERATOR_LEADER_LEASE = "db9c8771.cnpg.io";
+/** cluster_controller.go: "waiting for the operation to complete" requeues after 1 s. */
+const REQUEUE_S = 1;
+
+const HEALTHY = "Cluster in healthy state";
+const FAILING_OVER = "Failing over";
+const WAITING = "Waiting for the instances to become active";
+const PENDING = "pending";
 
 export interface Backing {
   /** host:port of the real PostgreSQL behind an instance. */
@@ -26,9 +54,31 @@ export interface WorldOptions {
   cluster: string;
   instances: number;
   operatorNamespace?: string;
-  /** How long the fake operator takes from noticing the primary gone to promoting. */
-  failoverDelayMs?: number;
+  /** Multiplies every upstream duration (lease, retry, operator leader lease, requeue). Default 1. */
+  timeScale?: number;
+  /** A pod the operator creates becomes ready after this long (ms, not scaled). Default 400. */
+  podStartMs?: number;
+  /** Between two pod patches of one metadata pass (ms): they are separate API calls. Default 5. */
+  patchGapMs?: number;
   backing?: Backing;
+}
+
+type Role = "primary" | "replica" | "unhealthy" | null;
+
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  renewTime?: string;
+  acquireTime?: string;
+  leaseTransitions?: number;
+}
+
+interface ClusterStatus {
+  currentPrimary?: string;
+  targetPrimary?: string;
+  phase?: string;
+  phaseReason?: string;
+  readyInstances?: number;
 }
 
 export class CnpgWorld {
@@ -36,21 +86,42 @@ export class CnpgWorld {
   readonly options: Required<Omit<WorldOptions, "backing">> & { backing?: Backing };
   /** Pod deletes seen, with their grace periods. */
   readonly deletes: Array<{ namespace: string | undefined; name: string; grace: number | undefined }> = [];
+  /** What the fake operator and instance managers did, in order, for tests to read ("operator: leader", "pg-2: lease claimed (held)"...). */
+  readonly log: string[] = [];
   private readonly proxies: Server[] = [];
   private readonly connections = new Map<string, Set<Socket>>();
   private operatorSerial = 0;
-  private timers: NodeJS.Timeout[] = [];
+  private operatorPod: string | null = null;
+  /** The operator reconciles only while one of its pods holds the leader lease. */
+  private leading = false;
+  private timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  private reconciling = false;
+  private again = false;
+  /** Instance managers not running (pod deleted, postgres stopped by a demotion in progress). */
+  private readonly down = new Set<string>();
+  /** Candidates waiting for the primary Lease: what they observed and since when (runnable.go tryTakeOver). */
+  private readonly acquiring = new Map<string, { observed: string | null; since: number; timer: NodeJS.Timeout | null }>();
+  private slicesTimer: NodeJS.Timeout | null = null;
 
   constructor(fake: FakeKubeApi, options: WorldOptions) {
     this.fake = fake;
-    this.options = { operatorNamespace: "cnpg-system", failoverDelayMs: 800, ...options };
+    this.options = { operatorNamespace: "cnpg-system", timeScale: 1, podStartMs: 400, patchGapMs: 5, ...options };
     fake.onWrite((plural, object) => this.onWrite(plural, object));
     fake.onDelete((ref, grace) => {
       if (ref.plural === "pods") this.onPodDelete(ref.namespace, ref.name, grace);
     });
+    fake.onChange((plural, _type, object) => {
+      if (plural === "pods" && object.metadata.namespace === this.options.namespace) this.podsChanged();
+    });
   }
 
-  /** The operator as installed by its release manifest: CRD, deployment, one ready pod. */
+  /** Seconds of upstream time, in this world's (scaled) milliseconds. */
+  scaled(seconds: number): number {
+    return seconds * 1000 * this.options.timeScale;
+  }
+
+  /** The operator as installed by its release manifest: CRD, deployment, one ready pod that wins its leader election. */
   installOperator(): void {
     this.fake.put("/apis/apiextensions.k8s.io/v1", "customresourcedefinitions", {
       apiVersion: "apiextensions.k8s.io/v1",
@@ -58,18 +129,27 @@ export class CnpgWorld {
       metadata: { name: "clusters.postgresql.cnpg.io" },
       status: { conditions: [{ type: "NamesAccepted", status: "True" }, { type: "Established", status: "True", reason: "InitialNamesAccepted" }] },
     });
+    this.installOperatorDeployment("cnpg-controller-manager", this.options.operatorNamespace, { "app.kubernetes.io/name": "cloudnative-pg" });
+    this.putOperatorPod(true);
+  }
+
+  /** An operator Deployment as another installer names it (Helm: <release>-cloudnative-pg), for the detection tests. */
+  installOperatorDeployment(name: string, namespace: string, labels: Record<string, string>): void {
     this.fake.put("/apis/apps/v1", "deployments", {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: "cnpg-controller-manager", namespace: this.options.operatorNamespace, labels: { "app.kubernetes.io/name": "cloudnative-pg" } },
-      spec: { replicas: 1 },
+      metadata: { name, namespace, labels },
+      spec: { replicas: 1, template: { spec: { containers: [{ name: "manager", image: `ghcr.io/cloudnative-pg/cloudnative-pg:${OPERATOR_VERSION}` }] } } },
       status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, conditions: [{ type: "Available", status: "True" }] },
     });
-    this.putOperatorPod();
   }
 
   instance(i: number): string {
     return `${this.options.cluster}-${i}`;
+  }
+
+  instanceNames(): string[] {
+    return Array.from({ length: this.options.instances }, (_, i) => this.instance(i + 1));
   }
 
   pod(name: string): KubeObject | undefined {
@@ -80,7 +160,16 @@ export class CnpgWorld {
     return this.fake.get(CNPG, this.options.namespace, "clusters", this.options.cluster);
   }
 
-  setRole(name: string, role: "primary" | "replica" | null, ready = true): void {
+  lease(): LeaseSpec | undefined {
+    return this.fake.get(COORDINATION, this.options.namespace, "leases", this.options.cluster)?.spec as LeaseSpec | undefined;
+  }
+
+  get operatorLeading(): boolean {
+    return this.leading;
+  }
+
+  /** Sets a pod's role label (both cnpg.io/instanceRole and its deprecated alias, as utils.SetInstanceRole does) and readiness. */
+  setRole(name: string, role: Role, ready = true): void {
     this.fake.patch(CORE, this.options.namespace, "pods", name, {
       metadata: { labels: { "cnpg.io/instanceRole": role, role } },
       status: { conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
@@ -92,19 +181,34 @@ export class CnpgWorld {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
+    for (const waiting of this.acquiring.values()) if (waiting.timer) clearTimeout(waiting.timer);
+    if (this.slicesTimer) clearTimeout(this.slicesTimer);
     for (const sockets of this.connections.values()) for (const socket of sockets) socket.destroy();
     await Promise.all(this.proxies.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
-  // ---- What the operator does --------------------------------------------------------------
+  // ---- Writes by clients -------------------------------------------------------------------
 
   private onWrite(plural: string, object: KubeObject): void {
     if (plural === "clusters" && object.metadata.name === this.options.cluster && !this.cluster()?.status) this.bootstrap();
     if (plural === "services") void this.exposeNodePort(object);
-    if (plural === "clusters/status") this.maybeSwitchover(object);
+    // A Cluster write (fencing annotation, targetPrimary) triggers a reconcile, as its watch does.
+    if ((plural === "clusters" || plural === "clusters/status") && object.metadata.name === this.options.cluster) {
+      this.applyFencing();
+      this.later(10, () => this.reconcile());
+      this.instanceManagersReact();
+    }
   }
 
+  /**
+   * What the operator creates for a new Cluster, already bootstrapped: the superuser secret, the
+   * -rw/-ro/-r services (pkg/specs/services.go), the primary Lease (internal/controller/
+   * primary_lease.go: named after the Cluster, created by the operator, held by the primary),
+   * the completed initdb Job's pod (pkg/specs/jobs.go: cluster and instance labels, no podRole),
+   * the instance pods and a healthy status.
+   */
   private bootstrap(): void {
     const { cluster, instances, namespace } = this.options;
     this.later(50, () => {
@@ -115,16 +219,38 @@ export class CnpgWorld {
         type: "kubernetes.io/basic-auth",
         data: { username: b64("postgres"), password: b64(this.options.backing?.password ?? "fake-password") },
       });
+      for (const [suffix, role] of [["rw", "primary"], ["ro", "replica"], ["r", null]] as const) {
+        this.fake.put(CORE, "services", {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: `${cluster}-${suffix}`, namespace, labels: { "cnpg.io/cluster": cluster } },
+          spec: { type: "ClusterIP", selector: { "cnpg.io/cluster": cluster, ...(role ? { "cnpg.io/instanceRole": role } : { "cnpg.io/podRole": "instance" }) }, ports: [{ name: "postgres", port: 5432, targetPort: 5432 }] },
+        });
+      }
+      const now = microTime();
+      this.fake.put(COORDINATION, "leases", {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: cluster, namespace, ownerReferences: [{ apiVersion: "postgresql.cnpg.io/v1", kind: "Cluster", name: cluster, controller: true, uid: "00000000-0000-4000-8000-000000000001" }] },
+        spec: { holderIdentity: this.instance(1), leaseDurationSeconds: LEASE_DURATION_S, acquireTime: now, renewTime: now, leaseTransitions: 1 },
+      });
+      this.fake.put(CORE, "pods", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: `${this.instance(1)}-initdb-7xk2p`, namespace, labels: { "cnpg.io/cluster": cluster, "cnpg.io/instanceName": this.instance(1), "cnpg.io/jobRole": "initdb", "batch.kubernetes.io/job-name": `${this.instance(1)}-initdb` } },
+        spec: { nodeName: "fake-worker-1", containers: [{ name: "initdb", image: "ghcr.io/cloudnative-pg/postgresql:18-system-trixie" }] },
+        status: { phase: "Succeeded", conditions: [{ type: "Ready", status: "False", reason: "PodCompleted" }] },
+      });
       for (let i = 1; i <= instances; i += 1) this.putPod(this.instance(i), i === 1 ? "primary" : "replica", true);
-      const names = Array.from({ length: instances }, (_, i) => this.instance(i + 1));
+      const names = this.instanceNames();
       this.setStatus({
         instances,
         readyInstances: instances,
-        phase: "Cluster in healthy state",
+        phase: HEALTHY,
         currentPrimary: this.instance(1),
-        currentPrimaryTimestamp: new Date().toISOString(),
+        currentPrimaryTimestamp: microTime(),
         targetPrimary: this.instance(1),
-        targetPrimaryTimestamp: new Date().toISOString(),
+        targetPrimaryTimestamp: microTime(),
         latestGeneratedNode: instances,
         instanceNames: names,
         instancesStatus: { healthy: names },
@@ -132,64 +258,375 @@ export class CnpgWorld {
         readService: `${cluster}-r`,
         conditions: [{ type: "Ready", status: "True", reason: "ClusterIsReady", message: "Cluster is Ready" }],
       });
+      this.renewLoop();
     });
   }
+
+  // ---- Pods going away ---------------------------------------------------------------------
 
   private onPodDelete(namespace: string | undefined, name: string, grace: number | undefined): void {
     this.deletes.push({ namespace, name, grace });
     if (namespace === this.options.operatorNamespace) {
-      this.later(200, () => this.putOperatorPod());
+      this.operatorPodDeleted(name, grace);
       return;
     }
+    if (namespace !== this.options.namespace || !this.instanceNames().includes(name)) return;
     this.dropConnections(name);
-    const status = (this.cluster()?.status ?? {}) as { currentPrimary?: string };
-    if (name !== status.currentPrimary) {
-      // A replica: the StatefulSet-less operator recreates the pod under the same name.
-      this.later(300, () => this.putPod(name, "replica", true));
+    this.down.add(name);
+    this.stopAcquiring(name);
+    const lease = this.lease();
+    if (lease?.holderIdentity === name && grace !== 0) {
+      // A graceful stop: the instance manager releases the Lease on its way out, so a replica
+      // need not wait out the TTL (internal/cmd/manager/instance/run/cmd.go, the deferred
+      // leaseRunnable.Release; runnable.go Release writes an empty holder, 1 s duration).
+      this.writeLease({ holderIdentity: undefined, leaseDurationSeconds: RELEASED_LEASE_S, renewTime: microTime(), acquireTime: microTime() });
+      this.log.push(`${name}: lease released`);
+    } else if (lease?.holderIdentity === name) {
+      // SIGKILL (grace 0): the holder never releases; the Lease stays held until it expires.
+      this.log.push(`${name}: killed holding the lease`);
+    }
+    const status = this.status();
+    if (name === status.currentPrimary) void this.options.backing?.kill(name).catch(() => undefined);
+    // The operator notices on its pods watch (if it is running) and reconciles.
+    this.later(20, () => this.reconcile());
+  }
+
+  // ---- The operator's leader election ------------------------------------------------------
+
+  /**
+   * The operator runs with --leader-elect (config/manager/manager.yaml) and
+   * LeaderElectionReleaseOnCancel (internal/cmd/manager/controller/controller.go): a pod stopped
+   * gracefully releases the leader lease, one killed (grace 0) leaves it held, and its replacement
+   * must wait the full leader lease (15 s) before it leads. Until then nothing reconciles: no
+   * failover happens without an operator.
+   */
+  private operatorPodDeleted(name: string, grace: number | undefined): void {
+    if (name !== this.operatorPod) return;
+    this.leading = false;
+    this.operatorPod = null;
+    this.log.push(`operator: ${name} gone (${grace === 0 ? "leader lease left held" : "leader lease released"})`);
+    const leader = this.fake.get(COORDINATION, this.options.operatorNamespace, "leases", OPERATOR_LEADER_LEASE);
+    if (leader && grace !== 0) this.fake.patch(COORDINATION, this.options.operatorNamespace, "leases", OPERATOR_LEADER_LEASE, { spec: { holderIdentity: null, leaseDurationSeconds: 1 } });
+    // The Deployment's ReplicaSet starts a new pod.
+    this.later(200, () => {
+      this.putOperatorPod(false);
+      const wait = grace === 0 ? this.scaled(OPERATOR_LEASE_S) : 0;
+      this.later(wait + 50, () => this.winLeaderElection());
+    });
+  }
+
+  private winLeaderElection(): void {
+    if (!this.operatorPod) return;
+    const now = microTime();
+    this.fake.put(COORDINATION, "leases", {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: OPERATOR_LEADER_LEASE, namespace: this.options.operatorNamespace },
+      spec: { holderIdentity: `${this.operatorPod}_fake`, leaseDurationSeconds: OPERATOR_LEASE_S, acquireTime: now, renewTime: now },
+    });
+    this.leading = true;
+    this.log.push(`operator: ${this.operatorPod} leads`);
+    this.reconcile();
+  }
+
+  // ---- The Cluster controller --------------------------------------------------------------
+
+  /** One reconcile pass, as internal/controller/cluster_controller.go Reconcile does, requeued each second while work is left. */
+  private reconcile(): void {
+    if (this.closed || !this.leading) return;
+    if (this.reconciling) {
+      this.again = true;
       return;
     }
-    void this.failover(name);
+    this.reconciling = true;
+    void this.reconcileOnce()
+      .catch((error: unknown) => this.log.push(`operator: reconcile failed: ${(error as Error).message}`))
+      .finally(() => {
+        this.reconciling = false;
+        if (this.again) {
+          this.again = false;
+          this.later(5, () => this.reconcile());
+        }
+      });
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const cluster = this.cluster();
+    const status = this.status();
+    if (!cluster || !status.currentPrimary) return;
+    const fenced = this.fencedSet();
+
+    // A failover or switchover in progress: mark the old primary unhealthy on every pass and wait
+    // (cluster_controller.go: CurrentPrimary != TargetPrimary → markOldPrimaryAsUnhealthy, requeue 1 s).
+    if (status.currentPrimary !== status.targetPrimary) {
+      this.markUnhealthy(status.currentPrimary);
+      if (status.targetPrimary === PENDING) this.electCandidate(status);
+      this.requeue();
+      return;
+    }
+
+    // The current primary is fenced: no switchover, no failover (cluster_controller.go
+    // handleSwitchover: "The current primary instance is fenced ... we won't trigger a switchover").
+    const primaryPod = this.pod(status.currentPrimary);
+    if (!fenced.has(status.currentPrimary) && (!primaryPod || !isReady(primaryPod))) {
+      // replicas.go reconcileTargetPrimaryForNonReplicaCluster: the primary is not healthy.
+      this.setStatus({ phase: FAILING_OVER, phaseReason: `Initiating a failover from ${status.currentPrimary}`, targetPrimary: PENDING, targetPrimaryTimestamp: microTime() });
+      this.log.push(`operator: failover from ${status.currentPrimary} initiated`);
+      // Marked unhealthy at once, removing it from -rw and -ro (replicas.go markOldPrimaryAsUnhealthy).
+      this.markUnhealthy(status.currentPrimary);
+      this.requeue();
+      return;
+    }
+
+    // Pods: role labels once currentPrimary == targetPrimary, one patch per pod in the order of the
+    // pod list (name order), as pkg/reconciler/instance/metadata.go ReconcileMetadata does.
+    for (const name of this.instanceNames()) {
+      const pod = this.pod(name);
+      if (!pod || pod.metadata.deletionTimestamp) continue;
+      const want: Role = name === status.currentPrimary ? "primary" : "replica";
+      if (roleOf(pod) === want) continue;
+      this.fake.patch(CORE, this.options.namespace, "pods", name, { metadata: { labels: { "cnpg.io/instanceRole": want, role: want } } });
+      await this.sleep(this.options.patchGapMs);
+    }
+
+    // Missing instances are recreated under the same name, without a role label (pkg/specs/pods.go
+    // sets cluster, instanceName and podRole only; the role comes from the next metadata pass).
+    for (const name of this.instanceNames()) {
+      if (this.pod(name)) continue;
+      this.putPod(name, null, false);
+      this.log.push(`operator: ${name} recreated`);
+      this.later(this.options.podStartMs, () => this.instanceStarted(name));
+    }
+
+    const ready = this.instanceNames().filter((name) => { const pod = this.pod(name); return pod !== undefined && isReady(pod); }).length;
+    const phase = ready === this.options.instances ? HEALTHY : WAITING;
+    if (status.phase !== phase || status.readyInstances !== ready) this.setStatus({ phase, phaseReason: phase === HEALTHY ? "" : `${ready} of ${this.options.instances} ready`, readyInstances: ready });
+    if (ready !== this.options.instances || this.instanceNames().some((name) => roleOf(this.pod(name)) !== (name === status.currentPrimary ? "primary" : "replica"))) this.requeue();
+  }
+
+  /** replicas.go: with targetPrimary "pending", once the WAL receivers are down, the most advanced ready replica becomes targetPrimary. */
+  private electCandidate(status: ClusterStatus): void {
+    const fenced = this.fencedSet();
+    const candidate = this.instanceNames().find((name) => {
+      const pod = this.pod(name);
+      return name !== status.currentPrimary && pod !== undefined && isReady(pod) && !fenced.has(name) && !this.down.has(name);
+    });
+    if (!candidate) return;
+    this.setStatus({ targetPrimary: candidate, targetPrimaryTimestamp: microTime(), phase: FAILING_OVER, phaseReason: `Failing over from ${status.currentPrimary} to ${candidate}` });
+    this.log.push(`operator: targetPrimary ${candidate}`);
+    this.instanceManagersReact();
+  }
+
+  /** replicas.go markOldPrimaryAsUnhealthy: the old primary's role label becomes "unhealthy" (skipped when its pod is gone). */
+  private markUnhealthy(name: string): void {
+    const pod = this.pod(name);
+    if (!pod || roleOf(pod) === "unhealthy") return;
+    this.fake.patch(CORE, this.options.namespace, "pods", name, { metadata: { labels: { "cnpg.io/instanceRole": "unhealthy", role: "unhealthy" } } });
+  }
+
+  private requeue(): void {
+    this.later(this.scaled(REQUEUE_S), () => this.reconcile());
+  }
+
+  // ---- Instance managers -------------------------------------------------------------------
+
+  /** Each instance manager reacts to the Cluster's status (instance_controller.go reconcilePrimary / reconcileDesignatedPrimary). */
+  private instanceManagersReact(): void {
+    const status = this.status();
+    if (!status.targetPrimary || status.targetPrimary === PENDING) return;
+    const target = status.targetPrimary;
+    // The primary asked to step down (a switchover): it shuts PostgreSQL down, releases the Lease
+    // (runnable.go Release) and comes back as a replica.
+    const current = status.currentPrimary;
+    if (current && current !== target && !this.down.has(current) && this.pod(current) && this.lease()?.holderIdentity === current && !this.fencedSet().has(current)) {
+      this.down.add(current);
+      this.dropConnections(current);
+      this.log.push(`${current}: demoting`);
+      void (async () => {
+        await this.options.backing?.kill(current).catch(() => undefined);
+        this.writeLease({ holderIdentity: undefined, leaseDurationSeconds: RELEASED_LEASE_S, renewTime: microTime(), acquireTime: microTime() });
+        this.log.push(`${current}: lease released`);
+        this.patchReady(current, false);
+        this.later(this.options.podStartMs, () => this.instanceStarted(current));
+      })();
+    }
+    if (target !== current && this.pod(target) && !this.down.has(target) && !this.acquiring.has(target)) this.startAcquiring(target);
   }
 
   /**
-   * CloudNativePG's failover, as seen through the API: targetPrimary goes "pending", the
-   * replica's role label vanishes while it is promoted, then the new primary is labelled and
-   * becomes currentPrimary; the old pod comes back as a replica that is not ready yet.
+   * The candidate's wait for the primary Lease (runnable.go preAcquire / tryTakeOver): poll at once
+   * and then every retry period; an empty holder is claimed at once; a holder that is still named
+   * is taken over only after its record (holder, renewTime) sat unchanged for a full lease
+   * duration, timed locally from the first observation. Then promote and set currentPrimary
+   * (instance_controller.go reconcilePrimary: Acquire, handlePromotion, CurrentPrimary).
    */
-  private async failover(oldPrimary: string): Promise<void> {
-    const candidate = Array.from({ length: this.options.instances }, (_, i) => this.instance(i + 1)).find((name) => name !== oldPrimary)!;
-    await this.options.backing?.kill(oldPrimary).catch(() => undefined);
-    this.later(100, () => this.setStatus({ targetPrimary: "pending", phase: "Failing over", phaseReason: `Failing over from ${oldPrimary}`, readyInstances: this.options.instances - 1 }));
-    this.later(this.options.failoverDelayMs / 2, () => this.setRole(candidate, null, false));
-    this.later(this.options.failoverDelayMs, () => {
-      void (async () => {
-        await this.options.backing?.promote(candidate);
-        this.setStatus({ targetPrimary: candidate, targetPrimaryTimestamp: new Date().toISOString() });
-        this.setRole(candidate, "primary", true);
-        this.setStatus({ currentPrimary: candidate, currentPrimaryTimestamp: new Date().toISOString(), phase: "Waiting for the instances to become active" });
-        this.putPod(oldPrimary, "replica", false);
-      })();
-    });
+  private startAcquiring(candidate: string): void {
+    this.log.push(`${candidate}: acquiring the lease`);
+    const state: { observed: string | null; since: number; timer: NodeJS.Timeout | null } = { observed: null, since: 0, timer: null };
+    this.acquiring.set(candidate, state);
+    const poll = () => {
+      if (this.closed || this.acquiring.get(candidate) !== state) return;
+      const lease = this.lease() ?? {};
+      const holder = lease.holderIdentity ?? "";
+      let claim = false;
+      if (holder === candidate) claim = true;
+      else if (holder === "") claim = true;
+      else {
+        const record = `${holder}|${lease.renewTime ?? ""}`;
+        if (state.observed !== record) {
+          state.observed = record;
+          state.since = Date.now();
+        } else if (Date.now() - state.since >= this.scaled(lease.leaseDurationSeconds ?? LEASE_DURATION_S)) claim = true;
+      }
+      if (!claim) {
+        state.timer = setTimeout(poll, this.scaled(LEASE_RETRY_S));
+        return;
+      }
+      this.acquiring.delete(candidate);
+      const now = microTime();
+      this.writeLease({ holderIdentity: candidate, leaseDurationSeconds: LEASE_DURATION_S, renewTime: now, acquireTime: now, leaseTransitions: (lease.leaseTransitions ?? 0) + 1 });
+      this.log.push(`${candidate}: lease claimed (${holder === "" ? "released" : holder === candidate ? "already held" : `taken over from ${holder}`})`);
+      void this.promote(candidate);
+    };
+    poll();
   }
 
-  /** What the operator does after `kubectl cnpg promote`: demote the old primary, promote the target. */
-  private maybeSwitchover(cluster: KubeObject): void {
-    const status = (cluster.status ?? {}) as { currentPrimary?: string; targetPrimary?: string; phase?: string };
-    if (status.phase !== "Switchover in progress" || !status.targetPrimary || status.targetPrimary === status.currentPrimary) return;
-    const from = status.currentPrimary!;
-    const to = status.targetPrimary;
-    this.later(200, () => this.setRole(from, "replica", false));
-    this.later(500, () => {
-      void (async () => {
-        await this.options.backing?.kill(from).catch(() => undefined);
-        await this.options.backing?.promote(to);
-        this.setRole(to, "primary", true);
-        this.setStatus({ currentPrimary: to, currentPrimaryTimestamp: new Date().toISOString(), phase: "Cluster in healthy state", phaseReason: "" });
-      })();
-    });
+  private stopAcquiring(name: string): void {
+    const state = this.acquiring.get(name);
+    if (state?.timer) clearTimeout(state.timer);
+    this.acquiring.delete(name);
   }
 
-  private putPod(name: string, role: "primary" | "replica", ready: boolean): void {
+  private async promote(candidate: string): Promise<void> {
+    await this.options.backing?.promote(candidate).catch(() => undefined);
+    if (this.closed || !this.pod(candidate)) return;
+    // The new primary sets currentPrimary itself (instance_controller.go: "Setting myself as primary").
+    this.setStatus({ currentPrimary: candidate, currentPrimaryTimestamp: microTime() });
+    this.log.push(`${candidate}: currentPrimary`);
+    // The operator relabels on its next pass (metadata.go, only once currentPrimary == targetPrimary).
+    this.later(10, () => this.reconcile());
+  }
+
+  /** The holder renews every retry period while its instance manager runs (client-go leader election). */
+  private renewLoop(): void {
+    const tick = () => {
+      if (this.closed) return;
+      const lease = this.lease();
+      const holder = lease?.holderIdentity;
+      if (holder && this.pod(holder) && !this.down.has(holder)) this.writeLease({ renewTime: microTime() });
+      this.later(this.scaled(LEASE_RETRY_S), tick);
+    };
+    this.later(this.scaled(LEASE_RETRY_S), tick);
+  }
+
+  /** An instance's PostgreSQL is up: ready unless fenced (docs/src/fencing.md: a fenced pod is kept alive but not Ready). */
+  private instanceStarted(name: string): void {
+    if (this.closed || !this.pod(name)) return;
+    this.down.delete(name);
+    if (!this.fencedSet().has(name)) this.patchReady(name, true);
+    this.later(10, () => this.reconcile());
+  }
+
+  // ---- Fencing -----------------------------------------------------------------------------
+
+  private fencedNow = new Set<string>();
+
+  /**
+   * cnpg.io/fencedInstances (docs/src/fencing.md, pkg/utils/fencing.go): a fenced instance's
+   * postmaster is shut down and its pod is no longer Ready (so no endpoint routes to it), the pod
+   * is kept; "*" fences every instance. Lifting it starts PostgreSQL again with no failover.
+   */
+  private applyFencing(): void {
+    const fenced = this.fencedSet();
+    for (const name of this.instanceNames()) {
+      const was = this.fencedNow.has(name);
+      const is = fenced.has(name);
+      if (is && !was && this.pod(name)) {
+        this.dropConnections(name);
+        this.patchReady(name, false);
+        this.log.push(`${name}: fenced, postgres stopped`);
+      }
+      if (!is && was && this.pod(name)) {
+        this.log.push(`${name}: unfenced`);
+        this.later(100, () => this.instanceStarted(name));
+      }
+    }
+    this.fencedNow = fenced;
+  }
+
+  private fencedSet(): Set<string> {
+    const annotation = this.cluster()?.metadata.annotations?.["cnpg.io/fencedInstances"];
+    let names: string[] = [];
+    try {
+      names = annotation ? (JSON.parse(annotation) as string[]) : [];
+    } catch {
+      names = [];
+    }
+    return new Set(names.includes("*") ? this.instanceNames() : names);
+  }
+
+  // ---- EndpointSlices ----------------------------------------------------------------------
+
+  /**
+   * The EndpointSlice controller: for each of the operator's Services, one slice labelled
+   * kubernetes.io/service-name listing the pods its selector picks, each with conditions.ready
+   * from the pod's Ready condition (not-ready pods are listed as not ready). A little after the
+   * pods change, as a controller's work queue is.
+   */
+  private podsChanged(): void {
+    if (this.slicesTimer || this.closed) return;
+    this.slicesTimer = setTimeout(() => {
+      this.slicesTimer = null;
+      this.writeSlices();
+    }, 15);
+  }
+
+  private writeSlices(): void {
+    const { namespace, cluster } = this.options;
+    for (const suffix of ["rw", "ro"] as const) {
+      const service = this.fake.get(CORE, namespace, "services", `${cluster}-${suffix}`);
+      if (!service) continue;
+      const selector = (service.spec as { selector?: Record<string, string> }).selector ?? {};
+      const endpoints = this.instanceNames()
+        .map((name) => this.pod(name))
+        .filter((pod): pod is KubeObject => pod !== undefined && Object.entries(selector).every(([k, v]) => pod.metadata.labels?.[k] === v))
+        .map((pod) => ({
+          addresses: [(pod.status as { podIP?: string }).podIP ?? "10.244.0.1"],
+          conditions: { ready: isReady(pod), serving: isReady(pod), terminating: false },
+          targetRef: { kind: "Pod", name: pod.metadata.name, namespace },
+          nodeName: (pod.spec as { nodeName?: string }).nodeName,
+        }));
+      const name = `${cluster}-${suffix}-fk${suffix === "rw" ? "7q" : "2m"}`;
+      const current = this.fake.get(DISCOVERY, namespace, "endpointslices", name) as { endpoints?: unknown } | undefined;
+      if (current && JSON.stringify(current.endpoints ?? []) === JSON.stringify(endpoints)) continue;
+      this.fake.put(DISCOVERY, "endpointslices", {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name, namespace, labels: { "kubernetes.io/service-name": `${cluster}-${suffix}`, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" } },
+        addressType: "IPv4",
+        endpoints,
+        ports: [{ name: "postgres", port: 5432, protocol: "TCP" }],
+      });
+    }
+  }
+
+  // ---- Objects -----------------------------------------------------------------------------
+
+  private status(): ClusterStatus {
+    return (this.cluster()?.status ?? {}) as ClusterStatus;
+  }
+
+  private writeLease(spec: LeaseSpec): void {
+    if (!this.lease()) return;
+    this.fake.patch(COORDINATION, this.options.namespace, "leases", this.options.cluster, { spec: { ...spec, ...(spec.holderIdentity === undefined && "holderIdentity" in spec ? { holderIdentity: null } : {}) } });
+  }
+
+  private patchReady(name: string, ready: boolean): void {
+    if (!this.pod(name)) return;
+    this.fake.patch(CORE, this.options.namespace, "pods", name, { status: { conditions: [{ type: "Ready", status: ready ? "True" : "False" }] } });
+  }
+
+  private putPod(name: string, role: Role, ready: boolean): void {
     const { namespace, cluster } = this.options;
     const serial = name.slice(cluster.length + 1);
     this.fake.put(CORE, "pods", {
@@ -198,24 +635,29 @@ export class CnpgWorld {
       metadata: {
         name,
         namespace,
-        labels: { "cnpg.io/cluster": cluster, "cnpg.io/instanceName": name, "cnpg.io/instanceRole": role, "cnpg.io/podRole": "instance", role },
+        labels: { "cnpg.io/cluster": cluster, "cnpg.io/instanceName": name, "cnpg.io/podRole": "instance", ...(role ? { "cnpg.io/instanceRole": role, role } : {}) },
         annotations: { "cnpg.io/nodeSerial": serial, "cnpg.io/operatorVersion": OPERATOR_VERSION },
         ownerReferences: [{ apiVersion: "postgresql.cnpg.io/v1", kind: "Cluster", name: cluster, controller: true, blockOwnerDeletion: true, uid: "00000000-0000-4000-8000-000000000001" }],
       },
       spec: { nodeName: `fake-worker-${serial}`, containers: [{ name: "postgres", image: "ghcr.io/cloudnative-pg/postgresql:18-system-trixie" }] },
       status: { phase: "Running", podIP: `10.244.${serial}.5`, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
     });
+    if (ready) this.down.delete(name);
+    else this.down.add(name);
   }
 
-  private putOperatorPod(): void {
+  private putOperatorPod(leads: boolean): void {
     this.operatorSerial += 1;
+    const name = `cnpg-controller-manager-6b9f78f594-${"abcdef"[this.operatorSerial % 6]}x${this.operatorSerial}`;
+    this.operatorPod = name;
     this.fake.put(CORE, "pods", {
       apiVersion: "v1",
       kind: "Pod",
-      metadata: { name: `cnpg-controller-manager-6b9f78f594-${"abcdef"[this.operatorSerial % 6]}x${this.operatorSerial}`, namespace: this.options.operatorNamespace, labels: { "app.kubernetes.io/name": "cloudnative-pg" } },
+      metadata: { name, namespace: this.options.operatorNamespace, labels: { "app.kubernetes.io/name": "cloudnative-pg" } },
       spec: { nodeName: "fake-control-plane", containers: [{ name: "manager", image: `ghcr.io/cloudnative-pg/cloudnative-pg:${OPERATOR_VERSION}` }] },
       status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
     });
+    if (leads) this.winLeaderElection();
   }
 
   // ---- kube-proxy stand-in -----------------------------------------------------------------
@@ -247,11 +689,10 @@ export class CnpgWorld {
   }
 
   private pickPod(selector: Record<string, string>): string | null {
-    for (let i = 1; i <= this.options.instances; i += 1) {
-      const pod = this.pod(this.instance(i));
+    for (const name of this.instanceNames()) {
+      const pod = this.pod(name);
       const labels = pod?.metadata.labels ?? {};
-      const ready = ((pod?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-      if (pod && ready && Object.entries(selector).every(([k, v]) => labels[k] === v)) return pod.metadata.name;
+      if (pod && isReady(pod) && Object.entries(selector).every(([k, v]) => labels[k] === v)) return pod.metadata.name;
     }
     return null;
   }
@@ -261,8 +702,33 @@ export class CnpgWorld {
   }
 
   private later(ms: number, action: () => void): void {
-    this.timers.push(setTimeout(action, ms));
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.closed) action();
+    }, ms);
+    this.timers.add(timer);
   }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.later(ms, resolve));
+  }
+}
+
+function roleOf(pod: KubeObject | undefined): Role {
+  const role = pod?.metadata.labels?.["cnpg.io/instanceRole"];
+  return role === "primary" || role === "replica" || role === "unhealthy" ? role : null;
+}
+
+function isReady(pod: KubeObject): boolean {
+  return ((pod.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** metav1.MicroTime as the API server writes it: RFC 3339 with microseconds, UTC. */
+function microTime(): string {
+  const ms = performance.timeOrigin + performance.now();
+  const micros = Math.floor((ms % 1000) * 1000);
+  return `${new Date(Math.floor(ms)).toISOString().slice(0, 19)}.${String(micros).padStart(6, "0")}Z`;
 }
 
 function b64(text: string): string {

@@ -49,6 +49,8 @@ const DISCOVERY: Record<string, Array<{ name: string; kind: string; namespaced: 
     { name: "namespaces", kind: "Namespace", namespaced: false },
   ],
   "/apis/apps/v1": [{ name: "deployments", kind: "Deployment", namespaced: true }],
+  "/apis/coordination.k8s.io/v1": [{ name: "leases", kind: "Lease", namespaced: true }],
+  "/apis/discovery.k8s.io/v1": [{ name: "endpointslices", kind: "EndpointSlice", namespaced: true }],
   "/apis/postgresql.cnpg.io/v1": [{ name: "clusters", kind: "Cluster", namespaced: true }],
   "/apis/apiextensions.k8s.io/v1": [{ name: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false }],
 };
@@ -61,6 +63,7 @@ export class FakeKubeApi {
   private readonly sockets = new Set<Socket>();
   private readonly deleteHooks: Array<(ref: { namespace: string | undefined; plural: string; name: string }, grace: number | undefined) => void> = [];
   private readonly writeHooks: Array<(plural: string, object: KubeObject) => void> = [];
+  private readonly changeHooks: Array<(plural: string, type: string, object: KubeObject) => void> = [];
   private rv = 100;
   /** Watches asking for a resource version below this get 410 Gone. */
   private compactedBelow = 0;
@@ -103,6 +106,11 @@ export class FakeKubeApi {
 
   onDelete(hook: (ref: { namespace: string | undefined; plural: string; name: string }, grace: number | undefined) => void): void {
     this.deleteHooks.push(hook);
+  }
+
+  /** Called after every change to any object, by a client or a script (what a controller's informer sees). */
+  onChange(hook: (plural: string, type: string, object: KubeObject) => void): void {
+    this.changeHooks.push(hook);
   }
 
   // ---- Scripting (what the operator and kubelet would do) ----------------------------------
@@ -235,8 +243,10 @@ export class FakeKubeApi {
   }
 
   private list(ref: Ref, labels: Record<string, string>, name: string | undefined): KubeObject[] {
+    // No namespace in the path: every namespace's objects (as /apis/apps/v1/deployments lists them).
+    const inScope = (k: string) => (ref.namespace === undefined ? k.startsWith(`${ref.prefix}|`) && k.split("|")[2] === ref.plural : k.startsWith(collectionKey(ref)));
     return [...this.objects.entries()]
-      .filter(([k]) => k.startsWith(collectionKey(ref)))
+      .filter(([k]) => inScope(k))
       .map(([, object]) => object)
       .filter((object) => matches(object, labels, name));
   }
@@ -278,6 +288,7 @@ export class FakeKubeApi {
 
   private emit(ref: Ref, type: string, object: KubeObject): void {
     this.events.push({ rv: this.rv, type, ref, object: structuredClone(object) });
+    for (const hook of this.changeHooks) hook(ref.plural, type, structuredClone(object));
     for (const watcher of this.watchers) {
       if (collectionKey(watcher.ref) === collectionKey(ref) && matches(object, watcher.labelSelector, watcher.fieldName)) {
         watcher.res.write(JSON.stringify({ type, object }) + "\n");

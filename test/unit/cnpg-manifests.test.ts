@@ -48,8 +48,9 @@ describe("cnpg manifests", () => {
     ]);
   });
 
-  it("pins the operator release manifest by version", () => {
-    expect(operatorManifestUrl("1.30.1")).toBe("https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/release-1.30/releases/cnpg-1.30.1.yaml");
+  it("pins a released operator (1.30.0: the v1.30.0 tag and releases/cnpg-1.30.0.yaml exist, no 1.30.1) by its release asset", () => {
+    expect(target().operator.version).toBe("1.30.0");
+    expect(operatorManifestUrl("1.30.0")).toBe("https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v1.30.0/cnpg-1.30.0.yaml");
   });
 
   it("aims faults only at kind clusters pgdrill made or at allow-listed contexts", () => {
@@ -65,10 +66,10 @@ describe("operator install on the fake Kubernetes API", () => {
   let fake: FakeKubeApi | null = null;
   afterEach(async () => fake?.close());
 
-  it("applies the release manifest's objects in order, server-side, as field manager pgdrill", async () => {
+  it("applies the release manifest's objects in order, server-side as field manager pgdrill, never forcing conflicts", async () => {
     fake = new FakeKubeApi();
     const kube = new Kube(loadKube({ yaml: fake.kubeconfig(await fake.listen(), "fake-kube") }));
-    const objects = await loadOperatorManifest({ version: "1.30.1", manifest: "test/fixtures/cnpg/operator-excerpt.yaml", install: "always", namespace: "cnpg-system" });
+    const objects = await loadOperatorManifest({ version: "1.30.0", manifest: "test/fixtures/cnpg/operator-excerpt.yaml", install: "always", namespace: "cnpg-system" });
     await installOperator(kube, objects, () => undefined);
     const applies = fake.requests.filter((r) => r.method === "PATCH");
     expect(applies.map((r) => r.path)).toEqual([
@@ -78,13 +79,14 @@ describe("operator install on the fake Kubernetes API", () => {
     ]);
     for (const request of applies) {
       expect(request.contentType).toBe("application/apply-patch+yaml");
-      expect(request.query).toMatchObject({ fieldManager: "pgdrill", force: "true" });
+      expect(request.query).toMatchObject({ fieldManager: "pgdrill" });
+      expect(request.query.force).not.toBe("true");
     }
     expect(fake.get("/apis/apps/v1", "cnpg-system", "deployments", "cnpg-controller-manager")?.metadata.labels).toEqual({ "app.kubernetes.io/name": "cloudnative-pg" });
   });
 
   it("refuses a manifest file that is not there, naming the field", async () => {
-    await expect(loadOperatorManifest({ version: "1.30.1", manifest: "no/such.yaml", install: "always", namespace: "cnpg-system" })).rejects.toThrow(
+    await expect(loadOperatorManifest({ version: "1.30.0", manifest: "no/such.yaml", install: "always", namespace: "cnpg-system" })).rejects.toThrow(
       'target.operator.manifest: cannot read "no/such.yaml". Give an https URL or a path to the release YAML.',
     );
   });

@@ -22,15 +22,14 @@ import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
 import { mayDisrupt } from "./safety.ts";
 import { forgetOwner, recordOwner } from "../../run/owners.ts";
 import { createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, onKindNode } from "./kind.ts";
-import { FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, statusOf, type KubeTarget } from "./kube.ts";
+import { FENCE_ALL, FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, statusOf, type KubeTarget } from "./kube.ts";
 import { clusterManifest, kindConfig, nodePorts, serviceManifests, type KindConfig } from "./manifests.ts";
 import { ClusterObserver } from "./observer.ts";
-import { OPERATOR_POD_SELECTOR, installOperator, loadOperatorManifest, operatorReady, waitForOperator } from "./operator.ts";
+import { OPERATOR_POD_SELECTOR, describeInstall, detectOperator, installOperator, loadOperatorManifest, manifestDeployment, planOperator, waitForOperator } from "./operator.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 /** CloudNativePG's phase once every instance is ready. */
 export const HEALTHY_PHASE = "Cluster in healthy state";
-const SWITCHOVER_PHASE = "Switchover in progress";
 /** A switchover must finish within the schedule's per-step limit (60 s). */
 const SWITCHOVER_TIMEOUT_MS = 55_000;
 
@@ -44,10 +43,11 @@ export function cnpgTopology(spec: CnpgTarget): Topology {
   };
 }
 
+/** What this run created, and nothing else: teardown deletes exactly this. */
 interface Made {
   kindCluster?: string;
   namespace?: string;
-  /** Objects created inside a namespace pgdrill did not create. */
+  /** The Cluster and services it created (by POST: an existing one is a conflict, never taken over). */
   objects: Array<{ kind: "Cluster" | "Service"; name: string }>;
 }
 
@@ -75,23 +75,35 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
       target = loadKube({ yaml: await kindKubeconfig(name) });
     } else {
       target = loadKube({ ...(spec.kubeconfig ? { kubeconfig: spec.kubeconfig } : {}), context: spec.context });
+      // Checked when the scenario was validated; again here, on the context the kubeconfig resolved.
+      if (!mayDisrupt(spec, target.context)) {
+        throw new InputError("target.context", `"${target.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and services there or aim faults at it`, `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`);
+      }
     }
     kube = new Kube(target);
-    options.log(`cnpg: context ${target.context} (${target.server})${mayDisrupt(spec, target.context) ? "" : ", faults refused (not made by pgdrill, not in allowContexts)"}`);
+    options.log(`cnpg: context ${target.context} (${target.server})`);
 
-    await ensureOperator(kube, spec, deadline, options);
+    const operator = await ensureOperator(kube, spec, deadline, options);
 
     const namespace = spec.namespace ?? `pgdrill-${options.runId.toLowerCase()}`.slice(0, 63);
     if (await kube.createNamespace(namespace, { "pgdrill.managed": "true", "pgdrill.run": options.runId })) made.namespace = namespace;
-    await applyWithRetry(kube, clusterManifest(spec, namespace, options.runId), deadline, options.signal);
-    if (!made.namespace) made.objects.push({ kind: "Cluster", name: spec.name });
+    // Never over someone else's Cluster: a Cluster of that name is theirs (or a leftover) and stays.
+    const existing = await kube.getCluster(namespace, spec.name).catch((error: unknown) => {
+      throw kubeFailure(`looking for Cluster ${namespace}/${spec.name}`, error);
+    });
+    if (existing) throw clusterConflict(spec, namespace);
+    await createWithRetry(kube, clusterManifest(spec, namespace, options.runId), deadline, () => clusterConflict(spec, namespace), options.signal);
+    made.objects.push({ kind: "Cluster", name: spec.name });
     for (const service of serviceManifests(spec, namespace)) {
-      await kube.apply(service).catch((error: unknown) => {
+      await kube.create(service).catch((error: unknown) => {
+        if (statusOf(error) === 409) {
+          throw new InputError("target.name", `a Service "${service.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`, "Choose another target.name or target.namespace, or delete that Service if it is a leftover of an earlier drill.");
+        }
         throw kubeFailure(`creating service ${service.metadata.name}`, error);
       });
-      if (!made.namespace) made.objects.push({ kind: "Service", name: service.metadata.name });
+      made.objects.push({ kind: "Service", name: service.metadata.name });
     }
-    options.log(`cnpg: applied Cluster ${namespace}/${spec.name} (${spec.instances} instances, ${spec.replication}) and its NodePort services`);
+    options.log(`cnpg: created ${describeMade(made, namespace)}`);
 
     observer = new ClusterObserver(kube, { namespace, cluster: spec.name, record: options.record ?? (() => undefined), log: options.log });
     await observer.start();
@@ -108,53 +120,71 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
     const superuser = await kube.secret(namespace, `${spec.name}-superuser`).catch((error: unknown) => {
       throw kubeFailure(`reading secret ${spec.name}-superuser`, error);
     });
-    const started = new StartedCnpg({ spec, kube, observer, namespace, made, credentials: { user: superuser.username ?? "postgres", password: superuser.password ?? "" }, disruptive: mayDisrupt(spec, target.context) });
+    const started = new StartedCnpg({ spec, kube, observer, namespace, made, operatorNamespace: operator.namespace, credentials: { user: superuser.username ?? "postgres", password: superuser.password ?? "" }, disruptive: mayDisrupt(spec, target.context) });
     await started.waitForServices(Math.max(5000, Math.min(60_000, deadline - Date.now())));
     return started;
   } catch (error) {
     await observer?.stop();
-    const removed = await removeMade(kube, made, options.log);
+    const removed = await removeMade(kube, made, spec.namespace ?? `pgdrill-${options.runId.toLowerCase()}`.slice(0, 63), options.log);
     if (removed.length > 0) options.log(`cnpg: removed ${removed.join(", ")}`);
     if (error instanceof InputError) throw error;
     throw new HarnessError(`could not start the cnpg target: ${errorMessage(error)}`, { cause: error });
   }
 }
 
-async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, options: TopologyStartOptions): Promise<void> {
+/**
+ * Uses the CloudNativePG that is installed, wherever and however (release manifest, Helm, OLM);
+ * installs the pinned release only where there is no trace of one. Returns its Deployment.
+ */
+async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, options: TopologyStartOptions): Promise<{ namespace: string; name: string }> {
   const { operator } = spec;
-  const ready = await operatorReady(kube, operator.namespace).catch((error: unknown) => {
-    throw kubeFailure("checking for the CloudNativePG operator", error);
+  const install = await detectOperator(kube).catch((error: unknown) => {
+    throw kubeFailure("looking for an installed CloudNativePG (its CRD and operator Deployments)", error);
   });
-  if (operator.install === "never" || (operator.install === "if-missing" && ready !== null)) {
-    if (ready === null) throw new InputError("target.operator.install", `no CloudNativePG operator in namespace ${operator.namespace}`, 'Install it, or set install to "if-missing".');
-    options.log(`cnpg: using the installed operator in ${operator.namespace}`);
+  const plan = planOperator(operator, install);
+  let deployment: { namespace: string; name: string };
+  if ("use" in plan) {
+    deployment = { namespace: plan.use.namespace, name: plan.use.name };
+    options.log(`cnpg: using the installed CloudNativePG (${describeInstall(install)})`);
   } else {
-    options.log(`cnpg: installing CloudNativePG ${operator.manifest ?? operator.version}`);
-    await installOperator(kube, await loadOperatorManifest(operator, options.signal), options.log);
+    options.log(`cnpg: no CloudNativePG installed; installing ${operator.manifest ?? operator.version}`);
+    const objects = await loadOperatorManifest(operator, options.signal);
+    await installOperator(kube, objects, options.log);
+    deployment = manifestDeployment(objects, operator.namespace);
   }
-  await waitForOperator(kube, operator.namespace, deadline, options.signal);
+  await waitForOperator(kube, deployment, deadline, options.signal);
+  return deployment;
 }
 
-/** The operator's admission webhook answers a little after its pod is ready: retry until it does. */
-async function applyWithRetry(kube: Kube, object: Parameters<Kube["apply"]>[0], deadline: number, signal?: AbortSignal): Promise<void> {
+function clusterConflict(spec: CnpgTarget, namespace: string): InputError {
+  return new InputError("target.name", `a Cluster "${spec.name}" already exists in namespace ${namespace} and pgdrill did not create it, so it will not apply over it or delete it`, "Choose another target.name or target.namespace (pgdrill creates pgdrill-<run id> when namespace is unset).");
+}
+
+function describeMade(made: Made, namespace: string): string {
+  return [made.namespace ? `namespace ${made.namespace}` : null, ...made.objects.map((object) => `${object.kind} ${namespace}/${object.name}`)].filter((part) => part !== null).join(", ");
+}
+
+/** Creates the Cluster; the operator's admission webhook answers a little after its pod is ready, so 5xx are retried. */
+async function createWithRetry(kube: Kube, object: Parameters<Kube["create"]>[0], deadline: number, conflict: () => Error, signal?: AbortSignal): Promise<void> {
   let last: unknown;
   await pollUntil(
     async () => {
       try {
-        await kube.apply(object);
+        await kube.create(object);
         return done(undefined);
       } catch (error) {
         last = error;
         const status = statusOf(error);
-        if (status !== undefined && status < 500) throw kubeFailure(`applying ${object.kind} ${object.metadata?.name ?? ""}`, error);
+        if (status === 409) throw conflict();
+        if (status !== undefined && status < 500) throw kubeFailure(`creating ${object.kind} ${object.metadata?.name ?? ""}`, error);
         return notYet(errorMessage(error));
       }
     },
-    { deadline, everyMs: 2000, signal, gaveUp: () => kubeFailure(`applying ${object.kind} ${object.metadata?.name ?? ""} (the operator's webhook never answered)`, last) },
+    { deadline, everyMs: 2000, signal, gaveUp: () => kubeFailure(`creating ${object.kind} ${object.metadata?.name ?? ""} (the operator's webhook never answered)`, last) },
   );
 }
 
-async function removeMade(kube: Kube | null, made: Made, log: (line: string) => void): Promise<string[]> {
+async function removeMade(kube: Kube | null, made: Made, namespace: string, log: (line: string) => void): Promise<string[]> {
   const removed: string[] = [];
   if (made.kindCluster) {
     await deleteKindCluster(made.kindCluster).then(
@@ -172,6 +202,17 @@ async function removeMade(kube: Kube | null, made: Made, log: (line: string) => 
       () => removed.push(`namespace ${made.namespace}`),
       (error: unknown) => log(`cnpg: deleting namespace ${made.namespace}: ${describeKubeError(error)}`),
     );
+    return removed;
+  }
+  // A namespace pgdrill did not create: only the objects it created there.
+  for (const object of made.objects) {
+    try {
+      if (object.kind === "Cluster") await kube.deleteCluster(namespace, object.name);
+      else await kube.deleteService(namespace, object.name);
+      removed.push(`${object.kind} ${namespace}/${object.name}`);
+    } catch (error) {
+      log(`cnpg: deleting ${object.kind} ${namespace}/${object.name}: ${describeKubeError(error)}`);
+    }
   }
   return removed;
 }
@@ -182,6 +223,8 @@ interface StartedCnpgOptions {
   observer: ClusterObserver;
   namespace: string;
   made: Made;
+  /** Where the operator's Deployment is (found, or installed by pgdrill). */
+  operatorNamespace: string;
   credentials: { user: string; password: string };
   disruptive: boolean;
 }
@@ -204,6 +247,7 @@ class StartedCnpg implements StartedTopology {
   private readonly observer: ClusterObserver;
   private readonly namespace: string;
   private readonly made: Made;
+  private readonly operatorNamespace: string;
   private readonly credentials: { user: string; password: string };
   private readonly disruptive: boolean;
   private readonly ports: ReturnType<typeof nodePorts>;
@@ -215,14 +259,16 @@ class StartedCnpg implements StartedTopology {
     this.observer = options.observer;
     this.namespace = options.namespace;
     this.made = options.made;
+    this.operatorNamespace = options.operatorNamespace;
     this.credentials = options.credentials;
     this.disruptive = options.disruptive;
     this.nodes = instanceNames(options.spec);
     this.ports = nodePorts(options.spec);
   }
 
+  /** Where the rw Service routes now (its EndpointSlices), else the pod labelled primary, else currentPrimary. */
   get rwNode(): string {
-    return this.observer.primaries()[0] ?? this.observer.status.currentPrimary ?? `${this.spec.name}-1`;
+    return this.observer.rwEndpoint() ?? this.observer.primaries()[0] ?? this.observer.status.currentPrimary ?? `${this.spec.name}-1`;
   }
 
   endpoint(name: string): Endpoint {
@@ -263,10 +309,10 @@ class StartedCnpg implements StartedTopology {
       return replica;
     }
     if (node === "operator") {
-      const { pods } = await this.kube.listPods(this.spec.operator.namespace, OPERATOR_POD_SELECTOR);
+      const { pods } = await this.kube.listPods(this.operatorNamespace, OPERATOR_POD_SELECTOR);
       const running = pods.find((pod) => pod.metadata?.deletionTimestamp === undefined && pod.status?.phase === "Running");
-      if (!running?.metadata?.name) throw new HarnessError(`no running operator pod in ${this.spec.operator.namespace}`);
-      return `${this.spec.operator.namespace}/${running.metadata.name}`;
+      if (!running?.metadata?.name) throw new HarnessError(`no running operator pod in ${this.operatorNamespace}`);
+      return `${this.operatorNamespace}/${running.metadata.name}`;
     }
     return node;
   }
@@ -318,7 +364,13 @@ class StartedCnpg implements StartedTopology {
     };
   }
 
-  /** What `kubectl cnpg promote <cluster> <instance>` does: set status.targetPrimary; the operator does the rest. */
+  /**
+   * A switchover: set status.targetPrimary (with targetPrimaryTimestamp in RFC 3339 with
+   * microseconds, as machinery's pgTime.GetCurrentTimestamp writes it for `kubectl cnpg promote`,
+   * internal/cmd/plugin/promote/promote.go) under an optimistic lock, and nothing else. The
+   * operator acts on targetPrimary alone (internal/controller/cluster_controller.go: a
+   * currentPrimary != targetPrimary is a switchover in progress) and registers its own phase.
+   */
   private async switchover(node: string): Promise<void> {
     this.refuseUnlessDisruptive(`switch over to ${node}`);
     if (!this.nodes.includes(node)) throw new HarnessError(`no instance "${node}" to switch over to`);
@@ -330,7 +382,7 @@ class StartedCnpg implements StartedTopology {
         await this.kube.patchClusterStatus(this.namespace, this.spec.name, {
           // The resource version makes this an optimistic-locked update, as the plugin's is.
           metadata: { resourceVersion: cluster.metadata.resourceVersion },
-          status: { targetPrimary: node, targetPrimaryTimestamp: new Date().toISOString(), phase: SWITCHOVER_PHASE, phaseReason: `Switching over to ${node}` },
+          status: { targetPrimary: node, targetPrimaryTimestamp: rfc3339Micro() },
         });
         break;
       } catch (error) {
@@ -338,7 +390,7 @@ class StartedCnpg implements StartedTopology {
       }
     }
     await this.observer.waitUntil(
-      () => this.observer.status.currentPrimary === node && this.observer.primaries().join() === node,
+      () => this.observer.status.currentPrimary === node && this.observer.rwEndpoint() === node,
       SWITCHOVER_TIMEOUT_MS,
       `the switchover to ${node}`,
     );
@@ -348,19 +400,8 @@ class StartedCnpg implements StartedTopology {
     if (this.tornDown) return [];
     this.tornDown = true;
     await this.observer.stop();
-    if (this.made.kindCluster || this.made.namespace) return removeMade(this.kube, this.made, () => undefined);
-    // An existing namespace: remove only what pgdrill put there.
-    const removed: string[] = [];
-    for (const object of this.made.objects) {
-      try {
-        if (object.kind === "Cluster") await this.kube.deleteCluster(this.namespace, object.name);
-        else await this.kube.deleteService(this.namespace, object.name);
-        removed.push(`${object.kind} ${this.namespace}/${object.name}`);
-      } catch {
-        // Best effort: teardown never throws; what is left is named by `pgdrill reap`.
-      }
-    }
-    return removed;
+    // Best effort: teardown never throws; what is left is named by `pgdrill reap`.
+    return removeMade(this.kube, this.made, this.namespace, () => undefined);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -387,6 +428,15 @@ class StartedCnpg implements StartedTopology {
     const cluster = await this.kube.getCluster(this.namespace, this.spec.name);
     if (!cluster) throw new HarnessError(`Cluster ${this.spec.name} is gone`);
     const current = parseFenced(cluster.metadata.annotations?.[FENCED_ANNOTATION]);
+    // "*" fences every instance. Removing one name from it would change nothing and leave the
+    // Cluster fenced without saying so; CloudNativePG refuses single-instance unfencing of a
+    // fully fenced Cluster too (pkg/utils/fencing.go, ErrorSingleInstanceUnfencing). So pgdrill
+    // neither fences one instance inside "*" (its heal could not lift it) nor unfences one.
+    if (current.includes(FENCE_ALL)) {
+      throw new HarnessError(
+        `cannot ${fenced ? "fence" : "unfence"} ${node} alone: the Cluster's ${FENCED_ANNOTATION} is ["*"], every instance is fenced and stays fenced. Lift it with \`kubectl cnpg fencing off ${this.spec.name} "*"\` (or remove the annotation) and run the drill again`,
+      );
+    }
     const next = fenced ? [...new Set([...current, node])].sort() : current.filter((name) => name !== node);
     await this.kube
       .patchCluster(this.namespace, this.spec.name, { metadata: { annotations: { [FENCED_ANNOTATION]: next.length > 0 ? JSON.stringify(next) : null } } })
@@ -445,6 +495,13 @@ function podNetnsScript(namespace: string, node: string, rules: string, missingO
     `pid=$(crictl inspectp --output go-template --template '{{.info.pid}}' "$sandbox")`,
     `nsenter -t "$pid" -n sh -c ${shellQuote(rules)}`,
   ].join("\n");
+}
+
+/** Now in RFC 3339 with microseconds in UTC, as Go's metav1.RFC3339Micro ("2006-01-02T15:04:05.000000Z07:00"). */
+export function rfc3339Micro(epochMs: number = performance.timeOrigin + performance.now()): string {
+  const whole = Math.floor(epochMs);
+  const micros = Math.min(999_999, Math.floor((epochMs - Math.floor(whole / 1000) * 1000) * 1000));
+  return `${new Date(whole).toISOString().slice(0, 19)}.${String(micros).padStart(6, "0")}Z`;
 }
 
 function shellQuote(text: string): string {

@@ -3,6 +3,9 @@
  * it. Clusters pgdrill makes are named `pgdrill-<run id>`, so their contexts (`kind-pgdrill-…`)
  * say who made them and the safety check can tell them from anyone else's.
  */
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { $ } from "zx";
 import { HarnessError } from "../../errors.ts";
 
@@ -23,22 +26,47 @@ export async function kindAvailable(): Promise<boolean> {
   return found.exitCode === 0;
 }
 
+/**
+ * A kubeconfig file of pgdrill's own for a kind cluster. `kind create cluster` writes the new
+ * context into the kubeconfig it is given and makes it current, and `kind delete cluster` removes
+ * it and leaves no current context: run with --kubeconfig <this file>, neither touches the user's
+ * ~/.kube/config or KUBECONFIG, so their current context is the same during and after the run.
+ */
+export function kindKubeconfigPath(name: string): string {
+  return join(tmpdir(), `pgdrill-kind-${name}`, "kubeconfig");
+}
+
+async function ownKubeconfig(name: string): Promise<string> {
+  const path = kindKubeconfigPath(name);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  return path;
+}
+
 export async function createKindCluster(name: string, configYaml: string, options: { image?: string; waitSeconds: number; signal?: AbortSignal }): Promise<void> {
   const image = options.image ? ["--image", options.image] : [];
-  const run = kind({ input: configYaml, nothrow: true, ...(options.signal ? { signal: options.signal } : {}) })`kind create cluster --name ${name} --config - --wait ${`${options.waitSeconds}s`} ${image}`;
+  const kubeconfig = await ownKubeconfig(name);
+  const run = kind({ input: configYaml, nothrow: true, ...(options.signal ? { signal: options.signal } : {}) })`kind create cluster --name ${name} --kubeconfig ${kubeconfig} --config - --wait ${`${options.waitSeconds}s`} ${image}`;
   const result = await run;
   if (result.exitCode !== 0) throw new HarnessError(`kind create cluster ${name} failed: ${lastLines(result.stderr)}`);
 }
 
+/** The kind cluster's kubeconfig, as YAML: the file kind wrote for this run. */
 export async function kindKubeconfig(name: string): Promise<string> {
+  const text = await readFile(kindKubeconfigPath(name), "utf8").catch(() => null);
+  if (text !== null && text.includes(`kind-${name}`)) return text;
+  // kind get kubeconfig prints it and writes nothing.
   const result = await kind({ nothrow: true })`kind get kubeconfig --name ${name}`;
   if (result.exitCode !== 0) throw new HarnessError(`kind get kubeconfig ${name} failed: ${lastLines(result.stderr)}`);
   return result.stdout;
 }
 
 export async function deleteKindCluster(name: string): Promise<void> {
-  const result = await kind({ nothrow: true })`kind delete cluster --name ${name}`;
+  // The run's own kubeconfig (recreated empty if a reap runs where the run's file is gone): kind
+  // edits that file, never the user's.
+  const kubeconfig = await ownKubeconfig(name);
+  const result = await kind({ nothrow: true })`kind delete cluster --name ${name} --kubeconfig ${kubeconfig}`;
   if (result.exitCode !== 0) throw new HarnessError(`kind delete cluster ${name} failed: ${lastLines(result.stderr)}`);
+  await rm(dirname(kubeconfig), { recursive: true, force: true });
 }
 
 /** kind clusters with pgdrill's name (none when the kind CLI is not installed). */

@@ -16,7 +16,28 @@ export const LABELS = {
   managedBy: "app.kubernetes.io/managed-by",
 } as const;
 
+/** Instance pods carry cnpg.io/podRole=instance (pkg/specs/pods.go); initdb and join Job pods carry the cluster and instance labels but not this one (pkg/specs/jobs.go). */
+export const POD_ROLE = { label: "cnpg.io/podRole", instance: "instance" } as const;
+
 export const FENCED_ANNOTATION = "cnpg.io/fencedInstances";
+/** The whole cluster is fenced when the annotation lists "*" (pkg/utils/fencing.go, FenceAllInstances). */
+export const FENCE_ALL = "*";
+
+/** The label the EndpointSlice controller puts on a Service's slices. */
+export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+export interface LeaseView {
+  holder: string | null;
+  renewTime: string | null;
+  leaseDurationSeconds: number | undefined;
+}
+
+export interface DeploymentView {
+  namespace: string;
+  name: string;
+  image: string | undefined;
+  readyReplicas: number;
+}
 
 export interface ClusterStatus {
   phase?: string;
@@ -72,6 +93,8 @@ export class Kube {
   private readonly core: k8s.CoreV1Api;
   private readonly apps: k8s.AppsV1Api;
   private readonly custom: k8s.CustomObjectsApi;
+  private readonly coordination: k8s.CoordinationV1Api;
+  private readonly discovery: k8s.DiscoveryV1Api;
   private readonly objects: k8s.KubernetesObjectApi;
 
   constructor(target: KubeTarget) {
@@ -79,6 +102,8 @@ export class Kube {
     this.core = target.config.makeApiClient(k8s.CoreV1Api);
     this.apps = target.config.makeApiClient(k8s.AppsV1Api);
     this.custom = target.config.makeApiClient(k8s.CustomObjectsApi);
+    this.coordination = target.config.makeApiClient(k8s.CoordinationV1Api);
+    this.discovery = target.config.makeApiClient(k8s.DiscoveryV1Api);
     this.objects = k8s.KubernetesObjectApi.makeApiClient(target.config);
   }
 
@@ -165,9 +190,51 @@ export class Kube {
     await this.custom.patchNamespacedCustomObjectStatus({ ...CNPG_API, namespace, name, body }, MERGE_PATCH);
   }
 
-  /** Server-side apply, as `kubectl apply --server-side` does (the operator's CRDs are too big for client-side apply). */
+  /**
+   * Server-side apply, as `kubectl apply --server-side` does (the operator's CRDs are too big for
+   * client-side apply), without forcing conflicts: a field another manager owns is refused (409),
+   * never taken over.
+   */
   async apply(object: k8s.KubernetesObject): Promise<void> {
-    await this.objects.patch(object, undefined, undefined, "pgdrill", true, k8s.PatchStrategy.ServerSideApply);
+    await this.objects.patch(object, undefined, undefined, "pgdrill", false, k8s.PatchStrategy.ServerSideApply);
+  }
+
+  /** Creates (POST) an object; an existing one of the same name is a 409, never overwritten. */
+  async create(object: k8s.KubernetesObject): Promise<void> {
+    await this.objects.create(object, undefined, undefined, "pgdrill");
+  }
+
+  /** Every Deployment in every namespace (to find an operator whatever its name). */
+  async deployments(labelSelector?: string): Promise<DeploymentView[]> {
+    const list = await this.apps.listDeploymentForAllNamespaces(labelSelector ? { labelSelector } : {});
+    return list.items.map((deployment) => ({
+      namespace: deployment.metadata?.namespace ?? "",
+      name: deployment.metadata?.name ?? "",
+      image: deployment.spec?.template?.spec?.containers?.[0]?.image,
+      readyReplicas: deployment.status?.readyReplicas ?? 0,
+    }));
+  }
+
+  async crdExists(name: string): Promise<boolean> {
+    try {
+      await this.objects.read({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  /** The Lease by list (for a watch's resource version); null when there is none. */
+  async listLease(namespace: string, name: string): Promise<{ lease: LeaseView | null; resourceVersion: string | undefined }> {
+    const list = await this.coordination.listNamespacedLease({ namespace, fieldSelector: `metadata.name=${name}` });
+    const found = list.items[0];
+    return { lease: found ? leaseView(found) : null, resourceVersion: list.metadata?.resourceVersion };
+  }
+
+  async listEndpointSlices(namespace: string, labelSelector: string): Promise<{ slices: k8s.V1EndpointSlice[]; resourceVersion: string | undefined }> {
+    const list = await this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector });
+    return { slices: list.items, resourceVersion: list.metadata?.resourceVersion };
   }
 
   async readyReplicas(namespace: string, deployment: string): Promise<number | null> {
@@ -195,6 +262,29 @@ export class Kube {
   watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, object: unknown) => void, onDone: (error: unknown) => void): Promise<AbortController> {
     return new k8s.Watch(this.target.config).watch(path, query, onEvent, onDone);
   }
+}
+
+/** A Lease as pgdrill records it (an empty holderIdentity is a released lease: null). */
+export function leaseView(lease: k8s.V1Lease | { spec?: { holderIdentity?: string; renewTime?: unknown; leaseDurationSeconds?: number } }): LeaseView {
+  const spec = lease.spec ?? {};
+  const renew = spec.renewTime as unknown;
+  return {
+    holder: spec.holderIdentity ? spec.holderIdentity : null,
+    renewTime: renew instanceof Date ? renew.toISOString() : typeof renew === "string" ? renew : null,
+    leaseDurationSeconds: spec.leaseDurationSeconds,
+  };
+}
+
+/** The pods an EndpointSlice lists as ready (conditions.ready unset counts as ready, as the API documents). */
+export function readyEndpoints(slices: ReadonlyArray<{ endpoints?: ReadonlyArray<{ conditions?: { ready?: boolean }; targetRef?: { kind?: string; name?: string } }> | null }>): string[] {
+  const ready = new Set<string>();
+  for (const slice of slices) {
+    for (const endpoint of slice.endpoints ?? []) {
+      if (endpoint.conditions?.ready === false) continue;
+      if (endpoint.targetRef?.kind === "Pod" && endpoint.targetRef.name) ready.add(endpoint.targetRef.name);
+    }
+  }
+  return [...ready].sort();
 }
 
 /** The HTTP status of a client-node error, if it has one. */

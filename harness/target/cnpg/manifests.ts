@@ -121,9 +121,14 @@ export interface KindConfig {
   [key: string]: unknown;
 }
 
+/**
+ * The release's manifest as a GitHub release asset: .github/workflows/release-publish.yml uploads
+ * releases/cnpg-<version>.yaml to the v<version> release, and CloudNativePG's own test set-up
+ * installs from this URL (hack/testing-tools/common/20-utils-k8s.sh). Unlike the release branch's
+ * raw file, an asset never changes after the release.
+ */
 export function operatorManifestUrl(version: string): string {
-  const [major, minor] = version.split(".");
-  return `https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/release-${major}.${minor}/releases/cnpg-${version}.yaml`;
+  return `https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v${version}/cnpg-${version}.yaml`;
 }
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

@@ -1,14 +1,27 @@
 /**
- * What Kubernetes says about the Cluster, from two watches (its pods and the Cluster object), kept
- * as a current picture and written to the History as it changes. Watches end: the server closes
- * them, a connection resets, or the resource version is too old (410 Gone, inside the stream or as
- * the response). Every end is followed by a fresh list and a new watch from the list's version, so
- * a lost event becomes a "resync" entry instead of a silently wrong picture.
+ * What Kubernetes says about the Cluster, from four watches, kept as a current picture and written
+ * to the History as it changes:
+ * - its instance pods (cnpg.io/cluster=<name>, cnpg.io/podRole=instance: initdb and join Job pods
+ *   carry the cluster and instance labels but not podRole, pkg/specs/jobs.go) and their role label
+ *   (primary, replica, unhealthy, or none: pods the operator recreates start without one,
+ *   pkg/specs/pods.go);
+ * - the Cluster object (currentPrimary, targetPrimary, phase);
+ * - the primary Lease, a coordination.k8s.io/v1 Lease named after the Cluster in its namespace
+ *   whose holder (a pod name) may run as primary (internal/cmd/manager/instance/run/lease/doc.go,
+ *   internal/controller/primary_lease.go): its holder and every renewal;
+ * - the EndpointSlices of the operator's `<name>-rw` Service (pkg/specs/services.go): where the
+ *   rw Service really routes, which is the truth `endpoint` events carry. Labels are not: the
+ *   operator patches them pod by pod (pkg/reconciler/instance/metadata.go), and the EndpointSlice
+ *   controller lists only ready pods.
+ * Watches end: the server closes them, a connection resets, or the resource version is too old
+ * (410 Gone, inside the stream or as the response). Every end is followed by a fresh list and a
+ * new watch from the list's version, so a lost event becomes a "resync" entry instead of a
+ * silently wrong picture.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1EndpointSlice, V1Lease, V1Pod } from "@kubernetes/client-node";
 import { errorMessage } from "../../errors.ts";
 import type { Observation } from "../types.ts";
-import { CNPG_API, describeKubeError, LABELS, statusOf, type ClusterStatus, type CnpgCluster, type Kube } from "./kube.ts";
+import { CNPG_API, describeKubeError, LABELS, leaseView, POD_ROLE, readyEndpoints, SERVICE_NAME_LABEL, statusOf, type ClusterStatus, type CnpgCluster, type Kube, type LeaseView } from "./kube.ts";
 
 export interface PodView {
   name: string;
@@ -28,6 +41,13 @@ export interface ObserverOptions {
 const BACKOFF_MS = [100, 250, 500, 1000, 2000];
 /** Ask the server to end each watch after this long, so a silently dead stream is replaced. */
 const WATCH_TIMEOUT_S = 60;
+
+type Watched = "pods" | "cluster" | "lease" | "endpoints";
+
+/** The label selector of the Cluster's instance pods. */
+export function instanceSelector(cluster: string): string {
+  return `${LABELS.cluster}=${cluster},${POD_ROLE.label}=${POD_ROLE.instance}`;
+}
 
 export function podRole(pod: V1Pod): string | null {
   const labels = pod.metadata?.labels ?? {};
@@ -51,6 +71,11 @@ export class ClusterObserver {
   private readonly pendingEnds = new Set<(value: unknown) => void>();
   private stopped = false;
   private rwPod: string | null = null;
+  /** The primary Lease as last seen; null: none (yet), undefined: not watched. */
+  lease: LeaseView | null | undefined = undefined;
+  /** Ready pods behind the rw Service, per EndpointSlice; null until its slices are watched. */
+  private slices: Map<string, string[]> | null = null;
+  private rwReady: string[] = [];
 
   constructor(kube: Kube, options: ObserverOptions) {
     this.kube = kube;
@@ -59,12 +84,40 @@ export class ClusterObserver {
 
   /** Lists once (so the picture is complete when this resolves), then keeps watching. */
   async start(): Promise<void> {
+    const { namespace, cluster } = this.options;
+    // The EndpointSlices first: whether routing truth comes from them decides how pods are read.
+    const slicesVersion = await this.listSlices(false).catch((error: unknown) => {
+      this.options.log(`cnpg: cannot list the EndpointSlices of ${this.rwService} (${describeKubeError(error)}): rw endpoint events follow the pods' primary label instead`);
+      return null;
+    });
+    const leaseVersion = await this.readLease(false).catch((error: unknown) => {
+      this.options.log(`cnpg: cannot read the primary Lease ${cluster} (${describeKubeError(error)}): not recorded`);
+      return null;
+    });
     const podsVersion = await this.listPods(false);
     const clusterVersion = await this.readCluster(false);
     this.loops = [
-      this.watchLoop("pods", `/api/v1/namespaces/${this.options.namespace}/pods`, { labelSelector: `${LABELS.cluster}=${this.options.cluster}` }, podsVersion),
-      this.watchLoop("cluster", `/apis/${CNPG_API.group}/${CNPG_API.version}/namespaces/${this.options.namespace}/${CNPG_API.plural}`, { fieldSelector: `metadata.name=${this.options.cluster}` }, clusterVersion),
+      this.watchLoop("pods", `/api/v1/namespaces/${namespace}/pods`, { labelSelector: instanceSelector(cluster) }, podsVersion),
+      this.watchLoop("cluster", `/apis/${CNPG_API.group}/${CNPG_API.version}/namespaces/${namespace}/${CNPG_API.plural}`, { fieldSelector: `metadata.name=${cluster}` }, clusterVersion),
+      ...(leaseVersion === null ? [] : [this.watchLoop("lease", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, { fieldSelector: `metadata.name=${cluster}` }, leaseVersion)]),
+      ...(slicesVersion === null ? [] : [this.watchLoop("endpoints", `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `${SERVICE_NAME_LABEL}=${this.rwService}` }, slicesVersion)]),
     ];
+  }
+
+  /** The operator's read-write Service (pkg/specs/services.go: <cluster>-rw). */
+  get rwService(): string {
+    return `${this.options.cluster}-rw`;
+  }
+
+  /** The pod the rw Service routes to now: its only ready endpoint (null: none, or several); by labels when its slices are not watched. */
+  rwEndpoint(): string | null {
+    if (this.slices === null) return this.primaries().length === 1 ? this.primaries()[0]! : null;
+    return this.rwReady.length === 1 ? this.rwReady[0]! : null;
+  }
+
+  /** Whether routing truth comes from the rw Service's EndpointSlices (else from labels). */
+  get watchesEndpoints(): boolean {
+    return this.slices !== null;
   }
 
   async stop(): Promise<void> {
@@ -75,7 +128,7 @@ export class ClusterObserver {
     await Promise.allSettled(this.loops);
   }
 
-  /** Pods labelled primary now (two at once is a split brain as the services see it). */
+  /** Pods labelled primary now. Two at once is label overlap (the operator patches pods one at a time), not a split brain. */
   primaries(): string[] {
     return [...this.pods.values()].filter((pod) => pod.role === "primary").map((pod) => pod.name).sort();
   }
@@ -109,7 +162,7 @@ export class ClusterObserver {
 
   // ---- Watch loops --------------------------------------------------------------------------
 
-  private async watchLoop(which: "pods" | "cluster", path: string, query: Record<string, string>, initialVersion: string | undefined): Promise<void> {
+  private async watchLoop(which: Watched, path: string, query: Record<string, string>, initialVersion: string | undefined): Promise<void> {
     let version = initialVersion;
     let failures = 0;
     while (!this.stopped) {
@@ -129,7 +182,9 @@ export class ClusterObserver {
           if (meta?.resourceVersion) version = meta.resourceVersion;
           if (type === "BOOKMARK") return;
           if (which === "pods") this.applyPod(type, object as V1Pod, false);
-          else this.applyCluster(type === "DELETED" ? null : (object as CnpgCluster), false);
+          else if (which === "cluster") this.applyCluster(type === "DELETED" ? null : (object as CnpgCluster), false);
+          else if (which === "lease") this.applyLease(type === "DELETED" ? null : leaseView(object as V1Lease), false);
+          else this.applySlice(type, object as V1EndpointSlice, false);
         };
         this.kube
           .watch(path, { ...query, resourceVersion: version, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_S }, onEvent, resolve)
@@ -152,7 +207,7 @@ export class ClusterObserver {
       await this.sleep(BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)]!);
       failures += 1;
       try {
-        version = which === "pods" ? await this.listPods(true) : await this.readCluster(true);
+        version = await this.relist(which);
         this.resyncs += 1;
       } catch (listError) {
         this.options.log(`cnpg: listing ${which} failed (${errorMessage(listError)}); retrying`);
@@ -161,8 +216,29 @@ export class ClusterObserver {
     }
   }
 
+  private relist(which: Watched): Promise<string | undefined> {
+    if (which === "pods") return this.listPods(true);
+    if (which === "cluster") return this.readCluster(true);
+    if (which === "lease") return this.readLease(true);
+    return this.listSlices(true);
+  }
+
+  private async readLease(resync: boolean): Promise<string | undefined> {
+    const { lease, resourceVersion } = await this.kube.listLease(this.options.namespace, this.options.cluster);
+    this.applyLease(lease, resync);
+    return resourceVersion;
+  }
+
+  private async listSlices(resync: boolean): Promise<string | undefined> {
+    const { slices, resourceVersion } = await this.kube.listEndpointSlices(this.options.namespace, `${SERVICE_NAME_LABEL}=${this.rwService}`);
+    const before = this.slices;
+    this.slices = new Map(slices.map((slice) => [slice.metadata?.name ?? "", readyEndpoints([slice])]));
+    this.rwChanged(before === null ? null : this.rwReady, resync);
+    return resourceVersion;
+  }
+
   private async listPods(resync: boolean): Promise<string | undefined> {
-    const { pods, resourceVersion } = await this.kube.listPods(this.options.namespace, `${LABELS.cluster}=${this.options.cluster}`);
+    const { pods, resourceVersion } = await this.kube.listPods(this.options.namespace, instanceSelector(this.options.cluster));
     const seen = new Set<string>();
     for (const pod of pods) {
       seen.add(pod.metadata?.name ?? "");
@@ -201,8 +277,50 @@ export class ClusterObserver {
     this.notify();
   }
 
-  /** The rw service selects the pod labelled primary: when that pod changes, clients are repointed. */
+  private applyLease(lease: LeaseView | null, resync: boolean): void {
+    const before = this.lease;
+    this.lease = lease;
+    const same = before !== undefined && before?.holder === lease?.holder && before?.renewTime === lease?.renewTime && before?.leaseDurationSeconds === lease?.leaseDurationSeconds;
+    if (!same) {
+      this.options.record({
+        kind: "k8s",
+        subject: "lease",
+        name: this.options.cluster,
+        holder: lease?.holder ?? null,
+        renewTime: lease?.renewTime ?? null,
+        ...(lease?.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: lease.leaseDurationSeconds } : {}),
+        ...(resync ? { resync } : {}),
+      });
+    }
+    this.notify();
+  }
+
+  private applySlice(type: string, slice: V1EndpointSlice, resync: boolean): void {
+    const name = slice.metadata?.name;
+    if (!name || this.slices === null) return;
+    const before = this.rwReady;
+    if (type === "DELETED") this.slices.delete(name);
+    else this.slices.set(name, readyEndpoints([slice]));
+    this.rwChanged(before, resync);
+  }
+
+  /** Records the rw Service's ready endpoints when they changed, and an endpoint event when it routes to one new pod. */
+  private rwChanged(before: string[] | null, resync: boolean): void {
+    const ready = [...new Set([...(this.slices?.values() ?? [])].flat())].sort();
+    this.rwReady = ready;
+    if (before === null || before.join() !== ready.join()) {
+      this.options.record({ kind: "k8s", subject: "endpoints", name: this.rwService, ready, ...(resync ? { resync } : {}) });
+    }
+    if (ready.length === 1 && ready[0] !== this.rwPod) {
+      this.rwPod = ready[0]!;
+      this.options.record({ kind: "endpoint", endpoint: "rw", node: this.rwPod });
+    }
+    this.notify();
+  }
+
+  /** Without EndpointSlices: the rw service selects the pod labelled primary, so follow the label. */
   private followRw(): void {
+    if (this.slices !== null) return;
     const primaries = this.primaries();
     if (primaries.length !== 1 || primaries[0] === this.rwPod) return;
     this.rwPod = primaries[0]!;

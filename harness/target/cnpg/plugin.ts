@@ -9,7 +9,8 @@ import type { FaultSpec } from "../../scenario/steps.ts";
 import { definePlugin, type Path, type Report } from "../plugin.ts";
 import { mayDisrupt } from "./safety.ts";
 
-export const CNPG_DEFAULT_VERSION = "1.30.1";
+/** The newest release the sources show: tag v1.30.0, releases/cnpg-1.30.0.yaml on release-1.30 (there is no 1.30.1). */
+export const CNPG_DEFAULT_VERSION = "1.30.0";
 
 const kubernetesName = (what: string) =>
   z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: `must be a Kubernetes ${what} name (lower-case letters, digits, '-')` });
@@ -20,19 +21,19 @@ export const cnpgTarget = z
     kind: z.literal("cnpg"),
     context: z.string().min(1).optional().describe("Existing kubeconfig context; omitted: pgdrill creates a kind cluster and deletes it after."),
     kubeconfig: z.string().min(1).optional().describe("Kubeconfig file for `context`; default KUBECONFIG or ~/.kube/config."),
-    allowContexts: z.array(z.string().min(1)).default([]).describe("Contexts not created by pgdrill that faults may be aimed at. Anything else is refused."),
+    allowContexts: z.array(z.string().min(1)).default([]).describe("Contexts not created by pgdrill where pgdrill may create its namespace, Cluster and services (and install the operator if none is there) and aim faults. Anything else is refused."),
     kindConfig: z.string().min(1).default("fixtures/kind/cluster.yaml").describe("kind cluster config (nodes); pgdrill adds the port mappings."),
     kindImage: z.string().min(1).optional().describe('kind node image, e.g. "kindest/node:v1.33.1"; default: kind\'s own.'),
     operator: z
       .strictObject({
         version: z
           .string()
-          .regex(/^\d+\.\d+\.\d+(-rc\d+)?$/, { message: 'must be a release like "1.30.1"' })
+          .regex(/^\d+\.\d+\.\d+(-rc\d+)?$/, { message: 'must be a release like "1.30.0"' })
           .default(CNPG_DEFAULT_VERSION)
           .describe("CloudNativePG release to install."),
         manifest: z.string().min(1).optional().describe("Release manifest: an https URL or a local file. Default: the release's manifest on GitHub."),
-        install: z.enum(["if-missing", "always", "never"]).default("if-missing").describe("if-missing: install unless an operator already runs; never: require one; always: (re)apply."),
-        namespace: z.string().min(1).default("cnpg-system").describe("Namespace of the operator."),
+        install: z.enum(["if-missing", "always", "never"]).default("if-missing").describe("if-missing: install unless CloudNativePG is there (its CRD or an operator Deployment, any name, any namespace); never: require one; always: install, refused if CloudNativePG is already there (pgdrill never applies the manifest over an install)."),
+        namespace: z.string().min(1).default("cnpg-system").describe("Namespace of the operator pgdrill installs when the manifest names none; an installed operator is found wherever it is."),
       })
       .default({ version: CNPG_DEFAULT_VERSION, install: "if-missing", namespace: "cnpg-system" })
       .describe("The CloudNativePG operator: which release, and whether pgdrill installs it."),
@@ -78,9 +79,12 @@ export const cnpgPlugin = definePlugin({
   // kind runs its nodes as Docker containers.
   onDocker: true,
   strategy: "CloudNativePG",
-  check(spec, parts, report) {
-    if (spec.context !== undefined && (parts.schedule?.length ?? 0) > 0 && !mayDisrupt(spec, spec.context)) {
-      report(["target", "context"], `"${spec.context}" is not a kind cluster pgdrill made, so its faults are refused`, `If this cluster is meant for drills, add "${spec.context}" to target.allowContexts.`);
+  // Creating anything (a namespace, a Cluster, services, the operator) on a cluster pgdrill did not
+  // make needs the same explicit yes as its faults: a drill started with the wrong context must not
+  // change it at all.
+  check(spec, _parts, report) {
+    if (spec.context !== undefined && !mayDisrupt(spec, spec.context)) {
+      report(["target", "context"], `"${spec.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and services there or aim faults at it`, `If this cluster is meant for drills, add "${spec.context}" to target.allowContexts.`);
     }
   },
   checkFault: checkCnpgFault,
