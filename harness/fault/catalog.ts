@@ -35,31 +35,6 @@ export const FAULT_CATALOG = {
     heals: false,
     requires: "kill",
   },
-  "kill-process": {
-    label: (spec) => `kill ${spec.process === "postgres" ? "PostgreSQL" : "the HA manager"} on ${spec.node} (SIGKILL)`,
-    color: "#bcbd22",
-    // A killed HA manager is started again; a killed PostgreSQL is its manager's to restart.
-    heals: true,
-    requires: "processes",
-  },
-  "pause-process": {
-    label: (spec) => `freeze ${spec.process === "postgres" ? "PostgreSQL" : "the HA manager"} on ${spec.node} (SIGSTOP)`,
-    color: "#aec7e8",
-    heals: true,
-    requires: "processes",
-  },
-  "dcs-outage": {
-    label: (spec) => `DCS down (${spec.members === "all" ? "every member" : "a majority of members"} killed)`,
-    color: "#393b79",
-    heals: true,
-    requires: "dcs",
-  },
-  "dcs-partition": {
-    label: (spec) => `cut ${spec.node} from the DCS`,
-    color: "#6b6ecf",
-    heals: true,
-    requires: "dcs",
-  },
   "delete-pod": {
     label: (spec) => `delete pod ${spec.node}${spec.grace === undefined ? "" : ` (grace ${toMs(spec.grace) / 1000} s)`}`,
     color: "#e377c2",
@@ -86,6 +61,31 @@ export const FAULT_CATALOG = {
     color: "#1f77b4",
     heals: true,
     requires: "network",
+  },
+  "kill-process": {
+    label: (spec) => `kill ${spec.process === "postgres" ? "PostgreSQL" : "the HA manager"} on ${spec.node} (SIGKILL)`,
+    color: "#bcbd22",
+    // A killed HA manager is started again; a killed PostgreSQL is its manager's to restart.
+    heals: true,
+    requires: "processes",
+  },
+  "pause-process": {
+    label: (spec) => `freeze ${spec.process === "postgres" ? "PostgreSQL" : "the HA manager"} on ${spec.node} (SIGSTOP)`,
+    color: "#aec7e8",
+    heals: true,
+    requires: "processes",
+  },
+  "dcs-outage": {
+    label: (spec) => `DCS down (${spec.members === "all" ? "every member" : "a majority of members"} killed)`,
+    color: "#393b79",
+    heals: true,
+    requires: "dcs",
+  },
+  "dcs-partition": {
+    label: (spec) => `cut ${spec.node} from the DCS`,
+    color: "#6b6ecf",
+    heals: true,
+    requires: "dcs",
   },
   fence: {
     label: (spec) => `fence ${spec.node}`,

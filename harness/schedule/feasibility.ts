@@ -84,7 +84,7 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
         const killable = now.kind === "paused" && (fault.kind === "kill" || fault.kind === "stop");
         if (problem && !killable) return { path: where, problem: `cannot ${verb(fault)} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
       }
-      if (fault.kind === "partition") {
+      if (fault.kind === "partition" || fault.kind === "dcs-partition") {
         const held = cuts.get(node);
         if (held) {
           return {
@@ -109,7 +109,8 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
     }
     for (const node of touched(fault).filter(fixed)) {
       const hold = { by: i, until: untilOf(i) };
-      if (fault.kind === "partition") cuts.set(node, hold);
+      // A cut from the DCS is iptables rules too: healing either clears both.
+      if (fault.kind === "partition" || fault.kind === "dcs-partition") cuts.set(node, hold);
       if (fault.kind === "fence") fences.set(node, hold);
       if (fault.kind === "netem") shaped.set(node, hold);
       if (!staysDown) continue;

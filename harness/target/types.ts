@@ -4,15 +4,15 @@
  * Faults and actions act through the controls the started topology hands out, one per capability
  * its plugin lists, so the same Fault modules drive every target that can do what they need.
  */
-import type { EndpointEvent, KubeEvent } from "../history/events.ts";
+import type { EndpointEvent, HaEvent, KubeEvent } from "../history/events.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
 import type { Capability } from "./plugin.ts";
 import type { Shaping } from "./shared/shaping.ts";
 
 export type { Shaping } from "./shared/shaping.ts";
 
-/** What a target observes on its own (e.g. Kubernetes watches), for the History. */
-export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t">;
+/** What a target observes on its own (Kubernetes watches, an HA manager's REST API), for the History. */
+export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t"> | Omit<HaEvent, "t">;
 
 /** A network cut: DROP rules applied in `node`'s network namespace. */
 export interface Cut {

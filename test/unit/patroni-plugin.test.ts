@@ -51,7 +51,7 @@ describe("patroni target options", () => {
     expect(patroniPlugin.nodes(target({ nodes: 2 }))).toEqual(["pg1", "pg2"]);
     expect(patroniPlugin.roles).toEqual(["primary", "replica"]);
     expect(patroniPlugin.probeEndpoints(target())).toEqual(["rw", "ro", "pg1", "pg2", "pg3"]);
-    expect(patroniPlugin.capabilities).toEqual(["kill", "stop", "freeze", "network", "shaping", "switchover"]);
+    expect(patroniPlugin.capabilities).toEqual(["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"]);
   });
 
   it("refuses node and etcd counts out of range, and an even etcd cluster", () => {

@@ -28,7 +28,7 @@ describe("the target registry", () => {
   });
 
   it("has each kind once, and finds each plugin by its kind", () => {
-    expect(kinds).toEqual(["container-pair", "cnpg", "endpoint"]);
+    expect(kinds).toEqual(["container-pair", "cnpg", "endpoint", "patroni"]);
     expect(new Set(kinds).size).toBe(kinds.length);
     for (const plugin of TARGET_PLUGINS) expect(targetPlugin(plugin.kind)).toBe(plugin);
     expect(targetPlugin("pear")).toBeUndefined();
@@ -58,6 +58,7 @@ describe("what each target can do", () => {
     ["container-pair", ["kill", "stop", "pause", "partition", "netem", "command"], ["promote", "heal"]],
     ["cnpg", ["kill", "delete-pod", "partition", "fence", "netem", "command"], ["switchover", "heal"]],
     ["endpoint", ["command"], ["heal"]],
+    ["patroni", ["kill", "stop", "pause", "partition", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "netem", "command"], ["switchover", "failover", "maintenance", "heal"]],
   ])("%s: faults %j, actions %j", (kind, faults, actions) => {
     expect(abilities(kind)).toEqual({ faults, actions });
   });

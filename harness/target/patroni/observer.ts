@@ -268,7 +268,7 @@ export function getJson(url: string, timeoutMs: number): Promise<unknown> {
 }
 
 /** One HTTP request without keep-alive; resolves with the status and body, rejects on a network error or the timeout. */
-export function httpJson(method: "GET" | "POST", url: string, payload: unknown, timeoutMs: number): Promise<{ status: number; body: string }> {
+export function httpJson(method: "GET" | "POST" | "PATCH", url: string, payload: unknown, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const data = payload === undefined ? undefined : JSON.stringify(payload);
     const req = request(url, { method, agent: false, timeout: timeoutMs, headers: data === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (res) => {

@@ -19,7 +19,7 @@ import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type 
 import { iptablesCommands } from "../shared/iptables.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
-import type { ControlsOf, Cut, Shaping, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
+import type { ControlsOf, Cut, ManagedProcess, Shaping, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { DATA_DIR, HAPROXY_NAME, HAPROXY_PORTS, PG_PORT, REST_PORT, etcdArguments, haproxyConfig, patroniYaml, type Secrets } from "./config.ts";
 import { PatroniObserver, httpJson, getJson, normaliseRole, upServers, type PatroniObservation, type Picture } from "./observer.ts";
 import { etcdMemberNames, patroniNodeNames, patroniPlugin, targetProblems, type PatroniTarget } from "./plugin.ts";
@@ -50,13 +50,20 @@ export function patroniTopology(spec: PatroniTarget): Topology {
 class ClusterContainer extends GenericContainer {
   private readonly networkName: string;
   private readonly alias: string;
+  private init = false;
   constructor(image: string, networkName: string, alias: string) {
     super(image);
     this.networkName = networkName;
     this.alias = alias;
     this.withNetworkMode(networkName);
   }
+  /** The engine's init (tini) as PID 1: it reaps what a killed Patroni leaves behind (PostgreSQL, running on unmanaged). */
+  withInit(): this {
+    this.init = true;
+    return this;
+  }
   protected override async beforeContainerCreated(): Promise<void> {
+    if (this.init) this.hostConfig.Init = true;
     for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
       for (const binding of bindings as Array<{ HostIp?: string }>) binding.HostIp = "127.0.0.1";
     }
@@ -69,7 +76,7 @@ class ClusterContainer extends GenericContainer {
  * environment, exec the tool. `waitFor`: a PostgreSQL host to wait for first (bounded), so the
  * other nodes' Patroni starts once pg1 has bootstrapped the cluster and pg1 is the first leader.
  */
-function entrypoint(tool: "patroni" | "haproxy" | "etcd", config: string | null, exec: string, waitFor?: { host: string; seconds: number }): string {
+function entrypoint(tool: "patroni" | "haproxy" | "etcd", config: string | null, exec: string, waitFor?: { host: string; seconds: number }, child = false): string {
   const tries = waitFor ? Math.max(1, Math.ceil(waitFor.seconds * 10)) : 0;
   return [
     "set -eu",
@@ -91,9 +98,24 @@ function entrypoint(tool: "patroni" | "haproxy" | "etcd", config: string | null,
           "done",
         ]
       : []),
-    `exec ${exec}`,
+    ...(child
+      ? [
+          // Patroni runs as a child, not as PID 1, so it can be killed or frozen alone while its
+          // PostgreSQL runs on (unmanaged) and the container stays; the same script starts it again.
+          // The PATH is written as it is now (with PostgreSQL's binaries), for a start from docker exec;
+          // its output goes to PID 1's (the container's log), not to an exec session that ends.
+          `printf '%s\\n' '#!/bin/sh' "PATH=$PATH; export PATH" '${exec} >/proc/1/fd/1 2>/proc/1/fd/2 &' 'echo $! > ${MANAGER_PID}' > ${MANAGER_START}`,
+          `chmod 700 ${MANAGER_START}`,
+          MANAGER_START,
+          "exec sleep infinity",
+        ]
+      : [`exec ${exec}`]),
   ].join("\n");
 }
+
+/** Where a node's entrypoint keeps Patroni's pid, and the script that starts it (again). */
+const MANAGER_PID = "/tmp/pgdrill/patroni.pid";
+const MANAGER_START = "/tmp/pgdrill/start-patroni.sh";
 
 interface ClusterNode {
   name: string;
@@ -136,10 +158,11 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
 
     // etcd first: Patroni waits 5 s between tries when its DCS does not answer at start.
     const token = `pgdrill-${options.runId}`;
-    await Promise.all(
-      etcdMemberNames(spec).map((member) =>
-        startNamed(docker, ours(member, entrypoint("etcd", null, etcdArguments(spec, member, token).join(" ")), {}).withWaitStrategy(Wait.forLogMessage(/serving client traffic|ready to serve client requests/)), member),
-      ),
+    const dcsMembers = await Promise.all(
+      etcdMemberNames(spec).map(async (member): Promise<DcsMember> => {
+        const container = await startNamed(docker, ours(member, entrypoint("etcd", null, etcdArguments(spec, member, token).join(" ")), {}).withWaitStrategy(Wait.forLogMessage(/serving client traffic|ready to serve client requests/)), member);
+        return { name: member, id: container.getId(), ip: container.getIpAddress(networkName) };
+      }),
     );
     options.log(`patroni: etcd (${spec.dcs.members} member${spec.dcs.members === 1 ? "" : "s"}) up in ${Date.now() - t0} ms`);
 
@@ -149,7 +172,8 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
         const waitFor = name === bootstrapper ? undefined : { host: bootstrapper, seconds: Math.ceil(startupMs / 1000) };
         const container = await startNamed(
           docker,
-          ours(name, entrypoint("patroni", "/tmp/pgdrill/patroni.yml", "patroni /tmp/pgdrill/patroni.yml", waitFor), { PGDRILL_CONFIG: patroniYaml(spec, name, secrets) })
+          ours(name, entrypoint("patroni", "/tmp/pgdrill/patroni.yml", "patroni /tmp/pgdrill/patroni.yml", waitFor, true), { PGDRILL_CONFIG: patroniYaml(spec, name, secrets) })
+            .withInit()
             .withExposedPorts(PG_PORT, REST_PORT)
             .withAddedCapabilities("NET_ADMIN")
             .withWaitStrategy(Wait.forLogMessage(STARTING)),
@@ -168,8 +192,7 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     options.log(`patroni: ${pgNodes.length} Patroni nodes and HAProxy started in ${Date.now() - t0} ms`);
     if (options.signal?.aborted) throw new Error("interrupted while starting");
 
-    // types.ts's Observation does not name HaEvent yet; the drill stamps and appends whatever it is given.
-    const record = (options.record ?? (() => undefined)) as (observation: PatroniObservation) => void;
+    const record: (observation: PatroniObservation) => void = options.record ?? (() => undefined);
     observer = new PatroniObserver({
       apis: Object.fromEntries(pgNodes.map((node) => [node.name, `http://127.0.0.1:${node.restPort}`])),
       stats: { host: "127.0.0.1", port: haproxy.getMappedPort(HAPROXY_PORTS.stats) },
@@ -183,7 +206,7 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     const startupTookMs = Date.now() - t0;
     const leader = watching.picture.leader!;
     options.log(`patroni: cluster healthy in ${startupTookMs} ms (leader ${leader}, ${nodeNames.length - 1} replicas streaming, HAProxy rw → ${leader})`);
-    return new StartedPatroni({ docker, runId: options.runId, spec, nodes: pgNodes, haproxy, observer, password: secrets.superuser, startupMs: startupTookMs });
+    return new StartedPatroni({ docker, runId: options.runId, spec, nodes: pgNodes, dcs: dcsMembers, haproxy, observer, password: secrets.superuser, startupMs: startupTookMs });
   } catch (error) {
     await observer?.stop();
     await removeLabelled(docker, { runId: options.runId }).catch(() => undefined);
@@ -250,11 +273,19 @@ function secret(): string {
   return randomBytes(18).toString("base64url");
 }
 
+/** An etcd member: its container, and its address on the private network (for cuts from it). */
+interface DcsMember {
+  name: string;
+  id: string;
+  ip: string;
+}
+
 interface StartedPatroniOptions {
   docker: Docker;
   runId: string;
   spec: PatroniTarget;
   nodes: ClusterNode[];
+  dcs: DcsMember[];
   haproxy: StartedTestContainer;
   observer: PatroniObserver;
   password: string;
@@ -271,6 +302,22 @@ class StartedPatroni implements StartedTopology {
     network: { cut: (cut) => this.cut(cut), healCuts: (node) => this.healCuts(node) },
     shaping: { shape: (node, shaping) => this.shape(node, shaping), unshape: (node) => this.unshape(node) },
     switchover: { switchover: (node) => this.switchover(node) },
+    processes: {
+      kill: (node, process) => this.signalProcess(node, process, "KILL"),
+      freeze: (node, process) => this.signalProcess(node, process, "STOP"),
+      thaw: (node, process) => this.signalProcess(node, process, "CONT", true),
+      revive: (node, process) => this.revive(node, process),
+    },
+    dcs: {
+      killMembers: (which) => this.killMembers(which),
+      startMembers: () => this.startMembers(),
+      cutFrom: (node) => this.cutFromDcs(node),
+      healCut: (node) => this.healCuts(node),
+    },
+    manager: {
+      failover: (node) => this.failover(node),
+      maintenance: (mode) => this.maintenance(mode),
+    },
   };
   /** How long the start took, from the first container to a healthy cluster. */
   readonly startupMs: number;
@@ -280,6 +327,9 @@ class StartedPatroni implements StartedTopology {
   private readonly byName: Map<string, ClusterNode>;
   private readonly ports: { rw: number; ro: number };
   private readonly password: string;
+  private readonly dcsMembers: readonly DcsMember[];
+  /** Members a dcs-outage killed, to start again at its heal. */
+  private readonly killedMembers = new Set<string>();
   private tornDown = false;
 
   constructor(options: StartedPatroniOptions) {
@@ -291,6 +341,7 @@ class StartedPatroni implements StartedTopology {
     this.ports = { rw: options.haproxy.getMappedPort(HAPROXY_PORTS.rw), ro: options.haproxy.getMappedPort(HAPROXY_PORTS.ro) };
     this.password = options.password;
     this.startupMs = options.startupMs;
+    this.dcsMembers = options.dcs;
   }
 
   /** Where HAProxy's rw sends clients now; else Patroni's leader. */
@@ -358,6 +409,122 @@ class StartedPatroni implements StartedTopology {
         return role === "primary" ? done(undefined) : notYet(`${candidate} is ${role ?? "not answering"}`);
       },
       { deadline: Date.now() + 15_000, everyMs: 100, before: body.trim(), gaveUp: (last) => new HarnessError(`after the switchover ${candidate} did not become primary (${last})`) },
+    );
+  }
+
+  /**
+   * A signal to one process of a node: PostgreSQL's postmaster (its pid from postmaster.pid) or
+   * Patroni (the pid its start script wrote). `ifAlive`: nothing to do when the process is gone
+   * (a thaw after the node died).
+   */
+  private async signalProcess(name: string, process: ManagedProcess, signal: "KILL" | "STOP" | "CONT", ifAlive = false): Promise<void> {
+    const pidOf = process === "postgres" ? `head -n 1 ${DATA_DIR}/postmaster.pid` : `cat ${MANAGER_PID}`;
+    const what = process === "postgres" ? "PostgreSQL's postmaster" : "Patroni";
+    if (ifAlive && !(await this.running(name))) return;
+    const script = `pid=$(${pidOf} 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running ${what}"; exit ${ifAlive ? 0 : 4}; }; kill -${signal} "$pid"`;
+    const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
+    if (result.exitCode !== 0) throw new HarnessError(`SIG${signal} to ${what} on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+  }
+
+  /** Starts Patroni again on a node whose Patroni was killed (it finds its PostgreSQL running and takes it over); nothing for postgres, which Patroni restarts. */
+  private async revive(name: string, process: ManagedProcess): Promise<void> {
+    if (process === "postgres" || !(await this.running(name))) return;
+    const script = `pid=$(cat ${MANAGER_PID} 2>/dev/null); if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -CONT "$pid"; else ${MANAGER_START}; fi`;
+    const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
+    if (result.exitCode !== 0) throw new HarnessError(`starting Patroni again on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+  }
+
+  private async running(name: string): Promise<boolean> {
+    const state = (await this.docker.getContainer(this.node(name).container.getId()).inspect()).State;
+    return state.Running && !state.Paused;
+  }
+
+  /** SIGKILLs a majority of the etcd members (the first ones by name), or all. */
+  private async killMembers(which: "majority" | "all"): Promise<string[]> {
+    const count = which === "all" ? this.dcsMembers.length : Math.floor(this.dcsMembers.length / 2) + 1;
+    const chosen = this.dcsMembers.slice(0, count);
+    for (const member of chosen) {
+      this.killedMembers.add(member.name);
+      await this.docker.getContainer(member.id).kill({ signal: "SIGKILL" });
+    }
+    return chosen.map((member) => member.name);
+  }
+
+  /** Starts the killed members again, with the data they had (it lives in the container). */
+  private async startMembers(): Promise<void> {
+    for (const member of this.dcsMembers) {
+      if (!this.killedMembers.has(member.name)) continue;
+      const container = this.docker.getContainer(member.id);
+      if (!(await container.inspect()).State.Running) await container.start();
+      this.killedMembers.delete(member.name);
+    }
+  }
+
+  /** Drops everything between the node and each etcd member, both ways. */
+  private async cutFromDcs(name: string): Promise<void> {
+    await this.iptables(name, this.dcsMembers.map((member) => iptablesCommands.cut(member.ip, "both")).join("\n"));
+  }
+
+  /** What `patronictl failover --candidate <node>` does: POST /failover to a member that answers (the leader may be gone). */
+  private async failover(candidate: string): Promise<void> {
+    const target = this.node(candidate);
+    const errors: string[] = [];
+    let accepted: string | null = null;
+    for (const node of [target, ...[...this.byName.values()].filter((other) => other !== target)]) {
+      try {
+        const { status, body } = await httpJson("POST", `http://127.0.0.1:${node.restPort}/failover`, { candidate }, SWITCHOVER_TIMEOUT_MS);
+        if (status === 200) {
+          accepted = body.trim();
+          break;
+        }
+        errors.push(`${node.name}: HTTP ${status} ${body.trim()}`);
+        // Patroni said no on its merits (not a dead API): another member would say the same.
+        if (status >= 400 && status < 500) break;
+      } catch (error) {
+        errors.push(`${node.name}: ${errorMessage(error)}`);
+      }
+    }
+    if (accepted === null) throw new HarnessError(`Patroni refused the failover to ${candidate}: ${errors.join("; ")}`);
+    await this.untilPrimary(target, candidate, accepted, "failover");
+  }
+
+  /** Patroni's maintenance mode, as `patronictl pause/resume` sets it: PATCH /config {pause}. Done when the members say so. */
+  private async maintenance(mode: "pause" | "resume"): Promise<void> {
+    const paused = mode === "pause";
+    const errors: string[] = [];
+    let set = false;
+    for (const node of this.byName.values()) {
+      try {
+        const { status, body } = await httpJson("PATCH", `http://127.0.0.1:${node.restPort}/config`, { pause: paused }, 10_000);
+        if (status === 200) {
+          set = true;
+          break;
+        }
+        errors.push(`${node.name}: HTTP ${status} ${body.trim()}`);
+      } catch (error) {
+        errors.push(`${node.name}: ${errorMessage(error)}`);
+      }
+    }
+    if (!set) throw new HarnessError(`no Patroni member took the maintenance ${mode}: ${errors.join("; ")}`);
+    const leader = this.node(await this.resolve("primary"));
+    await pollUntil(
+      async () => {
+        const answer = (await getJson(`http://127.0.0.1:${leader.restPort}/patroni`, 1000).catch(() => null)) as { pause?: unknown } | null;
+        return (answer?.pause === true) === paused ? done(undefined) : notYet(`${leader.name} does not report the ${mode} yet`);
+      },
+      { deadline: Date.now() + 15_000, everyMs: 200, gaveUp: (last) => new HarnessError(`maintenance ${mode}: ${last}`) },
+    );
+  }
+
+  /** Done once the node's PostgreSQL is primary, as its Patroni says. */
+  private async untilPrimary(target: ClusterNode, candidate: string, before: string, what: string): Promise<void> {
+    await pollUntil(
+      async () => {
+        const answer = await getJson(`http://127.0.0.1:${target.restPort}/patroni`, 1000).catch(() => null);
+        const role = normaliseRole((answer as { role?: unknown } | null)?.role);
+        return role === "primary" ? done(undefined) : notYet(`${candidate} is ${role ?? "not answering"}`);
+      },
+      { deadline: Date.now() + 15_000, everyMs: 100, before, gaveUp: (last) => new HarnessError(`after the ${what} ${candidate} did not become primary (${last})`) },
     );
   }
 

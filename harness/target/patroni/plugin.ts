@@ -122,7 +122,7 @@ export const patroniPlugin = definePlugin({
   nodes: patroniNodeNames,
   // Resolved when the step runs, from Patroni's REST API: the leader then, a running replica.
   roles: ["primary", "replica"],
-  capabilities: ["kill", "stop", "freeze", "network", "shaping", "switchover"],
+  capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"],
   probeEndpoints: (spec) => ["rw", "ro", ...patroniNodeNames(spec)],
   // A killed container stays down: nothing restarts it (Patroni restarts PostgreSQL after a stop, but not itself).
   restartsNodes: false,
