@@ -8,9 +8,12 @@ import type { z } from "zod";
 import type {
   cnpgTarget,
   containerPairTarget,
+  dcsOutageFault,
   deletePodFault,
+  failoverAction,
   netemFault,
   partitionFault,
+  patroniTarget,
   promoteAction,
   roleProbe,
   ScenarioInput,
@@ -30,6 +33,8 @@ export function defineScenario(scenario: ScenarioInput): ScenarioInput {
 export const containerPair = (options: Options<typeof containerPairTarget> = {}) => ({ kind: "container-pair" as const, ...options });
 /** A CloudNativePG Cluster: a kind cluster pgdrill creates, or `context` for an existing one. */
 export const cnpgCluster = (options: Options<typeof cnpgTarget> = {}) => ({ kind: "cnpg" as const, ...options });
+/** A Patroni cluster (etcd, Patroni-run PostgreSQL nodes, HAProxy) in containers, with Patroni's own defaults. */
+export const patroniCluster = (options: Options<typeof patroniTarget> = {}) => ({ kind: "patroni" as const, ...options });
 
 // Probes
 export const selectOne = (options: Options<typeof select1Probe> = {}) => ({ kind: "select1" as const, ...options });
@@ -53,8 +58,20 @@ export const heal = () => ({ kind: "heal" as const });
 export const deletePod = (node: string, options: Omit<Options<typeof deletePodFault>, "node"> = {}) => ({ kind: "delete-pod" as const, node, ...options });
 /** cnpg: fence an instance (cnpg.io/fencedInstances); healed by unfencing. */
 export const fence = (node: string) => ({ kind: "fence" as const, node });
-/** cnpg: a planned switchover, as `kubectl cnpg promote` does. */
+/** A planned switchover through the HA system: `kubectl cnpg promote`, `patronictl switchover`. */
 export const switchover = (to = "replica") => ({ kind: "switchover" as const, to });
+/** patroni: SIGKILL PostgreSQL alone (Patroni restarts it) or Patroni alone (the database runs on unmanaged); healed by starting it again. */
+export const killProcess = (node: string, process: "postgres" | "ha-manager") => ({ kind: "kill-process" as const, node, process });
+/** patroni: SIGSTOP PostgreSQL's postmaster or Patroni until healed. */
+export const pauseProcess = (node: string, process: "postgres" | "ha-manager") => ({ kind: "pause-process" as const, node, process });
+/** patroni: kill a majority (or all) of the etcd members; healed by starting them again. */
+export const dcsOutage = (options: Options<typeof dcsOutageFault> = {}) => ({ kind: "dcs-outage" as const, ...options });
+/** patroni: cut a node off from etcd only. */
+export const dcsPartition = (node: string) => ({ kind: "dcs-partition" as const, node });
+/** patroni: a manual failover, as `patronictl failover --candidate` does. */
+export const failover = (to: Options<typeof failoverAction>["to"]) => ({ kind: "failover" as const, to });
+/** patroni: maintenance mode (`patronictl pause` / `resume`). */
+export const maintenance = (mode: "pause" | "resume") => ({ kind: "maintenance" as const, mode });
 
 export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";

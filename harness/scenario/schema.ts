@@ -24,6 +24,7 @@ export { abortIf, type AbortIf } from "./abort.ts";
 export { containerPairTarget, type ContainerPairTarget } from "../target/container-pair/plugin.ts";
 export { cnpgTarget, CNPG_DEFAULT_VERSION, type CnpgTarget } from "../target/cnpg/plugin.ts";
 export { endpointTarget, type EndpointTarget } from "../target/endpoint/plugin.ts";
+export { patroniTarget, type PatroniTarget } from "../target/patroni/plugin.ts";
 
 // ---- Target ---------------------------------------------------------------------------------
 

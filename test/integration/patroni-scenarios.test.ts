@@ -1,0 +1,134 @@
+/**
+ * The shipped patroni scenarios, run for real: etcd, three (or two) Patroni nodes and HAProxy in
+ * containers from pgdrill's image. Patroni decides every failover here: the History holds no
+ * promote of pgdrill's, and the new leader shows in the `ha` events. Each test asserts what its
+ * drill must show, and that nothing is left in Docker.
+ */
+import { describe, expect, it } from "vitest";
+import type { ActionEvent, HaEvent, HistoryEvent } from "../../harness/history/events.ts";
+import { runDrill, type DrillOutcome } from "../../harness/run/drill.ts";
+import { loadScenario } from "../../harness/scenario/load.ts";
+import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
+
+async function drill(name: string): Promise<DrillOutcome & { events: HistoryEvent[] }> {
+  const { scenario, source } = await loadScenario(name);
+  const outcome = await runDrill(scenario, { source, outDir: tempRunDir(name) });
+  return { ...outcome, events: readEvents(outcome.runDir) };
+}
+
+/** The leader key's holders as pgdrill saw them, in order, consecutive repeats dropped. */
+function leaders(events: readonly HistoryEvent[]): Array<string | null> {
+  const seen = events.filter((event): event is HaEvent => event.kind === "ha" && event.subject === "leader").map((event) => event.leader ?? null);
+  return seen.filter((leader, i) => i === 0 || leader !== seen[i - 1]);
+}
+
+/** pgdrill promoted nothing: any change of primary was Patroni's. */
+function promotedByPgdrill(events: readonly HistoryEvent[]): boolean {
+  return events.some((event) => event.kind === "action" && (event as ActionEvent).action === "promote");
+}
+
+describe("shipped patroni scenarios", { timeout: 240_000 }, () => {
+  it("patroni-kill-primary-fast: Patroni elects a new leader once the old one's key expires (about ttl), and clients follow through HAProxy", async () => {
+    const { result, events } = await drill("patroni-kill-primary-fast");
+    expect(result.verdict).toBe("pass");
+    expect(promotedByPgdrill(events)).toBe(false);
+    const chain = leaders(events);
+    expect(chain[0]).toBe("pg1");
+    expect(chain).toContain(null); // the key expired before anyone took it
+    expect(["pg2", "pg3"]).toContain(chain.at(-1));
+    const { failover, anatomy, writes } = result.metrics;
+    expect(failover).toMatchObject({ happened: true, originalPrimary: "pg1" });
+    expect(anatomy).toMatchObject({ observed: true, mechanism: "ha-manager" });
+    expect(anatomy.detectedBy).toMatch(/^patroni leader pg1 → none$/);
+    // The key was last renewed at most loop_wait (2 s) before the kill and lives ttl (10 s).
+    expect(anatomy.detectedAfterMs!).toBeGreaterThan(10_000 - 2_000 - 1_000);
+    expect(anatomy.detectedAfterMs!).toBeLessThan(10_000 + 1_000);
+    expect(anatomy.promotionMs!).toBeLessThan(5_000);
+    // HAProxy moves the clients after its checks: inter 1 s, rise 1.
+    for (const client of anatomy.clients) expect(client.recoveryMs!).toBeLessThan(5_000);
+    expect(writes.lostAcknowledged).toBe(0);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-kill-primary: with Patroni's defaults (ttl 30) the failover takes a key's lifetime, under the 60 s gate", async () => {
+    const { result, events } = await drill("patroni-kill-primary");
+    expect(result.verdict).toBe("pass");
+    expect(promotedByPgdrill(events)).toBe(false);
+    const { failover, anatomy } = result.metrics;
+    expect(failover.happened).toBe(true);
+    expect(anatomy.mechanism).toBe("ha-manager");
+    expect(anatomy.detectedAfterMs!).toBeGreaterThan(30_000 - 10_000 - 1_000);
+    expect(anatomy.detectedAfterMs!).toBeLessThan(30_000 + 1_000);
+    expect(failover.latencyMs!).toBeLessThan(60_000);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-partition-primary-from-dcs: the primary cut from etcd demotes itself before another node is promoted: no split brain", async () => {
+    const { result, events } = await drill("patroni-partition-primary-from-dcs");
+    expect(result.metrics.splitBrain).toMatchObject({ detected: false, overlapMs: 0 });
+    expect(result.verdict).toBe("pass");
+    expect(promotedByPgdrill(events)).toBe(false);
+    // The old primary stopped being one while cut off: the role probe saw it in recovery or gone.
+    const changes = result.metrics.roles.changes;
+    const cutAt = events.find((event) => event.kind === "fault" && event.phase === "inject")!.t;
+    expect(changes.some((change) => change.node === "pg1" && change.t > cutAt && change.role !== "primary")).toBe(true);
+    expect(leaders(events).slice(1)).not.toEqual([]);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-dcs-down: without failsafe_mode, losing etcd's quorum stops writes though PostgreSQL is fine; they come back with etcd", async () => {
+    const { result } = await drill("patroni-dcs-down");
+    expect(result.verdict).toBe("pass");
+    const { downtime, recovery, writes } = result.metrics;
+    // Writes stop within about ttl of the outage and stay stopped until etcd is back (20 s).
+    expect(downtime.totalMs).toBeGreaterThan(5_000);
+    expect(recovery.latencyMs).not.toBeNull();
+    expect(writes.lostAcknowledged).toBe(0);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-dcs-down-failsafe: with failsafe_mode the primary keeps writing through the same etcd outage", async () => {
+    const { result } = await drill("patroni-dcs-down-failsafe");
+    expect(result.verdict).toBe("pass");
+    expect(result.metrics.availability.ratio!).toBeGreaterThanOrEqual(0.9);
+    expect(result.metrics.failover.happened).toBe(false);
+    expect(result.metrics.writes.lostAcknowledged).toBe(0);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-switchover: Patroni hands the leader key over; nothing acknowledged is lost and the pause is short", async () => {
+    const { result, events } = await drill("patroni-switchover");
+    expect(result.verdict).toBe("pass");
+    expect(events.some((event) => event.kind === "action" && event.action === "switchover" && event.phase === "end" && event.ok === true)).toBe(true);
+    expect(result.metrics.failover.happened).toBe(true);
+    expect(result.metrics.anatomy).toMatchObject({ mechanism: "switchover", detectedAfterMs: 0 });
+    expect(result.metrics.writes.lostAcknowledged).toBe(0);
+    expect(result.metrics.downtime.totalMs).toBeLessThan(10_000);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-async-lag-loss: the report says which happened, a failover with its loss counted or none", async () => {
+    const { result, events } = await drill("patroni-async-lag-loss");
+    expect(promotedByPgdrill(events)).toBe(false);
+    const { failover, writes } = result.metrics;
+    expect(writes.lostAcknowledged).not.toBeNull();
+    expect(failover.happened === true || failover.happened === false || result.metrics.recovery.latencyMs === null).toBe(true);
+    if (failover.happened === true) {
+      // The replica took over without what it never received while cut off: lost, and listed.
+      expect(writes.lostIds.length).toBe(writes.lostAcknowledged);
+      expect(leaders(events).at(-1)).not.toBe(leaders(events)[0]);
+    }
+    expect(result.metrics.splitBrain.overlapMs).toBe(0);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-sync-strict: the synchronous replica takes over and no acknowledged write is lost", async () => {
+    const { result, events } = await drill("patroni-sync-strict");
+    expect(result.verdict).toBe("pass");
+    expect(promotedByPgdrill(events)).toBe(false);
+    expect(result.metrics.failover.happened).toBe(true);
+    expect(result.metrics.writes.lostAcknowledged).toBe(0);
+    expect(result.metrics.writes.acknowledged).toBeGreaterThan(50);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+});
