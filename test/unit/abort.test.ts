@@ -204,6 +204,10 @@ describe("runDrill with a kill switch (fake target, virtual clock)", { timeout: 
     const stopWhenPaused = (async () => {
       while (!started.log.some((entry) => entry.startsWith("pause"))) await new Promise((resolve) => setTimeout(resolve, 5));
       expect(findRunDir(outDir)).toBe(outDir);
+      // By its run id too, from any directory: a running drill registers itself.
+      while (!readFileSync(join(outDir, "history.jsonl"), "utf8").includes("\n")) await new Promise((resolve) => setTimeout(resolve, 5));
+      const runId = (JSON.parse(readFileSync(join(outDir, "history.jsonl"), "utf8").split("\n")[0]!) as { runId: string }).runId;
+      expect(findRunDir(runId, tmpdir())).toBe(outDir);
       expect(runEndOf(outDir)).toBeNull();
       requestStop(outDir, "the on-call asked");
     })();
@@ -214,6 +218,9 @@ describe("runDrill with a kill switch (fake target, virtual clock)", { timeout: 
     expect(outcome.result.verdict).toBe("errored");
     expect(outcome.result.reason).toMatch(/^the run aborted: stopped by `pgdrill stop`/);
     expect(runEndOf(outDir)).toMatchObject({ status: "aborted" });
+    // Unregistered once it ended.
+    const runId = (events()[0] as { runId: string }).runId;
+    expect(() => findRunDir(runId, tmpdir())).toThrow(/is neither a run directory/);
   });
 
   it("a stop file left from before the run is not a request", async () => {
