@@ -112,7 +112,10 @@ export class CnpgWorld {
       if (ref.plural === "pods") this.onPodDelete(ref.namespace, ref.name, grace);
     });
     fake.onChange((plural, _type, object) => {
-      if (plural === "pods" && object.metadata.namespace === this.options.namespace) this.podsChanged();
+      if (plural !== "pods" || object.metadata.namespace !== this.options.namespace) return;
+      this.podsChanged();
+      // The Cluster controller watches its pods (cluster_controller.go SetupWithManager: Owns(&corev1.Pod{})).
+      if (this.leading) this.reconcile();
     });
   }
 
@@ -367,11 +370,14 @@ export class CnpgWorld {
 
     // The current primary is fenced: no switchover, no failover (cluster_controller.go
     // handleSwitchover: "The current primary instance is fenced ... we won't trigger a switchover").
+    // Nor while it is still recovering from a fence (handleSwitchover: ReportingMightBeUnavailable):
+    // docs/src/fencing.md, a primary unfenced is started again without a failover.
     const primaryPod = this.pod(status.currentPrimary);
-    if (!fenced.has(status.currentPrimary) && (!primaryPod || !isReady(primaryPod))) {
+    if (!fenced.has(status.currentPrimary) && !this.unfencing.has(status.currentPrimary) && (!primaryPod || !isReady(primaryPod))) {
       // replicas.go reconcileTargetPrimaryForNonReplicaCluster: the primary is not healthy.
       this.setStatus({ phase: FAILING_OVER, phaseReason: `Initiating a failover from ${status.currentPrimary}`, targetPrimary: PENDING, targetPrimaryTimestamp: microTime() });
       this.log.push(`operator: failover from ${status.currentPrimary} initiated`);
+      this.instanceManagersReact();
       // Marked unhealthy at once, removing it from -rw and -ro (replicas.go markOldPrimaryAsUnhealthy).
       this.markUnhealthy(status.currentPrimary);
       this.requeue();
@@ -433,9 +439,10 @@ export class CnpgWorld {
   /** Each instance manager reacts to the Cluster's status (instance_controller.go reconcilePrimary / reconcileDesignatedPrimary). */
   private instanceManagersReact(): void {
     const status = this.status();
-    if (!status.targetPrimary || status.targetPrimary === PENDING) return;
+    if (!status.targetPrimary) return;
     const target = status.targetPrimary;
-    // The primary asked to step down (a switchover): it shuts PostgreSQL down, releases the Lease
+    // The primary asked to step down (a switchover, or "pending", which replicas.go sets to signal
+    // a still-running old primary to shut down): it shuts PostgreSQL down, releases the Lease
     // (runnable.go Release) and comes back as a replica.
     const current = status.currentPrimary;
     if (current && current !== target && !this.down.has(current) && this.pod(current) && this.lease()?.holderIdentity === current && !this.fencedSet().has(current)) {
@@ -450,7 +457,7 @@ export class CnpgWorld {
         this.later(this.options.podStartMs, () => this.instanceStarted(current));
       })();
     }
-    if (target !== current && this.pod(target) && !this.down.has(target) && !this.acquiring.has(target)) this.startAcquiring(target);
+    if (target !== PENDING && target !== current && this.pod(target) && !this.down.has(target) && !this.acquiring.has(target)) this.startAcquiring(target);
   }
 
   /**
@@ -521,6 +528,7 @@ export class CnpgWorld {
 
   /** An instance's PostgreSQL is up: ready unless fenced (docs/src/fencing.md: a fenced pod is kept alive but not Ready). */
   private instanceStarted(name: string): void {
+    this.unfencing.delete(name);
     if (this.closed || !this.pod(name)) return;
     this.down.delete(name);
     if (!this.fencedSet().has(name)) this.patchReady(name, true);
@@ -530,6 +538,8 @@ export class CnpgWorld {
   // ---- Fencing -----------------------------------------------------------------------------
 
   private fencedNow = new Set<string>();
+  /** Unfenced, PostgreSQL starting again. */
+  private readonly unfencing = new Set<string>();
 
   /**
    * cnpg.io/fencedInstances (docs/src/fencing.md, pkg/utils/fencing.go): a fenced instance's
@@ -548,6 +558,7 @@ export class CnpgWorld {
       }
       if (!is && was && this.pod(name)) {
         this.log.push(`${name}: unfenced`);
+        this.unfencing.add(name);
         this.later(100, () => this.instanceStarted(name));
       }
     }

@@ -288,12 +288,14 @@ export class FakeKubeApi {
 
   private emit(ref: Ref, type: string, object: KubeObject): void {
     this.events.push({ rv: this.rv, type, ref, object: structuredClone(object) });
-    for (const hook of this.changeHooks) hook(ref.plural, type, structuredClone(object));
     for (const watcher of this.watchers) {
       if (collectionKey(watcher.ref) === collectionKey(ref) && matches(object, watcher.labelSelector, watcher.fieldName)) {
         watcher.res.write(JSON.stringify({ type, object }) + "\n");
       }
     }
+    // After the watchers, and not inside this write: a hook's own writes come later in every stream, as an informer's would.
+    const copy = structuredClone(object);
+    for (const hook of this.changeHooks) queueMicrotask(() => hook(ref.plural, type, copy));
   }
 }
 
