@@ -5,7 +5,7 @@
  * bench/results.json; --smoke is the short version CI runs (targets are printed, not enforced:
  * they depend on the machine; the exit code is non-zero only when a benchmark could not run).
  *
- *   node bench/run.ts [--smoke] [--only precision,throughput,overhead,soak,history]
+ *   node bench/run.ts [--smoke] [--only precision,throughput,overhead,startup,soak,history]
  *                     [--trials 10] [--baseline-trials 3] [--soak 600] [--seconds 10] [--out file]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -17,12 +17,13 @@ import { LOCAL_IMAGE } from "../harness/target/container-pair/image.ts";
 import { CAPPED_HEAP_MIB, historyScaleBench } from "./history-scale.ts";
 import { describeMachine, load } from "./machine.ts";
 import { overheadBench, overheadTable } from "./overhead.ts";
+import { patroniStartupBench, patroniStartupTable } from "./patroni-startup.ts";
 import { precisionBench, precisionTable } from "./precision.ts";
 import { soakBench } from "./soak.ts";
 import { fmt, fmtDistribution } from "./stats.ts";
 import { throughputBench, throughputTable } from "./throughput.ts";
 
-const BENCHMARKS = ["precision", "throughput", "overhead", "soak", "history"] as const;
+const BENCHMARKS = ["precision", "throughput", "overhead", "startup", "soak", "history"] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const { values } = parseArgs({
@@ -118,6 +119,12 @@ await section("overhead", "3. Drill overhead (pair-kill-primary, wall time by ph
   const result = await overheadBench({ trials: smoke ? 1 : 3, outDir: join(reportsDir, "overhead"), signal: interrupt.signal, log });
   results.overhead = result;
   return overheadTable(result);
+});
+
+await section("startup", "3b. Patroni target start-up (3 nodes, 3 etcd members, HAProxy) vs the container pair's, same run", async () => {
+  const result = await patroniStartupBench({ trials: smoke ? 1 : 3, signal: interrupt.signal, log });
+  results.startup = result;
+  return patroniStartupTable(result);
 });
 
 await section("soak", "4a. Memory: soak at 8 probes × 100/s", async () => {
