@@ -33,6 +33,8 @@ async function withWorld<T>(nodePortBase: number, body: (world: CnpgWorld) => Pr
     namespace: NS,
     cluster: "pg",
     instances: 2,
+    // CloudNativePG's durations compressed tenfold: the primary Lease's 15 s is 1.5 s, the operator's leader lease too.
+    timeScale: 0.1,
     backing: {
       password: pair.endpoint("primary").password,
       address: (instance) => {
@@ -74,10 +76,10 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       const { result, runDir, removed } = await runDrill(scenario("cnpg-fake-kill", 31400, [{ at: "3s", fault: { kind: "kill", node: "primary" } }]), { source: "test", outDir: tempRunDir("cnpg-kill") });
       expect(result.reason).toBeNull();
 
-      // What the harness asked Kubernetes for: the Cluster and services by server-side apply, the pod delete with grace 0.
-      const applies = fake.requests.filter((r) => r.method === "PATCH" && r.contentType?.startsWith("application/apply-patch"));
-      expect(applies.map((r) => r.path)).toEqual(expect.arrayContaining([`/apis/postgresql.cnpg.io/v1/namespaces/${NS}/clusters/pg`, `/api/v1/namespaces/${NS}/services/pg-pgdrill-rw`]));
-      expect(applies[0]!.query).toMatchObject({ fieldManager: "pgdrill", force: "true" });
+      // What the harness asked Kubernetes for: the Cluster and services created (never applied over), the pod delete with grace 0.
+      const creates = fake.requests.filter((r) => r.method === "POST").map((r) => r.path);
+      expect(creates).toEqual(expect.arrayContaining([`/apis/postgresql.cnpg.io/v1/namespaces/${NS}/clusters`, `/api/v1/namespaces/${NS}/services`]));
+      expect(fake.requests.filter((r) => r.contentType?.startsWith("application/apply-patch"))).toEqual([]);
       expect(world.deletes).toContainEqual({ namespace: NS, name: "pg-1", grace: 0 });
 
       // What the History recorded from the watches.
@@ -87,7 +89,13 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       expect(fault).toMatchObject({ label: "kill primary (pod delete, grace 0) (pg-1)", nodes: ["pg-1"], ok: true });
       expect(kube.some((e) => e.subject === "pod" && e.name === "pg-1" && e.role === "deleted" && e.t >= fault.t)).toBe(true);
       expect(kube.some((e) => e.subject === "cluster" && e.targetPrimary === "pending")).toBe(true);
-      expect(kube.some((e) => e.subject === "pod" && e.name === "pg-2" && e.role === null)).toBe(true);
+      // The SIGKILL left the primary Lease held: pg-2 waited it out before taking it over.
+      expect(kube.filter((e) => e.subject === "lease").map((e) => e.holder).filter((h, i, all) => i === 0 || h !== all[i - 1])).toEqual(["pg-1", "pg-2"]);
+      expect(result.metrics.operator).toMatchObject({ rwObserved: true, leaseReleased: false });
+      expect(result.metrics.operator.leaseAcquiredAfterMs).toBeGreaterThanOrEqual(world.scaled(15));
+      // pg-1 came back under its name with no role label, then as a replica.
+      expect(kube.filter((e) => e.subject === "pod" && e.name === "pg-1").map((e) => e.role)).toEqual(["primary", "deleted", null, "replica"]);
+      // Routing truth from the rw Service's EndpointSlices.
       expect(events.filter((e) => e.kind === "endpoint").map((e) => (e.kind === "endpoint" ? e.node : ""))).toEqual(["pg-1", "pg-2"]);
 
       // What clients saw: an outage, then writes on the new primary.
@@ -120,7 +128,8 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       const fences = patches.filter((r) => r.path.endsWith("/clusters/pg")).map((r) => (r.body as { metadata: { annotations: Record<string, unknown> } }).metadata.annotations["cnpg.io/fencedInstances"]);
       expect(fences).toEqual(['["pg-2"]', null]);
       const status = patches.find((r) => r.path.endsWith("/clusters/pg/status"))!.body as { metadata: { resourceVersion: string }; status: Record<string, string> };
-      expect(status.status).toMatchObject({ targetPrimary: "pg-2", phase: "Switchover in progress", phaseReason: "Switching over to pg-2" });
+      // targetPrimary alone, with the operator's timestamp format.
+      expect(status.status).toEqual({ targetPrimary: "pg-2", targetPrimaryTimestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/) });
       expect(status.metadata.resourceVersion).toMatch(/^\d+$/);
       expect(world.deletes.find((d) => d.namespace === "cnpg-system")?.grace).toBe(0);
 
@@ -133,12 +142,12 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
     });
   });
 
-  it("refuses faults on a context that is neither made by pgdrill nor allow-listed, before anything starts", () => {
+  it("refuses a context that is neither made by pgdrill nor allow-listed, before anything starts", () => {
     expect(() =>
       validateScenario(
         { name: "x", target: { kind: "cnpg", context: "prod-eu" }, probes: [{ kind: "select1" }], schedule: [{ at: "3s", fault: { kind: "kill", node: "primary" } }], duration: "6s" },
         "s.yaml",
       ),
-    ).toThrow('s.yaml: target.context: "prod-eu" is not a kind cluster pgdrill made, so its faults are refused. If this cluster is meant for drills, add "prod-eu" to target.allowContexts.');
+    ).toThrow('s.yaml: target.context: "prod-eu" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and services there or aim faults at it. If this cluster is meant for drills, add "prod-eu" to target.allowContexts.');
   });
 });
