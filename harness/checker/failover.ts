@@ -20,8 +20,9 @@
  * when there was none). Another name is a failover. The same name is checked against the role
  * probe, when it sampled that node before the outage and after the recovery: another server
  * (`inet_server_addr()`) or another timeline behind the same name is a failover too — how a managed
- * endpoint, whose name never changes, fails over. Without such samples the name decides, and the
- * reason says so.
+ * endpoint, whose name never changes, fails over. The same server on a new timeline is not: it
+ * was promoted again (Patroni demotes a leader that loses its DCS and takes it back afterwards).
+ * Without such samples the name decides, and the reason says so.
  *
  * Decisions:
  * - No fault injected, or a fault but no outage: recovery latency and stable-after are 0 and the
@@ -234,7 +235,12 @@ function primaryChange(before: string | null, after: string | null, identitiesBe
   const later = identityAfter !== null && identityAfter.node === after ? identityAfter : null;
   if (!earlier || !later) return { happened: false, evidence: `the same node (${name}); no role samples of it before and after to tell a server change behind the name` };
   if (earlier.server !== null && later.server !== null && earlier.server !== later.server) return { happened: true, evidence: `server ${earlier.server} → ${later.server} behind ${name}` };
-  if (earlier.timeline !== null && later.timeline !== null && earlier.timeline !== later.timeline) return { happened: true, evidence: `timeline ${earlier.timeline} → ${later.timeline} on ${name}` };
+  if (earlier.timeline !== null && later.timeline !== null && earlier.timeline !== later.timeline) {
+    // The same server on a new timeline was promoted again (an HA manager that demoted it when it
+    // lost its DCS, then took it back): the same primary. Only a name that hides its server fails over this way.
+    if (earlier.server !== null && later.server !== null) return { happened: false, evidence: `the same node (${name}), server ${later.server}, promoted again: timeline ${earlier.timeline} → ${later.timeline}` };
+    return { happened: true, evidence: `timeline ${earlier.timeline} → ${later.timeline} on ${name}` };
+  }
   const same = [earlier.server !== null && later.server !== null ? `server ${later.server}` : null, earlier.timeline !== null && later.timeline !== null ? `timeline ${later.timeline}` : null].filter((part) => part !== null);
   return { happened: false, evidence: same.length > 0 ? `the same node (${name}), ${same.join(", ")} before and after` : `the same node (${name}); its role samples name no server or timeline` };
 }

@@ -201,6 +201,17 @@ describe("failover checker", () => {
     });
   });
 
+  it("is not a failover when the same server comes back on a new timeline: it was promoted again", () => {
+    // Patroni demotes a leader that lost its DCS and promotes it again when the DCS is back.
+    const builder = healthyUntil900();
+    serverSample(builder, 500, "primary", "10.0.0.5:5432");
+    builder.fault(950, "DCS down").write(11, 1000, "fail").write(12, 1200, "ok", 30);
+    serverSample(builder, 1300, "primary", "10.0.0.5:5432", 2);
+    const { metrics } = failoverChecker.check(builder.end(2000).events);
+    expect(metrics).toMatchObject({ happened: false, evidence: "the same node (primary), server 10.0.0.5:5432, promoted again: timeline 1 → 2", latencyMs: null });
+    expect(recoveryChecker.check(builder.events).metrics).toMatchObject({ latencyMs: 280, node: "primary" });
+  });
+
   it("bounds contain the moment writes became possible, however the probe's cadence falls", () => {
     // Writes every `every` ms from t = 0, each refused fast (2 ms) until `possibleAt`, then acked in 3 ms.
     for (const every of [10, 20, 50, 100]) {
