@@ -16,10 +16,11 @@ async function drill(name: string): Promise<DrillOutcome & { events: HistoryEven
   return { ...outcome, events: readEvents(outcome.runDir) };
 }
 
-/** The leader key's holders as pgdrill saw them, in order, consecutive repeats dropped. */
+/** The leader key's holders as pgdrill saw them from the first one on (the cluster starts with none), consecutive repeats dropped. */
 function leaders(events: readonly HistoryEvent[]): Array<string | null> {
   const seen = events.filter((event): event is HaEvent => event.kind === "ha" && event.subject === "leader").map((event) => event.leader ?? null);
-  return seen.filter((leader, i) => i === 0 || leader !== seen[i - 1]);
+  const from = seen.findIndex((leader) => leader !== null);
+  return seen.slice(Math.max(0, from)).filter((leader, i, list) => i === 0 || leader !== list[i - 1]);
 }
 
 /** pgdrill promoted nothing: any change of primary was Patroni's. */

@@ -49,7 +49,7 @@ describe("HA-manager faults and actions", () => {
       duration: "40s",
     });
     const parsed = validateScenario(input, "s");
-    expect(parsed.schedule.map((step) => ("fault" in step ? step.fault.kind : step.action.kind))).toEqual(["kill-process", "pause-process", "dcs-outage", "dcs-partition", "maintenance", "maintenance", "failover"]);
+    expect(parsed.schedule.map((step) => ("fault" in step ? step.fault.kind : "action" in step ? step.action.kind : "manual"))).toEqual(["kill-process", "pause-process", "dcs-outage", "dcs-partition", "maintenance", "maintenance", "failover"]);
     expect(parsed.schedule[2]).toMatchObject({ fault: { kind: "dcs-outage", members: "all" } });
   });
 
