@@ -59,6 +59,10 @@ const everyGateMetricIsNumeric: { [M in GateMetric]: IsNumericMetric<AtPath<Metr
   "operator.promotedAfterMs": true,
   "operator.noPrimaryLabelMs": true,
   "operator.multiplePrimaryLabelsMs": true,
+  "operator.leaseAcquiredAfterMs": true,
+  "operator.rwMovedAfterMs": true,
+  "operator.noRwEndpointMs": true,
+  "operator.multipleRwEndpointsMs": true,
 };
 void everyGateMetricIsNumeric;
 

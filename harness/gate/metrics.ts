@@ -31,7 +31,11 @@ export const GATE_METRICS = {
   "splitBrain.overlapMs": "time during which two nodes answered as writable primaries (ms)",
   "operator.promotedAfterMs": "cnpg: fault start → the Cluster's currentPrimary changed (ms)",
   "operator.noPrimaryLabelMs": "cnpg: time no pod was labelled primary after the first fault (ms)",
-  "operator.multiplePrimaryLabelsMs": "cnpg: time two pods were labelled primary at once (ms)",
+  "operator.multiplePrimaryLabelsMs": "cnpg: time two pods were labelled primary at once (ms): label overlap, not a split brain",
+  "operator.leaseAcquiredAfterMs": "cnpg: first fault → the primary Lease named a new holder (ms)",
+  "operator.rwMovedAfterMs": "cnpg: first fault → the rw Service's only ready endpoint was the new primary (ms, from its EndpointSlices)",
+  "operator.noRwEndpointMs": "cnpg: after the first fault, time the rw Service had no ready endpoint (ms)",
+  "operator.multipleRwEndpointsMs": "cnpg: time the rw Service routed to two ready pods at once (ms)",
 } as const;
 
 export type GateMetric = keyof typeof GATE_METRICS;

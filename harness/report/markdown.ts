@@ -125,7 +125,17 @@ function operatorRows(result: RunResult): Array<[string, string]> {
     ["operator promoted", operator.promotedAfterMs === null ? "no promotion seen" : `${formatMs(operator.promotedAfterMs)} after the first fault → ${operator.newPrimary ?? "?"}`],
     ["targetPrimary pending", formatMs(operator.pendingMs)],
     ["no pod labelled primary", formatMs(operator.noPrimaryLabelMs)],
-    ["two pods labelled primary", operator.multiplePrimaryLabelsMs > 0 ? `**${formatMs(operator.multiplePrimaryLabelsMs)}**` : "never"],
+    ["two pods labelled primary (label overlap, not a split brain)", operator.multiplePrimaryLabelsMs > 0 ? formatMs(operator.multiplePrimaryLabelsMs) : "never"],
+    ...(operator.leaseAcquiredAfterMs === null
+      ? []
+      : [["primary Lease taken", `${formatMs(operator.leaseAcquiredAfterMs)} after the first fault, ${operator.leaseReleased ? "released by the old holder first" : "while still held: the candidate waited leaseDurationSeconds out"}`] as [string, string]]),
+    ...(operator.rwObserved
+      ? ([
+          ["rw Service routed to the new primary", operator.rwMovedAfterMs === null ? "not seen" : `${formatMs(operator.rwMovedAfterMs)} after the first fault (EndpointSlices)`],
+          ["rw Service with no ready endpoint", formatMs(operator.noRwEndpointMs)],
+          ["rw Service with two ready endpoints", operator.multipleRwEndpointsMs ? `**${formatMs(operator.multipleRwEndpointsMs)}**` : "never"],
+        ] as Array<[string, string]>)
+      : []),
     ...(operator.resyncs > 0 ? [["watch resyncs", `${operator.resyncs} observations made by listing again after a watch broke`] as [string, string]] : []),
   ];
 }

@@ -49,7 +49,7 @@ describe("scenario validation", () => {
     ["unknown-node.yaml", "schedule[0].fault.node", /unknown node "primry"/, /nodes are primary, standby/],
     ["steady-after-fault.yaml", "steadyState.window", /5.00 s ends after the first scheduled step \(at 3.00 s\)/, /shorten the window/],
     ["bad-gate-expression.yaml", 'gate["availability.ratio"]', /must be a comparison.*got "about 0.9"/, /README/],
-    ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric "failover.latency"\./, /^Did you mean "failover.latencyMs"\? Use one of availability.ratio, .*operator.multiplePrimaryLabelsMs\.$/],
+    ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric "failover.latency"\./, /^Did you mean "failover.latencyMs"\? Use one of availability.ratio, .*operator.multipleRwEndpointsMs\.$/],
     ["bare-number-duration.yaml", "duration", /must be a duration with a unit like "30s" or "500ms"; a bare number \(8000\) has no unit/, /Write "8s" if you meant 8000 milliseconds .* or "8000s" for seconds/],
     ["duration-out-of-order.yaml", "duration", /must be a duration written with each unit once, largest first, got "30s1m"/, /^Write "1m30s"\.$/],
     ["fault-for-zero.yaml", "schedule[0].for", /must be longer than 0, got "0s"/, /Omit "for" to keep the fault until the drill ends .*or give a positive duration/],
