@@ -35,12 +35,12 @@ describe("shipped patroni scenarios", { timeout: 240_000 }, () => {
     expect(promotedByPgdrill(events)).toBe(false);
     const chain = leaders(events);
     expect(chain[0]).toBe("pg1");
-    expect(chain).toContain(null); // the key expired before anyone took it
+    // The key expired, then another member took it: seen as a gap (null) when a poll fell between.
     expect(["pg2", "pg3"]).toContain(chain.at(-1));
     const { failover, anatomy, writes } = result.metrics;
     expect(failover).toMatchObject({ happened: true, originalPrimary: "pg1" });
     expect(anatomy).toMatchObject({ observed: true, mechanism: "ha-manager" });
-    expect(anatomy.detectedBy).toMatch(/^patroni leader pg1 → none$/);
+    expect(anatomy.detectedBy).toMatch(/^patroni leader pg1 → (none|pg2|pg3)$/);
     // The key was last renewed at most loop_wait (2 s) before the kill and lives ttl (10 s).
     expect(anatomy.detectedAfterMs!).toBeGreaterThan(10_000 - 2_000 - 1_000);
     expect(anatomy.detectedAfterMs!).toBeLessThan(10_000 + 1_000);
