@@ -156,15 +156,21 @@ function promotionSign(
   return { ...word, afterT: Math.min(probe.afterT, word.t) };
 }
 
-/** The mechanism's own word that the new primary took over: the first such event at or after `since`. */
+/**
+ * The mechanism's own word that the new primary took over: the first such event at or after
+ * `since`. An HA manager takes the leader key before it promotes, so its member reporting the
+ * primary role is the word; the key reaching the new primary stands in only without one.
+ */
 function mechanismWord(context: HistoryContext, newPrimary: string | null, since: number): Sign | null {
+  let leaderMoved: Sign | null = null;
   for (const event of context.events) {
     if (event.t < since) continue;
     if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok !== false) return { t: event.t, by: `pgdrill's "${event.label}" returned`, mechanism: "pgdrill" };
     if (isCurrentPrimaryChange(event, newPrimary)) return { t: event.t, by: `currentPrimary → ${event.currentPrimary}`, mechanism: "operator" };
-    if (isLeaderEvent(event) && event.leader !== null && event.leader === newPrimary) return { t: event.t, by: `${event.manager} leader → ${event.leader}`, mechanism: "ha-manager" };
+    if (event.kind === "ha" && event.subject === "member" && event.name === newPrimary && event.role === "primary") return { t: event.t, by: `${event.manager} reported ${event.name} as primary`, mechanism: "ha-manager" };
+    if (!leaderMoved && isLeaderEvent(event) && event.leader !== null && event.leader === newPrimary) leaderMoved = { t: event.t, by: `${event.manager} leader → ${event.leader}`, mechanism: "ha-manager" };
   }
-  return null;
+  return leaderMoved;
 }
 
 function isLeaderEvent(event: HistoryContext["events"][number]): event is HaEvent & { leader: string | null } {

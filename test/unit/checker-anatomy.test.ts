@@ -122,6 +122,10 @@ describe("failover anatomy", () => {
     for (let at = 1000; at < 2000; at += 100) builder.write(id++, at, at < 1700 ? "fail" : "ok", 10, at < 1700 ? "primary" : "standby");
     const { metrics } = anatomyChecker.check(builder.end(2100).events);
     expect(metrics).toMatchObject({ mechanism: "ha-manager", detectedAfterMs: 450, detectedBy: "patroni leader primary → none", promotedAfterMs: 650, promotedBy: "patroni leader → standby" });
+    // Patroni takes the key, then promotes: its member reporting the primary role is the better word.
+    push(builder, { kind: "ha", t: 1650, manager: "patroni", subject: "member", name: "standby", role: "primary", state: "running", timeline: 2 });
+    builder.events.sort((a, b) => a.t - b.t);
+    expect(anatomyChecker.check(builder.events).metrics).toMatchObject({ promotedAfterMs: 700, promotedBy: "patroni reported standby as primary", promotionMs: 250 });
   });
 
   it("has detection 0 for a switchover, the planned decision itself", () => {
