@@ -37,6 +37,27 @@ export function isCompleted(operation: Operation): operation is CompletedOperati
 }
 
 /**
+ * An operation from its complete event alone, its invoke time from the latency it records: for
+ * readers that see events as they are written (the live view, the kill switch) and cannot wait
+ * for the pairing below.
+ */
+export function completedFrom(event: CompleteEvent): CompletedOperation {
+  return {
+    probe: event.probe,
+    type: event.type,
+    worker: event.worker,
+    op: event.op,
+    invokeT: event.t - event.latencyMs,
+    completeT: event.t,
+    outcome: event.outcome,
+    node: event.node ?? null,
+    value: event.value ?? null,
+    latencyMs: event.latencyMs,
+    error: event.error ?? null,
+  };
+}
+
+/**
  * Pairs invokes with completes and hands each operation on in invoke order: the checkers see a
  * probe's operations in the order clients started them. pgdrill writes each invoke as it happens,
  * so the file is already in that order; an operation is still held until an invoke at least

@@ -26,7 +26,7 @@ import { ProbeList } from "../checker/probes.ts";
 import { formatMs, toMs } from "../duration.ts";
 import { InputError } from "../errors.ts";
 import type { HistoryEvent, Phase } from "../history/events.ts";
-import type { CompletedOperation } from "../history/operations.ts";
+import { completedFrom, type CompletedOperation } from "../history/operations.ts";
 import type { AbortIf } from "../scenario/abort.ts";
 
 /** Conditions are judged at most this often (History time), so a busy drill does not rebuild windows per operation. */
@@ -111,19 +111,7 @@ export class KillSwitch {
     if (event.kind === "run-start") for (const probe of event.probes ?? []) if (probe.sloMs !== undefined) this.slos.set(probe.name, probe.sloMs);
     if (event.kind === "phase") this.phase = event.phase;
     if (!this.armed || event.kind !== "complete" || event.type === "role") return;
-    const operation: CompletedOperation = {
-      probe: event.probe,
-      type: event.type,
-      worker: event.worker,
-      op: event.op,
-      invokeT: event.t - event.latencyMs,
-      completeT: event.t,
-      outcome: event.outcome,
-      node: event.node ?? null,
-      value: event.value ?? null,
-      latencyMs: event.latencyMs,
-      error: event.error ?? null,
-    };
+    const operation = completedFrom(event);
     this.probes.note(operation);
     const buffer = this.bufferOf(operation.probe);
     buffer.firstInvoke = Math.min(buffer.firstInvoke, operation.invokeT);

@@ -13,16 +13,14 @@ import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
 import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "./image.ts";
-import { iptablesCommands } from "../shared/iptables.ts";
-import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
-import type { ControlsOf, Cut, Shaping, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
+import { ContainerNodeControls } from "../shared/container-node.ts";
+import type { ControlsOf, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { CONTAINER_PAIR_NODES as NODES, containerPairPlugin, type ContainerPairTarget } from "./plugin.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
 const PG_PORT = 5432;
 const POOLER_PORT = 6432;
-const FREEZE_ATTEMPTS = 4;
 const READY = /database system is ready to accept (read-only )?connections/;
 
 /** A GenericContainer that publishes its ports on 127.0.0.1 only and joins our network with an alias. */
@@ -168,9 +166,9 @@ class StartedContainerPair implements StartedTopology {
   readonly controls: ControlsOf<PairCapability> = {
     kill: { kill: (node) => this.kill(node) },
     stop: { stop: (node, mode) => this.stop(node, mode) },
-    freeze: { pause: (node) => this.pause(node), unpause: (node) => this.unpause(node) },
-    network: { cut: (cut) => this.cut(cut), healCuts: (node) => this.healCuts(node) },
-    shaping: { shape: (node, shaping) => this.shape(node, shaping), unshape: (node) => this.unshape(node) },
+    freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
+    network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
+    shaping: { shape: (node, shaping) => this.containers.shape(node, shaping), unshape: (node) => this.containers.unshape(node) },
     promotion: { promote: (node) => this.promote(node), repoint: (endpoint, node) => this.repoint(endpoint, node) },
   };
   private rw = "primary";
@@ -180,6 +178,7 @@ class StartedContainerPair implements StartedTopology {
   private readonly byName: Map<string, PairNode>;
   private readonly password: string;
   private readonly pooler: PoolerNode | null;
+  private readonly containers: ContainerNodeControls;
   private tornDown = false;
 
   constructor(docker: Docker, runId: string, networkName: string, nodes: PairNode[], password: string, pooler: PoolerNode | null) {
@@ -189,6 +188,7 @@ class StartedContainerPair implements StartedTopology {
     this.byName = new Map(nodes.map((node) => [node.name, node]));
     this.password = password;
     this.pooler = pooler;
+    this.containers = new ContainerNodeControls(docker, (name) => this.node(name));
   }
 
   get rwNode(): string {
@@ -264,67 +264,6 @@ class StartedContainerPair implements StartedTopology {
     await container.kill({ signal });
   }
 
-  private async pause(name: string): Promise<void> {
-    const container = this.docker.getContainer(this.node(name).container.getId());
-    // runc gives up freezing a cgroup whose processes keep forking or waking under load ("unable
-    // to freeze") and thaws it again; trying again a moment later succeeds.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await container.pause();
-        return;
-      } catch (error) {
-        if (attempt >= FREEZE_ATTEMPTS || !/unable to freeze/.test(errorMessage(error))) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
-    }
-  }
-
-  private async unpause(name: string): Promise<void> {
-    const container = this.docker.getContainer(this.node(name).container.getId());
-    const state = (await container.inspect()).State;
-    if (state.Paused) await container.unpause();
-  }
-
-  private async cut(cut: Cut): Promise<void> {
-    const peerIp = cut.from === "all" ? "all" : this.node(cut.from).ip;
-    await this.iptables(cut.node, iptablesCommands.cut(peerIp, cut.direction));
-  }
-
-  private async healCuts(name: string): Promise<void> {
-    if (await this.netnsToHeal(name)) await this.iptables(name, iptablesCommands.heal());
-  }
-
-  /**
-   * Whether a heal has a network namespace to work in: a dead node's went with it, rules and
-   * qdisc included; a frozen one is thawed first, so its heal can run.
-   */
-  private async netnsToHeal(name: string): Promise<boolean> {
-    const container = this.docker.getContainer(this.node(name).container.getId());
-    const state = (await container.inspect()).State;
-    if (!state.Running) return false;
-    if (state.Paused) await container.unpause();
-    return true;
-  }
-
-  /** tc netem in the node's network namespace, or pgdrill's packet delayer where the kernel has no netem. */
-  private async shape(name: string, shaping: Shaping): Promise<string> {
-    return describeMechanism(await applyShaping(this.shell(name), shaping));
-  }
-
-  private async unshape(name: string): Promise<void> {
-    if (await this.netnsToHeal(name)) await removeShaping(this.shell(name));
-  }
-
-  /** Root in the node's container, which shares its network namespace. */
-  private shell(name: string): NodeShell {
-    const { container } = this.node(name);
-    return {
-      name,
-      run: (script) => container.exec(["sh", "-c", script], { user: "root" }),
-      copy: (content, path) => container.copyContentToContainer([{ content, target: path, mode: 0o755 }]),
-    };
-  }
-
   private async promote(name: string): Promise<void> {
     const session = await Session.connect(this.endpoint(name), { connectTimeoutMs: 5000, applicationName: "pgdrill-promote" });
     try {
@@ -332,20 +271,6 @@ class StartedContainerPair implements StartedTopology {
       if (!result.rows[0]?.promoted) throw new HarnessError(`${name} did not finish promotion within 30 s`);
     } finally {
       await session.close();
-    }
-  }
-
-  private async iptables(name: string, script: string): Promise<void> {
-    const node = this.node(name);
-    const result = await node.container.exec(["sh", "-c", script], { user: "root" });
-    if (result.exitCode === 127) {
-      throw new HarnessError(
-        `iptables is not installed in the image of ${name}: network faults need it. ` +
-          "Use pgdrill's local image (bash fixtures/image/build-local-image.sh) or an image with iptables.",
-      );
-    }
-    if (result.exitCode !== 0) {
-      throw new HarnessError(`iptables in ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
     }
   }
 

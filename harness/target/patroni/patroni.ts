@@ -16,15 +16,13 @@ import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { LOCAL_IMAGE } from "../container-pair/image.ts";
 import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
-import { iptablesCommands } from "../shared/iptables.ts";
+import { ContainerNodeControls } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
-import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
-import type { ControlsOf, Cut, ManagedProcess, Shaping, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
+import type { ControlsOf, ManagedProcess, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { DATA_DIR, HAPROXY_NAME, HAPROXY_PORTS, PG_PORT, REST_PORT, etcdArguments, haproxyConfig, patroniYaml, type Secrets } from "./config.ts";
 import { PatroniObserver, httpJson, getJson, normaliseRole, upServers, type PatroniObservation, type Picture } from "./observer.ts";
 import { etcdMemberNames, patroniNodeNames, patroniPlugin, targetProblems, type PatroniTarget } from "./plugin.ts";
 
-const FREEZE_ATTEMPTS = 4;
 /** A switchover must finish within the schedule's per-step limit (60 s). */
 const SWITCHOVER_TIMEOUT_MS = 55_000;
 const STARTING = /pgdrill-patroni: starting/;
@@ -298,9 +296,9 @@ class StartedPatroni implements StartedTopology {
   readonly controls: ControlsOf<PatroniCapability> = {
     kill: { kill: (node) => this.kill(node) },
     stop: { stop: (node, mode) => this.stop(node, mode) },
-    freeze: { pause: (node) => this.pause(node), unpause: (node) => this.unpause(node) },
-    network: { cut: (cut) => this.cut(cut), healCuts: (node) => this.healCuts(node) },
-    shaping: { shape: (node, shaping) => this.shape(node, shaping), unshape: (node) => this.unshape(node) },
+    freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
+    network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
+    shaping: { shape: (node, shaping) => this.containers.shape(node, shaping), unshape: (node) => this.containers.unshape(node) },
     switchover: { switchover: (node) => this.switchover(node) },
     processes: {
       kill: (node, process) => this.signalProcess(node, process, "KILL"),
@@ -311,8 +309,9 @@ class StartedPatroni implements StartedTopology {
     dcs: {
       killMembers: (which) => this.killMembers(which),
       startMembers: () => this.startMembers(),
-      cutFrom: (node) => this.cutFromDcs(node),
-      healCut: (node) => this.healCuts(node),
+      // Everything between the node and each etcd member, both ways.
+      cutFrom: (node) => this.containers.cutFromAddresses(node, this.dcsMembers.map((member) => member.ip)),
+      healCut: (node) => this.containers.healCuts(node),
     },
     manager: {
       failover: (node) => this.failover(node),
@@ -328,6 +327,7 @@ class StartedPatroni implements StartedTopology {
   private readonly ports: { rw: number; ro: number };
   private readonly password: string;
   private readonly dcsMembers: readonly DcsMember[];
+  private readonly containers: ContainerNodeControls;
   /** Members a dcs-outage killed, to start again at its heal. */
   private readonly killedMembers = new Set<string>();
   private tornDown = false;
@@ -342,6 +342,7 @@ class StartedPatroni implements StartedTopology {
     this.password = options.password;
     this.startupMs = options.startupMs;
     this.dcsMembers = options.dcs;
+    this.containers = new ContainerNodeControls(this.docker, (name) => this.node(name));
   }
 
   /** Where HAProxy's rw sends clients now; else Patroni's leader. */
@@ -460,11 +461,6 @@ class StartedPatroni implements StartedTopology {
     }
   }
 
-  /** Drops everything between the node and each etcd member, both ways. */
-  private async cutFromDcs(name: string): Promise<void> {
-    await this.iptables(name, this.dcsMembers.map((member) => iptablesCommands.cut(member.ip, "both")).join("\n"));
-  }
-
   /** What `patronictl failover --candidate <node>` does: POST /failover to a member that answers (the leader may be gone). */
   private async failover(candidate: string): Promise<void> {
     const target = this.node(candidate);
@@ -537,66 +533,6 @@ class StartedPatroni implements StartedTopology {
     const signal = { smart: "TERM", fast: "INT", immediate: "QUIT" }[mode];
     const result = await this.node(name).container.exec(["sh", "-c", `kill -${signal} "$(head -n 1 ${DATA_DIR}/postmaster.pid)"`], { user: "postgres" });
     if (result.exitCode !== 0) throw new HarnessError(`stopping PostgreSQL on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
-  }
-
-  private async pause(name: string): Promise<void> {
-    const container = this.docker.getContainer(this.node(name).container.getId());
-    // runc gives up freezing a cgroup whose processes keep forking ("unable to freeze"); a moment later it succeeds.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await container.pause();
-        return;
-      } catch (error) {
-        if (attempt >= FREEZE_ATTEMPTS || !/unable to freeze/.test(errorMessage(error))) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
-    }
-  }
-
-  private async unpause(name: string): Promise<void> {
-    const container = this.docker.getContainer(this.node(name).container.getId());
-    if ((await container.inspect()).State.Paused) await container.unpause();
-  }
-
-  private async cut(cut: Cut): Promise<void> {
-    const peerIp = cut.from === "all" ? "all" : this.node(cut.from).ip;
-    await this.iptables(cut.node, iptablesCommands.cut(peerIp, cut.direction));
-  }
-
-  private async healCuts(name: string): Promise<void> {
-    if (await this.netnsToHeal(name)) await this.iptables(name, iptablesCommands.heal());
-  }
-
-  /** A dead node's network namespace went with it; a frozen one is thawed first, so its heal can run. */
-  private async netnsToHeal(name: string): Promise<boolean> {
-    const container = this.docker.getContainer(this.node(name).container.getId());
-    const state = (await container.inspect()).State;
-    if (!state.Running) return false;
-    if (state.Paused) await container.unpause();
-    return true;
-  }
-
-  private async shape(name: string, shaping: Shaping): Promise<string> {
-    return describeMechanism(await applyShaping(this.shell(name), shaping));
-  }
-
-  private async unshape(name: string): Promise<void> {
-    if (await this.netnsToHeal(name)) await removeShaping(this.shell(name));
-  }
-
-  private shell(name: string): NodeShell {
-    const { container } = this.node(name);
-    return {
-      name,
-      run: (script) => container.exec(["sh", "-c", script], { user: "root" }),
-      copy: (content, path) => container.copyContentToContainer([{ content, target: path, mode: 0o755 }]),
-    };
-  }
-
-  private async iptables(name: string, script: string): Promise<void> {
-    const result = await this.node(name).container.exec(["sh", "-c", script], { user: "root" });
-    if (result.exitCode === 127) throw new HarnessError(`iptables is not installed in the image of ${name}: network faults need it. Use pgdrill's local image (bash fixtures/image/build-local-image.sh).`);
-    if (result.exitCode !== 0) throw new HarnessError(`iptables in ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   async teardown(): Promise<string[]> {

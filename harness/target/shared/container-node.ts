@@ -1,0 +1,106 @@
+/**
+ * What a node that is a Docker container can be made to do, the same for every container target
+ * (the pair, Patroni): the cgroup freezer, iptables cuts and traffic shaping in its network
+ * namespace. A target keeps its nodes; this is handed how to find one by name.
+ */
+import type { StartedTestContainer } from "testcontainers";
+import { HarnessError, errorMessage } from "../../errors.ts";
+import type { Cut, Shaping } from "../types.ts";
+import type { Docker } from "./docker.ts";
+import { iptablesCommands } from "./iptables.ts";
+import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "./shaping.ts";
+
+/** A node as these controls need it: its container, and its address on the private network (for cuts between nodes). */
+export interface ContainerNode {
+  name: string;
+  container: StartedTestContainer;
+  ip: string;
+}
+
+const FREEZE_ATTEMPTS = 4;
+
+export class ContainerNodeControls {
+  private readonly docker: Docker;
+  private readonly node: (name: string) => ContainerNode;
+
+  constructor(docker: Docker, node: (name: string) => ContainerNode) {
+    this.docker = docker;
+    this.node = node;
+  }
+
+  async pause(name: string): Promise<void> {
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    // runc gives up freezing a cgroup whose processes keep forking or waking under load ("unable
+    // to freeze") and thaws it again; trying again a moment later succeeds.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await container.pause();
+        return;
+      } catch (error) {
+        if (attempt >= FREEZE_ATTEMPTS || !/unable to freeze/.test(errorMessage(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  async unpause(name: string): Promise<void> {
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    if ((await container.inspect()).State.Paused) await container.unpause();
+  }
+
+  async cut(cut: Cut): Promise<void> {
+    const peerIp = cut.from === "all" ? "all" : this.node(cut.from).ip;
+    await this.iptables(cut.node, iptablesCommands.cut(peerIp, cut.direction));
+  }
+
+  /** Drops everything between the node and each of these addresses, both ways. */
+  async cutFromAddresses(name: string, ips: readonly string[]): Promise<void> {
+    await this.iptables(name, ips.map((ip) => iptablesCommands.cut(ip, "both")).join("\n"));
+  }
+
+  async healCuts(name: string): Promise<void> {
+    if (await this.netnsToHeal(name)) await this.iptables(name, iptablesCommands.heal());
+  }
+
+  /** tc netem in the node's network namespace, or pgdrill's packet delayer where the kernel has no netem. */
+  async shape(name: string, shaping: Shaping): Promise<string> {
+    return describeMechanism(await applyShaping(this.shell(name), shaping));
+  }
+
+  async unshape(name: string): Promise<void> {
+    if (await this.netnsToHeal(name)) await removeShaping(this.shell(name));
+  }
+
+  /**
+   * Whether a heal has a network namespace to work in: a dead node's went with it, rules and
+   * qdisc included; a frozen one is thawed first, so its heal can run.
+   */
+  private async netnsToHeal(name: string): Promise<boolean> {
+    const container = this.docker.getContainer(this.node(name).container.getId());
+    const state = (await container.inspect()).State;
+    if (!state.Running) return false;
+    if (state.Paused) await container.unpause();
+    return true;
+  }
+
+  /** Root in the node's container, which shares its network namespace. */
+  private shell(name: string): NodeShell {
+    const { container } = this.node(name);
+    return {
+      name,
+      run: (script) => container.exec(["sh", "-c", script], { user: "root" }),
+      copy: (content, path) => container.copyContentToContainer([{ content, target: path, mode: 0o755 }]),
+    };
+  }
+
+  private async iptables(name: string, script: string): Promise<void> {
+    const result = await this.node(name).container.exec(["sh", "-c", script], { user: "root" });
+    if (result.exitCode === 127) {
+      throw new HarnessError(
+        `iptables is not installed in the image of ${name}: network faults need it. ` +
+          "Use pgdrill's local image (bash fixtures/image/build-local-image.sh) or an image with iptables.",
+      );
+    }
+    if (result.exitCode !== 0) throw new HarnessError(`iptables in ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+  }
+}
