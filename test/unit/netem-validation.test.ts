@@ -4,8 +4,8 @@
  * one netem per node at a time.
  */
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../harness/errors.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
+import { refusedOnce } from "../fixtures/refused.ts";
 
 const pair = { kind: "container-pair" };
 const cnpg = { kind: "cnpg" };
@@ -17,19 +17,7 @@ function scenario(target: object, schedule: unknown[]) {
 
 const netemOn = (node: string, fields: Record<string, unknown> = { delay: "100ms" }) => ({ kind: "netem", node, ...fields });
 
-/** The single problem a scenario is refused for. */
-function refused(input: unknown): InputError {
-  let error: unknown;
-  try {
-    validateScenario(input, "s");
-  } catch (caught) {
-    error = caught;
-  }
-  expect(error).toBeInstanceOf(InputError);
-  const refusal = error as InputError;
-  expect(refusal.problems, refusal.message).toHaveLength(1);
-  return refusal;
-}
+const refused = refusedOnce;
 
 describe("the netem fault's own rules", () => {
   it("accepts a netem on the pair and fills in jitter 0 and loss 0", () => {

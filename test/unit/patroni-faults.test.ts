@@ -4,10 +4,10 @@
  * both clear on heal), and the builders producing what validation accepts.
  */
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../harness/errors.ts";
 import { dcsOutage, dcsPartition, defineScenario, failover, killProcess, maintenance, patroniCluster, pauseProcess, role, selectOne, trackedWrites } from "../../harness/index.ts";
 import { FAULT_CATALOG } from "../../harness/fault/catalog.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
+import { refusedOnce } from "../fixtures/refused.ts";
 
 const patroni = { kind: "patroni", ttl: 10, loop_wait: 2, retry_timeout: 4 };
 const pair = { kind: "container-pair" };
@@ -16,19 +16,7 @@ function scenario(target: object, schedule: unknown[]) {
   return { name: "x", target, probes: [{ kind: "writes" }], steadyState: { window: "1s" }, duration: "40s", schedule };
 }
 
-/** The single problem a scenario is refused for. */
-function refused(input: unknown): InputError {
-  let error: unknown;
-  try {
-    validateScenario(input, "s");
-  } catch (caught) {
-    error = caught;
-  }
-  expect(error).toBeInstanceOf(InputError);
-  const refusal = error as InputError;
-  expect(refusal.problems, refusal.message).toHaveLength(1);
-  return refusal;
-}
+const refused = refusedOnce;
 
 describe("HA-manager faults and actions", () => {
   it("are built by the builders into a scenario validation accepts", () => {
