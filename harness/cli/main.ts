@@ -20,6 +20,9 @@ import { GATE_METRICS } from "../gate/metrics.ts";
 import { RENDERERS } from "../report/index.ts";
 import { STOP_FILE, stopRun } from "../run/abort.ts";
 import { LiveView } from "./live.ts";
+import { Keyboard, interactiveStdin } from "./keys.ts";
+import { CONFIRM_MODES, OPERATOR_FILE, sendOperatorRequest, type ConfirmMode } from "../run/marks.ts";
+import { checkManualSteps } from "../schedule/manual.ts";
 import { onLauncherGone, watchLauncher } from "./parent-watch.ts";
 
 export interface CliIO {
@@ -78,6 +81,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         .choices(TRIAL_STATISTICS)
         .default("worst"),
     )
+    .addOption(new Option("--confirm-manual <mode>", "manual steps: ask (Enter in this terminal, or `pgdrill confirm`; needs a terminal), command (only `pgdrill confirm <run>`), auto (confirmed at once, for CI)").choices(CONFIRM_MODES))
     .addHelpText(
       "after",
       `\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n  pgdrill run pair-kill-primary-via-pgbouncer   # pooled and direct clients side by side\n  pgdrill run cnpg-kill-primary   # kind + CloudNativePG: needs Docker, kind and the internet\n  DATABASE_URL=postgresql://app:…@db.example.com/app RDS_INSTANCE=db1 pgdrill run endpoint-rds-multi-az\n\n${gateMetricsHelp()}\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).`,
@@ -85,6 +89,41 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .action(async (scenarioArg: string, options: RunOptions) => {
       exitCode = await runCommand(scenarioArg, options, io);
     });
+
+  program
+    .command("watch")
+    .description("the SELECT 1 loop as one command: probe an endpoint until Ctrl-C or --for, with the live view and marks (m), then write a run directory and reports as `run` does")
+    .argument("[url]", "the primary's connection URL (default: DATABASE_URL); nothing else is contacted")
+    .option("--read-replica <url>", "also SELECT 1 on a read replica (DATABASE_READ_REPLICA_URL is not read)")
+    .option("--writes", "also tracked writes, in a schema of the watch's own (dropped after): counts lost acknowledged writes")
+    .option("--every <duration>", "between operations", "100ms")
+    .option("--for <duration>", "stop after this long (default: until Ctrl-C, at most 24 h)")
+    .option("--out <dir>", "run directory (default: reports/watch/<run-id>/)")
+    .option("--quiet", "print only the summary")
+    .addOption(new Option("--gate <metric-op-value>", "judge the watch, e.g. 'availability.ratio>=0.99' (repeatable; default: no gate)").argParser(collect).default([]))
+    .addHelpText(
+      "after",
+      `\nWhile it runs: m marks a moment (type a note, Enter); elsewhere: pgdrill mark <run-dir|run-id> "note".\nCtrl-C (or SIGTERM) finishes it: completed, every report written; a second Ctrl-C aborts.\n\nExamples:\n  pgdrill watch                                   # DATABASE_URL, SELECT 1 every 100 ms\n  pgdrill watch postgresql://app:…@db:5432/app --read-replica postgresql://app:…@db-ro:5432/app --writes\n  pgdrill watch --every 50ms --for 10m --gate 'availability.ratio>=0.99'`,
+    )
+    .action(async (url: string | undefined, options: import("./watch.ts").WatchOptions) => {
+      const { watchCommand } = await import("./watch.ts");
+      const outcome = await watchCommand(url, options, io);
+      await appendJobSummary(outcome.runDir, "report.md");
+      exitCode = outcome.exitCode;
+    });
+
+  for (const [name, type] of [["mark", "mark"], ["confirm", "confirm"]] as const) {
+    program
+      .command(name)
+      .description(type === "mark" ? "mark a moment in a running drill or watch, with a short note: it goes into the History and onto the report's timeline" : "confirm the manual step a running drill is waiting for (from another terminal, or a script)")
+      .argument("<run>", "the run directory `pgdrill run`/`watch` printed, or its run id")
+      .argument(type === "mark" ? "<note>" : "[note]", type === "mark" ? "what happened, e.g. \"deleted the primary pod\"" : "recorded as a mark beside the confirmation")
+      .addHelpText("after", `\nIt appends a line to ${OPERATOR_FILE} in the run directory, which a running drill reads every 100 ms.\n\nExample:\n  pgdrill ${name} reports/watch/20261201-124330-ea4a${type === "mark" ? " 'deleted the primary pod'" : ""}`)
+      .action(async (run: string, note: string | undefined) => {
+        const { runDir } = sendOperatorRequest(run, type, note ?? "");
+        io.out(`${type === "mark" ? "marked" : "asked to confirm"}: ${runDir}\n`);
+      });
+  }
 
   program
     .command("list")
@@ -200,6 +239,7 @@ interface RunOptions {
   quiet?: boolean;
   trials: number;
   trialStatistic: TrialStatistic;
+  confirmManual?: ConfirmMode;
 }
 
 async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): Promise<number> {
@@ -209,11 +249,14 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
   const { runDrill } = await import("../run/drill.ts");
   // No engine is an environment problem, like bad input: one line, before any run directory exists.
   await (await import("../target/index.ts")).checkEnvironment(scenario.target.kind);
+  const confirm: ConfirmMode = options.confirmManual ?? "ask";
+  checkManualSteps(scenario.schedule, confirm, interactiveStdin(), "--confirm-manual");
 
   const interrupt = onInterrupt(io, "stopping the drill, healing faults and removing containers");
 
   const drillOnce = async (outDir: string | undefined, label: string) => {
     const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
+    const keyboard = interactiveStdin() ? new Keyboard({ view: live }) : null;
     try {
       const outcome = await runDrill(scenario, {
         source,
@@ -223,6 +266,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
         signal: interrupt.signal,
         log: (line) => live.log(`${label}${line}`),
         onEvent: live.onEvent,
+        operator: { confirm, ...(keyboard ? { input: keyboard } : {}) },
       });
       live.stop();
       io.out(`${formatSummary(outcome.result, { color: io.color })}\n`);

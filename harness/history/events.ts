@@ -226,6 +226,18 @@ export interface LogEvent {
   message: string;
 }
 
+/**
+ * A person marked a moment with a short note: `m` in the terminal running the drill (`t` is when
+ * the key was pressed, so it may be a little before the events written around it), or
+ * `pgdrill mark` from elsewhere (`t` is when the drill received it).
+ */
+export interface MarkEvent {
+  kind: "mark";
+  t: number;
+  note: string;
+  by: "keyboard" | "command";
+}
+
 export interface RunEndEvent {
   kind: "run-end";
   t: number;
@@ -247,6 +259,7 @@ export type HistoryEvent =
   | SteadyStateEvent
   | FinalReadEvent
   | LogEvent
+  | MarkEvent
   | RunEndEvent;
 
 export type HistoryKind = HistoryEvent["kind"];

@@ -181,6 +181,7 @@ const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
   "steady-state": { ok: boolean, availability: nullable(number), required: number, message: string },
   "final-read": { probe: string, node: string, ok: boolean, ranges: arrayOf(pairOf(number), "[from, to] pairs of numbers"), count: number, error: optional(string) },
   log: { level: oneOf({ info: true, warn: true, error: true }), message: string },
+  mark: { note: string, by: oneOf({ keyboard: true, command: true }) },
   "run-end": { status: oneOf({ completed: true, aborted: true, errored: true }), error: optional(string) },
 };
 

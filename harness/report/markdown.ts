@@ -4,6 +4,8 @@
  */
 import { runSentence } from "./sentence.ts";
 import type { ReportContext } from "./types.ts";
+import { operatorMoments } from "./timeline.ts";
+import { wallClockOf } from "./wall-clock.ts";
 import type { GateResult, RunResult, Verdict } from "../result.ts";
 import { anatomyLine, BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
 import { againstClaim, claimFor } from "./strategy-claims.ts";
@@ -14,9 +16,10 @@ const VERDICT_MARK: Record<Verdict, string> = { pass: "✅", deviated: "❌", er
 const MAX_WINDOWS = 20;
 const MAX_ID_RANGES = 50;
 const MAX_ROLE_CHANGES = 30;
+const MAX_MARKS = 100;
 
 export function renderMarkdown(result: RunResult, context?: ReportContext): string {
-  const sections = [header(result, context), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), clientsCompared(result), downtime(result), lostWrites(result), roleChanges(result), checks(result)];
+  const sections = [header(result, context), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), clientsCompared(result), downtime(result), lostWrites(result), roleChanges(result), marks(context), checks(result)];
   return sections.filter((section) => section !== "").join("\n\n") + "\n";
 }
 
@@ -166,6 +169,17 @@ function lostWrites(result: RunResult): string {
   const { writes } = result.metrics;
   if (!writes.lostAcknowledged) return "";
   return `### Lost acknowledged writes\n\n${writes.lostAcknowledged} lost, ids: ${formatIds(writes.lostIds, MAX_ID_RANGES)}`;
+}
+
+/** Marks and manual steps: what people said and did, when (a game day's own timeline). */
+function marks(context: ReportContext | undefined): string {
+  if (!context) return "";
+  const moments = operatorMoments(context.history.events);
+  if (moments.length === 0) return "";
+  const clock = wallClockOf(context.history.runStart);
+  const rows = moments.slice(0, MAX_MARKS).map((moment) => `| ${formatMs(moment.t)} | ${clock.timeOfDay(moment.t) ?? ""} | ${moment.kind} | ${cell(moment.text)} | ${moment.by} |`);
+  const more = moments.length > MAX_MARKS ? [`\n… and ${moments.length - MAX_MARKS} more in history.jsonl`] : [];
+  return ["### Marks and manual steps", "", "| at | UTC | what | note | by |", "|---|---|---|---|---|", ...rows, ...more].join("\n");
 }
 
 function roleChanges(result: RunResult): string {

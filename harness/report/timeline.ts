@@ -47,7 +47,43 @@ export class TimelineFold {
 }
 
 /** The colours of what the timeline shades besides faults (the page's key under the chart uses them too). */
-export const SHADE_COLORS = { steadyState: "#7f7f7f", downtime: "#d62728", action: "#17becf" } as const;
+export const SHADE_COLORS = { steadyState: "#7f7f7f", downtime: "#d62728", action: "#17becf", mark: "#6a3d9a" } as const;
+
+/**
+ * What people said during the run, in time order: marks (`m`, `pgdrill mark`) and manual steps
+ * (shown, then confirmed or not), for report.md's table and the timeline's labelled rules.
+ */
+export interface OperatorMoment {
+  t: number;
+  kind: "mark" | "manual shown" | "manual confirmed" | "manual not done";
+  text: string;
+  by: string;
+}
+
+export function operatorMoments(events: readonly HistoryEvent[]): OperatorMoment[] {
+  const moments: OperatorMoment[] = [];
+  const shown = new Map<string, number>();
+  for (const event of events) {
+    if (event.kind === "mark") moments.push({ t: event.t, kind: "mark", text: event.note, by: event.by });
+    if (event.kind !== "action" || event.action !== "manual") continue;
+    const say = event.label.replace(/^manual: /, "");
+    if (event.phase === "start") {
+      shown.set(event.id, event.t);
+      moments.push({ t: event.t, kind: "manual shown", text: `${event.id}: ${say}`, by: "schedule" });
+    } else {
+      const after = shown.has(event.id) ? ` after ${((event.t - shown.get(event.id)!) / 1000).toFixed(2)} s` : "";
+      const confirmed = event.ok !== false;
+      const by = events.find((e) => e.kind === "log" && e.message.startsWith(`manual step ${event.id} confirmed by `));
+      moments.push({
+        t: event.t,
+        kind: confirmed ? "manual confirmed" : "manual not done",
+        text: confirmed ? `${event.id} confirmed${after}: ${say} (a fault from here)` : `${event.id} ${event.error ?? "not confirmed"}: ${say}`,
+        by: confirmed ? (by?.kind === "log" ? by.message.slice(`manual step ${event.id} confirmed by `.length).split(" ")[0]! : "operator") : "",
+      });
+    }
+  }
+  return moments.sort((a, b) => a.t - b.t);
+}
 
 /**
  * A fault or action of the drill as drawn: a fault from its inject to its heal (paired by id), an
@@ -165,6 +201,10 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
   const downtime = result.metrics.downtime.windows.map((w) => ({ start: w.startMs / 1000, end: w.endMs / 1000, probe: w.probe }));
   const roles = roleSegments(result.metrics.roles.changes, endT);
   const clock = wallClockOf(report.history.runStart);
+  // Marks: a labelled rule at each, the note along the chart's middle (faults label the top, heals the foot).
+  const marks = operatorMoments(report.history.events)
+    .filter((moment) => moment.kind === "mark")
+    .map((moment, index) => ({ start: moment.t / 1000, text: `\u270e ${moment.text.length > 60 ? `${moment.text.slice(0, 57)}...` : moment.text}`, line: index % 3, color: SHADE_COLORS.mark }));
   // Client probes first, then one row per node of the role probe.
   const rows = [...new Set(points.map((p) => p.row))].sort((a, b) => Number(a.includes(": ")) - Number(b.includes(": ")) || a.localeCompare(b));
   // Not rounded up ("nice"): every chart, and the wall-clock axis, spans exactly the run, so they line up.
@@ -214,6 +254,17 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
           footText("heal_labels", heals, "end", "right"),
           footText("open_labels", open, "end", "right"),
           footText("steady_state_label", steadyRows.map((r) => ({ ...r, color: SHADE_COLORS.steadyState })), "start", "left"),
+          { name: "marks", data: { values: marks }, mark: { type: "rule", strokeWidth: 1.5, strokeDash: [1, 2], color: SHADE_COLORS.mark }, encoding: { x: { field: "start", type: "quantitative" } } },
+          {
+            name: "mark_labels",
+            data: { values: marks },
+            mark: { type: "text", align: "left", dx: 3, baseline: "middle", fontSize: 10, fontStyle: "italic", color: SHADE_COLORS.mark },
+            encoding: {
+              x: { field: "start", type: "quantitative" },
+              y: { field: "line", type: "quantitative", scale: { type: "linear", domain: [-1, 3], range: [outcomesHeight / 2 - 14, outcomesHeight / 2 + 26] }, axis: null },
+              text: { field: "text" },
+            },
+          },
           {
             name: "step_labels",
             data: { values: faults },

@@ -23,6 +23,8 @@ import { VERSION } from "../version.ts";
 import { monotonicClock, roundMs, type Clock } from "./clock.ts";
 import { SteadyStateWindow } from "./steady-state.ts";
 import { breachReason, checkAbortIf, KillSwitch, stopBreach, watchForStop } from "./abort.ts";
+import { checkManualSteps } from "../schedule/manual.ts";
+import { OperatorDesk, watchOperatorRequests, type OperatorOptions } from "./marks.ts";
 
 export interface DrillOptions {
   /** Where the scenario came from (file path), for the log. */
@@ -43,6 +45,10 @@ export interface DrillOptions {
   topology?: Topology;
   /** The drill's clock; default the monotonic one. Tests drive a virtual one, so a schedule of minutes runs in milliseconds. */
   clock?: Clock;
+  /** Ends the drill early as its duration would (`pgdrill watch`'s Ctrl-C): probes stop, steps not yet due are skipped, and the run completes (not aborted). */
+  finish?: AbortSignal;
+  /** Marks and manual steps' confirmations (run/marks.ts); without `confirm`, a scenario with manual steps is refused. */
+  operator?: OperatorOptions;
 }
 
 export interface DrillOutcome {
@@ -66,6 +72,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const runId = makeRunId();
   const runDir = resolve(options.outDir ?? join("reports", scenario.name, runId));
   checkAbortIf(scenario.abortIf, scenario.probes.map(probeRecord));
+  checkManualSteps(scenario.schedule, options.operator?.confirm, options.operator?.input !== undefined);
   // A history is only ever appended to: a second run into the same directory would mix two drills.
   if (existsSync(join(runDir, "history.jsonl"))) {
     throw new InputError(options.outDir ? "--out" : runDir, `${runDir} already holds a run (history.jsonl)`, "Give a new directory, or remove that one; `pgdrill report` re-analyses the run that is there.");
@@ -137,6 +144,23 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   killSwitch.add(runStart);
   history.onEvent(killSwitch.add);
   const stopWatching = watchForStop(runDir, runId, (request) => killSwitch.trip(stopBreach(request, roundMs(clock.now()))));
+  // Marks and confirmations, from the keyboard (options.operator.input) and `pgdrill mark`/`confirm`.
+  const desk = new OperatorDesk({ mode: options.operator?.confirm ?? null, record: (mark) => history.append({ kind: "mark", ...mark }), now: () => clock.now(), log });
+  const stopRequests = watchOperatorRequests(runDir, (request) => desk.take(request));
+  const detachInput = options.operator?.input?.attach(desk);
+  // The schedule's own stop: the drill's, or a finish (which ends the run as its duration would).
+  const scheduling = new AbortController();
+  drill.signal.addEventListener("abort", () => scheduling.abort(), { once: true });
+  let probingStarted = false;
+  const onFinish = () => {
+    // Before the probes started there is nothing to complete: the start-up is interrupted.
+    if (!probingStarted) return drill.abort(new Error("finished before the probes started"));
+    if (!drill.signal.aborted) log("finishing: the probes stop, the run ends completed");
+    scheduling.abort();
+    probing.abort();
+  };
+  options.finish?.addEventListener("abort", onFinish, { once: true });
+  if (options.finish?.aborted) onFinish();
 
   try {
     phase("starting");
@@ -151,6 +175,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     for (const probe of probes) await probe.prepare?.(started);
     if (drill.signal.aborted) throw interrupted("while starting");
 
+    probingStarted = true;
     const probeStart = clock.now();
     const until = probeStart + durationMs;
     const steadyWindow = new SteadyStateWindow(runStart, probeStart + steadyMs);
@@ -159,7 +184,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     const context = { topology: started, history, clock, until, signal: probing.signal };
     probeTasks = probes.map((probe) => probe.run(context));
 
-    await clock.sleepUntil(probeStart + steadyMs, drill.signal);
+    await clock.sleepUntil(probeStart + steadyMs, scheduling.signal);
     if (drill.signal.aborted) throw interrupted("during the steady state");
     const steady = steadyWindow.judge(scenario.steadyState.minAvailability);
     history.append({ kind: "steady-state", t: roundMs(clock.now()), ...steady });
@@ -167,7 +192,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     if (!steady.ok) throw new Error(`steady state not met before any fault: ${steady.message}`);
 
     phase("drill");
-    schedule = new ScheduleRunner({ runId, topology: started, history, clock, signal: drill.signal, log });
+    schedule = new ScheduleRunner({ runId, topology: started, history, clock, signal: scheduling.signal, log, operator: desk });
     const plan = planSchedule(scenario.schedule).map((step) => ({ ...step, at: probeStart + step.at }));
     await Promise.all([...probeTasks, schedule.run(plan)]);
     if (drill.signal.aborted) throw interrupted("during the drill");
@@ -199,6 +224,9 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     });
     if (removed.length > 0) log(`removed ${removed.join(", ")}`);
     stopWatching();
+    detachInput?.();
+    stopRequests();
+    options.finish?.removeEventListener("abort", onFinish);
     const breach = killSwitch.breach;
     if (breach && !pastDeadline) {
       status = "aborted";

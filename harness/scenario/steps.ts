@@ -174,10 +174,22 @@ export const faultStep = z
   })
   .describe("A fault at a time.");
 export const actionStep = z.strictObject({ at: duration.describe("When, from the start of the drill."), action }).describe("An action at a time.");
-export const step = z.union([faultStep, actionStep], {
-  error: () => 'each schedule entry needs "at" and exactly one of "fault" or "action"',
+// A game day's step: a person does it (schedule/manual.ts shows `say`, waits for a confirmation,
+// and records the confirmation as the fault's start).
+export const manual = z
+  .strictObject({
+    say: z.string().trim().min(1, { message: 'must say what the operator is to do, e.g. "Run: kubectl delete pod db-1"' }).max(500).describe('The instruction shown to the operator, e.g. "Run: kubectl delete pod db-1".'),
+    timeout: duration.default("5m").describe("How long to wait for the confirmation; past it the step is recorded as not done (no fault) and the drill goes on."),
+  })
+  .describe("What a person is to do at this point.");
+export const manualStep = z
+  .strictObject({ at: duration.describe("When, from the start of the drill, the instruction is shown."), manual })
+  .describe("A manual step (game day): the drill shows `say`, waits for the operator's confirmation (Enter, or `pgdrill confirm`), and records it as a fault of kind \"manual\" injected then.");
+export const step = z.union([faultStep, actionStep, manualStep], {
+  error: () => 'each schedule entry needs "at" and exactly one of "fault", "action" or "manual"',
 });
 
 export type FaultSpec = z.output<typeof fault>;
 export type ActionSpec = z.output<typeof action>;
 export type StepSpec = z.output<typeof step>;
+export type ManualSpec = z.output<typeof manual>;

@@ -276,6 +276,13 @@ function checkSemantics(parts: Parts, report: Report): void {
     if (endMs !== undefined && atMs >= endMs) {
       reportStep(["schedule", i, "at"], `${formatMs(atMs)} is at or past the end of the drill (duration ${formatMs(endMs)})`, "Move it earlier or lengthen duration.");
     }
+    if ("manual" in step) {
+      // Past the drill's end, the wait would be cut short with nobody told.
+      if (endMs !== undefined && atMs < endMs && atMs + toMs(step.manual.timeout) > endMs) {
+        reportStep(["schedule", i, "manual", "timeout"], `the wait would last until ${formatMs(atMs + toMs(step.manual.timeout))}, after the drill ends (${formatMs(endMs)})`, "Shorten the timeout or lengthen duration.");
+      }
+      return;
+    }
     if ("fault" in step) {
       checkFaultStep(step, i);
       if (step.for !== undefined && endMs !== undefined && atMs < endMs && atMs + toMs(step.for) > endMs) {

@@ -9,9 +9,11 @@ import { errorMessage } from "../errors.ts";
 import { faultPackage, healFault, injectFault, resolveFault } from "../fault/faults.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
+import type { OperatorDesk } from "../run/marks.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
 import { control, type StartedTopology } from "../target/types.ts";
 import { ACTION_REQUIRES } from "./actions.ts";
+import { runManualStep } from "./manual.ts";
 import type { PlannedStep } from "./plan.ts";
 
 /** No single fault or action may take longer than this; a stuck Docker call must not stall the drill. */
@@ -24,6 +26,8 @@ export interface ScheduleContext {
   clock: Clock;
   signal: AbortSignal;
   log: (line: string) => void;
+  /** Who confirms manual steps (run/marks.ts); absent: they are recorded as not done. */
+  operator?: OperatorDesk;
 }
 
 export class ScheduleRunner {
@@ -66,6 +70,7 @@ export class ScheduleRunner {
       return injecting;
     }
     if (step.kind === "heal") return this.heal(step.id, step.fault);
+    if (step.kind === "manual") return runManualStep(step.id, step.manual, this.context);
     return this.act(step.id, step.action);
   }
 

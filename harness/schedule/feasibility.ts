@@ -66,6 +66,8 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
       released(i);
       continue;
     }
+    // A manual step is a person's doing: pgdrill cannot tell what it holds.
+    if (step.kind === "manual") continue;
     if (step.kind === "action") {
       if (step.action.kind === "heal") healAll();
       if (step.action.kind === "promote" && staysDown) {

@@ -4,12 +4,13 @@
  * Deterministic: the same scenario always gives the same plan.
  */
 import { toMs } from "../duration.ts";
-import type { ActionSpec, FaultSpec, StepSpec } from "../scenario/schema.ts";
+import type { ActionSpec, FaultSpec, ManualSpec, StepSpec } from "../scenario/schema.ts";
 
 export type PlannedStep =
   | { at: number; kind: "inject"; id: string; fault: FaultSpec }
   | { at: number; kind: "heal"; id: string; fault: FaultSpec }
-  | { at: number; kind: "action"; id: string; action: ActionSpec };
+  | { at: number; kind: "action"; id: string; action: ActionSpec }
+  | { at: number; kind: "manual"; id: string; manual: ManualSpec };
 
 /** A planned step and the index of the schedule entry it came from (for error messages). */
 export type TracedStep = PlannedStep & { origin: number };
@@ -23,12 +24,15 @@ export function traceSchedule(steps: readonly StepSpec[]): TracedStep[] {
   const planned: TracedStep[] = [];
   let faults = 0;
   let actions = 0;
+  let manuals = 0;
   steps.forEach((step, order) => {
     const at = toMs(step.at);
     if ("fault" in step) {
       const id = `f${++faults}`;
       planned.push({ at, kind: "inject", id, fault: step.fault, origin: order });
       if (step.for !== undefined) planned.push({ at: at + toMs(step.for), kind: "heal", id, fault: step.fault, origin: order });
+    } else if ("manual" in step) {
+      planned.push({ at, kind: "manual", id: `m${++manuals}`, manual: step.manual, origin: order });
     } else {
       planned.push({ at, kind: "action", id: `a${++actions}`, action: step.action, origin: order });
     }

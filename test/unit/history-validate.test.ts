@@ -23,6 +23,7 @@ const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
   "steady-state": { kind: "steady-state", t: 8, ok: true, availability: null, required: 1, message: "m" },
   "final-read": { kind: "final-read", t: 9, probe: "writes", node: "standby", ok: true, ranges: [[1, 3], [5, 5]], count: 4, error: "e" },
   log: { kind: "log", t: 10, level: "warn", message: "m" },
+  mark: { kind: "mark", t: 10.5, note: "deleted the primary pod", by: "keyboard" },
   "run-end": { kind: "run-end", t: 11, status: "errored", error: "e" },
 };
 
