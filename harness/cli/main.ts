@@ -218,6 +218,18 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       io.out(removed.length > 0 ? `removed ${removed.join(", ")}\n` : "nothing to remove\n");
     });
 
+  // Hidden: what the cnpg target's probe-runner pod runs (harness/runner/runner.ts); not for people.
+  program
+    .command("probe-runner", { hidden: true })
+    .description("run probes inside a cluster for a drill, History to stdout as JSON lines")
+    .option("--config <file|json>", "the runner's config; default $PGDRILL_RUNNER_CONFIG")
+    .action(async (options: { config?: string }) => {
+      const { runProbeRunner } = await import("../runner/runner.ts");
+      const given = options.config ?? process.env.PGDRILL_RUNNER_CONFIG;
+      if (given === undefined) throw new InputError("--config", "no config given", "Pass --config <file|json> or set PGDRILL_RUNNER_CONFIG.");
+      exitCode = await runProbeRunner(given.trimStart().startsWith("{") ? given : await readFile(given, "utf8"));
+    });
+
   try {
     await program.parseAsync(unknownCommandWithoutHelp(program, argv), { from: "user" });
   } catch (error) {
