@@ -88,7 +88,7 @@ export function watchScenario(url: string | undefined, options: Omit<WatchOption
 }
 
 /** Builds the endpoint target without DATABASE_READ_REPLICA_URL: watch talks only to the URLs it was given. */
-async function watchTopology(scenario: Scenario): Promise<Topology> {
+export async function watchTopology(scenario: Scenario): Promise<Topology> {
   const { buildTopology } = await import("../target/index.ts");
   const saved = process.env.DATABASE_READ_REPLICA_URL;
   delete process.env.DATABASE_READ_REPLICA_URL;

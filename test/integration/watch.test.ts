@@ -46,7 +46,7 @@ function inTerminal(args: string[]) {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const wallOf = (events: HistoryEvent[], t: number) => {
   const start = events.find((e) => e.kind === "run-start");
-  return Date.parse(start!.kind === "run-start" ? start.wallClock : "") + t;
+  return Date.parse(start?.kind === "run-start" ? start.wallClock : "") + t;
 };
 
 async function schemasLike(prefix: string): Promise<string[]> {

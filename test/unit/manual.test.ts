@@ -83,7 +83,12 @@ function gameDay(confirm: "ask" | "auto" | "command" | undefined, input?: Operat
 }
 
 const operatorEvents = (events: HistoryEvent[]) =>
-  events.filter((e) => e.kind === "fault" || e.kind === "action" || (e.kind === "log" && e.message.startsWith("manual step"))).map((e) => (e.kind === "log" ? `log ${e.level}: ${e.message}` : `${e.kind} ${e.phase} ${e.kind === "fault" ? e.fault : e.action} ${e.id}@${e.t}${e.kind === "action" && e.ok === false ? ` (${e.error})` : ""}`));
+  events.flatMap((e) => {
+    if (e.kind === "log") return e.message.startsWith("manual step") ? [`log ${e.level}: ${e.message}`] : [];
+    if (e.kind === "fault") return [`fault ${e.phase} ${e.fault} ${e.id}@${e.t}`];
+    if (e.kind === "action") return [`action ${e.phase} ${e.action} ${e.id}@${e.t}${e.ok === false ? ` (${e.error})` : ""}`];
+    return [];
+  });
 
 describe("manual steps in a drill (fake target, virtual clock)", { timeout: 30_000 }, () => {
   it("a confirmation is a fault of kind manual, injected when it came, labelled with the instruction: a disruption", async () => {
