@@ -73,11 +73,22 @@ describe("pgdrill CLI", { timeout: 60_000 }, () => {
     expect(await main(["explode"], capture())).toBe(2);
   });
 
+  it("watch, mark and confirm have help; --confirm-manual takes ask, command or auto", async () => {
+    for (const [command, text] of [["watch", /Ctrl-C \(or SIGTERM\) finishes it: completed/], ["mark", /operator-requests\.jsonl/], ["confirm", /confirm the manual step/]] as const) {
+      const io = capture();
+      expect(await main([command, "--help"], io)).toBe(0);
+      expect(io.stdout()).toMatch(text);
+    }
+    const bad = capture();
+    expect(await main(["run", "pair-kill-primary", "--confirm-manual", "maybe"], bad)).toBe(2);
+    expect(bad.stderr()).toMatch(/--confirm-manual.*Allowed choices are ask, command, auto/s);
+  });
+
   it("an unknown command says so, with a suggestion when one is close, and exits 2, also with --help", async () => {
-    for (const argv of [["watch", "--help"], ["watch", "-h"], ["--help", "watch"], ["help", "watch"], ["watch"]]) {
+    for (const argv of [["frobnicate", "--help"], ["frobnicate", "-h"], ["--help", "frobnicate"], ["help", "frobnicate"], ["frobnicate"]]) {
       const io = capture();
       expect(await main(argv, io), argv.join(" ")).toBe(2);
-      expect(io.stderr(), argv.join(" ")).toMatch(/^error: unknown command 'watch'\n/);
+      expect(io.stderr(), argv.join(" ")).toMatch(/^error: unknown command 'frobnicate'\n/);
       expect(io.stdout(), argv.join(" ")).toBe("");
     }
     const close = capture();

@@ -364,9 +364,9 @@ function onInterrupt(io: CliIO, what: string): { signal: AbortSignal; dispose: (
 const ORPHAN_EXIT_MS = 120_000;
 
 /**
- * Commander shows the main help, exit 0, for `pgdrill watch --help` (it answers a help flag before
- * it looks the command up), and for `pgdrill help watch`. Without the flag it says what is wrong:
- * unknown command 'watch', with a suggestion when a command is close. pgdrill's own options take
+ * Commander shows the main help, exit 0, for `pgdrill frobnicate --help` (it answers a help flag before
+ * it looks the command up), and for `pgdrill help frobnicate`. Without the flag it says what is wrong:
+ * unknown command 'frobnicate', with a suggestion when a command is close. pgdrill's own options take
  * no value, so the first word that is not an option names the command.
  */
 function unknownCommandWithoutHelp(program: Command, argv: string[]): string[] {
