@@ -14,7 +14,8 @@ import { MAX_NOTE_CHARS } from "../run/marks.ts";
 
 export interface KeyboardView {
   log(line: string): void;
-  setPrompt(text: string | null): void;
+  /** A line under the live view's status (cli/live.ts); a view without one only gets the log lines. */
+  setPrompt?(text: string | null): void;
 }
 
 export interface KeyboardOptions {
@@ -64,7 +65,7 @@ export class Keyboard implements OperatorInput {
       this.stdin.off("data", this.onData);
       this.stdin.setRawMode(wasRaw);
       this.stdin.pause();
-      this.view.setPrompt(null);
+      this.view.setPrompt?.(null);
       this.desk = null;
     };
   }
@@ -140,11 +141,11 @@ export class Keyboard implements OperatorInput {
 
   private show(): void {
     if (this.typing) {
-      this.view.setPrompt(`mark> ${this.typing.text}\u2588  (Enter records it, Esc cancels)`);
+      this.view.setPrompt?.(`mark> ${this.typing.text}\u2588  (Enter records it, Esc cancels)`);
     } else if (this.prompt) {
-      this.view.setPrompt(`>>> MANUAL STEP ${this.prompt.id}: ${this.prompt.say}\n    press Enter when done`);
+      this.view.setPrompt?.(`>>> MANUAL STEP ${this.prompt.id}: ${this.prompt.say}\n    press Enter when done`);
     } else {
-      this.view.setPrompt(null);
+      this.view.setPrompt?.(null);
     }
   }
 }
