@@ -15,7 +15,7 @@ import { shareServed } from "../checker/availability.ts";
 import { WindowTracker } from "../checker/downtime.ts";
 import { ProbeList } from "../checker/probes.ts";
 import type { HistoryEvent, Phase } from "../history/events.ts";
-import type { CompletedOperation } from "../history/operations.ts";
+import { completedFrom, type CompletedOperation } from "../history/operations.ts";
 
 /** Availability is shown over this trailing window, so recovery shows up as it happens. */
 const ROLLING_MS = 2000;
@@ -60,19 +60,7 @@ export function applyEvent(state: LiveState, event: HistoryEvent): void {
     case "complete":
       if (event.type === "role") break;
       {
-        const operation: CompletedOperation = {
-          probe: event.probe,
-          type: event.type,
-          worker: event.worker,
-          op: event.op,
-          invokeT: event.t - event.latencyMs,
-          completeT: event.t,
-          outcome: event.outcome,
-          node: event.node ?? null,
-          value: event.value ?? null,
-          latencyMs: event.latencyMs,
-          error: event.error ?? null,
-        };
+        const operation = completedFrom(event);
         state.probes.note(operation);
         state.recent.push(operation);
       }
@@ -82,7 +70,7 @@ export function applyEvent(state: LiveState, event: HistoryEvent): void {
       }
       break;
     case "fault":
-      if (event.phase === "inject" && event.ok && event.fault !== "kill" && event.fault !== "stop") state.activeFaults.set(event.id, event.label);
+      if (event.phase === "inject" && event.ok && event.fault !== "kill" && event.fault !== "stop" && event.fault !== "manual") state.activeFaults.set(event.id, event.label);
       if (event.phase === "heal") state.activeFaults.delete(event.id);
       break;
     default:
@@ -141,6 +129,8 @@ export class LiveView {
   private readonly update: ReturnType<typeof createLogUpdate> | null;
   private readonly timer: NodeJS.Timeout | null;
   private stopped = false;
+  /** A line under the status: what the keyboard is doing (cli/keys.ts: a mark being typed, a manual step waiting). */
+  private prompt: string | null = null;
 
   constructor(options: LiveViewOptions) {
     this.options = options;
@@ -166,6 +156,12 @@ export class LiveView {
     this.redraw();
   };
 
+  /** Shows `text` under the status block at once (null removes it); only in a terminal. */
+  setPrompt(text: string | null): void {
+    this.prompt = text;
+    if (!this.stopped) this.redraw();
+  }
+
   /** Idempotent: the CLI stops the view before printing the summary and again in `finally`. */
   stop(): void {
     if (this.stopped) return;
@@ -176,6 +172,6 @@ export class LiveView {
   }
 
   private redraw(): void {
-    this.update?.(renderStatus(this.state, this.options.color));
+    this.update?.(`${renderStatus(this.state, this.options.color)}${this.prompt === null ? "" : `\n${this.prompt}`}`);
   }
 }
