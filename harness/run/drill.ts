@@ -171,8 +171,12 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       log,
       signal: drill.signal,
       record: (observation) => history.append({ ...observation, t: roundMs(clock.now()) } as HistoryEvent),
+      durationMs,
     });
-    for (const probe of probes) await probe.prepare?.(started);
+    // A target that runs the probes elsewhere (cnpg: in the cluster) brings their History back itself.
+    const remote = started.probeRunner;
+    if (remote) await remote.prepare({ history, clock, signal: probing.signal });
+    else for (const probe of probes) await probe.prepare?.(started);
     if (drill.signal.aborted) throw interrupted("while starting");
 
     probingStarted = true;
@@ -182,7 +186,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     history.onEvent(steadyWindow.add);
     phase("steady-state");
     const context = { topology: started, history, clock, until, signal: probing.signal };
-    probeTasks = probes.map((probe) => probe.run(context));
+    probeTasks = remote ? [remote.run(until)] : probes.map((probe) => probe.run(context));
 
     await clock.sleepUntil(probeStart + steadyMs, scheduling.signal);
     if (drill.signal.aborted) throw interrupted("during the steady state");
@@ -213,8 +217,13 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       await breachHeal;
       await schedule?.healAll().catch((error: unknown) => log(`heal failed: ${errorMessage(error)}`));
       phase("final-read");
-      for (const probe of probes) {
-        await probe.finalRead?.({ topology: started, history, clock, signal: new AbortController().signal });
+      if (started.probeRunner) {
+        await started.probeRunner.finalRead().catch((error: unknown) => log(`final read failed: ${errorMessage(error)}`));
+        await started.probeRunner.close();
+      } else {
+        for (const probe of probes) {
+          await probe.finalRead?.({ topology: started, history, clock, signal: new AbortController().signal });
+        }
       }
     }
     phase("teardown");

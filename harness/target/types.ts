@@ -4,7 +4,9 @@
  * Faults and actions act through the controls the started topology hands out, one per capability
  * its plugin lists, so the same Fault modules drive every target that can do what they need.
  */
-import type { EndpointEvent, HaEvent, KubeEvent } from "../history/events.ts";
+import type { EndpointEvent, HaEvent, KubeEvent, LogEvent } from "../history/events.ts";
+import type { HistoryWriter } from "../history/writer.ts";
+import type { Clock } from "../run/clock.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
 import type { Capability } from "./plugin.ts";
 import type { Shaping } from "./shared/shaping.ts";
@@ -12,7 +14,23 @@ import type { Shaping } from "./shared/shaping.ts";
 export type { Shaping } from "./shared/shaping.ts";
 
 /** What a target observes on its own (Kubernetes watches, an HA manager's REST API), for the History. */
-export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t"> | Omit<HaEvent, "t">;
+export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t"> | Omit<HaEvent, "t"> | Omit<LogEvent, "t">;
+
+/**
+ * Probes that run somewhere else (cnpg: a pod in the cluster) and write into the drill's History
+ * on the drill's clock. A target that has one runs the scenario's probes there: the drill calls
+ * this instead of running them itself.
+ */
+export interface ProbeRunner {
+  /** Before probing: follow the runner's History, align its clock with the drill's. */
+  prepare(context: { history: HistoryWriter; clock: Clock; signal: AbortSignal }): Promise<void>;
+  /** Runs the probes until drill t `untilMs` (earlier when the prepare's signal aborts); resolves when they are done. */
+  run(untilMs: number): Promise<void>;
+  /** After the heal: the probes' final reads. */
+  finalRead(): Promise<void>;
+  /** Lets the runner go; idempotent, never throws. */
+  close(): Promise<void>;
+}
 
 /** A network cut: DROP rules applied in `node`'s network namespace. */
 export interface Cut {
@@ -123,6 +141,8 @@ export interface StartedTopology extends AsyncDisposable {
    * names one per run, so it can drop exactly what it made.
    */
   readonly drillSchema?: string | undefined;
+  /** Where the probes run when not here (see ProbeRunner); absent: the drill runs them itself. */
+  readonly probeRunner?: ProbeRunner | undefined;
   /** Removes everything the target started; idempotent, never throws. */
   teardown(): Promise<string[]>;
 }
@@ -146,6 +166,8 @@ export interface TopologyStartOptions {
   signal?: AbortSignal;
   /** Where the target's own observations go (the History, stamped with the drill's clock). */
   record?: (observation: Observation) => void;
+  /** How long the probes will run (the scenario's duration), to bound what a target starts for them. */
+  durationMs?: number;
 }
 
 export interface Topology {

@@ -12,12 +12,39 @@
  * instance_controller.go, internal/cmd/manager/instance/run/lease/runnable.go). Each behaviour
  * below names the upstream file it follows (CloudNativePG release-1.30, read, not copied).
  *
+ * The probe runner's pod (harness/target/cnpg/runner/pod.ts) runs for real, as a local process of
+ * pgdrill's own entry point (`pgdrill probe-runner`, with the pod's environment and its
+ * secretKeyRefs resolved): the fake serves its log stream and the pod proxy to its control port,
+ * and stands in for the cluster's DNS and Service IPs (cluster-network.ts), so what it dials is
+ * what the drill configured (<cluster>-rw.<ns>.svc, the headless per-instance Services).
+ *
  * Time: upstream durations (lease 15 s, retry 2 s, the operator's own leader lease 15 s, the 1 s
  * requeue) are multiplied by `timeScale`, so a test can compress them (0.1: a 1.5 s lease) and
  * still see their order and proportions. The Lease objects keep the real `leaseDurationSeconds`.
  */
-import { createServer, connect, type Server, type Socket } from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
+import { request as httpRequest, type ServerResponse } from "node:http";
+import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
 import type { FakeKubeApi, KubeObject } from "./fake-kube-api.ts";
+
+/** pgdrill's entry point and the fake cluster network the runner process is started with. */
+const PGDRILL_BIN = fileURLToPath(new URL("../../bin/pgdrill.js", import.meta.url));
+const CLUSTER_NETWORK = new URL("./cluster-network.ts", import.meta.url).href;
+
+/** A pod the fake runs as a local process: its output (the pod's log), its control port. */
+interface PodProcess {
+  namespace: string;
+  name: string;
+  child: ChildProcess;
+  log: string;
+  ended: boolean;
+  readonly listeners: Set<() => void>;
+  /** The port the pod spec declares (8080) and the one the process really listens on. */
+  declaredPort: number;
+  port: number | null;
+  exited: Promise<void>;
+}
 
 const CORE = "/api/v1";
 const CNPG = "/apis/postgresql.cnpg.io/v1";
@@ -61,6 +88,8 @@ export interface WorldOptions {
   /** Between two pod patches of one metadata pass (ms): they are separate API calls. Default 5. */
   patchGapMs?: number;
   backing?: Backing;
+  /** The app user and password of the <cluster>-app secret (pkg/specs/secrets.go); the backing must have them (initdb's owner of database app). */
+  app?: { username: string; password: string };
 }
 
 type Role = "primary" | "replica" | "unhealthy" | null;
@@ -83,7 +112,7 @@ interface ClusterStatus {
 
 export class CnpgWorld {
   readonly fake: FakeKubeApi;
-  readonly options: Required<Omit<WorldOptions, "backing">> & { backing?: Backing };
+  readonly options: Required<Omit<WorldOptions, "backing" | "app">> & { backing?: Backing; app?: WorldOptions["app"] };
   /** Pod deletes seen, with their grace periods. */
   readonly deletes: Array<{ namespace: string | undefined; name: string; grace: number | undefined }> = [];
   /** What the fake operator and instance managers did, in order, for tests to read ("operator: leader", "pg-2: lease claimed (held)"...). */
@@ -103,6 +132,13 @@ export class CnpgWorld {
   /** Candidates waiting for the primary Lease: what they observed and since when (runnable.go tryTakeOver). */
   private readonly acquiring = new Map<string, { observed: string | null; since: number; timer: NodeJS.Timeout | null }>();
   private slicesTimer: NodeJS.Timeout | null = null;
+  /** The cluster network: "<service>.<ns>.svc:<port>" → the local address of its stand-in. */
+  readonly clusterDns: Record<string, string> = {};
+  private readonly routing: Array<Promise<void>> = [];
+  /** Pods run as processes (the probe runner), by namespace/name. */
+  readonly processes = new Map<string, PodProcess>();
+  /** Every line pods run here wrote to stderr, for tests to show on failure. */
+  readonly podStderr: string[] = [];
 
   constructor(fake: FakeKubeApi, options: WorldOptions) {
     this.fake = fake;
@@ -110,7 +146,13 @@ export class CnpgWorld {
     fake.onWrite((plural, object) => this.onWrite(plural, object));
     fake.onDelete((ref, grace) => {
       if (ref.plural === "pods") this.onPodDelete(ref.namespace, ref.name, grace);
+      // A namespace's deletion ends its pods.
+      if (ref.plural === "namespaces") for (const running of this.processes.values()) if (running.namespace === ref.name) this.stopProcess(running);
     });
+    fake.onPodLog((namespace, name, query, res) => this.servePodLog(namespace, name, query, res));
+    fake.onPodProxy((request, res) => this.proxyToPod(request, res));
+    // The node the kube-proxy stand-in listens on.
+    fake.put(CORE, "nodes", { apiVersion: "v1", kind: "Node", metadata: { name: "fake-control-plane", labels: { "node-role.kubernetes.io/control-plane": "" } }, status: { addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: "fake-control-plane" }] } });
     fake.onChange((plural, _type, object) => {
       if (plural !== "pods" || object.metadata.namespace !== this.options.namespace) return;
       this.podsChanged();
@@ -189,6 +231,8 @@ export class CnpgWorld {
     for (const waiting of this.acquiring.values()) if (waiting.timer) clearTimeout(waiting.timer);
     if (this.slicesTimer) clearTimeout(this.slicesTimer);
     for (const sockets of this.connections.values()) for (const socket of sockets) socket.destroy();
+    for (const running of this.processes.values()) this.stopProcess(running);
+    await Promise.all([...this.processes.values()].map((running) => running.exited));
     await Promise.all(this.proxies.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
@@ -196,7 +240,8 @@ export class CnpgWorld {
 
   private onWrite(plural: string, object: KubeObject): void {
     if (plural === "clusters" && object.metadata.name === this.options.cluster && !this.cluster()?.status) this.bootstrap();
-    if (plural === "services") void this.exposeNodePort(object);
+    if (plural === "services") this.routeService(object);
+    if (plural === "pods" && object.metadata.namespace === this.options.namespace && !this.instanceNames().includes(object.metadata.name)) void this.runPod(object);
     // A Cluster write (fencing annotation, targetPrimary) triggers a reconcile, as its watch does.
     if ((plural === "clusters" || plural === "clusters/status") && object.metadata.name === this.options.cluster) {
       this.applyFencing();
@@ -222,14 +267,25 @@ export class CnpgWorld {
         type: "kubernetes.io/basic-auth",
         data: { username: b64("postgres"), password: b64(this.options.backing?.password ?? "fake-password") },
       });
+      // initdb's application user, owner of database app (pkg/specs/secrets.go, CreateSecret: username, password, and more).
+      const app = this.options.app ?? { username: "app", password: "fake-app-password" };
+      this.fake.put(CORE, "secrets", {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: `${cluster}-app`, namespace, labels: { "cnpg.io/cluster": cluster, "cnpg.io/userType": "app" } },
+        type: "kubernetes.io/basic-auth",
+        data: { username: b64(app.username), password: b64(app.password), dbname: b64("app") },
+      });
       for (const [suffix, role] of [["rw", "primary"], ["ro", "replica"], ["r", null]] as const) {
-        this.fake.put(CORE, "services", {
+        const service = this.fake.put(CORE, "services", {
           apiVersion: "v1",
           kind: "Service",
           metadata: { name: `${cluster}-${suffix}`, namespace, labels: { "cnpg.io/cluster": cluster } },
           spec: { type: "ClusterIP", selector: { "cnpg.io/cluster": cluster, ...(role ? { "cnpg.io/instanceRole": role } : { "cnpg.io/podRole": "instance" }) }, ports: [{ name: "postgres", port: 5432, targetPort: 5432 }] },
         });
+        this.routeService(service);
       }
+      this.additionalServices();
       const now = microTime();
       this.fake.put(COORDINATION, "leases", {
         apiVersion: "coordination.k8s.io/v1",
@@ -671,15 +727,176 @@ export class CnpgWorld {
     if (leads) this.winLeaderElection();
   }
 
+  /**
+   * spec.managed.services.additional (api/v1/cluster_types.go ManagedServices; pkg/specs/services.go
+   * builds each: the template's metadata and spec, patched over the default Service of its
+   * selectorType, with that Service's selector; the Cluster owns it): rw selects the primary, ro
+   * the replicas, r every instance. The API server allocates a NodePort Service's ports.
+   */
+  private additionalServices(): void {
+    const { namespace, cluster } = this.options;
+    const managed = ((this.cluster()?.spec as { managed?: { services?: { additional?: unknown } } } | undefined)?.managed?.services?.additional ?? []) as Array<{ selectorType: "rw" | "ro" | "r"; serviceTemplate?: { metadata?: { name?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> } }>;
+    const selectors = { rw: { "cnpg.io/instanceRole": "primary" }, ro: { "cnpg.io/instanceRole": "replica" }, r: { "cnpg.io/podRole": "instance" } };
+    for (const entry of managed) {
+      const name = entry.serviceTemplate?.metadata?.name;
+      if (!name) continue;
+      const service = this.fake.put(CORE, "services", this.fake.withNodePorts({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name, namespace, labels: { ...entry.serviceTemplate?.metadata?.labels, "cnpg.io/cluster": cluster }, ownerReferences: [{ apiVersion: "postgresql.cnpg.io/v1", kind: "Cluster", name: cluster, controller: true, uid: "00000000-0000-4000-8000-000000000001" }] },
+        spec: { type: "ClusterIP", ...entry.serviceTemplate?.spec, selector: { "cnpg.io/cluster": cluster, ...selectors[entry.selectorType] }, ports: [{ name: "postgres", port: 5432, targetPort: 5432, protocol: "TCP" }] },
+      }));
+      this.log.push(`operator: additional service ${name} (${entry.selectorType})`);
+      this.routeService(service);
+    }
+  }
+
+  // ---- The cluster network: Service names and IPs, for pods run here ----------------------
+
+  /**
+   * Every Service gets a stand-in for its cluster IP (a local listener routing by its selector;
+   * headless with publishNotReadyAddresses: to the pod whether ready or not, as its DNS answers
+   * with the pod's own address) and its name in the cluster DNS; a NodePort Service also listens
+   * on its NodePort.
+   */
+  private routeService(service: KubeObject): void {
+    const { name, namespace } = service.metadata;
+    const spec = service.spec as { type?: string; clusterIP?: string; publishNotReadyAddresses?: boolean; selector?: Record<string, string>; ports?: Array<{ port?: number; nodePort?: number }> };
+    if (!this.options.backing || namespace !== this.options.namespace) return;
+    const port = spec.ports?.[0]?.port ?? 5432;
+    const anyReadiness = spec.clusterIP === "None" && spec.publishNotReadyAddresses === true;
+    this.routing.push(
+      this.listen(0, spec.selector ?? {}, anyReadiness).then((local) => {
+        this.clusterDns[`${name}.${namespace}.svc:${port}`] = `127.0.0.1:${local}`;
+      }),
+    );
+    const nodePort = spec.ports?.[0]?.nodePort;
+    if (spec.type === "NodePort" && nodePort !== undefined) void this.listen(nodePort, spec.selector ?? {}, false).catch((error: unknown) => this.log.push(`kube-proxy: NodePort ${nodePort} of ${name}: ${String(error)}`));
+  }
+
+  /**
+   * Runs a pod of pgdrill's entry point (the probe runner: args ["probe-runner"]) as a local
+   * process with the pod's environment, its secretKeyRefs resolved from the fake's secrets. The
+   * one liberty: a process here shares the host's ports, so its control port is the process's own
+   * (config.controlPort 0, read from its hello line) and the pod proxy for the declared port goes
+   * there. Its stdout and stderr are the pod's log; the pod is Running and Ready once it said hello.
+   */
+  private async runPod(pod: KubeObject): Promise<void> {
+    const { namespace = this.options.namespace, name } = pod.metadata;
+    const container = (pod.spec as { containers?: Array<{ args?: string[]; env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>; ports?: Array<{ containerPort?: number }> }> }).containers?.[0];
+    if (!container || container.args?.[0] !== "probe-runner") return;
+    const env: Record<string, string> = {};
+    for (const entry of container.env ?? []) {
+      const ref = entry.valueFrom?.secretKeyRef;
+      if (!ref) {
+        env[entry.name] = entry.value ?? "";
+        continue;
+      }
+      const data = (this.fake.get(CORE, namespace, "secrets", ref.name)?.data ?? {}) as Record<string, string>;
+      if (data[ref.key] === undefined) {
+        this.setPodStatus(namespace, name, { phase: "Pending", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "runner", ready: false, state: { waiting: { reason: "CreateContainerConfigError", message: `secret "${ref.name}" has no key "${ref.key}"` } } }] });
+        return;
+      }
+      env[entry.name] = Buffer.from(data[ref.key]!, "base64").toString("utf8");
+    }
+    const config = JSON.parse(env.PGDRILL_RUNNER_CONFIG ?? "{}") as { controlPort?: number };
+    const declaredPort = config.controlPort ?? container.ports?.[0]?.containerPort ?? 8080;
+    env.PGDRILL_RUNNER_CONFIG = JSON.stringify({ ...config, controlPort: 0 });
+    await Promise.all(this.routing);
+    env.PGDRILL_FAKE_CLUSTER_DNS = JSON.stringify(this.clusterDns);
+    if (this.closed || !this.fake.get(CORE, namespace, "pods", name)) return;
+    const child = spawn(process.execPath, ["--import", CLUSTER_NETWORK, PGDRILL_BIN, ...(container.args ?? [])], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", TMPDIR: process.env.TMPDIR ?? "/tmp", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const running: PodProcess = { namespace, name, child, log: "", ended: false, listeners: new Set(), declaredPort, port: null, exited: new Promise((resolve) => child.on("exit", () => resolve())) };
+    this.processes.set(`${namespace}/${name}`, running);
+    this.setPodStatus(namespace, name, { phase: "Pending", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "runner", ready: false, state: { waiting: { reason: "ContainerCreating" } } }] });
+    const notify = () => {
+      for (const push of running.listeners) push();
+    };
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      running.log += chunk;
+      if (running.port === null) {
+        const hello = /"type":"hello"[^\n]*"controlPort":(\d+)/.exec(running.log);
+        if (hello) {
+          running.port = Number(hello[1]);
+          this.setPodStatus(namespace, name, { phase: "Running", podIP: "10.244.9.9", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "runner", ready: true, state: { running: { startedAt: new Date().toISOString() } } }] });
+        }
+      }
+      notify();
+    });
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => {
+      running.log += chunk;
+      this.podStderr.push(chunk);
+      notify();
+    });
+    child.on("exit", (code, signal) => {
+      running.ended = true;
+      running.port = null;
+      notify();
+      this.setPodStatus(namespace, name, { phase: code === 0 ? "Succeeded" : "Failed", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "runner", ready: false, state: { terminated: { exitCode: code ?? 137, reason: signal ? "Error" : code === 0 ? "Completed" : "Error" } } }] });
+    });
+  }
+
+  private setPodStatus(namespace: string, name: string, status: Record<string, unknown>): void {
+    if (this.closed || !this.fake.get(CORE, namespace, "pods", name)) return;
+    this.fake.patch(CORE, namespace, "pods", name, { status });
+  }
+
+  private stopProcess(running: PodProcess): void {
+    if (running.ended) return;
+    // The kubelet's SIGTERM, then SIGKILL after the grace period (here 2 s).
+    running.child.kill("SIGTERM");
+    const timer = setTimeout(() => running.child.kill("SIGKILL"), 2000);
+    timer.unref();
+    void running.exited.then(() => clearTimeout(timer));
+  }
+
+  /** GET …/pods/<name>/log: what the process wrote, from its start; with follow=true, kept open until it exits. */
+  private servePodLog(namespace: string, name: string, query: Record<string, string>, res: ServerResponse): boolean {
+    const running = this.processes.get(`${namespace}/${name}`);
+    if (!running) return false;
+    res.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
+    let sent = 0;
+    const push = () => {
+      if (running.log.length > sent) res.write(running.log.slice(sent));
+      sent = running.log.length;
+      if (running.ended || query.follow !== "true") {
+        running.listeners.delete(push);
+        res.end();
+      }
+    };
+    running.listeners.add(push);
+    res.on("close", () => running.listeners.delete(push));
+    push();
+    return true;
+  }
+
+  /** …/pods/<name>:<port>/proxy/<path>: forwarded to the process's control port (the port the pod declares). */
+  private proxyToPod(request: { namespace: string; pod: string; port: number; path: string; method: string; body: string }, res: ServerResponse): boolean {
+    const running = this.processes.get(`${request.namespace}/${request.pod}`);
+    if (!running || running.port === null || request.port !== running.declaredPort) return false;
+    const upstream = httpRequest({ host: "127.0.0.1", port: running.port, path: request.path, method: request.method, headers: request.body ? { "content-type": "application/json", "content-length": Buffer.byteLength(request.body) } : {} }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, { "content-type": answer.headers["content-type"] ?? "application/json" });
+      answer.pipe(res);
+    });
+    upstream.on("error", (error) => {
+      if (!res.headersSent) res.writeHead(503, { "content-type": "application/json" });
+      res.end(JSON.stringify({ kind: "Status", status: "Failure", code: 503, message: `error trying to reach service: ${error.message}` }));
+    });
+    upstream.end(request.body || undefined);
+    return true;
+  }
+
   // ---- kube-proxy stand-in -----------------------------------------------------------------
 
-  /** Listens on the service's NodePort on 127.0.0.1 and forwards each connection to a ready pod its selector picks. */
-  private async exposeNodePort(service: KubeObject): Promise<void> {
-    const spec = service.spec as { type?: string; selector?: Record<string, string>; ports?: Array<{ nodePort?: number }> };
-    const port = spec.ports?.[0]?.nodePort;
-    if (spec.type !== "NodePort" || port === undefined || !this.options.backing) return;
+  /** Listens on 127.0.0.1:`port` (0: any) and forwards each connection to a pod the selector picks; resolves with the port. */
+  private async listen(port: number, selector: Record<string, string>, anyReadiness: boolean): Promise<number> {
     const server = createServer((client) => {
-      const target = this.pickPod(spec.selector ?? {});
+      const target = this.pickPod(selector, anyReadiness);
       const address = target ? this.options.backing!.address(target) : null;
       if (!target || !address) {
         client.destroy(); // no endpoints: the connection is refused
@@ -696,14 +913,18 @@ export class CnpgWorld {
       upstream.on("close", () => client.destroy());
     });
     this.proxies.push(server);
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", resolve);
+    });
+    return (server.address() as AddressInfo).port;
   }
 
-  private pickPod(selector: Record<string, string>): string | null {
+  private pickPod(selector: Record<string, string>, anyReadiness = false): string | null {
     for (const name of this.instanceNames()) {
       const pod = this.pod(name);
       const labels = pod?.metadata.labels ?? {};
-      if (pod && isReady(pod) && Object.entries(selector).every(([k, v]) => labels[k] === v)) return pod.metadata.name;
+      if (pod && (anyReadiness || isReady(pod)) && Object.entries(selector).every(([k, v]) => labels[k] === v)) return pod.metadata.name;
     }
     return null;
   }

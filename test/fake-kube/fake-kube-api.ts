@@ -6,7 +6,10 @@
  * patches (with optimistic locking on resourceVersion), status subresources, and watches with
  * resource versions, bookmarks-free streams, 410 Gone on compaction and dropped connections.
  * It holds whatever objects a test puts in it (see cnpg-world.ts for realistic CloudNativePG
- * ones) and records every request so tests can assert on what the harness asked for.
+ * ones) and records every request so tests can assert on what the harness asked for. It allocates
+ * a Service's NodePorts as the API server does (30000-32767, never one in use), and hands a pod's
+ * log stream and the pod proxy (…/pods/<name>/log, …/pods/<name>:<port>/proxy/…) to whoever runs
+ * that pod (cnpg-world.ts runs the probe runner's).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -47,6 +50,7 @@ const DISCOVERY: Record<string, Array<{ name: string; kind: string; namespaced: 
     { name: "services", kind: "Service", namespaced: true },
     { name: "secrets", kind: "Secret", namespaced: true },
     { name: "namespaces", kind: "Namespace", namespaced: false },
+    { name: "nodes", kind: "Node", namespaced: false },
   ],
   "/apis/apps/v1": [{ name: "deployments", kind: "Deployment", namespaced: true }],
   "/apis/coordination.k8s.io/v1": [{ name: "leases", kind: "Lease", namespaced: true }],
@@ -70,6 +74,37 @@ export class FakeKubeApi {
   /** Respond to the next N watch requests with HTTP 500 (a flapping API server). */
   failNextWatches = 0;
   private server: Server | null = null;
+  private podLogHandler: PodLogHandler | null = null;
+  private podProxyHandler: PodProxyHandler | null = null;
+
+  /** Who serves GET …/pods/<name>/log (false: no such pod running, 404). */
+  onPodLog(handler: PodLogHandler): void {
+    this.podLogHandler = handler;
+  }
+
+  /** Who serves …/pods/<name>:<port>/proxy/<path> (false: nothing listens there, 503). */
+  onPodProxy(handler: PodProxyHandler): void {
+    this.podProxyHandler = handler;
+  }
+
+  /** A free NodePort in the default range (pkg/registry/core/service/portallocator): random, not held by another Service. */
+  allocateNodePort(): number {
+    const used = new Set<number>();
+    for (const object of this.objects.values()) {
+      for (const port of ((object.spec as { ports?: Array<{ nodePort?: number }> } | undefined)?.ports ?? [])) if (port.nodePort) used.add(port.nodePort);
+    }
+    for (;;) {
+      const port = 30000 + Math.floor(Math.random() * 2768);
+      if (!used.has(port)) return port;
+    }
+  }
+
+  /** A Service as the API server stores it: every port of a NodePort Service without one gets one. */
+  withNodePorts(object: KubeObject): KubeObject {
+    const spec = object.spec as { type?: string; ports?: Array<Record<string, unknown>> } | undefined;
+    if (object.kind !== "Service" || (spec?.type !== "NodePort" && spec?.type !== "LoadBalancer")) return object;
+    return { ...object, spec: { ...spec, ports: (spec.ports ?? []).map((port) => (port.nodePort ? port : { ...port, nodePort: this.allocateNodePort() })) } };
+  }
 
   async listen(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -173,6 +208,17 @@ export class FakeKubeApi {
     const path = url.pathname;
     this.requests.push({ method: req.method ?? "GET", path, query, contentType: req.headers["content-type"], body });
 
+    const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+)\/log$/.exec(path);
+    if (log && req.method === "GET") {
+      if (this.podLogHandler?.(log[1]!, log[2]!, query, res)) return;
+      return status(res, 404, "NotFound", `pods "${log[2]}" has no log here`);
+    }
+    const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy(\/.*)?$/.exec(decodeURIComponent(path));
+    if (proxy) {
+      if (this.podProxyHandler?.({ namespace: proxy[1]!, pod: proxy[2]!, port: Number(proxy[3]), path: `${proxy[4] ?? "/"}${url.search}`, method: req.method ?? "GET", body: text }, res)) return;
+      return status(res, 503, "ServiceUnavailable", `error trying to reach service: dial tcp: pod ${proxy[2]} port ${proxy[3]}: connection refused`);
+    }
+
     const discovery = DISCOVERY[path];
     if (discovery && req.method === "GET") return json(res, 200, { kind: "APIResourceList", apiVersion: "v1", groupVersion: path.replace(/^\/apis?\//, ""), resources: discovery.map((r) => ({ ...r, singularName: "", verbs: ["get", "list", "watch", "create", "delete", "patch"] })) });
     const ref = parsePath(path);
@@ -188,7 +234,7 @@ export class FakeKubeApi {
         const object = body as KubeObject;
         const target = { ...ref, name: object.metadata.name };
         if (this.objects.has(key(target))) return status(res, 409, "AlreadyExists", `${ref.plural} "${object.metadata.name}" already exists`);
-        const created = this.store(target, { ...object, metadata: { ...object.metadata, ...(ref.namespace ? { namespace: ref.namespace } : {}) } }, "ADDED");
+        const created = this.store(target, this.withNodePorts({ ...object, metadata: { ...object.metadata, ...(ref.namespace ? { namespace: ref.namespace } : {}) } }), "ADDED");
         for (const hook of this.writeHooks) hook(ref.plural, created);
         return json(res, 201, created);
       }
@@ -298,6 +344,9 @@ export class FakeKubeApi {
     for (const hook of this.changeHooks) queueMicrotask(() => hook(ref.plural, type, copy));
   }
 }
+
+export type PodLogHandler = (namespace: string, pod: string, query: Record<string, string>, res: ServerResponse) => boolean;
+export type PodProxyHandler = (request: { namespace: string; pod: string; port: number; path: string; method: string; body: string }, res: ServerResponse) => boolean;
 
 function parsePath(path: string): Ref | null {
   const match = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/(.+)$/.exec(path);

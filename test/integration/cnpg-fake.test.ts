@@ -1,14 +1,19 @@
 /**
  * Whole drills on the cnpg target with Kubernetes simulated by the FAKE Kubernetes API
  * (test/fake-kube) and the instances backed by real PostgreSQL containers: the target's start-up,
- * watches, faults, switchover, fencing and teardown run for real against the fake API server, and
- * the probes talk to real databases through the NodePorts the fake's kube-proxy stand-in serves.
+ * watches, faults, switchover, fencing and teardown run for real against the fake API server. In
+ * the cluster (the default), the probes run in the probe runner, pgdrill's own entry point run by
+ * the fake as the runner pod's process, dialing <cluster>-rw.<ns>.svc through the fake's cluster
+ * network, and their History comes back through the fake API server's pod log stream and pod
+ * proxy; with access: outside, they run here through the operator's NodePort Services.
  * kind and CloudNativePG themselves run in .github/workflows/cnpg.yml, where the internet is.
  */
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { KubeEvent } from "../../harness/history/events.ts";
+import { Session } from "../../harness/connection/session.ts";
 import { runDrill } from "../../harness/run/drill.ts";
+import type { ScenarioInput } from "../../harness/scenario/schema.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
 import { containerPair } from "../../harness/target/container-pair/pair.ts";
 import { control, type StartedTopology } from "../../harness/target/types.ts";
@@ -18,6 +23,8 @@ import { readEvents, tempRunDir } from "./helpers.ts";
 
 const NS = "pgdrill-fake";
 const BACKING: Record<string, string> = { "pg-1": "primary", "pg-2": "standby" };
+/** initdb's application user and database, as CloudNativePG creates them (the runner connects as it). */
+const APP = { username: "app", password: "app-secret-4821" };
 
 let fake: FakeKubeApi;
 let kubeconfig: string;
@@ -29,7 +36,12 @@ async function withWorld<T>(nodePortBase: number, body: (world: CnpgWorld) => Pr
   kubeconfig = `${tempRunDir("kubeconfig")}.yaml`;
   writeFileSync(kubeconfig, fake.kubeconfig(server, "fake-kube"));
   const pair: StartedTopology = await containerPair({ kind: "container-pair", replication: "async", startupTimeout: "60s" }).start({ runId: `cnpgfake${nodePortBase}`, scenario: "cnpg-fake-backing", log: () => undefined });
+  const admin = await Session.connect(pair.endpoint("primary"), { connectTimeoutMs: 5000, applicationName: "cnpg-fake-initdb" });
+  await admin.query(`CREATE ROLE ${APP.username} LOGIN PASSWORD '${APP.password}'`, [], 5000);
+  await admin.query(`CREATE DATABASE app OWNER ${APP.username}`, [], 10_000);
+  await admin.close();
   const world = new CnpgWorld(fake, {
+    app: APP,
     namespace: NS,
     cluster: "pg",
     instances: 2,
@@ -48,6 +60,9 @@ async function withWorld<T>(nodePortBase: number, body: (world: CnpgWorld) => Pr
   world.installOperator();
   try {
     return await body(world);
+  } catch (error) {
+    if (world.podStderr.length > 0) console.log(`runner stderr:\n${world.podStderr.join("")}`);
+    throw error;
   } finally {
     await world.close();
     await pair.teardown();
@@ -55,11 +70,24 @@ async function withWorld<T>(nodePortBase: number, body: (world: CnpgWorld) => Pr
   }
 }
 
-function scenario(name: string, nodePortBase: number, schedule: unknown[], duration = "9s") {
+/** The target on the fake: its context, 2 instances (the pair's two servers), this namespace. */
+function fakeTarget(access: "in-cluster" | "outside") {
+  return { kind: "cnpg" as const, context: "fake-kube", kubeconfig, allowContexts: ["fake-kube"], namespace: NS, name: "pg", instances: 2, startupTimeout: "60s", access };
+}
+
+/** Nothing of the run is left: its namespace deleted (and with it the runner pod and Services), every runner process gone. */
+function expectNothingLeft(world: CnpgWorld, removed: string[]) {
+  expect(removed).toContain(`namespace ${NS}`);
+  expect(fake.requests.some((r) => r.method === "DELETE" && r.path === `/api/v1/namespaces/${NS}`)).toBe(true);
+  expect(world.pod("pg-pgdrill-runner")).toBeUndefined();
+  expect([...world.processes.values()].filter((running) => !running.ended)).toEqual([]);
+}
+
+function scenario(name: string, _id: number, schedule: unknown[], duration = "9s", access: "in-cluster" | "outside" = "in-cluster") {
   return validateScenario(
     {
       name,
-      target: { kind: "cnpg", context: "fake-kube", kubeconfig, allowContexts: ["fake-kube"], namespace: NS, name: "pg", instances: 2, startupTimeout: "60s", access: { nodePortBase } },
+      target: fakeTarget(access),
       probes: [{ kind: "select1", every: "50ms", timeout: "500ms" }, { kind: "writes", every: "50ms", timeout: "500ms" }, { kind: "role" }],
       steadyState: { window: "2s" },
       schedule,
@@ -71,14 +99,22 @@ function scenario(name: string, nodePortBase: number, schedule: unknown[], durat
 }
 
 describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it", { timeout: 180_000 }, () => {
-  it("the seed guide's test: delete the primary pod, watch the operator fail over, clients recover through the rw service", async () => {
+  it("the seed guide's test, probed from inside the cluster: delete the primary pod, watch the operator fail over, clients in the cluster recover through the rw service", async () => {
     await withWorld(31400, async (world) => {
       const { result, runDir, removed } = await runDrill(scenario("cnpg-fake-kill", 31400, [{ at: "3s", fault: { kind: "kill", node: "primary" } }]), { source: "test", outDir: tempRunDir("cnpg-kill") });
       expect(result.reason).toBeNull();
 
       // What the harness asked Kubernetes for: the Cluster and services created (never applied over), the pod delete with grace 0.
       const creates = fake.requests.filter((r) => r.method === "POST").map((r) => r.path);
-      expect(creates).toEqual(expect.arrayContaining([`/apis/postgresql.cnpg.io/v1/namespaces/${NS}/clusters`, `/api/v1/namespaces/${NS}/services`]));
+      expect(creates).toEqual(expect.arrayContaining([`/apis/postgresql.cnpg.io/v1/namespaces/${NS}/clusters`, `/api/v1/namespaces/${NS}/services`, `/api/v1/namespaces/${NS}/pods`]));
+      // The runner's pod and its headless Services, as pgdrill created them.
+      const posted = fake.requests.filter((r) => r.method === "POST").map((r) => r.body as { kind: string; metadata: { name: string }; spec: Record<string, unknown> });
+      expect(posted.filter((o) => o.kind === "Service").map((o) => [o.metadata.name, o.spec.clusterIP])).toEqual([["pg-pgdrill-1", "None"], ["pg-pgdrill-2", "None"]]);
+      expect(posted.find((o) => o.kind === "Pod")).toMatchObject({ metadata: { name: "pg-pgdrill-runner" }, spec: { automountServiceAccountToken: false } });
+      // The drill reached it through the API server only: the pod's log stream and the pod proxy.
+      expect(fake.requests.some((r) => r.path === `/api/v1/namespaces/${NS}/pods/pg-pgdrill-runner/log` && r.query.follow === "true")).toBe(true);
+      const proxied = fake.requests.filter((r) => r.path.startsWith(`/api/v1/namespaces/${NS}/pods/pg-pgdrill-runner:8080/proxy/`)).map((r) => `${r.method} ${r.path.split("/proxy")[1]}`);
+      expect(new Set(proxied)).toEqual(new Set(["GET /clock", "POST /run", "POST /final-read", "POST /exit"]));
       expect(fake.requests.filter((r) => r.contentType?.startsWith("application/apply-patch"))).toEqual([]);
       expect(world.deletes).toContainEqual({ namespace: NS, name: "pg-1", grace: 0 });
 
@@ -90,13 +126,27 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       expect(kube.some((e) => e.subject === "pod" && e.name === "pg-1" && e.role === "deleted" && e.t >= fault.t)).toBe(true);
       expect(kube.some((e) => e.subject === "cluster" && e.targetPrimary === "pending")).toBe(true);
       // The SIGKILL left the primary Lease held: pg-2 waited it out before taking it over.
-      expect(kube.filter((e) => e.subject === "lease").map((e) => e.holder).filter((h, i, all) => i === 0 || h !== all[i - 1])).toEqual(["pg-1", "pg-2"]);
+      // (Before the operator's bootstrap made it, the Lease is absent: a holder of null, the way a watch started that early sees it.)
+      const holders = kube.filter((e) => e.subject === "lease").map((e) => e.holder);
+      expect(holders.slice(holders.findIndex((h) => h !== null)).filter((h, i, all) => i === 0 || h !== all[i - 1])).toEqual(["pg-1", "pg-2"]);
       expect(result.metrics.operator).toMatchObject({ rwObserved: true, leaseReleased: false });
       expect(result.metrics.operator.leaseAcquiredAfterMs).toBeGreaterThanOrEqual(world.scaled(15));
       // pg-1 came back under its name with no role label, then as a replica.
       expect(kube.filter((e) => e.subject === "pod" && e.name === "pg-1").map((e) => e.role)).toEqual(["primary", "deleted", null, "replica"]);
       // Routing truth from the rw Service's EndpointSlices.
       expect(events.filter((e) => e.kind === "endpoint").map((e) => (e.kind === "endpoint" ? e.node : ""))).toEqual(["pg-1", "pg-2"]);
+
+      // The runner's History came back on the drill's clock: the clock estimates recorded (before, while and after probing),
+      // operations through pg-rw labelled with the instance the rw Service routed to, the role probe's own instances.
+      const clocks = events.filter((e) => e.kind === "log" && /^probe runner clock \((before the probes|while probing|after the final read)\): drill t = runner t [+−] [\d.]+ ms, ± [\d.]+ ms/.test(e.message));
+      expect(clocks.length).toBeGreaterThanOrEqual(3);
+      console.log(`in-cluster clock estimates: ${clocks.map((e) => (e.kind === "log" ? e.message.replace(/^probe runner clock /, "") : "")).join(" | ")}`);
+      expect(events.some((e) => e.kind === "log" && e.message.startsWith("probes ran in the cluster: pod pgdrill-fake/pg-pgdrill-runner"))).toBe(true);
+      const completes = events.filter((e) => e.kind === "complete");
+      expect(new Set(completes.filter((e) => e.probe === "writes" && e.outcome === "ok").map((e) => e.node))).toEqual(new Set(["pg-1", "pg-2"]));
+      expect(new Set(completes.filter((e) => e.probe === "role").map((e) => e.node))).toEqual(new Set(["pg-1", "pg-2"]));
+      expect(completes.every((e) => e.t > 0)).toBe(true);
+      expect(events.find((e) => e.kind === "final-read")).toMatchObject({ probe: "writes", ok: true });
 
       // What clients saw: an outage, then writes on the new primary.
       expect(result.metrics.failover.newPrimary).toBe("pg-2");
@@ -107,23 +157,35 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       expect(result.metrics.writes.acknowledged).toBeGreaterThan(20);
       expect(result.verdict).toBe("pass");
 
-      // Teardown deleted the namespace pgdrill created.
-      expect(fake.requests.some((r) => r.method === "DELETE" && r.path === `/api/v1/namespaces/${NS}`)).toBe(true);
-      expect(removed).toContain(`namespace ${NS}`);
+      // Teardown deleted the namespace pgdrill created, and the runner with it.
+      expectNothingLeft(world, removed);
     });
   });
 
-  it("fencing, deleting the operator's pod and a planned switchover are asked of Kubernetes the way CloudNativePG expects", async () => {
+  it("access: outside: fencing, deleting the operator's pod and a planned switchover, probed from here through NodePort Services the operator owns", async () => {
     await withWorld(31420, async (world) => {
-      const { result, runDir } = await runDrill(
-        scenario("cnpg-fake-switchover", 31420, [
-          { at: "2500ms", for: "1s", fault: { kind: "fence", node: "replica" } },
-          { at: "3s", fault: { kind: "kill", node: "operator" } },
-          { at: "5s", action: { kind: "switchover", to: "replica" } },
-        ]),
+      const { result, runDir, removed } = await runDrill(
+        scenario(
+          "cnpg-fake-switchover",
+          31420,
+          [
+            { at: "2500ms", for: "1s", fault: { kind: "fence", node: "replica" } },
+            { at: "3s", fault: { kind: "kill", node: "operator" } },
+            { at: "5s", action: { kind: "switchover", to: "replica" } },
+          ],
+          "9s",
+          "outside",
+        ),
         { source: "test", outDir: tempRunDir("cnpg-switchover") },
       );
       expect(result.reason).toBeNull();
+      // rw and ro are the operator's (managed.services.additional), their NodePorts allocated by the API server; no runner pod.
+      const cluster = fake.requests.find((r) => r.method === "POST" && r.path.endsWith("/clusters"))!.body as { spec: { managed: { services: { additional: Array<{ selectorType: string; serviceTemplate: { metadata: { name: string }; spec: { type: string } } }> } } } };
+      expect(cluster.spec.managed.services.additional.map((a) => [a.selectorType, a.serviceTemplate.metadata.name, a.serviceTemplate.spec.type])).toEqual([["rw", "pg-pgdrill-rw", "NodePort"], ["ro", "pg-pgdrill-ro", "NodePort"]]);
+      expect(world.log).toEqual(expect.arrayContaining(["operator: additional service pg-pgdrill-rw (rw)", "operator: additional service pg-pgdrill-ro (ro)"]));
+      expect(fake.requests.some((r) => r.method === "POST" && r.path.endsWith("/pods"))).toBe(false);
+      const note = readEvents(runDir).find((e) => e.kind === "log" && e.level === "warn" && e.message.startsWith("probes ran OUTSIDE the cluster"));
+      expect(note?.kind === "log" ? note.message : "").toMatch(/through the operator's NodePort Services pg-pgdrill-rw \(127\.0\.0\.1:3\d{4}\) and pg-pgdrill-ro \(127\.0\.0\.1:3\d{4}\)/);
       const patches = fake.requests.filter((r) => r.method === "PATCH" && r.contentType === "application/merge-patch+json");
       const fences = patches.filter((r) => r.path.endsWith("/clusters/pg")).map((r) => (r.body as { metadata: { annotations: Record<string, unknown> } }).metadata.annotations["cnpg.io/fencedInstances"]);
       expect(fences).toEqual(['["pg-2"]', null]);
@@ -139,6 +201,7 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       expect(events.find((e) => e.kind === "action" && e.phase === "end")).toMatchObject({ action: "switchover", label: "switchover to replica (pg-2)", ok: true });
       expect(result.metrics.failover.faultLabel).toBe("switchover to replica (pg-2)");
       expect(result.metrics.failover.newPrimary).toBe("pg-2");
+      expectNothingLeft(world, removed);
     });
   });
 

@@ -1,12 +1,12 @@
 /**
  * What the cnpg target would create, read as data: the Cluster (the seed guide's, scaled down),
- * the NodePort services, the kind config; and the operator install, applied to the FAKE
+ * the Services access: outside uses, the kind config; and the operator install, applied to the FAKE
  * Kubernetes API (test/fake-kube) and read back from its request log.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { cnpgTarget } from "../../harness/scenario/schema.ts";
 import { Kube, loadKube } from "../../harness/target/cnpg/kube.ts";
-import { clusterManifest, kindConfig, operatorManifestUrl, SEED_PARAMETERS, serviceManifests } from "../../harness/target/cnpg/manifests.ts";
+import { clusterManifest, instanceNodePortServices, kindConfig, operatorManifestUrl, SEED_PARAMETERS } from "../../harness/target/cnpg/manifests.ts";
 import { installOperator, loadOperatorManifest } from "../../harness/target/cnpg/operator.ts";
 import { isPgdrillKindContext, mayDisrupt } from "../../harness/target/cnpg/safety.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
@@ -29,23 +29,41 @@ describe("cnpg manifests", () => {
     expect(postgresql.synchronous).toEqual({ method: "any", number: 1 });
   });
 
-  it("NodePort services select as the operator's rw and ro services do, plus one per instance", () => {
-    const services = serviceManifests(target({ name: "main", access: { nodePortBase: 31000 } }), "ns");
-    expect(services.map((s) => [s.metadata.name, s.spec.selector, s.spec.ports[0]!.nodePort])).toEqual([
-      ["main-pgdrill-rw", { "cnpg.io/cluster": "main", "cnpg.io/instanceRole": "primary" }, 31000],
-      ["main-pgdrill-ro", { "cnpg.io/cluster": "main", "cnpg.io/instanceRole": "replica" }, 31001],
-      ["main-pgdrill-1", { "cnpg.io/cluster": "main", "cnpg.io/instanceName": "main-1" }, 31002],
-      ["main-pgdrill-2", { "cnpg.io/cluster": "main", "cnpg.io/instanceName": "main-2" }, 31003],
-      ["main-pgdrill-3", { "cnpg.io/cluster": "main", "cnpg.io/instanceName": "main-3" }, 31004],
-    ]);
+  it("in-cluster (the default) asks the operator for nothing more; access: outside declares two NodePort Services the operator owns", () => {
+    expect(target().access).toBe("in-cluster");
+    expect(clusterManifest(target(), "ns", "r").spec.managed).toBeUndefined();
+    expect(clusterManifest(target({ name: "main", access: "outside" }), "ns", "r").spec.managed).toEqual({
+      services: {
+        additional: [
+          { selectorType: "rw", updateStrategy: "patch", serviceTemplate: { metadata: { name: "main-pgdrill-rw", labels: { "pgdrill.managed": "true" } }, spec: { type: "NodePort" } } },
+          { selectorType: "ro", updateStrategy: "patch", serviceTemplate: { metadata: { name: "main-pgdrill-ro", labels: { "pgdrill.managed": "true" } }, spec: { type: "NodePort" } } },
+        ],
+      },
+    });
   });
 
-  it("the kind config maps every NodePort to 127.0.0.1 on the first node and keeps the user's nodes", () => {
-    const config = kindConfig({ nodes: [{ role: "control-plane" }, { role: "worker" }] }, target({ instances: 2 }));
-    expect(config.nodes).toEqual([
-      { role: "control-plane", extraPortMappings: [30430, 30431, 30432, 30433].map((port) => ({ containerPort: port, hostPort: port, listenAddress: "127.0.0.1", protocol: "TCP" })) },
-      { role: "worker" },
-    ]);
+  it("access: outside: one NodePort Service per instance for the role probe, its port left to the API server", () => {
+    const services = instanceNodePortServices(target({ name: "main", access: "outside" }), "ns");
+    expect(services.map((s) => [s.metadata.name, s.spec.type, s.spec.selector, s.spec.ports[0]])).toEqual(
+      [1, 2, 3].map((i) => [`main-pgdrill-${i}`, "NodePort", { "cnpg.io/cluster": "main", "cnpg.io/instanceName": `main-${i}` }, { name: "postgres", port: 5432, targetPort: 5432, protocol: "TCP" }]),
+    );
+  });
+
+  it("refuses the old access object and a bad runner image, naming the field and the fix", () => {
+    const refused = (input: object) => {
+      const parsed = cnpgTarget.safeParse({ kind: "cnpg", ...input });
+      expect(parsed.success).toBe(false);
+      return parsed.error!.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    };
+    expect(refused({ access: { nodePortBase: 31000 } })).toMatch(/^access: must be "in-cluster" .* or "outside" .*NodePorts are allocated by the API server, and the node address is target\.outside\.host$/);
+    expect(refused({ runner: { image: "Not An Image" } })).toMatch(/^runner\.image: must be a container image reference like "pgdrill\/probe-runner:/);
+    expect(refused({ runner: { tag: "x" } })).toMatch(/^runner: /);
+    expect(target().runner.image).toMatch(/^pgdrill\/probe-runner:\d+\.\d+\.\d+/);
+  });
+
+  it("the kind config keeps the user's nodes and maps no ports (nothing is reached at a fixed host port)", () => {
+    const config = kindConfig({ nodes: [{ role: "control-plane" }, { role: "worker" }] });
+    expect(config.nodes).toEqual([{ role: "control-plane" }, { role: "worker" }]);
   });
 
   it("pins a released operator (1.30.0: the v1.30.0 tag and releases/cnpg-1.30.0.yaml exist, no 1.30.1) by its release asset", () => {

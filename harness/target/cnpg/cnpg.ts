@@ -1,10 +1,12 @@
 /**
  * Target: a CloudNativePG Cluster, the seed guide's recommended self-managed option. pgdrill
- * creates a kind cluster (or uses an existing context), installs the operator, applies a Cluster
- * and NodePort services, and watches the pods and the Cluster while the drill runs. Probes go
- * through the services, as applications do; faults go through the Kubernetes API (pod deletes,
- * fencing, switchover) or, for network cuts, iptables in the pod's network namespace on the kind
- * node.
+ * creates a kind cluster (or uses an existing context), installs the operator, creates a Cluster,
+ * and watches the pods and the Cluster while the drill runs. Probes run where applications do: in
+ * a probe-runner pod in the drill's namespace that dials the operator's -rw/-ro Services
+ * (runner/), its History brought back through the API server on the drill's clock; or, with
+ * access: outside, from here through NodePort Services the operator owns. Faults go through the
+ * Kubernetes API (pod deletes, fencing, switchover) or, for network cuts, iptables in the pod's
+ * network namespace on the kind node.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -17,13 +19,20 @@ import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
 import { iptablesCommands } from "../shared/iptables.ts";
 import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
-import type { ControlsOf, Cut, Shaping, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import type { ControlsOf, Cut, ProbeRunner, Shaping, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
+import type { ProbeSpec } from "../../scenario/probes.ts";
+import type { Clock } from "../../run/clock.ts";
+import { roundMs } from "../../run/clock.ts";
 import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
 import { mayDisrupt } from "./safety.ts";
 import { forgetOwner, recordOwner } from "../../run/owners.ts";
-import { createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, onKindNode } from "./kind.ts";
+import { createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, loadImageIntoKind, onKindNode } from "./kind.ts";
 import { FENCE_ALL, FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, statusOf, type KubeTarget } from "./kube.ts";
-import { clusterManifest, kindConfig, nodePorts, serviceManifests, type KindConfig } from "./manifests.ts";
+import { clusterManifest, instanceNodePortServices, kindConfig, outsideServiceNames, type KindConfig } from "./manifests.ts";
+import { instanceServices, runnerConfig, runnerPod, runnerPodName, RUNNER_CONTAINER, RUNNER_LABEL } from "./runner/pod.ts";
+import { RUNNER_CONTROL_PORT } from "./runner/protocol.ts";
+import { RunnerSession, type RemoteContext } from "./runner/remote.ts";
+import { kubeRunnerTransport } from "./runner/transport.ts";
 import { ClusterObserver } from "./observer.ts";
 import { OPERATOR_POD_SELECTOR, describeInstall, detectOperator, installOperator, loadOperatorManifest, manifestDeployment, planOperator, waitForOperator } from "./operator.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
@@ -33,13 +42,20 @@ export const HEALTHY_PHASE = "Cluster in healthy state";
 /** A switchover must finish within the schedule's per-step limit (60 s). */
 const SWITCHOVER_TIMEOUT_MS = 55_000;
 
-export function cnpgTopology(spec: CnpgTarget): Topology {
+/** A run without a stated duration: the runner's own bounds (a run of at most 6 h). */
+const RUNNER_MAX_RUN_MS = 6 * 3600_000;
+/** The runner pod outlives the probing by this much (heal, final reads, teardown), then exits whatever happens. */
+const RUNNER_AFTER_MS = 10 * 60_000;
+/** The runner pod must be ready within this (image pull included) and the start-up's own deadline. */
+const RUNNER_READY_MS = 180_000;
+
+export function cnpgTopology(spec: CnpgTarget, probes: readonly ProbeSpec[] = []): Topology {
   return {
     kind: "cnpg",
     nodes: instanceNames(spec),
     // CloudNativePG bootstraps the first instance as the primary.
     initialPrimary: `${spec.name}-1`,
-    start: (options) => startCnpg(spec, options),
+    start: (options) => startCnpg(spec, probes, options),
   };
 }
 
@@ -47,15 +63,43 @@ export function cnpgTopology(spec: CnpgTarget): Topology {
 interface Made {
   kindCluster?: string;
   namespace?: string;
-  /** The Cluster and services it created (by POST: an existing one is a conflict, never taken over). */
-  objects: Array<{ kind: "Cluster" | "Service"; name: string }>;
+  /** The Cluster, services and the runner pod it created (by POST: an existing one is a conflict, never taken over). */
+  objects: Array<{ kind: "Cluster" | "Service" | "Pod"; name: string }>;
 }
 
-async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promise<StartedTopology> {
+/** Where the rw Service routed, on the drill's clock, from the EndpointSlice watch (for the runner's labels). */
+class RwTimeline {
+  clock: Clock | null = null;
+  private readonly changes: Array<{ t: number; node: string }> = [];
+
+  /** From now on, changes are timed on `clock`; `node` is where rw routes now. */
+  start(clock: Clock, node: string): void {
+    this.clock = clock;
+    this.changes.push({ t: Number.NEGATIVE_INFINITY, node });
+  }
+
+  moved(node: string): void {
+    if (this.clock) this.changes.push({ t: roundMs(this.clock.now()), node });
+  }
+
+  /** The instance rw routed to at drill t; null before anything is known. */
+  at(t: number): string | null {
+    let found: string | null = null;
+    for (const change of this.changes) {
+      if (change.t > t) break;
+      found = change.node;
+    }
+    return found;
+  }
+}
+
+async function startCnpg(spec: CnpgTarget, probes: readonly ProbeSpec[], options: TopologyStartOptions): Promise<StartedTopology> {
   const deadline = Date.now() + toMs(spec.startupTimeout);
   const made: Made = { objects: [] };
   let kube: Kube | null = null;
   let observer: ClusterObserver | null = null;
+  let session: RunnerSession | null = null;
+  const rw = new RwTimeline();
   try {
     let target: KubeTarget;
     if (spec.context === undefined) {
@@ -70,8 +114,13 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
       made.kindCluster = name;
       recordOwner(kindResource(name), options.runId);
       const t0 = Date.now();
-      await createKindCluster(name, stringifyYaml(kindConfig(base, spec)), { ...(spec.kindImage ? { image: spec.kindImage } : {}), waitSeconds: 180, ...(options.signal ? { signal: options.signal } : {}) });
+      await createKindCluster(name, stringifyYaml(kindConfig(base)), { ...(spec.kindImage ? { image: spec.kindImage } : {}), waitSeconds: 180, ...(options.signal ? { signal: options.signal } : {}) });
       options.log(`cnpg: kind cluster ${name} up in ${Date.now() - t0} ms`);
+      if (spec.access === "in-cluster") {
+        // The image the workflow builds is in the local engine, not in any registry: load it into the nodes.
+        const loaded = await loadImageIntoKind(name, spec.runner.image, options.signal);
+        options.log(loaded === "loaded" ? `cnpg: loaded ${spec.runner.image} into ${name}` : `cnpg: ${spec.runner.image} is not in the local Docker engine; the cluster will pull it`);
+      }
       target = loadKube({ yaml: await kindKubeconfig(name) });
     } else {
       target = loadKube({ ...(spec.kubeconfig ? { kubeconfig: spec.kubeconfig } : {}), context: spec.context });
@@ -94,7 +143,11 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
     if (existing) throw clusterConflict(spec, namespace);
     await createWithRetry(kube, clusterManifest(spec, namespace, options.runId), deadline, () => clusterConflict(spec, namespace), options.signal);
     made.objects.push({ kind: "Cluster", name: spec.name });
-    for (const service of serviceManifests(spec, namespace)) {
+    // In the cluster: a headless Service per instance for the runner's role probe. Outside: a
+    // NodePort Service per instance (its port allocated by the API server); rw and ro are the
+    // operator's own, declared in the Cluster (managed.services.additional).
+    const services = spec.access === "in-cluster" ? instanceServices(spec, namespace) : instanceNodePortServices(spec, namespace);
+    for (const service of services) {
       await kube.create(service).catch((error: unknown) => {
         if (statusOf(error) === 409) {
           throw new InputError("target.name", `a Service "${service.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`, "Choose another target.name or target.namespace, or delete that Service if it is a leftover of an earlier drill.");
@@ -105,7 +158,16 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
     }
     options.log(`cnpg: created ${describeMade(made, namespace)}`);
 
-    observer = new ClusterObserver(kube, { namespace, cluster: spec.name, record: options.record ?? (() => undefined), log: options.log });
+    const record = options.record ?? (() => undefined);
+    observer = new ClusterObserver(kube, {
+      namespace,
+      cluster: spec.name,
+      record: (observation) => {
+        record(observation);
+        if (observation.kind === "endpoint" && observation.endpoint === "rw") rw.moved(observation.node);
+      },
+      log: options.log,
+    });
     await observer.start();
     const t1 = Date.now();
     const watching = observer;
@@ -117,19 +179,123 @@ async function startCnpg(spec: CnpgTarget, options: TopologyStartOptions): Promi
     );
     options.log(`cnpg: Cluster ready in ${Date.now() - t1} ms, primary ${watching.primaries()[0]}`);
 
+    const common = { spec, kube, observer, namespace, made, operatorNamespace: operator.namespace, disruptive: mayDisrupt(spec, target.context) };
+    if (spec.access === "in-cluster") {
+      session = await startRunner(kube, spec, probes, namespace, made, rw, deadline, options);
+      record({ kind: "log", level: "info", message: `probes ran in the cluster: pod ${namespace}/${runnerPodName(spec)} (${spec.runner.image}) dialing ${spec.name}-rw.${namespace}.svc and ${spec.name}-ro.${namespace}.svc as the app user, its History brought back through the API server` });
+      return new StartedCnpg({ ...common, credentials: { user: "app", password: "" }, runner: { session, rw } });
+    }
     const superuser = await kube.secret(namespace, `${spec.name}-superuser`).catch((error: unknown) => {
       throw kubeFailure(`reading secret ${spec.name}-superuser`, error);
     });
-    const started = new StartedCnpg({ spec, kube, observer, namespace, made, operatorNamespace: operator.namespace, credentials: { user: superuser.username ?? "postgres", password: superuser.password ?? "" }, disruptive: mayDisrupt(spec, target.context) });
+    const outside = await outsideAccess(kube, spec, namespace, deadline, options.signal);
+    const started = new StartedCnpg({ ...common, credentials: { user: superuser.username ?? "postgres", password: superuser.password ?? "" }, outside });
     await started.waitForServices(Math.max(5000, Math.min(60_000, deadline - Date.now())));
+    const names = outsideServiceNames(spec);
+    record({ kind: "log", level: "warn", message: `probes ran OUTSIDE the cluster (access: outside), from this machine through the operator's NodePort Services ${names.rw} (${outside.host}:${outside.rw}) and ${names.ro} (${outside.host}:${outside.ro}): what clients in the cluster saw was not probed` });
+    options.log(`cnpg: probing from outside the cluster through ${outside.host}:${outside.rw} (rw) and :${outside.ro} (ro)`);
     return started;
   } catch (error) {
+    await session?.close();
     await observer?.stop();
     const removed = await removeMade(kube, made, spec.namespace ?? `pgdrill-${options.runId.toLowerCase()}`.slice(0, 63), options.log);
     if (removed.length > 0) options.log(`cnpg: removed ${removed.join(", ")}`);
     if (error instanceof InputError) throw error;
     throw new HarnessError(`could not start the cnpg target: ${errorMessage(error)}`, { cause: error });
   }
+}
+
+/**
+ * The probe runner: its pod in the drill's namespace (runner/pod.ts: no Kubernetes rights, the
+ * app user from the Cluster's -app secret, bounded), ready (its readiness probe is its clock), and
+ * answering through the API server's pod proxy, which is how the drill reaches it from now on.
+ */
+async function startRunner(kube: Kube, spec: CnpgTarget, probes: readonly ProbeSpec[], namespace: string, made: Made, rw: RwTimeline, deadline: number, options: TopologyStartOptions): Promise<RunnerSession> {
+  if (probes.length === 0) throw new InputError("probes", "the cnpg target's in-cluster runner has no probes to run", "List at least one probe, or set target.access: outside.");
+  const durationMs = Math.min(RUNNER_MAX_RUN_MS - 60_000, options.durationMs ?? RUNNER_MAX_RUN_MS - 60_000);
+  const config = runnerConfig(spec, namespace, probes, { maxRunMs: durationMs + 60_000, lifetimeMs: durationMs + RUNNER_AFTER_MS });
+  const pod = runnerPod(spec, namespace, config, { image: spec.runner.image, runId: options.runId });
+  await kube.create(pod).catch((error: unknown) => {
+    if (statusOf(error) === 409) {
+      throw new InputError("target.name", `a Pod "${pod.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`, "Choose another target.name or target.namespace, or delete that Pod if it is a leftover of an earlier drill.");
+    }
+    throw kubeFailure(`creating the probe runner's pod ${pod.metadata.name}`, error);
+  });
+  made.objects.push({ kind: "Pod", name: pod.metadata.name });
+  const t0 = Date.now();
+  await pollUntil(
+    async () => {
+      const { pods } = await kube.listPods(namespace, `${RUNNER_LABEL}=${spec.name}`);
+      const found = pods.find((candidate) => candidate.metadata?.name === pod.metadata.name);
+      const status = found?.status;
+      const waiting = status?.containerStatuses?.find((container) => container.name === RUNNER_CONTAINER)?.state?.waiting;
+      if (waiting?.reason && /ErrImagePull|ImagePullBackOff|ErrImageNeverPull|InvalidImageName/.test(waiting.reason)) {
+        throw new InputError(
+          "target.runner.image",
+          `the probe runner's image "${spec.runner.image}" cannot be had on this cluster (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""})`,
+          "Build it (docker build -f fixtures/image/probe-runner.Dockerfile; pgdrill loads it into kind clusters it makes), `kind load docker-image` it into yours, or push it to a registry the cluster pulls from and name it here.",
+        );
+      }
+      if (status?.phase === "Failed" || status?.phase === "Succeeded") {
+        const terminated = status.containerStatuses?.[0]?.state?.terminated;
+        throw new HarnessError(`the probe runner's pod ${pod.metadata.name} ended before the drill (${status.phase}${terminated ? `, exit code ${terminated.exitCode}${terminated.message ? `: ${terminated.message}` : ""}` : ""}); its log: kubectl logs -n ${namespace} ${pod.metadata.name}`);
+      }
+      const ready = (status?.conditions ?? []).some((condition) => condition.type === "Ready" && condition.status === "True");
+      return ready ? done(undefined) : notYet(waiting?.reason ?? status?.phase ?? "not scheduled");
+    },
+    {
+      deadline: Math.min(deadline, Date.now() + RUNNER_READY_MS),
+      everyMs: 500,
+      before: "",
+      ...(options.signal ? { signal: options.signal } : {}),
+      gaveUp: (last) => new HarnessError(`the probe runner's pod ${pod.metadata.name} did not become ready (${last})`),
+    },
+  );
+  const transport = kubeRunnerTransport(kube.target, namespace, pod.metadata.name, RUNNER_CONTAINER, RUNNER_CONTROL_PORT);
+  await transport.clock().catch((error: unknown) => {
+    transport.close();
+    throw new HarnessError(`the probe runner did not answer through the API server's pod proxy (${errorMessage(error)})`);
+  });
+  options.log(`cnpg: probe runner ${pod.metadata.name} ready in ${Date.now() - t0} ms (${spec.runner.image})`);
+  const service = `${spec.name}-rw`;
+  return new RunnerSession({
+    transport,
+    log: options.log,
+    // An operation the runner sent through <name>-rw went where the rw Service routed at its invoke.
+    relabel: (node, t) => (node === service ? (rw.at(t) ?? node) : node),
+  });
+}
+
+/** access: outside: the NodePorts the API server allocated (the operator's rw/ro Services, pgdrill's per instance) and a node address. */
+async function outsideAccess(kube: Kube, spec: CnpgTarget, namespace: string, deadline: number, signal?: AbortSignal): Promise<OutsideAccess> {
+  const names = outsideServiceNames(spec);
+  const instances = instanceNames(spec).map((_, i) => `${spec.name}-pgdrill-${i + 1}`);
+  const ports = await pollUntil(
+    async () => {
+      const found = await Promise.all([names.rw, names.ro, ...instances].map((name) => kube.nodePort(namespace, name)));
+      const missing = [names.rw, names.ro, ...instances].filter((_, i) => found[i] === null);
+      return missing.length === 0 ? done(found as number[]) : notYet(`no NodePort yet on ${missing.join(", ")}`);
+    },
+    {
+      deadline: Math.min(deadline, Date.now() + 120_000),
+      everyMs: 500,
+      before: "",
+      ...(signal ? { signal } : {}),
+      gaveUp: (last) => new HarnessError(`the operator did not make the Services of managed.services.additional (${last}); CloudNativePG 1.24 or later has them`),
+    },
+  );
+  const host = spec.outside.host ?? (await kube.nodeAddress().catch((error: unknown) => {
+    throw kubeFailure("listing the nodes for an address", error);
+  }));
+  if (!host) throw new InputError("target.outside.host", "no node of the cluster reports an InternalIP", "Set target.outside.host to a node address where NodePorts answer from here.");
+  return { host, rw: ports[0]!, ro: ports[1]!, instances: ports.slice(2) };
+}
+
+interface OutsideAccess {
+  host: string;
+  rw: number;
+  ro: number;
+  instances: number[];
 }
 
 /**
@@ -205,9 +371,12 @@ async function removeMade(kube: Kube | null, made: Made, namespace: string, log:
     return removed;
   }
   // A namespace pgdrill did not create: only the objects it created there.
-  for (const object of made.objects) {
+  for (const object of [...made.objects].reverse()) {
     try {
       if (object.kind === "Cluster") await kube.deleteCluster(namespace, object.name);
+      else if (object.kind === "Pod") await kube.deletePod(namespace, object.name, 0).catch((error: unknown) => {
+        if (statusOf(error) !== 404) throw error;
+      });
       else await kube.deleteService(namespace, object.name);
       removed.push(`${object.kind} ${namespace}/${object.name}`);
     } catch (error) {
@@ -227,6 +396,10 @@ interface StartedCnpgOptions {
   operatorNamespace: string;
   credentials: { user: string; password: string };
   disruptive: boolean;
+  /** access: in-cluster: the runner's session and the rw routing it labels by. */
+  runner?: { session: RunnerSession; rw: RwTimeline };
+  /** access: outside: where the NodePorts answer. */
+  outside?: OutsideAccess;
 }
 
 type CnpgCapability = (typeof cnpgPlugin.capabilities)[number];
@@ -250,7 +423,8 @@ class StartedCnpg implements StartedTopology {
   private readonly operatorNamespace: string;
   private readonly credentials: { user: string; password: string };
   private readonly disruptive: boolean;
-  private readonly ports: ReturnType<typeof nodePorts>;
+  private readonly outside: OutsideAccess | undefined;
+  readonly probeRunner: ProbeRunner | undefined;
   private tornDown = false;
 
   constructor(options: StartedCnpgOptions) {
@@ -263,7 +437,32 @@ class StartedCnpg implements StartedTopology {
     this.credentials = options.credentials;
     this.disruptive = options.disruptive;
     this.nodes = instanceNames(options.spec);
-    this.ports = nodePorts(options.spec);
+    this.outside = options.outside;
+    this.probeRunner = options.runner ? this.remoteProbes(options.runner.session, options.runner.rw) : undefined;
+  }
+
+  /** The drill's side of the in-cluster runner, as the drill calls it (types.ts ProbeRunner). */
+  private remoteProbes(session: RunnerSession, rw: RwTimeline): ProbeRunner {
+    let context: RemoteContext | null = null;
+    let closed = false;
+    return {
+      prepare: async ({ history, clock, signal }) => {
+        rw.start(clock, this.rwNode);
+        context = { history, clock, signal };
+        await session.attach(context);
+      },
+      run: async (untilMs) => {
+        if (!context) throw new HarnessError("the probe runner was not prepared");
+        context.until = untilMs;
+        await session.run(context);
+      },
+      finalRead: () => session.finalRead(),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await session.close();
+      },
+    };
   }
 
   /** Where the rw Service routes now (its EndpointSlices), else the pod labelled primary, else currentPrimary. */
@@ -271,13 +470,16 @@ class StartedCnpg implements StartedTopology {
     return this.observer.rwEndpoint() ?? this.observer.primaries()[0] ?? this.observer.status.currentPrimary ?? `${this.spec.name}-1`;
   }
 
+  /** access: outside only; in the cluster the probes run in the runner pod and nothing here dials the database. */
   endpoint(name: string): Endpoint {
-    const base = { host: this.spec.access.host, user: this.credentials.user, password: this.credentials.password, database: "postgres" };
-    if (name === "rw") return { ...base, node: this.rwNode, port: this.ports.rw };
-    if (name === "ro") return { ...base, node: this.observer.replicas()[0] ?? "ro", port: this.ports.ro };
+    const outside = this.outside;
+    if (!outside) throw new HarnessError(`the cnpg target runs its probes in the cluster (access: in-cluster): nothing outside it reaches "${name}"; set target.access: outside to probe from here`);
+    const base = { host: outside.host, user: this.credentials.user, password: this.credentials.password, database: "postgres" };
+    if (name === "rw") return { ...base, node: this.rwNode, port: outside.rw };
+    if (name === "ro") return { ...base, node: this.observer.replicas()[0] ?? "ro", port: outside.ro };
     const index = this.nodes.indexOf(name);
     if (index < 0) throw new HarnessError(`no instance "${name}" in cluster ${this.spec.name}`);
-    return { ...base, node: name, port: this.ports.instances[index]! };
+    return { ...base, node: name, port: outside.instances[index]! };
   }
 
   /** kube-proxy programs a NodePort a moment after its endpoints exist: wait until rw answers. */
@@ -292,7 +494,7 @@ class StartedCnpg implements StartedTopology {
           return notYet(errorMessage(error));
         }
       },
-      { deadline: Date.now() + timeoutMs, everyMs: 500, before: "", gaveUp: (last) => new HarnessError(`the rw service at ${this.spec.access.host}:${this.ports.rw} did not answer (${last})`) },
+      { deadline: Date.now() + timeoutMs, everyMs: 500, before: "", gaveUp: (last) => new HarnessError(`the rw service at ${this.outside?.host}:${this.outside?.rw} did not answer (${last})`) },
     );
   }
 
@@ -399,6 +601,7 @@ class StartedCnpg implements StartedTopology {
   async teardown(): Promise<string[]> {
     if (this.tornDown) return [];
     this.tornDown = true;
+    await this.probeRunner?.close();
     await this.observer.stop();
     // Best effort: teardown never throws; what is left is named by `pgdrill reap`.
     return removeMade(this.kube, this.made, this.namespace, () => undefined);

@@ -69,6 +69,19 @@ export async function deleteKindCluster(name: string): Promise<void> {
   await rm(dirname(kubeconfig), { recursive: true, force: true });
 }
 
+/**
+ * Loads an image from the local Docker engine into the kind cluster's nodes (`kind load
+ * docker-image`), as the workflow builds the probe runner's image there. "absent": the engine has
+ * no such image, so the cluster is left to pull it.
+ */
+export async function loadImageIntoKind(name: string, image: string, signal?: AbortSignal): Promise<"loaded" | "absent"> {
+  const present = await kind({ nothrow: true })`docker image inspect --format {{.Id}} ${image}`;
+  if (present.exitCode !== 0) return "absent";
+  const result = await kind({ nothrow: true, ...(signal ? { signal } : {}) })`kind load docker-image ${image} --name ${name}`;
+  if (result.exitCode !== 0) throw new HarnessError(`kind load docker-image ${image} --name ${name} failed: ${lastLines(result.stderr)}`);
+  return "loaded";
+}
+
 /** kind clusters with pgdrill's name (none when the kind CLI is not installed). */
 export async function pgdrillKindClusters(): Promise<string[]> {
   const result = await kind({ nothrow: true })`kind get clusters`.catch(() => null);

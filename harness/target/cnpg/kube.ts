@@ -176,6 +176,27 @@ export class Kube {
     }
   }
 
+  /** A Service's NodePort for `port` (allocated by the API server); null while the Service is not there (the operator has not made it yet). */
+  async nodePort(namespace: string, name: string, port = 5432): Promise<number | null> {
+    try {
+      const found = await this.core.readNamespacedService({ namespace, name });
+      return found.spec?.ports?.find((candidate) => candidate.port === port)?.nodePort ?? null;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  /** The first node's address of `type` (InternalIP, ExternalIP); null when none says one. */
+  async nodeAddress(type = "InternalIP"): Promise<string | null> {
+    const list = await this.core.listNode();
+    for (const node of list.items) {
+      const address = node.status?.addresses?.find((candidate) => candidate.type === type)?.address;
+      if (address) return address;
+    }
+    return null;
+  }
+
   /** The Cluster by list, for the list's resource version (a watch from an object's own version can be 410 Gone). */
   async listCluster(namespace: string, name: string): Promise<{ cluster: CnpgCluster | null; resourceVersion: string | undefined }> {
     const list = (await this.custom.listNamespacedCustomObject({ ...CNPG_API, namespace, fieldSelector: `metadata.name=${name}` })) as { items?: CnpgCluster[]; metadata?: { resourceVersion?: string } };

@@ -1,7 +1,8 @@
 /**
  * The Kubernetes objects a cnpg drill creates, as pure functions of the scenario, so tests can
- * read exactly what would be applied: the Cluster (the seed guide's, scaled down for kind), the
- * NodePort services probes use, and the kind config with their ports mapped out.
+ * read exactly what would be applied: the Cluster (the seed guide's, scaled down for kind, with the
+ * operator-owned NodePort Services of access: outside), the per-instance NodePort Services the
+ * outside role probe uses, and the kind config. The probe runner's pod and Services: runner/pod.ts.
  */
 import type { CnpgTarget } from "./plugin.ts";
 import { CNPG_API, LABELS } from "./kube.ts";
@@ -29,10 +30,26 @@ export const SEED_PARAMETERS: Readonly<Record<string, string>> = {
 
 export const PGDRILL_LABEL = "pgdrill.managed";
 
-/** Per-service NodePorts: rw, ro, then one per instance (for the role probe). */
-export function nodePorts(target: CnpgTarget): { rw: number; ro: number; instances: number[] } {
-  const base = target.access.nodePortBase;
-  return { rw: base, ro: base + 1, instances: Array.from({ length: target.instances }, (_, i) => base + 2 + i) };
+/** The NodePort Services the operator makes for access: outside (spec.managed.services.additional): rw, then ro. */
+export function outsideServiceNames(target: Pick<CnpgTarget, "name">): { rw: string; ro: string } {
+  return { rw: `${target.name}-pgdrill-rw`, ro: `${target.name}-pgdrill-ro` };
+}
+
+/**
+ * access: outside: NodePort Services the operator owns, declared in the Cluster
+ * (api/v1/cluster_types.go ManagedServices.Additional: a selectorType of rw, ro or r and a
+ * serviceTemplate whose metadata.name names it; updateStrategy patch, the default, lays the
+ * template over the operator's own rw/ro Service). The operator gives them its selectors, owns
+ * them and deletes them with the Cluster; the API server allocates their NodePorts.
+ */
+export function outsideManagedServices(target: CnpgTarget): Record<string, unknown> {
+  const names = outsideServiceNames(target);
+  const service = (selectorType: "rw" | "ro", name: string) => ({
+    selectorType,
+    updateStrategy: "patch",
+    serviceTemplate: { metadata: { name, labels: { [PGDRILL_LABEL]: "true" } }, spec: { type: "NodePort" } },
+  });
+  return { services: { additional: [service("rw", names.rw), service("ro", names.ro)] } };
 }
 
 export function clusterManifest(target: CnpgTarget, namespace: string, runId: string): CnpgClusterManifest {
@@ -47,6 +64,7 @@ export function clusterManifest(target: CnpgTarget, namespace: string, runId: st
     },
     storage: { size: target.storage },
     ...(target.imageName ? { imageName: target.imageName } : {}),
+    ...(target.access === "outside" ? { managed: outsideManagedServices(target) } : {}),
   };
   return {
     apiVersion: `${CNPG_API.group}/${CNPG_API.version}`,
@@ -70,48 +88,37 @@ export interface ServiceManifest {
   spec: {
     type: "NodePort";
     selector: Record<string, string>;
-    ports: Array<{ name: string; port: number; targetPort: number; nodePort: number; protocol: "TCP" }>;
+    /** No nodePort: the API server allocates one, read back from the created Service. */
+    ports: Array<{ name: string; port: number; targetPort: number; protocol: "TCP" }>;
   };
 }
 
 /**
- * NodePort services with the same selectors as the operator's own `-rw` and `-ro` services
- * (cnpg.io/instanceRole), so clients outside the cluster are repointed exactly when in-cluster
- * clients are; plus one per instance so the role probe can ask each instance directly.
+ * access: outside: one NodePort Service per instance, for the role probe, which asks each
+ * instance itself (the operator has no per-instance Service). Their ports are allocated by the
+ * API server, so they collide with nothing.
  */
-export function serviceManifests(target: CnpgTarget, namespace: string): ServiceManifest[] {
-  const ports = nodePorts(target);
-  const service = (suffix: string, selector: Record<string, string>, nodePort: number): ServiceManifest => ({
+export function instanceNodePortServices(target: CnpgTarget, namespace: string): ServiceManifest[] {
+  return instanceNames(target).map((instance, i) => ({
     apiVersion: "v1",
     kind: "Service",
-    metadata: { name: `${target.name}-pgdrill-${suffix}`, namespace, labels: { [PGDRILL_LABEL]: "true" } },
+    metadata: { name: `${target.name}-pgdrill-${i + 1}`, namespace, labels: { [PGDRILL_LABEL]: "true" } },
     spec: {
       type: "NodePort",
-      selector: { [LABELS.cluster]: target.name, ...selector },
-      ports: [{ name: "postgres", port: 5432, targetPort: 5432, nodePort, protocol: "TCP" }],
+      selector: { [LABELS.cluster]: target.name, [LABELS.instanceName]: instance },
+      ports: [{ name: "postgres", port: 5432, targetPort: 5432, protocol: "TCP" }],
     },
-  });
-  return [
-    service("rw", { [LABELS.instanceRole]: "primary" }, ports.rw),
-    service("ro", { [LABELS.instanceRole]: "replica" }, ports.ro),
-    ...instanceNames(target).map((instance, i) => service(`${i + 1}`, { [LABELS.instanceName]: instance }, ports.instances[i]!)),
-  ];
+  }));
 }
 
 /**
- * The kind config: the user's nodes (fixtures/kind/cluster.yaml) with each NodePort mapped to the
- * same port on 127.0.0.1 of the machine running pgdrill, on the first (control-plane) node.
+ * The kind config: the user's nodes (fixtures/kind/cluster.yaml) as they are. Nothing is mapped
+ * to the host: in-cluster probes need no port, and access: outside reaches NodePorts the API
+ * server allocated at the node's own address.
  */
-export function kindConfig(base: KindConfig, target: CnpgTarget): KindConfig {
-  const ports = nodePorts(target);
-  const mappings = [ports.rw, ports.ro, ...ports.instances].map((port) => ({ containerPort: port, hostPort: port, listenAddress: target.access.host, protocol: "TCP" }));
+export function kindConfig(base: KindConfig): KindConfig {
   const nodes = base.nodes && base.nodes.length > 0 ? base.nodes : [{ role: "control-plane" }];
-  return {
-    ...base,
-    kind: "Cluster",
-    apiVersion: "kind.x-k8s.io/v1alpha4",
-    nodes: nodes.map((node, i) => (i === 0 ? { ...node, extraPortMappings: [...(node.extraPortMappings ?? []), ...mappings] } : node)),
-  };
+  return { ...base, kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4", nodes };
 }
 
 export interface KindConfig {

@@ -8,6 +8,10 @@ import { duration } from "../../scenario/schema-parts.ts";
 import type { FaultSpec } from "../../scenario/steps.ts";
 import { definePlugin, type Path, type Report } from "../plugin.ts";
 import { mayDisrupt } from "./safety.ts";
+import { VERSION } from "../../version.ts";
+
+/** The probe runner's image as .github/workflows/cnpg.yml builds it (fixtures/image/probe-runner.Dockerfile) for this version of pgdrill. */
+export const DEFAULT_RUNNER_IMAGE = `pgdrill/probe-runner:${VERSION}`;
 
 /** The newest release the sources show: tag v1.30.0, releases/cnpg-1.30.0.yaml on release-1.30 (there is no 1.30.1). */
 export const CNPG_DEFAULT_VERSION = "1.30.0";
@@ -46,12 +50,27 @@ export const cnpgTarget = z
     parameters: z.record(z.string(), z.string()).default({}).describe("postgresql.parameters; merged over pgdrill's defaults (the seed guide's, scaled down)."),
     spec: z.record(z.string(), z.unknown()).default({}).describe("Merged over the generated Cluster spec as-is: the escape hatch for options pgdrill does not model."),
     access: z
-      .strictObject({
-        host: z.string().min(1).default("127.0.0.1").describe("Address of a Kubernetes node (kind: 127.0.0.1, where its ports are mapped)."),
-        nodePortBase: z.number().int().min(30000).max(32700).default(30430).describe("rw gets this NodePort, ro the next, then one per instance."),
+      .enum(["in-cluster", "outside"], {
+        error: 'must be "in-cluster" (the probes run in a pod in the drill\'s namespace and dial the operator\'s <name>-rw/-ro Services, as applications in the cluster do; the default) or "outside" (the probes run here and reach the database through NodePort Services the operator owns). The old { host, nodePortBase } is gone: NodePorts are allocated by the API server, and the node address is target.outside.host',
       })
-      .default({ host: "127.0.0.1", nodePortBase: 30430 })
-      .describe("How probes reach the services from here: a node address and the NodePorts pgdrill creates."),
+      .default("in-cluster")
+      .describe('Where the probes run. in-cluster (default): in a probe-runner pod in the drill\'s namespace (target.runner.image), dialing <name>-rw.<namespace>.svc as applications in the cluster do; its History comes back through the API server on the drill\'s clock. outside: from this machine, through NodePort Services the operator owns (spec.managed.services.additional), ports allocated by the API server; the History says the probes ran outside.'),
+    runner: z
+      .strictObject({
+        image: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$/, { message: `must be a container image reference like "${DEFAULT_RUNNER_IMAGE}" or "ghcr.io/you/pgdrill-runner:1"` })
+          .default(DEFAULT_RUNNER_IMAGE)
+          .describe(`The probe runner's image: pgdrill (its \`probe-runner\` command) on Node 24. Default ${DEFAULT_RUNNER_IMAGE}, built from fixtures/image/probe-runner.Dockerfile; pgdrill loads it into kind clusters it makes from the local Docker engine. On other clusters, push it where the cluster pulls from and name it here.`),
+      })
+      .default({ image: DEFAULT_RUNNER_IMAGE })
+      .describe("The in-cluster probe runner (access: in-cluster)."),
+    outside: z
+      .strictObject({
+        host: z.string().min(1).optional().describe("Address of a Kubernetes node where the NodePorts answer; default: the first node's InternalIP (a kind node's address on the Docker network, reachable from a Linux host)."),
+      })
+      .default({})
+      .describe("access: outside only: where the NodePort Services are reached from here."),
     startupTimeout: duration.default("10m").describe("Time to create the kind cluster, install the operator and get the Cluster Ready."),
   })
   .describe("A CloudNativePG Cluster on Kubernetes: a kind cluster pgdrill creates (default) or an existing cluster named by kubeconfig context.");

@@ -15,7 +15,7 @@ import { instanceNames } from "../plugin.ts";
 import { RUNNER_CONFIG_ENV, RUNNER_CONTROL_PORT, RUNNER_PROTOCOL, type RunnerConfig } from "./protocol.ts";
 
 /** The image the workflow builds from fixtures/image/probe-runner.Dockerfile (node base + the packed pgdrill). */
-export const DEFAULT_RUNNER_IMAGE = "pgdrill/probe-runner:local";
+export { DEFAULT_RUNNER_IMAGE } from "../plugin.ts";
 export const RUNNER_CONTAINER = "runner";
 export const RUNNER_LABEL = "pgdrill.io/probe-runner";
 const PASSWORD_ENV = "PGPASSWORD";
