@@ -205,6 +205,23 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
     });
   });
 
+  it("the shipped cnpg-kill-primary, in the cluster: its probes, schedule and gates as shipped, its target the fake's two instances and its 90 s cut to 25 s", async () => {
+    await withWorld(31440, async (world) => {
+      const shipped = (await import("../../scenarios/cnpg-kill-primary.ts")).default as ScenarioInput;
+      const input = { ...shipped, target: fakeTarget("in-cluster"), duration: "25s" };
+      const { result, runDir, removed } = await runDrill(validateScenario(input, "scenarios/cnpg-kill-primary.ts"), { source: "scenarios/cnpg-kill-primary.ts", outDir: tempRunDir("cnpg-shipped-kill") });
+      expect(result.reason).toBeNull();
+      const events = readEvents(runDir);
+      expect(events.filter((e) => e.kind === "log" && e.message.startsWith("probe runner clock (")).length).toBeGreaterThanOrEqual(3);
+      expect(events.some((e) => e.kind === "complete" && e.probe === "select1" && e.outcome === "ok" && e.node === "pg-2")).toBe(true);
+      expect(result.metrics.failover.newPrimary).toBe("pg-2");
+      expect(result.metrics.failover.latencyMs).toBeGreaterThan(0);
+      console.log(`shipped cnpg-kill-primary in the cluster: failover ${result.metrics.failover.latencyMs} ms, operator promoted after ${result.metrics.operator.promotedAfterMs} ms, verdict ${result.verdict}`);
+      expect(result.verdict).toBe("pass");
+      expectNothingLeft(world, removed);
+    });
+  });
+
   it("refuses a context that is neither made by pgdrill nor allow-listed, before anything starts", () => {
     expect(() =>
       validateScenario(
