@@ -7,6 +7,7 @@ import type { ReportContext } from "./types.ts";
 import { operatorMoments } from "./timeline.ts";
 import { wallClockOf } from "./wall-clock.ts";
 import type { GateResult, RunResult, Verdict } from "../result.ts";
+import type { LogEvent } from "../history/events.ts";
 import { anatomyLine, BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
 import { againstClaim, claimFor } from "./strategy-claims.ts";
 import { formatActual, formatCount, formatIds, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
@@ -19,8 +20,23 @@ const MAX_ROLE_CHANGES = 30;
 const MAX_MARKS = 100;
 
 export function renderMarkdown(result: RunResult, context?: ReportContext): string {
-  const sections = [header(result, context), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), clientsCompared(result), downtime(result), lostWrites(result), roleChanges(result), marks(context), checks(result)];
+  const sections = [header(result, context), keyMetrics(result), gates(result.gates), claimedVsMeasured(result), clientsCompared(result), downtime(result), lostWrites(result), roleChanges(result), marks(context), warnings(context), checks(result)];
   return sections.filter((section) => section !== "").join("\n\n") + "\n";
+}
+
+/** Shown at most; the rest are counted (history.jsonl has them all). */
+const MAX_WARNINGS = 20;
+
+/**
+ * What the run itself warned about, from the History's log events (a heal that failed, probes that
+ * ran outside the cluster, a kill switch that fired): a reader of the report must not miss them.
+ */
+function warnings(context: ReportContext | undefined): string {
+  const logged = (context?.history.events ?? []).filter((event): event is LogEvent => event.kind === "log" && event.level !== "info");
+  if (logged.length === 0) return "";
+  const rows = logged.slice(0, MAX_WARNINGS).map((event) => `| ${formatMs(event.t)} | ${event.level} | ${cell(event.message)} |`);
+  const more = logged.length > MAX_WARNINGS ? ["", `… and ${logged.length - MAX_WARNINGS} more in history.jsonl.`] : [];
+  return ["### Warnings recorded", "", "| at | level | message |", "|---|---|---|", ...rows, ...more].join("\n");
 }
 
 /** The operations guide's claim for the strategy drilled, beside what this run measured. */

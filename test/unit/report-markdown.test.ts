@@ -51,3 +51,25 @@ describe("Markdown report", () => {
     expect(renderMarkdown({ ...deviatedResult(), gates: [] })).toContain("No gates: the verdict only says whether the run completed.");
   });
 });
+
+describe("warnings the run recorded", () => {
+  it("are listed from the History's warn and error log events, info left out, at most 20 shown", async () => {
+    const { history } = await import("../fixtures/histories/builder.ts");
+    const { analyzeHistory } = await import("../../harness/analyze.ts");
+    const { reportContextOf } = await import("../../harness/report/index.ts");
+    const b = history().start();
+    for (let id = 1; id <= 5; id += 1) b.write(id, id * 100, "ok");
+    b.events.push({ kind: "log", t: 200, level: "warn", message: "probes ran OUTSIDE the cluster | through NodePorts" });
+    b.events.push({ kind: "log", t: 250, level: "info", message: "an ordinary line" });
+    for (let i = 0; i < 21; i += 1) b.events.push({ kind: "log", t: 300 + i, level: "error", message: `heal failed ${i}` });
+    const events = b.end(1000).events;
+    const markdown = renderMarkdown(analyzeHistory(events, { gate: {} }), reportContextOf(events));
+    expect(markdown).toContain("### Warnings recorded");
+    expect(markdown).toContain("| 200.0 ms | warn | probes ran OUTSIDE the cluster \\| through NodePorts |");
+    expect(markdown).not.toContain("an ordinary line");
+    expect(markdown).toContain("heal failed 18");
+    expect(markdown).not.toContain("heal failed 19");
+    expect(markdown).toContain("… and 2 more in history.jsonl.");
+    expect(renderMarkdown(deviatedResult())).not.toContain("### Warnings recorded");
+  });
+});

@@ -190,7 +190,7 @@ describe("several problems at once", () => {
   });
 
   it("knows every key of the schema, read from the schema itself", () => {
-    for (const key of ["probes", "steadyState", "poolSize", "readReplicaUrl", "rejectUnauthorized", "nodePortBase", "recycle", "oneWay", "grace", "to", "label", "minAvailability"]) {
+    for (const key of ["probes", "steadyState", "poolSize", "readReplicaUrl", "rejectUnauthorized", "runner", "recycle", "oneWay", "grace", "to", "label", "minAvailability"]) {
       expect(KNOWN_KEYS).toContain(key);
     }
     expect(KNOWN_KEYS).not.toContain("availability.ratio");
