@@ -32,6 +32,23 @@ export const PAGE_STYLE = `  body { font: 14px/1.45 system-ui, -apple-system, "S
   time, .t { white-space: nowrap; } .anatomy-client { margin: 10px 0; } .anatomy-head { margin-bottom: 2px; }
   .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }`;
 
+/** The start of every self-contained page pgdrill writes (report, trials, trend): up to the open <body>. `style` is the page's own CSS after the shared one. */
+export function pageHead(title: string, style: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="pgdrill">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>
+${PAGE_STYLE}
+${style}
+</style>
+</head>
+<body>`;
+}
+
 // The pieces are shared with the sections and the trials page, which import them from here too.
 export { escapeHtml, mark, table } from "./html-parts.ts";
 
@@ -83,19 +100,7 @@ export async function renderHtml(result: RunResult, context: ReportContext): Pro
     ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(writes.finalReadNode ?? "?")}</code>: ${e(formatIds(writes.lostIds, 200))}</p>`
     : "";
 
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="pgdrill">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>pgdrill: ${e(result.scenario)} — ${e(result.verdict)}</title>
-<style>
-${PAGE_STYLE}
-  .verdict { background: ${VERDICT_COLORS[result.verdict]}; }
-</style>
-</head>
-<body>
+  return `${pageHead(`pgdrill: ${e(result.scenario)} — ${e(result.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[result.verdict]}; }`)}
 <header>
   <h1>${e(result.scenario)} <span class="verdict">${e(result.verdict)}</span></h1>
   <div class="meta">run <code>${e(result.runId)}</code> · target <code>${e(result.target)}</code> · started <time>${e(clock.at(0) ?? result.startedAt)}</time> · ended <time>${e(clock.at(result.durationMs) ?? "unknown")}</time> · ${formatMs(result.durationMs)} recorded</div>

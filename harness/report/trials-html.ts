@@ -2,7 +2,7 @@
 import type { TrialsResult } from "../trials.ts";
 import { formatRatio } from "./format.ts";
 import { failoverCount, formatMetric, formatStatistic, trialFailover, trialRecovery } from "./trials.ts";
-import { escapeHtml as e, mark, PAGE_STYLE, table, VERDICT_COLORS } from "./html-page.ts";
+import { escapeHtml as e, mark, pageHead, table, VERDICT_COLORS } from "./html-page.ts";
 
 export function renderTrialsHtml(trials: TrialsResult): string {
   const distributions = table(
@@ -32,18 +32,7 @@ export function renderTrialsHtml(trials: TrialsResult): string {
       e(trial.lostAcknowledged ?? "unknown"),
     ]),
   );
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="pgdrill">
-<title>pgdrill: ${e(trials.scenario)} × ${trials.trials} trials — ${e(trials.verdict)}</title>
-<style>
-${PAGE_STYLE}
-  .verdict { background: ${VERDICT_COLORS[trials.verdict]}; }
-</style>
-</head>
-<body>
+  return `${pageHead(`pgdrill: ${e(trials.scenario)} × ${trials.trials} trials — ${e(trials.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[trials.verdict]}; }`)}
 <header>
   <h1>${e(trials.scenario)} × ${trials.trials} trials <span class="verdict">${e(trials.verdict)}</span></h1>
   ${trials.reason ? `<p class="reason">${e(trials.reason)}</p>` : ""}

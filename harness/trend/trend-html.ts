@@ -7,7 +7,7 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { formatMsWithin, formatRatioWithin } from "../report/format.ts";
-import { escapeHtml as e, mark, PAGE_STYLE, table, VERDICT_COLORS } from "../report/html-page.ts";
+import { escapeHtml as e, mark, pageHead, table, VERDICT_COLORS } from "../report/html-page.ts";
 import { runLabel, type ScenarioTrend, type Trend } from "./trend.ts";
 import { describeCheck, formatValue, regressionVerdict } from "./trend-md.ts";
 
@@ -125,20 +125,8 @@ ${table(`runs-${scenario.scenario}`, ["started (UTC)", "run", "verdict", "failov
       ? `<section><h2>Skipped</h2>${table("skipped", ["file", "why"], trend.skipped.map((skip) => [`<code>${e(skip.file)}</code>`, e(skip.reason)]))}</section>`
       : "";
   const colour = verdict === "breached" ? VERDICT_COLORS.deviated : VERDICT_COLORS.pass;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="pgdrill">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>pgdrill trend: ${trend.trends.map((t) => e(t.scenario)).join(", ")} — ${e(verdict)}</title>
-<style>
-${PAGE_STYLE}
-  .chart svg { max-width: 100%; height: auto; }
-  header .verdict { background: ${colour}; }
-</style>
-</head>
-<body>
+  return `${pageHead(`pgdrill trend: ${trend.trends.map((t) => e(t.scenario)).join(", ")} — ${e(verdict)}`, `  .chart svg { max-width: 100%; height: auto; }
+  header .verdict { background: ${colour}; }`)}
 <header>
   <h1>pgdrill trend <span class="verdict">${e(verdict)}</span></h1>
   <div class="meta">${trend.trends.reduce((sum, t) => sum + t.runs.length, 0)} runs of ${trend.trends.length} scenario${trend.trends.length === 1 ? "" : "s"} from ${trend.sources.map((source) => `<code>${e(source)}</code>`).join(", ")}${trend.skipped.length > 0 ? ` · ${trend.skipped.length} skipped` : ""} · regression baseline: the median of up to ${trend.baselineRuns} previous runs</div>
