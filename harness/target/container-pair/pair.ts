@@ -6,14 +6,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
+import { Wait, type StartedTestContainer } from "testcontainers";
 import { toMs } from "../../duration.ts";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
 import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "./image.ts";
-import { ContainerNodeControls } from "../shared/container-node.ts";
+import { ContainerNodeControls, PrivateNetworkContainer } from "../shared/container-node.ts";
 import type { ControlsOf, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { CONTAINER_PAIR_NODES as NODES, containerPairPlugin, type ContainerPairTarget } from "./plugin.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
@@ -22,24 +22,6 @@ const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8
 const PG_PORT = 5432;
 const POOLER_PORT = 6432;
 const READY = /database system is ready to accept (read-only )?connections/;
-
-/** A GenericContainer that publishes its ports on 127.0.0.1 only and joins our network with an alias. */
-class PgNodeContainer extends GenericContainer {
-  private readonly networkName: string;
-  private readonly alias: string;
-  constructor(image: string, networkName: string, alias: string) {
-    super(image);
-    this.networkName = networkName;
-    this.alias = alias;
-    this.withNetworkMode(networkName);
-  }
-  protected override async beforeContainerCreated(): Promise<void> {
-    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
-      for (const binding of bindings as Array<{ HostIp?: string }>) binding.HostIp = "127.0.0.1";
-    }
-    this.createOpts.NetworkingConfig = { EndpointsConfig: { [this.networkName]: { Aliases: [this.alias] } } };
-  }
-}
 
 type PairCapability = (typeof containerPairPlugin.capabilities)[number];
 
@@ -79,7 +61,7 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
     const startupMs = toMs(spec.startupTimeout);
     // Every container of the pair, the pooler too: our labels, our bootstrap, the postgres user.
     const ours = (node: string, nodeImage: string) =>
-      new PgNodeContainer(nodeImage, networkName, node)
+      new PrivateNetworkContainer(nodeImage, networkName, node)
         .withName(`pgdrill-${options.runId}-${node}`)
         .withLabels({ ...labels, [LABELS.node]: node })
         .withUser("postgres")

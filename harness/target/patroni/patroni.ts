@@ -16,7 +16,7 @@ import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { LOCAL_IMAGE } from "../container-pair/image.ts";
 import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
-import { ContainerNodeControls } from "../shared/container-node.ts";
+import { ContainerNodeControls, PrivateNetworkContainer } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import type { ControlsOf, ManagedProcess, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { DATA_DIR, HAPROXY_NAME, HAPROXY_PORTS, PG_PORT, REST_PORT, etcdArguments, haproxyConfig, patroniYaml, type Secrets } from "./config.ts";
@@ -42,31 +42,6 @@ export function patroniTopology(spec: PatroniTarget): Topology {
     initialPrimary: nodes[0]!,
     start: (options) => startPatroni(spec, options),
   };
-}
-
-/** A GenericContainer that publishes its ports on 127.0.0.1 only and joins our network with an alias. */
-class ClusterContainer extends GenericContainer {
-  private readonly networkName: string;
-  private readonly alias: string;
-  private init = false;
-  constructor(image: string, networkName: string, alias: string) {
-    super(image);
-    this.networkName = networkName;
-    this.alias = alias;
-    this.withNetworkMode(networkName);
-  }
-  /** The engine's init (tini) as PID 1: it reaps what a killed Patroni leaves behind (PostgreSQL, running on unmanaged). */
-  withInit(): this {
-    this.init = true;
-    return this;
-  }
-  protected override async beforeContainerCreated(): Promise<void> {
-    if (this.init) this.hostConfig.Init = true;
-    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
-      for (const binding of bindings as Array<{ HostIp?: string }>) binding.HostIp = "127.0.0.1";
-    }
-    this.createOpts.NetworkingConfig = { EndpointsConfig: { [this.networkName]: { Aliases: [this.alias] } } };
-  }
 }
 
 /**
@@ -145,7 +120,7 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
   try {
     await docker.createNetwork({ Name: networkName, Driver: "bridge", CheckDuplicate: true, Labels: labels });
     const ours = (name: string, script: string, environment: Record<string, string>) =>
-      new ClusterContainer(image, networkName, name)
+      new PrivateNetworkContainer(image, networkName, name)
         .withName(`pgdrill-${options.runId}-${name}`)
         .withLabels({ ...labels, [LABELS.node]: name })
         .withUser("postgres")

@@ -1,9 +1,10 @@
 /**
- * What a node that is a Docker container can be made to do, the same for every container target
- * (the pair, Patroni): the cgroup freezer, iptables cuts and traffic shaping in its network
- * namespace. A target keeps its nodes; this is handed how to find one by name.
+ * A node that is a Docker container, the same for every container target (the pair, Patroni): how
+ * it is started (PrivateNetworkContainer), and what it can be made to do (ContainerNodeControls:
+ * the cgroup freezer, iptables cuts and traffic shaping in its network namespace). A target keeps
+ * its nodes; the controls are handed how to find one by name.
  */
-import type { StartedTestContainer } from "testcontainers";
+import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Cut, Shaping } from "../types.ts";
 import type { Docker } from "./docker.ts";
@@ -102,5 +103,36 @@ export class ContainerNodeControls {
       );
     }
     if (result.exitCode !== 0) throw new HarnessError(`iptables in ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+  }
+}
+
+/**
+ * A node's container as pgdrill starts it: its ports published on 127.0.0.1 only (probes reach it
+ * from this machine, nothing else can), on the run's private network under its node name.
+ */
+export class PrivateNetworkContainer extends GenericContainer {
+  private readonly networkName: string;
+  private readonly alias: string;
+  private init = false;
+
+  constructor(image: string, networkName: string, alias: string) {
+    super(image);
+    this.networkName = networkName;
+    this.alias = alias;
+    this.withNetworkMode(networkName);
+  }
+
+  /** The engine's init (tini) as PID 1, to reap what a process killed alone leaves behind. */
+  withInit(): this {
+    this.init = true;
+    return this;
+  }
+
+  protected override async beforeContainerCreated(): Promise<void> {
+    if (this.init) this.hostConfig.Init = true;
+    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {})) {
+      for (const binding of bindings as Array<{ HostIp?: string }>) binding.HostIp = "127.0.0.1";
+    }
+    this.createOpts.NetworkingConfig = { EndpointsConfig: { [this.networkName]: { Aliases: [this.alias] } } };
   }
 }
