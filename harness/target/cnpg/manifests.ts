@@ -7,6 +7,7 @@
 import type { CnpgTarget } from "./plugin.ts";
 import { CNPG_API, LABELS } from "./kube.ts";
 import { instanceNames } from "./plugin.ts";
+import { deepMerge } from "../shared/merge.ts";
 
 /**
  * The seed guide's postgresql parameters, scaled to a laptop-sized kind node: its 256MB of
@@ -136,17 +137,4 @@ export interface KindConfig {
  */
 export function operatorManifestUrl(version: string): string {
   return `https://github.com/cloudnative-pg/cloudnative-pg/releases/download/v${version}/cnpg-${version}.yaml`;
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
-  }
-  return out;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import { toMs } from "../../duration.ts";
+import { deepMerge } from "../shared/merge.ts";
 import { etcdMemberNames, patroniNodeNames, type PatroniTarget } from "./plugin.ts";
 
 export const PG_PORT = 5432;
@@ -142,18 +143,4 @@ export function etcdArguments(spec: PatroniTarget, member: string, clusterToken:
     "--enable-v2=false",
     "--logger=zap",
   ];
-}
-
-/** Objects are merged key by key; anything else (lists included) in `over` replaces what `base` has. */
-export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = merged[key];
-    merged[key] = isRecord(current) && isRecord(value) ? deepMerge(current, value) : value;
-  }
-  return merged;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
