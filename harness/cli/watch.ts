@@ -76,7 +76,7 @@ export function watchScenario(url: string | undefined, options: Omit<WatchOption
     {
       name: "watch",
       description: `pgdrill watch: SELECT 1 every ${options.every}${options.readReplica ? " on the primary and the read replica" : ""}${options.writes ? ", tracked writes in a schema of its own" : ""}, and who answers every second; ${capped ?? `for ${options.for}`}. No fault: what happened is what someone else did (marks say what).`,
-      target: { kind: "endpoint", url: primary, ...(options.readReplica ? { readReplicaUrl: options.readReplica } : {}), allowWrites: Boolean(options.writes) },
+      target: { kind: "endpoint", url: primary, readReplicaUrl: options.readReplica ?? false, allowWrites: Boolean(options.writes) },
       probes,
       // The watch observes whatever state it finds: the baseline is recorded, never refused.
       steadyState: { window: `${Math.min(1000, durationMs / 2)}ms`, minAvailability: 0 },
@@ -87,16 +87,10 @@ export function watchScenario(url: string | undefined, options: Omit<WatchOption
   return { scenario, capped };
 }
 
-/** Builds the endpoint target without DATABASE_READ_REPLICA_URL: watch talks only to the URLs it was given. */
+/** The endpoint target of watch's scenario (its readReplicaUrl is false without --read-replica, so DATABASE_READ_REPLICA_URL is not read). */
 export async function watchTopology(scenario: Scenario): Promise<Topology> {
   const { buildTopology } = await import("../target/index.ts");
-  const saved = process.env.DATABASE_READ_REPLICA_URL;
-  delete process.env.DATABASE_READ_REPLICA_URL;
-  try {
-    return buildTopology(scenario.target, scenario.probes);
-  } finally {
-    if (saved !== undefined) process.env.DATABASE_READ_REPLICA_URL = saved;
-  }
+  return buildTopology(scenario.target, scenario.probes);
 }
 
 export async function watchCommand(url: string | undefined, options: WatchOptions, io: WatchIO): Promise<{ exitCode: number; runDir: string }> {

@@ -24,7 +24,8 @@ describe("pgdrill watch's scenario", () => {
     process.env.DATABASE_URL = URL;
     const { scenario, capped } = watchScenario(undefined, { every: "100ms" });
     expect(scenario.target).toMatchObject({ kind: "endpoint", url: URL, allowWrites: false });
-    expect(scenario.target).not.toHaveProperty("readReplicaUrl");
+    // No replica, and DATABASE_READ_REPLICA_URL is not read for one.
+    expect(scenario.target).toMatchObject({ readReplicaUrl: false });
     expect(scenario.probes.map((p) => [p.kind, p.name ?? p.kind, p.every])).toEqual([["select1", "select1", "100ms"], ["role", "role", "1s"]]);
     expect(scenario.schedule).toEqual([]);
     expect(scenario.gate).toEqual({});

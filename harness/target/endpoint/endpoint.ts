@@ -32,7 +32,8 @@ export function resolveEndpointUrls(spec: EndpointTarget): ResolvedUrls {
   if (!primary) {
     throw new InputError("target.url", "no URL: the scenario gives none and DATABASE_URL is not set", "Export DATABASE_URL (postgresql://user:password@host:5432/db) or set target.url.");
   }
-  const replica = spec.readReplicaUrl ?? process.env.DATABASE_READ_REPLICA_URL;
+  // false: no replica, and the environment is not read for one (`pgdrill watch` talks only to the URLs it was given).
+  const replica = spec.readReplicaUrl === false ? undefined : (spec.readReplicaUrl ?? process.env.DATABASE_READ_REPLICA_URL);
   const resolved: ResolvedUrls = {
     primary: { url: primary, from: spec.url ? "target.url" : "DATABASE_URL" },
     replica: replica ? { url: replica, from: spec.readReplicaUrl ? "target.readReplicaUrl" : "DATABASE_READ_REPLICA_URL" } : null,

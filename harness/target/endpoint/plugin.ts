@@ -11,7 +11,10 @@ export const endpointTarget = z
   .strictObject({
     kind: z.literal("endpoint"),
     url: z.string().min(1).optional().describe("The primary's connection URL, as the application has it; default: DATABASE_URL. sslmode etc. work as with `pg`."),
-    readReplicaUrl: z.string().min(1).optional().describe('A read replica\'s URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL.'),
+    readReplicaUrl: z
+      .union([z.string().min(1), z.literal(false)])
+      .optional()
+      .describe('A read replica\'s URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL; false: no replica, whatever the environment says.'),
     ssl: z
       .strictObject({
         ca: z.string().min(1).optional().describe("A CA bundle file to trust."),
