@@ -11,9 +11,9 @@ import { toMs } from "../../duration.ts";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
-import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
+import { LABELS, dockerForRun, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "./image.ts";
-import { ContainerNodeControls, PrivateNetworkContainer } from "../shared/container-node.ts";
+import { ContainerNodeControls, PrivateNetworkContainer, type ContainerNode } from "../shared/container-node.ts";
 import type { ControlsOf, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { CONTAINER_PAIR_NODES as NODES, containerPairPlugin, type ContainerPairTarget } from "./plugin.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
@@ -34,20 +34,12 @@ export function containerPair(spec: ContainerPairTarget): Topology {
   };
 }
 
-interface PairNode {
-  name: string;
-  container: StartedTestContainer;
+interface PairNode extends ContainerNode {
   port: number;
-  /** Address on the private network, for cuts between nodes. */
-  ip: string;
 }
 
 async function startPair(spec: ContainerPairTarget, options: TopologyStartOptions): Promise<StartedTopology> {
-  const docker = await dockerClient();
-  options.log(await configureReaper(docker));
-  // What a killed earlier run left (its pgdrill process is gone) goes first, so names and ports are free.
-  const orphans = await removeLabelled(docker, { onlyOrphans: true });
-  if (orphans.length > 0) options.log(`removed leftovers of killed runs: ${orphans.join(", ")}`);
+  const docker = await dockerForRun(options.log);
   const { image, because } = await chooseImage(docker, { cli: options.image, scenario: spec.image });
   options.log(`image ${image} (${because})`);
 

@@ -15,8 +15,8 @@ import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { LOCAL_IMAGE } from "../container-pair/image.ts";
-import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
-import { ContainerNodeControls, PrivateNetworkContainer } from "../shared/container-node.ts";
+import { LABELS, dockerForRun, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
+import { ContainerNodeControls, PrivateNetworkContainer, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import type { ControlsOf, ManagedProcess, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { DATA_DIR, HAPROXY_NAME, HAPROXY_PORTS, PG_PORT, REST_PORT, etcdArguments, haproxyConfig, patroniYaml, type Secrets } from "./config.ts";
@@ -90,20 +90,13 @@ function entrypoint(tool: "patroni" | "haproxy" | "etcd", config: string | null,
 const MANAGER_PID = "/tmp/pgdrill/patroni.pid";
 const MANAGER_START = "/tmp/pgdrill/start-patroni.sh";
 
-interface ClusterNode {
-  name: string;
-  container: StartedTestContainer;
+interface ClusterNode extends ContainerNode {
   pgPort: number;
   restPort: number;
-  /** Address on the private network, for cuts between nodes. */
-  ip: string;
 }
 
 async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions): Promise<StartedTopology> {
-  const docker = await dockerClient();
-  options.log(await configureReaper(docker));
-  const orphans = await removeLabelled(docker, { onlyOrphans: true });
-  if (orphans.length > 0) options.log(`removed leftovers of killed runs: ${orphans.join(", ")}`);
+  const docker = await dockerForRun(options.log);
   const image = options.image ?? spec.image ?? LOCAL_IMAGE;
   const because = options.image ? "--image" : spec.image ? "the scenario's target.image" : "pgdrill's local image";
   if ((await docker.listImages({ filters: { reference: [image] } })).length === 0 && image === LOCAL_IMAGE) {

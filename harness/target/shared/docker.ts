@@ -6,7 +6,7 @@
  */
 import { ownerGone, thisProcess } from "../../run/owners.ts";
 // Which engine, and the one-line refusal when none answers, are docker-engine.ts's concern.
-import type { Docker } from "./docker-engine.ts";
+import { dockerClient, type Docker } from "./docker-engine.ts";
 export { dockerClient, DockerUnavailableError, type Docker } from "./docker-engine.ts";
 
 export const LABELS = {
@@ -110,4 +110,16 @@ function isOrphan(labels: Record<string, string>): boolean {
 
 function isNotFound(error: unknown): boolean {
   return typeof error === "object" && error !== null && "statusCode" in error && error.statusCode === 404;
+}
+
+/**
+ * The engine, ready for a run to start containers: the reaper decision logged, and what killed
+ * earlier runs left (their pgdrill process is gone) removed first, so names and ports are free.
+ */
+export async function dockerForRun(log: (line: string) => void): Promise<Docker> {
+  const docker = await dockerClient();
+  log(await configureReaper(docker));
+  const orphans = await removeLabelled(docker, { onlyOrphans: true });
+  if (orphans.length > 0) log(`removed leftovers of killed runs: ${orphans.join(", ")}`);
+  return docker;
 }
