@@ -93,8 +93,14 @@ export interface CompleteEvent {
   worker: number;
   op: number;
   outcome: Outcome;
-  /** The node that served (or failed to serve) the operation. */
+  /** The node that served (or failed to serve) the operation, as the probe's route named it. */
   node?: string;
+  /**
+   * For an ok select1 or write: which server answered (`inet_server_addr():port`, as the role
+   * probe's RoleValue.server), so the readers can tell which node served an operation sent through
+   * a Service, a proxy or a pooler whose routing pgdrill sees only after the fact.
+   */
+  server?: string;
   latencyMs: number;
   /** For writes: the id; for role: a RoleValue. */
   value?: number | RoleValue;

@@ -4,6 +4,7 @@
  * that folds over them keeps only what it measures, however long the drill ran.
  */
 import type { CompleteEvent, HistoryEvent, InvokeEvent, OpType, Outcome, RoleValue } from "./events.ts";
+import { ServedBy } from "./served-by.ts";
 
 /** One probe operation. `outcome` is null when it was invoked but never completed. */
 export interface Operation {
@@ -14,7 +15,10 @@ export interface Operation {
   invokeT: number;
   completeT: number | null;
   outcome: Outcome | null;
+  /** The node that served it: its server's node when the role probe named that server (served-by.ts), else the node its route named. */
   node: string | null;
+  /** For an ok select1 or write: the server that answered (`inet_server_addr():port`). */
+  server: string | null;
   value: number | RoleValue | null;
   latencyMs: number | null;
   error: string | null;
@@ -51,6 +55,7 @@ export function completedFrom(event: CompleteEvent): CompletedOperation {
     completeT: event.t,
     outcome: event.outcome,
     node: event.node ?? null,
+    server: event.server ?? null,
     value: event.value ?? null,
     latencyMs: event.latencyMs,
     error: event.error ?? null,
@@ -65,6 +70,10 @@ export function completedFrom(event: CompleteEvent): CompletedOperation {
  * lines are a little out of order (hand-made, merged) is put right. Only operations in flight or
  * within `holdMs` are held. At the end, operations that never completed (the harness died, or a
  * completion came after teardown) go out with outcome null.
+ *
+ * On the way out, each select1 and write operation is put on the node whose server answered it
+ * (served-by.ts), from the role samples completed by then: held at least `holdMs`, an operation
+ * meets the samples of the second after it too.
  */
 export class OperationSequencer {
   private readonly sink: (operation: Operation) => void;
@@ -74,10 +83,14 @@ export class OperationSequencer {
   private head = 0;
   private readonly open = new Map<string, Operation>();
   private latestInvokeT = Number.NEGATIVE_INFINITY;
+  private readonly servedBy = new ServedBy();
 
   constructor(sink: (operation: Operation) => void, options: { holdMs?: number } = {}) {
-    this.sink = sink;
     this.holdMs = options.holdMs ?? 1000;
+    this.sink = (operation) => {
+      if (operation.type !== "role" && operation.server !== null) operation.node = this.servedBy.nodeFor(operation.server, operation.node);
+      sink(operation);
+    };
   }
 
   add(event: OperationEvent): void {
@@ -91,6 +104,7 @@ export class OperationSequencer {
         completeT: null,
         outcome: null,
         node: event.node ?? null,
+        server: null,
         value: event.value ?? null,
         latencyMs: null,
         error: null,
@@ -106,12 +120,14 @@ export class OperationSequencer {
     if (operation) {
       this.open.delete(key);
       complete(operation, event);
+      this.learn(operation);
       this.release();
       return;
     }
     // No invoke recorded (should not happen): its latency says when it must have started.
-    const orphan: Operation = { probe: event.probe, type: event.type, worker: event.worker, op: event.op, invokeT: event.t - event.latencyMs, completeT: null, outcome: null, node: null, value: null, latencyMs: null, error: null };
+    const orphan: Operation = { probe: event.probe, type: event.type, worker: event.worker, op: event.op, invokeT: event.t - event.latencyMs, completeT: null, outcome: null, node: null, server: null, value: null, latencyMs: null, error: null };
     complete(orphan, event);
+    this.learn(orphan);
     this.enqueue(orphan);
     this.release();
   }
@@ -122,6 +138,13 @@ export class OperationSequencer {
     this.pending = [];
     this.head = 0;
     this.open.clear();
+  }
+
+  /** A role sample names its node's server: what the operations' servers are matched against. */
+  private learn(operation: Operation): void {
+    if (operation.type !== "role" || operation.outcome !== "ok" || operation.node === null) return;
+    const server = (operation.value as RoleValue | null)?.server;
+    if (typeof server === "string" && server !== "local socket") this.servedBy.learn(operation.node, server);
   }
 
   /** Keeps `pending` sorted by invoke t, stable: events are written in time order, so this is almost always a push. */
@@ -150,6 +173,7 @@ function complete(operation: Operation, event: CompleteEvent): void {
   operation.outcome = event.outcome;
   operation.latencyMs = event.latencyMs;
   operation.node = event.node ?? operation.node;
+  operation.server = event.server ?? null;
   operation.value = event.value ?? operation.value;
   operation.error = event.error ?? null;
 }

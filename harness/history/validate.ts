@@ -130,6 +130,7 @@ const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
     op: number,
     outcome,
     node: optional(string),
+    server: optional(string),
     latencyMs: number,
     value: optional(either(number, roleValue)),
     error: optional(string),
@@ -202,6 +203,7 @@ const QUICK: { [K in "invoke" | "complete"]: (event: Record<string, unknown>) =>
     operationFields(event) &&
     outcome(event.outcome) &&
     optionalString(event.node) &&
+    optionalString(event.server) &&
     typeof event.latencyMs === "number" &&
     (event.value === undefined || typeof event.value === "number" || roleValue(event.value)) &&
     optionalString(event.error),

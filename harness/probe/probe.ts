@@ -82,7 +82,7 @@ export async function everyInterval(options: LoopOptions, operation: (op: number
 export async function recordOperation(
   context: Pick<ProbeContext, "history" | "clock">,
   identity: { probe: string; type: OpType; worker: number; op: number; node?: string; value?: number },
-  body: () => Promise<Pick<CompleteEvent, "outcome" | "node" | "value" | "error">>,
+  body: () => Promise<Pick<CompleteEvent, "outcome" | "node" | "server" | "value" | "error">>,
 ): Promise<void> {
   const { history, clock } = context;
   const start = clock.now();
@@ -103,6 +103,7 @@ export async function recordOperation(
   const node = outcome.node ?? identity.node;
   const value = outcome.value ?? identity.value;
   if (node !== undefined) event.node = node;
+  if (outcome.server !== undefined) event.server = outcome.server;
   if (value !== undefined) event.value = value;
   if (outcome.error !== undefined) event.error = outcome.error;
   history.append(event);

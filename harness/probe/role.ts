@@ -7,10 +7,11 @@ import type { ProbeSpec } from "../scenario/schema.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { describeError, isServerError } from "../connection/errors.ts";
 import { Session } from "../connection/session.ts";
+import { SERVER_SQL } from "./server.ts";
 
 type RoleSpec = Extract<ProbeSpec, { kind: "role" }>;
 
-const SERVER = "coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket') AS server";
+const SERVER = `${SERVER_SQL} AS server`;
 /** Timeline and system identifier need pg_control_*() rights, which a managed service's user may lack. */
 const FULL_QUERY = `SELECT pg_is_in_recovery() AS recovery, ${SERVER}, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline, (SELECT system_identifier::text FROM pg_control_system()) AS system_id`;
 const BASIC_QUERY = `SELECT pg_is_in_recovery() AS recovery, ${SERVER}, NULL::int AS timeline, NULL::text AS system_id`;

@@ -9,6 +9,10 @@ import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
 import { describeError } from "../connection/errors.ts";
 import type { Session } from "../connection/session.ts";
+import { SERVER_SQL, serverOf } from "./server.ts";
+
+/** SELECT 1, and which server answered it (one round trip, as before). */
+const SELECT_1 = `SELECT 1 AS one, ${SERVER_SQL} AS server`;
 
 type Select1Spec = Extract<ProbeSpec, { kind: "select1" }>;
 
@@ -32,9 +36,10 @@ export function select1Probe(spec: Select1Spec): Probe {
             return { outcome: "fail", error: describeError(error) };
           }
           try {
-            await session.query("SELECT 1", [], timeoutMs);
+            const result = await session.query<{ server: string }>(SELECT_1, [], timeoutMs);
             await connections.finish(session, false);
-            return { outcome: "ok", node: session.endpoint.node };
+            const server = serverOf(result.rows[0]);
+            return { outcome: "ok", node: session.endpoint.node, ...(server ? { server } : {}) };
           } catch (error) {
             await connections.finish(session, true);
             return { outcome: "fail", node: session.endpoint.node, error: describeError(error) };

@@ -15,6 +15,7 @@ import { connectionsFor } from "./connections.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { DeadlineError, describeError, isServerError } from "../connection/errors.ts";
 import { Session } from "../connection/session.ts";
+import { SERVER_SQL, serverOf } from "./server.ts";
 
 type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
 
@@ -70,10 +71,11 @@ export function writesProbe(spec: WritesSpec): Probe {
           try {
             // No server-side statement_timeout: cancelling a synchronous-replication wait still
             // commits locally and reports success, which would turn a timeout into a false ack.
-            await session.query(`INSERT INTO ${table} (probe, id) VALUES ($1, $2)`, [name, id], timeoutMs);
+            const result = await session.query<{ server: string }>(`INSERT INTO ${table} (probe, id) VALUES ($1, $2) RETURNING ${SERVER_SQL} AS server`, [name, id], timeoutMs);
             const warning = session.notices.find((notice) => /synchronous replication/i.test(notice.message));
             await connections.finish(session, false);
-            return { outcome: "ok", node: session.endpoint.node, ...(warning ? { error: `WARNING ${warning.message}` } : {}) };
+            const server = serverOf(result.rows[0]);
+            return { outcome: "ok", node: session.endpoint.node, ...(server ? { server } : {}), ...(warning ? { error: `WARNING ${warning.message}` } : {}) };
           } catch (error) {
             await connections.finish(session, true);
             return { outcome: writeOutcome(error), node: session.endpoint.node, error: describeError(error) };

@@ -14,7 +14,7 @@ const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
   "run-start": { kind: "run-start", t: 0, wallClock: "2025-01-01T00:00:00.000Z", runId: "r", scenario: "s", target: "container-pair", nodes: ["primary", "standby"], primary: "primary", durationMs: 1000, steadyStateMs: 100, version: "1" },
   phase: { kind: "phase", t: 1, phase: "drill" },
   invoke: { kind: "invoke", t: 2, probe: "writes", type: "write", worker: 0, op: 3, node: "primary", value: 7 },
-  complete: { kind: "complete", t: 3, probe: "role", type: "role", worker: 1, op: 3, outcome: "ok", node: "standby", latencyMs: 1.5, value: { primary: false, timeline: null, server: "10.0.0.2:5432", systemId: "7" }, error: "none" },
+  complete: { kind: "complete", t: 3, probe: "role", type: "role", worker: 1, op: 3, outcome: "ok", node: "standby", server: "10.0.0.2:5432", latencyMs: 1.5, value: { primary: false, timeline: null, server: "10.0.0.2:5432", systemId: "7" }, error: "none" },
   fault: { kind: "fault", t: 4, phase: "inject", id: "f1", fault: "kill", label: "kill primary", nodes: ["primary"], ok: false, error: "boom", output: "out" },
   action: { kind: "action", t: 5, phase: "end", id: "a1", action: "switchover", label: "switchover", node: "standby", afterMs: 1000, ok: true, error: "e" },
   endpoint: { kind: "endpoint", t: 6, endpoint: "rw", node: "standby" },
