@@ -4,6 +4,8 @@
  *   m        start a mark: type a short note, Enter records it (Esc cancels). The mark's moment is
  *            when `m` was pressed, not when the note was finished.
  *   Enter    confirm the manual step that is waiting (schedule/manual.ts)
+ *   n        the manual step that is waiting could not be done: type why, Enter records it (Esc
+ *            cancels). It answers the step shown when `n` was pressed, and no other.
  *   ?        say what the keys do
  *   Ctrl-C   as ever: the CLI's interrupt (raw mode turns it into a key, so it is sent on as SIGINT)
  *
@@ -30,13 +32,14 @@ export function interactiveStdin(stdin: NodeJS.ReadStream = process.stdin): bool
   return Boolean(stdin.isTTY) && typeof stdin.setRawMode === "function";
 }
 
-export const KEYS_HELP = "keys: m mark a moment (type a note, Enter) · Enter confirm a manual step · ? help · Ctrl-C stop";
+export const KEYS_HELP = "keys: m mark a moment (type a note, Enter) · Enter confirm a manual step · n it cannot be done (type why, Enter) · ? help · Ctrl-C stop";
 
 export class Keyboard implements OperatorInput {
   private readonly stdin: NodeJS.ReadStream;
   private readonly view: KeyboardView;
   private readonly interrupt: () => void;
-  private typing: { t: number; text: string } | null = null;
+  /** A note being typed: a mark's (taken at `t`), or why the manual step `step` was not done. */
+  private typing: { kind: "mark"; t: number; text: string } | { kind: "not-done"; step: string; text: string } | null = null;
   private prompt: ManualPrompt | null = null;
   private desk: OperatorDesk | null = null;
   /** Inside an escape sequence (arrow keys and the like): skipped to its final byte. */
@@ -87,9 +90,18 @@ export class Keyboard implements OperatorInput {
     if (this.skipEscape(key)) return;
     if (this.typing) {
       if (key === "\r" || key === "\n") {
-        const { t, text } = this.typing;
+        const typing = this.typing;
+        if (typing.kind === "not-done") {
+          // A reason is needed: an empty Enter keeps the prompt (Esc cancels).
+          if (!typing.text.trim()) return this.view.log(`say why ${typing.step} could not be done, then Enter (Esc cancels)`);
+          this.typing = null;
+          const answered = desk.answer({ by: "keyboard", done: false, reason: typing.text }, typing.step);
+          if (!("prompt" in answered)) this.view.log(`not recorded: ${answered.problem} (press m to mark it instead)`);
+          this.show();
+          return;
+        }
         this.typing = null;
-        if (text.trim()) desk.mark(text, "keyboard", t);
+        if (typing.text.trim()) desk.mark(typing.text, "keyboard", typing.t);
         else this.view.log("mark: empty, not recorded");
         this.show();
       } else if (key === "\u007f" || key === "\b") {
@@ -105,8 +117,15 @@ export class Keyboard implements OperatorInput {
       return;
     }
     if (key === "m" || key === "M") {
-      this.typing = { t: desk.now(), text: "" };
+      this.typing = { kind: "mark", t: desk.now(), text: "" };
       this.show();
+    } else if (key === "n" || key === "N") {
+      if (desk.mode !== "ask") this.view.log("this run's manual steps are answered with `pgdrill confirm`");
+      else if (!this.prompt) this.view.log("no manual step is waiting (n records one that cannot be done; m marks a moment)");
+      else {
+        this.typing = { kind: "not-done", step: this.prompt.id, text: "" };
+        this.show();
+      }
     } else if (key === "\r" || key === "\n") {
       if (!desk.confirm("keyboard")) this.view.log(this.prompt ? "this run's manual steps are confirmed with `pgdrill confirm`" : "no manual step is waiting (press m to mark a moment)");
     } else if (key === "?" || key === "h") {
@@ -130,8 +149,8 @@ export class Keyboard implements OperatorInput {
     if (key === "\u001b") {
       this.escape = "start";
       if (this.typing) {
+        this.view.log(this.typing.kind === "mark" ? "mark cancelled" : "not done: cancelled, the step still waits");
         this.typing = null;
-        this.view.log("mark cancelled");
         this.show();
       }
       return true;
@@ -140,10 +159,12 @@ export class Keyboard implements OperatorInput {
   }
 
   private show(): void {
-    if (this.typing) {
+    if (this.typing?.kind === "mark") {
       this.view.setPrompt?.(`mark> ${this.typing.text}\u2588  (Enter records it, Esc cancels)`);
+    } else if (this.typing) {
+      this.view.setPrompt?.(`${this.typing.step} not done, because> ${this.typing.text}\u2588  (Enter records it, Esc cancels)`);
     } else if (this.prompt) {
-      this.view.setPrompt?.(`>>> MANUAL STEP ${this.prompt.id}: ${this.prompt.say}\n    press Enter when done`);
+      this.view.setPrompt?.(`>>> MANUAL STEP ${this.prompt.id}: ${this.prompt.say}\n    press Enter when done, n if it cannot be done`);
     } else {
       this.view.setPrompt?.(null);
     }

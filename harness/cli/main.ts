@@ -21,7 +21,7 @@ import { RENDERERS } from "../report/index.ts";
 import { STOP_FILE, stopRun } from "../run/abort.ts";
 import { LiveView } from "./live.ts";
 import { Keyboard, interactiveStdin } from "./keys.ts";
-import { CONFIRM_MODES, OPERATOR_FILE, sendOperatorRequest, type ConfirmMode } from "../run/marks.ts";
+import { awaitOperatorReply, CONFIRM_MODES, OPERATOR_FILE, REPLY_WAIT_MS, sendOperatorRequest, type ConfirmMode } from "../run/marks.ts";
 import { checkManualSteps } from "../schedule/manual.ts";
 import { onLauncherGone, watchLauncher } from "./parent-watch.ts";
 
@@ -112,18 +112,48 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       exitCode = outcome.exitCode;
     });
 
-  for (const [name, type] of [["mark", "mark"], ["confirm", "confirm"]] as const) {
-    program
-      .command(name)
-      .description(type === "mark" ? "mark a moment in a running drill or watch, with a short note: it goes into the History and onto the report's timeline" : "confirm the manual step a running drill is waiting for (from another terminal, or a script)")
-      .argument("<run>", "the run directory `pgdrill run`/`watch` printed, or its run id")
-      .argument(type === "mark" ? "<note>" : "[note]", type === "mark" ? "what happened, e.g. \"deleted the primary pod\"" : "recorded as a mark beside the confirmation")
-      .addHelpText("after", `\nIt appends a line to ${OPERATOR_FILE} in the run directory, which a running drill reads every 100 ms.\n\nExample:\n  pgdrill ${name} reports/watch/20261201-124330-ea4a${type === "mark" ? " 'deleted the primary pod'" : ""}`)
-      .action(async (run: string, note: string | undefined) => {
-        const { runDir } = sendOperatorRequest(run, type, note ?? "");
-        io.out(`${type === "mark" ? "marked" : "asked to confirm"}: ${runDir}\n`);
-      });
-  }
+  program
+    .command("mark")
+    .description("mark a moment in a running drill or watch, with a short note: it goes into the History and onto the report's timeline")
+    .argument("<run>", "the run directory `pgdrill run`/`watch` printed, or its run id")
+    .argument("<note>", 'what happened, e.g. "deleted the primary pod"')
+    .addHelpText("after", `\nIt appends a line to ${OPERATOR_FILE} in the run directory, which a running drill reads every 100 ms.\n\nExample:\n  pgdrill mark reports/watch/20261201-124330-ea4a 'deleted the primary pod'`)
+    .action(async (run: string, note: string) => {
+      const { runDir } = sendOperatorRequest(run, "mark", note);
+      io.out(`marked: ${runDir}\n`);
+    });
+
+  program
+    .command("confirm")
+    .description("confirm the manual step a running drill is waiting for (from another terminal, or a script), or say with --not-done that it could not be done")
+    .argument("<run>", "the run directory `pgdrill run` printed, or its run id")
+    .argument("[note]", "recorded as a mark beside the confirmation")
+    .option("--step <id>", "the step meant, as the drill shows it (m2) or its number among the schedule's manual steps (2): refused unless that step is the one waiting")
+    .option("--not-done <reason>", "the step could not be done: recorded as not done (no fault), with this reason")
+    .addOption(new Option("--wait <seconds>", "wait this long for the drill's answer (0: only ask)").argParser(seconds).default(REPLY_WAIT_MS / 1000))
+    .addHelpText(
+      "after",
+      `\nIt appends a line to ${OPERATOR_FILE} in the run directory, which a running drill reads every 100 ms, and prints the drill's answer: the step it confirmed, or why it refused (exit 2).\nWithout --step it confirms whichever step is waiting, and with none waiting the confirmation is recorded as a mark.\n\nExamples:\n  pgdrill confirm reports/game-day/20261201-124330-ea4a --step m2 'pod deleted'\n  pgdrill confirm 20261201-124330-ea4a --step m2 --not-done 'no access to the console'`,
+    )
+    .action(async (run: string, note: string | undefined, options: { step?: string; notDone?: string; wait: number }) => {
+      if (options.notDone !== undefined && note !== undefined) throw new InputError("note", "goes with a confirmation; --not-done takes the reason itself", "Drop the note, or put it in the reason.");
+      const type = options.notDone !== undefined ? "not-done" : "confirm";
+      const { runDir, id } = sendOperatorRequest(run, type, options.notDone ?? note ?? "", options.step === undefined ? {} : { step: options.step });
+      if (options.wait === 0) {
+        io.out(`asked to ${type === "confirm" ? "confirm" : "record as not done"}: ${runDir}\n`);
+        return;
+      }
+      const reply = await awaitOperatorReply(runDir, id, options.wait * 1000);
+      if (reply && "ok" in reply && reply.ok) {
+        io.out(`${reply.message}: ${runDir}\n`);
+      } else if (reply && "ok" in reply) {
+        io.err(`pgdrill: ${reply.message}\n`);
+        exitCode = EXIT.errored;
+      } else {
+        io.err(`pgdrill: ${reply ? `the drill in ${runDir} ended (${reply.ended.status}) before it read the request` : `the drill in ${runDir} has not answered within ${options.wait} s (it still checks the step itself when it reads the request); see its History`}\n`);
+        exitCode = EXIT.errored;
+      }
+    });
 
   program
     .command("list")

@@ -78,7 +78,8 @@ export function operatorMoments(events: readonly HistoryEvent[]): OperatorMoment
         t: event.t,
         kind: confirmed ? "manual confirmed" : "manual not done",
         text: confirmed ? `${event.id} confirmed${after}: ${say} (a fault from here)` : `${event.id} ${event.error ?? "not confirmed"}: ${say}`,
-        by: confirmed ? (by?.kind === "log" ? by.message.slice(`manual step ${event.id} confirmed by `.length).split(" ")[0]! : "operator") : "",
+        // A step reported not done (`n`, `pgdrill confirm --not-done`) says by whom in its error; a timeout is nobody's.
+        by: confirmed ? (by?.kind === "log" ? by.message.slice(`manual step ${event.id} confirmed by `.length).split(" ")[0]! : "operator") : (/^reported not done by (\w+)/.exec(event.error ?? "")?.[1] ?? ""),
       });
     }
   }

@@ -23,7 +23,7 @@ import { VERSION } from "../version.ts";
 import { monotonicClock, roundMs, type Clock } from "./clock.ts";
 import { SteadyStateWindow } from "./steady-state.ts";
 import { breachReason, checkAbortIf, KillSwitch, stopBreach, watchForStop } from "./abort.ts";
-import { checkManualSteps } from "../schedule/manual.ts";
+import { checkManualSteps, manualSteps } from "../schedule/manual.ts";
 import { OperatorDesk, watchOperatorRequests, type OperatorOptions } from "./marks.ts";
 
 export interface DrillOptions {
@@ -145,8 +145,19 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   history.onEvent(killSwitch.add);
   const stopWatching = watchForStop(runDir, runId, (request) => killSwitch.trip(stopBreach(request, roundMs(clock.now()))));
   // Marks and confirmations, from the keyboard (options.operator.input) and `pgdrill mark`/`confirm`.
-  const desk = new OperatorDesk({ mode: options.operator?.confirm ?? null, record: (mark) => history.append({ kind: "mark", ...mark }), now: () => clock.now(), log });
-  const stopRequests = watchOperatorRequests(runDir, (request) => desk.take(request));
+  const warn = (message: string) => history.append({ kind: "log", t: roundMs(clock.now()), level: "warn", message });
+  const desk = new OperatorDesk({
+    mode: options.operator?.confirm ?? null,
+    record: (mark) => history.append({ kind: "mark", ...mark }),
+    now: () => clock.now(),
+    log,
+    warn,
+    steps: manualSteps(scenario.schedule).map(({ id, say }) => ({ id, say })),
+  });
+  const stopRequests = watchOperatorRequests(runDir, (request) => desk.take(request), (problem) => {
+    warn(`an operator request was refused: ${problem}`);
+    log(`operator request refused: ${problem}`);
+  });
   const detachInput = options.operator?.input?.attach(desk);
   // The schedule's own stop: the drill's, or a finish (which ends the run as its duration would).
   const scheduling = new AbortController();

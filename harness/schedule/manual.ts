@@ -9,7 +9,9 @@
  *   instruction: a disruption like any fault (history/context.ts isDisruption), so failover,
  *   recovery and the anatomy measure from the moment the person said it was done. Nothing to heal;
  * - on a timeout, no fault (nothing is known to have happened) and a warning log line. The drill
- *   goes on: an exercise where a step was not done is still evidence, and the report says so.
+ *   goes on: an exercise where a step was not done is still evidence, and the report says so;
+ * - on the operator's word that it could not be done (`n` at the prompt, `pgdrill confirm --not-done
+ *   "why"`), the same as a timeout, the action's error saying who said so and why.
  */
 import { formatMs, toMs } from "../duration.ts";
 import { InputError } from "../errors.ts";
@@ -17,6 +19,7 @@ import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
 import type { ConfirmMode, OperatorDesk } from "../run/marks.ts";
 import type { ManualSpec, StepSpec } from "../scenario/schema.ts";
+import { manualStepsOf } from "./plan.ts";
 
 export interface ManualContext {
   history: HistoryWriter;
@@ -26,9 +29,9 @@ export interface ManualContext {
   operator?: OperatorDesk;
 }
 
-/** The schedule entries that are manual steps, by index. */
-export function manualSteps(steps: readonly StepSpec[]): Array<{ index: number; say: string }> {
-  return steps.flatMap((step, index) => ("manual" in step ? [{ index, say: step.manual.say }] : []));
+/** The schedule entries that are manual steps, by index, with the id the plan gives each (m1, m2, … as written). */
+export function manualSteps(steps: readonly StepSpec[]): Array<{ index: number; id: string; say: string }> {
+  return manualStepsOf(steps);
 }
 
 /**
@@ -64,7 +67,8 @@ export async function runManualStep(id: string, spec: ManualSpec, context: Manua
     history.append({ kind: "log", t: shownAt, level: "warn", message: `manual step ${id} ("${spec.say}"): ${error}; recorded as not done (no fault)` });
     return;
   }
-  const how = operator.mode === "auto" ? "confirmed at once (--confirm-manual auto)" : operator.mode === "command" ? "confirm with `pgdrill confirm <run>`" : "press Enter when done (or `pgdrill confirm <run>`)";
+  const command = `\`pgdrill confirm <run> --step ${id}\`, or --not-done "why"`;
+  const how = operator.mode === "auto" ? "confirmed at once (--confirm-manual auto)" : operator.mode === "command" ? `confirm with ${command}` : `press Enter when done, n if it cannot be done (or ${command})`;
   log(`>>> MANUAL STEP ${id}: ${spec.say}  [${how}; waiting up to ${formatMs(timeoutMs)}]`);
   // The wait ends at the timeout (on the drill's clock) or when the drill ends.
   const waiting = new AbortController();
@@ -77,6 +81,14 @@ export async function runManualStep(id: string, spec: ManualSpec, context: Manua
   waiting.abort();
   await timer;
   context.signal.removeEventListener("abort", onDrillEnd);
+  if (confirmation?.notDone !== undefined) {
+    // The operator's word that it could not be done: recorded as a timeout is (no fault), with why and who said so.
+    const why = `reported not done by ${confirmation.by}: ${confirmation.notDone}`;
+    history.append({ kind: "action", t, phase: "end", id, action: "manual", label, ok: false, error: why });
+    history.append({ kind: "log", t, level: "warn", message: `manual step ${id} ("${spec.say}"): ${why} (${formatMs(t - shownAt)} after it was shown); recorded as not done (no fault)` });
+    log(`${id}: ${why}; recorded as not done (no fault), the drill goes on`);
+    return;
+  }
   if (confirmation) {
     history.append({ kind: "fault", t, phase: "inject", id, fault: "manual", label: spec.say, nodes: [], ok: true });
     history.append({ kind: "action", t, phase: "end", id, action: "manual", label, ok: true });

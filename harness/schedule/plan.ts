@@ -41,6 +41,17 @@ export function traceSchedule(steps: readonly StepSpec[]): TracedStep[] {
   return planned.sort((a, b) => a.at - b.at || a.origin - b.origin);
 }
 
+/**
+ * The schedule's manual steps as the plan names them: m1, m2, … in the order the schedule lists
+ * them (not their time), each with its entry's index and instruction. `pgdrill confirm --step`
+ * and the History's events use these ids.
+ */
+export function manualStepsOf(steps: readonly StepSpec[]): Array<{ index: number; id: string; say: string }> {
+  return traceSchedule(steps)
+    .flatMap((step) => (step.kind === "manual" ? [{ index: step.origin, id: step.id, say: step.manual.say }] : []))
+    .sort((a, b) => a.index - b.index);
+}
+
 /** When the first fault or action happens (the steady state must be judged before it). */
 export function firstStepAt(plan: readonly PlannedStep[]): number | null {
   return plan.length > 0 ? plan[0]!.at : null;

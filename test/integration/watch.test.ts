@@ -183,4 +183,51 @@ describe("pgdrill watch, marks and manual steps in a pseudo-terminal (a real con
     expect(md).toMatch(/\| manual not done \| m2 not confirmed within 1\.00 s: Nobody does this one/);
     expect(events.at(-1)).toMatchObject({ kind: "run-end", status: "completed" });
   });
+
+  it("`pgdrill confirm --step` from another process: a late confirmation for m1 is refused while m2 waits; --not-done records m2 as not done, with why", async () => {
+    const scenarioFile = join(tempRunDir("steps-scenario"), "..", "two-steps.json");
+    writeFileSync(
+      scenarioFile,
+      JSON.stringify({
+        name: "two-steps",
+        target: { kind: "endpoint", url },
+        probes: [{ kind: "select1", every: "100ms", timeout: "500ms", connectTimeout: "500ms" }],
+        steadyState: { window: "1s" },
+        schedule: [
+          { at: "1s", manual: { say: "Delete the primary pod", timeout: "1s" } },
+          { at: "3s", manual: { say: "Promote the standby by hand", timeout: "8s" } },
+        ],
+        duration: "13s",
+      }),
+    );
+    const out = tempRunDir("steps");
+    const child = spawn(process.execPath, ["bin/pgdrill.js", "run", scenarioFile, "--confirm-manual", "command", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const deadline = Date.now() + 60_000;
+    while (!/>>> MANUAL STEP m2: Promote the standby by hand/.test(output)) {
+      if (Date.now() > deadline) throw new Error(`m2 was never shown:\n${output}`);
+      await sleep(50);
+    }
+    const late = spawnSync(process.execPath, ["bin/pgdrill.js", "confirm", out, "--step", "m1", "pod deleted"], { encoding: "utf8" });
+    expect(late.status).toBe(2);
+    expect(late.stderr).toMatch(/^pgdrill: m1 is not waiting: it ended without an answer .* at [\d.]+ s into the run; m2 \("Promote the standby by hand"\) is waiting\. If you meant m2, send it again with --step m2; .*\n$/);
+    const notDone = spawnSync(process.execPath, ["bin/pgdrill.js", "confirm", out, "--step", "2", "--not-done", "the standby was unreachable"], { encoding: "utf8" });
+    expect(notDone.stderr).toBe("");
+    expect(notDone.status).toBe(0);
+    expect(notDone.stdout).toBe(`recorded m2 ("Promote the standby by hand") as not done: the standby was unreachable: ${out}\n`);
+    expect(await exit).toBe(0);
+    const events = readEvents(out);
+    expect(events.filter((e) => e.kind === "fault")).toEqual([]);
+    expect(events.filter((e) => e.kind === "mark")).toEqual([]);
+    expect(events.filter((e) => e.kind === "action" && e.phase === "end").map((e) => e.kind === "action" && [e.id, e.ok, e.error])).toEqual([
+      ["m1", false, "not confirmed within 1.00 s"],
+      ["m2", false, "reported not done by command: the standby was unreachable"],
+    ]);
+    expect(events.some((e) => e.kind === "log" && e.level === "warn" && e.message.startsWith("`pgdrill confirm --step m1` refused: m1 is not waiting"))).toBe(true);
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    expect(md).toMatch(/\| manual not done \| m2 reported not done by command: the standby was unreachable: Promote the standby by hand \| command \|/);
+  });
 });

@@ -70,13 +70,13 @@ describe("the operator desk", () => {
     const dir = mkdtempSync(join(tmpdir(), "pgdrill-marks-"));
     writeFileSync(join(dir, "history.jsonl"), `${JSON.stringify({ kind: "run-start", t: 0 })}\n`);
     const got: OperatorRequest[] = [];
-    const stop = watchOperatorRequests(dir, (request) => got.push(request));
+    const stop = watchOperatorRequests(dir, (request) => void got.push(request));
     sendOperatorRequest(dir, "mark", "deleted the primary pod");
     sendOperatorRequest(dir, "confirm", "");
     await new Promise((resolve) => setTimeout(resolve, 250));
     sendOperatorRequest(dir, "mark", "written just before the end");
     stop();
-    expect(got.map((request) => [request.type, request.note])).toEqual([["mark", "deleted the primary pod"], ["confirm", ""], ["mark", "written just before the end"]]);
+    expect(got.map((request) => [request.type, request.type === "not-done" ? request.reason : request.note])).toEqual([["mark", "deleted the primary pod"], ["confirm", ""], ["mark", "written just before the end"]]);
     expect(() => sendOperatorRequest(dir, "mark", "  ")).toThrow(InputError);
     writeFileSync(join(dir, "history.jsonl"), `${JSON.stringify({ kind: "run-end", t: 5, status: "completed" })}\n`, { flag: "a" });
     expect(() => sendOperatorRequest(dir, "mark", "late")).toThrow(/already ended \(completed\)/);
