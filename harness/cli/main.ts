@@ -103,12 +103,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .addOption(new Option("--gate <metric-op-value>", "judge the watch, e.g. 'availability.ratio>=0.99' (repeatable; default: no gate)").argParser(collect).default([]))
     .addHelpText(
       "after",
-      `\nWhile it runs: m marks a moment (type a note, Enter); elsewhere: pgdrill mark <run-dir|run-id> "note".\nCtrl-C (or SIGTERM) finishes it: completed, every report written; a second Ctrl-C aborts.\n\nExamples:\n  pgdrill watch                                   # DATABASE_URL, SELECT 1 every 100 ms\n  pgdrill watch postgresql://app:…@db:5432/app --read-replica postgresql://app:…@db-ro:5432/app --writes\n  pgdrill watch --every 50ms --for 10m --gate 'availability.ratio>=0.99'`,
+      `\nWhile it runs: m marks a moment (type a note, Enter); elsewhere: pgdrill mark <run-dir|run-id> "note".\nCtrl-C (or SIGTERM) finishes it: completed, every report written; a second Ctrl-C aborts.\nCtrl-C while it is still starting (nothing measured yet): it removes what it started and its run directory, says so in one line, and exits 130 (143 for SIGTERM).\n\nExamples:\n  pgdrill watch                                   # DATABASE_URL, SELECT 1 every 100 ms\n  pgdrill watch postgresql://app:…@db:5432/app --read-replica postgresql://app:…@db-ro:5432/app --writes\n  pgdrill watch --every 50ms --for 10m --gate 'availability.ratio>=0.99'`,
     )
     .action(async (url: string | undefined, options: import("./watch.ts").WatchOptions) => {
       const { watchCommand } = await import("./watch.ts");
       const outcome = await watchCommand(url, options, io);
-      await appendJobSummary(outcome.runDir, "report.md");
+      if (outcome.runDir) await appendJobSummary(outcome.runDir, "report.md");
       exitCode = outcome.exitCode;
     });
 

@@ -6,9 +6,14 @@
  *
  * Ctrl-C (or SIGTERM, or `--for` running out) finishes it: the probes stop, the run ends completed
  * and every report is written. A second Ctrl-C aborts (still cleaning up: the writes' schema is
- * dropped); a third exits at once. Without --for it runs at most MAX_WATCH_MS, and never more than
- * MAX_OPERATIONS operations per probe, so the History stays bounded in time and size.
+ * dropped); a third exits at once. A Ctrl-C while the watch is still starting (connecting, making
+ * its schema) has nothing to finish, as nothing was measured: what was started is removed, and so
+ * is the run directory it made; it says so in one line and exits as an interrupted command does
+ * (130; 143 for SIGTERM), not as a failed run. Without --for it runs at most MAX_WATCH_MS, and
+ * never more than MAX_OPERATIONS operations per probe, so the History stays bounded in time and size.
  */
+import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 import { formatDuration, parseDuration } from "../duration.ts";
 import { EXIT, InputError } from "../errors.ts";
 import { formatSummary } from "../report/summary.ts";
@@ -93,13 +98,19 @@ export async function watchTopology(scenario: Scenario): Promise<Topology> {
   return buildTopology(scenario.target, scenario.probes);
 }
 
-export async function watchCommand(url: string | undefined, options: WatchOptions, io: WatchIO): Promise<{ exitCode: number; runDir: string }> {
+/** Exit codes of a watch cancelled while it was starting: what a shell gives a command ended by the signal. */
+const CANCELLED_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export async function watchCommand(url: string | undefined, options: WatchOptions, io: WatchIO, topologyOverride?: Topology): Promise<{ exitCode: number; runDir: string | null }> {
   const { scenario, capped } = watchScenario(url, options);
-  const topology = await watchTopology(scenario);
-  const { runDrill } = await import("../run/drill.ts");
+  const topology = topologyOverride ?? (await watchTopology(scenario));
+  const { runDrill, CancelledBeforeMeasuring } = await import("../run/drill.ts");
   const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
   const keyboard = interactiveStdin() ? new Keyboard({ view: live }) : null;
-  const stops = stopsOnInterrupt(io, live);
+  // What is there before the drill makes its run directory: a cancel removes only what it made.
+  const before = { outExisted: options.out !== undefined && existsSync(options.out), made: options.out ? [] : [join("reports", "watch"), "reports"].filter((dir) => !existsSync(dir)) };
+  let measuring = false;
+  const stops = stopsOnInterrupt(io, live, () => measuring);
   live.log(`watching ${capped ?? `for ${options.for}`}: Ctrl-C ends it (completed, every report written)${keyboard ? "; m marks a moment" : "; `pgdrill mark <run-dir> \"note\"` marks a moment"}`);
   try {
     const outcome = await runDrill(scenario, {
@@ -110,28 +121,67 @@ export async function watchCommand(url: string | undefined, options: WatchOption
       signal: stops.abort,
       finish: stops.finish,
       log: live.log,
-      onEvent: live.onEvent,
+      onEvent: (event) => {
+        if (event.kind === "phase" && event.phase === "steady-state") measuring = true;
+        live.onEvent(event);
+      },
       operator: { confirm: "ask", ...(keyboard ? { input: keyboard } : {}) },
     });
     live.stop();
     io.out(`${formatSummary(outcome.result, { color: io.color })}\n`);
     io.out(`run directory: ${outcome.runDir}\n`);
     return { exitCode: EXIT[outcome.result.verdict], runDir: outcome.runDir };
+  } catch (error) {
+    if (!(error instanceof CancelledBeforeMeasuring)) throw error;
+    // Nothing was measured: no report to write, and the run directory holds only the start of a History.
+    live.stop();
+    const gone = removeRunDir(error.runDir, before);
+    const removed = [...error.removed, ...(gone ? [gone] : [])];
+    io.err(`pgdrill: watch stopped${error.by ? ` (${error.by})` : ""} while it was still starting, before anything was measured: no report${removed.length > 0 ? `; removed ${removed.join(", ")}` : ""}\n`);
+    return { exitCode: CANCELLED_EXIT[error.by] ?? EXIT.errored, runDir: null };
   } finally {
     live.stop();
     stops.dispose();
   }
 }
 
-/** First SIGINT/SIGTERM: finish (completed); second: abort (still cleaning up); third: exit at once. */
-function stopsOnInterrupt(io: WatchIO, live: LiveView): { finish: AbortSignal; abort: AbortSignal; dispose: () => void } {
+/**
+ * The run directory of a watch cancelled while starting: removed, with reports/watch and reports
+ * when the drill made them for it and they are empty now. A directory given with --out that was
+ * there before keeps only what was in it before. Returns what it removed, for the one line.
+ */
+function removeRunDir(runDir: string, before: { outExisted: boolean; made: readonly string[] }): string | null {
+  const inHere = relative(process.cwd(), runDir);
+  const shown = inHere && !inHere.startsWith("..") ? inHere : runDir;
+  try {
+    if (before.outExisted) {
+      for (const file of RUN_FILES) rmSync(join(runDir, file), { force: true });
+      return `its files in ${shown}`;
+    }
+    rmSync(runDir, { recursive: true, force: true });
+    for (const dir of before.made) if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+    return `its run directory ${shown}`;
+  } catch {
+    return null;
+  }
+}
+
+/** What a drill writes into its run directory before its probes start. */
+const RUN_FILES = ["history.jsonl", "scenario.json", "operator-requests.jsonl", "operator-replies.jsonl", "stop-request.json"];
+
+/**
+ * First SIGINT/SIGTERM: finish (completed; while still starting, nothing to finish: cancelled);
+ * second: abort (still cleaning up); third: exit at once.
+ */
+function stopsOnInterrupt(io: WatchIO, live: LiveView, measuring: () => boolean): { finish: AbortSignal; abort: AbortSignal; dispose: () => void } {
   const finish = new AbortController();
   const abort = new AbortController();
   let count = 0;
   const interrupt = (cause: string) => {
     count += 1;
     if (count === 1) {
-      live.log(`${cause}: finishing the watch and writing the reports (Ctrl-C again to abort)`);
+      // While starting, the one line comes when what was started is removed (watchCommand).
+      if (measuring()) live.log(`${cause}: finishing the watch and writing the reports (Ctrl-C again to abort)`);
       finish.abort(new Error(`finished: ${cause}`));
     } else if (count === 2) {
       io.err(`\npgdrill: ${cause} again: aborting the watch, cleaning up (Ctrl-C again to exit at once)\n`);

@@ -45,7 +45,12 @@ export interface DrillOptions {
   topology?: Topology;
   /** The drill's clock; default the monotonic one. Tests drive a virtual one, so a schedule of minutes runs in milliseconds. */
   clock?: Clock;
-  /** Ends the drill early as its duration would (`pgdrill watch`'s Ctrl-C): probes stop, steps not yet due are skipped, and the run completes (not aborted). */
+  /**
+   * Ends the drill early as its duration would (`pgdrill watch`'s Ctrl-C): probes stop, steps not
+   * yet due are skipped, and the run completes (not aborted). Before the probes have started there
+   * is nothing to complete: what was started is removed, the History ends aborted ("cancelled"),
+   * nothing is analysed, and runDrill throws CancelledBeforeMeasuring.
+   */
   finish?: AbortSignal;
   /** Marks and manual steps' confirmations (run/marks.ts); without `confirm`, a scenario with manual steps is refused. */
   operator?: OperatorOptions;
@@ -56,6 +61,25 @@ export interface DrillOutcome {
   result: RunResult;
   /** What teardown removed, for the log. */
   removed: string[];
+}
+
+/**
+ * What runDrill throws when its `finish` came before the probes started: nothing was measured, so
+ * there is no result. Everything the drill started has been removed (`removed` says what) and the
+ * History is closed; the run directory is the caller's to keep or remove.
+ */
+export class CancelledBeforeMeasuring extends Error {
+  override readonly name = "CancelledBeforeMeasuring";
+  readonly runDir: string;
+  readonly removed: string[];
+  /** What finished it, from the finish signal's reason (e.g. "SIGINT"); "" when it gave none. */
+  readonly by: string;
+  constructor(runDir: string, removed: string[], by: string) {
+    super(`cancelled before anything was measured${by ? ` (${by})` : ""}`);
+    this.runDir = runDir;
+    this.removed = removed;
+    this.by = by;
+  }
 }
 
 /** Probe workers get this long past their window to finish their last operation. */
@@ -163,9 +187,15 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const scheduling = new AbortController();
   drill.signal.addEventListener("abort", () => scheduling.abort(), { once: true });
   let probingStarted = false;
+  // Set from the finish listener; read through `cancelledBy()` (TypeScript does not see the closure assign it).
+  let cancelled: CancelledBeforeMeasuring | null = null;
+  const cancelledBy = (): CancelledBeforeMeasuring | null => cancelled;
   const onFinish = () => {
-    // Before the probes started there is nothing to complete: the start-up is interrupted.
-    if (!probingStarted) return drill.abort(new Error("finished before the probes started"));
+    // Before the probes started there is nothing to complete: the start-up is cancelled, not failed.
+    if (!probingStarted) {
+      cancelled = new CancelledBeforeMeasuring(runDir, [], finishCause(options.finish));
+      return drill.abort(cancelled);
+    }
     if (!drill.signal.aborted) log("finishing: the probes stop, the run ends completed");
     scheduling.abort();
     probing.abort();
@@ -217,8 +247,11 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     // An interruption says what stopped the drill (Ctrl-C, SIGTERM, the launcher gone), whichever phase noticed it.
     failure = pastDeadline
       ? `the run passed its overall deadline of ${Math.round(deadlineMs / 1000)} s (${errorMessage(error)})`
-      : `${errorMessage(error)}${status === "aborted" ? abortCause(drill.signal) : ""}`;
-    log(`${status}: ${failure}`);
+      : cancelledBy()
+        ? cancelledBy()!.message
+        : `${errorMessage(error)}${status === "aborted" ? abortCause(drill.signal) : ""}`;
+    // A cancellation is no failure: the caller says so in its own words.
+    if (!cancelledBy() || pastDeadline) log(`${status}: ${failure}`);
   } finally {
     clearTimeout(deadline);
     probing.abort();
@@ -242,7 +275,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       log(`teardown failed: ${errorMessage(error)}`);
       return [];
     });
-    if (removed.length > 0) log(`removed ${removed.join(", ")}`);
+    if (removed.length > 0 && !cancelledBy()) log(`removed ${removed.join(", ")}`);
     stopWatching();
     detachInput?.();
     stopRequests();
@@ -257,6 +290,8 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     options.signal?.removeEventListener("abort", onAbort);
   }
 
+  const cancellation = cancelledBy();
+  if (cancellation && !pastDeadline) throw new CancelledBeforeMeasuring(runDir, removed, cancellation.by);
   // An interrupt that stopped the drill must not also skip the analysis of what it recorded; one
   // that arrives after the drill ended (while analysing) stops the analysis.
   const analysisSignal = status === "aborted" ? undefined : options.signal;
@@ -285,6 +320,13 @@ async function settleWithin(tasks: Array<Promise<void>>, ms: number): Promise<vo
 function makeRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   return `${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/** "SIGINT" from a finish reason like Error("finished: SIGINT"); "" when none was given. */
+function finishCause(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  const text = reason instanceof Error ? reason.message : typeof reason === "string" ? reason : "";
+  return /This operation was aborted/.test(text) ? "" : text.replace(/^finished:\s*/, "");
 }
 
 /** " (SIGTERM)" from an abort reason like Error("interrupted: SIGTERM"); "" when none was given. */
