@@ -105,7 +105,7 @@ export class ProbeRunner {
     const port = typeof address === "object" && address ? address.port : this.config.controlPort;
     const t0 = this.clock.now();
     const monotonicNs = process.hrtime.bigint() - BigInt(Math.round(t0 * 1e6));
-    this.emit({ type: "hello", t: roundMs(t0), wallClock: new Date(Date.now() - t0).toISOString(), monotonicNs: String(monotonicNs), version: VERSION, probes: this.probes.map((probe) => probe.name), controlPort: port });
+    this.emit({ type: "hello", t: roundMs(t0), wallClock: new Date(Date.now() - t0).toISOString(), monotonicNs: String(monotonicNs), version: VERSION, probes: this.probes.map((probe) => probe.name), controlPort: port, runtime: { node: process.version, uid: process.getuid?.() ?? null } });
     return port;
   }
 

@@ -12,30 +12,46 @@
  * instance_controller.go, internal/cmd/manager/instance/run/lease/runnable.go). Each behaviour
  * below names the upstream file it follows (CloudNativePG release-1.30, read, not copied).
  *
- * The probe runner's pod (harness/target/cnpg/runner/pod.ts) runs for real, as a local process of
- * pgdrill's own entry point (`pgdrill probe-runner`, with the pod's environment and its
- * secretKeyRefs resolved): the fake serves its log stream and the pod proxy to its control port,
- * and stands in for the cluster's DNS and Service IPs (cluster-network.ts), so what it dials is
- * what the drill configured (<cluster>-rw.<ns>.svc, the headless per-instance Services).
+ * The probe runner's pod (harness/target/cnpg/runner/pod.ts) runs for real: from its image in
+ * Docker where the local engine has it (fixtures/image/build-probe-runner.sh builds it), as the pod
+ * spec says (its args and env, secretKeyRefs resolved, its user, read-only root, /tmp as a tmpfs,
+ * no capabilities, its limits, killed after activeDeadlineSeconds), else as a local process of
+ * pgdrill's own entry point (`pgdrill probe-runner`). `log` says which. The fake serves its log
+ * stream and the pod proxy to its control port, and stands in for the cluster's DNS and Service IPs
+ * (cluster-network.ts), so what it dials is what the drill configured (<cluster>-rw.<ns>.svc, the
+ * headless per-instance Services).
  *
  * Time: upstream durations (lease 15 s, retry 2 s, the operator's own leader lease 15 s, the 1 s
  * requeue) are multiplied by `timeScale`, so a test can compress them (0.1: a 1.5 s lease) and
  * still see their order and proportions. The Lease objects keep the real `leaseDurationSeconds`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { request as httpRequest, type ServerResponse } from "node:http";
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { runLabels } from "../../harness/target/shared/docker.ts";
 import type { FakeKubeApi, KubeObject } from "./fake-kube-api.ts";
 
 /** pgdrill's entry point and the fake cluster network the runner process is started with. */
 const PGDRILL_BIN = fileURLToPath(new URL("../../bin/pgdrill.js", import.meta.url));
 const CLUSTER_NETWORK = new URL("./cluster-network.ts", import.meta.url).href;
+const CLUSTER_NETWORK_PATH = fileURLToPath(CLUSTER_NETWORK);
+const BUILD_RUNNER_IMAGE = fileURLToPath(new URL("../../fixtures/image/build-probe-runner.sh", import.meta.url));
+/** Where a runner container finds cluster-network.ts (mounted read-only) to --import. */
+const CLUSTER_NETWORK_IN_CONTAINER = "/pgdrill-fake/cluster-network.ts";
+const run = promisify(execFile);
 
-/** A pod the fake runs as a local process: its output (the pod's log), its control port. */
+/** How the fake's kubelet ran a pod: from its image in Docker, or pgdrill's entry point as a local process (and why). */
+export type PodRuntime = { how: "image"; image: string; container: string; args: string[] } | { how: "process"; why: string };
+
+/** A pod the fake runs (a container or a local process): its output (the pod's log), its control port. */
 interface PodProcess {
   namespace: string;
   name: string;
+  runtime: PodRuntime;
+  /** The docker CLI attached to the container (`docker run` without -d), or the process itself. */
   child: ChildProcess;
   log: string;
   ended: boolean;
@@ -233,6 +249,8 @@ export class CnpgWorld {
     for (const sockets of this.connections.values()) for (const socket of sockets) socket.destroy();
     for (const running of this.processes.values()) this.stopProcess(running);
     await Promise.all([...this.processes.values()].map((running) => running.exited));
+    // A container whose docker CLI went away early is not left behind either.
+    await Promise.all([...this.processes.values()].map((running) => (running.runtime.how === "image" ? run("docker", ["rm", "--force", running.runtime.container]).catch(() => undefined) : undefined)));
     await Promise.all(this.proxies.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
@@ -325,6 +343,9 @@ export class CnpgWorld {
 
   private onPodDelete(namespace: string | undefined, name: string, grace: number | undefined): void {
     this.deletes.push({ namespace, name, grace });
+    // A pod run here (the probe runner) is stopped as the kubelet stops it: SIGTERM, then SIGKILL after the grace period.
+    const running = this.processes.get(`${namespace}/${name}`);
+    if (running) this.stopProcess(running, grace);
     if (namespace === this.options.operatorNamespace) {
       this.operatorPodDeleted(name, grace);
       return;
@@ -775,15 +796,19 @@ export class CnpgWorld {
   }
 
   /**
-   * Runs a pod of pgdrill's entry point (the probe runner: args ["probe-runner"]) as a local
-   * process with the pod's environment, its secretKeyRefs resolved from the fake's secrets. The
-   * one liberty: a process here shares the host's ports, so its control port is the process's own
-   * (config.controlPort 0, read from its hello line) and the pod proxy for the declared port goes
-   * there. Its stdout and stderr are the pod's log; the pod is Running and Ready once it said hello.
+   * Runs a pod of pgdrill's entry point (the probe runner: args ["probe-runner"]) with the pod's
+   * environment, its secretKeyRefs resolved from the fake's secrets: from the pod's image in Docker
+   * when the local engine has it (runInContainer), else as a local process. The one liberty: a pod
+   * here shares the host's network (a container runs with --network host, so the cluster network's
+   * stand-ins on 127.0.0.1 answer it), so its control port is its own (config.controlPort 0, read
+   * from its hello line) and the pod proxy for the declared port goes there. Its stdout and stderr
+   * are the pod's log; the pod is Running and Ready once it said hello; it is killed after its
+   * activeDeadlineSeconds, as the kubelet does (reason DeadlineExceeded).
    */
   private async runPod(pod: KubeObject): Promise<void> {
     const { namespace = this.options.namespace, name } = pod.metadata;
-    const container = (pod.spec as { containers?: Array<{ args?: string[]; env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>; ports?: Array<{ containerPort?: number }> }> }).containers?.[0];
+    const spec = pod.spec as PodSpec;
+    const container = spec.containers?.[0];
     if (!container || container.args?.[0] !== "probe-runner") return;
     const env: Record<string, string> = {};
     for (const entry of container.env ?? []) {
@@ -804,14 +829,35 @@ export class CnpgWorld {
     env.PGDRILL_RUNNER_CONFIG = JSON.stringify({ ...config, controlPort: 0 });
     await Promise.all(this.routing);
     env.PGDRILL_FAKE_CLUSTER_DNS = JSON.stringify(this.clusterDns);
+    const image = container.image ? await imageState(container.image) : { present: false as const, why: "the pod names no image" };
     if (this.closed || !this.fake.get(CORE, namespace, "pods", name)) return;
-    const child = spawn(process.execPath, ["--import", CLUSTER_NETWORK, PGDRILL_BIN, ...(container.args ?? [])], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", TMPDIR: process.env.TMPDIR ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const running: PodProcess = { namespace, name, child, log: "", ended: false, listeners: new Set(), declaredPort, port: null, exited: new Promise((resolve) => child.on("exit", () => resolve())) };
+    const base = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", TMPDIR: process.env.TMPDIR ?? "/tmp" };
+    let child: ChildProcess;
+    let runtime: PodRuntime;
+    if (image.present) {
+      const args = containerArgs(pod, spec, `pgdrill-fake-${namespace}-${name}-${randomBytes(3).toString("hex")}`.slice(0, 120), container.image!, Object.keys(env));
+      runtime = { how: "image", image: container.image!, container: args[args.indexOf("--name") + 1]!, args };
+      // The docker CLI stays attached: its stdout and stderr are the container's.
+      child = spawn("docker", args, { env: { ...base, ...env, NODE_OPTIONS: `--import=${CLUSTER_NETWORK_IN_CONTAINER}` }, stdio: ["ignore", "pipe", "pipe"] });
+      this.log.push(`kubelet: pod ${namespace}/${name} runs image ${container.image} in container ${runtime.container} (uid ${spec.securityContext?.runAsUser ?? "image default"}, read-only root, /tmp tmpfs, --network host; ${image.note})`);
+    } else {
+      runtime = { how: "process", why: image.why };
+      child = spawn(process.execPath, ["--import", CLUSTER_NETWORK, PGDRILL_BIN, ...(container.args ?? [])], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      this.log.push(`kubelet: pod ${namespace}/${name} runs as a local process of pgdrill probe-runner (${image.why})`);
+    }
+    const running: PodProcess = { namespace, name, runtime, child, log: "", ended: false, listeners: new Set(), declaredPort, port: null, exited: new Promise((resolve) => child.on("exit", () => resolve())) };
     this.processes.set(`${namespace}/${name}`, running);
     this.setPodStatus(namespace, name, { phase: "Pending", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "runner", ready: false, state: { waiting: { reason: "ContainerCreating" } } }] });
+    let deadlineExceeded = false;
+    if (spec.activeDeadlineSeconds !== undefined) {
+      const deadline = setTimeout(() => {
+        deadlineExceeded = true;
+        this.log.push(`kubelet: pod ${namespace}/${name} passed its activeDeadlineSeconds (${spec.activeDeadlineSeconds} s)`);
+        this.stopProcess(running, 0);
+      }, spec.activeDeadlineSeconds * 1000);
+      deadline.unref();
+      void running.exited.then(() => clearTimeout(deadline));
+    }
     const notify = () => {
       for (const push of running.listeners) push();
     };
@@ -837,6 +883,10 @@ export class CnpgWorld {
       running.ended = true;
       running.port = null;
       notify();
+      if (deadlineExceeded) {
+        this.setPodStatus(namespace, name, { phase: "Failed", reason: "DeadlineExceeded", message: `Pod was active on the node longer than the specified deadline`, conditions: [{ type: "Ready", status: "False" }] });
+        return;
+      }
       this.setPodStatus(namespace, name, { phase: code === 0 ? "Succeeded" : "Failed", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "runner", ready: false, state: { terminated: { exitCode: code ?? 137, reason: signal ? "Error" : code === 0 ? "Completed" : "Error" } } }] });
     });
   }
@@ -846,11 +896,22 @@ export class CnpgWorld {
     this.fake.patch(CORE, namespace, "pods", name, { status });
   }
 
-  private stopProcess(running: PodProcess): void {
+  /** The kubelet's SIGTERM, then SIGKILL after the grace period (the delete's, else 2 s): `docker stop` for a container. */
+  private stopProcess(running: PodProcess, grace?: number): void {
     if (running.ended) return;
-    // The kubelet's SIGTERM, then SIGKILL after the grace period (here 2 s).
-    running.child.kill("SIGTERM");
-    const timer = setTimeout(() => running.child.kill("SIGKILL"), 2000);
+    const seconds = grace ?? 2;
+    if (running.runtime.how === "image") {
+      const container = running.runtime.container;
+      void run("docker", seconds === 0 ? ["kill", container] : ["stop", "--time", String(seconds), container]).catch(() => undefined);
+      return;
+    }
+    const child = running.child;
+    if (seconds === 0) {
+      child.kill("SIGKILL");
+      return;
+    }
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), seconds * 1000);
     timer.unref();
     void running.exited.then(() => clearTimeout(timer));
   }
@@ -965,4 +1026,81 @@ function microTime(): string {
 
 function b64(text: string): string {
   return Buffer.from(text).toString("base64");
+}
+
+interface PodSpec {
+  activeDeadlineSeconds?: number;
+  terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsUser?: number; runAsGroup?: number };
+  containers?: Array<{
+    image?: string;
+    args?: string[];
+    env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+    ports?: Array<{ containerPort?: number }>;
+    resources?: { limits?: { cpu?: string; memory?: string } };
+    securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+    volumeMounts?: Array<{ name: string; mountPath: string }>;
+  }>;
+  volumes?: Array<{ name: string; emptyDir?: { sizeLimit?: string } }>;
+}
+
+/** Whether the local engine has the image (and whether it is built from this tree's sources, for the log line), or why it cannot be used. */
+async function imageState(image: string): Promise<{ present: true; note: string } | { present: false; why: string }> {
+  if (process.env.PGDRILL_FAKE_RUNNER === "process") return { present: false, why: "PGDRILL_FAKE_RUNNER=process" };
+  const label = await run("docker", ["image", "inspect", image, "--format", '{{index .Config.Labels "pgdrill.runner-sources"}}']).then(
+    (out) => out.stdout.trim(),
+    () => null,
+  );
+  if (label === null) return { present: false, why: `image ${image} is not in the local Docker engine; bash fixtures/image/build-probe-runner.sh builds it` };
+  const tree = await run("bash", [BUILD_RUNNER_IMAGE, "--check"], { env: { ...process.env, PGDRILL_RUNNER_IMAGE: image } }).then(
+    (out) => ({ current: true, hash: out.stdout.trim() }),
+    (error: { stdout?: string }) => ({ current: false, hash: String(error.stdout ?? "").trim() }),
+  );
+  return { present: true, note: tree.current ? `built from this tree (sources ${label})` : `STALE: built from sources ${label || "unknown"}, this tree is ${tree.hash || "unknown"}; rebuild with bash fixtures/image/build-probe-runner.sh` };
+}
+
+/**
+ * `docker run` for the runner pod, from its spec: its user, read-only root and dropped
+ * capabilities (securityContext), no privilege escalation, its limits, each emptyDir mount as a
+ * tmpfs of its sizeLimit, the termination grace, the env by name (values from the CLI's own
+ * environment, so the secret is on no command line), and pgdrill's labels (the pod's run id and
+ * this process as the owner, so `pgdrill reap` removes a container a killed test left). Then the
+ * pod's args after the image's entrypoint (pgdrill).
+ */
+function containerArgs(pod: KubeObject, spec: PodSpec, name: string, image: string, envNames: string[]): string[] {
+  const container = spec.containers![0]!;
+  const args = ["run", "--rm", "--name", name, "--network", "host"];
+  const labels = runLabels(pod.metadata.labels?.["pgdrill.run"] ?? "fake-kube", `fake-kube pod ${pod.metadata.namespace}/${pod.metadata.name}`);
+  for (const [key, value] of Object.entries({ ...labels, "pgdrill.node": pod.metadata.name })) args.push("--label", `${key}=${value}`);
+  const user = spec.securityContext?.runAsUser;
+  if (user !== undefined) args.push("--user", `${user}:${spec.securityContext?.runAsGroup ?? user}`);
+  const security = container.securityContext ?? {};
+  if (security.readOnlyRootFilesystem) args.push("--read-only");
+  if (security.allowPrivilegeEscalation === false) args.push("--security-opt", "no-new-privileges");
+  for (const capability of security.capabilities?.drop ?? []) args.push("--cap-drop", capability);
+  const limits = container.resources?.limits ?? {};
+  if (limits.memory) args.push("--memory", `${bytes(limits.memory)}b`);
+  if (limits.cpu) args.push("--cpus", String(cpus(limits.cpu)));
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = spec.volumes?.find((v) => v.name === mount.name);
+    if (volume?.emptyDir) args.push("--tmpfs", `${mount.mountPath}:rw,mode=1777${volume.emptyDir.sizeLimit ? `,size=${bytes(volume.emptyDir.sizeLimit)}` : ""}`);
+  }
+  if (spec.terminationGracePeriodSeconds !== undefined) args.push("--stop-timeout", String(spec.terminationGracePeriodSeconds));
+  // The cluster network's stand-in, loaded as in the local process (node --import), from a read-only mount.
+  args.push("--volume", `${CLUSTER_NETWORK_PATH}:${CLUSTER_NETWORK_IN_CONTAINER}:ro`, "--env", "NODE_OPTIONS");
+  for (const envName of envNames) args.push("--env", envName);
+  return [...args, image, ...(container.args ?? [])];
+}
+
+/** A Kubernetes quantity (64Mi, 256M, 1Gi, 1000) in bytes. */
+function bytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
+  if (!match) throw new Error(`the fake's kubelet reads no quantity "${quantity}"`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ""] ?? 1;
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** A CPU quantity (1, 500m) in CPUs. */
+function cpus(quantity: string): number {
+  return quantity.endsWith("m") ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity);
 }

@@ -2,21 +2,24 @@
  * Whole drills on the cnpg target with Kubernetes simulated by the FAKE Kubernetes API
  * (test/fake-kube) and the instances backed by real PostgreSQL containers: the target's start-up,
  * watches, faults, switchover, fencing and teardown run for real against the fake API server. In
- * the cluster (the default), the probes run in the probe runner, pgdrill's own entry point run by
- * the fake as the runner pod's process, dialing <cluster>-rw.<ns>.svc through the fake's cluster
+ * the cluster (the default), the probes run in the probe runner, run by the fake's kubelet from the
+ * probe-runner image in Docker (uid 1000, read-only root; `npm test`'s set-up builds it with
+ * fixtures/image/build-probe-runner.sh), dialing <cluster>-rw.<ns>.svc through the fake's cluster
  * network, and their History comes back through the fake API server's pod log stream and pod
  * proxy; with access: outside, they run here through the operator's NodePort Services.
  * kind and CloudNativePG themselves run in .github/workflows/cnpg.yml, where the internet is.
  */
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { KubeEvent } from "../../harness/history/events.ts";
+import type { HistoryEvent, KubeEvent } from "../../harness/history/events.ts";
 import { Session } from "../../harness/connection/session.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import type { ScenarioInput } from "../../harness/scenario/schema.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
 import { containerPair } from "../../harness/target/container-pair/pair.ts";
 import { control, type StartedTopology } from "../../harness/target/types.ts";
+import { DEFAULT_RUNNER_IMAGE } from "../../harness/target/cnpg/runner/pod.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 import { readEvents, tempRunDir } from "./helpers.ts";
@@ -75,12 +78,34 @@ function fakeTarget(access: "in-cluster" | "outside") {
   return { kind: "cnpg" as const, context: "fake-kube", kubeconfig, allowContexts: ["fake-kube"], namespace: NS, name: "pg", instances: 2, startupTimeout: "60s", access };
 }
 
-/** Nothing of the run is left: its namespace deleted (and with it the runner pod and Services), every runner process gone. */
-function expectNothingLeft(world: CnpgWorld, removed: string[]) {
+/** Nothing of the run is left: its namespace deleted (and with it the runner pod and Services), every runner process and container gone. */
+async function expectNothingLeft(world: CnpgWorld, removed: string[]) {
   expect(removed).toContain(`namespace ${NS}`);
   expect(fake.requests.some((r) => r.method === "DELETE" && r.path === `/api/v1/namespaces/${NS}`)).toBe(true);
   expect(world.pod("pg-pgdrill-runner")).toBeUndefined();
-  expect([...world.processes.values()].filter((running) => !running.ended)).toEqual([]);
+  // The namespace's deletion stopped the runner; a container takes the engine a moment to remove.
+  for (let i = 0; i < 100 && [...world.processes.values()].some((running) => !running.ended); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect([...world.processes.values()].filter((running) => !running.ended).map((running) => running.name)).toEqual([]);
+  for (const running of world.processes.values()) {
+    if (running.runtime.how === "image") expect(execFileSync("docker", ["ps", "-aq", "--filter", `name=^/${running.runtime.container}$`], { encoding: "utf8" }).trim()).toBe("");
+  }
+}
+
+/**
+ * The probes ran in the probe-runner image, not in a local process: the fake's kubelet ran the pod
+ * from it in Docker, and the runner's own hello, recorded in the History, says Node 24 as uid 1000
+ * (the pod's runAsUser; this test runs as another uid, which a local process would report).
+ */
+function expectRanFromImage(world: CnpgWorld, events: HistoryEvent[]) {
+  const kubelet = world.log.filter((line) => line.startsWith(`kubelet: pod ${NS}/pg-pgdrill-runner `));
+  console.log(kubelet.join("\n"));
+  expect(kubelet, "the image is built by: bash fixtures/image/build-probe-runner.sh (npm test's set-up: fixtures/setup.sh --with-runner-image)").toEqual([
+    expect.stringMatching(new RegExp(`^kubelet: pod ${NS}/pg-pgdrill-runner runs image ${DEFAULT_RUNNER_IMAGE} in container pgdrill-fake-${NS}-pg-pgdrill-runner-[0-9a-f]{6} \\(uid 1000, read-only root, /tmp tmpfs, --network host; `)),
+  ]);
+  expect([...world.processes.values()].map((running) => running.runtime.how)).toEqual(["image"]);
+  const said = events.filter((e) => e.kind === "log" && e.message.startsWith("probe runner: pgdrill ")).map((e) => (e.kind === "log" ? e.message : ""));
+  expect(said).toEqual([expect.stringMatching(/^probe runner: pgdrill \S+ on node v24\.\d+\.\d+ as uid 1000$/)]);
+  expect(process.getuid?.()).not.toBe(1000);
 }
 
 function scenario(name: string, _id: number, schedule: unknown[], duration = "9s", access: "in-cluster" | "outside" = "in-cluster") {
@@ -158,7 +183,8 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       expect(result.verdict).toBe("pass");
 
       // Teardown deleted the namespace pgdrill created, and the runner with it.
-      expectNothingLeft(world, removed);
+      expectRanFromImage(world, events);
+      await expectNothingLeft(world, removed);
     });
   });
 
@@ -201,7 +227,7 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       expect(events.find((e) => e.kind === "action" && e.phase === "end")).toMatchObject({ action: "switchover", label: "switchover to replica (pg-2)", ok: true });
       expect(result.metrics.failover.faultLabel).toBe("switchover to replica (pg-2)");
       expect(result.metrics.failover.newPrimary).toBe("pg-2");
-      expectNothingLeft(world, removed);
+      await expectNothingLeft(world, removed);
     });
   });
 
@@ -218,7 +244,8 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
       expect(result.metrics.failover.latencyMs).toBeGreaterThan(0);
       console.log(`shipped cnpg-kill-primary in the cluster: failover ${result.metrics.failover.latencyMs} ms, operator promoted after ${result.metrics.operator.promotedAfterMs} ms, verdict ${result.verdict}`);
       expect(result.verdict).toBe("pass");
-      expectNothingLeft(world, removed);
+      expectRanFromImage(world, events);
+      await expectNothingLeft(world, removed);
     });
   });
 

@@ -53,6 +53,8 @@ export interface HelloLine {
   probes: string[];
   /** The port its control server listens on. */
   controlPort: number;
+  /** What it runs on: its Node version and the uid it runs as (the pod's runAsUser). Absent from older runners. */
+  runtime?: { node: string; uid: number | null };
 }
 
 /** One History event, on the runner's clock. */

@@ -51,7 +51,12 @@ export class RunnerSession {
     const merge = new RunnerMerge({ append: (event) => context.history.append(event), log: this.options.log, ...(this.options.relabel ? { relabel: this.options.relabel } : {}) });
     this.merge = merge;
     this.following = this.follow(merge);
-    return this.sync("before the probes");
+    const estimate = await this.sync("before the probes");
+    // Its hello is its first line, so it has almost always come by now; the History says what ran the probes.
+    await withTimeout(merge.until(() => merge.hello !== null), 2000, "").catch(() => undefined);
+    const hello = merge.hello;
+    if (hello) context.history.append({ kind: "log", t: roundMs(context.clock.now()), level: "info", message: `probe runner: pgdrill ${hello.version}${hello.runtime ? ` on node ${hello.runtime.node} as uid ${hello.runtime.uid ?? "unknown"}` : ""}` });
+    return estimate;
   }
 
   /** Runs the runner's probes until `context.until`, re-aligning the clock meanwhile; resolves when it reports them done. */
