@@ -249,6 +249,29 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
     });
   });
 
+  it("the shipped cnpg-kill-operator-then-primary, in the cluster: the operator's pod deleted, then the primary's; the replacement operator leads before it fails over, and the gates hold", async () => {
+    await withWorld(31460, async (world) => {
+      const shipped = (await import("../../scenarios/cnpg-kill-operator-then-primary.ts")).default as ScenarioInput;
+      const input = { ...shipped, target: fakeTarget("in-cluster"), duration: "30s" };
+      const { result, runDir, removed } = await runDrill(validateScenario(input, "scenarios/cnpg-kill-operator-then-primary.ts"), { source: "scenarios/cnpg-kill-operator-then-primary.ts", outDir: tempRunDir("cnpg-shipped-operator") });
+      expect(result.reason).toBeNull();
+      const events = readEvents(runDir);
+      expect(events.filter((e) => e.kind === "fault" && e.phase === "inject").map((e) => (e.kind === "fault" ? e.nodes : []))).toEqual([[expect.stringMatching(/^cnpg-system\/cnpg-controller-manager-/)], ["pg-1"]]);
+      // The killed operator left its leader lease held; its replacement waited it out, led, and only then failed over.
+      const order = ["operator: cnpg-controller-manager", "gone (leader lease left held)", "leads", "failover from pg-1 initiated"];
+      const gone = world.log.findIndex((line) => line.startsWith(order[0]!) && line.endsWith(order[1]!));
+      const leads = world.log.findIndex((line, i) => i > gone && line.startsWith("operator: ") && line.endsWith(order[2]!));
+      const failover = world.log.findIndex((line, i) => i > leads && line === `operator: ${order[3]}`);
+      expect([gone, leads, failover].every((i) => i >= 0), world.log.join("\n")).toBe(true);
+      expect(result.metrics.failover).toMatchObject({ happened: true, newPrimary: "pg-2" });
+      expect(result.metrics.splitBrain.overlapMs).toBe(0);
+      console.log(`shipped cnpg-kill-operator-then-primary in the cluster: failover ${result.metrics.failover.latencyMs} ms, verdict ${result.verdict}`);
+      expect(result.verdict).toBe("pass");
+      expectRanFromImage(world, events);
+      await expectNothingLeft(world, removed);
+    });
+  });
+
   it("refuses a context that is neither made by pgdrill nor allow-listed, before anything starts", () => {
     expect(() =>
       validateScenario(
