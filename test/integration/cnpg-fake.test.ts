@@ -123,6 +123,16 @@ function scenario(name: string, _id: number, schedule: unknown[], duration = "9s
   );
 }
 
+/** A shipped scenario as shipped (probes, schedule, gates), in the cluster on the fake's two instances, its duration cut to `duration`; it ran to its end. */
+async function runShipped(name: string, duration: string) {
+  const source = `scenarios/${name}.ts`;
+  const shipped = (await import(`../../${source}`)).default as ScenarioInput;
+  const input = { ...shipped, target: fakeTarget("in-cluster"), duration };
+  const { result, runDir, removed } = await runDrill(validateScenario(input, source), { source, outDir: tempRunDir(name) });
+  expect(result.reason).toBeNull();
+  return { result, events: readEvents(runDir), removed };
+}
+
 describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it", { timeout: 180_000 }, () => {
   it("the seed guide's test, probed from inside the cluster: delete the primary pod, watch the operator fail over, clients in the cluster recover through the rw service", async () => {
     await withWorld(31400, async (world) => {
@@ -233,11 +243,7 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
 
   it("the shipped cnpg-kill-primary, in the cluster: its probes, schedule and gates as shipped, its target the fake's two instances and its 90 s cut to 25 s", async () => {
     await withWorld(31440, async (world) => {
-      const shipped = (await import("../../scenarios/cnpg-kill-primary.ts")).default as ScenarioInput;
-      const input = { ...shipped, target: fakeTarget("in-cluster"), duration: "25s" };
-      const { result, runDir, removed } = await runDrill(validateScenario(input, "scenarios/cnpg-kill-primary.ts"), { source: "scenarios/cnpg-kill-primary.ts", outDir: tempRunDir("cnpg-shipped-kill") });
-      expect(result.reason).toBeNull();
-      const events = readEvents(runDir);
+      const { result, events, removed } = await runShipped("cnpg-kill-primary", "25s");
       expect(events.filter((e) => e.kind === "log" && e.message.startsWith("probe runner clock (")).length).toBeGreaterThanOrEqual(3);
       expect(events.some((e) => e.kind === "complete" && e.probe === "select1" && e.outcome === "ok" && e.node === "pg-2")).toBe(true);
       expect(result.metrics.failover.newPrimary).toBe("pg-2");
@@ -251,11 +257,7 @@ describe("cnpg target against the fake Kubernetes API, real PostgreSQL behind it
 
   it("the shipped cnpg-kill-operator-then-primary, in the cluster: the operator's pod deleted, then the primary's; the replacement operator leads before it fails over, and the gates hold", async () => {
     await withWorld(31460, async (world) => {
-      const shipped = (await import("../../scenarios/cnpg-kill-operator-then-primary.ts")).default as ScenarioInput;
-      const input = { ...shipped, target: fakeTarget("in-cluster"), duration: "30s" };
-      const { result, runDir, removed } = await runDrill(validateScenario(input, "scenarios/cnpg-kill-operator-then-primary.ts"), { source: "scenarios/cnpg-kill-operator-then-primary.ts", outDir: tempRunDir("cnpg-shipped-operator") });
-      expect(result.reason).toBeNull();
-      const events = readEvents(runDir);
+      const { result, events, removed } = await runShipped("cnpg-kill-operator-then-primary", "30s");
       expect(events.filter((e) => e.kind === "fault" && e.phase === "inject").map((e) => (e.kind === "fault" ? e.nodes : []))).toEqual([[expect.stringMatching(/^cnpg-system\/cnpg-controller-manager-/)], ["pg-1"]]);
       // The killed operator left its leader lease held; its replacement waited it out, led, and only then failed over.
       const order = ["operator: cnpg-controller-manager", "gone (leader lease left held)", "leads", "failover from pg-1 initiated"];
