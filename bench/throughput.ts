@@ -15,6 +15,8 @@ import pg from "pg";
 import { HistoryWriter } from "../harness/history/writer.ts";
 import type { Endpoint } from "../harness/connection/endpoint.ts";
 import { buildProbe } from "../harness/probe/index.ts";
+import { SELECT_1_SQL } from "../harness/probe/select1.ts";
+import { insertSql } from "../harness/probe/writes.ts";
 import { monotonicClock } from "../harness/run/clock.ts";
 import { containerPairTarget, probe as probeSchema } from "../harness/scenario/schema.ts";
 import { buildTopology, type StartedTopology } from "../harness/target/index.ts";
@@ -58,10 +60,12 @@ export interface JitterResult {
   met: boolean | null;
 }
 
+/** The probes' own statements (which server answered included), so all three clients do the same work. */
+const WRITE_SQL = insertSql("pgdrill.writes");
 const SCRIPTS = {
-  select1: { script: "SELECT 1;", protocol: "simple" },
+  select1: { script: `${SELECT_1_SQL};`, protocol: "simple" },
   // Same table as the writes probe; a random key is as cheap as the probe's counter and never collides in practice.
-  write: { script: "\\set id random(1000000000, 9000000000000000000)\nINSERT INTO pgdrill.writes (probe, id) VALUES ('pgbench', :id);", protocol: "extended" },
+  write: { script: `\\set id random(1000000000, 9000000000000000000)\n${WRITE_SQL.replace("$1", "'pgbench'").replace("$2", ":id")};`, protocol: "extended" },
 } as const;
 
 export async function throughputBench(options: ThroughputOptions): Promise<{ rows: ThroughputRow[]; jitter: JitterResult }> {
@@ -127,8 +131,8 @@ async function driverRate(endpoint: Endpoint, workload: "select1" | "write", con
       clients.map(async (client) => {
         // Bounded by time, and by count in case the clock misbehaves.
         for (let i = 0; i < 10_000_000 && performance.now() < until; i += 1) {
-          if (workload === "select1") await client.query("SELECT 1");
-          else await client.query("INSERT INTO pgdrill.writes (probe, id) VALUES ($1, $2)", [label, next++]);
+          if (workload === "select1") await client.query(SELECT_1_SQL);
+          else await client.query(WRITE_SQL, [label, next++]);
           done += 1;
         }
       }),

@@ -11,8 +11,8 @@ import { describeError } from "../connection/errors.ts";
 import type { Session } from "../connection/session.ts";
 import { SERVER_SQL, serverOf } from "./server.ts";
 
-/** SELECT 1, and which server answered it (one round trip, as before). */
-const SELECT_1 = `SELECT 1 AS one, ${SERVER_SQL} AS server`;
+/** SELECT 1, and which server answered it (one round trip, as before); the throughput bench runs it too. */
+export const SELECT_1_SQL = `SELECT 1 AS one, ${SERVER_SQL} AS server`;
 
 type Select1Spec = Extract<ProbeSpec, { kind: "select1" }>;
 
@@ -36,7 +36,7 @@ export function select1Probe(spec: Select1Spec): Probe {
             return { outcome: "fail", error: describeError(error) };
           }
           try {
-            const result = await session.query<{ server: string }>(SELECT_1, [], timeoutMs);
+            const result = await session.query<{ server: string }>(SELECT_1_SQL, [], timeoutMs);
             await connections.finish(session, false);
             const server = serverOf(result.rows[0]);
             return { outcome: "ok", node: session.endpoint.node, ...(server ? { server } : {}) };

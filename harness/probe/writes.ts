@@ -17,6 +17,11 @@ import { DeadlineError, describeError, isServerError } from "../connection/error
 import { Session } from "../connection/session.ts";
 import { SERVER_SQL, serverOf } from "./server.ts";
 
+/** One tracked write, returning which server took it; the throughput bench runs it too. */
+export function insertSql(table: string): string {
+  return `INSERT INTO ${table} (probe, id) VALUES ($1, $2) RETURNING ${SERVER_SQL} AS server`;
+}
+
 type WritesSpec = Extract<ProbeSpec, { kind: "writes" }>;
 
 /** The writes table on targets pgdrill made itself; an endpoint gives a schema of its own per run. */
@@ -71,7 +76,7 @@ export function writesProbe(spec: WritesSpec): Probe {
           try {
             // No server-side statement_timeout: cancelling a synchronous-replication wait still
             // commits locally and reports success, which would turn a timeout into a false ack.
-            const result = await session.query<{ server: string }>(`INSERT INTO ${table} (probe, id) VALUES ($1, $2) RETURNING ${SERVER_SQL} AS server`, [name, id], timeoutMs);
+            const result = await session.query<{ server: string }>(insertSql(table), [name, id], timeoutMs);
             const warning = session.notices.find((notice) => /synchronous replication/i.test(notice.message));
             await connections.finish(session, false);
             const server = serverOf(result.rows[0]);
