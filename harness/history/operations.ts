@@ -88,7 +88,7 @@ export class OperationSequencer {
   constructor(sink: (operation: Operation) => void, options: { holdMs?: number } = {}) {
     this.holdMs = options.holdMs ?? 1000;
     this.sink = (operation) => {
-      if (operation.type !== "role" && operation.server !== null) operation.node = this.servedBy.nodeFor(operation.server, operation.node);
+      if (operation.type !== "role") operation.node = this.servedBy.nodeFor(operation.server, operation.node);
       sink(operation);
     };
   }
@@ -144,7 +144,7 @@ export class OperationSequencer {
   private learn(operation: Operation): void {
     if (operation.type !== "role" || operation.outcome !== "ok" || operation.node === null) return;
     const server = (operation.value as RoleValue | null)?.server;
-    if (typeof server === "string" && server !== "local socket") this.servedBy.learn(operation.node, server);
+    if (typeof server === "string") this.servedBy.learn(operation.node, server);
   }
 
   /** Keeps `pending` sorted by invoke t, stable: events are written in time order, so this is almost always a push. */

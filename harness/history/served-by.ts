@@ -12,12 +12,16 @@
  * reused by a recreated container): the name cannot be told from the address there; and a server
  * its recorded node was itself sampled as (the route's name already says who served).
  */
+/** What a server identity reads on a Unix-socket connection: it names no server to match. */
+export const NO_SERVER = "local socket";
+
 export class ServedBy {
   /** Each server address, and every node name the role probe saw it behind. */
   private readonly nodesByServer = new Map<string, Set<string>>();
 
   /** A role sample: `node`, asked by name, answered as `server`. */
   learn(node: string, server: string): void {
+    if (server === NO_SERVER) return;
     let nodes = this.nodesByServer.get(server);
     if (!nodes) this.nodesByServer.set(server, (nodes = new Set()));
     nodes.add(node);

@@ -60,6 +60,9 @@ describe("which node served an operation", () => {
     servedBy.learn("primary", "10.0.0.7:5432");
     servedBy.learn("replica", "10.0.0.8:5432");
     expect(servedBy.nodeFor(null, "primary")).toBe("primary");
+    // A Unix-socket connection names no server: never matched.
+    servedBy.learn("standby", "local socket");
+    expect(servedBy.nodeFor("local socket", "pg-rw")).toBe("pg-rw");
     expect(servedBy.nodeFor("10.0.0.9:5432", "pgbouncer")).toBe("pgbouncer");
     expect(servedBy.nodeFor("10.0.0.8:5432", "pg-rw")).toBe("replica");
     // A managed endpoint after its failover: its "primary" host name now reaches the old replica's server.
