@@ -3,10 +3,11 @@
  * it. Clusters pgdrill makes are named `pgdrill-<run id>`, so their contexts (`kind-pgdrill-…`)
  * say who made them and the safety check can tell them from anyone else's.
  */
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { $ } from "zx";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { $, which } from "zx";
 import { HarnessError } from "../../errors.ts";
 
 import { forgetOwner, isLeftOver } from "../../run/owners.ts";
@@ -20,6 +21,51 @@ export function kindClusterName(runId: string): string {
 }
 
 const kind = $({ quiet: true });
+
+/**
+ * The environment kind runs in. Where `docker run --privileged` fails on this host (a sandbox whose
+ * capability bounding set lacks CAP_SYS_RESOURCE), kind's node containers cannot start; a narrow
+ * stand-in for the docker command (kind-docker-shim.sh) then goes first on kind's PATH and turns
+ * that one flag into the capabilities the host can grant. Decided once per process, by trying
+ * --privileged with the node image itself; never used where --privileged works.
+ */
+const kindEnvironments = new Map<string, Promise<{ env: NodeJS.ProcessEnv; note: string | null }>>();
+
+export function kindEnv(nodeImage: string | undefined): Promise<{ env: NodeJS.ProcessEnv; note: string | null }> {
+  const key = nodeImage ?? "";
+  let decided = kindEnvironments.get(key);
+  if (!decided) kindEnvironments.set(key, (decided = decideKindEnv(nodeImage)));
+  return decided;
+}
+
+/** For kind's other calls (load, delete): the stand-in wherever a node image needed it (it passes everything but run and exec through). */
+async function anyKindEnv(): Promise<NodeJS.ProcessEnv> {
+  for (const decided of kindEnvironments.values()) {
+    const { env, note } = await decided;
+    if (note) return env;
+  }
+  return process.env;
+}
+
+async function decideKindEnv(nodeImage: string | undefined): Promise<{ env: NodeJS.ProcessEnv; note: string | null }> {
+  const plain = { env: process.env, note: null };
+  // Only an image the engine already has can be tried without pulling; online, kind pulls its own.
+  if (!nodeImage) return plain;
+  const present = await kind({ nothrow: true })`docker image inspect --format {{.Id}} ${nodeImage}`;
+  if (present.exitCode !== 0) return plain;
+  const tried = await kind({ nothrow: true, timeout: "60s" })`docker run --rm --privileged --entrypoint true ${nodeImage}`;
+  if (tried.exitCode === 0 || !/unable to apply caps|operation not permitted/i.test(tried.stderr)) return plain;
+  const real = await which("docker");
+  const dir = join(tmpdir(), `pgdrill-kind-docker-${process.pid}`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const shim = join(dir, "docker");
+  await copyFile(fileURLToPath(new URL("./kind-docker-shim.sh", import.meta.url)), shim);
+  await chmod(shim, 0o755);
+  return {
+    env: { ...process.env, PATH: `${dir}${delimiter}${process.env.PATH ?? ""}`, PGDRILL_REAL_DOCKER: real },
+    note: `docker run --privileged fails here (${lastLines(tried.stderr)}): kind's node containers run with every capability this host grants instead (all but what it lacks), unconfined, with its cgroups (pgdrill's docker stand-in for kind, ${shim})`,
+  };
+}
 
 export async function kindAvailable(): Promise<boolean> {
   const found = await kind({ nothrow: true })`kind version`;
@@ -42,10 +88,12 @@ async function ownKubeconfig(name: string): Promise<string> {
   return path;
 }
 
-export async function createKindCluster(name: string, configYaml: string, options: { image?: string; waitSeconds: number; signal?: AbortSignal }): Promise<void> {
+export async function createKindCluster(name: string, configYaml: string, options: { image?: string; waitSeconds: number; signal?: AbortSignal; log: (line: string) => void }): Promise<void> {
   const image = options.image ? ["--image", options.image] : [];
   const kubeconfig = await ownKubeconfig(name);
-  const run = kind({ input: configYaml, nothrow: true, ...(options.signal ? { signal: options.signal } : {}) })`kind create cluster --name ${name} --kubeconfig ${kubeconfig} --config - --wait ${`${options.waitSeconds}s`} ${image}`;
+  const { env, note } = await kindEnv(options.image);
+  if (note) options.log(`cnpg: ${note}`);
+  const run = kind({ input: configYaml, nothrow: true, env, ...(options.signal ? { signal: options.signal } : {}) })`kind create cluster --name ${name} --kubeconfig ${kubeconfig} --config - --wait ${`${options.waitSeconds}s`} ${image}`;
   const result = await run;
   if (result.exitCode !== 0) throw new HarnessError(`kind create cluster ${name} failed: ${lastLines(result.stderr)}`);
 }
@@ -64,7 +112,7 @@ export async function deleteKindCluster(name: string): Promise<void> {
   // The run's own kubeconfig (recreated empty if a reap runs where the run's file is gone): kind
   // edits that file, never the user's.
   const kubeconfig = await ownKubeconfig(name);
-  const result = await kind({ nothrow: true })`kind delete cluster --name ${name} --kubeconfig ${kubeconfig}`;
+  const result = await kind({ nothrow: true, env: await anyKindEnv() })`kind delete cluster --name ${name} --kubeconfig ${kubeconfig}`;
   if (result.exitCode !== 0) throw new HarnessError(`kind delete cluster ${name} failed: ${lastLines(result.stderr)}`);
   await rm(dirname(kubeconfig), { recursive: true, force: true });
 }
@@ -77,7 +125,7 @@ export async function deleteKindCluster(name: string): Promise<void> {
 export async function loadImageIntoKind(name: string, image: string, signal?: AbortSignal): Promise<"loaded" | "absent"> {
   const present = await kind({ nothrow: true })`docker image inspect --format {{.Id}} ${image}`;
   if (present.exitCode !== 0) return "absent";
-  const result = await kind({ nothrow: true, ...(signal ? { signal } : {}) })`kind load docker-image ${image} --name ${name}`;
+  const result = await kind({ nothrow: true, env: await anyKindEnv(), ...(signal ? { signal } : {}) })`kind load docker-image ${image} --name ${name}`;
   if (result.exitCode !== 0) throw new HarnessError(`kind load docker-image ${image} --name ${name} failed: ${lastLines(result.stderr)}`);
   return "loaded";
 }
