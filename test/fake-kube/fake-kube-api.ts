@@ -232,6 +232,8 @@ export class FakeKubeApi {
     if (ref.name === undefined) {
       if (req.method === "POST") {
         const object = body as KubeObject;
+        const invalid = ref.plural === "customresourcedefinitions" ? structuralSchemaProblems(object) : [];
+        if (invalid.length > 0) return status(res, 422, "Invalid", `CustomResourceDefinition.apiextensions.k8s.io "${object.metadata.name}" is invalid: [${invalid.join(", ")}]`);
         const target = { ...ref, name: object.metadata.name };
         if (this.objects.has(key(target))) return status(res, 409, "AlreadyExists", `${ref.plural} "${object.metadata.name}" already exists`);
         const created = this.store(target, this.withNodePorts({ ...object, metadata: { ...object.metadata, ...(ref.namespace ? { namespace: ref.namespace } : {}) } }), "ADDED");
@@ -263,6 +265,8 @@ export class FakeKubeApi {
         const contentType = req.headers["content-type"] ?? "";
         if (contentType.startsWith("application/apply-patch")) {
           const applied = body as KubeObject;
+          const invalid = ref.plural === "customresourcedefinitions" ? structuralSchemaProblems(applied) : [];
+          if (invalid.length > 0) return status(res, 422, "Invalid", `CustomResourceDefinition.apiextensions.k8s.io "${ref.name}" is invalid: [${invalid.join(", ")}]`);
           const next = current ? mergePatch(current, { ...applied, metadata: { ...applied.metadata, resourceVersion: undefined } }) : applied;
           const stored = this.store({ ...ref, status: false }, next as KubeObject, current ? "MODIFIED" : "ADDED");
           for (const hook of this.writeHooks) hook(ref.plural, stored);
@@ -347,6 +351,31 @@ export class FakeKubeApi {
 
 export type PodLogHandler = (namespace: string, pod: string, query: Record<string, string>, res: ServerResponse) => boolean;
 export type PodProxyHandler = (request: { namespace: string; pod: string; port: number; path: string; method: string; body: string }, res: ServerResponse) => boolean;
+
+/**
+ * A structural schema's first rule, as the real API server enforces it: every property names its
+ * type, unless it says it is an int-or-string or keeps unknown fields. Learnt from a real kind
+ * cluster (Kubernetes v1.34.4), which refused CloudNativePG 1.30's Cluster CRD with
+ * "spec.validation.openAPIV3Schema.properties[spec].properties[ephemeralVolumesSizeLimit]
+ * .properties[shm].type: Required value: must not be empty for specified object fields" when the
+ * client library had dropped its `x-kubernetes-int-or-string: true` on the way.
+ */
+function structuralSchemaProblems(crd: KubeObject): string[] {
+  const problems: string[] = [];
+  const walk = (schema: Record<string, unknown>, path: string) => {
+    for (const [name, child] of Object.entries((schema.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+      const at = `${path}.properties[${name}]`;
+      if (child.type === undefined && child["x-kubernetes-int-or-string"] !== true && child["x-kubernetes-preserve-unknown-fields"] !== true) {
+        problems.push(`${at}.type: Required value: must not be empty for specified object fields`);
+      }
+      walk(child, at);
+      if (child.items && typeof child.items === "object") walk(child.items as Record<string, unknown>, `${at}.items`);
+    }
+  };
+  const versions = ((crd as { spec?: { versions?: Array<{ schema?: { openAPIV3Schema?: Record<string, unknown> } }> } }).spec?.versions ?? []);
+  for (const version of versions) if (version.schema?.openAPIV3Schema) walk(version.schema.openAPIV3Schema, "spec.validation.openAPIV3Schema");
+  return problems;
+}
 
 function parsePath(path: string): Ref | null {
   const match = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)\/(.+)$/.exec(path);

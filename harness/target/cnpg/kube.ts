@@ -88,6 +88,33 @@ export function loadKube(options: { kubeconfig?: string; yaml?: string; context?
 
 const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 
+/**
+ * KubernetesObjectApi, sending objects exactly as pgdrill holds them. The library's own create and
+ * patch pass a known kind through its typed model first, and keys the model spells differently
+ * are lost on the way: a real API server then refused CloudNativePG's CRDs ("type: Required
+ * value") because every `x-kubernetes-int-or-string: true` had been dropped.
+ */
+class VerbatimObjectApi extends k8s.KubernetesObjectApi {
+  static make(config: k8s.KubeConfig): VerbatimObjectApi {
+    const client = config.makeApiClient(VerbatimObjectApi);
+    client.setDefaultNamespace(config);
+    return client;
+  }
+
+  /** POST (create) or server-side apply (PATCH, apply-patch) of `spec` as it is. */
+  async send(spec: k8s.KubernetesObject, how: "create" | "apply", fieldManager: string): Promise<void> {
+    const path = await this.specUriPath(spec, how === "create" ? "create" : "patch");
+    const request = this.configuration.baseServer.makeRequestContext(path, how === "create" ? k8s.HttpMethod.POST : k8s.HttpMethod.PATCH);
+    request.setHeaderParam("Accept", "application/json, */*;q=0.8");
+    request.setHeaderParam("Content-Type", how === "create" ? "application/json" : k8s.PatchStrategy.ServerSideApply);
+    request.setQueryParam("fieldManager", fieldManager);
+    // Without forcing: a field another manager owns is refused (409), never taken over.
+    if (how === "apply") request.setQueryParam("force", "false");
+    request.setBody(JSON.stringify(spec));
+    await this.requestPromise(request);
+  }
+}
+
 export class Kube {
   readonly target: KubeTarget;
   private readonly core: k8s.CoreV1Api;
@@ -96,6 +123,7 @@ export class Kube {
   private readonly coordination: k8s.CoordinationV1Api;
   private readonly discovery: k8s.DiscoveryV1Api;
   private readonly objects: k8s.KubernetesObjectApi;
+  private readonly verbatim: VerbatimObjectApi;
 
   constructor(target: KubeTarget) {
     this.target = target;
@@ -105,6 +133,7 @@ export class Kube {
     this.coordination = target.config.makeApiClient(k8s.CoordinationV1Api);
     this.discovery = target.config.makeApiClient(k8s.DiscoveryV1Api);
     this.objects = k8s.KubernetesObjectApi.makeApiClient(target.config);
+    this.verbatim = VerbatimObjectApi.make(target.config);
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<{ pods: k8s.V1Pod[]; resourceVersion: string | undefined }> {
@@ -217,12 +246,12 @@ export class Kube {
    * never taken over.
    */
   async apply(object: k8s.KubernetesObject): Promise<void> {
-    await this.objects.patch(object, undefined, undefined, "pgdrill", false, k8s.PatchStrategy.ServerSideApply);
+    await this.verbatim.send(object, "apply", "pgdrill");
   }
 
   /** Creates (POST) an object; an existing one of the same name is a 409, never overwritten. */
   async create(object: k8s.KubernetesObject): Promise<void> {
-    await this.objects.create(object, undefined, undefined, "pgdrill");
+    await this.verbatim.send(object, "create", "pgdrill");
   }
 
   /** Every Deployment in every namespace (to find an operator whatever its name). */
@@ -281,7 +310,14 @@ export class Kube {
 
   /** Starts a watch; `onEvent` gets each event, `onDone` the end (null: closed by the server). */
   watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, object: unknown) => void, onDone: (error: unknown) => void): Promise<AbortController> {
-    return new k8s.Watch(this.target.config).watch(path, query, onEvent, onDone);
+    const watch = new k8s.Watch(this.target.config);
+    // The library aborts a watch after 30 s without a byte, as a timeout. A real API server sends
+    // nothing on a quiet watch (bookmarks come about once a minute), so on a real cluster every
+    // watch of a steady Cluster ended that way and was listed again with a back-off. The server
+    // ends the watch itself after timeoutSeconds; wait a little longer than that.
+    const serverSeconds = Number(query.timeoutSeconds ?? 0);
+    if (serverSeconds > 0) (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (serverSeconds + 15) * 1000;
+    return watch.watch(path, query, onEvent, onDone);
   }
 }
 
