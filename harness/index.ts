@@ -58,6 +58,8 @@ export const heal = () => ({ kind: "heal" as const });
 export const deletePod = (node: string, options: Omit<Options<typeof deletePodFault>, "node"> = {}) => ({ kind: "delete-pod" as const, node, ...options });
 /** cnpg: fence an instance (cnpg.io/fencedInstances); healed by unfencing. */
 export const fence = (node: string) => ({ kind: "fence" as const, node });
+/** cnpg: the Kubernetes node hosting an instance goes down (its kind node killed); healed by starting it again. */
+export const nodeDown = (node: string) => ({ kind: "node-down" as const, node });
 /** A planned switchover through the HA system: `kubectl cnpg promote`, `patronictl switchover`. */
 export const switchover = (to = "replica") => ({ kind: "switchover" as const, to });
 /** patroni: SIGKILL PostgreSQL alone (Patroni restarts it) or Patroni alone (the database runs on unmanaged); healed by starting it again. */

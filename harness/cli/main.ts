@@ -14,6 +14,8 @@ import { formatTrialsSummary, renderTrialsMarkdown } from "../report/trials.ts";
 import { renderTrialsHtml } from "../report/trials-html.ts";
 import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trials.ts";
 import { listScenarios, loadScenario } from "../scenario/load.ts";
+import type { SharedResources } from "../target/index.ts";
+import { runSeries } from "./series.ts";
 import { VERSION } from "../version.ts";
 import { parseGate, parseGateOverride, withOverrides } from "../gate/gate.ts";
 import { GATE_METRICS } from "../gate/metrics.ts";
@@ -70,8 +72,9 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   program
     .command("run")
     .description("run a drill: start the target, probe, inject the scheduled faults, heal, tear down, analyse")
-    .argument("<scenario>", "a shipped scenario's name, or a path to a .ts, .yaml or .json scenario")
-    .option("--out <dir>", "run directory (default: reports/<scenario>/<run-id>/)")
+    .argument("<scenario...>", "a shipped scenario's name, or a path to a .ts, .yaml or .json scenario; several run one after another")
+    .option("--out <dir>", "run directory (default: reports/<scenario>/<run-id>/); with several scenarios, <dir>/<scenario>")
+    .option("--share-cluster", "drills in this series (several scenarios, or --trials) share one kind cluster and operator; each still gets its own namespace and Cluster")
     .option("--image <image>", "PostgreSQL image for container targets (default: PGDRILL_IMAGE, postgres:16 or pgdrill/postgres:15-local)")
     .addOption(new Option("--gate <metric-op-value>", "add or replace a gate, e.g. 'failover.latencyMs<20000' (repeatable)").argParser(collect).default([]))
     .option("--quiet", "print only the summary")
@@ -84,10 +87,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .addOption(new Option("--confirm-manual <mode>", "manual steps: ask (Enter in this terminal, or `pgdrill confirm`; needs a terminal), command (only `pgdrill confirm <run>`), auto (confirmed at once, for CI)").choices(CONFIRM_MODES))
     .addHelpText(
       "after",
-      `\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n  pgdrill run pair-kill-primary-via-pgbouncer   # pooled and direct clients side by side\n  pgdrill run cnpg-kill-primary   # kind + CloudNativePG: needs Docker, kind and the internet\n  DATABASE_URL=postgresql://app:…@db.example.com/app RDS_INSTANCE=db1 pgdrill run endpoint-rds-multi-az\n\n${gateMetricsHelp()}\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).`,
+      `\nExamples:\n  pgdrill run pair-kill-primary\n  pgdrill run scenarios/pair-pause-primary.yaml --out /tmp/drill\n  pgdrill run my-drill.ts --gate 'failover.latencyMs<20000' --gate 'writes.lostAcknowledged==0'\n  pgdrill run pair-kill-primary --trials 10 --trial-statistic p95\n  pgdrill run pair-kill-primary-via-pgbouncer   # pooled and direct clients side by side\n  pgdrill run cnpg-kill-primary   # kind + CloudNativePG: needs Docker, kind and the internet (or fixtures/kind/build.sh's images)\n  pgdrill run cnpg-kill-primary cnpg-switchover --share-cluster   # one kind cluster and operator for both drills\n  DATABASE_URL=postgresql://app:…@db.example.com/app RDS_INSTANCE=db1 pgdrill run endpoint-rds-multi-az\n\n${gateMetricsHelp()}\n\nExit codes: 0 pass, 1 deviated (a gate failed), 2 errored (bad input, or the harness or target broke).`,
     )
-    .action(async (scenarioArg: string, options: RunOptions) => {
-      exitCode = await runCommand(scenarioArg, options, io);
+    .action(async (scenarioArgs: string[], options: RunOptions) => {
+      exitCode = await runSeries(scenarioArgs, { shareCluster: Boolean(options.shareCluster), ...(options.out ? { out: options.out } : {}) }, io, (arg, out, shared) =>
+        runCommand(arg, { ...options, ...(out ? { out } : {}) }, io, shared),
+      );
     });
 
   program
@@ -282,9 +287,10 @@ interface RunOptions {
   trials: number;
   trialStatistic: TrialStatistic;
   confirmManual?: ConfirmMode;
+  shareCluster?: boolean;
 }
 
-async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): Promise<number> {
+async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO, shared?: SharedResources): Promise<number> {
   // Everything about the input is checked before anything starts.
   const overrides = options.gate.map(parseGateOverride);
   const { scenario, source } = await loadScenario(scenarioArg);
@@ -309,6 +315,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO): 
         log: (line) => live.log(`${label}${line}`),
         onEvent: live.onEvent,
         operator: { confirm, ...(keyboard ? { input: keyboard } : {}) },
+        ...(shared ? { shared } : {}),
       });
       live.stop();
       io.out(`${formatSummary(outcome.result, { color: io.color })}\n`);

@@ -93,6 +93,12 @@ export const FAULT_CATALOG = {
     heals: true,
     requires: "fencing",
   },
+  "node-down": {
+    label: (spec) => `node of ${spec.node} down`,
+    color: "#5b3a29",
+    heals: true,
+    requires: "hosts",
+  },
   netem: {
     label: (spec) => `netem ${spec.node} (${netemParts(spec)})`,
     color: "#17becf",

@@ -130,6 +130,12 @@ export const FAULTS: Packages = {
     inject: (spec, { control }) => control.fence(spec.node),
     heal: (spec, { control }) => control.unfence(spec.node),
   },
+  "node-down": {
+    ...FAULT_CATALOG["node-down"],
+    nodes: (spec) => [spec.node],
+    inject: (spec, { control }) => control.down(spec.node),
+    heal: (spec, { control }) => control.up(spec.node),
+  },
   netem: {
     ...FAULT_CATALOG.netem,
     nodes: (spec) => [spec.node],

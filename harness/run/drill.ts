@@ -18,7 +18,7 @@ import type { RunResult } from "../result.ts";
 import type { Scenario } from "../scenario/schema.ts";
 import { ScheduleRunner } from "../schedule/execute.ts";
 import { planSchedule } from "../schedule/plan.ts";
-import { buildTopology, removeRun, type StartedTopology, type Topology } from "../target/index.ts";
+import { buildTopology, removeRun, type SharedResources, type StartedTopology, type Topology } from "../target/index.ts";
 import { VERSION } from "../version.ts";
 import { monotonicClock, roundMs, type Clock } from "./clock.ts";
 import { SteadyStateWindow } from "./steady-state.ts";
@@ -54,6 +54,8 @@ export interface DrillOptions {
   finish?: AbortSignal;
   /** Marks and manual steps' confirmations (run/marks.ts); without `confirm`, a scenario with manual steps is refused. */
   operator?: OperatorOptions;
+  /** What the drills of a series share (--share-cluster): the caller makes it and releases it after the last drill. */
+  shared?: SharedResources;
 }
 
 export interface DrillOutcome {
@@ -213,6 +215,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       signal: drill.signal,
       record: (observation) => history.append({ ...observation, t: roundMs(clock.now()) } as HistoryEvent),
       durationMs,
+      ...(options.shared ? { shared: options.shared } : {}),
     });
     // A target that runs the probes elsewhere (cnpg: in the cluster) brings their History back itself.
     const remote = started.probeRunner;

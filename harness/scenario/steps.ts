@@ -64,6 +64,9 @@ export const deletePodFault = z
     grace: duration.optional().describe("Grace period; omitted: the pod's own (CloudNativePG's stopDelay)."),
   })
   .describe("cnpg: delete a pod the way `kubectl delete pod` does, with its own or a given grace period.");
+export const nodeDownFault = z
+  .strictObject({ kind: z.literal("node-down"), node: nodeName.describe('The instance whose Kubernetes node goes down, "primary" or "replica".') })
+  .describe("cnpg: the Kubernetes node hosting an instance goes down at once, as a crashed machine does (its kind node container killed), with every pod on it; healed: the node is started again and rejoins. Kubernetes' node grace period, not the operator, sets the pace.");
 export const fenceFault = z
   .strictObject({ kind: z.literal("fence"), node: nodeName.describe('The instance to fence, "primary" or "replica".') })
   .describe("cnpg: fence an instance (cnpg.io/fencedInstances): PostgreSQL stops, the pod stays.");
@@ -133,7 +136,7 @@ export const commandFault = z
   })
   .describe("Your own command as the fault: a provider's failover CLI, a script.");
 
-export const fault = byKind("fault", [killFault, stopFault, pauseFault, partitionFault, killProcessFault, pauseProcessFault, dcsOutageFault, dcsPartitionFault, deletePodFault, fenceFault, netemFault, commandFault])
+export const fault = byKind("fault", [killFault, stopFault, pauseFault, partitionFault, killProcessFault, pauseProcessFault, dcsOutageFault, dcsPartitionFault, deletePodFault, fenceFault, nodeDownFault, netemFault, commandFault])
   .describe("What goes wrong, and on which node.");
 
 export const promoteAction = z

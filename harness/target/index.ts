@@ -78,4 +78,5 @@ export async function removeRun(kind: TargetKind, runId: string): Promise<string
   return (await runtime(kind).removeRun?.(runId)) ?? [];
 }
 
-export type { StartedTopology, Topology } from "./types.ts";
+export type { SharedResources, StartedTopology, Topology } from "./types.ts";
+export { SharedPool } from "./shared/pool.ts";

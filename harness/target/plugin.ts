@@ -18,7 +18,7 @@ import type { FaultSpec, StepSpec } from "../scenario/steps.ts";
  * (fault/catalog.ts, schedule/actions.ts), a plugin lists those it provides, and its started target
  * hands out a control for each (types.ts, `Controls`): the three cannot drift apart.
  */
-export const CAPABILITIES = ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "pods", "fencing", "promotion", "switchover", "manager"] as const;
+export const CAPABILITIES = ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "pods", "fencing", "promotion", "switchover", "manager", "hosts"] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 export type Path = ReadonlyArray<PropertyKey>;

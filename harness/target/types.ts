@@ -92,6 +92,8 @@ export interface Controls {
   };
   /** Delete a pod with a grace period in seconds, or the pod's own when undefined. */
   pods: { deletePod(node: string, graceSeconds: number | undefined): Promise<void> };
+  /** The machine under a node: a Kubernetes node taken down with every pod on it, and started again. Resolve with what was done, for the History. */
+  hosts: { down(node: string): Promise<string>; up(node: string): Promise<string | void> };
   /** Fence an instance: PostgreSQL stops, the pod stays. */
   fencing: { fence(node: string): Promise<void>; unfence(node: string): Promise<void> };
   /** pgdrill promotes a standby itself (it stands in for a failover manager). */
@@ -168,6 +170,16 @@ export interface TopologyStartOptions {
   record?: (observation: Observation) => void;
   /** How long the probes will run (the scenario's duration), to bound what a target starts for them. */
   durationMs?: number;
+  /** Set when drills in a series share what is slow to make (--share-cluster); absent, every drill makes its own. */
+  shared?: SharedResources;
+}
+
+/**
+ * Resources a series of drills shares (shared/pool.ts). A target asks for one by a key naming what
+ * it is; the first drill makes it, later ones get the same, and the series removes it at its end.
+ */
+export interface SharedResources {
+  use<T>(key: string, make: () => Promise<{ value: T; describe: string; remove: () => Promise<void> }>): Promise<T>;
 }
 
 export interface Topology {

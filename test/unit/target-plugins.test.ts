@@ -56,7 +56,7 @@ describe("what each target can do", () => {
 
   it.each([
     ["container-pair", ["kill", "stop", "pause", "partition", "netem", "command"], ["promote", "heal"]],
-    ["cnpg", ["kill", "delete-pod", "partition", "fence", "netem", "command"], ["switchover", "heal"]],
+    ["cnpg", ["kill", "delete-pod", "partition", "fence", "node-down", "netem", "command"], ["switchover", "heal"]],
     ["endpoint", ["command"], ["heal"]],
     ["patroni", ["kill", "stop", "pause", "partition", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "netem", "command"], ["switchover", "failover", "maintenance", "heal"]],
   ])("%s: faults %j, actions %j", (kind, faults, actions) => {

@@ -34,6 +34,8 @@ import { RUNNER_CONTROL_PORT } from "./runner/protocol.ts";
 import { RunnerSession, type RemoteContext } from "./runner/remote.ts";
 import { kubeRunnerTransport } from "./runner/transport.ts";
 import { ClusterObserver } from "./observer.ts";
+import { manifestImages, withImageDefaults } from "./images.ts";
+import { KindHosts } from "./hosts.ts";
 import { OPERATOR_POD_SELECTOR, describeInstall, detectOperator, installOperator, loadOperatorManifest, manifestDeployment, planOperator, waitForOperator } from "./operator.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
@@ -93,34 +95,49 @@ class RwTimeline {
   }
 }
 
-async function startCnpg(spec: CnpgTarget, probes: readonly ProbeSpec[], options: TopologyStartOptions): Promise<StartedTopology> {
+async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[], startOptions: TopologyStartOptions): Promise<StartedTopology> {
+  // Start-up lines go to the History too: how long the cluster, the operator and the Cluster took is evidence.
+  const options: TopologyStartOptions = {
+    ...startOptions,
+    log: (line) => {
+      startOptions.log(line);
+      if (/ (up|ready) in \d+ ms/.test(line)) startOptions.record?.({ kind: "log", level: "info", message: line });
+    },
+  };
+  const { spec, used } = withImageDefaults(scenarioSpec);
+  for (const line of used) options.log(`cnpg: ${line}`);
   const deadline = Date.now() + toMs(spec.startupTimeout);
   const made: Made = { objects: [] };
   let kube: Kube | null = null;
   let observer: ClusterObserver | null = null;
   let session: RunnerSession | null = null;
   const rw = new RwTimeline();
+  let kindCluster: string | undefined;
   try {
     let target: KubeTarget;
     if (spec.context === undefined) {
       if (!(await kindAvailable())) {
         throw new InputError("target.context", "no context given and the kind CLI is not installed", "Install kind (https://kind.sigs.k8s.io) so pgdrill can create a cluster, or set target.context to an existing cluster.");
       }
-      const name = kindClusterName(options.runId);
-      const base = parseYaml(await readFile(kindConfigPath(spec.kindConfig), "utf8").catch(() => {
-        throw new InputError("target.kindConfig", `cannot read "${spec.kindConfig}"`, "Point it at a kind cluster config (see fixtures/kind/cluster.yaml).");
-      })) as KindConfig;
-      options.log(`cnpg: creating kind cluster ${name}`);
-      made.kindCluster = name;
-      recordOwner(kindResource(name), options.runId);
-      const t0 = Date.now();
-      await createKindCluster(name, stringifyYaml(kindConfig(base)), { ...(spec.kindImage ? { image: spec.kindImage } : {}), waitSeconds: 180, ...(options.signal ? { signal: options.signal } : {}) });
-      options.log(`cnpg: kind cluster ${name} up in ${Date.now() - t0} ms`);
-      if (spec.access === "in-cluster") {
-        // The image the workflow builds is in the local engine, not in any registry: load it into the nodes.
-        const loaded = await loadImageIntoKind(name, spec.runner.image, options.signal);
-        options.log(loaded === "loaded" ? `cnpg: loaded ${spec.runner.image} into ${name}` : `cnpg: ${spec.runner.image} is not in the local Docker engine; the cluster will pull it`);
+      let name: string;
+      if (options.shared) {
+        // A series sharing one cluster (--share-cluster): the first drill makes it, the series deletes it.
+        const key = `cnpg kind cluster ${spec.kindConfig} ${spec.kindImage ?? "kind's node image"}`;
+        const shared = options.shared;
+        name = await shared.use(key, async () => {
+          const made = await createOwnKindCluster(spec, options);
+          return { value: made, describe: kindResource(made), remove: () => deleteKindCluster(made).then(() => forgetOwner(kindResource(made))) };
+        });
+        options.log(`cnpg: using the series' shared kind cluster ${name}`);
+      } else {
+        name = kindClusterName(options.runId);
+        made.kindCluster = name;
+        await createOwnKindCluster(spec, options, name);
       }
+      // Images the drill names that are in the local engine (the runner's as the workflow builds
+      // it, locally built operator and PostgreSQL images), not in any registry: load them into the nodes.
+      await loadImages(name, [...(spec.access === "in-cluster" ? [spec.runner.image] : []), ...(spec.imageName ? [spec.imageName] : [])], options);
+      kindCluster = name;
       target = loadKube({ yaml: await kindKubeconfig(name) });
     } else {
       target = loadKube({ ...(spec.kubeconfig ? { kubeconfig: spec.kubeconfig } : {}), context: spec.context });
@@ -132,7 +149,7 @@ async function startCnpg(spec: CnpgTarget, probes: readonly ProbeSpec[], options
     kube = new Kube(target);
     options.log(`cnpg: context ${target.context} (${target.server})`);
 
-    const operator = await ensureOperator(kube, spec, deadline, options);
+    const operator = await ensureOperator(kube, spec, deadline, kindCluster, options);
 
     const namespace = spec.namespace ?? `pgdrill-${options.runId.toLowerCase()}`.slice(0, 63);
     if (await kube.createNamespace(namespace, { "pgdrill.managed": "true", "pgdrill.run": options.runId })) made.namespace = namespace;
@@ -181,7 +198,7 @@ async function startCnpg(spec: CnpgTarget, probes: readonly ProbeSpec[], options
 
     const common = { spec, kube, observer, namespace, made, operatorNamespace: operator.namespace, disruptive: mayDisrupt(spec, target.context) };
     if (spec.access === "in-cluster") {
-      session = await startRunner(kube, spec, probes, namespace, made, rw, deadline, options);
+      session = await startRunner(kube, spec, probes, namespace, made, rw, deadline, kindCluster !== undefined, options);
       record({ kind: "log", level: "info", message: `probes ran in the cluster: pod ${namespace}/${runnerPodName(spec)} (${spec.runner.image}) dialing ${spec.name}-rw.${namespace}.svc and ${spec.name}-ro.${namespace}.svc as the app user, its History brought back through the API server` });
       return new StartedCnpg({ ...common, credentials: { user: "app", password: "" }, runner: { session, rw } });
     }
@@ -210,11 +227,11 @@ async function startCnpg(spec: CnpgTarget, probes: readonly ProbeSpec[], options
  * app user from the Cluster's -app secret, bounded), ready (its readiness probe is its clock), and
  * answering through the API server's pod proxy, which is how the drill reaches it from now on.
  */
-async function startRunner(kube: Kube, spec: CnpgTarget, probes: readonly ProbeSpec[], namespace: string, made: Made, rw: RwTimeline, deadline: number, options: TopologyStartOptions): Promise<RunnerSession> {
+async function startRunner(kube: Kube, spec: CnpgTarget, probes: readonly ProbeSpec[], namespace: string, made: Made, rw: RwTimeline, deadline: number, ownKind: boolean, options: TopologyStartOptions): Promise<RunnerSession> {
   if (probes.length === 0) throw new InputError("probes", "the cnpg target's in-cluster runner has no probes to run", "List at least one probe, or set target.access: outside.");
   const durationMs = Math.min(RUNNER_MAX_RUN_MS - 60_000, options.durationMs ?? RUNNER_MAX_RUN_MS - 60_000);
   const config = runnerConfig(spec, namespace, probes, { maxRunMs: durationMs + 60_000, lifetimeMs: durationMs + RUNNER_AFTER_MS });
-  const pod = runnerPod(spec, namespace, config, { image: spec.runner.image, runId: options.runId });
+  const pod = runnerPod(spec, namespace, config, { image: spec.runner.image, runId: options.runId, controlPlane: ownKind });
   await kube.create(pod).catch((error: unknown) => {
     if (statusOf(error) === 409) {
       throw new InputError("target.name", `a Pod "${pod.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`, "Choose another target.name or target.namespace, or delete that Pod if it is a leftover of an earlier drill.");
@@ -302,8 +319,9 @@ interface OutsideAccess {
  * Uses the CloudNativePG that is installed, wherever and however (release manifest, Helm, OLM);
  * installs the pinned release only where there is no trace of one. Returns its Deployment.
  */
-async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, options: TopologyStartOptions): Promise<{ namespace: string; name: string }> {
+async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, kindCluster: string | undefined, options: TopologyStartOptions): Promise<{ namespace: string; name: string }> {
   const { operator } = spec;
+  const t0 = Date.now();
   const install = await detectOperator(kube).catch((error: unknown) => {
     throw kubeFailure("looking for an installed CloudNativePG (its CRD and operator Deployments)", error);
   });
@@ -315,11 +333,33 @@ async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, op
   } else {
     options.log(`cnpg: no CloudNativePG installed; installing ${operator.manifest ?? operator.version}`);
     const objects = await loadOperatorManifest(operator, options.signal);
+    if (kindCluster) await loadImages(kindCluster, manifestImages(objects), options);
     await installOperator(kube, objects, options.log);
     deployment = manifestDeployment(objects, operator.namespace);
   }
   await waitForOperator(kube, deployment, deadline, options.signal);
+  options.log(`cnpg: operator ${deployment.namespace}/${deployment.name} ready in ${Date.now() - t0} ms`);
   return deployment;
+}
+
+/** A kind cluster of this run's (or the series'), from the target's config and node image. */
+async function createOwnKindCluster(spec: CnpgTarget, options: TopologyStartOptions, name = kindClusterName(options.runId)): Promise<string> {
+  const base = parseYaml(await readFile(kindConfigPath(spec.kindConfig), "utf8").catch(() => {
+    throw new InputError("target.kindConfig", `cannot read "${spec.kindConfig}"`, "Point it at a kind cluster config (see fixtures/kind/cluster.yaml).");
+  })) as KindConfig;
+  options.log(`cnpg: creating kind cluster ${name}${spec.kindImage ? ` from ${spec.kindImage}` : ""}`);
+  recordOwner(kindResource(name), options.runId);
+  const t0 = Date.now();
+  await createKindCluster(name, stringifyYaml(kindConfig(base)), { ...(spec.kindImage ? { image: spec.kindImage } : {}), waitSeconds: 180, log: options.log, ...(options.signal ? { signal: options.signal } : {}) });
+  options.log(`cnpg: kind cluster ${name} up in ${Date.now() - t0} ms`);
+  return name;
+}
+
+async function loadImages(cluster: string, images: readonly string[], options: TopologyStartOptions): Promise<void> {
+  for (const image of new Set(images)) {
+    const loaded = await loadImageIntoKind(cluster, image, options.signal);
+    options.log(loaded === "loaded" ? `cnpg: loaded ${image} into ${cluster}` : `cnpg: ${image} is not in the local Docker engine; the cluster will pull it`);
+  }
 }
 
 function clusterConflict(spec: CnpgTarget, namespace: string): InputError {
@@ -414,6 +454,7 @@ class StartedCnpg implements StartedTopology {
     shaping: { shape: (node, shaping) => this.shape(node, shaping), unshape: (node) => this.unshape(node) },
     fencing: { fence: (node) => this.fence(node), unfence: (node) => this.setFenced(node, false) },
     switchover: { switchover: (node) => this.switchover(node) },
+    hosts: { down: (node) => this.hostDown(node), up: () => this.hostsUp() },
   };
   private readonly spec: CnpgTarget;
   private readonly kube: Kube;
@@ -426,6 +467,7 @@ class StartedCnpg implements StartedTopology {
   private readonly outside: OutsideAccess | undefined;
   readonly probeRunner: ProbeRunner | undefined;
   private tornDown = false;
+  private readonly hosts = new KindHosts();
 
   constructor(options: StartedCnpgOptions) {
     this.spec = options.spec;
@@ -530,6 +572,16 @@ class StartedCnpg implements StartedTopology {
     await this.kube.deletePod(namespace, name, graceSeconds).catch((error: unknown) => {
       throw kubeFailure(`deleting pod ${namespace}/${name}`, error);
     });
+  }
+
+  private async hostDown(node: string): Promise<string> {
+    this.refuseUnlessDisruptive(`take down the node of ${node}`);
+    const where = this.podNetns(node, false);
+    return this.hosts.takeDown(where!.kubeNode, node);
+  }
+
+  private async hostsUp(): Promise<string | void> {
+    return this.hosts.bringUp();
   }
 
   private async cut(cut: Cut): Promise<void> {

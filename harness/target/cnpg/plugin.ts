@@ -89,7 +89,7 @@ export const cnpgPlugin = definePlugin({
   nodes: instanceNames,
   // Resolved when the step runs: the primary then, a ready replica, the operator's pod.
   roles: ["primary", "replica", "operator"],
-  capabilities: ["kill", "pods", "network", "shaping", "fencing", "switchover"],
+  capabilities: ["kill", "pods", "network", "shaping", "fencing", "switchover", "hosts"],
   probeEndpoints: () => ["rw", "ro"],
   endpointsAreServices: true,
   killedBy: "pod delete, grace 0",
@@ -117,8 +117,8 @@ function checkCnpgFault(_spec: CnpgTarget, fault: FaultSpec, path: Path, report:
   }
   if (fault.kind === "command" || fault.kind === "dcs-outage") return false;
   const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
-  if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence" || fault.kind === "netem")) {
-    const verb = { partition: "cut off", fence: "fence", netem: "slow down the network of" }[fault.kind];
+  if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence" || fault.kind === "netem" || fault.kind === "node-down")) {
+    const verb = { partition: "cut off", fence: "fence", netem: "slow down the network of", "node-down": "take down the node of" }[fault.kind];
     report([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${verb} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
     return true;
   }

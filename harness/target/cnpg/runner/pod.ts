@@ -81,7 +81,12 @@ export interface RunnerPodManifest {
   spec: Record<string, unknown> & { containers: Array<Record<string, unknown> & { env: Array<Record<string, unknown>> }> };
 }
 
-export function runnerPod(target: CnpgTarget, namespace: string, config: RunnerConfig, options: { image: string; runId: string }): RunnerPodManifest {
+/**
+ * `controlPlane`: the cluster is pgdrill's own kind cluster, whose control-plane node hosts no
+ * instance: the runner may go there (its taint tolerated), so taking an instance's node down
+ * (node-down) leaves the clients running. On anyone else's cluster the control plane is left alone.
+ */
+export function runnerPod(target: CnpgTarget, namespace: string, config: RunnerConfig, options: { image: string; runId: string; controlPlane?: boolean }): RunnerPodManifest {
   const secret = `${target.name}-app`;
   return {
     apiVersion: "v1",
@@ -107,6 +112,7 @@ export function runnerPod(target: CnpgTarget, namespace: string, config: RunnerC
           ],
         },
       },
+      ...(options.controlPlane ? { tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }] } : {}),
       containers: [
         {
           name: RUNNER_CONTAINER,
