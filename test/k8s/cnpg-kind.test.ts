@@ -1,0 +1,68 @@
+/**
+ * The cnpg target for real: kind clusters from the node image fixtures/kind/build.sh builds here
+ * (Kubernetes v1.34 from its Go modules), CloudNativePG 1.30's operator built from its module and
+ * installed from its own release manifest, PostgreSQL from Debian 12, the probes in the cluster
+ * (the runner pod). pgdrill is run as users run it: `pgdrill run <scenario>`, as a process. Run by
+ * `npm run test:k8s`; each drill takes minutes.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HistoryEvent } from "../../harness/history/events.ts";
+import { pgdrill, readEvents } from "../integration/helpers.ts";
+import { describeRun, pgdrillKindClusters, pgdrillKindNodes, readResult, requireLocalImages } from "./helpers.ts";
+
+const out = mkdtempSync(join(tmpdir(), "pgdrill-k8s-"));
+
+function logLines(events: HistoryEvent[], prefix: string): string[] {
+  return events.filter((e) => e.kind === "log" && e.message.startsWith(prefix)).map((e) => (e.kind === "log" ? e.message : ""));
+}
+
+/** What every real in-cluster drill must show: the runner pod probed, from the image pgdrill loaded, with clock estimates. */
+function expectRanInCluster(events: HistoryEvent[]) {
+  expect(logLines(events, "probes ran in the cluster: pod ").length).toBe(1);
+  expect(logLines(events, "probe runner: pgdrill ")).toEqual([expect.stringMatching(/^probe runner: pgdrill \S+ on node v24\.\d+\.\d+ as uid 1000$/)]);
+  expect(logLines(events, "probe runner clock (before the probes)").length).toBe(1);
+}
+
+beforeAll(() => {
+  requireLocalImages();
+  expect(pgdrillKindClusters(), "a pgdrill kind cluster is left from an earlier run: pgdrill reap --all").toEqual([]);
+});
+
+afterAll(() => {
+  // Whatever a failed test left: pgdrill's own clean-up is what the tests assert, this is the net.
+  if (pgdrillKindClusters().length > 0) pgdrill(["reap", "--all"]);
+});
+
+describe("cnpg on a real kind cluster and a real CloudNativePG operator", { timeout: 1_800_000 }, () => {
+  it("the seed guide's test as a user runs it: `pgdrill run cnpg-kill-primary` makes a kind cluster, installs the operator, deletes the primary pod and measures the failover, then deletes everything", async () => {
+    const runDir = join(out, "cnpg-kill-primary");
+    const run = pgdrill(["run", "cnpg-kill-primary", "--out", runDir]);
+    const { code } = await run.exit;
+    const output = run.output();
+    console.log(output);
+    const result = readResult(runDir);
+    console.log(describeRun("cnpg-kill-primary (own cluster)", result));
+    const events = readEvents(runDir);
+    // The images came from this machine: kind's node image, the operator and PostgreSQL built here, loaded into the nodes.
+    const logged = output;
+    expect(logged).toMatch(/cnpg: creating kind cluster pgdrill-\S+ from pgdrill\/kind-node:v1\.34\.\d+/);
+    expect(logLines(events, "cnpg: kind cluster pgdrill-")).toEqual([expect.stringMatching(/ up in \d+ ms$/)]);
+    expect(logLines(events, "cnpg: operator cnpg-system/cnpg-controller-manager ready in ")).toHaveLength(1);
+    expect(logged).toMatch(/cnpg: loaded pgdrill\/probe-runner:\S+ into pgdrill-/);
+    expect(logged).toMatch(/cnpg: loaded pgdrill\/cloudnative-pg:1\.30\.0 into pgdrill-/);
+    expect(logged).toMatch(/cnpg: loaded pgdrill\/cnpg-postgresql:15\.\d+ into pgdrill-/);
+    expectRanInCluster(events);
+    // The operator failed over, within CloudNativePG's own E2E budget on kind, and the clients came back.
+    expect(result.metrics.failover.happened).toBe(true);
+    expect(result.metrics.operator.promotedAfterMs).toBeLessThan(20_000);
+    expect(result.metrics.splitBrain.overlapMs).toBe(0);
+    expect(result.verdict).toBe("pass");
+    expect(code).toBe(0);
+    // Nothing left: no kind cluster, no node container.
+    expect(pgdrillKindClusters()).toEqual([]);
+    expect(pgdrillKindNodes()).toEqual([]);
+  });
+});
