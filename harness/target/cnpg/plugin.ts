@@ -27,7 +27,7 @@ export const cnpgTarget = z
     kubeconfig: z.string().min(1).optional().describe("Kubeconfig file for `context`; default KUBECONFIG or ~/.kube/config."),
     allowContexts: z.array(z.string().min(1)).default([]).describe("Contexts not created by pgdrill where pgdrill may create its namespace, Cluster and services (and install the operator if none is there) and aim faults. Anything else is refused."),
     kindConfig: z.string().min(1).default("fixtures/kind/cluster.yaml").describe("kind cluster config (nodes); pgdrill adds the port mappings."),
-    kindImage: z.string().min(1).optional().describe('kind node image, e.g. "kindest/node:v1.33.1"; default: kind\'s own.'),
+    kindImage: z.string().min(1).optional().describe('kind node image, e.g. "kindest/node:v1.33.1"; default: PGDRILL_KIND_NODE_IMAGE, else kind\'s own. Without a registry: fixtures/kind/build.sh builds pgdrill/kind-node:v1.34.4.'),
     operator: z
       .strictObject({
         version: z
@@ -35,7 +35,7 @@ export const cnpgTarget = z
           .regex(/^\d+\.\d+\.\d+(-rc\d+)?$/, { message: 'must be a release like "1.30.0"' })
           .default(CNPG_DEFAULT_VERSION)
           .describe("CloudNativePG release to install."),
-        manifest: z.string().min(1).optional().describe("Release manifest: an https URL or a local file. Default: the release's manifest on GitHub."),
+        manifest: z.string().min(1).optional().describe("Release manifest: an https URL or a local file. Default: PGDRILL_CNPG_MANIFEST, else the release's manifest on GitHub. Images it names that the local Docker engine holds are loaded into kind clusters pgdrill makes."),
         install: z.enum(["if-missing", "always", "never"]).default("if-missing").describe("if-missing: install unless CloudNativePG is there (its CRD or an operator Deployment, any name, any namespace); never: require one; always: install, refused if CloudNativePG is already there (pgdrill never applies the manifest over an install)."),
         namespace: z.string().min(1).default("cnpg-system").describe("Namespace of the operator pgdrill installs when the manifest names none; an installed operator is found wherever it is."),
       })
@@ -45,7 +45,7 @@ export const cnpgTarget = z
     name: kubernetesName("object").default("pgdrill").describe("Cluster object name; instances are <name>-1, <name>-2, ..."),
     instances: z.number().int().min(2, { message: "must be at least 2: a failover needs a replica" }).max(9).default(3).describe("PostgreSQL instances (pods): a primary and replicas."),
     replication: z.enum(["async", "sync"]).default("async").describe("async, or sync: one replica must confirm each commit (postgresql.synchronous, method any)."),
-    imageName: z.string().min(1).optional().describe("PostgreSQL operand image; default: the operator's default."),
+    imageName: z.string().min(1).optional().describe("PostgreSQL operand image; default: PGDRILL_CNPG_POSTGRES_IMAGE, else the operator's default. Loaded into kind clusters pgdrill makes when the local Docker engine holds it."),
     storage: z.string().regex(/^\d+(Mi|Gi)$/, { message: 'must be a size like "1Gi"' }).default("1Gi").describe("Storage size of each instance."),
     parameters: z.record(z.string(), z.string()).default({}).describe("postgresql.parameters; merged over pgdrill's defaults (the seed guide's, scaled down)."),
     spec: z.record(z.string(), z.unknown()).default({}).describe("Merged over the generated Cluster spec as-is: the escape hatch for options pgdrill does not model."),
