@@ -26,7 +26,7 @@ import { roundMs } from "../../run/clock.ts";
 import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
 import { mayDisrupt } from "./safety.ts";
 import { forgetOwner, recordOwner } from "../../run/owners.ts";
-import { createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, loadImageIntoKind, onKindNode } from "./kind.ts";
+import { copyToKindNode, createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, loadImageIntoKind, onKindNode } from "./kind.ts";
 import { FENCE_ALL, FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, statusOf, type KubeTarget } from "./kube.ts";
 import { clusterManifest, instanceNodePortServices, kindConfig, outsideServiceNames, type KindConfig } from "./manifests.ts";
 import { instanceServices, runnerConfig, runnerPod, runnerPodName, RUNNER_CONTAINER, RUNNER_LABEL } from "./runner/pod.ts";
@@ -606,11 +606,19 @@ class StartedCnpg implements StartedTopology {
     await removeShaping(this.podShell(node, true));
   }
 
-  /** Runs a script in the pod's network namespace (tools from its kind node); no copy: no delayer there. */
+  /**
+   * Runs a script in the pod's network namespace with its kind node's tools. Where the kernel has
+   * no netem, the delay runs in pgdrill's packet delayer on the node, in the pod's namespace: it
+   * needs python3 on the node, which pgdrill's node image has (fixtures/kind/build.sh) and
+   * kindest/node has not; the shaping's tools check says so.
+   */
   private podShell(node: string, missingOk: boolean): NodeShell {
     return {
       name: node,
-      noDelayer: "kind nodes have no python3 for pgdrill's packet delayer",
+      copy: async (content, path) => {
+        const where = this.podNetns(node, false);
+        await copyToKindNode(where!.kubeNode, content, path);
+      },
       run: async (script) => {
         const where = this.podNetns(node, missingOk);
         return where ? execOnKindNode(where.kubeNode, podNetnsScript(this.namespace, node, script, missingOk)) : { exitCode: 0, output: "" };

@@ -162,6 +162,12 @@ export async function onKindNode(node: string, script: string): Promise<string> 
   return result.output;
 }
 
+/** Writes `content` to `path` on a kind node (its parent folders made): the packet delayer's script, for netem's fallback. */
+export async function copyToKindNode(node: string, content: string, path: string): Promise<void> {
+  const result = await kind({ nothrow: true, input: content })`docker exec -i ${node} sh -c ${`mkdir -p "$(dirname '${path}')" && cat > '${path}'`}`;
+  if (result.exitCode !== 0) throw new HarnessError(`copying ${path} to kind node ${node}: ${lastLines(result.stderr)}`);
+}
+
 /** The script's exit code and output (stderr when it has any), for callers that tell exit codes apart. */
 export async function execOnKindNode(node: string, script: string): Promise<{ exitCode: number; output: string }> {
   const result = await kind({ nothrow: true })`docker exec ${node} sh -c ${script}`;
