@@ -214,7 +214,10 @@ export interface Metrics {
     /** First fault → the Cluster's currentPrimary changed (ms). */
     promotedAfterMs: number | null;
     newPrimary: string | null;
-    /** Time status.targetPrimary was "pending" (ms). */
+    /**
+     * Time status.targetPrimary was "pending" (ms): from a failover's first "pending" until it named
+     * the new primary, across the operator's resets to currentPrimary while the election waits.
+     */
     pendingMs: number;
     /** After the first fault: time no pod was labelled primary, so the rw service had no endpoint (ms). */
     noPrimaryLabelMs: number;

@@ -4,7 +4,8 @@
  *
  * - Detection: fault → the HA mechanism acted. What acts depends on who decides failovers, read
  *   from the History: pgdrill's own `promote` action once its detection delay (`after`) is over
- *   (the container pair, where the scenario is the HA manager), the operator's `status.targetPrimary` leaving the old primary (cnpg's `k8s`
+ *   (the container pair, where the scenario is the HA manager), the operator's `status.phase` turning
+ *   to "Failing over" or `status.targetPrimary` leaving the old primary (cnpg's `k8s`
  *   events: "pending" or a new name), the HA manager's leader key lost or moved (`ha` events:
  *   Patroni). A switchover is its own decision: detection is 0. The earliest of these after the
  *   fault counts; none seen (a managed endpoint, whose provider decides unseen) leaves it null.
@@ -28,6 +29,9 @@ import { defineChecker, type CheckerOutput } from "./checker.ts";
 import { outagePass, type OutageReading, type Promotion } from "./failover.ts";
 
 export type AnatomyMetrics = Metrics["anatomy"];
+
+/** CloudNativePG's Cluster phase while it fails over (apiv1.PhaseFailOver). */
+const FAILING_OVER = "Failing over";
 
 const emptyAnatomy = (): AnatomyMetrics => ({
   observed: false,
@@ -114,14 +118,22 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
   return { valid: true, metrics, ...(unseen.length > 0 ? { reason: unseen.join("; ") } : {}) };
 }
 
-/** The first sign after the fault that the HA mechanism acted: a promote began, targetPrimary left the old primary, the leader key was lost or moved. */
+/**
+ * The first sign after the fault that the HA mechanism acted: a promote began, the Cluster's phase
+ * turned to "Failing over" or its targetPrimary left the old primary, the leader key was lost or
+ * moved. CloudNativePG writes the phase first, then "pending" (replicas.go: RegisterPhase, then
+ * setPrimaryInstance): 26 ms apart in the first real run (test/fixtures/cnpg/kind/kill-primary).
+ */
 function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: string | null): Sign | null {
   let targetPrimary = oldPrimary;
+  let phase: string | undefined;
   let leader: string | null | undefined = oldPrimary ?? undefined;
   for (const event of context.events) {
-    if (event.kind === "k8s" && event.subject === "cluster" && event.targetPrimary !== undefined) {
-      if (event.t >= faultAt && event.targetPrimary !== targetPrimary) return { t: event.t, by: `targetPrimary ${targetPrimary ?? "?"} → ${event.targetPrimary}`, mechanism: "operator" };
-      targetPrimary = event.targetPrimary;
+    if (event.kind === "k8s" && event.subject === "cluster" && (event.targetPrimary !== undefined || event.phase !== undefined)) {
+      if (event.t >= faultAt && event.targetPrimary !== undefined && event.targetPrimary !== targetPrimary) return { t: event.t, by: `targetPrimary ${targetPrimary ?? "?"} → ${event.targetPrimary}`, mechanism: "operator" };
+      if (event.t >= faultAt && event.phase === FAILING_OVER && phase !== FAILING_OVER) return { t: event.t, by: `phase ${phase === undefined ? "" : `"${phase}" `}→ "${FAILING_OVER}"`, mechanism: "operator" };
+      targetPrimary = event.targetPrimary ?? targetPrimary;
+      phase = event.phase ?? phase;
     } else if (isLeaderEvent(event)) {
       if (event.t >= faultAt && event.leader !== leader) return { t: event.t, by: `${event.manager} leader ${leader ?? "none"} → ${event.leader ?? "none"}`, mechanism: "ha-manager" };
       leader = event.leader;

@@ -17,6 +17,9 @@ import { contextOnly, defineChecker, type CheckerOutput } from "./checker.ts";
 
 export type OperatorMetrics = Metrics["operator"];
 
+/** apiv1.PhaseFailOver, the Cluster's phase while a failover is under way. */
+const FAILING_OVER = "Failing over";
+
 export const operatorChecker = defineChecker<OperatorMetrics>({
   empty: () => ({
     observed: false,
@@ -48,8 +51,20 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
   let primaryAtFault: string | undefined;
   let promotedAt: number | null = null;
   let newPrimary: string | null = null;
+  // targetPrimary "pending": from a failover's first "pending" until it names the new primary. While
+  // the election waits (for the replicas' WAL receivers to stop), each operator pass resets
+  // "pending" to currentPrimary (cluster_status.go: a targetPrimary naming no active pod) and sets
+  // it again: a reset followed by "pending" is the same election, still under way. A reset that
+  // stays (the phase moves on from "Failing over", or the History ends) ends it at the reset.
+  // The first real run (test/fixtures/cnpg/kind/kill-primary) flipped five times in 2.05 s.
   let pendingSince: number | null = null;
+  let pendingResetAt: number | null = null;
   let pendingMs = 0;
+  const closePending = (t: number) => {
+    if (pendingSince !== null) pendingMs += t - pendingSince;
+    pendingSince = null;
+    pendingResetAt = null;
+  };
   const roles = new Map<string, string | null>();
   let labelState: { count: number; since: number } = { count: 0, since: 0 };
   let noPrimaryLabelMs = 0;
@@ -107,10 +122,16 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
       continue;
     }
     if (event.subject === "cluster") {
-      if (event.targetPrimary === "pending" && pendingSince === null) pendingSince = event.t;
-      if (event.targetPrimary !== "pending" && pendingSince !== null) {
-        pendingMs += event.t - pendingSince;
-        pendingSince = null;
+      const current = event.currentPrimary ?? currentPrimary;
+      if (pendingResetAt !== null && event.phase !== undefined && event.phase !== FAILING_OVER) closePending(pendingResetAt);
+      if (event.targetPrimary === "pending") {
+        pendingSince ??= event.t;
+        pendingResetAt = null;
+      } else if (pendingSince !== null && event.currentPrimary !== undefined && event.currentPrimary !== currentPrimary) {
+        closePending(event.t); // promoted
+      } else if (pendingSince !== null && event.targetPrimary !== undefined) {
+        if (event.targetPrimary !== current) closePending(event.t); // the new primary named
+        else pendingResetAt ??= event.t;
       }
       if (event.currentPrimary !== undefined) {
         if (firstFault !== null && event.t >= firstFault && promotedAt === null && event.currentPrimary !== (primaryAtFault ?? currentPrimary)) {
@@ -128,7 +149,7 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
   }
   closeLabelSpan(end);
   closeRwSpan(end);
-  if (pendingSince !== null) pendingMs += end - pendingSince;
+  closePending(pendingResetAt ?? end);
   const afterFault = (t: number | null) => (t !== null && firstFault !== null ? t - firstFault : null);
 
   const metrics: OperatorMetrics = {

@@ -108,6 +108,24 @@ describe("failover anatomy", () => {
     expect(metrics.clients[0]).toMatchObject({ probe: "writes", recoveredAfterMs: 1910 - 950, recoveryMs: 1910 - 1800 });
   });
 
+  it("reads the operator's phase turning to \"Failing over\" as detection: CloudNativePG writes it before targetPrimary pending, as the first real run recorded", () => {
+    const builder = history().start({ probes: PROBES });
+    for (let id = 1; id <= 10; id += 1) builder.write(id, (id - 1) * 100, "ok");
+    builder.fault(950, "delete primary pod");
+    // As test/fixtures/cnpg/kind/kill-primary: the phase at +593 ms (targetPrimary unchanged), pending at +619 ms.
+    push(
+      builder,
+      { kind: "k8s", t: 960, subject: "cluster", name: "pg", targetPrimary: "primary", currentPrimary: "primary", phase: "Cluster in healthy state" },
+      { kind: "k8s", t: 950 + 593, subject: "cluster", name: "pg", targetPrimary: "primary", currentPrimary: "primary", phase: "Failing over" },
+      { kind: "k8s", t: 950 + 619, subject: "cluster", name: "pg", targetPrimary: "pending", currentPrimary: "primary", phase: "Failing over" },
+      { kind: "k8s", t: 1800, subject: "cluster", name: "pg", targetPrimary: "standby", currentPrimary: "standby", phase: "Failing over" },
+    );
+    let id = 100;
+    for (let at = 1000; at < 2300; at += 100) builder.write(id++, at, at < 1900 ? "fail" : "ok", 10, at < 1900 ? "primary" : "standby");
+    const { metrics } = anatomyChecker.check(builder.end(2500).events);
+    expect(metrics).toMatchObject({ mechanism: "operator", detectedAfterMs: 593, detectedBy: 'phase "Cluster in healthy state" → "Failing over"', promotedAfterMs: 850 });
+  });
+
   it("reads an HA manager's leader key: lost is detection, moved to the new primary is promotion", () => {
     const builder = history().start({ probes: PROBES });
     for (let id = 1; id <= 10; id += 1) builder.write(id, (id - 1) * 100, "ok");
