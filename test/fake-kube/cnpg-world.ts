@@ -22,8 +22,15 @@
  * headless per-instance Services).
  *
  * Time: upstream durations (lease 15 s, retry 2 s, the operator's own leader lease 15 s, the 1 s
- * requeue) are multiplied by `timeScale`, so a test can compress them (0.1: a 1.5 s lease) and
- * still see their order and proportions. The Lease objects keep the real `leaseDurationSeconds`.
+ * requeue, and what the first real run measured, below) are multiplied by `timeScale`, so a test can
+ * compress them (0.1: a 1.5 s lease) and still see their order and proportions. The Lease objects
+ * keep the real `leaseDurationSeconds`.
+ *
+ * Checked against reality: the first real run (kind v1.34.4, CloudNativePG 1.30.0, kill primary,
+ * test/fixtures/cnpg/kind/kill-primary) taught it the kubelet's 2 s before SIGKILL, the operator's
+ * targetPrimary resets while a failover waits for the WAL receivers, the time a pass takes, the
+ * Lease's three writes on take-over and a recreated former primary's long rejoin;
+ * test/unit/cnpg-fake-vs-real.test.ts holds the fake to that run's order and timings.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -78,6 +85,42 @@ export const OPERATOR_LEASE_S = 15;
 export const OPERATOR_LEADER_LEASE = "db9c8771.cnpg.io";
 /** cluster_controller.go: "waiting for the operation to complete" requeues after 1 s. */
 const REQUEUE_S = 1;
+
+/*
+ * What the first real run taught the fake (kind v1.34.4, CloudNativePG 1.30.0, 3 instances,
+ * cnpg-kill-primary: test/fixtures/cnpg/kind/kill-primary/history.jsonl; times after the fault).
+ * Each is an upstream duration, so it is scaled like the others.
+ */
+/**
+ * kubelet (pkg/kubelet/kuberuntime/kuberuntime_manager.go minimumGracePeriodInSeconds = 2): a pod
+ * deleted with grace 0 leaves the API at once, but its containers get SIGTERM and 2 s before SIGKILL.
+ * Real run: the old primary answered 57P03 "shutting down" to new connections at +0.25 s, yet its
+ * held connection acknowledged writes until +2.08 s, it renewed the Lease once more at +1.12 s and
+ * never released it.
+ */
+const KUBELET_MIN_GRACE_S = 2;
+/**
+ * One operator pass takes time before it writes: getManagedResources (0.1 s), then
+ * GetStatusFromInstances asking each instance manager over HTTP (0.2 s). Real run: pod gone at
+ * +0.31 s, "Failing over" at +0.59 s; each targetPrimary pending → reset → pending cycle 0.3–0.5 s;
+ * currentPrimary +19.66 s → primary label +19.95 s.
+ */
+const PASS_LIST_S = 0.1;
+const PASS_STATUS_S = 0.2;
+/** The EndpointSlice controller follows pods within milliseconds. Real run: pod deleted and rw slice emptied in the same watch moment (+0.31 s); primary label +19.95 s → rw slice +20.00 s. */
+const ENDPOINTS_S = 0.03;
+/** Without a backing database, how long a promotion takes (pg_ctl promote and the instance manager's status). Real run: Lease taken +18.90 s → currentPrimary +19.66 s. */
+const PROMOTION_S = 0.75;
+/**
+ * A recreated former primary reports itself primary (no standby.signal) until its instance manager
+ * has rewound it, and the operator labels no pod while two report primary ("An old primary pod has
+ * been detected", cluster_controller.go, requeue 5 s) nor a pod not yet active (metadata.go
+ * updateRoleLabels, utils.IsPodActive). Real run: recreated without a role +19.96 s, labelled
+ * replica +38.12 s (18.2 s); modelled as a pod Pending that long.
+ */
+const FORMER_PRIMARY_REJOIN_S = 18;
+/** A rejoined standby becomes Ready on the readiness probe (pkg/specs/pods.go ReadinessProbePeriod 10 s). Real run: labelled replica +38.12 s → Cluster healthy +46.32 s. */
+const STANDBY_READY_S = 8;
 
 const HEALTHY = "Cluster in healthy state";
 const FAILING_OVER = "Failing over";
@@ -148,6 +191,11 @@ export class CnpgWorld {
   /** Candidates waiting for the primary Lease: what they observed and since when (runnable.go tryTakeOver). */
   private readonly acquiring = new Map<string, { observed: string | null; since: number; timer: NodeJS.Timeout | null }>();
   private slicesTimer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  /** Instance pods deleted with grace 0 whose containers still run (the kubelet's minimum grace), each with a token for its incarnation. */
+  private readonly terminating = new Map<string, symbol>();
+  /** Instances that were the primary when their pod was deleted: recreated, they must rejoin as standbys. */
+  private readonly formerPrimaries = new Set<string>();
   /** The cluster network: "<service>.<ns>.svc:<port>" → the local address of its stand-in. */
   readonly clusterDns: Record<string, string> = {};
   private readonly routing: Array<Promise<void>> = [];
@@ -239,6 +287,10 @@ export class CnpgWorld {
 
   setStatus(status: Record<string, unknown>): void {
     this.fake.patch(CNPG, this.options.namespace, "clusters", this.options.cluster, { status });
+    // The Cluster controller watches its Cluster with no predicate (cluster_controller.go
+    // SetupWithManager: For(&apiv1.Cluster{})), so a status write starts another pass. Real run: the
+    // targetPrimary flip-flop below ran at this pace (0.3–0.5 s a cycle), not at the 1 s requeue.
+    if (this.leading) this.reconcile();
   }
 
   async close(): Promise<void> {
@@ -246,6 +298,7 @@ export class CnpgWorld {
     for (const timer of this.timers) clearTimeout(timer);
     for (const waiting of this.acquiring.values()) if (waiting.timer) clearTimeout(waiting.timer);
     if (this.slicesTimer) clearTimeout(this.slicesTimer);
+    if (this.renewTimer) clearTimeout(this.renewTimer);
     for (const sockets of this.connections.values()) for (const socket of sockets) socket.destroy();
     for (const running of this.processes.values()) this.stopProcess(running);
     await Promise.all([...this.processes.values()].map((running) => running.exited));
@@ -335,7 +388,7 @@ export class CnpgWorld {
         readService: `${cluster}-r`,
         conditions: [{ type: "Ready", status: "True", reason: "ClusterIsReady", message: "Cluster is Ready" }],
       });
-      this.renewLoop();
+      this.scheduleRenewals();
     });
   }
 
@@ -351,24 +404,53 @@ export class CnpgWorld {
       return;
     }
     if (namespace !== this.options.namespace || !this.instanceNames().includes(name)) return;
-    this.dropConnections(name);
-    this.down.add(name);
     this.stopAcquiring(name);
-    const lease = this.lease();
-    if (lease?.holderIdentity === name && grace !== 0) {
-      // A graceful stop: the instance manager releases the Lease on its way out, so a replica
-      // need not wait out the TTL (internal/cmd/manager/instance/run/cmd.go, the deferred
-      // leaseRunnable.Release; runnable.go Release writes an empty holder, 1 s duration).
-      this.writeLease({ holderIdentity: undefined, leaseDurationSeconds: RELEASED_LEASE_S, renewTime: microTime(), acquireTime: microTime() });
-      this.log.push(`${name}: lease released`);
-    } else if (lease?.holderIdentity === name) {
-      // SIGKILL (grace 0): the holder never releases; the Lease stays held until it expires.
-      this.log.push(`${name}: killed holding the lease`);
+    const wasPrimary = name === this.status().currentPrimary;
+    if (wasPrimary) this.formerPrimaries.add(name);
+    if (grace === 0) {
+      // The pod object is gone now (no endpoint, no DNS, so no new connection reaches it), but the
+      // kubelet gives its containers KUBELET_MIN_GRACE_S before SIGKILL: sessions already open keep
+      // working, the instance manager keeps renewing the Lease and the replicas' WAL receivers stay
+      // connected, so the operator cannot elect a new primary yet (real run: see KUBELET_MIN_GRACE_S).
+      const incarnation = Symbol(name);
+      this.terminating.set(name, incarnation);
+      this.log.push(`${name}: pod deleted (grace 0), its containers stopping`);
+      this.later(this.scaled(KUBELET_MIN_GRACE_S), () => this.containersKilled(name, incarnation, wasPrimary));
+    } else {
+      this.dropConnections(name);
+      this.down.add(name);
+      if (this.lease()?.holderIdentity === name) {
+        // A graceful stop: the instance manager releases the Lease on its way out, so a replica
+        // need not wait out the TTL (internal/cmd/manager/instance/run/cmd.go, the deferred
+        // leaseRunnable.Release; runnable.go Release writes an empty holder, 1 s duration).
+        this.writeLease({ holderIdentity: undefined, leaseDurationSeconds: RELEASED_LEASE_S, renewTime: microTime(), acquireTime: microTime() });
+        this.log.push(`${name}: lease released`);
+      }
+      if (wasPrimary) void this.options.backing?.kill(name).catch(() => undefined);
     }
-    const status = this.status();
-    if (name === status.currentPrimary) void this.options.backing?.kill(name).catch(() => undefined);
     // The operator notices on its pods watch (if it is running) and reconciles.
     this.later(20, () => this.reconcile());
+  }
+
+  /**
+   * The kubelet's SIGKILL after a grace-0 delete: PostgreSQL and the instance manager die at once,
+   * so the held sessions break, the replicas' WAL receivers end and the Lease is left held (the
+   * deferred Release never runs; real run: holders pgdrill-1 → pgdrill-2, never empty).
+   */
+  private containersKilled(name: string, incarnation: symbol, wasPrimary: boolean): void {
+    if (this.terminating.get(name) !== incarnation) return;
+    this.terminating.delete(name);
+    if (wasPrimary) void this.options.backing?.kill(name).catch(() => undefined);
+    // A replica's pod may already be back under its name: that incarnation is its own.
+    if (this.pod(name)) return;
+    this.down.add(name);
+    this.dropConnections(name);
+    this.log.push(this.lease()?.holderIdentity === name ? `${name}: killed holding the lease` : `${name}: killed`);
+  }
+
+  /** An instance's PostgreSQL and instance manager run: its pod exists (or was deleted and is still in the kubelet's grace) and it is not stopped. */
+  private running(name: string): boolean {
+    return (this.pod(name) !== undefined || this.terminating.has(name)) && !this.down.has(name);
   }
 
   // ---- The operator's leader election ------------------------------------------------------
@@ -431,73 +513,136 @@ export class CnpgWorld {
   }
 
   private async reconcileOnce(): Promise<void> {
-    const cluster = this.cluster();
-    const status = this.status();
-    if (!cluster || !status.currentPrimary) return;
-    const fenced = this.fencedSet();
+    // getManagedResources: the pass lists the Cluster's pods, jobs and PVCs before it writes.
+    if (!(await this.step(this.scaled(PASS_LIST_S)))) return;
+    let status = this.status();
+    if (!this.cluster() || !status.currentPrimary) return;
+
+    // updateResourceStatus (cluster_status.go): a targetPrimary naming no active instance pod is
+    // reset to currentPrimary ("Wrong target primary, the chosen one is not active or not
+    // present"). "pending" never names one, so every pass of a failover that still waits resets it
+    // and the failover path below sets it pending again. Real run: pending ↔ pgdrill-1 five times
+    // between +0.62 s and +2.56 s, phase "Failing over" throughout, then pgdrill-2 at +2.67 s.
+    if (status.targetPrimary !== status.currentPrimary && !this.activeInstance(status.targetPrimary)) {
+      this.log.push(`operator: targetPrimary ${status.targetPrimary ?? "unset"} names no active instance, reset to ${status.currentPrimary}`);
+      this.setStatus({ targetPrimary: status.currentPrimary, targetPrimaryTimestamp: microTime() });
+      status = this.status();
+    }
 
     // A failover or switchover in progress: mark the old primary unhealthy on every pass and wait
     // (cluster_controller.go: CurrentPrimary != TargetPrimary → markOldPrimaryAsUnhealthy, requeue 1 s).
     if (status.currentPrimary !== status.targetPrimary) {
-      this.markUnhealthy(status.currentPrimary);
-      if (status.targetPrimary === PENDING) this.electCandidate(status);
+      this.markUnhealthy(status.currentPrimary!);
       this.requeue();
       return;
     }
+
+    // GetStatusFromInstances: each instance manager is asked for its status over HTTP.
+    if (!(await this.step(this.scaled(PASS_STATUS_S)))) return;
+    status = this.status();
+    if (status.currentPrimary !== status.targetPrimary) {
+      this.requeue();
+      return;
+    }
+    const current = status.currentPrimary!;
+    const fenced = this.fencedSet();
 
     // The current primary is fenced: no switchover, no failover (cluster_controller.go
     // handleSwitchover: "The current primary instance is fenced ... we won't trigger a switchover").
     // Nor while it is still recovering from a fence (handleSwitchover: ReportingMightBeUnavailable):
     // docs/src/fencing.md, a primary unfenced is started again without a failover.
-    const primaryPod = this.pod(status.currentPrimary);
-    if (!fenced.has(status.currentPrimary) && !this.unfencing.has(status.currentPrimary) && (!primaryPod || !isReady(primaryPod))) {
-      // replicas.go reconcileTargetPrimaryForNonReplicaCluster: the primary is not healthy.
-      this.setStatus({ phase: FAILING_OVER, phaseReason: `Initiating a failover from ${status.currentPrimary}`, targetPrimary: PENDING, targetPrimaryTimestamp: microTime() });
-      this.log.push(`operator: failover from ${status.currentPrimary} initiated`);
-      this.instanceManagersReact();
-      // Marked unhealthy at once, removing it from -rw and -ro (replicas.go markOldPrimaryAsUnhealthy).
-      this.markUnhealthy(status.currentPrimary);
-      this.requeue();
+    const primaryPod = this.pod(current);
+    if (!fenced.has(current) && !this.unfencing.has(current) && (!primaryPod || !isReady(primaryPod))) {
+      await this.failover(current, status.phase);
       return;
     }
 
     // Pods: role labels once currentPrimary == targetPrimary, one patch per pod in the order of the
-    // pod list (name order), as pkg/reconciler/instance/metadata.go ReconcileMetadata does.
+    // pod list (name order), as pkg/reconciler/instance/metadata.go ReconcileMetadata does; a pod
+    // not yet active (Pending, or being deleted) is skipped (updateRoleLabels, utils.IsPodActive).
     for (const name of this.instanceNames()) {
       const pod = this.pod(name);
-      if (!pod || pod.metadata.deletionTimestamp) continue;
-      const want: Role = name === status.currentPrimary ? "primary" : "replica";
+      if (!pod || !isActive(pod)) continue;
+      const want: Role = name === current ? "primary" : "replica";
       if (roleOf(pod) === want) continue;
       this.fake.patch(CORE, this.options.namespace, "pods", name, { metadata: { labels: { "cnpg.io/instanceRole": want, role: want } } });
-      await this.sleep(this.options.patchGapMs);
+      if (!(await this.step(this.options.patchGapMs))) return;
     }
 
     // Missing instances are recreated under the same name, without a role label (pkg/specs/pods.go
-    // sets cluster, instanceName and podRole only; the role comes from the next metadata pass).
-    for (const name of this.instanceNames()) {
-      if (this.pod(name)) continue;
+    // sets cluster, instanceName and podRole only; the role comes from a later metadata pass), and
+    // the pass ends there (reconcilePods: ErrNextLoop). Real run: pgdrill-1 recreated at +19.96 s,
+    // 11 ms after pgdrill-2's primary label; "Waiting for the instances to become active" at +20.24 s.
+    const missing = this.instanceNames().filter((name) => !this.pod(name));
+    for (const name of missing) {
       this.putPod(name, null, false);
       this.log.push(`operator: ${name} recreated`);
-      this.later(this.options.podStartMs, () => this.instanceStarted(name));
+      if (this.formerPrimaries.delete(name)) {
+        this.later(this.scaled(FORMER_PRIMARY_REJOIN_S), () => this.rejoined(name));
+      } else {
+        this.later(this.options.podStartMs, () => this.instanceStarted(name));
+      }
+    }
+    if (missing.length > 0) {
+      this.requeue();
+      return;
     }
 
     const ready = this.instanceNames().filter((name) => { const pod = this.pod(name); return pod !== undefined && isReady(pod); }).length;
     const phase = ready === this.options.instances ? HEALTHY : WAITING;
     if (status.phase !== phase || status.readyInstances !== ready) this.setStatus({ phase, phaseReason: phase === HEALTHY ? "" : `${ready} of ${this.options.instances} ready`, readyInstances: ready });
-    if (ready !== this.options.instances || this.instanceNames().some((name) => roleOf(this.pod(name)) !== (name === status.currentPrimary ? "primary" : "replica"))) this.requeue();
+    if (ready !== this.options.instances || this.instanceNames().some((name) => roleOf(this.pod(name)) !== (name === current ? "primary" : "replica"))) this.requeue();
   }
 
-  /** replicas.go: with targetPrimary "pending", once the WAL receivers are down, the most advanced ready replica becomes targetPrimary. */
-  private electCandidate(status: ClusterStatus): void {
+  /**
+   * replicas.go reconcileTargetPrimaryForNonReplicaCluster with the primary not healthy: the phase
+   * (RegisterPhase) and then targetPrimary "pending" (setPrimaryInstance), two writes (real run:
+   * "Failing over" with targetPrimary still pgdrill-1 at +0.59 s, pending at +0.62 s); the old
+   * primary labelled unhealthy (skipped when its pod is gone); then, only once the replicas' WAL
+   * receivers are down (AreWalReceiversDown: the old primary's PostgreSQL stopped, else
+   * ErrWalReceiversRunning, requeue 1 s), the most advanced ready replica as targetPrimary, in the
+   * same pass (real run: pending at +2.56 s, pgdrill-2 at +2.67 s, after the kubelet's SIGKILL).
+   */
+  private async failover(current: string, phase: string | undefined): Promise<void> {
+    if (phase !== FAILING_OVER) this.log.push(`operator: failover from ${current} initiated`);
+    this.setStatus({ phase: FAILING_OVER, phaseReason: `Initiating a failover from ${current}` });
+    if (!(await this.step(this.options.patchGapMs))) return;
+    this.setStatus({ targetPrimary: PENDING, targetPrimaryTimestamp: microTime() });
+    this.instanceManagersReact();
+    // Marked unhealthy at once, removing it from -rw and -ro (replicas.go markOldPrimaryAsUnhealthy).
+    this.markUnhealthy(current);
+    if (this.running(current)) {
+      this.requeue();
+      return;
+    }
     const fenced = this.fencedSet();
     const candidate = this.instanceNames().find((name) => {
       const pod = this.pod(name);
-      return name !== status.currentPrimary && pod !== undefined && isReady(pod) && !fenced.has(name) && !this.down.has(name);
+      return name !== current && pod !== undefined && isReady(pod) && !fenced.has(name) && !this.down.has(name);
     });
-    if (!candidate) return;
-    this.setStatus({ targetPrimary: candidate, targetPrimaryTimestamp: microTime(), phase: FAILING_OVER, phaseReason: `Failing over from ${status.currentPrimary} to ${candidate}` });
+    if (!candidate) {
+      this.requeue();
+      return;
+    }
+    this.setStatus({ phase: FAILING_OVER, phaseReason: `Failing over from ${current} to ${candidate}` });
+    if (!(await this.step(this.options.patchGapMs))) return;
+    this.setStatus({ targetPrimary: candidate, targetPrimaryTimestamp: microTime() });
     this.log.push(`operator: targetPrimary ${candidate}`);
     this.instanceManagersReact();
+    this.requeue();
+  }
+
+  /** Waits `ms` inside a pass; false when the operator pod that runs the pass stopped leading meanwhile (a killed operator stops mid-pass). */
+  private async step(ms: number): Promise<boolean> {
+    const operator = this.operatorPod;
+    await this.sleep(ms);
+    return this.leading && this.operatorPod === operator;
+  }
+
+  /** cluster_status.go: an instance pod that exists and is active (utils.FilterActivePods). */
+  private activeInstance(name: string | undefined): boolean {
+    const pod = name === undefined ? undefined : this.pod(name);
+    return pod !== undefined && isActive(pod);
   }
 
   /** replicas.go markOldPrimaryAsUnhealthy: the old primary's role label becomes "unhealthy" (skipped when its pod is gone). */
@@ -525,12 +670,15 @@ export class CnpgWorld {
     if (current && current !== target && !this.down.has(current) && this.pod(current) && this.lease()?.holderIdentity === current && !this.fencedSet().has(current)) {
       this.down.add(current);
       this.dropConnections(current);
+      // PostgreSQL shutting down refuses new connections at once (57P03; the real run's killed
+      // primary answered so within 0.25 s), so no client reaches it while the backing is stopped:
+      // not Ready now, out of every Service's routing.
+      this.patchReady(current, false);
       this.log.push(`${current}: demoting`);
       void (async () => {
         await this.options.backing?.kill(current).catch(() => undefined);
         this.writeLease({ holderIdentity: undefined, leaseDurationSeconds: RELEASED_LEASE_S, renewTime: microTime(), acquireTime: microTime() });
         this.log.push(`${current}: lease released`);
-        this.patchReady(current, false);
         this.later(this.options.podStartMs, () => this.instanceStarted(current));
       })();
     }
@@ -570,6 +718,15 @@ export class CnpgWorld {
       const now = microTime();
       this.writeLease({ holderIdentity: candidate, leaseDurationSeconds: LEASE_DURATION_S, renewTime: now, acquireTime: now, leaseTransitions: (lease.leaseTransitions ?? 0) + 1 });
       this.log.push(`${candidate}: lease claimed (${holder === "" ? "released" : holder === candidate ? "already held" : `taken over from ${holder}`})`);
+      // Then client-go's elector starts (runnable.go runLeaderElection): its acquire and its renew
+      // loop's first try each renew at once, and it renews every retry period from there. Real run:
+      // three Lease writes by pgdrill-2 within 15 ms (+18.90 s), then one every 2 s (+20.92 s, …).
+      for (const gap of [5, 10]) {
+        this.later(gap, () => {
+          if (this.lease()?.holderIdentity === candidate && this.running(candidate)) this.writeLease({ renewTime: microTime() });
+        });
+      }
+      this.scheduleRenewals();
       void this.promote(candidate);
     };
     poll();
@@ -582,7 +739,8 @@ export class CnpgWorld {
   }
 
   private async promote(candidate: string): Promise<void> {
-    await this.options.backing?.promote(candidate).catch(() => undefined);
+    if (this.options.backing) await this.options.backing.promote(candidate).catch(() => undefined);
+    else await this.sleep(this.scaled(PROMOTION_S));
     if (this.closed || !this.pod(candidate)) return;
     // The new primary sets currentPrimary itself (instance_controller.go: "Setting myself as primary").
     this.setStatus({ currentPrimary: candidate, currentPrimaryTimestamp: microTime() });
@@ -591,16 +749,25 @@ export class CnpgWorld {
     this.later(10, () => this.reconcile());
   }
 
-  /** The holder renews every retry period while its instance manager runs (client-go leader election). */
-  private renewLoop(): void {
+  /** The holder renews every retry period while its instance manager runs (client-go leader election), counted from its last acquisition. */
+  private scheduleRenewals(): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
     const tick = () => {
+      this.renewTimer = null;
       if (this.closed) return;
-      const lease = this.lease();
-      const holder = lease?.holderIdentity;
-      if (holder && this.pod(holder) && !this.down.has(holder)) this.writeLease({ renewTime: microTime() });
-      this.later(this.scaled(LEASE_RETRY_S), tick);
+      const holder = this.lease()?.holderIdentity;
+      if (holder && this.running(holder)) this.writeLease({ renewTime: microTime() });
+      this.renewTimer = setTimeout(tick, this.scaled(LEASE_RETRY_S));
     };
-    this.later(this.scaled(LEASE_RETRY_S), tick);
+    this.renewTimer = setTimeout(tick, this.scaled(LEASE_RETRY_S));
+  }
+
+  /** A recreated former primary has rewound and starts as a standby: its pod is active (so labelled replica on the next pass), Ready on a later readiness probe. */
+  private rejoined(name: string): void {
+    if (this.closed || !this.pod(name)) return;
+    this.log.push(`${name}: rejoined as a standby`);
+    this.fake.patch(CORE, this.options.namespace, "pods", name, { status: { phase: "Running" } });
+    this.later(this.scaled(STANDBY_READY_S), () => this.instanceStarted(name));
   }
 
   /** An instance's PostgreSQL is up: ready unless fenced (docs/src/fencing.md: a fenced pod is kept alive but not Ready). */
@@ -608,6 +775,7 @@ export class CnpgWorld {
     this.unfencing.delete(name);
     if (this.closed || !this.pod(name)) return;
     this.down.delete(name);
+    if ((this.pod(name)?.status as { phase?: string } | undefined)?.phase !== "Running") this.fake.patch(CORE, this.options.namespace, "pods", name, { status: { phase: "Running" } });
     if (!this.fencedSet().has(name)) this.patchReady(name, true);
     this.later(10, () => this.reconcile());
   }
@@ -666,7 +834,7 @@ export class CnpgWorld {
     this.slicesTimer = setTimeout(() => {
       this.slicesTimer = null;
       this.writeSlices();
-    }, 15);
+    }, Math.max(1, this.scaled(ENDPOINTS_S)));
   }
 
   private writeSlices(): void {
@@ -728,7 +896,8 @@ export class CnpgWorld {
         ownerReferences: [{ apiVersion: "postgresql.cnpg.io/v1", kind: "Cluster", name: cluster, controller: true, blockOwnerDeletion: true, uid: "00000000-0000-4000-8000-000000000001" }],
       },
       spec: { nodeName: `fake-worker-${serial}`, containers: [{ name: "postgres", image: "ghcr.io/cloudnative-pg/postgresql:18-system-trixie" }] },
-      status: { phase: "Running", podIP: `10.244.${serial}.5`, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
+      // A pod the operator (re)creates is Pending until the kubelet has started its containers.
+      status: { phase: ready ? "Running" : "Pending", podIP: `10.244.${serial}.5`, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
     });
     if (ready) this.down.delete(name);
     else this.down.add(name);
@@ -1011,6 +1180,12 @@ export class CnpgWorld {
 function roleOf(pod: KubeObject | undefined): Role {
   const role = pod?.metadata.labels?.["cnpg.io/instanceRole"];
   return role === "primary" || role === "replica" || role === "unhealthy" ? role : null;
+}
+
+/** utils.IsPodActive: not Pending, Succeeded or Failed, and not being deleted. */
+function isActive(pod: KubeObject): boolean {
+  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  return phase !== "Pending" && phase !== "Succeeded" && phase !== "Failed" && !pod.metadata.deletionTimestamp;
 }
 
 function isReady(pod: KubeObject): boolean {
