@@ -5,7 +5,7 @@ import { cnpgCluster, defineScenario, netem, role, selectOne, trackedWrites } fr
 export default defineScenario({
   name: "cnpg-slow-network-to-replica",
   description:
-    "A 2-instance CloudNativePG cluster with synchronous replication: 100 ms of delay on everything the replica sends (tc netem in its pod's network namespace, from its kind node) for 20 s. Commits wait for its confirmation, so write latency rises by about the delay; nothing fails over, nothing is lost. Needs Docker, kind, the internet and a kernel with the netem qdisc.",
+    "A 2-instance CloudNativePG cluster with synchronous replication: 100 ms of delay on everything the replica sends (tc netem in its pod's network namespace, from its kind node) for 20 s. Commits wait for its confirmation, so write latency rises by about the delay; nothing fails over, nothing is lost. Needs Docker and kind; on a kernel without the netem qdisc the delay runs in pgdrill's packet delayer on the kind node, which needs python3 there (pgdrill's node image, fixtures/kind/build.sh, has it; kindest/node has not).",
   target: cnpgCluster({ instances: 2, replication: "sync" }),
   probes: [selectOne({ every: "100ms", timeout: "1s" }), trackedWrites({ every: "100ms", timeout: "2s" }), role({ every: "500ms" })],
   steadyState: { window: "10s", minAvailability: 1 },
