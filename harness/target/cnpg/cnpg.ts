@@ -61,6 +61,9 @@ export function cnpgTopology(spec: CnpgTarget, probes: readonly ProbeSpec[] = []
   };
 }
 
+/** Teardown waits this long for the namespace it deleted to be gone (its pods stopped, its volumes released). */
+const NAMESPACE_GONE_MS = 120_000;
+
 /** What this run created, and nothing else: teardown deletes exactly this. */
 interface Made {
   kindCluster?: string;
@@ -404,8 +407,14 @@ async function removeMade(kube: Kube | null, made: Made, namespace: string, log:
   }
   if (!kube) return removed;
   if (made.namespace) {
-    await kube.deleteNamespace(made.namespace).then(
-      () => removed.push(`namespace ${made.namespace}`),
+    // Removed means gone, not Terminating: on a cluster pgdrill did not make, what it leaves is the user's to find.
+    await kube.deleteNamespaceAndWait(made.namespace, NAMESPACE_GONE_MS).then(
+      ({ outcome }) =>
+        removed.push(
+          outcome === "gone"
+            ? `namespace ${made.namespace}`
+            : `namespace ${made.namespace} (deleted, but still terminating after ${NAMESPACE_GONE_MS / 1000} s: \`kubectl get all,pvc -n ${made.namespace}\` shows what holds it)`,
+        ),
       (error: unknown) => log(`cnpg: deleting namespace ${made.namespace}: ${describeKubeError(error)}`),
     );
     return removed;

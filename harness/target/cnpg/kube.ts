@@ -170,6 +170,21 @@ export class Kube {
     }
   }
 
+  /**
+   * Deletes the namespace and waits until it is gone: a DELETE only marks it Terminating, and the
+   * API server removes it once everything in it (pods shutting down, PVCs and their volumes) is
+   * deleted and its finalizers are done. "terminating" when it is still there after `waitMs`.
+   */
+  async deleteNamespaceAndWait(name: string, waitMs: number, everyMs = 1000): Promise<{ outcome: "gone" | "terminating"; waitedMs: number }> {
+    const t0 = Date.now();
+    await this.deleteNamespace(name);
+    for (;;) {
+      if (!(await this.namespaceExists(name))) return { outcome: "gone", waitedMs: Date.now() - t0 };
+      if (Date.now() - t0 >= waitMs) return { outcome: "terminating", waitedMs: Date.now() - t0 };
+      await new Promise((resolve) => setTimeout(resolve, Math.min(everyMs, Math.max(0, waitMs - (Date.now() - t0)))));
+    }
+  }
+
   async namespaceExists(name: string): Promise<boolean> {
     try {
       await this.core.readNamespace({ name });
