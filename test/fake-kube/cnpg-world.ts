@@ -21,16 +21,18 @@
  * (cluster-network.ts), so what it dials is what the drill configured (<cluster>-rw.<ns>.svc, the
  * headless per-instance Services).
  *
- * Time: upstream durations (lease 15 s, retry 2 s, the operator's own leader lease 15 s, the 1 s
- * requeue, and what the first real run measured, below) are multiplied by `timeScale`, so a test can
- * compress them (0.1: a 1.5 s lease) and still see their order and proportions. The Lease objects
- * keep the real `leaseDurationSeconds`.
+ * Time: upstream durations (lease 15 s, retry 2 s, the 1 s requeue, and what the real runs
+ * measured, below) are multiplied by `timeScale`, so a test can compress them (0.1: a 1.5 s lease)
+ * and still see their order and proportions. The Lease objects keep the real `leaseDurationSeconds`.
  *
  * Checked against reality: the first real run (kind v1.34.4, CloudNativePG 1.30.0, kill primary,
  * test/fixtures/cnpg/kind/kill-primary) taught it the kubelet's 2 s before SIGKILL, the operator's
  * targetPrimary resets while a failover waits for the WAL receivers, the time a pass takes, the
  * Lease's three writes on take-over and a recreated former primary's long rejoin;
- * test/unit/cnpg-fake-vs-real.test.ts holds the fake to that run's order and timings.
+ * test/unit/cnpg-fake-vs-real.test.ts holds the fake to that run's order and timings. The real
+ * kill-operator-then-primary (test/fixtures/cnpg/kind/kill-operator-then-primary) showed that a
+ * killed operator gives its leader Lease up, so its replacement leads within seconds;
+ * test/unit/cnpg-fake-vs-real-operator.test.ts holds the fake to that run.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -83,6 +85,8 @@ const RELEASED_LEASE_S = 1;
 /** internal/cmd/manager/controller/cmd.go: --leader-lease-duration 15; controller.go: LeaderElectionID. */
 export const OPERATOR_LEASE_S = 15;
 export const OPERATOR_LEADER_LEASE = "db9c8771.cnpg.io";
+/** client-go leaderelection.go release(): the leader Lease given up has an empty holder and a 1 s duration. */
+const OPERATOR_RELEASED_LEASE_S = 1;
 /** cluster_controller.go: "waiting for the operation to complete" requeues after 1 s. */
 const REQUEUE_S = 1;
 
@@ -99,6 +103,16 @@ const REQUEUE_S = 1;
  * never released it.
  */
 const KUBELET_MIN_GRACE_S = 2;
+/**
+ * The replicas' instance managers report their WAL receivers down (pg_stat_wal_receiver empty:
+ * pkg/management/postgres/probes.go IsWALReceiverActive; replicas.go AreWalReceiversDown) only a
+ * while after the old primary's SIGKILL: a receiver has to notice its connection's end, and one
+ * the startup process restarts is listed again while it tries the -rw Service. Real runs: the
+ * held connection's last acknowledged write, then the new target: kill-primary +2.08 → +2.67 s
+ * (the pass at +2.56 s still waited), kill-operator-then-primary +4.07 (reset at +4.15) → +5.13 s
+ * (the pass at +4.99 s still waited); 0.5–1.0 s.
+ */
+const WAL_RECEIVERS_DOWN_S = 0.6;
 /**
  * One operator pass takes time before it writes: getManagedResources (0.1 s), then
  * GetStatusFromInstances asking each instance manager over HTTP (0.2 s). Real run: pod gone at
@@ -122,6 +136,35 @@ const FORMER_PRIMARY_REJOIN_S = 18;
 /** A rejoined standby becomes Ready on the readiness probe (pkg/specs/pods.go ReadinessProbePeriod 10 s). Real run: labelled replica +38.12 s → Cluster healthy +46.32 s. */
 const STANDBY_READY_S = 8;
 
+/*
+ * What the real cnpg-kill-operator-then-primary taught it (same cluster and versions:
+ * test/fixtures/cnpg/kind/kill-operator-then-primary/history.jsonl; times after the operator's pod
+ * was deleted with grace 0): the primary's pod deleted at +2.01 s (gone from the API at +2.12 s,
+ * its held connection reset at +4.15 s: the kubelet's SIGKILL), and the Cluster's first write,
+ * "Failing over", at +4.20 s, then pending +4.32 s, reset +4.54 s, pending +4.99 s, pgdrill-2
+ * +5.13 s. A running operator writes "Failing over" 0.28 s after a primary's pod is gone (the
+ * kill-primary run), so the replacement operator was leading by +3.9 s at the latest. Had the
+ * killed operator left its leader Lease held, its replacement could not have led before the 15 s
+ * leader lease ran out (at least +13 s: the Lease is renewed every 2 s).
+ */
+/**
+ * The killed operator gives its leader Lease up: the kubelet's SIGTERM comes first (its 2 s minimum
+ * grace, above, for grace 0 too), controller-runtime's signal handler (controller.go
+ * mgr.Start(ctrl.SetupSignalHandler())) cancels the manager, which stops its controllers, caches and
+ * webhooks and then, with LeaderElectionReleaseOnCancel: true (controller.go), releases the Lease
+ * (controller-runtime manager/internal.go engageStopProcedure → leaderElectionCancel; client-go
+ * leaderelection.go release: holder "", leaseDurationSeconds 1). Not seen in pgdrill's History (it
+ * watches the primary's Lease only); an estimate, inside the 2 s grace as the real timing requires.
+ */
+const OPERATOR_RELEASE_S = 0.3;
+/**
+ * From the old operator's pod deleted to its replacement leading: the Deployment's ReplicaSet makes
+ * a new pod, the kubelet starts it, the manager starts up (configuration, PKI, webhooks, caches), and
+ * its elector, finding the Lease released, takes it at the first try. Real run: leading by +3.9 s
+ * (the first write at +4.20 s, less the 0.3 s a pass takes before it writes).
+ */
+const OPERATOR_RESTART_S = 3.9;
+
 const HEALTHY = "Cluster in healthy state";
 const FAILING_OVER = "Failing over";
 const WAITING = "Waiting for the instances to become active";
@@ -140,7 +183,7 @@ export interface WorldOptions {
   cluster: string;
   instances: number;
   operatorNamespace?: string;
-  /** Multiplies every upstream duration (lease, retry, operator leader lease, requeue). Default 1. */
+  /** Multiplies every upstream duration (lease, retry, requeue, the operator's restart). Default 1. */
   timeScale?: number;
   /** A pod the operator creates becomes ready after this long (ms, not scaled). Default 400. */
   podStartMs?: number;
@@ -194,6 +237,8 @@ export class CnpgWorld {
   private renewTimer: NodeJS.Timeout | null = null;
   /** Instance pods deleted with grace 0 whose containers still run (the kubelet's minimum grace), each with a token for its incarnation. */
   private readonly terminating = new Map<string, symbol>();
+  /** Killed instances whose replicas' WAL receivers are still reported up (WAL_RECEIVERS_DOWN_S). */
+  private readonly walReceiversUp = new Set<string>();
   /** Instances that were the primary when their pod was deleted: recreated, they must rejoin as standbys. */
   private readonly formerPrimaries = new Set<string>();
   /** The cluster network: "<service>.<ns>.svc:<port>" → the local address of its stand-in. */
@@ -434,7 +479,8 @@ export class CnpgWorld {
 
   /**
    * The kubelet's SIGKILL after a grace-0 delete: PostgreSQL and the instance manager die at once,
-   * so the held sessions break, the replicas' WAL receivers end and the Lease is left held (the
+   * so the held sessions break, the replicas' WAL receivers end (seen down WAL_RECEIVERS_DOWN_S
+   * later) and the Lease is left held (the
    * deferred Release never runs; real run: holders pgdrill-1 → pgdrill-2, never empty).
    */
   private containersKilled(name: string, incarnation: symbol, wasPrimary: boolean): void {
@@ -446,6 +492,10 @@ export class CnpgWorld {
     this.down.add(name);
     this.dropConnections(name);
     this.log.push(this.lease()?.holderIdentity === name ? `${name}: killed holding the lease` : `${name}: killed`);
+    if (wasPrimary) {
+      this.walReceiversUp.add(name);
+      this.later(this.scaled(WAL_RECEIVERS_DOWN_S), () => this.walReceiversUp.delete(name));
+    }
   }
 
   /** An instance's PostgreSQL and instance manager run: its pod exists (or was deleted and is still in the kubelet's grace) and it is not stopped. */
@@ -456,29 +506,40 @@ export class CnpgWorld {
   // ---- The operator's leader election ------------------------------------------------------
 
   /**
-   * The operator runs with --leader-elect (config/manager/manager.yaml) and
-   * LeaderElectionReleaseOnCancel (internal/cmd/manager/controller/controller.go): a pod stopped
-   * gracefully releases the leader lease, one killed (grace 0) leaves it held, and its replacement
-   * must wait the full leader lease (15 s) before it leads. Until then nothing reconciles: no
-   * failover happens without an operator.
+   * The operator runs with --leader-elect (config/manager/manager.yaml). Its pod deleted (any grace):
+   * it stops reconciling at once (the manager's context is cancelled, a pass in flight stops), gives
+   * its leader Lease up within the kubelet's grace (OPERATOR_RELEASE_S), and the replacement pod
+   * the Deployment starts leads OPERATOR_RESTART_S after the delete. Until then nothing reconciles:
+   * no failover happens without an operator, but the wait is the replacement's start-up, not the
+   * 15 s leader lease (real run: see OPERATOR_RESTART_S).
    */
   private operatorPodDeleted(name: string, grace: number | undefined): void {
     if (name !== this.operatorPod) return;
     this.leading = false;
     this.operatorPod = null;
-    this.log.push(`operator: ${name} gone (${grace === 0 ? "leader lease left held" : "leader lease released"})`);
-    const leader = this.fake.get(COORDINATION, this.options.operatorNamespace, "leases", OPERATOR_LEADER_LEASE);
-    if (leader && grace !== 0) this.fake.patch(COORDINATION, this.options.operatorNamespace, "leases", OPERATOR_LEADER_LEASE, { spec: { holderIdentity: null, leaseDurationSeconds: 1 } });
-    // The Deployment's ReplicaSet starts a new pod.
-    this.later(200, () => {
-      this.putOperatorPod(false);
-      const wait = grace === 0 ? this.scaled(OPERATOR_LEASE_S) : 0;
-      this.later(wait + 50, () => this.winLeaderElection());
+    this.log.push(`operator: ${name} gone (grace ${grace ?? "default"}), stopping`);
+    this.later(this.scaled(OPERATOR_RELEASE_S), () => {
+      const leader = this.fake.get(COORDINATION, this.options.operatorNamespace, "leases", OPERATOR_LEADER_LEASE);
+      if (!leader || (leader.spec as LeaseSpec | undefined)?.holderIdentity !== `${name}_fake`) return;
+      const now = microTime();
+      this.fake.patch(COORDINATION, this.options.operatorNamespace, "leases", OPERATOR_LEADER_LEASE, { spec: { holderIdentity: "", leaseDurationSeconds: OPERATOR_RELEASED_LEASE_S, renewTime: now, acquireTime: now } });
+      this.log.push(`operator: ${name} released the leader lease`);
+    });
+    // The Deployment's ReplicaSet makes a new pod at once; its manager leads once started.
+    const restart = this.scaled(OPERATOR_RESTART_S);
+    const created = Math.min(20, restart / 2);
+    this.later(created, () => {
+      const replacement = this.putOperatorPod(false);
+      this.later(restart - created, () => {
+        if (this.operatorPod === replacement) this.winLeaderElection();
+      });
     });
   }
 
   private winLeaderElection(): void {
     if (!this.operatorPod) return;
+    // Ready about now: its readiness probe asks the webhook server, which starts just before the elector.
+    this.fake.patch(CORE, this.options.operatorNamespace, "pods", this.operatorPod, { status: { conditions: [{ type: "Ready", status: "True" }] } });
     const now = microTime();
     this.fake.put(COORDINATION, "leases", {
       apiVersion: "coordination.k8s.io/v1",
@@ -611,7 +672,7 @@ export class CnpgWorld {
     this.instanceManagersReact();
     // Marked unhealthy at once, removing it from -rw and -ro (replicas.go markOldPrimaryAsUnhealthy).
     this.markUnhealthy(current);
-    if (this.running(current)) {
+    if (this.running(current) || this.walReceiversUp.has(current)) {
       this.requeue();
       return;
     }
@@ -903,7 +964,8 @@ export class CnpgWorld {
     else this.down.add(name);
   }
 
-  private putOperatorPod(leads: boolean): void {
+  /** An operator pod: the installed one, Ready and leading; a replacement, Running but not Ready until it leads. */
+  private putOperatorPod(leads: boolean): string {
     this.operatorSerial += 1;
     const name = `cnpg-controller-manager-6b9f78f594-${"abcdef"[this.operatorSerial % 6]}x${this.operatorSerial}`;
     this.operatorPod = name;
@@ -912,9 +974,10 @@ export class CnpgWorld {
       kind: "Pod",
       metadata: { name, namespace: this.options.operatorNamespace, labels: { "app.kubernetes.io/name": "cloudnative-pg" } },
       spec: { nodeName: "fake-control-plane", containers: [{ name: "manager", image: `ghcr.io/cloudnative-pg/cloudnative-pg:${OPERATOR_VERSION}` }] },
-      status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+      status: { phase: "Running", conditions: [{ type: "Ready", status: leads ? "True" : "False" }] },
     });
     if (leads) this.winLeaderElection();
+    return name;
   }
 
   /**
