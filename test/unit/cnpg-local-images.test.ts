@@ -25,6 +25,12 @@ describe("image defaults from the environment", () => {
     ]);
   });
 
+  it("on an existing cluster takes no node image: pgdrill makes no kind cluster there", () => {
+    const { spec, used } = withImageDefaults(cnpgTarget.parse({ kind: "cnpg", context: "kind-dev", allowContexts: ["kind-dev"] }), ENV);
+    expect(spec.kindImage).toBeUndefined();
+    expect(used.map((line) => line.split(" = ")[0])).toEqual(["target.operator.manifest", "target.imageName"]);
+  });
+
   it("keeps what the scenario says, and changes nothing without the variables", () => {
     const own = cnpgTarget.parse({ kind: "cnpg", kindImage: "kindest/node:v1.33.1", imageName: "ghcr.io/cloudnative-pg/postgresql:17", operator: { manifest: "https://example.com/cnpg.yaml" } });
     expect(withImageDefaults(own, ENV)).toEqual({ spec: own, used: [] });

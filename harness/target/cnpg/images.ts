@@ -26,7 +26,8 @@ export function withImageDefaults(spec: CnpgTarget, env: NodeJS.ProcessEnv = pro
     used.push(`${IMAGE_ENVIRONMENT[name]} = ${value} (${name})`);
     return value;
   };
-  const kindImage = take("PGDRILL_KIND_NODE_IMAGE", spec.kindImage);
+  // A node image only matters where pgdrill makes the kind cluster.
+  const kindImage = spec.context === undefined ? take("PGDRILL_KIND_NODE_IMAGE", spec.kindImage) : spec.kindImage;
   const manifest = take("PGDRILL_CNPG_MANIFEST", spec.operator.manifest);
   const imageName = take("PGDRILL_CNPG_POSTGRES_IMAGE", spec.imageName);
   return {
