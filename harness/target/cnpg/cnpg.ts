@@ -8,11 +8,6 @@
  * Kubernetes API (pod deletes, fencing, switchover) or, for network cuts, iptables in the pod's
  * network namespace on the kind node.
  */
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { isAbsolute } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
@@ -25,16 +20,17 @@ import type { Clock } from "../../run/clock.ts";
 import { roundMs } from "../../run/clock.ts";
 import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
 import { mayDisrupt } from "./safety.ts";
-import { forgetOwner, recordOwner } from "../../run/owners.ts";
-import { copyToKindNode, createKindCluster, deleteKindCluster, execOnKindNode, kindAvailable, kindClusterName, kindKubeconfig, kindResource, loadImageIntoKind, onKindNode } from "./kind.ts";
+import { forgetOwner } from "../../run/owners.ts";
+import { copyToKindNode, deleteKindCluster, execOnKindNode, kindKubeconfig, kindResource, onKindNode } from "./kind.ts";
 import { FENCE_ALL, FENCED_ANNOTATION, Kube, describeKubeError, kubeFailure, loadKube, statusOf, type KubeTarget } from "./kube.ts";
-import { clusterManifest, instanceNodePortServices, kindConfig, outsideServiceNames, type KindConfig } from "./manifests.ts";
+import { clusterManifest, instanceNodePortServices, outsideServiceNames } from "./manifests.ts";
 import { instanceServices, runnerConfig, runnerPod, runnerPodName, RUNNER_CONTAINER, RUNNER_LABEL } from "./runner/pod.ts";
 import { RUNNER_CONTROL_PORT } from "./runner/protocol.ts";
 import { RunnerSession, type RemoteContext } from "./runner/remote.ts";
 import { kubeRunnerTransport } from "./runner/transport.ts";
 import { ClusterObserver } from "./observer.ts";
 import { manifestImages, withImageDefaults } from "./images.ts";
+import { loadImages, useKindCluster } from "./kind-cluster.ts";
 import { KindHosts } from "./hosts.ts";
 import { OPERATOR_POD_SELECTOR, describeInstall, detectOperator, installOperator, loadOperatorManifest, manifestDeployment, planOperator, waitForOperator } from "./operator.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
@@ -119,29 +115,8 @@ async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[],
   try {
     let target: KubeTarget;
     if (spec.context === undefined) {
-      if (!(await kindAvailable())) {
-        throw new InputError("target.context", "no context given and the kind CLI is not installed", "Install kind (https://kind.sigs.k8s.io) so pgdrill can create a cluster, or set target.context to an existing cluster.");
-      }
-      let name: string;
-      if (options.shared) {
-        // A series sharing one cluster (--share-cluster): the first drill makes it, the series deletes it.
-        const key = `cnpg kind cluster ${spec.kindConfig} ${spec.kindImage ?? "kind's node image"}`;
-        const shared = options.shared;
-        name = await shared.use(key, async () => {
-          const made = await createOwnKindCluster(spec, options);
-          return { value: made, describe: kindResource(made), remove: () => deleteKindCluster(made).then(() => forgetOwner(kindResource(made))) };
-        });
-        options.log(`cnpg: using the series' shared kind cluster ${name}`);
-      } else {
-        name = kindClusterName(options.runId);
-        made.kindCluster = name;
-        await createOwnKindCluster(spec, options, name);
-      }
-      // Images the drill names that are in the local engine (the runner's as the workflow builds
-      // it, locally built operator and PostgreSQL images), not in any registry: load them into the nodes.
-      await loadImages(name, [...(spec.access === "in-cluster" ? [spec.runner.image] : []), ...(spec.imageName ? [spec.imageName] : [])], options);
-      kindCluster = name;
-      target = loadKube({ yaml: await kindKubeconfig(name) });
+      kindCluster = await useKindCluster(spec, options, (name) => (made.kindCluster = name));
+      target = loadKube({ yaml: await kindKubeconfig(kindCluster) });
     } else {
       target = loadKube({ ...(spec.kubeconfig ? { kubeconfig: spec.kubeconfig } : {}), context: spec.context });
       // Checked when the scenario was validated; again here, on the context the kubeconfig resolved.
@@ -343,26 +318,6 @@ async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, ki
   await waitForOperator(kube, deployment, deadline, options.signal);
   options.log(`cnpg: operator ${deployment.namespace}/${deployment.name} ready in ${Date.now() - t0} ms`);
   return deployment;
-}
-
-/** A kind cluster of this run's (or the series'), from the target's config and node image. */
-async function createOwnKindCluster(spec: CnpgTarget, options: TopologyStartOptions, name = kindClusterName(options.runId)): Promise<string> {
-  const base = parseYaml(await readFile(kindConfigPath(spec.kindConfig), "utf8").catch(() => {
-    throw new InputError("target.kindConfig", `cannot read "${spec.kindConfig}"`, "Point it at a kind cluster config (see fixtures/kind/cluster.yaml).");
-  })) as KindConfig;
-  options.log(`cnpg: creating kind cluster ${name}${spec.kindImage ? ` from ${spec.kindImage}` : ""}`);
-  recordOwner(kindResource(name), options.runId);
-  const t0 = Date.now();
-  await createKindCluster(name, stringifyYaml(kindConfig(base)), { ...(spec.kindImage ? { image: spec.kindImage } : {}), waitSeconds: 180, log: options.log, ...(options.signal ? { signal: options.signal } : {}) });
-  options.log(`cnpg: kind cluster ${name} up in ${Date.now() - t0} ms`);
-  return name;
-}
-
-async function loadImages(cluster: string, images: readonly string[], options: TopologyStartOptions): Promise<void> {
-  for (const image of new Set(images)) {
-    const loaded = await loadImageIntoKind(cluster, image, options.signal);
-    options.log(loaded === "loaded" ? `cnpg: loaded ${image} into ${cluster}` : `cnpg: ${image} is not in the local Docker engine; the cluster will pull it`);
-  }
 }
 
 function clusterConflict(spec: CnpgTarget, namespace: string): InputError {
@@ -740,13 +695,6 @@ class StartedCnpg implements StartedTopology {
     return { kubeNode };
   }
 
-}
-
-/** The default config ships with pgdrill: found next to the package when not under the current directory. */
-function kindConfigPath(path: string): string {
-  if (isAbsolute(path) || existsSync(path)) return path;
-  const shipped = fileURLToPath(new URL(`../../../${path}`, import.meta.url));
-  return existsSync(shipped) ? shipped : path;
 }
 
 export function parseFenced(annotation: string | undefined): string[] {
