@@ -137,6 +137,38 @@ const FORMER_PRIMARY_REJOIN_S = 18;
 const STANDBY_READY_S = 8;
 
 /*
+ * What the real cnpg-switchover taught it (same cluster and versions:
+ * test/fixtures/cnpg/kind/switchover/history.jsonl; status.targetPrimary set to pgdrill-2 at 0):
+ * the target written +0.04 s, pgdrill-1 labelled unhealthy +0.17 s, its held session ended
+ * +0.25–0.34 s, the Lease released +0.61 s, taken by pgdrill-2 +2.14 s, currentPrimary +2.79 s,
+ * then both labels only at +4.72 s (pgdrill-1 replica) and +4.76 s (pgdrill-2 primary), rw moved
+ * +4.78 s; pgdrill-1's PostgreSQL refused connections from +0.55 s to +8.06 s and answered as a
+ * standby from +8.60 s; the phase stayed "Cluster in healthy state" throughout.
+ */
+/**
+ * A demoted primary's fast shutdown (instance_controller.go reconcileOldPrimary,
+ * RequestFastImmediateShutdown): a CHECKPOINT, then PostgreSQL stops (its sessions end, new
+ * connections are refused), then the instance manager releases the Lease. Real run: targetPrimary
+ * +0.04 s → held session ended +0.25–0.34 s → Lease released +0.61 s.
+ */
+const DEMOTE_CHECKPOINT_S = 0.25;
+const DEMOTE_SHUTDOWN_S = 0.55;
+/**
+ * Then the demoted primary's instance manager exits and its container restarts ("When the Pod
+ * restarts, it will be demoted to act as a replica of the new primary"): its status endpoint
+ * refuses connections until it is back, as a standby. Real run: released +0.61 s, PostgreSQL
+ * answering as a standby +8.06–8.60 s.
+ */
+const OLD_PRIMARY_RESTART_S = 7.5;
+/**
+ * The operator's status request to an instance manager that refuses connections is retried
+ * (pkg/management/postgres/webserver/client/remote/instance.go requestRetry: 5 steps from 10 ms,
+ * factor 5: 10 + 50 + 250 + 1250 ms) before the pass goes on without it, so a pass asking a
+ * restarting instance takes 1.56 s longer. Real run: currentPrimary +2.79 s → labels +4.72 s (1.93 s).
+ */
+const STATUS_RETRY_S = 1.56;
+
+/*
  * What the real cnpg-kill-operator-then-primary taught it (same cluster and versions:
  * test/fixtures/cnpg/kind/kill-operator-then-primary/history.jsonl; times after the operator's pod
  * was deleted with grace 0): the primary's pod deleted at +2.01 s (gone from the API at +2.12 s,
@@ -237,6 +269,8 @@ export class CnpgWorld {
   private renewTimer: NodeJS.Timeout | null = null;
   /** Instance pods deleted with grace 0 whose containers still run (the kubelet's minimum grace), each with a token for its incarnation. */
   private readonly terminating = new Map<string, symbol>();
+  /** Demoted primaries whose instance manager is restarting (OLD_PRIMARY_RESTART_S): their status requests are refused. */
+  private readonly restarting = new Set<string>();
   /** Killed instances whose replicas' WAL receivers are still reported up (WAL_RECEIVERS_DOWN_S). */
   private readonly walReceiversUp = new Set<string>();
   /** Instances that were the primary when their pod was deleted: recreated, they must rejoin as standbys. */
@@ -598,8 +632,10 @@ export class CnpgWorld {
       return;
     }
 
-    // GetStatusFromInstances: each instance manager is asked for its status over HTTP.
-    if (!(await this.step(this.scaled(PASS_STATUS_S)))) return;
+    // GetStatusFromInstances: each active instance's manager is asked for its status over HTTP;
+    // one restarting refuses, and is retried before the pass goes on without it (STATUS_RETRY_S).
+    const refusing = this.instanceNames().some((name) => this.restarting.has(name) && this.activeInstance(name));
+    if (!(await this.step(this.scaled(PASS_STATUS_S + (refusing ? STATUS_RETRY_S : 0))))) return;
     status = this.status();
     if (status.currentPrimary !== status.targetPrimary) {
       this.requeue();
@@ -649,8 +685,14 @@ export class CnpgWorld {
       return;
     }
 
+    // The phase: "Waiting for the instances to become active" while an instance pod is not active
+    // (cluster_controller.go reconcileResources, PhaseWaitingForInstancesToBeActive), healthy once
+    // every instance is ready (the end of Reconcile), else left as it is: a pod that is active but
+    // not ready only requeues ("Waiting for Pods to be ready", ErrNextLoop). Real switchover: the
+    // old primary's container restarted, its pod still Running, and the phase stayed healthy.
     const ready = this.instanceNames().filter((name) => { const pod = this.pod(name); return pod !== undefined && isReady(pod); }).length;
-    const phase = ready === this.options.instances ? HEALTHY : WAITING;
+    const inactive = this.instanceNames().some((name) => !this.activeInstance(name));
+    const phase = inactive ? WAITING : ready === this.options.instances ? HEALTHY : (status.phase ?? WAITING);
     if (status.phase !== phase || status.readyInstances !== ready) this.setStatus({ phase, phaseReason: phase === HEALTHY ? "" : `${ready} of ${this.options.instances} ready`, readyInstances: ready });
     if (ready !== this.options.instances || this.instanceNames().some((name) => roleOf(this.pod(name)) !== (name === current ? "primary" : "replica"))) this.requeue();
   }
@@ -730,17 +772,23 @@ export class CnpgWorld {
     const current = status.currentPrimary;
     if (current && current !== target && !this.down.has(current) && this.pod(current) && this.lease()?.holderIdentity === current && !this.fencedSet().has(current)) {
       this.down.add(current);
-      this.dropConnections(current);
-      // PostgreSQL shutting down refuses new connections at once (57P03; the real run's killed
-      // primary answered so within 0.25 s), so no client reaches it while the backing is stopped:
-      // not Ready now, out of every Service's routing.
-      this.patchReady(current, false);
       this.log.push(`${current}: demoting`);
       void (async () => {
-        await this.options.backing?.kill(current).catch(() => undefined);
+        // The CHECKPOINT; then PostgreSQL stops: its sessions end and it refuses new connections
+        // (57P03), so no client reaches it while the backing is stopped: not Ready from then, out of
+        // every Service's routing (rw and ro dropped it already, on the operator's unhealthy label).
+        await this.sleep(this.scaled(DEMOTE_CHECKPOINT_S));
+        this.dropConnections(current);
+        this.patchReady(current, false);
+        await Promise.all([this.options.backing?.kill(current).catch(() => undefined), this.sleep(this.scaled(DEMOTE_SHUTDOWN_S - DEMOTE_CHECKPOINT_S))]);
         this.writeLease({ holderIdentity: undefined, leaseDurationSeconds: RELEASED_LEASE_S, renewTime: microTime(), acquireTime: microTime() });
         this.log.push(`${current}: lease released`);
-        this.later(this.options.podStartMs, () => this.instanceStarted(current));
+        // Its instance manager exits and the container restarts (real run: see OLD_PRIMARY_RESTART_S).
+        this.restarting.add(current);
+        this.later(this.scaled(OLD_PRIMARY_RESTART_S), () => {
+          this.restarting.delete(current);
+          this.instanceStarted(current);
+        });
       })();
     }
     if (target !== PENDING && target !== current && this.pod(target) && !this.down.has(target) && !this.acquiring.has(target)) this.startAcquiring(target);
