@@ -165,3 +165,13 @@ export function sequenceRows(events: readonly Recorded[], faultT: number, option
   }
   return rows;
 }
+
+/** A pod as its part in the failover: OLD (the primary that went), NEW (the one promoted), else its name. */
+export function partOf(failover: Pick<Failover, "oldPrimary" | "newPrimary">, pod: string | null): string | null {
+  return pod === failover.oldPrimary ? "OLD" : pod === failover.newPrimary ? "NEW" : pod;
+}
+
+/** Per-pod values keyed by the pod's part: OLD, NEW or OTHER. */
+export function byPart<T>(failover: Pick<Failover, "oldPrimary" | "newPrimary">, values: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).map(([pod, value]) => [pod === failover.oldPrimary ? "OLD" : pod === failover.newPrimary ? "NEW" : "OTHER", value]));
+}

@@ -18,7 +18,7 @@ import { clusterManifest } from "../../harness/target/cnpg/manifests.ts";
 import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import { CnpgWorld, OPERATOR_LEASE_S } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
-import { HEALTHY, milestoneOrder, readFailover, sequenceRows, type Failover, type Milestone, type Recorded } from "../fake-kube/failover-sequence.ts";
+import { HEALTHY, byPart, milestoneOrder, partOf, readFailover, sequenceRows, type Failover, type Milestone, type Recorded } from "../fake-kube/failover-sequence.ts";
 
 const REAL = new URL("../fixtures/cnpg/kind/kill-operator-then-primary/history.jsonl", import.meta.url).pathname;
 /** The run with a running operator, for its detection time. */
@@ -102,10 +102,7 @@ function isClusterPhase(event: Recorded, phase: string): boolean {
 
 /** Upstream seconds after the operator's delete. */
 const seconds = (failover: Failover, milestone: Milestone, scale: number) => failover.at[milestone]! / 1000 / scale;
-const part = (failover: Failover, pod: string | null) => (pod === failover.oldPrimary ? "OLD" : pod === failover.newPrimary ? "NEW" : pod);
-function byPart<T>(failover: Failover, values: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(values).map(([pod, value]) => [part(failover, pod) ?? pod, value]));
-}
+const part = partOf;
 /** The Cluster's writes after the operator's delete, as "phase|targetPrimary", in upstream seconds. */
 function clusterWrites(events: readonly Recorded[], failover: Failover, scale: number): Array<{ s: number; what: string }> {
   return events

@@ -14,7 +14,7 @@ import { clusterManifest } from "../../harness/target/cnpg/manifests.ts";
 import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
-import { readFailover, sequenceRows, type Failover, type Recorded } from "../fake-kube/failover-sequence.ts";
+import { byPart, partOf, readFailover, sequenceRows, type Failover, type Recorded } from "../fake-kube/failover-sequence.ts";
 
 const REAL = new URL("../fixtures/cnpg/kind/switchover/history.jsonl", import.meta.url).pathname;
 const NS = "drill";
@@ -116,10 +116,7 @@ async function switchoverOnTheFake(): Promise<{ switchover: Switchover; events: 
 
 /** Upstream seconds after the switchover's start. */
 const seconds = (switchover: Switchover, step: Step, scale: number) => switchover.at[step]! / 1000 / scale;
-const part = (failover: Failover, pod: string | null) => (pod === failover.oldPrimary ? "OLD" : pod === failover.newPrimary ? "NEW" : pod);
-function byPart<T>(failover: Failover, values: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(values).map(([pod, value]) => [part(failover, pod) ?? pod, value]));
-}
+const part = partOf;
 const order = (switchover: Switchover) => STEPS.filter((step) => switchover.at[step] !== null).sort((a, b) => switchover.at[a]! - switchover.at[b]!);
 
 describe("the fake CloudNativePG 1.30 world beside the real cnpg-switchover", { timeout: 30_000 }, () => {

@@ -15,7 +15,7 @@ import { clusterManifest } from "../../harness/target/cnpg/manifests.ts";
 import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
-import { HEALTHY, milestoneOrder, readFailover, sequenceRows, type Failover, type Milestone, type Recorded } from "../fake-kube/failover-sequence.ts";
+import { HEALTHY, byPart, milestoneOrder, partOf, readFailover, sequenceRows, type Failover, type Milestone, type Recorded } from "../fake-kube/failover-sequence.ts";
 
 const REAL = new URL("../fixtures/cnpg/kind/kill-primary/history.jsonl", import.meta.url).pathname;
 const NS = "drill";
@@ -84,11 +84,7 @@ function isClusterPhase(event: Recorded, phase: string): boolean {
 /** Upstream seconds after the fault. */
 const seconds = (failover: Failover, milestone: Milestone, scale: number) => failover.at[milestone]! / 1000 / scale;
 
-/** Instance names as OLD (the killed primary), NEW (the promoted one) or OTHER. */
-function byPart<T>(failover: Failover, values: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(values).map(([pod, value]) => [pod === failover.oldPrimary ? "OLD" : pod === failover.newPrimary ? "NEW" : "OTHER", value]));
-}
-const part = (failover: Failover, pod: string | null) => (pod === failover.oldPrimary ? "OLD" : pod === failover.newPrimary ? "NEW" : pod);
+const part = partOf;
 
 describe("the fake CloudNativePG 1.30 world beside the first real run (kill primary, grace 0)", { timeout: 30_000 }, () => {
   it("goes through the key transitions in the real order: pod gone, Failing over, pending, the new target, its Lease, currentPrimary, its label, rw moved, the old pod back as a replica, healthy", () => {
