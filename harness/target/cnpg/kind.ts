@@ -3,6 +3,7 @@
  * it. Clusters pgdrill makes are named `pgdrill-<run id>`, so their contexts (`kind-pgdrill-…`)
  * say who made them and the safety check can tell them from anyone else's.
  */
+import { rmSync } from "node:fs";
 import { chmod, copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -61,9 +62,10 @@ async function decideKindEnv(nodeImage: string | undefined): Promise<{ env: Node
   const shim = join(dir, "docker");
   await copyFile(fileURLToPath(new URL("./kind-docker-shim.sh", import.meta.url)), shim);
   await chmod(shim, 0o755);
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   return {
     env: { ...process.env, PATH: `${dir}${delimiter}${process.env.PATH ?? ""}`, PGDRILL_REAL_DOCKER: real },
-    note: `docker run --privileged fails here (${lastLines(tried.stderr)}): kind's node containers run with every capability this host grants instead (all but what it lacks), unconfined, with its cgroups (pgdrill's docker stand-in for kind, ${shim})`,
+    note: `docker run --privileged fails here (${lastLines(tried.stderr)}): kind's node containers run with every capability this host grants instead (all but what it lacks), unconfined, with every device (pgdrill's docker stand-in for kind, ${shim})`,
   };
 }
 
