@@ -540,8 +540,10 @@ class StartedCnpg implements StartedTopology {
 
   private async hostDown(node: string): Promise<string> {
     this.refuseUnlessDisruptive(`take down the node of ${node}`);
-    const where = this.podNetns(node, false);
-    return this.hosts.takeDown(where!.kubeNode, node);
+    // The Kubernetes node is a kind node container only on kind; KindHosts says so when it is not.
+    const kubeNode = this.observer.pods.get(node)?.nodeName;
+    if (!kubeNode) throw new HarnessError(`pod ${node} is not scheduled on a node`);
+    return this.hosts.takeDown(kubeNode, node);
   }
 
   private async hostsUp(): Promise<string | void> {
