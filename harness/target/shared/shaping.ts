@@ -256,6 +256,10 @@ export function nfqueueScript(shaping: Shaping, device: string = DEFAULT_DEVICE)
   if (fallbackNeeds(shaping).delayer) {
     lines.push(
       `mkdir -p ${STATE_DIR}`,
+      // Emptied here, not by the background shell's redirect: that may open it only after the wait
+      // below has read the previous delayer's "ready" (a second apply then returned at once, its
+      // delayer not bound: no delay at all, seen under load in CI).
+      `: > ${DELAYER_LOG}`,
       // The wrapper shell outlives the delayer and always exits 0. Started from `docker exec`, it
       // is reparented to the container's PID 1, and when that is the postmaster, a child that dies
       // by a signal (SIGKILL, the OOM killer) counts as a crashed backend: PostgreSQL would restart
