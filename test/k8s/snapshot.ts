@@ -20,8 +20,11 @@
  *     spec.acquireTime (rewritten as a holder re-acquires);
  *   - status, everywhere (node heartbeats and conditions, the operator's own status writes,
  *     Deployment/ReplicaSet/pod readiness, APIService availability).
- * Endpoints and EndpointSlices are compared like everything else: they change only when the pods
- * behind a Service do, which is a change to the cluster.
+ *   - which addresses an Endpoints or EndpointSlice lists (`subsets`, `endpoints`) and when that
+ *     last changed (the endpoints.kubernetes.io/last-change-trigger-time annotation): the
+ *     endpoints controller derives them from the pods' readiness, which is status. A CI run saw
+ *     kube-dns's change while a drill ran elsewhere, CoreDNS's pods the same and untouched.
+ *     Their existence, uid, ports, labels and owners are still compared.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -62,7 +65,17 @@ export function normalize(object: KubeObject): Record<string, unknown> {
   const { status: _status, metadata = {}, apiVersion: _apiVersion, ...rest } = object;
   const { resourceVersion: _rv, generation: _gen, managedFields: _mf, creationTimestamp: _ct, uid: _uid, selfLink: _sl, ...kept } = metadata;
   const normalized: Record<string, unknown> = { ...rest, metadata: kept };
-  if (objectKey(object).startsWith("coordination.k8s.io/Lease/") && typeof rest.spec === "object" && rest.spec !== null) {
+  const key = objectKey(object);
+  if (key.startsWith("core/Endpoints/") || key.startsWith("discovery.k8s.io/EndpointSlice/")) {
+    delete normalized.subsets;
+    delete normalized.endpoints;
+    const annotations = (kept as { annotations?: Record<string, string> }).annotations;
+    if (annotations && "endpoints.kubernetes.io/last-change-trigger-time" in annotations) {
+      const { "endpoints.kubernetes.io/last-change-trigger-time": _changed, ...others } = annotations;
+      normalized.metadata = { ...kept, annotations: others };
+    }
+  }
+  if (key.startsWith("coordination.k8s.io/Lease/") && typeof rest.spec === "object" && rest.spec !== null) {
     const { renewTime: _renew, acquireTime: _acquire, ...spec } = rest.spec as Record<string, unknown>;
     normalized.spec = spec;
   }
