@@ -72,7 +72,9 @@ export function normalize(object: KubeObject): Record<string, unknown> {
     const annotations = (kept as { annotations?: Record<string, string> }).annotations;
     if (annotations && "endpoints.kubernetes.io/last-change-trigger-time" in annotations) {
       const { "endpoints.kubernetes.io/last-change-trigger-time": _changed, ...others } = annotations;
-      normalized.metadata = { ...kept, annotations: others };
+      // The controller drops the annotation as well as rewriting it: none left is no annotations.
+      const { annotations: _all, ...withoutAnnotations } = kept;
+      normalized.metadata = Object.keys(others).length > 0 ? { ...kept, annotations: others } : withoutAnnotations;
     }
   }
   if (key.startsWith("coordination.k8s.io/Lease/") && typeof rest.spec === "object" && rest.spec !== null) {
