@@ -19,6 +19,7 @@ import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import { CnpgWorld, OPERATOR_LEASE_S } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 import { HEALTHY, byPart, milestoneOrder, partOf, readFailover, sequenceRows, type Failover, type Milestone, type Recorded } from "../fake-kube/failover-sequence.ts";
+import { sleep, waitFor } from "../fake-kube/wait.ts";
 
 const REAL = new URL("../fixtures/cnpg/kind/kill-operator-then-primary/history.jsonl", import.meta.url).pathname;
 /** The run with a running operator, for its detection time. */
@@ -176,15 +177,3 @@ describe("the fake CloudNativePG 1.30 world beside the real cnpg-kill-operator-t
     expect(leaseWait(fake, SCALE), side).toBeLessThan(17);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await sleep(20);
-  }
-}

@@ -15,6 +15,7 @@ import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 import { byPart, partOf, readFailover, sequenceRows, type Failover, type Recorded } from "../fake-kube/failover-sequence.ts";
+import { sleep, waitFor } from "../fake-kube/wait.ts";
 
 const REAL = new URL("../fixtures/cnpg/kind/switchover/history.jsonl", import.meta.url).pathname;
 const NS = "drill";
@@ -153,15 +154,3 @@ describe("the fake CloudNativePG 1.30 world beside the real cnpg-switchover", { 
     expect(Math.abs(labelGap(fake, SCALE) - labelGap(real, 1)), side).toBeLessThan(0.4);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await sleep(20);
-  }
-}

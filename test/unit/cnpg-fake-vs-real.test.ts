@@ -16,6 +16,7 @@ import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 import { HEALTHY, byPart, milestoneOrder, partOf, readFailover, sequenceRows, type Failover, type Milestone, type Recorded } from "../fake-kube/failover-sequence.ts";
+import { sleep, waitFor } from "../fake-kube/wait.ts";
 
 const REAL = new URL("../fixtures/cnpg/kind/kill-primary/history.jsonl", import.meta.url).pathname;
 const NS = "drill";
@@ -151,15 +152,3 @@ describe("the fake CloudNativePG 1.30 world beside the first real run (kill prim
     expect(Math.abs(promotion(fake, SCALE) - promotion(real, 1)), side).toBeLessThan(0.4);
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await sleep(20);
-  }
-}

@@ -14,6 +14,7 @@ import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import type { Observation } from "../../harness/target/types.ts";
 import { CnpgWorld, LEASE_DURATION_S, OPERATOR_LEADER_LEASE, OPERATOR_LEASE_S } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
+import { sleep, waitFor } from "../fake-kube/wait.ts";
 
 const NS = "drill";
 const SCALE = 0.1;
@@ -180,15 +181,3 @@ describe("the fake CloudNativePG 1.30 world, as the cnpg observer records it", {
     expect(world.log).toEqual(expect.arrayContaining(["pg-1: fenced, postgres stopped", "pg-1: unfenced"]));
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await sleep(20);
-  }
-}

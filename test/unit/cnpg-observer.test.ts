@@ -11,6 +11,7 @@ import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
 import type { Observation } from "../../harness/target/types.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
+import { waitFor } from "../fake-kube/wait.ts";
 
 const NS = "drill";
 let fake: FakeKubeApi;
@@ -149,11 +150,3 @@ describe("ClusterObserver on the fake Kubernetes API", () => {
     await expect(observer!.waitUntil(() => false, 200, "something that never happens")).rejects.toThrow("something that never happens did not happen within 0 s");
   });
 });
-
-async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
