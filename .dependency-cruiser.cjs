@@ -21,9 +21,9 @@ const FAULT_RUNTIME = "^harness/fault/(?!catalog\\.ts$)";
  * The targets' plugins and their registry: pure data and functions (zod schemas, node names,
  * capabilities, checks, claims) that the scenario schema, validation and the reports read.
  */
-const TARGET_PLUGINS = "^harness/target/((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$";
-/** Everything else of target/: what starts, faults and tears down a target. */
-const TARGET_RUNTIME = "^harness/target/(?!((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$)";
+const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$";
+/** Everything else of targets/: what starts, faults and tears down a target. */
+const TARGET_RUNTIME = "^harness/targets/(?!((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$)";
 /** What runs a drill against a live target; the analysis must never need any of it. */
 const DRILL_SIDE = [TARGET_RUNTIME, folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
 /** What turns a saved History into results and reports (`pgdrill report` runs only this). */
@@ -46,7 +46,7 @@ module.exports = {
       severity: "error",
       from: { path: folder("history") },
       to: {
-        path: [folder("checker"), folder("gate"), folder("report"), folder("target"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("result"), file("trials"), file("index"), file("api")],
+        path: [folder("checker"), folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("result"), file("trials"), file("index"), file("api")],
       },
     },
     {
@@ -54,14 +54,14 @@ module.exports = {
       comment: "A checker is a pure function of the History (and the result types it fills in): nothing of the gate, the reports, the targets, probes, fault runtime, schedule, run or CLI.",
       severity: "error",
       from: { path: folder("checker") },
-      to: { path: [folder("gate"), folder("report"), folder("target"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
+      to: { path: [folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
     },
     {
       name: "gate-judges-only-metrics",
       comment: "The gate judges metrics and decides the verdict; it draws nothing and touches no target, probe, fault, schedule, run or CLI.",
       severity: "error",
       from: { path: folder("gate") },
-      to: { path: [folder("report"), folder("target"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
+      to: { path: [folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
     },
     {
       name: "reports-only-draw",
@@ -81,7 +81,7 @@ module.exports = {
       name: "drill-side-does-not-read-results",
       comment: "Targets, connections, probes, faults and the schedule write the History; they never import the checkers, the gate, the reports or the analysis (only run/ hands a finished History on to analyze.ts).",
       severity: "error",
-      from: { path: [folder("target"), folder("connection"), folder("probe"), folder("fault"), folder("schedule")] },
+      from: { path: [folder("targets"), folder("connection"), folder("probe"), folder("fault"), folder("schedule")] },
       to: { path: [folder("checker"), folder("gate"), folder("report"), file("analyze"), file("trials")] },
     },
     {
@@ -89,13 +89,13 @@ module.exports = {
       comment: "The connection layer (Session, Endpoint, the app pool) is below both probes and targets: it imports neither, nor anything above them.",
       severity: "error",
       from: { path: folder("connection") },
-      to: { path: [folder("probe"), folder("target"), folder("fault"), folder("schedule"), folder("run"), folder("scenario"), folder("history")] },
+      to: { path: [folder("probe"), folder("targets"), folder("fault"), folder("schedule"), folder("run"), folder("scenario"), folder("history")] },
     },
     {
       name: "targets-do-not-import-probes",
       comment: "Targets reach databases through connection/, not through the probes that drill them.",
       severity: "error",
-      from: { path: folder("target") },
+      from: { path: folder("targets") },
       to: { path: [folder("probe"), FAULT_RUNTIME, folder("schedule")] },
     },
     {

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { LABELS, runLabels } from "../harness/target/shared/docker.ts";
+import { LABELS, runLabels } from "../harness/targets/shared/docker.ts";
 
 const run = promisify(execFile);
 

@@ -6,11 +6,11 @@
  * primary and a streaming standby), so the ratio says what Patroni's stack costs on top.
  */
 import { performance } from "node:perf_hooks";
-import { containerPair } from "../harness/target/container-pair/pair.ts";
-import { containerPairTarget } from "../harness/target/container-pair/plugin.ts";
-import { patroniTopology } from "../harness/target/patroni/patroni.ts";
-import { patroniTarget } from "../harness/target/patroni/plugin.ts";
-import type { Topology } from "../harness/target/types.ts";
+import { containerPair } from "../harness/targets/container-pair/pair.ts";
+import { containerPairTarget } from "../harness/targets/container-pair/plugin.ts";
+import { patroniTopology } from "../harness/targets/patroni/patroni.ts";
+import { patroniTarget } from "../harness/targets/patroni/plugin.ts";
+import type { Topology } from "../harness/targets/types.ts";
 import { distribution, fmtDistribution, round, type Distribution } from "./stats.ts";
 
 export interface PatroniStartupOptions {

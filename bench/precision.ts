@@ -45,7 +45,7 @@ import type { HistoryEvent } from "../harness/history/events.ts";
 import type { RunResult } from "../harness/result.ts";
 import { runDrill } from "../harness/run/drill.ts";
 import { validateScenario } from "../harness/scenario/validate.ts";
-import { LABELS } from "../harness/target/shared/docker.ts";
+import { LABELS } from "../harness/targets/shared/docker.ts";
 import { containerLog, docker, nodeContainer, psqlRows } from "./containers.ts";
 import { distribution, fmtDistribution, round, type Distribution } from "./stats.ts";
 

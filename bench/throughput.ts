@@ -19,7 +19,7 @@ import { SELECT_1_SQL } from "../harness/probe/select1.ts";
 import { insertSql } from "../harness/probe/writes.ts";
 import { monotonicClock } from "../harness/run/clock.ts";
 import { containerPairTarget, probe as probeSchema } from "../harness/scenario/schema.ts";
-import { buildTopology, type StartedTopology } from "../harness/target/index.ts";
+import { buildTopology, type StartedTopology } from "../harness/targets/index.ts";
 import { pgbench } from "./containers.ts";
 import { JitterTracker, fmt, fmtDistribution, round, type Distribution } from "./stats.ts";
 

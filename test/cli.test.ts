@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { main, type CliIO } from "../harness/cli/main.ts";
 import { GATE_METRICS } from "../harness/gate/metrics.ts";
-import { dockerClient, LABELS } from "../harness/target/shared/docker.ts";
+import { dockerClient, LABELS } from "../harness/targets/shared/docker.ts";
 
 function capture(): CliIO & { stdout: () => string; stderr: () => string } {
   let out = "";

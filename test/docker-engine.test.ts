@@ -41,7 +41,7 @@ const pgdrill = (args: string[], env: Record<string, string | undefined>) => run
 
 /** Connects the way `pgdrill run` does and lists containers; prints the socket it reached. */
 const probeScript = `
-const { dockerClient } = await import("./harness/target/shared/docker.ts");
+const { dockerClient } = await import("./harness/targets/shared/docker.ts");
 const docker = await dockerClient();
 await docker.listContainers({ limit: 1 });
 console.log(docker.modem.socketPath);

@@ -14,7 +14,7 @@ import { formatTrialsSummary, renderTrialsMarkdown } from "../report/trials.ts";
 import { renderTrialsHtml } from "../report/trials-html.ts";
 import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trials.ts";
 import { listScenarios, loadScenario } from "../scenario/load.ts";
-import type { SharedResources } from "../target/index.ts";
+import type { SharedResources } from "../targets/index.ts";
 import { runSeries } from "./series.ts";
 import { VERSION } from "../version.ts";
 import { parseGate, parseGateOverride, withOverrides } from "../gate/gate.ts";
@@ -248,7 +248,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .option("--all", "remove every pgdrill container, network and kind cluster, also those of runs still going")
     .action(async (options: { all?: boolean }) => {
       // Loaded here, not at the top: testcontainers takes ~0.5 s to import, and `report` never needs it.
-      const { reapLeftovers } = await import("../target/index.ts");
+      const { reapLeftovers } = await import("../targets/index.ts");
       const removed = await reapLeftovers({ all: Boolean(options.all) });
       io.out(removed.length > 0 ? `removed ${removed.join(", ")}\n` : "nothing to remove\n");
     });
@@ -296,7 +296,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO, s
   const { scenario, source } = await loadScenario(scenarioArg);
   const { runDrill } = await import("../run/drill.ts");
   // No engine is an environment problem, like bad input: one line, before any run directory exists.
-  await (await import("../target/index.ts")).checkEnvironment(scenario.target.kind);
+  await (await import("../targets/index.ts")).checkEnvironment(scenario.target.kind);
   const confirm: ConfirmMode = options.confirmManual ?? "ask";
   checkManualSteps(scenario.schedule, confirm, interactiveStdin(), "--confirm-manual");
 

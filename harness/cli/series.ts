@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { loadScenario } from "../scenario/load.ts";
-import { SharedPool, type SharedResources } from "../target/index.ts";
+import { SharedPool, type SharedResources } from "../targets/index.ts";
 
 export interface SeriesIO {
   out: (text: string) => void;

@@ -19,7 +19,7 @@ import { EXIT, InputError } from "../errors.ts";
 import { formatSummary } from "../report/summary.ts";
 import type { ProbeSpec, Scenario } from "../scenario/schema.ts";
 import { validateScenario } from "../scenario/validate.ts";
-import type { Topology } from "../target/types.ts";
+import type { Topology } from "../targets/types.ts";
 import { Keyboard, interactiveStdin } from "./keys.ts";
 import { LiveView } from "./live.ts";
 import { onLauncherGone } from "./parent-watch.ts";
@@ -94,7 +94,7 @@ export function watchScenario(url: string | undefined, options: Omit<WatchOption
 
 /** The endpoint target of watch's scenario (its readReplicaUrl is false without --read-replica, so DATABASE_READ_REPLICA_URL is not read). */
 export async function watchTopology(scenario: Scenario): Promise<Topology> {
-  const { buildTopology } = await import("../target/index.ts");
+  const { buildTopology } = await import("../targets/index.ts");
   return buildTopology(scenario.target, scenario.probes);
 }
 

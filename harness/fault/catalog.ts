@@ -7,8 +7,8 @@
  */
 import { toMs } from "../duration.ts";
 import type { FaultSpec } from "../scenario/steps.ts";
-import type { Capability } from "../target/plugin.ts";
-import { targetPlugin } from "../target/registry.ts";
+import type { Capability } from "../targets/plugin.ts";
+import { targetPlugin } from "../targets/registry.ts";
 
 export type FaultKind = FaultSpec["kind"];
 export type FaultSpecOf<K extends FaultKind> = Extract<FaultSpec, { kind: K }>;

@@ -8,8 +8,8 @@ import { toMs } from "../duration.ts";
 import { FAULT_CATALOG, type FaultCatalog, type FaultDisplay, type FaultKind, type FaultSpecOf } from "./catalog.ts";
 import { runFaultCommand } from "./command.ts";
 import { rateKbit, type FaultSpec } from "../scenario/steps.ts";
-import type { Capability } from "../target/plugin.ts";
-import { control, type Controls, type Shaping, type StartedTopology } from "../target/types.ts";
+import type { Capability } from "../targets/plugin.ts";
+import { control, type Controls, type Shaping, type StartedTopology } from "../targets/types.ts";
 
 /** Which step of which run is injecting or healing: user commands get it in their environment. */
 export interface FaultStep {

@@ -9,7 +9,7 @@ import type { Clock } from "../run/clock.ts";
 import { roundMs } from "../run/clock.ts";
 import type { CompleteEvent, OpType, ProbeRecord } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
-import type { StartedTopology } from "../target/types.ts";
+import type { StartedTopology } from "../targets/types.ts";
 
 export interface ProbeContext {
   topology: StartedTopology;

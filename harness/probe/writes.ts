@@ -9,7 +9,7 @@ import pg from "pg";
 import { toRanges } from "../history/events.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { roundMs } from "../run/clock.ts";
-import type { StartedTopology } from "../target/types.ts";
+import type { StartedTopology } from "../targets/types.ts";
 import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";

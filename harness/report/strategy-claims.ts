@@ -4,7 +4,7 @@
  * drills is its plugin's to say; the registry is pure data, so reports load no target runtime.
  */
 import type { Metrics } from "../result.ts";
-import { targetPlugin } from "../target/registry.ts";
+import { targetPlugin } from "../targets/registry.ts";
 export interface StrategyClaim {
   strategy: string;
   /** Claimed failover time, as the guide writes it. */

@@ -18,7 +18,7 @@ import type { RunResult } from "../result.ts";
 import type { Scenario } from "../scenario/schema.ts";
 import { ScheduleRunner } from "../schedule/execute.ts";
 import { planSchedule } from "../schedule/plan.ts";
-import { buildTopology, removeRun, type SharedResources, type StartedTopology, type Topology } from "../target/index.ts";
+import { buildTopology, removeRun, type SharedResources, type StartedTopology, type Topology } from "../targets/index.ts";
 import { VERSION } from "../version.ts";
 import { monotonicClock, roundMs, type Clock } from "./clock.ts";
 import { SteadyStateWindow } from "./steady-state.ts";

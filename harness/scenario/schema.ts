@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { GATE_EXPRESSION, GATE_METRIC_NAMES, GATE_METRICS, unknownMetricFix, type GateInput, type GateMetric } from "../gate/metrics.ts";
-import { TARGET_OPTIONS } from "../target/registry.ts";
+import { TARGET_OPTIONS } from "../targets/registry.ts";
 import { byKind, duration } from "./schema-parts.ts";
 import { probe } from "./probes.ts";
 import { abortIf } from "./abort.ts";
@@ -21,10 +21,10 @@ export { duration, faultFor, issueFix } from "./schema-parts.ts";
 export * from "./probes.ts";
 export * from "./steps.ts";
 export { abortIf, type AbortIf } from "./abort.ts";
-export { containerPairTarget, type ContainerPairTarget } from "../target/container-pair/plugin.ts";
-export { cnpgTarget, CNPG_DEFAULT_VERSION, type CnpgTarget } from "../target/cnpg/plugin.ts";
-export { endpointTarget, type EndpointTarget } from "../target/endpoint/plugin.ts";
-export { patroniTarget, type PatroniTarget } from "../target/patroni/plugin.ts";
+export { containerPairTarget, type ContainerPairTarget } from "../targets/container-pair/plugin.ts";
+export { cnpgTarget, CNPG_DEFAULT_VERSION, type CnpgTarget } from "../targets/cnpg/plugin.ts";
+export { endpointTarget, type EndpointTarget } from "../targets/endpoint/plugin.ts";
+export { patroniTarget, type PatroniTarget } from "../targets/patroni/plugin.ts";
 
 // ---- Target ---------------------------------------------------------------------------------
 

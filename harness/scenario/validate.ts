@@ -12,8 +12,8 @@ import { findImpossibleStep } from "../schedule/feasibility.ts";
 import { closest } from "../suggest.ts";
 import { FAULT_CATALOG } from "../fault/catalog.ts";
 import { ACTION_REQUIRES } from "../schedule/actions.ts";
-import type { Capability, Path, Report } from "../target/plugin.ts";
-import { targetPlugin } from "../target/registry.ts";
+import type { Capability, Path, Report } from "../targets/plugin.ts";
+import { targetPlugin } from "../targets/registry.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
 import {
   probe as probeSchema,

@@ -11,7 +11,7 @@ import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
 import type { OperatorDesk } from "../run/marks.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
-import { control, type StartedTopology } from "../target/types.ts";
+import { control, type StartedTopology } from "../targets/types.ts";
 import { ACTION_REQUIRES } from "./actions.ts";
 import { runManualStep } from "./manual.ts";
 import type { PlannedStep } from "./plan.ts";

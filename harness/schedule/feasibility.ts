@@ -11,7 +11,7 @@
  */
 import { formatMs } from "../duration.ts";
 import type { FaultSpec, StepSpec, Target } from "../scenario/schema.ts";
-import { targetPlugin } from "../target/registry.ts";
+import { targetPlugin } from "../targets/registry.ts";
 import { traceSchedule, type TracedStep } from "./plan.ts";
 
 export interface ImpossibleStep {

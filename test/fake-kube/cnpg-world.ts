@@ -12,7 +12,7 @@
  * instance_controller.go, internal/cmd/manager/instance/run/lease/runnable.go). Each behaviour
  * below names the upstream file it follows (CloudNativePG release-1.30, read, not copied).
  *
- * The probe runner's pod (harness/target/cnpg/runner/pod.ts) runs for real: from its image in
+ * The probe runner's pod (harness/targets/cnpg/runner/pod.ts) runs for real: from its image in
  * Docker where the local engine has it (fixtures/image/build-probe-runner.sh builds it), as the pod
  * spec says (its args and env, secretKeyRefs resolved, its user, read-only root, /tmp as a tmpfs,
  * no capabilities, its limits, killed after activeDeadlineSeconds), else as a local process of
@@ -40,7 +40,7 @@ import { request as httpRequest, type ServerResponse } from "node:http";
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { runLabels } from "../../harness/target/shared/docker.ts";
+import { runLabels } from "../../harness/targets/shared/docker.ts";
 import type { FakeKubeApi, KubeObject } from "./fake-kube-api.ts";
 
 /** pgdrill's entry point and the fake cluster network the runner process is started with. */

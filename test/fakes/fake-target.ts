@@ -6,7 +6,7 @@
  * drill's flow, not for any real target's behaviour.
  */
 import type { Clock } from "../../harness/run/clock.ts";
-import type { ControlsOf, Cut, StartedTopology } from "../../harness/target/types.ts";
+import type { ControlsOf, Cut, StartedTopology } from "../../harness/targets/types.ts";
 
 type Endpoint = ReturnType<StartedTopology["endpoint"]>;
 export type FakeCall = { method: string; node: string; t: number; phase: "start" | "end" };

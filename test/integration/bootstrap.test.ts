@@ -5,9 +5,9 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Session } from "../../harness/connection/session.ts";
-import { containerPair } from "../../harness/target/container-pair/pair.ts";
-import { chooseImage } from "../../harness/target/container-pair/image.ts";
-import { dockerClient } from "../../harness/target/shared/docker.ts";
+import { containerPair } from "../../harness/targets/container-pair/pair.ts";
+import { chooseImage } from "../../harness/targets/container-pair/image.ts";
+import { dockerClient } from "../../harness/targets/shared/docker.ts";
 import { leftovers } from "./helpers.ts";
 
 const BARE = "pgdrill/postgres:test-no-template";

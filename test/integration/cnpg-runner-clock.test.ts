@@ -17,11 +17,11 @@ import { describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { HistoryWriter } from "../../harness/history/writer.ts";
 import { monotonicClock } from "../../harness/run/clock.ts";
-import { containerPair } from "../../harness/target/container-pair/pair.ts";
-import { loadKube } from "../../harness/target/cnpg/kube.ts";
-import { parseRunnerLine, RUNNER_PROTOCOL, type HelloLine, type RunnerConfig } from "../../harness/target/cnpg/runner/protocol.ts";
-import { RunnerSession } from "../../harness/target/cnpg/runner/remote.ts";
-import { kubeRunnerTransport } from "../../harness/target/cnpg/runner/transport.ts";
+import { containerPair } from "../../harness/targets/container-pair/pair.ts";
+import { loadKube } from "../../harness/targets/cnpg/kube.ts";
+import { parseRunnerLine, RUNNER_PROTOCOL, type HelloLine, type RunnerConfig } from "../../harness/targets/cnpg/runner/protocol.ts";
+import { RunnerSession } from "../../harness/targets/cnpg/runner/remote.ts";
+import { kubeRunnerTransport } from "../../harness/targets/cnpg/runner/transport.ts";
 
 const NS = "drill";
 const POD = "pg-pgdrill-runner";

@@ -1,7 +1,7 @@
 /**
  * The probe-runner image (fixtures/image/probe-runner.Dockerfile, built here by
  * fixtures/image/build-probe-runner.sh with no registry) run by the FAKE Kubernetes API's kubelet
- * (test/fake-kube/cnpg-world.ts) from the pod spec pgdrill generates (harness/target/cnpg/runner/
+ * (test/fake-kube/cnpg-world.ts) from the pod spec pgdrill generates (harness/targets/cnpg/runner/
  * pod.ts): its user, read-only root, /tmp, capabilities, limits and pgdrill's labels, the runner's
  * own hello saying what it runs on, and the kubelet's activeDeadlineSeconds ending it. `npm test`'s
  * set-up builds the image (fixtures/setup.sh --with-runner-image).
@@ -10,9 +10,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cnpgTarget, probe } from "../../harness/scenario/schema.ts";
-import { Kube, loadKube } from "../../harness/target/cnpg/kube.ts";
-import { DEFAULT_RUNNER_IMAGE, runnerConfig, runnerPod } from "../../harness/target/cnpg/runner/pod.ts";
-import { parseRunnerLine, type HelloLine } from "../../harness/target/cnpg/runner/protocol.ts";
+import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
+import { DEFAULT_RUNNER_IMAGE, runnerConfig, runnerPod } from "../../harness/targets/cnpg/runner/pod.ts";
+import { parseRunnerLine, type HelloLine } from "../../harness/targets/cnpg/runner/protocol.ts";
 import { CnpgWorld, type PodRuntime } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 

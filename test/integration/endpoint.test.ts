@@ -16,7 +16,7 @@ import type { Endpoint } from "../../harness/connection/endpoint.ts";
 import { Session } from "../../harness/connection/session.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import { buildTopology, type StartedTopology } from "../../harness/target/index.ts";
+import { buildTopology, type StartedTopology } from "../../harness/targets/index.ts";
 import { readEvents, tempRunDir } from "./helpers.ts";
 
 const runId = `endpoint-${Date.now().toString(36)}`;

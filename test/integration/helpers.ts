@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { HistoryEvent } from "../../harness/history/events.ts";
-import { dockerClient, LABELS } from "../../harness/target/shared/docker.ts";
+import { dockerClient, LABELS } from "../../harness/targets/shared/docker.ts";
 
 export function tempRunDir(prefix: string): string {
   return join(mkdtempSync(join(tmpdir(), `pgdrill-${prefix}-`)), "run");

@@ -10,7 +10,7 @@ import { main } from "../../harness/cli/main.ts";
 import type { RunResult } from "../../harness/result.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { loadScenario } from "../../harness/scenario/load.ts";
-import { dockerClient, LABELS } from "../../harness/target/shared/docker.ts";
+import { dockerClient, LABELS } from "../../harness/targets/shared/docker.ts";
 import { writeSyntheticHistory } from "../../fixtures/histories/synthetic.ts";
 import { leftovers, pgdrill, readEvents, tempRunDir } from "./helpers.ts";
 

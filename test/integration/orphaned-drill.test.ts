@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../../harness/result.ts";
-import { dockerClient, LABELS, removeLabelled } from "../../harness/target/shared/docker.ts";
+import { dockerClient, LABELS, removeLabelled } from "../../harness/targets/shared/docker.ts";
 import { eventually, leftovers, oldSystemNode, pgdrill, processState, readEvents, runningWith, tempRunDir, type PgdrillProcess } from "./helpers.ts";
 
 const SCENARIO = "test/fixtures/orphan-drill.yaml";

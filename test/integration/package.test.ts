@@ -104,7 +104,7 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
       "dist/harness/cli/main.js",
       "dist/harness/index.d.ts",
       "dist/harness/api.d.ts",
-      "dist/harness/target/container-pair/bootstrap.sh",
+      "dist/harness/targets/container-pair/bootstrap.sh",
       "dist/fixtures/kind/cluster.yaml",
       "dist/fixtures/image/build-local-image.sh",
       "dist/schema/scenario.schema.json",

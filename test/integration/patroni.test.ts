@@ -7,9 +7,9 @@
 import { describe, expect, it } from "vitest";
 import { Session } from "../../harness/connection/session.ts";
 import type { EndpointEvent, HaEvent } from "../../harness/history/events.ts";
-import { patroniTopology } from "../../harness/target/patroni/patroni.ts";
-import { patroniTarget } from "../../harness/target/patroni/plugin.ts";
-import type { Observation, StartedTopology } from "../../harness/target/types.ts";
+import { patroniTopology } from "../../harness/targets/patroni/patroni.ts";
+import { patroniTarget } from "../../harness/targets/patroni/plugin.ts";
+import type { Observation, StartedTopology } from "../../harness/targets/types.ts";
 import { eventually, leftovers } from "./helpers.ts";
 
 type Seen = (Omit<HaEvent, "t"> | Omit<EndpointEvent, "t">) & { at: number };

@@ -1,5 +1,5 @@
 /**
- * Network shaping (target/shared/shaping.ts) on a real node: PostgreSQL as the container's PID 1,
+ * Network shaping (targets/shared/shaping.ts) on a real node: PostgreSQL as the container's PID 1,
  * as in a container pair, with its outbound traffic delayed, dropped and rate-capped. Times are
  * TCP connects from the host straight to the container's address: the SYN-ACK is the container's
  * outbound packet, so a connect takes one shaped trip. (The published port would go through
@@ -9,8 +9,8 @@ import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HarnessError } from "../../harness/errors.ts";
-import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels } from "../../harness/target/shared/docker.ts";
-import { DELAYER_PIDFILE, SHAPE_QUEUE, applyShaping, removeShaping, type NodeShell, type ShapingMechanism } from "../../harness/target/shared/shaping.ts";
+import { LABELS, configureReaper, dockerClient, removeLabelled, runLabels } from "../../harness/targets/shared/docker.ts";
+import { DELAYER_PIDFILE, SHAPE_QUEUE, applyShaping, removeShaping, type NodeShell, type ShapingMechanism } from "../../harness/targets/shared/shaping.ts";
 
 const IMAGE = process.env.PGDRILL_IMAGE ?? "pgdrill/postgres:15-local";
 const PG_PORT = 5432;

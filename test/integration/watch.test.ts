@@ -12,7 +12,7 @@ import type { Endpoint } from "../../harness/connection/endpoint.ts";
 import { Session } from "../../harness/connection/session.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import { buildTopology, type StartedTopology } from "../../harness/target/index.ts";
+import { buildTopology, type StartedTopology } from "../../harness/targets/index.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
 
 const runId = `watch-${Date.now().toString(36)}`;

@@ -11,7 +11,7 @@ import type { HistoryEvent, RunStartEvent } from "../../harness/history/events.t
 import { breachReason, findRunDir, KillSwitch, requestStop, runEndOf, STOP_FILE, type Breach } from "../../harness/run/abort.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import type { Topology } from "../../harness/target/types.ts";
+import type { Topology } from "../../harness/targets/types.ts";
 import { FakeTarget } from "../fakes/fake-target.ts";
 import { VirtualClock } from "../fakes/virtual-clock.ts";
 

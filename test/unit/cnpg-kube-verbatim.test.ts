@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Kube, loadKube } from "../../harness/target/cnpg/kube.ts";
+import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 
 let fake: FakeKubeApi;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cnpgTarget } from "../../harness/scenario/schema.ts";
-import { manifestImages, withImageDefaults } from "../../harness/target/cnpg/images.ts";
+import { manifestImages, withImageDefaults } from "../../harness/targets/cnpg/images.ts";
 
 const ENV = { PGDRILL_KIND_NODE_IMAGE: "pgdrill/kind-node:v1.34.4", PGDRILL_CNPG_MANIFEST: "/m/cnpg-1.30.0.yaml", PGDRILL_CNPG_POSTGRES_IMAGE: "pgdrill/cnpg-postgresql:15.18" };
 
@@ -57,7 +57,7 @@ describe("kind's docker stand-in (kind-docker-shim.sh)", () => {
   writeFileSync(fakeDocker, `#!/bin/sh\nprintf '%s\\n' "$@" > ${join(dir, "args")}\n`);
   chmodSync(fakeDocker, 0o755);
   const shim = (...args: string[]) => {
-    execFileSync("bash", ["harness/target/cnpg/kind-docker-shim.sh", ...args], { env: { ...process.env, PGDRILL_REAL_DOCKER: fakeDocker } });
+    execFileSync("bash", ["harness/targets/cnpg/kind-docker-shim.sh", ...args], { env: { ...process.env, PGDRILL_REAL_DOCKER: fakeDocker } });
     return readFileSync(join(dir, "args"), "utf8").trim().split("\n");
   };
 

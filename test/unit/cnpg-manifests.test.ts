@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { cnpgTarget } from "../../harness/scenario/schema.ts";
-import { Kube, loadKube } from "../../harness/target/cnpg/kube.ts";
-import { clusterManifest, instanceNodePortServices, kindConfig, operatorManifestUrl, SEED_PARAMETERS } from "../../harness/target/cnpg/manifests.ts";
-import { installOperator, loadOperatorManifest } from "../../harness/target/cnpg/operator.ts";
-import { isPgdrillKindContext, mayDisrupt } from "../../harness/target/cnpg/safety.ts";
+import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
+import { clusterManifest, instanceNodePortServices, kindConfig, operatorManifestUrl, SEED_PARAMETERS } from "../../harness/targets/cnpg/manifests.ts";
+import { installOperator, loadOperatorManifest } from "../../harness/targets/cnpg/operator.ts";
+import { isPgdrillKindContext, mayDisrupt } from "../../harness/targets/cnpg/safety.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 
 const target = (input: object = {}) => cnpgTarget.parse({ kind: "cnpg", ...input });

@@ -6,9 +6,9 @@
  * for the History.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Kube, loadKube } from "../../harness/target/cnpg/kube.ts";
-import { ClusterObserver } from "../../harness/target/cnpg/observer.ts";
-import type { Observation } from "../../harness/target/types.ts";
+import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
+import { ClusterObserver } from "../../harness/targets/cnpg/observer.ts";
+import type { Observation } from "../../harness/targets/types.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 import { waitFor } from "../fake-kube/wait.ts";

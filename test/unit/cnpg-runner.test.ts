@@ -7,10 +7,10 @@ import { describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { parseRunnerConfig } from "../../harness/runner/runner.ts";
 import { cnpgTarget, probe } from "../../harness/scenario/schema.ts";
-import { estimateOffset, pingBurst } from "../../harness/target/cnpg/runner/clock-sync.ts";
-import { RunnerMerge } from "../../harness/target/cnpg/runner/merge.ts";
-import { instanceServices, runnerConfig, runnerPod } from "../../harness/target/cnpg/runner/pod.ts";
-import { parseRunnerLine, RUNNER_TAG } from "../../harness/target/cnpg/runner/protocol.ts";
+import { estimateOffset, pingBurst } from "../../harness/targets/cnpg/runner/clock-sync.ts";
+import { RunnerMerge } from "../../harness/targets/cnpg/runner/merge.ts";
+import { instanceServices, runnerConfig, runnerPod } from "../../harness/targets/cnpg/runner/pod.ts";
+import { parseRunnerLine, RUNNER_TAG } from "../../harness/targets/cnpg/runner/protocol.ts";
 
 const target = (input: object = {}) => cnpgTarget.parse({ kind: "cnpg", name: "main", ...input });
 const probes = [probe.parse({ kind: "select1" }), probe.parse({ kind: "writes" }), probe.parse({ kind: "role" })];

@@ -13,9 +13,9 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cnpgTarget } from "../../harness/scenario/schema.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import { cnpgTopology, rfc3339Micro } from "../../harness/target/cnpg/cnpg.ts";
-import { Kube, loadKube } from "../../harness/target/cnpg/kube.ts";
-import { detectOperator, loadOperatorManifest, planOperator } from "../../harness/target/cnpg/operator.ts";
+import { cnpgTopology, rfc3339Micro } from "../../harness/targets/cnpg/cnpg.ts";
+import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
+import { detectOperator, loadOperatorManifest, planOperator } from "../../harness/targets/cnpg/operator.ts";
 import { CnpgWorld } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 

@@ -19,7 +19,7 @@ import { runDrill } from "../../harness/run/drill.ts";
 import { OperatorDesk, OPERATOR_FILE, parseRequest, parseStepOption, watchOperatorRequests, type OperatorInput } from "../../harness/run/marks.ts";
 import { manualSteps } from "../../harness/schedule/manual.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import type { Topology } from "../../harness/target/types.ts";
+import type { Topology } from "../../harness/targets/types.ts";
 import { FakeTarget } from "../fakes/fake-target.ts";
 import { VirtualClock } from "../fakes/virtual-clock.ts";
 

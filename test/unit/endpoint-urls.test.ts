@@ -1,7 +1,7 @@
 /** Where the endpoint target's URLs come from: the scenario first, then the environment, unless the scenario says there is no replica. */
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveEndpointUrls } from "../../harness/target/endpoint/endpoint.ts";
-import { endpointTarget } from "../../harness/target/endpoint/plugin.ts";
+import { resolveEndpointUrls } from "../../harness/targets/endpoint/endpoint.ts";
+import { endpointTarget } from "../../harness/targets/endpoint/plugin.ts";
 
 const saved = { ...process.env };
 afterEach(() => {

@@ -56,16 +56,16 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
       "harness/gate/draws.ts": 'import "../report/colours.ts";',
       "harness/report/computes.ts": 'import "../checker/plain.ts";',
       "harness/report/indirectly.ts": 'import "../scenario/validate.ts";',
-      "harness/scenario/validate.ts": 'import "../target/plain.ts";',
-      "harness/target/plain.ts": "export {};",
+      "harness/scenario/validate.ts": 'import "../targets/plain.ts";',
+      "harness/targets/plain.ts": "export {};",
       "harness/probe/reads-results.ts": 'import "../checker/plain.ts";',
       "harness/probe/plain.ts": "export {};",
       "harness/connection/above.ts": 'import "../probe/plain.ts";',
-      "harness/target/probes.ts": 'import "../probe/plain.ts";',
-      "harness/target/cnpg/plugin.ts": 'import "../plain.ts";',
-      "harness/target/registry.ts": 'import "yaml";',
-      "harness/target/endpoint/plugin.ts": 'import "zod";',
-      "harness/report/claims.ts": 'import "../target/endpoint/plugin.ts";',
+      "harness/targets/probes.ts": 'import "../probe/plain.ts";',
+      "harness/targets/cnpg/plugin.ts": 'import "../plain.ts";',
+      "harness/targets/registry.ts": 'import "yaml";',
+      "harness/targets/endpoint/plugin.ts": 'import "zod";',
+      "harness/report/claims.ts": 'import "../targets/endpoint/plugin.ts";',
       "harness/cli/main.ts": "export {};",
       "harness/run/starts-the-cli.ts": 'import "../cli/main.ts";',
       "harness/index.ts": "export {};",
@@ -90,12 +90,12 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
       "checkers-read-only-the-history": "harness/checker/loads-faults.ts → harness/fault/faults.ts",
       "gate-judges-only-metrics": "harness/gate/draws.ts → harness/report/colours.ts",
       "reports-only-draw": "harness/report/computes.ts → harness/checker/plain.ts",
-      "analysis-never-reaches-the-drill": "harness/report/indirectly.ts → harness/target/plain.ts",
+      "analysis-never-reaches-the-drill": "harness/report/indirectly.ts → harness/targets/plain.ts",
       "drill-side-does-not-read-results": "harness/probe/reads-results.ts → harness/checker/plain.ts",
       "connection-below-probes-and-targets": "harness/connection/above.ts → harness/probe/plain.ts",
-      "targets-do-not-import-probes": "harness/target/probes.ts → harness/probe/plain.ts",
-      "target-plugins-are-pure": "harness/target/cnpg/plugin.ts → harness/target/plain.ts",
-      "target-plugins-load-only-zod": "harness/target/registry.ts → node_modules/yaml/",
+      "targets-do-not-import-probes": "harness/targets/probes.ts → harness/probe/plain.ts",
+      "target-plugins-are-pure": "harness/targets/cnpg/plugin.ts → harness/targets/plain.ts",
+      "target-plugins-load-only-zod": "harness/targets/registry.ts → node_modules/yaml/",
       "only-entry-points-import-the-cli": "harness/run/starts-the-cli.ts → harness/cli/main.ts",
       "nothing-imports-the-entry-points": "harness/run/barrel.ts → harness/index.ts",
       "harness-does-not-import-tests": "harness/run/test-helper.ts → test/helper.ts",
@@ -113,6 +113,6 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
     // The catalog is the one part of fault/ a report may import.
     expect(found.filter((line) => line.includes("harness/report/colours.ts →"))).toEqual([]);
     // So is a target's plugin (pure data), and a plugin may load zod.
-    expect(found.filter((line) => line.includes("harness/report/claims.ts →") || line.includes("harness/target/endpoint/plugin.ts →"))).toEqual([]);
+    expect(found.filter((line) => line.includes("harness/report/claims.ts →") || line.includes("harness/targets/endpoint/plugin.ts →"))).toEqual([]);
   });
 });

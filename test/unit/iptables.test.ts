@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { iptablesCommands } from "../../harness/target/shared/iptables.ts";
+import { iptablesCommands } from "../../harness/targets/shared/iptables.ts";
 
 describe("iptables rules for network cuts", () => {
   it("isolates a node from everything but loopback", () => {

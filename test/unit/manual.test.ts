@@ -16,7 +16,7 @@ import type { OperatorDesk, OperatorInput } from "../../harness/run/marks.ts";
 import { checkManualSteps } from "../../harness/schedule/manual.ts";
 import { planSchedule } from "../../harness/schedule/plan.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import type { Topology } from "../../harness/target/types.ts";
+import type { Topology } from "../../harness/targets/types.ts";
 import { FakeTarget } from "../fakes/fake-target.ts";
 import { VirtualClock } from "../fakes/virtual-clock.ts";
 

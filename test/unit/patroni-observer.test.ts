@@ -7,7 +7,7 @@
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { PatroniObserver, type PatroniObservation } from "../../harness/target/patroni/observer.ts";
+import { PatroniObserver, type PatroniObservation } from "../../harness/targets/patroni/observer.ts";
 
 interface FakeMember {
   patroni: object | null;

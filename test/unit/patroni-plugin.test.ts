@@ -7,10 +7,10 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../harness/errors.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import { dcsConfig, etcdArguments, haproxyConfig, patroniYaml } from "../../harness/target/patroni/config.ts";
-import { parseShowStat, upServers, type Picture } from "../../harness/target/patroni/observer.ts";
-import { healthy, patroniTopology } from "../../harness/target/patroni/patroni.ts";
-import { etcdMemberNames, patroniNodeNames, patroniPlugin, patroniTarget } from "../../harness/target/patroni/plugin.ts";
+import { dcsConfig, etcdArguments, haproxyConfig, patroniYaml } from "../../harness/targets/patroni/config.ts";
+import { parseShowStat, upServers, type Picture } from "../../harness/targets/patroni/observer.ts";
+import { healthy, patroniTopology } from "../../harness/targets/patroni/patroni.ts";
+import { etcdMemberNames, patroniNodeNames, patroniPlugin, patroniTarget } from "../../harness/targets/patroni/plugin.ts";
 
 const target = (input: object = {}) => patroniTarget.parse({ kind: "patroni", ...input });
 const secrets = { superuser: "su-secret", replication: "repl-secret" };

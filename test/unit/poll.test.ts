@@ -1,6 +1,6 @@
-/** The one wait-until-ready loop the targets share (target/shared/poll.ts). */
+/** The one wait-until-ready loop the targets share (targets/shared/poll.ts). */
 import { describe, expect, it } from "vitest";
-import { done, notYet, pollUntil } from "../../harness/target/shared/poll.ts";
+import { done, notYet, pollUntil } from "../../harness/targets/shared/poll.ts";
 
 const gaveUp = (last: string) => new Error(`gave up: ${last}`);
 

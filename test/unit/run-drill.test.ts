@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import type { Topology } from "../../harness/target/types.ts";
+import type { Topology } from "../../harness/targets/types.ts";
 import { FakeTarget, type FakeTargetOptions } from "../fakes/fake-target.ts";
 import { VirtualClock } from "../fakes/virtual-clock.ts";
 

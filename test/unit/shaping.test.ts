@@ -1,4 +1,4 @@
-/** The scripts behind network shaping (target/shared/shaping.ts), and how applyShaping chooses between them. */
+/** The scripts behind network shaping (targets/shared/shaping.ts), and how applyShaping chooses between them. */
 import { describe, expect, it } from "vitest";
 import { HarnessError } from "../../harness/errors.ts";
 import {
@@ -14,7 +14,7 @@ import {
   removeShaping,
   tbfArguments,
   type NodeShell,
-} from "../../harness/target/shared/shaping.ts";
+} from "../../harness/targets/shared/shaping.ts";
 
 const none = { delayMs: 0, jitterMs: 0, lossPercent: 0 };
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { runSeries } from "../../harness/cli/series.ts";
-import { SharedPool } from "../../harness/target/shared/pool.ts";
+import { SharedPool } from "../../harness/targets/shared/pool.ts";
 
 describe("SharedPool", () => {
   it("makes a resource once per key, even when two drills ask at once, and removes each after the series, newest first", async () => {

@@ -9,9 +9,9 @@ import { ACTION_REQUIRES } from "../../harness/schedule/actions.ts";
 import { netemFault } from "../../harness/scenario/steps.ts";
 import { target as targetSchema } from "../../harness/scenario/schema.ts";
 import { targetAbilities, validateScenario } from "../../harness/scenario/validate.ts";
-import { CAPABILITIES, type Capability } from "../../harness/target/plugin.ts";
-import { TARGET_PLUGINS, targetPlugin } from "../../harness/target/registry.ts";
-import { control, type StartedTopology } from "../../harness/target/types.ts";
+import { CAPABILITIES, type Capability } from "../../harness/targets/plugin.ts";
+import { TARGET_PLUGINS, targetPlugin } from "../../harness/targets/registry.ts";
+import { control, type StartedTopology } from "../../harness/targets/types.ts";
 import { InputError } from "../../harness/errors.ts";
 
 const kinds = TARGET_PLUGINS.map((plugin) => plugin.kind);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { watchCommand } from "../../harness/cli/watch.ts";
 import { monotonicClock } from "../../harness/run/clock.ts";
-import type { Topology, TopologyStartOptions } from "../../harness/target/types.ts";
+import type { Topology, TopologyStartOptions } from "../../harness/targets/types.ts";
 import { FakeTarget } from "../fakes/fake-target.ts";
 
 const URL = "postgresql://app:secret@127.0.0.1:9/app";

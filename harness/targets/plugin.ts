@@ -4,7 +4,7 @@
  * (`<kind>/plugin.ts`) and the registry lists them; the scenario schema's union, node names,
  * capability checks, feasibility and the strategy claims are all read from it. It loads no target
  * runtime (no Docker, no Kubernetes client), so a scenario file, validation and the reports can use
- * it; how a target starts is its runtime's business (`target/index.ts`).
+ * it; how a target starts is its runtime's business (`targets/index.ts`).
  *
  * Like vitest's `types` modules, the contract lives apart from its implementations, which import
  * it, so the registry and the plugins never import each other in a circle.
