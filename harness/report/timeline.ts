@@ -9,7 +9,7 @@ import { faultDisplay, UNKNOWN_FAULT_COLOR } from "../fault/catalog.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import { isCompleted, type Operation } from "../history/operations.ts";
 import type { RoleChange, RunResult } from "../result.ts";
-import type { OpPoint, ReportContext } from "./types.ts";
+import type { OperatorMoment, OpPoint, ReportContext } from "./types.ts";
 import { wallClockOf } from "./wall-clock.ts";
 
 const WIDTH = 860;
@@ -49,17 +49,7 @@ export class TimelineFold {
 /** The colours of what the timeline shades besides faults (the page's key under the chart uses them too). */
 export const SHADE_COLORS = { steadyState: "#7f7f7f", downtime: "#d62728", action: "#17becf", mark: "#6a3d9a" } as const;
 
-/**
- * What people said during the run, in time order: marks (`m`, `pgdrill mark`) and manual steps
- * (shown, then confirmed or not), for report.md's table and the timeline's labelled rules.
- */
-export interface OperatorMoment {
-  t: number;
-  kind: "mark" | "manual shown" | "manual confirmed" | "manual not done";
-  text: string;
-  by: string;
-}
-
+/** What people said during the run, in time order, for the report model's marks and the timeline's labelled rules. */
 export function operatorMoments(events: readonly HistoryEvent[]): OperatorMoment[] {
   const moments: OperatorMoment[] = [];
   const shown = new Map<string, number>();

@@ -15,13 +15,14 @@ import { drillSteps, OUTCOME_COLORS, steadyStateWindow } from "../../harness/rep
 import { wallClockOf } from "../../harness/report/wall-clock.ts";
 import { history } from "../fixtures/histories/builder.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 const EXAMPLE = "reports/examples/pair-partition-then-kill";
 
 async function exampleHtml() {
   const { events } = await readHistory(join(EXAMPLE, "history.jsonl"));
   const result = analyzeHistory(events, { gate: { "writes.lostAcknowledged": "== 0" } });
-  return { result, html: await renderHtml(result, reportContextOf(events)) };
+  return { result, html: await renderHtml(reportModel(result, reportContextOf(events))) };
 }
 
 describe("report.html", { timeout: 30_000 }, () => {
@@ -51,7 +52,7 @@ describe("report.html", { timeout: 30_000 }, () => {
 
   it("escapes text that comes from data", async () => {
     const result = { ...deviatedResult(), scenario: "<script>alert(1)</script>", reason: 'a "quoted" & <b>bold</b> reason' };
-    const html = await renderHtml(result, emptyReportContext());
+    const html = await renderHtml(reportModel(result, emptyReportContext()));
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(html).toContain("a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt; reason");
@@ -74,7 +75,7 @@ function drilledHistory() {
 async function drilledHtml(scenario?: unknown) {
   const events = drilledHistory();
   const result = analyzeHistory(events, { gate: { "availability.ratio": ">= 0.5" } });
-  return renderHtml(result, reportContextOf(events, scenario));
+  return renderHtml(reportModel(result, reportContextOf(events, scenario)));
 }
 
 /** The SVG group of a named layer of the timeline (Vega names it "<layer>_marks"). */
@@ -211,7 +212,7 @@ describe("report.html's settings", { timeout: 30_000 }, () => {
 
   it("falls back on run-start's probe records without a scenario.json", async () => {
     const b = history().start({ probes: [{ name: "select1", type: "select1", everyMs: 20, timeoutMs: 500, sloMs: 250, endpoint: "rw", connection: "fresh" }] }).select1(0, "ok").end(100);
-    const html = await renderHtml(analyzeHistory(b.events, { gate: {} }), reportContextOf(b.events));
+    const html = await renderHtml(reportModel(analyzeHistory(b.events, { gate: {} }), reportContextOf(b.events)));
     expect(html).toContain("No scenario.json");
     expect(html).toContain("<td>select1</td><td>select1</td><td>20.0 ms</td><td>500.0 ms</td><td>250.0 ms</td><td>rw</td><td>fresh</td>");
   });
@@ -276,7 +277,7 @@ describe("report.html's anatomy of a failover", () => {
     const html = renderAnatomyHtml(sameServer);
     expect(html).not.toContain("anatomy-bar");
     expect(html).toContain('<p class="meta anatomy-none">No anatomy: no failover — writes came back on the same primary (primary), a recovery, not a failover.</p>');
-    expect(await renderHtml(sameServer, emptyReportContext())).toContain("No anatomy: no failover");
+    expect(await renderHtml(reportModel(sameServer, emptyReportContext()))).toContain("No anatomy: no failover");
   });
 
   it("escapes the probe's name and path", () => {
