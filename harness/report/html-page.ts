@@ -56,23 +56,36 @@ export async function renderHtml(model: ReportModel): Promise<string> {
   const clock = wallClockOf({ wallClock: run.startedAt });
 
   const { rows, note } = model.keyMetrics;
-  const metrics = table("metrics", ["metric", "value"], rows.map((row) => [e(row.label), htmlText(row.value)])) + (note === null ? "" : `<p class="meta">${e(note)}</p>`);
+  const metricRows = rows.map((row) => [e(row.label), htmlText(row.value)]);
+  const metrics = table("metrics", ["metric", "value"], metricRows) + (note === null ? "" : `<p class="meta">${e(note)}</p>`);
   const gates =
     model.gates.length > 0
-      ? table("gates", ["gate", "expected", "actual", "result"], model.gates.map((g) => [`<code>${e(g.metric)}</code>`, e(g.expected), e(g.duration && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual)) + (g.note ? ` <span class="meta">(${e(g.note)})</span>` : ""), mark(g.pass)]))
+      ? table("gates", ["gate", "expected", "actual", "result"], model.gates.map((g) => {
+          // A duration reads as one here; report.md shows the number the verdict's reason quotes.
+          const actual = e(g.duration && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual));
+          const note = g.note ? ` <span class="meta">(${e(g.note)})</span>` : "";
+          return [`<code>${e(g.metric)}</code>`, e(g.expected), actual + note, mark(g.pass)];
+        }))
       : `<div id="gates"><p>No gates: this run is reported, not judged.</p><table><tbody></tbody></table></div>`;
   const claimRows = claims.rows.map((c) => {
     const measured = c.drilled ? htmlText(claims.measured) + (c.against === null ? "" : ` (${c.against})`) : "—";
     return [c.drilled ? `<strong>${e(c.strategy)}</strong> (drilled)` : e(c.strategy), e(c.failover), e(c.rto), measured];
   });
   const claimsTable = table("claims", ["strategy", "claimed failover", "claimed RTO", "measured here"], claimRows);
-  const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations", "slow operations"], model.downtime.slice(0, 50).map((w) => [
-    e(w.probe), relativeCell(clock, w.startMs), w.open ? "still down" : relativeCell(clock, w.endMs), w.duration, String(w.failures), String(w.stalls),
-  ]));
-  const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], model.roleChanges.slice(0, 50).map((c) => [relativeCell(clock, c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]));
-  const checks = table("checks", ["checker", "valid", "note"], model.checks.map((check) => [e(check.name), e(String(check.valid)), e(check.reason ?? "")]));
-  const lost = model.lostWrites
-    ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(model.lostWrites.node ?? "?")}</code>: ${e(formatIds(model.lostWrites.ids, 200))}</p>`
+  const windowRows = model.downtime.slice(0, 50).map((w) => {
+    const to = w.open ? "still down" : relativeCell(clock, w.endMs);
+    return [e(w.probe), relativeCell(clock, w.startMs), to, w.duration, String(w.failures), String(w.stalls)];
+  });
+  const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations", "slow operations"], windowRows);
+  const changes = model.roleChanges
+    .slice(0, 50)
+    .map((c) => [relativeCell(clock, c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]);
+  const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], changes);
+  const checkRows = model.checks.map((check) => [e(check.name), e(String(check.valid)), e(check.reason ?? "")]);
+  const checks = table("checks", ["checker", "valid", "note"], checkRows);
+  const missing = model.lostWrites;
+  const lost = missing
+    ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(missing.node ?? "?")}</code>: ${e(formatIds(missing.ids, 200))}</p>`
     : "";
 
   return `${pageHead(`pgdrill: ${e(run.scenario)} — ${e(run.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[run.verdict]}; }`)}

@@ -24,7 +24,8 @@ export function htmlText(value: string | readonly Span[]): string {
     .map((span) => {
       if (typeof span === "string") return escapeHtml(span);
       const bad = span.bad ? ` class="bad"` : "";
-      return span.strong ? `<strong${bad}>${escapeHtml(span.text)}</strong>` : span.bad ? `<span${bad}>${escapeHtml(span.text)}</span>` : escapeHtml(span.text);
+      if (span.strong) return `<strong${bad}>${escapeHtml(span.text)}</strong>`;
+      return span.bad ? `<span${bad}>${escapeHtml(span.text)}</span>` : escapeHtml(span.text);
     })
     .join("");
 }

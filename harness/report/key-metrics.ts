@@ -12,37 +12,29 @@ export function keyMetrics(result: RunResult): ReportModel["keyMetrics"] {
   const { availability, downtime, writes, latency, splitBrain, failover, recovery } = result.metrics;
   const lost = writes.lostAcknowledged;
   const anatomy = anatomyLine(result.metrics.anatomy);
+  const faultTime = formatRatio(availability.faultWindowRatio);
+  const faultOps = formatRatio(availability.faultWindowOperationRatio);
+  const total = formatMsWithin(downtime.totalMs, downtime.totalLowerMs, downtime.totalUpperMs);
+  const written = `${writes.attempted} attempted, ${writes.acknowledged} acknowledged, ${writes.failed} failed, ${writes.unknown} unknown`;
+  const present = `unknown committed ${formatCount(writes.unknownCommitted)}, failed but present ${formatCount(writes.failedButPresent)}`;
+  const readOn = ` (final read on ${writes.finalReadNode ?? "?"}; ${present})`;
+  // Set off even when 0: it is the number the drill is for.
+  const lostText = [{ text: `${lost}`, strong: true, bad: (lost ?? 0) > 0 }, readOn];
+  const overlap = `, ${formatMs(splitBrain.overlapMs)} of overlap`;
+  const percentiles = (["p50", "p90", "p99", "max"] as const).map((p) => `${p} ${formatMs(latency[`${p}Ms`])}`).join(" · ");
   const rows: Row[] = [
     { label: `availability${availability.probe ? ` (${availability.probe})` : ""}`, value: availabilityText(result) },
-    {
-      label: "availability from first fault",
-      value: `${formatRatio(availability.faultWindowRatio)} of the time · ${formatRatio(availability.faultWindowOperationRatio)} of operations`,
-    },
-    { label: "downtime", value: `${formatMsWithin(downtime.totalMs, downtime.totalLowerMs, downtime.totalUpperMs)} total, longest ${formatMs(downtime.longestMs)}` },
+    { label: "availability from first fault", value: `${faultTime} of the time · ${faultOps} of operations` },
+    { label: "downtime", value: `${total} total, longest ${formatMs(downtime.longestMs)}` },
     { label: "failover", value: failoverDetail(result.metrics) },
     // A failover's row already is its recovery; without one, the recovery is the outage's figure.
     ...(failover.happened === true ? [] : [{ label: "recovery", value: recoveryDetail(result.metrics) }]),
     ...(anatomy === null ? [] : [{ label: "failover anatomy", value: anatomy }]),
     { label: "writes stable after", value: formatMs(recovery.stableAfterMs) },
-    { label: "writes", value: `${writes.attempted} attempted, ${writes.acknowledged} acknowledged, ${writes.failed} failed, ${writes.unknown} unknown` },
-    {
-      label: "lost acknowledged writes",
-      value:
-        lost === null
-          ? "n/a (no final read)"
-          : [
-              { text: String(lost), strong: true, bad: lost > 0 },
-              ` (final read on ${writes.finalReadNode ?? "?"}; unknown committed ${formatCount(writes.unknownCommitted)}, failed but present ${formatCount(writes.failedButPresent)})`,
-            ],
-    },
-    {
-      label: "latency (ok operations)",
-      value:
-        latency.count === 0
-          ? "n/a"
-          : `p50 ${formatMs(latency.p50Ms)} · p90 ${formatMs(latency.p90Ms)} · p99 ${formatMs(latency.p99Ms)} · max ${formatMs(latency.maxMs)} (${latency.count} ops)`,
-    },
-    { label: "split brain", value: splitBrain.detected ? [{ text: "detected", strong: true, bad: true }, `, ${formatMs(splitBrain.overlapMs)} of overlap`] : "none seen" },
+    { label: "writes", value: written },
+    { label: "lost acknowledged writes", value: lost === null ? "n/a (no final read)" : lostText },
+    { label: "latency (ok operations)", value: latency.count === 0 ? "n/a" : `${percentiles} (${latency.count} ops)` },
+    { label: "split brain", value: splitBrain.detected ? [{ text: "detected", strong: true, bad: true }, overlap] : "none seen" },
     ...(targetPlugin(result.target)?.reportRows?.(result.metrics) ?? []),
   ];
   const bounded = recovery.latencyLowerMs !== null && recovery.latencyUpperMs !== null && recovery.latencyUpperMs > recovery.latencyLowerMs;

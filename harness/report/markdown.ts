@@ -16,8 +16,10 @@ const MAX_MARKS = 100;
 const MAX_WARNINGS = 20;
 
 export function renderMarkdown(model: ReportModel): string {
-  const sections = [header(model), keyMetrics(model), gates(model), claimedVsMeasured(model), clientsCompared(model), downtime(model), lostWrites(model), roleChanges(model), marks(model), warnings(model), checks(model)];
-  return sections.filter((section) => section !== "").join("\n\n") + "\n";
+  const sections = [
+    header, keyMetrics, gates, claimedVsMeasured, clientsCompared, downtime, lostWrites, roleChanges, marks, warnings, checks,
+  ];
+  return sections.map((section) => section(model)).filter((text) => text !== "").join("\n\n") + "\n";
 }
 
 /**
@@ -48,7 +50,10 @@ function claimedVsMeasured({ claims }: ReportModel): string {
 /** With several client probes (direct and through a pooler, say), what each of them went through. */
 function clientsCompared({ clients }: ReportModel): string {
   if (clients.length === 0) return "";
-  const rows = clients.map((c) => `| ${cell(c.probe)} | ${c.ratio} | ${c.operationRatio} | ${c.ok} / ${c.fail} / ${c.info} | ${c.downtime} | ${c.longest} |`);
+  const rows = clients.map((c) => {
+    const counts = `${c.ok} / ${c.fail} / ${c.info}`;
+    return `| ${cell(c.probe)} | ${c.ratio} | ${c.operationRatio} | ${counts} | ${c.downtime} | ${c.longest} |`;
+  });
   return [
     "### Clients compared",
     "",
@@ -99,7 +104,7 @@ function lostWrites({ lostWrites: lost }: ReportModel): string {
 /** Marks and manual steps: what people said and did, when (a game day's own timeline). */
 function marks({ marks: moments }: ReportModel): string {
   if (moments.length === 0) return "";
-  const rows = moments.slice(0, MAX_MARKS).map((moment) => `| ${formatMs(moment.t)} | ${moment.timeOfDay ?? ""} | ${moment.kind} | ${cell(moment.text)} | ${moment.by} |`);
+  const rows = moments.slice(0, MAX_MARKS).map((m) => `| ${formatMs(m.t)} | ${m.timeOfDay ?? ""} | ${m.kind} | ${cell(m.text)} | ${m.by} |`);
   const more = moments.length > MAX_MARKS ? [`\n… and ${moments.length - MAX_MARKS} more in history.jsonl`] : [];
   return ["### Marks and manual steps", "", "| at | UTC | what | note | by |", "|---|---|---|---|---|", ...rows, ...more].join("\n");
 }

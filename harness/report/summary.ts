@@ -21,19 +21,22 @@ export function formatSummary(result: RunResult, options: SummaryOptions): strin
   // A part set off is red: the terminal's warning colour.
   const text = (span: Span) => (typeof span === "string" ? span : span.bad ? c.red(span.text) : span.text);
 
-  const lines = [`${c.bold(paint[run.verdict](run.verdict.toUpperCase()))} ${c.bold(run.scenario)} ${c.dim(`run ${run.runId}, ${formatMs(run.durationMs)}`)}`];
+  const verdict = c.bold(paint[run.verdict](run.verdict.toUpperCase()));
+  const lines = [`${verdict} ${c.bold(run.scenario)} ${c.dim(`run ${run.runId}, ${formatMs(run.durationMs)}`)}`];
   // A deviated run's reason lists the failed gates, which are printed below one per line.
   if (run.reason && run.verdict !== "deviated") lines.push(`  ${paint[run.verdict](run.reason)}`);
+  const splitBrain = h.splitBrain ? ` · ${text(h.splitBrain)}` : "";
   lines.push(
     `  availability ${h.availability} of the time (${h.operations} of operations) · downtime ${h.downtime} · ${text(h.outage)}`,
-    `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}${h.splitBrain ? ` · ${text(h.splitBrain)}` : ""}`,
+    `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}${splitBrain}`,
   );
   if (h.lostIds.length > 0) lines.push(`  lost ids: ${formatIds(h.lostIds, 10)}`);
 
   const passed = gates.filter((gate) => gate.pass).length;
   if (gates.length > 0) lines.push(`  gates ${passed}/${gates.length} passed`);
   for (const gate of gates.filter((g) => !g.pass)) {
-    lines.push(`  ${c.red("✗")} ${gate.metric} ${gate.expected} ${c.dim(`(actual ${formatActual(gate.actual)}${gate.note ? `: ${gate.note}` : ""})`)}`);
+    const actual = `(actual ${formatActual(gate.actual)}${gate.note ? `: ${gate.note}` : ""})`;
+    lines.push(`  ${c.red("✗")} ${gate.metric} ${gate.expected} ${c.dim(actual)}`);
   }
   return lines.join("\n");
 }

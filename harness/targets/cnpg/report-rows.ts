@@ -9,7 +9,9 @@ import type { ReportRow } from "../plugin.ts";
 
 export function operatorRows({ operator }: Metrics): ReportRow[] {
   if (!operator.observed) return [];
-  const promoted = operator.promotedAfterMs === null ? "no promotion seen" : `${formatMs(operator.promotedAfterMs)} after the first fault → ${operator.newPrimary ?? "?"}`;
+  const afterFault = (ms: number) => `${formatMs(ms)} after the first fault`;
+  const { promotedAfterMs, newPrimary } = operator;
+  const promoted = promotedAfterMs === null ? "no promotion seen" : `${afterFault(promotedAfterMs)} → ${newPrimary ?? "?"}`;
   const rows: ReportRow[] = [
     { label: "operator promoted", value: promoted },
     { label: "targetPrimary pending", value: formatMs(operator.pendingMs) },
@@ -20,11 +22,13 @@ export function operatorRows({ operator }: Metrics): ReportRow[] {
     },
   ];
   if (operator.leaseAcquiredAfterMs !== null) {
-    const how = operator.leaseReleased ? "released by the old holder first" : "while still held: the candidate waited leaseDurationSeconds out";
-    rows.push({ label: "primary Lease taken", value: `${formatMs(operator.leaseAcquiredAfterMs)} after the first fault, ${how}` });
+    const how = operator.leaseReleased
+      ? "released by the old holder first"
+      : "while still held: the candidate waited leaseDurationSeconds out";
+    rows.push({ label: "primary Lease taken", value: `${afterFault(operator.leaseAcquiredAfterMs)}, ${how}` });
   }
   if (operator.rwObserved) {
-    const moved = operator.rwMovedAfterMs === null ? "not seen" : `${formatMs(operator.rwMovedAfterMs)} after the first fault (EndpointSlices)`;
+    const moved = operator.rwMovedAfterMs === null ? "not seen" : `${afterFault(operator.rwMovedAfterMs)} (EndpointSlices)`;
     // Two ready endpoints send writes to two servers: set off, as a split brain is.
     const two = operator.multipleRwEndpointsMs ? [{ text: formatMs(operator.multipleRwEndpointsMs), strong: true, bad: true }] : "never";
     rows.push(
@@ -33,6 +37,8 @@ export function operatorRows({ operator }: Metrics): ReportRow[] {
       { label: "rw Service with two ready endpoints", value: two },
     );
   }
-  if (operator.resyncs > 0) rows.push({ label: "watch resyncs", value: `${operator.resyncs} observations made by listing again after a watch broke` });
+  if (operator.resyncs > 0) {
+    rows.push({ label: "watch resyncs", value: `${operator.resyncs} observations made by listing again after a watch broke` });
+  }
   return rows;
 }
