@@ -7,6 +7,7 @@ import { formatActual, formatIds, formatMs } from "./format.ts";
 import { renderAnatomyHtml } from "./anatomy-html.ts";
 import { relativeCell, renderEventsHtml } from "./events-html.ts";
 import { escapeHtml, htmlText, mark, swatch, table } from "./html-parts.ts";
+import { renderClientsHtml, renderMarksHtml, renderWarningsHtml } from "./lists-html.ts";
 import { renderSettingsHtml } from "./settings-html.ts";
 import { drillSteps, renderTimelineSvg, SHADE_COLORS } from "./timeline.ts";
 import type { ReportContext, ReportModel } from "./types.ts";
@@ -96,14 +97,14 @@ export async function renderHtml(model: ReportModel): Promise<string> {
   ${run.reason ? `<p class="reason">${e(run.reason)}</p>` : ""}
   ${run.complete ? "" : `<p class="warning">This history is incomplete: the harness stopped before the run ended. The numbers cover what was recorded.</p>`}
 </header>
-<div class="grid">
+${renderWarningsHtml(model, clock)}<div class="grid">
   <section><h2>Metrics</h2>${metrics}</section>
   <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claimsTable}<p class="meta">Claims are the operations guide's figures per HA strategy.</p></section>
 </div>
-<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(context)}</section>
+${renderClientsHtml(model)}<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(context)}</section>
 <section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(model.result)}</section>
 <section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(context.history)}<p class="meta">Times since the run started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its date.</p></section>
-${lost}
+${renderMarksHtml(model, clock)}${lost}
 <div class="grid">
   <section><h2>Downtime windows</h2>${windows}</section>
   <section><h2>Role changes</h2>${roleRows}</section>

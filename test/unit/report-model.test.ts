@@ -5,10 +5,13 @@
 import { describe, expect, it } from "vitest";
 import { renderHtml } from "../../harness/report/html-page.ts";
 import { htmlText } from "../../harness/report/html-parts.ts";
+import { analyzeHistory } from "../../harness/analyze.ts";
+import { reportContextOf } from "../../harness/report/index.ts";
 import { renderMarkdown } from "../../harness/report/markdown.ts";
 import { emptyReportContext, reportModel } from "../../harness/report/model.ts";
 import type { Metrics, RunResult } from "../../harness/result.ts";
 import { operatorRows } from "../../harness/targets/cnpg/report-rows.ts";
+import { history } from "../fixtures/histories/builder.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
 
 /** A cnpg run whose operator was watched: promotion, Lease, the rw Service's two endpoints for a moment. */
@@ -60,6 +63,23 @@ describe("the report model", () => {
     }
     expect(markdown).toContain("| rw Service with two ready endpoints | **10.0 ms** |");
     expect(html).toContain('<td>rw Service with two ready endpoints</td><td><strong class="bad">10.0 ms</strong></td>');
+  });
+
+  it("gives report.html the warnings, marks and client comparison report.md had alone", async () => {
+    const b = history().start();
+    for (let id = 1; id <= 3; id += 1) b.write(id, id * 100, "ok").select1(id * 100, "ok");
+    b.events.push({ kind: "log", t: 200, level: "warn", message: "probes ran <outside> the cluster" });
+    b.events.push({ kind: "mark", t: 250, note: "deleted the primary pod", by: "command" });
+    const events = b.end(1000).events;
+    const model = reportModel(analyzeHistory(events, { gate: {} }), reportContextOf(events));
+    const [markdown, html] = [renderMarkdown(model), await renderHtml(model)];
+    for (const heading of ["Warnings recorded", "Marks and manual steps", "Clients compared"]) {
+      expect(markdown).toContain(`### ${heading}`);
+      expect(html).toContain(`<h2>${heading}</h2>`);
+    }
+    expect(html).toContain("<td>warn</td><td>probes ran &lt;outside&gt; the cluster</td>");
+    expect(html).toContain("<td>mark</td><td>deleted the primary pod</td><td>command</td>");
+    expect(html).toMatch(/<td>select1<\/td><td>[\d.]+%<\/td>/);
   });
 
   it("says what only the History knows only when it was given", () => {
