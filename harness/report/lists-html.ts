@@ -32,5 +32,6 @@ export function renderClientsHtml({ clients }: ReportModel): string {
 export function renderMarksHtml({ marks }: ReportModel, clock: WallClock): string {
   if (marks.length === 0) return "";
   const rows = marks.slice(0, MAX_ROWS).map((m) => [relativeCell(clock, m.t), e(m.timeOfDay ?? "—"), e(m.kind), e(m.text), e(m.by)]);
-  return `<section><h2>Marks and manual steps</h2>${table("marks", ["at", "UTC", "what", "note", "by"], rows)}${more(marks.length)}</section>\n`;
+  const marksTable = table("marks", ["at", "UTC", "what", "note", "by"], rows);
+  return `<section><h2>Marks and manual steps</h2>${marksTable}${more(marks.length)}</section>\n`;
 }
