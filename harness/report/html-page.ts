@@ -9,8 +9,8 @@ import { relativeCell, renderEventsHtml } from "./events-html.ts";
 import { escapeHtml, htmlText, mark, swatch, table } from "./html-parts.ts";
 import { renderClientsHtml, renderMarksHtml, renderWarningsHtml } from "./lists-html.ts";
 import { renderSettingsHtml } from "./settings-html.ts";
-import { drillSteps, renderTimelineSvg, SHADE_COLORS } from "./timeline.ts";
-import type { ReportContext, ReportModel } from "./types.ts";
+import { renderTimelineSvg, SHADE_COLORS } from "./timeline.ts";
+import type { ReportModel } from "./types.ts";
 import { wallClockOf } from "./wall-clock.ts";
 
 export const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
@@ -101,9 +101,9 @@ ${renderWarningsHtml(model, clock)}<div class="grid">
   <section><h2>Metrics</h2>${metrics}</section>
   <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claimsTable}<p class="meta">Claims are the operations guide's figures per HA strategy.</p></section>
 </div>
-${renderClientsHtml(model)}<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(context)}</section>
-<section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(model.result)}</section>
-<section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(context.history)}<p class="meta">Times since the run started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its date.</p></section>
+${renderClientsHtml(model)}<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(model)}</section>
+<section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(model)}</section>
+<section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(model)}<p class="meta">Times since the run started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its date.</p></section>
 ${renderMarksHtml(model, clock)}${lost}
 <div class="grid">
   <section><h2>Downtime windows</h2>${windows}</section>
@@ -121,9 +121,9 @@ ${renderMarksHtml(model, clock)}${lost}
  * What the timeline's shadings and lines mean, with swatches: the chart can give a legend only to
  * what has a colour scale (outcomes, roles), not to the faults drawn in their own colours.
  */
-function timelineKey(context: ReportContext): string {
+function timelineKey({ drill }: ReportModel): string {
   const faults = new Map<string, string>();
-  for (const step of drillSteps(context.history.events, context.history.lastT)) if (step.kind === "fault" && step.ok) faults.set(step.label, step.color);
+  for (const step of drill.steps) if (step.kind === "fault" && step.ok) faults.set(step.label, step.color);
   const item = (html: string) => `<span class="item">${html}</span>`;
   const items = [
     item(`${swatch(SHADE_COLORS.steadyState, 0.35)}steady-state window`),

@@ -6,12 +6,12 @@
 import { ContextBuilder } from "../history/context.ts";
 import type { LogEvent } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
-import { outageHeadline, withBounds } from "./failover-text.ts";
+import { anatomyAbsence, outageHeadline, withBounds } from "./failover-text.ts";
 import { formatMs, formatMsWithin, formatRatio } from "./format.ts";
 import { headline, keyMetrics } from "./key-metrics.ts";
 import { runSentence } from "./sentence.ts";
 import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
-import { operatorMoments } from "./timeline.ts";
+import { drillSteps, operatorMoments, steadyStateWindow } from "./timeline.ts";
 import type { ClientRow, ReportContext, ReportModel } from "./types.ts";
 import { wallClockOf } from "./wall-clock.ts";
 
@@ -56,7 +56,23 @@ export function reportModel(result: RunResult, context?: ReportContext): ReportM
     marks: context ? marks(context) : [],
     warnings: (context?.history.events ?? []).filter((event): event is LogEvent => event.kind === "log" && event.level !== "info"),
     checks: Object.entries(result.checks).map(([name, check]) => ({ name, ...check })),
+    anatomy: anatomy(result),
+    drill: drill(context ?? emptyReportContext()),
   };
+}
+
+function anatomy(result: RunResult): ReportModel["anatomy"] {
+  // A result.json analysed before pgdrill measured the anatomy has none.
+  const phases = result.metrics.anatomy as RunResult["metrics"]["anatomy"] | undefined;
+  return phases?.observed ? { observed: true, phases } : { observed: false, why: anatomyAbsence(result) };
+}
+
+/** The steady-state window with its check, and the faults and actions as the timeline draws them. */
+function drill({ history }: ReportContext): ReportModel["drill"] {
+  const window = steadyStateWindow(history.events);
+  const check = history.events.find((event) => event.kind === "steady-state");
+  const outcome = check?.kind === "steady-state" ? { ok: check.ok, message: check.message } : null;
+  return { steadyState: window && { ...window, check: outcome }, steps: drillSteps(history.events, history.lastT) };
 }
 
 /** Every claim, the drilled one marked; a failover is compared with it, a recovery on the same primary is not one. */

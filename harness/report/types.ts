@@ -6,7 +6,7 @@
  */
 import type { HistoryContext } from "../history/context.ts";
 import type { LogEvent } from "../history/events.ts";
-import type { CheckOutcome, RunResult } from "../result.ts";
+import type { CheckOutcome, Metrics, RunResult } from "../result.ts";
 import type { ReportRow, ReportSpan } from "../targets/plugin.ts";
 
 export type ReportFormat = "json" | "markdown" | "junit" | "html";
@@ -43,6 +43,25 @@ export interface OperatorMoment {
   kind: "mark" | "manual shown" | "manual confirmed" | "manual not done";
   text: string;
   by: string;
+}
+
+/**
+ * A fault or action of the drill as drawn: a fault from its inject to its heal (paired by id), an
+ * action from its start to its end. `endMs` is the drill's end for a fault still active then
+ * ("open": no heal recorded, or the heal failed), and the start itself for an instant (kill, stop:
+ * nothing to heal) or a fault whose inject failed.
+ */
+export interface DrillStep {
+  kind: "fault" | "action";
+  id: string;
+  label: string;
+  color: string;
+  startMs: number;
+  endMs: number;
+  end: "healed" | "open" | "heal failed" | "instant" | "not injected" | "ended" | "running";
+  /** The inject or the action worked (an action without an end yet counts as working). */
+  ok: boolean;
+  error?: string;
 }
 
 export interface Renderer {
@@ -88,6 +107,17 @@ export interface ReportModel {
   /** The run's own warnings and errors (its log events above info); empty without the History. */
   readonly warnings: readonly LogEvent[];
   readonly checks: ReadonlyArray<{ readonly name: string } & CheckOutcome>;
+  /** The failover's phases per client path, or why there are none, in the result's own words. */
+  readonly anatomy: { readonly observed: true; readonly phases: Metrics["anatomy"] } | { readonly observed: false; readonly why: string };
+  /** What the drill did: the steady-state window and its check, then each fault and action; empty without the History. */
+  readonly drill: { readonly steadyState: SteadyStateRow | null; readonly steps: readonly DrillStep[] };
+}
+
+export interface SteadyStateRow {
+  startMs: number;
+  endMs: number;
+  /** The baseline check's outcome; null when it was not checked. */
+  check: { ok: boolean; message: string } | null;
 }
 
 export interface Headline {

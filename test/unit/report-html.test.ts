@@ -103,7 +103,7 @@ describe("report.html's timeline marks", { timeout: 30_000 }, () => {
       ["f2", 4500, "healed", undefined],
       ["f3", 5000, "not injected", "no such container"],
     ]);
-    expect(renderEventsHtml({ runStart: null, events, disruptions: [], firstDisruptionAt: null, lastT: 9000 })).toContain('<span class="bad">not injected</span> (no such container)');
+    expect(renderEventsHtml(reportModel(analyzeHistory(events, { gate: {} }), { history: { runStart: null, events, disruptions: [], firstDisruptionAt: null, lastT: 9000 }, points: [] }))).toContain('<span class="bad">not injected</span> (no such container)');
   });
 
   it("marks the heal of a healed fault with a dashed line and a label, and says an open one was not healed", async () => {
@@ -252,7 +252,7 @@ describe("report.html's anatomy of a failover", () => {
   };
 
   it("draws one bar per client path: detection, promotion, its recovery, widths on one scale", () => {
-    const html = renderAnatomyHtml(withAnatomy({}));
+    const html = renderAnatomyHtml(reportModel(withAnatomy({})));
     // The pooled path is the longest (4 s): it fills the width; the direct one's recovery is a fifth of its.
     expect(segments(html, "select1")).toEqual([["detection", "1000", 25], ["promotion", "500", 12.5], ["recovery", "500", 12.5]]);
     expect(segments(html, "pooled")).toEqual([["detection", "1000", 25], ["promotion", "500", 12.5], ["recovery", "2500", 62.5]]);
@@ -265,7 +265,7 @@ describe("report.html's anatomy of a failover", () => {
   });
 
   it("draws an unobserved phase as nothing, said as n/a", () => {
-    const html = renderAnatomyHtml(withAnatomy({ detectionMs: null, detectedBy: null }));
+    const html = renderAnatomyHtml(reportModel(withAnatomy({ detectionMs: null, detectedBy: null })));
     expect(segments(html, "select1")[0]).toEqual(["detection", "", 0]);
     expect(html).toContain("detection n/a");
     expect(html).toContain("detected by: not observed");
@@ -274,14 +274,14 @@ describe("report.html's anatomy of a failover", () => {
   it("says in one line why there is no anatomy when no failover was observed", async () => {
     const result = withAnatomy({ observed: false, clients: [] });
     const sameServer = { ...result, metrics: { ...result.metrics, failover: { ...result.metrics.failover, happened: false }, recovery: { ...result.metrics.recovery, latencyMs: 3030, node: "primary" } } };
-    const html = renderAnatomyHtml(sameServer);
+    const html = renderAnatomyHtml(reportModel(sameServer));
     expect(html).not.toContain("anatomy-bar");
     expect(html).toContain('<p class="meta anatomy-none">No anatomy: no failover — writes came back on the same primary (primary), a recovery, not a failover.</p>');
     expect(await renderHtml(reportModel(sameServer, emptyReportContext()))).toContain("No anatomy: no failover");
   });
 
   it("escapes the probe's name and path", () => {
-    const html = renderAnatomyHtml(withAnatomy({ clients: [{ probe: "<i>p</i>", type: "select1", via: "<script>", recoveredAfterMs: 1, recoveryMs: 1 }] }));
+    const html = renderAnatomyHtml(reportModel(withAnatomy({ clients: [{ probe: "<i>p</i>", type: "select1", via: "<script>", recoveredAfterMs: 1, recoveryMs: 1 }] })));
     expect(html).not.toMatch(/<i>|<script>/);
     expect(html).toContain("via &lt;script&gt;");
   });
