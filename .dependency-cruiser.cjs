@@ -19,11 +19,11 @@ const file = (name) => `^harness/${name}\\.ts$`;
 const FAULT_RUNTIME = "^harness/fault/(?!catalog\\.ts$)";
 /**
  * The targets' plugins and their registry: pure data and functions (zod schemas, node names,
- * capabilities, checks, claims) that the scenario schema, validation and the reports read.
+ * capabilities, checks, claims, a target's own report rows) that the scenario schema, validation and the reports read.
  */
-const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$";
+const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/(plugin|report-rows)\\.ts|cnpg/safety\\.ts)$";
 /** Everything else of targets/: what starts, faults and tears down a target. */
-const TARGET_RUNTIME = "^harness/targets/(?!((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$)";
+const TARGET_RUNTIME = "^harness/targets/(?!((plugin|registry)\\.ts|[^/]+/(plugin|report-rows)\\.ts|cnpg/safety\\.ts)$)";
 /** What runs a drill against a live target; the analysis must never need any of it. */
 const DRILL_SIDE = [TARGET_RUNTIME, folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
 /** What turns a saved History into results and reports (`pgdrill report` runs only this). */
@@ -65,7 +65,7 @@ module.exports = {
     },
     {
       name: "reports-only-draw",
-      comment: "Reports draw results and the History: they compute nothing (no checker), and load no target runtime, probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the labels and colours, a target's plugin its strategy).",
+      comment: "Reports draw results and the History: they compute nothing (no checker), and load no target runtime, probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the labels and colours, a target's plugin its strategy and its own report rows).",
       severity: "error",
       from: { path: folder("report") },
       to: { path: [folder("checker"), TARGET_RUNTIME, folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), file("analyze"), file("index"), file("api")] },

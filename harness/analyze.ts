@@ -14,9 +14,9 @@ import type { HistoryEvent } from "./history/events.ts";
 import { isOperationEvent, OperationSequencer } from "./history/operations.ts";
 import { splitHistory } from "./history/read-model.ts";
 import { HistoryFile } from "./history/reader.ts";
-import { emptyReportContext, RENDERERS } from "./report/index.ts";
+import { emptyReportContext, RENDERERS, reportModel } from "./report/index.ts";
 import { TimelineFold } from "./report/timeline.ts";
-import type { ReportContext, ReportFormat } from "./report/types.ts";
+import type { ReportFormat } from "./report/types.ts";
 import type { RunResult } from "./result.ts";
 import { gate as gateSchema, issueFix } from "./scenario/schema.ts";
 
@@ -123,20 +123,22 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
     await checkpoint(signal);
 
     const result = judge(context, session.finish(), { gate, truncated: file.truncated });
-    // report.html lists the settings the run was drilled with.
-    const report: ReportContext = { history: context, points: timeline.points(), scenario };
+    // One model for every report; report.html lists the settings the run was drilled with.
+    const model = reportModel(result, { history: context, points: timeline.points(), scenario });
     for (const format of formats) {
       await checkpoint(signal);
       const renderer = RENDERERS[format];
-      await writeFile(join(runDir, renderer.file), await renderer.render(result, report));
+      await writeFile(join(runDir, renderer.file), await renderer.render(model));
     }
     return result;
   } catch (error) {
     if (!signal?.aborted) throw error;
     const result = interruptedResult(contextBuilder.finish(), runDir);
+    // Nothing of the History to draw.
+    const model = reportModel(result, emptyReportContext());
     for (const format of formats.filter((name) => name !== "html")) {
       const renderer = RENDERERS[format];
-      await writeFile(join(runDir, renderer.file), await renderer.render(result, emptyReportContext()));
+      await writeFile(join(runDir, renderer.file), await renderer.render(model));
     }
     return result;
   }

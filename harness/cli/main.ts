@@ -10,6 +10,7 @@ import { EXIT, InputError, errorMessage } from "../errors.ts";
 import { formatSummary } from "../report/summary.ts";
 import type { RunResult, Verdict } from "../result.ts";
 import { renderJunit } from "../report/junit.ts";
+import { reportModel } from "../report/model.ts";
 import { formatTrialsSummary, renderTrialsMarkdown } from "../report/trials.ts";
 import { renderTrialsHtml } from "../report/trials-html.ts";
 import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../trials.ts";
@@ -348,7 +349,7 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO, s
     await writeFile(join(base, "trials.json"), `${JSON.stringify(trials, null, 2)}\n`);
     await writeFile(join(base, "trials.md"), renderTrialsMarkdown(trials));
     await writeFile(join(base, "trials.html"), renderTrialsHtml(trials));
-    await writeFile(join(base, "junit.xml"), renderJunit(results));
+    await writeFile(join(base, "junit.xml"), renderJunit(results.map((result) => reportModel(result))));
     io.out(`${formatTrialsSummary(trials, { color: io.color })}\n`);
     io.out(`trials directory: ${base}\n`);
     await appendJobSummary(base, "trials.md");

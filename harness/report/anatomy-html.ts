@@ -2,11 +2,12 @@
  * report.html's anatomy of a failover: one horizontal stacked bar per client path, detection →
  * promotion → that client's recovery, all on one scale, so the paths compare at a glance (a
  * pooled client's longer wait shows as a longer last segment). checker/anatomy.ts measures the
- * phases; this only draws them, in plain HTML with inline widths (no chart library needed).
+ * phases; this only draws the model's anatomy, in plain HTML with inline widths (no chart library needed).
  */
 import { formatMs } from "../duration.ts";
-import type { AnatomyClient, Metrics, RunResult } from "../result.ts";
+import type { AnatomyClient, Metrics } from "../result.ts";
 import { escapeHtml as e, swatch } from "./html-parts.ts";
+import type { ReportModel } from "./types.ts";
 
 export const ANATOMY_COLORS = { detection: "#ff7f0e", promotion: "#1f77b4", recovery: "#2ca02c" } as const;
 type Phase = keyof typeof ANATOMY_COLORS;
@@ -19,25 +20,9 @@ export function anatomySegments(anatomy: Metrics["anatomy"], client: AnatomyClie
 
 const total = (segments: Record<Phase, number | null>) => Object.values(segments).reduce<number>((sum, ms) => sum + Math.max(0, ms ?? 0), 0);
 
-/** Why there is nothing to draw, for people: the result's own words on the outage when it has them. */
-function whyNone(result: RunResult): string {
-  // A result.json analysed before pgdrill measured the anatomy has none; re-analysing gives it one.
-  const anatomy = result.metrics.anatomy as Metrics["anatomy"] | undefined;
-  if (anatomy === undefined) return "No anatomy in this result: it was analysed before pgdrill measured one; `pgdrill report <run-dir>` re-analyses it.";
-  const { failover, recovery } = result.metrics;
-  if (failover.faultAtMs === null) return "No anatomy: no fault was injected, so there was no failover to take apart.";
-  if (failover.happened === false) {
-    return recovery.latencyMs === 0
-      ? "No anatomy: there was no write outage and no failover."
-      : `No anatomy: no failover — writes came back on the same primary${recovery.node ? ` (${recovery.node})` : ""}, a recovery, not a failover.`;
-  }
-  if (failover.happened === null) return "No anatomy: whether the primary changed cannot be said (the writes did not recover, or nothing was measured).";
-  return "No anatomy: a failover happened, but the History holds no observation of when it was detected or promoted.";
-}
-
-export function renderAnatomyHtml(result: RunResult): string {
-  const anatomy = result.metrics.anatomy as Metrics["anatomy"] | undefined;
-  if (anatomy === undefined || !anatomy.observed) return `<div id="anatomy"><p class="meta anatomy-none">${e(whyNone(result))}</p></div>`;
+export function renderAnatomyHtml(model: ReportModel): string {
+  if (!model.anatomy.observed) return `<div id="anatomy"><p class="meta anatomy-none">${e(model.anatomy.why)}</p></div>`;
+  const anatomy = model.anatomy.phases;
 
   const bars = anatomy.clients.map((client) => ({ client, segments: anatomySegments(anatomy, client) }));
   // One scale for every bar: the longest path fills the width, the others show how much sooner they were back.

@@ -3,10 +3,9 @@
  * (inject → heal) and action (start → end), in the order they began, with the seconds since the
  * run started and the wall-clock time in UTC, to find the same moments on a dashboard.
  */
-import type { HistoryContext } from "../history/context.ts";
 import { formatMs } from "./format.ts";
 import { escapeHtml as e, table } from "./html-parts.ts";
-import { drillSteps, steadyStateWindow } from "./timeline.ts";
+import type { ReportModel } from "./types.ts";
 import { wallClockOf, type WallClock } from "./wall-clock.ts";
 
 /** "02:36:19.983", with the full date and zone in its tooltip; "—" when the run's start is unknown. */
@@ -32,16 +31,17 @@ const ENDINGS = {
   running: "no end recorded",
 } as const;
 
-export function renderEventsHtml(history: HistoryContext): string {
-  const clock = wallClockOf(history.runStart);
+export function renderEventsHtml({ context, drill }: ReportModel): string {
+  const clock = wallClockOf(context.history.runStart);
   const rows: Array<{ at: number; cells: string[] }> = [];
-  const steady = steadyStateWindow(history.events);
+  const steady = drill.steadyState;
   if (steady !== null) {
-    const check = history.events.find((event) => event.kind === "steady-state");
-    const outcome = check?.kind === "steady-state" ? (check.ok ? `<span class="ok">held</span> ${e(check.message)}` : `<span class="bad">failed</span> ${e(check.message)}`) : "not checked";
+    const { check } = steady;
+    const held = check?.ok ? `<span class="ok">held</span>` : `<span class="bad">failed</span>`;
+    const outcome = check === null ? "not checked" : `${held} ${e(check.message)}`;
     rows.push({ at: steady.startMs, cells: ["steady-state window", relativeCell(clock, steady.startMs), relativeCell(clock, steady.endMs), utcCell(clock, steady.startMs), utcCell(clock, steady.endMs), e(formatMs(steady.endMs - steady.startMs)), outcome] });
   }
-  for (const step of drillSteps(history.events, history.lastT)) {
+  for (const step of drill.steps) {
     const instant = step.end === "instant" || step.end === "not injected" || step.end === "running";
     const closed = step.end === "healed" || step.end === "ended";
     // An inject that failed is its own ending; an action that failed still ended.

@@ -4,7 +4,7 @@
  * one for the other. One place, so the summary, report.md, report.html and junit.xml agree.
  */
 import { formatMs } from "../duration.ts";
-import type { Metrics } from "../result.ts";
+import type { Metrics, RunResult } from "../result.ts";
 import { formatMsWithin } from "./format.ts";
 
 type Outage = Pick<Metrics, "failover" | "recovery">;
@@ -67,6 +67,22 @@ export function anatomyLine(anatomy: Metrics["anatomy"]): string | null {
     return `${client.probe} ${time} (${client.via})`;
   });
   return `${detection} → ${promotion} → clients: ${clients.length > 0 ? clients.join(", ") : "none"}`;
+}
+
+/** Why there is nothing to draw, for people: the result's own words on the outage when it has them. */
+export function anatomyAbsence(result: RunResult): string {
+  // A result.json analysed before pgdrill measured the anatomy has none; re-analysing gives it one.
+  const anatomy = result.metrics.anatomy as Metrics["anatomy"] | undefined;
+  if (anatomy === undefined) return "No anatomy in this result: it was analysed before pgdrill measured one; `pgdrill report <run-dir>` re-analyses it.";
+  const { failover, recovery } = result.metrics;
+  if (failover.faultAtMs === null) return "No anatomy: no fault was injected, so there was no failover to take apart.";
+  if (failover.happened === false) {
+    return recovery.latencyMs === 0
+      ? "No anatomy: there was no write outage and no failover."
+      : `No anatomy: no failover — writes came back on the same primary${recovery.node ? ` (${recovery.node})` : ""}, a recovery, not a failover.`;
+  }
+  if (failover.happened === null) return "No anatomy: whether the primary changed cannot be said (the writes did not recover, or nothing was measured).";
+  return "No anatomy: a failover happened, but the History holds no observation of when it was detected or promoted.";
 }
 
 /** The footnote the error bars need once per report. */

@@ -3,17 +3,14 @@
  * opens from disk: verdict, claimed vs measured, metrics, gates, the timeline, the failover's
  * anatomy, what the drill did when (in UTC too), the settings, and the details.
  */
-import type { RunResult } from "../result.ts";
-import { formatActual, formatIds, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
-import { failoverDetail, outageHeadline, recoveryDetail, withBounds } from "./failover-text.ts";
-import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
-import { runSentence } from "./sentence.ts";
+import { formatActual, formatIds, formatMs } from "./format.ts";
 import { renderAnatomyHtml } from "./anatomy-html.ts";
 import { relativeCell, renderEventsHtml } from "./events-html.ts";
-import { escapeHtml, mark, swatch, table } from "./html-parts.ts";
+import { escapeHtml, htmlText, mark, swatch, table } from "./html-parts.ts";
+import { renderClientsHtml, renderMarksHtml, renderWarningsHtml } from "./lists-html.ts";
 import { renderSettingsHtml } from "./settings-html.ts";
-import { drillSteps, renderTimelineSvg, SHADE_COLORS } from "./timeline.ts";
-import type { ReportContext } from "./types.ts";
+import { renderTimelineSvg, SHADE_COLORS } from "./timeline.ts";
+import type { ReportModel } from "./types.ts";
 import { wallClockOf } from "./wall-clock.ts";
 
 export const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
@@ -52,75 +49,67 @@ ${style}
 // The pieces are shared with the sections and the trials page, which import them from here too.
 export { escapeHtml, mark, table } from "./html-parts.ts";
 
-export async function renderHtml(result: RunResult, context: ReportContext): Promise<string> {
-  const { availability, downtime, failover, writes, latency, roles, splitBrain } = result.metrics;
+export async function renderHtml(model: ReportModel): Promise<string> {
+  const { run, context, claims } = model;
   const e = escapeHtml;
-  const claim = claimFor(result.target);
-  const timeline = await renderTimelineSvg(result, context);
-  // run-start's wall clock is t = 0 (result.startedAt holds it, for a report made without the History too).
-  const clock = wallClockOf({ wallClock: result.startedAt });
+  const timeline = await renderTimelineSvg(model.result, context);
+  // run-start's wall clock is t = 0 (run.startedAt holds it, for a report made without the History too).
+  const clock = wallClockOf({ wallClock: run.startedAt });
 
-  const metrics = table("metrics", ["metric", "value"], [
-    [
-      `availability (${e(availability.probe ?? "n/a")})`,
-      `${formatRatioWithin(availability.ratio, availability.ratioLower, availability.ratioUpper)} of ${formatMs(availability.observedMs)} observed — operations ${formatRatio(availability.operationRatio)}: ${availability.ok} ok, ${availability.fail} fail, ${availability.info} unknown${availability.sloMs === null ? "" : `, ${availability.stalled} slower than the ${formatMs(availability.sloMs)} slo`}`,
-    ],
-    ["availability from the first fault", `${formatRatio(availability.faultWindowRatio)} of the time, ${formatRatio(availability.faultWindowOperationRatio)} of operations`],
-    ["failover", e(failoverDetail(result.metrics))],
-    ...(failover.happened === true ? [] : [["recovery", e(recoveryDetail(result.metrics))]]),
-    ["writes stable after", formatMs(result.metrics.recovery.stableAfterMs)],
-    ["downtime total / longest", `${formatMsWithin(downtime.totalMs, downtime.totalLowerMs, downtime.totalUpperMs)} / ${formatMs(downtime.longestMs)}`],
-    ["writes acknowledged / failed / unknown", `${writes.acknowledged} / ${writes.failed} / ${writes.unknown}`],
-    ["<strong>lost acknowledged writes</strong>", `<strong class="${writes.lostAcknowledged ? "bad" : ""}">${writes.lostAcknowledged ?? "unknown"}</strong>`],
-    ["latency p50 / p90 / p99 / max", [latency.p50Ms, latency.p90Ms, latency.p99Ms, latency.maxMs].map(formatMs).join(" / ")],
-    ["split brain", splitBrain.detected ? `<strong class="bad">yes, ${formatMs(splitBrain.overlapMs)}</strong>` : "no"],
-  ]);
+  const { rows, note } = model.keyMetrics;
+  const metricRows = rows.map((row) => [e(row.label), htmlText(row.value)]);
+  const metrics = table("metrics", ["metric", "value"], metricRows) + (note === null ? "" : `<p class="meta">${e(note)}</p>`);
   const gates =
-    result.gates.length > 0
-      ? table("gates", ["gate", "expected", "actual", "result"], result.gates.map((g) => [`<code>${e(g.metric)}</code>`, e(g.expected), e(g.metric.endsWith("Ms") && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual)) + (g.note ? ` <span class="meta">(${e(g.note)})</span>` : ""), mark(g.pass)]))
+    model.gates.length > 0
+      ? table("gates", ["gate", "expected", "actual", "result"], model.gates.map((g) => {
+          // A duration reads as one here; report.md shows the number the verdict's reason quotes.
+          const actual = e(g.duration && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual));
+          const note = g.note ? ` <span class="meta">(${e(g.note)})</span>` : "";
+          return [`<code>${e(g.metric)}</code>`, e(g.expected), actual + note, mark(g.pass)];
+        }))
       : `<div id="gates"><p>No gates: this run is reported, not judged.</p><table><tbody></tbody></table></div>`;
-  const claims = table(
-    "claims",
-    ["strategy", "claimed failover", "claimed RTO", "measured here"],
-    GUIDE_CLAIMS.map((c) => {
-      const drilled = claim?.strategy === c.strategy;
-      // Only a failover is compared with a claim: the same primary coming back is a recovery, not one.
-      const against = againstClaim(c, failover);
-      const within = against === null ? "" : ` (${against})`;
-      const measured = !drilled ? "—" : failover.happened === true ? `<strong>${e(withBounds(failover.latencyMs, failover.latencyLowerMs, failover.latencyUpperMs))}</strong>${within}` : `— (${e(outageHeadline(result.metrics))})`;
-      return [drilled ? `<strong>${e(c.strategy)}</strong> (drilled)` : e(c.strategy), e(c.failover), e(c.rto), measured];
-    }),
-  );
-  const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations", "slow operations"], downtime.windows.slice(0, 50).map((w) => [
-    e(w.probe), relativeCell(clock, w.startMs), w.open ? "still down" : relativeCell(clock, w.endMs), formatMsWithin(w.durationMs, w.durationLowerMs, w.durationUpperMs), String(w.failures), String(w.stalls),
-  ]));
-  const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], roles.changes.slice(0, 50).map((c) => [relativeCell(clock, c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]));
-  const checks = table("checks", ["checker", "valid", "note"], Object.entries(result.checks).map(([name, check]) => [e(name), e(String(check.valid)), e(check.reason ?? "")]));
-  const lost = writes.lostAcknowledged
-    ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(writes.finalReadNode ?? "?")}</code>: ${e(formatIds(writes.lostIds, 200))}</p>`
+  const claimRows = claims.rows.map((c) => {
+    const measured = c.drilled ? htmlText(claims.measured) + (c.against === null ? "" : ` (${c.against})`) : "—";
+    return [c.drilled ? `<strong>${e(c.strategy)}</strong> (drilled)` : e(c.strategy), e(c.failover), e(c.rto), measured];
+  });
+  const claimsTable = table("claims", ["strategy", "claimed failover", "claimed RTO", "measured here"], claimRows);
+  const windowRows = model.downtime.slice(0, 50).map((w) => {
+    const to = w.open ? "still down" : relativeCell(clock, w.endMs);
+    return [e(w.probe), relativeCell(clock, w.startMs), to, w.duration, String(w.failures), String(w.stalls)];
+  });
+  const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations", "slow operations"], windowRows);
+  const changes = model.roleChanges
+    .slice(0, 50)
+    .map((c) => [relativeCell(clock, c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]);
+  const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], changes);
+  const checkRows = model.checks.map((check) => [e(check.name), e(String(check.valid)), e(check.reason ?? "")]);
+  const checks = table("checks", ["checker", "valid", "note"], checkRows);
+  const missing = model.lostWrites;
+  const lost = missing
+    ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(missing.node ?? "?")}</code>: ${e(formatIds(missing.ids, 200))}</p>`
     : "";
 
-  return `${pageHead(`pgdrill: ${e(result.scenario)} — ${e(result.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[result.verdict]}; }`)}
+  return `${pageHead(`pgdrill: ${e(run.scenario)} — ${e(run.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[run.verdict]}; }`)}
 <header>
-  <h1>${e(result.scenario)} <span class="verdict">${e(result.verdict)}</span></h1>
-  <div class="meta">run <code>${e(result.runId)}</code> · target <code>${e(result.target)}</code> · started <time>${e(clock.at(0) ?? result.startedAt)}</time> · ended <time>${e(clock.at(result.durationMs) ?? "unknown")}</time> · ${formatMs(result.durationMs)} recorded</div>
-  <p class="summary">${e(runSentence(result, context.history))}</p>
-  ${result.reason ? `<p class="reason">${e(result.reason)}</p>` : ""}
-  ${result.complete ? "" : `<p class="warning">This history is incomplete: the harness stopped before the run ended. The numbers cover what was recorded.</p>`}
+  <h1>${e(run.scenario)} <span class="verdict">${e(run.verdict)}</span></h1>
+  <div class="meta">run <code>${e(run.runId)}</code> · target <code>${e(run.target)}</code> · started <time>${e(clock.at(0) ?? run.startedAt)}</time> · ended <time>${e(clock.at(run.durationMs) ?? "unknown")}</time> · ${formatMs(run.durationMs)} recorded</div>
+  <p class="summary">${e(model.sentence ?? "")}</p>
+  ${run.reason ? `<p class="reason">${e(run.reason)}</p>` : ""}
+  ${run.complete ? "" : `<p class="warning">This history is incomplete: the harness stopped before the run ended. The numbers cover what was recorded.</p>`}
 </header>
-<div class="grid">
+${renderWarningsHtml(model, clock)}<div class="grid">
   <section><h2>Metrics</h2>${metrics}</section>
-  <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claims}<p class="meta">Claims are the operations guide's figures per HA strategy.</p></section>
+  <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claimsTable}<p class="meta">Claims are the operations guide's figures per HA strategy.</p></section>
 </div>
-<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(context)}</section>
-<section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(result)}</section>
-<section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(context.history)}<p class="meta">Times since the run started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its date.</p></section>
-${lost}
+${renderClientsHtml(model)}<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(model)}</section>
+<section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(model)}</section>
+<section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(model)}<p class="meta">Times since the run started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its date.</p></section>
+${renderMarksHtml(model, clock)}${lost}
 <div class="grid">
   <section><h2>Downtime windows</h2>${windows}</section>
   <section><h2>Role changes</h2>${roleRows}</section>
 </div>
-<section><h2>Settings</h2>${renderSettingsHtml(result, { scenario: context.scenario, runStart: context.history.runStart })}</section>
+<section><h2>Settings</h2>${renderSettingsHtml(model.result, { scenario: context.scenario, runStart: context.history.runStart })}</section>
 <section><h2>Checks</h2>${checks}</section>
 <footer class="meta"><p>Generated by pgdrill from history.jsonl; <code>pgdrill report &lt;run-dir&gt;</code> regenerates it.</p></footer>
 </body>
@@ -132,9 +121,9 @@ ${lost}
  * What the timeline's shadings and lines mean, with swatches: the chart can give a legend only to
  * what has a colour scale (outcomes, roles), not to the faults drawn in their own colours.
  */
-function timelineKey(context: ReportContext): string {
+function timelineKey({ drill }: ReportModel): string {
   const faults = new Map<string, string>();
-  for (const step of drillSteps(context.history.events, context.history.lastT)) if (step.kind === "fault" && step.ok) faults.set(step.label, step.color);
+  for (const step of drill.steps) if (step.kind === "fault" && step.ok) faults.set(step.label, step.color);
   const item = (html: string) => `<span class="item">${html}</span>`;
   const items = [
     item(`${swatch(SHADE_COLORS.steadyState, 0.35)}steady-state window`),

@@ -3,6 +3,7 @@
  * same history are byte-identical and diffs between runs are readable.
  */
 import type { RunResult } from "../result.ts";
+import type { ReportModel } from "./types.ts";
 
 const RESULT_ORDER: ReadonlyArray<keyof RunResult> = [
   "scenario",
@@ -18,7 +19,8 @@ const RESULT_ORDER: ReadonlyArray<keyof RunResult> = [
   "gates",
 ];
 
-export function renderJson(result: RunResult): string {
+/** The model's result as it is: result.json is for machines, which need every number. */
+export function renderJson({ result }: ReportModel): string {
   const ordered: Record<string, unknown> = {};
   for (const key of RESULT_ORDER) ordered[key] = sortByProbe(result[key]);
   // Anything added to RunResult later still appears, after the known keys.

@@ -1,35 +1,43 @@
 /**
  * JUnit XML, so CI systems show a drill natively: one testsuite per run (per trial with
  * --trials), one testcase per gate with actual vs expected, and an `errored` run as an <error>.
+ * Drawn from the report model, as every format is.
  */
 import { create } from "xmlbuilder2";
 import type { XMLBuilder } from "xmlbuilder2/lib/interfaces.js";
-import type { RunResult } from "../result.ts";
-import { outageHeadline } from "./failover-text.ts";
 import { formatActual } from "./format.ts";
+import type { ReportModel, Span } from "./types.ts";
 
-export function renderJunit(results: RunResult | readonly RunResult[]): string {
-  const runs = Array.isArray(results) ? (results as readonly RunResult[]) : [results as RunResult];
+export function renderJunit(models: ReportModel | readonly ReportModel[]): string {
+  const runs: readonly ReportModel[] = isList(models) ? models : [models];
   const root = create({ version: "1.0", encoding: "UTF-8" }).ele("testsuites", {
     name: "pgdrill",
     tests: runs.reduce((sum, run) => sum + cases(run), 0),
     failures: runs.reduce((sum, run) => sum + run.gates.filter((gate) => !gate.pass).length, 0),
-    errors: runs.filter((run) => run.verdict === "errored").length,
+    errors: runs.filter((run) => run.run.verdict === "errored").length,
   });
   runs.forEach((run, index) => addSuite(root, run, runs.length > 1 ? `trial ${index + 1}` : null));
   return root.end({ prettyPrint: true }) + "\n";
 }
 
-function cases(run: RunResult): number {
-  return run.gates.length + (run.verdict === "errored" || run.gates.length === 0 ? 1 : 0);
+function isList(models: ReportModel | readonly ReportModel[]): models is readonly ReportModel[] {
+  return Array.isArray(models);
 }
 
-function addSuite(root: XMLBuilder, run: RunResult, trial: string | null): void {
+function cases({ run, gates }: ReportModel): number {
+  return gates.length + (run.verdict === "errored" || gates.length === 0 ? 1 : 0);
+}
+
+/** XML has no emphasis: the words alone. */
+const plain = (span: Span) => (typeof span === "string" ? span : span.text);
+
+function addSuite(root: XMLBuilder, model: ReportModel, trial: string | null): void {
+  const { run, gates } = model;
   const name = `pgdrill.${run.scenario}${trial ? ` (${trial})` : ""}`;
   const suite = root.ele("testsuite", {
     name,
-    tests: cases(run),
-    failures: run.gates.filter((gate) => !gate.pass).length,
+    tests: cases(model),
+    failures: gates.filter((gate) => !gate.pass).length,
     errors: run.verdict === "errored" ? 1 : 0,
     time: (run.durationMs / 1000).toFixed(3),
     timestamp: run.startedAt,
@@ -42,13 +50,13 @@ function addSuite(root: XMLBuilder, run: RunResult, trial: string | null): void 
     .up()
     .ele("property", { name: "verdict", value: run.verdict })
     .up()
-    .ele("property", { name: "failover", value: outageHeadline(run.metrics) });
+    .ele("property", { name: "failover", value: plain(model.headline.outage) });
   // An errored run says nothing about failover: it is an error, not a failed gate.
-  if (run.verdict === "errored" || run.gates.length === 0) {
+  if (run.verdict === "errored" || gates.length === 0) {
     const testcase = suite.ele("testcase", { classname: name, name: "drill ran to completion" });
     if (run.verdict === "errored") testcase.ele("error", { message: run.reason ?? "errored" }).txt(run.reason ?? "errored");
   }
-  for (const gate of run.gates) {
+  for (const gate of gates) {
     const testcase = suite.ele("testcase", { classname: name, name: `${gate.metric} ${gate.expected}` });
     if (!gate.pass) {
       const message = `${gate.metric} was ${formatActual(gate.actual)}${gate.note ? ` (${gate.note})` : ""}, expected ${gate.expected}`;

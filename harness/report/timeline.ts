@@ -9,7 +9,7 @@ import { faultDisplay, UNKNOWN_FAULT_COLOR } from "../fault/catalog.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import { isCompleted, type Operation } from "../history/operations.ts";
 import type { RoleChange, RunResult } from "../result.ts";
-import type { OpPoint, ReportContext } from "./types.ts";
+import type { DrillStep, OperatorMoment, OpPoint, ReportContext } from "./types.ts";
 import { wallClockOf } from "./wall-clock.ts";
 
 const WIDTH = 860;
@@ -49,17 +49,7 @@ export class TimelineFold {
 /** The colours of what the timeline shades besides faults (the page's key under the chart uses them too). */
 export const SHADE_COLORS = { steadyState: "#7f7f7f", downtime: "#d62728", action: "#17becf", mark: "#6a3d9a" } as const;
 
-/**
- * What people said during the run, in time order: marks (`m`, `pgdrill mark`) and manual steps
- * (shown, then confirmed or not), for report.md's table and the timeline's labelled rules.
- */
-export interface OperatorMoment {
-  t: number;
-  kind: "mark" | "manual shown" | "manual confirmed" | "manual not done";
-  text: string;
-  by: string;
-}
-
+/** What people said during the run, in time order, for the report model's marks and the timeline's labelled rules. */
 export function operatorMoments(events: readonly HistoryEvent[]): OperatorMoment[] {
   const moments: OperatorMoment[] = [];
   const shown = new Map<string, number>();
@@ -84,25 +74,6 @@ export function operatorMoments(events: readonly HistoryEvent[]): OperatorMoment
     }
   }
   return moments.sort((a, b) => a.t - b.t);
-}
-
-/**
- * A fault or action of the drill as drawn: a fault from its inject to its heal (paired by id), an
- * action from its start to its end. `endMs` is the drill's end for a fault still active then
- * ("open": no heal recorded, or the heal failed), and the start itself for an instant (kill, stop:
- * nothing to heal) or a fault whose inject failed.
- */
-export interface DrillStep {
-  kind: "fault" | "action";
-  id: string;
-  label: string;
-  color: string;
-  startMs: number;
-  endMs: number;
-  end: "healed" | "open" | "heal failed" | "instant" | "not injected" | "ended" | "running";
-  /** The inject or the action worked (an action without an end yet counts as working). */
-  ok: boolean;
-  error?: string;
 }
 
 /** The History's faults and actions as steps, in history order; `endT` ends what is still active. */

@@ -10,6 +10,7 @@
  * it, so the registry and the plugins never import each other in a circle.
  */
 import type { z } from "zod";
+import type { Metrics } from "../result.ts";
 import type { ProbeSpec } from "../scenario/probes.ts";
 import type { FaultSpec, StepSpec } from "../scenario/steps.ts";
 
@@ -29,6 +30,14 @@ export type Report = (path: Path, problem: string, fix: string) => void;
 export interface ScenarioParts {
   probes?: ReadonlyArray<ProbeSpec | undefined> | undefined;
   schedule?: ReadonlyArray<StepSpec | undefined> | undefined;
+}
+
+/** Report text: plain, or a part set off (strong: bold; bad: in the warning colour where the format has one). */
+export type ReportSpan = string | { readonly text: string; readonly strong?: boolean; readonly bad?: boolean };
+/** A labelled row of the reports' key metrics, as a target contributes its own (cnpg: the operator's view). */
+export interface ReportRow {
+  readonly label: string;
+  readonly value: string | readonly ReportSpan[];
 }
 
 /** A target's options schema: a strict object whose `kind` literal tells it apart in the union. */
@@ -71,6 +80,8 @@ export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends
    * reported one: the generic node checks are then skipped.
    */
   checkFault?(spec: z.output<O>, fault: FaultSpec, path: Path, report: Report): boolean;
+  /** Rows this target adds to every report's key metrics, from what the checkers measured; pure, as the plugin is. */
+  reportRows?(metrics: Metrics): readonly ReportRow[];
 }
 
 /** Typed identity: the compiler checks the plugin against its own options schema. */

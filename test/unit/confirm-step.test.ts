@@ -22,6 +22,7 @@ import { validateScenario } from "../../harness/scenario/validate.ts";
 import type { Topology } from "../../harness/targets/types.ts";
 import { FakeTarget } from "../fakes/fake-target.ts";
 import { VirtualClock } from "../fakes/virtual-clock.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 const STEPS = [
   { id: "m1", say: "Run: kubectl delete pod db-1" },
@@ -288,7 +289,7 @@ describe("a drill with two manual steps: a late confirmation for m1 is refused, 
     ]);
     expect(events.at(-1)).toMatchObject({ kind: "run-end", status: "completed" });
     expect(outcome.result.verdict).toBe("pass");
-    const md = renderMarkdown(analyzeHistory(events, { gate: {} }), reportContextOf(events));
+    const md = renderMarkdown(reportModel(analyzeHistory(events, { gate: {} }), reportContextOf(events)));
     expect(md).toMatch(/\| manual not done \| m2 reported not done by command: db-2 was unreachable: Promote db-2 by hand \| command \|/);
   });
 });

@@ -18,6 +18,7 @@ import { renderMarkdown } from "../../harness/report/markdown.ts";
 import { operatorMoments } from "../../harness/report/timeline.ts";
 import { cleanNote, OperatorDesk, sendOperatorRequest, watchOperatorRequests, type OperatorRequest } from "../../harness/run/marks.ts";
 import { history } from "../fixtures/histories/builder.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 describe("mark events in the History", () => {
   it("are validated: a note and who made it", () => {
@@ -161,19 +162,19 @@ describe("marks in the reports", { timeout: 30_000 }, () => {
 
   it("report.md has a marks table (pipes escaped, UTC times); a run without marks has none", () => {
     const events = gameDayHistory();
-    const md = renderMarkdown(analyzeHistory(events, { gate: {} }), reportContextOf(events));
+    const md = renderMarkdown(reportModel(analyzeHistory(events, { gate: {} }), reportContextOf(events)));
     expect(md).toContain("### Marks and manual steps");
     expect(md).toContain("| at | UTC | what | note | by |");
     expect(md).toContain("| 1.50 s | 00:00:01.500 | mark | starting the exercise \\| team A | keyboard |");
     expect(md).toContain("| 3.00 s | 00:00:03.000 | manual confirmed | m1 confirmed after 1.00 s: Run: kubectl delete pod db-1 (a fault from here) | keyboard |");
     const plain = history().start().steadyState(900).op("select1", "select1", 1000, 1005, "ok").end(2000).events;
-    expect(renderMarkdown(analyzeHistory(plain, { gate: {} }), reportContextOf(plain))).not.toContain("Marks");
+    expect(renderMarkdown(reportModel(analyzeHistory(plain, { gate: {} }), reportContextOf(plain)))).not.toContain("Marks");
   });
 
   it("report.html draws each mark as a labelled rule on the timeline, and the confirmed manual step as a fault", async () => {
     const events = gameDayHistory();
     const result = analyzeHistory(events, { gate: {} });
-    const html = await renderHtml(result, reportContextOf(events));
+    const html = await renderHtml(reportModel(result, reportContextOf(events)));
     expect(html).toContain("\u270e starting the exercise | team A");
     expect(html).toContain("\u270e pgdrill mark from the runbook");
     expect(html).toContain("#6a3d9a");

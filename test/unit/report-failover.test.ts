@@ -10,6 +10,7 @@ import { formatSummary } from "../../harness/report/summary.ts";
 import type { RunResult } from "../../harness/result.ts";
 import { history } from "../fixtures/histories/builder.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 /** pair-pause-primary in small: a 3 s freeze, the same primary back, a failover gate and a recovery gate. */
 function pausedResult(): RunResult {
@@ -35,11 +36,11 @@ describe("failover or recovery, in the reports", () => {
   });
 
   it("report.md puts only a real failover beside the claim, with its error bar", () => {
-    const killed = renderMarkdown(deviatedResult());
+    const killed = renderMarkdown(reportModel(deviatedResult()));
     expect(killed).toContain("| Manual streaming replication | manual | varies | **770.0 ms +0/−220.0 ms** |");
     expect(killed).toContain("−x is how much earlier they may have");
 
-    const paused = renderMarkdown(pausedResult());
+    const paused = renderMarkdown(reportModel(pausedResult()));
     expect(paused).toContain("| failover | none: recovered on the same primary (primary) in 2.08 s |");
     // The last refused write was sent at 2000, 1030 ms before the acknowledgement at 3030.
     expect(paused).toContain('| recovery | 2.08 s +0/−1.03 s after "pause primary" at 950.0 ms, on primary |');
@@ -50,20 +51,20 @@ describe("failover or recovery, in the reports", () => {
   });
 
   it("report.html shows the recovery and keeps the claims table to real failovers", async () => {
-    const html = await renderHtml(pausedResult(), emptyReportContext());
+    const html = await renderHtml(reportModel(pausedResult(), emptyReportContext()));
     expect(html).toContain("<td>failover</td><td>none: recovered on the same primary (primary) in 2.08 s</td>");
     expect(html).toContain("<td>recovery</td><td>2.08 s +0/−1.03 s after &quot;pause primary&quot; at 950.0 ms, on primary</td>");
     expect(html).toContain("<td><strong>Manual streaming replication</strong> (drilled)</td><td>manual</td><td>varies</td><td>— (no failover: recovered on the same primary in 2.08 s)</td>");
     expect(html).not.toContain("primary → primary");
-    const killed = await renderHtml(deviatedResult(), emptyReportContext());
+    const killed = await renderHtml(reportModel(deviatedResult(), emptyReportContext()));
     expect(killed).toContain("<td>failover</td><td>770.0 ms +0/−220.0 ms after &quot;kill primary&quot; at 950.0 ms: primary → standby</td>");
   });
 
   it("junit.xml names the outcome and says why a failover gate failed", () => {
-    const xml = renderJunit(pausedResult());
+    const xml = renderJunit(reportModel(pausedResult()));
     expect(xml).toContain('<property name="failover" value="no failover: recovered on the same primary in 2.08 s"/>');
     expect(xml).toContain('message="failover.latencyMs was not measured (no failover: recovered on the same primary (primary); gate recovery.* instead), expected &lt; 30000"');
-    expect(renderJunit(deviatedResult())).toContain('<property name="failover" value="failover 770.0 ms → standby"/>');
+    expect(renderJunit(reportModel(deviatedResult()))).toContain('<property name="failover" value="failover 770.0 ms → standby"/>');
   });
 
   it("compares a claim with a failover only", () => {
@@ -79,17 +80,17 @@ describe("failover or recovery, in the reports", () => {
 describe("a failover's anatomy, in report.md", () => {
   it("is one row: detection (who acted) → promotion → each client's recovery with its path", () => {
     // deviatedResult's standby is first seen out of recovery by the sample completing at 1602; no HA decision is recorded.
-    const markdown = renderMarkdown(deviatedResult());
+    const markdown = renderMarkdown(reportModel(deviatedResult()));
     expect(markdown).toMatch(/\| failover anatomy \| detection not seen → promoted after 652\.0 ms → clients: writes [\d.]+ ms \(path not recorded\), select1 [\d.]+ ms \(path not recorded\) \|/);
   });
 
   it("is absent when the same primary came back", () => {
-    expect(renderMarkdown(pausedResult())).not.toContain("failover anatomy");
+    expect(renderMarkdown(reportModel(pausedResult()))).not.toContain("failover anatomy");
   });
 
   it("names pgdrill's promote as the detection on a pair", () => {
     const result = deviatedResult();
     const anatomy = { ...result.metrics.anatomy, mechanism: "pgdrill" as const, detectedAfterMs: 500, detectionMs: 500, promotionMs: 152, detectedBy: "pgdrill's promote began" };
-    expect(renderMarkdown({ ...result, metrics: { ...result.metrics, anatomy } })).toContain("| failover anatomy | detection 500.0 ms (pgdrill's promote) → promotion 152.0 ms → clients:");
+    expect(renderMarkdown(reportModel({ ...result, metrics: { ...result.metrics, anatomy } }))).toContain("| failover anatomy | detection 500.0 ms (pgdrill's promote) → promotion 152.0 ms → clients:");
   });
 });

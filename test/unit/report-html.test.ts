@@ -15,13 +15,14 @@ import { drillSteps, OUTCOME_COLORS, steadyStateWindow } from "../../harness/rep
 import { wallClockOf } from "../../harness/report/wall-clock.ts";
 import { history } from "../fixtures/histories/builder.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 const EXAMPLE = "reports/examples/pair-partition-then-kill";
 
 async function exampleHtml() {
   const { events } = await readHistory(join(EXAMPLE, "history.jsonl"));
   const result = analyzeHistory(events, { gate: { "writes.lostAcknowledged": "== 0" } });
-  return { result, html: await renderHtml(result, reportContextOf(events)) };
+  return { result, html: await renderHtml(reportModel(result, reportContextOf(events))) };
 }
 
 describe("report.html", { timeout: 30_000 }, () => {
@@ -51,7 +52,7 @@ describe("report.html", { timeout: 30_000 }, () => {
 
   it("escapes text that comes from data", async () => {
     const result = { ...deviatedResult(), scenario: "<script>alert(1)</script>", reason: 'a "quoted" & <b>bold</b> reason' };
-    const html = await renderHtml(result, emptyReportContext());
+    const html = await renderHtml(reportModel(result, emptyReportContext()));
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(html).toContain("a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt; reason");
@@ -74,7 +75,7 @@ function drilledHistory() {
 async function drilledHtml(scenario?: unknown) {
   const events = drilledHistory();
   const result = analyzeHistory(events, { gate: { "availability.ratio": ">= 0.5" } });
-  return renderHtml(result, reportContextOf(events, scenario));
+  return renderHtml(reportModel(result, reportContextOf(events, scenario)));
 }
 
 /** The SVG group of a named layer of the timeline (Vega names it "<layer>_marks"). */
@@ -102,7 +103,7 @@ describe("report.html's timeline marks", { timeout: 30_000 }, () => {
       ["f2", 4500, "healed", undefined],
       ["f3", 5000, "not injected", "no such container"],
     ]);
-    expect(renderEventsHtml({ runStart: null, events, disruptions: [], firstDisruptionAt: null, lastT: 9000 })).toContain('<span class="bad">not injected</span> (no such container)');
+    expect(renderEventsHtml(reportModel(analyzeHistory(events, { gate: {} }), { history: { runStart: null, events, disruptions: [], firstDisruptionAt: null, lastT: 9000 }, points: [] }))).toContain('<span class="bad">not injected</span> (no such container)');
   });
 
   it("marks the heal of a healed fault with a dashed line and a label, and says an open one was not healed", async () => {
@@ -211,7 +212,7 @@ describe("report.html's settings", { timeout: 30_000 }, () => {
 
   it("falls back on run-start's probe records without a scenario.json", async () => {
     const b = history().start({ probes: [{ name: "select1", type: "select1", everyMs: 20, timeoutMs: 500, sloMs: 250, endpoint: "rw", connection: "fresh" }] }).select1(0, "ok").end(100);
-    const html = await renderHtml(analyzeHistory(b.events, { gate: {} }), reportContextOf(b.events));
+    const html = await renderHtml(reportModel(analyzeHistory(b.events, { gate: {} }), reportContextOf(b.events)));
     expect(html).toContain("No scenario.json");
     expect(html).toContain("<td>select1</td><td>select1</td><td>20.0 ms</td><td>500.0 ms</td><td>250.0 ms</td><td>rw</td><td>fresh</td>");
   });
@@ -251,7 +252,7 @@ describe("report.html's anatomy of a failover", () => {
   };
 
   it("draws one bar per client path: detection, promotion, its recovery, widths on one scale", () => {
-    const html = renderAnatomyHtml(withAnatomy({}));
+    const html = renderAnatomyHtml(reportModel(withAnatomy({})));
     // The pooled path is the longest (4 s): it fills the width; the direct one's recovery is a fifth of its.
     expect(segments(html, "select1")).toEqual([["detection", "1000", 25], ["promotion", "500", 12.5], ["recovery", "500", 12.5]]);
     expect(segments(html, "pooled")).toEqual([["detection", "1000", 25], ["promotion", "500", 12.5], ["recovery", "2500", 62.5]]);
@@ -264,7 +265,7 @@ describe("report.html's anatomy of a failover", () => {
   });
 
   it("draws an unobserved phase as nothing, said as n/a", () => {
-    const html = renderAnatomyHtml(withAnatomy({ detectionMs: null, detectedBy: null }));
+    const html = renderAnatomyHtml(reportModel(withAnatomy({ detectionMs: null, detectedBy: null })));
     expect(segments(html, "select1")[0]).toEqual(["detection", "", 0]);
     expect(html).toContain("detection n/a");
     expect(html).toContain("detected by: not observed");
@@ -273,14 +274,14 @@ describe("report.html's anatomy of a failover", () => {
   it("says in one line why there is no anatomy when no failover was observed", async () => {
     const result = withAnatomy({ observed: false, clients: [] });
     const sameServer = { ...result, metrics: { ...result.metrics, failover: { ...result.metrics.failover, happened: false }, recovery: { ...result.metrics.recovery, latencyMs: 3030, node: "primary" } } };
-    const html = renderAnatomyHtml(sameServer);
+    const html = renderAnatomyHtml(reportModel(sameServer));
     expect(html).not.toContain("anatomy-bar");
     expect(html).toContain('<p class="meta anatomy-none">No anatomy: no failover — writes came back on the same primary (primary), a recovery, not a failover.</p>');
-    expect(await renderHtml(sameServer, emptyReportContext())).toContain("No anatomy: no failover");
+    expect(await renderHtml(reportModel(sameServer, emptyReportContext()))).toContain("No anatomy: no failover");
   });
 
   it("escapes the probe's name and path", () => {
-    const html = renderAnatomyHtml(withAnatomy({ clients: [{ probe: "<i>p</i>", type: "select1", via: "<script>", recoveredAfterMs: 1, recoveryMs: 1 }] }));
+    const html = renderAnatomyHtml(reportModel(withAnatomy({ clients: [{ probe: "<i>p</i>", type: "select1", via: "<script>", recoveredAfterMs: 1, recoveryMs: 1 }] })));
     expect(html).not.toMatch(/<i>|<script>/);
     expect(html).toContain("via &lt;script&gt;");
   });

@@ -3,11 +3,12 @@ import { RENDERERS } from "../../harness/report/index.ts";
 import type { RunResult } from "../../harness/result.ts";
 import { renderJson } from "../../harness/report/json.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 describe("JSON report", () => {
   it("round-trips the RunResult and ends with a newline", () => {
     const result = deviatedResult();
-    const text = renderJson(result);
+    const text = renderJson(reportModel(result));
     expect(JSON.parse(text)).toEqual(result);
     expect(text.endsWith("}\n")).toBe(true);
   });
@@ -16,8 +17,8 @@ describe("JSON report", () => {
     const result = deviatedResult();
     const shuffled = Object.fromEntries(Object.entries(result).reverse()) as unknown as RunResult;
     expect(Object.keys(shuffled)[0]).toBe("gates");
-    expect(renderJson(shuffled)).toBe(renderJson(result));
-    const parsed = JSON.parse(renderJson(result));
+    expect(renderJson(reportModel(shuffled))).toBe(renderJson(reportModel(result)));
+    const parsed = JSON.parse(renderJson(reportModel(result)));
     expect(Object.keys(parsed)).toEqual(["scenario", "runId", "target", "startedAt", "durationMs", "verdict", "reason", "complete", "checks", "metrics", "gates"]);
     // The checkers list probes in order of appearance (writes first here); the file sorts them.
     expect(Object.keys(result.metrics.latency.byProbe)).toEqual(["writes", "select1", "role"]);

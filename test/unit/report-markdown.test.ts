@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { renderMarkdown } from "../../harness/report/markdown.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 describe("Markdown report", () => {
-  const markdown = renderMarkdown(deviatedResult());
+  const markdown = renderMarkdown(reportModel(deviatedResult()));
 
   it("opens with the verdict and the one-line reason", () => {
     expect(markdown.split("\n")[0]).toBe("## ❌ hand-made: deviated");
@@ -36,19 +37,19 @@ describe("Markdown report", () => {
   it("caps a long list of lost ids, as ranges", () => {
     const result = deviatedResult();
     const lostIds = Array.from({ length: 200 }, (_, i) => i * 2); // 200 separate ranges
-    const capped = renderMarkdown({ ...result, metrics: { ...result.metrics, writes: { ...result.metrics.writes, lostAcknowledged: 200, lostIds } } });
+    const capped = renderMarkdown(reportModel({ ...result, metrics: { ...result.metrics, writes: { ...result.metrics.writes, lostAcknowledged: 200, lostIds } } }));
     expect(capped).toContain("200 lost, ids: 0, 2, 4,");
     expect(capped).toContain(", 98, … and 150 more");
   });
 
   it("escapes pipes in free text so table rows stay intact", () => {
     const result = deviatedResult();
-    const text = renderMarkdown({ ...result, checks: { ...result.checks, latency: { valid: "unknown", reason: "a | b\nc" } } });
+    const text = renderMarkdown(reportModel({ ...result, checks: { ...result.checks, latency: { valid: "unknown", reason: "a | b\nc" } } }));
     expect(text).toContain("| latency | ❔ unknown | a \\| b c |");
   });
 
   it("says when there are no gates", () => {
-    expect(renderMarkdown({ ...deviatedResult(), gates: [] })).toContain("No gates: the verdict only says whether the run completed.");
+    expect(renderMarkdown(reportModel({ ...deviatedResult(), gates: [] }))).toContain("No gates: the verdict only says whether the run completed.");
   });
 });
 
@@ -63,13 +64,13 @@ describe("warnings the run recorded", () => {
     b.events.push({ kind: "log", t: 250, level: "info", message: "an ordinary line" });
     for (let i = 0; i < 21; i += 1) b.events.push({ kind: "log", t: 300 + i, level: "error", message: `heal failed ${i}` });
     const events = b.end(1000).events;
-    const markdown = renderMarkdown(analyzeHistory(events, { gate: {} }), reportContextOf(events));
+    const markdown = renderMarkdown(reportModel(analyzeHistory(events, { gate: {} }), reportContextOf(events)));
     expect(markdown).toContain("### Warnings recorded");
     expect(markdown).toContain("| 200.0 ms | warn | probes ran OUTSIDE the cluster \\| through NodePorts |");
     expect(markdown).not.toContain("an ordinary line");
     expect(markdown).toContain("heal failed 18");
     expect(markdown).not.toContain("heal failed 19");
     expect(markdown).toContain("… and 2 more in history.jsonl.");
-    expect(renderMarkdown(deviatedResult())).not.toContain("### Warnings recorded");
+    expect(renderMarkdown(reportModel(deviatedResult()))).not.toContain("### Warnings recorded");
   });
 });

@@ -7,6 +7,7 @@ import { renderMarkdown } from "../../harness/report/markdown.ts";
 import { runSentence } from "../../harness/report/sentence.ts";
 import { deviatedResult } from "../fixtures/histories/results.ts";
 import { history } from "../fixtures/histories/builder.ts";
+import { reportModel } from "../../harness/report/model.ts";
 
 function contextOf(events: readonly HistoryEvent[]) {
   const builder = new ContextBuilder();
@@ -61,9 +62,9 @@ describe("the report's one-sentence summary", () => {
   it("stands under report.md's heading when the History's context is given, and not without it", () => {
     const events = pausedPrimary(1000);
     const result = analyzeHistory(events, { gate: {} });
-    const lines = renderMarkdown(result, { history: contextOf(events), points: [] }).split("\n");
+    const lines = renderMarkdown(reportModel(result, { history: contextOf(events), points: [] })).split("\n");
     expect(lines[2]).toMatch(/^Pause primary for 1\.00 s: /);
-    expect(renderMarkdown(result).split("\n")[2]).not.toMatch(/^Pause primary/);
+    expect(renderMarkdown(reportModel(result)).split("\n")[2]).not.toMatch(/^Pause primary/);
   });
 });
 

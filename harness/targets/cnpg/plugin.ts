@@ -8,6 +8,7 @@ import { duration } from "../../scenario/schema-parts.ts";
 import type { FaultSpec } from "../../scenario/steps.ts";
 import { definePlugin, type Path, type Report } from "../plugin.ts";
 import { mayDisrupt } from "./safety.ts";
+import { operatorRows } from "./report-rows.ts";
 import { VERSION } from "../../version.ts";
 
 /** The probe runner's image as .github/workflows/cnpg.yml builds it (fixtures/image/probe-runner.Dockerfile) for this version of pgdrill. */
@@ -107,6 +108,7 @@ export const cnpgPlugin = definePlugin({
     }
   },
   checkFault: checkCnpgFault,
+  reportRows: operatorRows,
 });
 
 /** cnpg faults aim at pods: the operator's pod can be deleted but not cut off, shaped or fenced. */

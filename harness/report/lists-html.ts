@@ -1,0 +1,37 @@
+/**
+ * report.html's sections for what report.md lists and the page used to leave out: the run's own
+ * warnings, each client probe side by side, and the marks and manual steps. Each is a whole
+ * section and its line, or nothing when the model's list is empty.
+ */
+import { relativeCell } from "./events-html.ts";
+import { escapeHtml as e, table } from "./html-parts.ts";
+import type { ReportModel } from "./types.ts";
+import type { WallClock } from "./wall-clock.ts";
+
+/** Shown at most; the rest are counted (history.jsonl has them all). */
+const MAX_ROWS = 50;
+
+const more = (count: number) => (count > MAX_ROWS ? `<p class="meta">… and ${count - MAX_ROWS} more in history.jsonl.</p>` : "");
+
+/** What the run itself warned about (a heal that failed, a kill switch that fired): first, so nobody misses it. */
+export function renderWarningsHtml({ warnings }: ReportModel, clock: WallClock): string {
+  if (warnings.length === 0) return "";
+  const rows = warnings.slice(0, MAX_ROWS).map((event) => [relativeCell(clock, event.t), e(event.level), e(event.message)]);
+  return `<section><h2>Warnings recorded</h2>${table("warnings", ["at", "level", "message"], rows)}${more(warnings.length)}</section>\n`;
+}
+
+/** With several client probes (direct and through a pooler, say), what each of them went through. */
+export function renderClientsHtml({ clients }: ReportModel): string {
+  if (clients.length === 0) return "";
+  const head = ["probe", "availability (time)", "operations ok", "ok / fail / info", "downtime", "longest window"];
+  const rows = clients.map((c) => [e(c.probe), c.ratio, c.operationRatio, `${c.ok} / ${c.fail} / ${c.info}`, e(c.downtime), e(c.longest)]);
+  return `<section><h2>Clients compared</h2>${table("clients", head, rows)}</section>\n`;
+}
+
+/** Marks and manual steps: what people said and did, when (a game day's own timeline). */
+export function renderMarksHtml({ marks }: ReportModel, clock: WallClock): string {
+  if (marks.length === 0) return "";
+  const rows = marks.slice(0, MAX_ROWS).map((m) => [relativeCell(clock, m.t), e(m.timeOfDay ?? "—"), e(m.kind), e(m.text), e(m.by)]);
+  const marksTable = table("marks", ["at", "UTC", "what", "note", "by"], rows);
+  return `<section><h2>Marks and manual steps</h2>${marksTable}${more(marks.length)}</section>\n`;
+}

@@ -1,0 +1,121 @@
+/**
+ * Builds the report model (types.ts) once from a RunResult and the History's read model; every
+ * format draws the model and nothing else, so none can drift from another. Lists are whole here:
+ * how much of a long one to show is each format's business.
+ */
+import { ContextBuilder } from "../history/context.ts";
+import type { LogEvent } from "../history/events.ts";
+import type { RunResult } from "../result.ts";
+import { anatomyAbsence, outageHeadline, withBounds } from "./failover-text.ts";
+import { formatMs, formatMsWithin, formatRatio } from "./format.ts";
+import { headline, keyMetrics } from "./key-metrics.ts";
+import { runSentence } from "./sentence.ts";
+import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
+import { drillSteps, operatorMoments, steadyStateWindow } from "./timeline.ts";
+import type { ClientRow, ReportContext, ReportModel } from "./types.ts";
+import { wallClockOf } from "./wall-clock.ts";
+
+/** Nothing to draw: an interrupted analysis, or a result drawn without its History. */
+export function emptyReportContext(): ReportContext {
+  return { history: new ContextBuilder().finish(), points: [] };
+}
+
+/** The model of one run; without `context` it says only what the result holds (no sentence, marks or warnings). */
+export function reportModel(result: RunResult, context?: ReportContext): ReportModel {
+  const { metrics } = result;
+  const { scenario, runId, target, startedAt, durationMs, verdict, reason, complete } = result;
+  const lost = metrics.writes.lostAcknowledged;
+  return {
+    result,
+    context: context ?? emptyReportContext(),
+    run: { scenario, runId, target, startedAt, durationMs, verdict, reason, complete },
+    sentence: context ? runSentence(result, context.history) : null,
+    headline: headline(result),
+    keyMetrics: keyMetrics(result),
+    gates: result.gates.map((gate) => ({
+      pass: gate.pass,
+      metric: gate.metric,
+      expected: gate.expected,
+      actual: gate.actual,
+      duration: gate.metric.endsWith("Ms"),
+      note: gate.note ?? null,
+    })),
+    claims: claims(result),
+    clients: clients(result),
+    downtime: metrics.downtime.windows.map((w) => ({
+      probe: w.probe,
+      startMs: w.startMs,
+      endMs: w.endMs,
+      open: w.open,
+      duration: formatMsWithin(w.durationMs, w.durationLowerMs, w.durationUpperMs),
+      failures: w.failures,
+      stalls: w.stalls,
+    })),
+    lostWrites: lost ? { count: lost, node: metrics.writes.finalReadNode, ids: metrics.writes.lostIds } : null,
+    roleChanges: metrics.roles.changes,
+    marks: context ? marks(context) : [],
+    warnings: (context?.history.events ?? []).filter((event): event is LogEvent => event.kind === "log" && event.level !== "info"),
+    checks: Object.entries(result.checks).map(([name, check]) => ({ name, ...check })),
+    anatomy: anatomy(result),
+    drill: drill(context ?? emptyReportContext()),
+  };
+}
+
+function anatomy(result: RunResult): ReportModel["anatomy"] {
+  // A result.json analysed before pgdrill measured the anatomy has none.
+  const phases = result.metrics.anatomy as RunResult["metrics"]["anatomy"] | undefined;
+  return phases?.observed ? { observed: true, phases } : { observed: false, why: anatomyAbsence(result) };
+}
+
+/** The steady-state window with its check, and the faults and actions as the timeline draws them. */
+function drill({ history }: ReportContext): ReportModel["drill"] {
+  const window = steadyStateWindow(history.events);
+  const check = history.events.find((event) => event.kind === "steady-state");
+  const outcome = check?.kind === "steady-state" ? { ok: check.ok, message: check.message } : null;
+  return { steadyState: window && { ...window, check: outcome }, steps: drillSteps(history.events, history.lastT) };
+}
+
+/** Every claim, the drilled one marked; a failover is compared with it, a recovery on the same primary is not one. */
+function claims(result: RunResult): ReportModel["claims"] {
+  const { failover } = result.metrics;
+  const drilled = claimFor(result.target);
+  const rows = GUIDE_CLAIMS.map((claim) => ({
+    strategy: claim.strategy,
+    failover: claim.failover,
+    rto: claim.rto,
+    drilled: claim.strategy === drilled?.strategy,
+    against: againstClaim(claim, failover),
+  }));
+  const measured =
+    failover.happened === true
+      ? [{ text: withBounds(failover.latencyMs, failover.latencyLowerMs, failover.latencyUpperMs), strong: true }]
+      : [`— (${outageHeadline(result.metrics)})`];
+  return { rows, measured };
+}
+
+/** With several client probes (direct and through a pooler, say), what each of them went through. */
+function clients(result: RunResult): ClientRow[] {
+  const { availability, downtime } = result.metrics;
+  const names = Object.keys(availability.byProbe);
+  if (names.length < 2) return [];
+  return names.map((probe) => {
+    const seen = availability.byProbe[probe]!;
+    const down = downtime.byProbe[probe];
+    return {
+      probe,
+      ratio: formatRatio(seen.ratio),
+      operationRatio: formatRatio(seen.operationRatio),
+      ok: seen.ok,
+      fail: seen.fail,
+      info: seen.info,
+      downtime: down ? formatMsWithin(down.totalMs, down.totalLowerMs, down.totalUpperMs) : "n/a",
+      longest: formatMs(down?.longestMs ?? null),
+    };
+  });
+}
+
+/** Marks and manual steps with their time of day, to find them on a dashboard. */
+function marks(context: ReportContext): ReportModel["marks"] {
+  const clock = wallClockOf(context.history.runStart);
+  return operatorMoments(context.history.events).map((moment) => ({ ...moment, timeOfDay: clock.timeOfDay(moment.t) }));
+}
