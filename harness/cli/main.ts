@@ -16,6 +16,7 @@ import { registerRun } from "./commands/run.ts";
 import { registerSchema } from "./commands/schema.ts";
 import { registerStop } from "./commands/stop.ts";
 import { registerTrend } from "./commands/trend.ts";
+import { registerValidate } from "./commands/validate.ts";
 import { registerWatch } from "./commands/watch.ts";
 import { defaultIO, type CliIO, type CommandModule } from "./io.ts";
 import { watchLauncher } from "./parent-watch.ts";
@@ -24,6 +25,7 @@ export type { CliIO } from "./io.ts";
 
 const COMMANDS: readonly CommandModule[] = [
   registerRun,
+  registerValidate,
   registerWatch,
   registerMark,
   registerConfirm,
