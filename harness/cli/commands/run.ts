@@ -15,7 +15,7 @@ import { onInterrupt } from "../interrupt.ts";
 import { appendJobSummary, collect, lines, positiveInt, verdictExit, type CliIO, type CommandModule } from "../io.ts";
 import { Keyboard, interactiveStdin } from "../keys.ts";
 import { LiveView } from "../live.ts";
-import { preflight } from "../preflight.ts";
+import { preflight, type PreflightOptions } from "../preflight.ts";
 import { runSeries } from "../series.ts";
 
 interface RunOptions {
@@ -94,14 +94,16 @@ export const registerRun: CommandModule = (program: Command, { io, exit }) => {
       const series = { shareCluster: Boolean(options.shareCluster), ...(options.out ? { out: options.out } : {}) };
       const one = (arg: string, out: string | undefined, shared: SharedResources | undefined) =>
         runCommand(arg, { ...options, ...(out ? { out } : {}) }, io, shared);
-      exit(await runSeries(scenarioArgs, series, io, one));
+      // Every scenario of a series passes the pre-start checks before the first drill starts.
+      const check = (arg: string) => preflight(arg, preflightOptions(options));
+      exit(await runSeries(scenarioArgs, series, io, one, check));
     });
 };
 
 async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO, shared?: SharedResources): Promise<number> {
   // Everything about the input is checked before anything starts (the same checks as `validate`).
-  const confirm: ConfirmMode = options.confirmManual ?? "ask";
-  const { scenario, source, gates } = await preflight(scenarioArg, { gate: options.gate, confirm, interactive: interactiveStdin() });
+  const { confirm } = preflightOptions(options);
+  const { scenario, source, gates } = await preflight(scenarioArg, preflightOptions(options));
   const { runDrill } = await import("../../run/drill.ts");
   // No engine is an environment problem, like bad input: one line, before any run directory exists.
   await (await import("../../targets/index.ts")).checkEnvironment(scenario.target.kind);
@@ -162,6 +164,11 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO, s
   } finally {
     interrupt.dispose();
   }
+}
+
+/** What the pre-start checks need of run's options: manual steps are asked at a terminal unless told otherwise. */
+function preflightOptions(options: RunOptions): PreflightOptions {
+  return { gate: options.gate, confirm: options.confirmManual ?? "ask", interactive: interactiveStdin() };
 }
 
 /** `run --help`'s list of what a gate can judge, with each metric's definition, from the metrics' own table. */
