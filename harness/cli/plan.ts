@@ -19,7 +19,7 @@ export interface DrillPlan {
   probes: Array<{ name: string; kind: ProbeSpec["kind"]; endpoint: string; connection: string | null; everyMs: number; timeoutMs: number }>;
   /** In time order, from the start of probing (the steady-state window is its first part). */
   steps: Array<{ atMs: number; id: string; what: "inject" | "heal" | "action" | "manual"; label: string }>;
-  /** Faults with a heal and no `for`: healed when the drill ends, as every fault is on every path. */
+  /** Faults with a heal, no `for` and no heal action after them: healed when the drill ends, as every fault is on every path. */
   healedAtEnd: Array<{ id: string; label: string }>;
   gates: Array<{ metric: string; expected: string }>;
   abortIf: Scenario["abortIf"] | null;
@@ -30,6 +30,9 @@ export function drillPlan(scenario: Scenario, source: string, topology: Topology
   const faultLabel = (fault: FaultSpec) => faultDisplay(fault.kind)?.label(fault, kind) ?? fault.kind;
   const planned = planSchedule(scenario.schedule);
   const healed = new Set(planned.filter((step) => step.kind === "heal").map((step) => step.id));
+  // A heal action heals every fault active then; what is injected after the last one lasts to the end.
+  const healActions = planned.flatMap((step) => (step.kind === "action" && step.action.kind === "heal" ? [step.at] : []));
+  const lastHealAction = Math.max(-1, ...healActions);
   return {
     name: scenario.name,
     source,
@@ -57,7 +60,7 @@ export function drillPlan(scenario: Scenario, source: string, topology: Topology
             : `${step.manual.say} (waits up to ${formatDuration(toMs(step.manual.timeout))} for a confirmation)`,
     })),
     healedAtEnd: planned.flatMap((step) => {
-      const healsAtEnd = step.kind === "inject" && !healed.has(step.id) && faultDisplay(step.fault.kind)?.heals;
+      const healsAtEnd = step.kind === "inject" && !healed.has(step.id) && step.at > lastHealAction && faultDisplay(step.fault.kind)?.heals;
       return healsAtEnd ? [{ id: step.id, label: faultLabel(step.fault) }] : [];
     }),
     gates: gates.map((gate) => ({ metric: gate.metric, expected: gate.expected })),

@@ -135,6 +135,9 @@ describe("pgdrill validate (in process)", { timeout: 60_000 }, () => {
         "schedule:",
         "  - { at: 3s, manual: { say: delete the primary pod, timeout: 5s } }",
         "  - { at: 4s, fault: { kind: pause, node: standby }, for: 2s }",
+        "  - { at: 7s, fault: { kind: partition, isolate: standby } }",
+        "  - { at: 8s, action: { kind: heal } }",
+        "  - { at: 9s, fault: { kind: partition, isolate: standby } }",
         "duration: 10s",
       ].join("\n"),
     );
@@ -146,6 +149,10 @@ describe("pgdrill validate (in process)", { timeout: 60_000 }, () => {
     expect(io.stdout()).toContain("3s  m1  manual  delete the primary pod (waits up to 5s for a confirmation)");
     expect(io.stdout()).toContain("4s  f1  inject  pause standby");
     expect(io.stdout()).toContain("6s  f1  heal    pause standby");
+    // The heal action heals f2; f3 comes after it and is healed when the drill ends.
+    expect(io.stdout()).toContain("8s  a1  action  heal all faults");
+    expect(io.stdout()).not.toContain("end  f2");
+    expect(io.stdout()).toContain("end  f3  heal    isolate standby");
   });
 
   it("has help with examples and exit codes", async () => {
