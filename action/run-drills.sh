@@ -28,13 +28,6 @@ set -euo pipefail
 
 # shellcheck source=action/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-trim() {
-  local s=$1
-  s=${s%$'\r'}
-  s=${s#"${s%%[![:space:]]*}"}
-  s=${s%"${s##*[![:space:]]}"}
-  printf '%s' "$s"
-}
 # A Markdown table cell: the text in a code span, pipes escaped, backticks made quotes.
 cell() {
   local s=${1//|/\\|}
@@ -113,27 +106,9 @@ bad_input() {
   exit 2
 }
 
-# Scenarios: lines, each one scenario if it names an existing file, else split on spaces and tabs.
-while IFS= read -r raw || [ -n "$raw" ]; do
-  line=$(trim "$raw")
-  [ -z "$line" ] && continue
-  case "$line" in '#'*) continue ;; esac
-  if [ -f "$line" ]; then
-    scenarios+=("$line")
-  else
-    read -r -a words <<<"$line"
-    scenarios+=("${words[@]}")
-  fi
-done <<<"${INPUT_SCENARIOS:-}"
-[ "${#scenarios[@]}" -gt 0 ] || bad_input "no scenario given: set scenarios to one or more shipped names (pgdrill list) or paths"
-
-gate_args=()
-while IFS= read -r raw || [ -n "$raw" ]; do
-  line=$(trim "$raw")
-  [ -z "$line" ] && continue
-  case "$line" in '#'*) continue ;; esac
-  gate_args+=(--gate "$line")
-done <<<"${INPUT_GATES:-}"
+parse_scenarios
+[ "${#scenarios[@]}" -gt 0 ] || bad_input "$NO_SCENARIO"
+parse_gates
 
 [[ "$trials" =~ ^[1-9][0-9]*$ ]] || bad_input "trials: \"$trials\" is not a whole number from 1 up"
 case "$statistic" in "" | worst | p95 | median) ;; *) bad_input "trial-statistic: \"$statistic\" is not one of worst, p95, median" ;; esac
@@ -144,15 +119,7 @@ if [ "$trials" -gt 1 ]; then
   [ -n "$statistic" ] && trial_args+=(--trial-statistic "$statistic")
 fi
 
-if [ -n "${PGDRILL_BIN:-}" ]; then
-  if [ -x "$PGDRILL_BIN" ] && [ ! -d "$PGDRILL_BIN" ]; then
-    pgdrill=("$PGDRILL_BIN")
-  else
-    read -r -a pgdrill <<<"$PGDRILL_BIN"
-  fi
-else
-  pgdrill=(npx --no-install pgdrill)
-fi
+pgdrill_command
 
 # A run directory per scenario, never one that already exists (pgdrill refuses to run into a
 # directory holding a run, and two scenarios can share a file name).

@@ -32,7 +32,9 @@ export function interactiveStdin(stdin: NodeJS.ReadStream = process.stdin): bool
   return Boolean(stdin.isTTY) && typeof stdin.setRawMode === "function";
 }
 
-export const KEYS_HELP = "keys: m mark a moment (type a note, Enter) · Enter confirm a manual step · n it cannot be done (type why, Enter) · ? help · Ctrl-C stop";
+export const KEYS_HELP =
+  "keys: m mark a moment (type a note, Enter) · Enter confirm a manual step · " +
+  "n it cannot be done (type why, Enter) · ? help · Ctrl-C stop";
 
 export class Keyboard implements OperatorInput {
   private readonly stdin: NodeJS.ReadStream;
@@ -127,7 +129,13 @@ export class Keyboard implements OperatorInput {
         this.show();
       }
     } else if (key === "\r" || key === "\n") {
-      if (!desk.confirm("keyboard")) this.view.log(this.prompt ? "this run's manual steps are confirmed with `pgdrill confirm`" : "no manual step is waiting (press m to mark a moment)");
+      if (!desk.confirm("keyboard")) {
+        this.view.log(
+          this.prompt
+            ? "this run's manual steps are confirmed with `pgdrill confirm`"
+            : "no manual step is waiting (press m to mark a moment)",
+        );
+      }
     } else if (key === "?" || key === "h") {
       this.view.log(KEYS_HELP);
     }

@@ -40,8 +40,23 @@ export interface LiveState {
   errors: Array<{ t: number; probe: string; error: string }>;
 }
 
+/** Faults that happen in an instant (nothing stays active to show): a kill, a stop, a confirmed manual step. */
+const INSTANT_FAULTS: readonly string[] = ["kill", "stop", "manual"];
+
 export function initialState(): LiveState {
-  return { phase: "starting", scenario: "", probeStart: null, durationMs: null, lastT: 0, recent: [], before: new Map(), probes: new ProbeList(), slos: new Map(), activeFaults: new Map(), errors: [] };
+  return {
+    phase: "starting",
+    scenario: "",
+    probeStart: null,
+    durationMs: null,
+    lastT: 0,
+    recent: [],
+    before: new Map(),
+    probes: new ProbeList(),
+    slos: new Map(),
+    activeFaults: new Map(),
+    errors: [],
+  };
 }
 
 /** Folds one History event into the view's state. */
@@ -70,7 +85,8 @@ export function applyEvent(state: LiveState, event: HistoryEvent): void {
       }
       break;
     case "fault":
-      if (event.phase === "inject" && event.ok && event.fault !== "kill" && event.fault !== "stop" && event.fault !== "manual") state.activeFaults.set(event.id, event.label);
+      // Faults that last until healed; a kill, a stop or a manual step is an instant.
+      if (event.phase === "inject" && event.ok && !INSTANT_FAULTS.includes(event.fault)) state.activeFaults.set(event.id, event.label);
       if (event.phase === "heal") state.activeFaults.delete(event.id);
       break;
     default:
@@ -89,7 +105,8 @@ export function rollingAvailability(state: LiveState): { probe: string; share: n
   if (!headline) return null;
   const from = state.lastT - ROLLING_MS;
   const before = state.before.get(headline.name);
-  const operations = [...(before ? [before] : []), ...state.recent.filter((operation) => operation.probe === headline.name)].sort((a, b) => a.invokeT - b.invokeT);
+  const recent = state.recent.filter((operation) => operation.probe === headline.name);
+  const operations = [...(before ? [before] : []), ...recent].sort((a, b) => a.invokeT - b.invokeT);
   const tracker = new WindowTracker(headline.name, state.slos.get(headline.name) ?? null);
   for (const operation of operations) tracker.add(operation);
   const timeline = tracker.finish();
@@ -106,9 +123,11 @@ export function renderStatus(state: LiveState, color: boolean): string {
   const paint = availability === null ? c.dim : availability >= 0.99 ? c.green : availability >= 0.5 ? c.yellow : c.red;
   const remaining =
     state.probeStart !== null && state.durationMs !== null ? Math.max(0, state.probeStart + state.durationMs - state.lastT) : null;
+  const left = remaining !== null ? `  remaining ${seconds(remaining)}` : "";
+  const served = paint(availability === null ? "—" : `${(availability * 100).toFixed(1)}%`);
   const lines = [
-    `${c.bold(state.scenario || "pgdrill")}  ${c.cyan(state.phase)}  elapsed ${seconds(state.lastT)}${remaining !== null ? `  remaining ${seconds(remaining)}` : ""}`,
-    `availability (${rolling ? `${rolling.probe}, ` : ""}share of time served, last ${seconds(ROLLING_MS)}): ${paint(availability === null ? "—" : `${(availability * 100).toFixed(1)}%`)}` +
+    `${c.bold(state.scenario || "pgdrill")}  ${c.cyan(state.phase)}  elapsed ${seconds(state.lastT)}${left}`,
+    `availability (${rolling ? `${rolling.probe}, ` : ""}share of time served, last ${seconds(ROLLING_MS)}): ${served}` +
       (rolling && availability !== null ? ` (down ${Math.round(rolling.downMs)} ms of ${Math.round(rolling.spanMs)} ms)` : "") +
       (state.activeFaults.size > 0 ? `  faults: ${c.magenta([...state.activeFaults.values()].join(", "))}` : ""),
     ...state.errors.map((e) => c.dim(`  ${seconds(e.t)} ${e.probe}: ${e.error.slice(0, 100)}`)),

@@ -19,12 +19,13 @@ export async function runSeries(
   options: { shareCluster: boolean; out?: string },
   io: SeriesIO,
   runOne: (scenarioArg: string, outDir: string | undefined, shared: SharedResources | undefined) => Promise<number>,
+  check: (scenarioArg: string) => Promise<{ scenario: { name: string } }> = loadScenario,
 ): Promise<number> {
   if (scenarioArgs.length === 1 && !options.shareCluster) return runOne(scenarioArgs[0]!, options.out, undefined);
   // Every scenario is read and validated before the first drill starts: a typo in the last one
   // must not cost the minutes the first ones take.
   const names: string[] = [];
-  for (const arg of scenarioArgs) names.push((await loadScenario(arg)).scenario.name);
+  for (const arg of scenarioArgs) names.push((await check(arg)).scenario.name);
   const pool = options.shareCluster ? new SharedPool() : undefined;
   let worst = 0;
   try {

@@ -55,24 +55,39 @@ function durationFlag(flag: string, value: string): number {
 }
 
 /** The watch as a scenario: what `pgdrill run` would run, and what scenario.json records. */
-export function watchScenario(url: string | undefined, options: Omit<WatchOptions, "out" | "quiet" | "gate">): { scenario: Scenario; capped: string | null } {
+export function watchScenario(
+  url: string | undefined,
+  options: Omit<WatchOptions, "out" | "quiet" | "gate">,
+): { scenario: Scenario; capped: string | null } {
   const primary = url ?? process.env.DATABASE_URL;
-  if (!primary) throw new InputError("URL", "no URL: none given and DATABASE_URL is not set", "Give one (pgdrill watch postgresql://user:password@host:5432/db) or export DATABASE_URL.");
+  if (!primary) {
+    const fix = "Give one (pgdrill watch postgresql://user:password@host:5432/db) or export DATABASE_URL.";
+    throw new InputError("URL", "no URL: none given and DATABASE_URL is not set", fix);
+  }
   const everyMs = durationFlag("--every", options.every);
-  if (everyMs < 10) throw new InputError("--every", `must be at least 10ms, got ${JSON.stringify(options.every)}`, 'Give e.g. "100ms": the seed guide\'s loop runs about every 100 ms.');
+  if (everyMs < 10) {
+    const fix = 'Give e.g. "100ms": the seed guide\'s loop runs about every 100 ms.';
+    throw new InputError("--every", `must be at least 10ms, got ${JSON.stringify(options.every)}`, fix);
+  }
   const limit = Math.min(MAX_WATCH_MS, everyMs * MAX_OPERATIONS);
-  const limitText = `${formatDuration(limit)}${limit < MAX_WATCH_MS ? ` (${MAX_OPERATIONS.toLocaleString("en")} operations at --every ${options.every})` : ""}`;
+  const operations = ` (${MAX_OPERATIONS.toLocaleString("en")} operations at --every ${options.every})`;
+  const limitText = `${formatDuration(limit)}${limit < MAX_WATCH_MS ? operations : ""}`;
   let durationMs = limit;
   let capped: string | null = `until Ctrl-C, at most ${limitText}`;
   if (options.for !== undefined) {
     durationMs = durationFlag("--for", options.for);
-    if (durationMs > limit) throw new InputError("--for", `${JSON.stringify(options.for)} is longer than watch's limit of ${limitText}`, "Watch in several runs (each writes its own run directory), or raise --every.");
+    if (durationMs > limit) {
+      const fix = "Watch in several runs (each writes its own run directory), or raise --every.";
+      throw new InputError("--for", `${JSON.stringify(options.for)} is longer than watch's limit of ${limitText}`, fix);
+    }
     capped = null;
   }
   const timeouts = { timeout: "2s", connectTimeout: "2s" };
   const probes: ProbeSpec[] = [
     { kind: "select1", name: "select1", every: options.every, ...timeouts, connection: "fresh", endpoint: "rw" },
-    ...(options.readReplica ? [{ kind: "select1", name: "replica", every: options.every, ...timeouts, connection: "fresh", endpoint: "ro" } as ProbeSpec] : []),
+    ...(options.readReplica
+      ? [{ kind: "select1", name: "replica", every: options.every, ...timeouts, connection: "fresh", endpoint: "ro" } as ProbeSpec]
+      : []),
     ...(options.writes ? [{ kind: "writes", every: options.every, ...timeouts, connection: "held", endpoint: "rw" } as ProbeSpec] : []),
     // Who answers behind the name (server address, recovery, timeline), on the same URLs.
     { kind: "role", every: "1s", ...timeouts } as ProbeSpec,
@@ -80,7 +95,10 @@ export function watchScenario(url: string | undefined, options: Omit<WatchOption
   const scenario = validateScenario(
     {
       name: "watch",
-      description: `pgdrill watch: SELECT 1 every ${options.every}${options.readReplica ? " on the primary and the read replica" : ""}${options.writes ? ", tracked writes in a schema of its own" : ""}, and who answers every second; ${capped ?? `for ${options.for}`}. No fault: what happened is what someone else did (marks say what).`,
+      description:
+        `pgdrill watch: SELECT 1 every ${options.every}${options.readReplica ? " on the primary and the read replica" : ""}` +
+        `${options.writes ? ", tracked writes in a schema of its own" : ""}, and who answers every second; ` +
+        `${capped ?? `for ${options.for}`}. No fault: what happened is what someone else did (marks say what).`,
       target: { kind: "endpoint", url: primary, readReplicaUrl: options.readReplica ?? false, allowWrites: Boolean(options.writes) },
       probes,
       // The watch observes whatever state it finds: the baseline is recorded, never refused.
@@ -92,7 +110,10 @@ export function watchScenario(url: string | undefined, options: Omit<WatchOption
   return { scenario, capped };
 }
 
-/** The endpoint target of watch's scenario (its readReplicaUrl is false without --read-replica, so DATABASE_READ_REPLICA_URL is not read). */
+/**
+ * The endpoint target of watch's scenario (its readReplicaUrl is false without --read-replica, so
+ * DATABASE_READ_REPLICA_URL is not read).
+ */
 export async function watchTopology(scenario: Scenario): Promise<Topology> {
   const { buildTopology } = await import("../targets/index.ts");
   return buildTopology(scenario.target, scenario.probes);
@@ -101,17 +122,26 @@ export async function watchTopology(scenario: Scenario): Promise<Topology> {
 /** Exit codes of a watch cancelled while it was starting: what a shell gives a command ended by the signal. */
 const CANCELLED_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-export async function watchCommand(url: string | undefined, options: WatchOptions, io: WatchIO, topologyOverride?: Topology): Promise<{ exitCode: number; runDir: string | null }> {
+export async function watchCommand(
+  url: string | undefined,
+  options: WatchOptions,
+  io: WatchIO,
+  topologyOverride?: Topology,
+): Promise<{ exitCode: number; runDir: string | null }> {
   const { scenario, capped } = watchScenario(url, options);
   const topology = topologyOverride ?? (await watchTopology(scenario));
   const { runDrill, CancelledBeforeMeasuring } = await import("../run/drill.ts");
   const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
   const keyboard = interactiveStdin() ? new Keyboard({ view: live }) : null;
   // What is there before the drill makes its run directory: a cancel removes only what it made.
-  const before = { outExisted: options.out !== undefined && existsSync(options.out), made: options.out ? [] : [join("reports", "watch"), "reports"].filter((dir) => !existsSync(dir)) };
+  const before = {
+    outExisted: options.out !== undefined && existsSync(options.out),
+    made: options.out ? [] : [join("reports", "watch"), "reports"].filter((dir) => !existsSync(dir)),
+  };
   let measuring = false;
   const stops = stopsOnInterrupt(io, live, () => measuring);
-  live.log(`watching ${capped ?? `for ${options.for}`}: Ctrl-C ends it (completed, every report written)${keyboard ? "; m marks a moment" : "; `pgdrill mark <run-dir> \"note\"` marks a moment"}`);
+  const marking = keyboard ? "; m marks a moment" : "; `pgdrill mark <run-dir> \"note\"` marks a moment";
+  live.log(`watching ${capped ?? `for ${options.for}`}: Ctrl-C ends it (completed, every report written)${marking}`);
   try {
     const outcome = await runDrill(scenario, {
       source: "pgdrill watch",
@@ -137,7 +167,9 @@ export async function watchCommand(url: string | undefined, options: WatchOption
     live.stop();
     const gone = removeRunDir(error.runDir, before);
     const removed = [...error.removed, ...(gone ? [gone] : [])];
-    io.err(`pgdrill: watch stopped${error.by ? ` (${error.by})` : ""} while it was still starting, before anything was measured: no report${removed.length > 0 ? `; removed ${removed.join(", ")}` : ""}\n`);
+    const by = error.by ? ` (${error.by})` : "";
+    const removal = removed.length > 0 ? `; removed ${removed.join(", ")}` : "";
+    io.err(`pgdrill: watch stopped${by} while it was still starting, before anything was measured: no report${removal}\n`);
     return { exitCode: CANCELLED_EXIT[error.by] ?? EXIT.errored, runDir: null };
   } finally {
     live.stop();
@@ -173,7 +205,11 @@ const RUN_FILES = ["history.jsonl", "scenario.json", "operator-requests.jsonl", 
  * First SIGINT/SIGTERM: finish (completed; while still starting, nothing to finish: cancelled);
  * second: abort (still cleaning up); third: exit at once.
  */
-function stopsOnInterrupt(io: WatchIO, live: LiveView, measuring: () => boolean): { finish: AbortSignal; abort: AbortSignal; dispose: () => void } {
+function stopsOnInterrupt(
+  io: WatchIO,
+  live: LiveView,
+  measuring: () => boolean,
+): { finish: AbortSignal; abort: AbortSignal; dispose: () => void } {
   const finish = new AbortController();
   const abort = new AbortController();
   let count = 0;

@@ -1,0 +1,64 @@
+/** What every command writes to, and the small helpers their actions share. */
+import { appendFile, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import { EXIT } from "../errors.ts";
+import type { Verdict } from "../result.ts";
+
+export interface CliIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Colours only for a terminal, and never with NO_COLOR. */
+  color: boolean;
+  /** Where the live view draws; in-place updates only when it is a terminal. */
+  live: { write(text: string): unknown; isTTY?: boolean };
+}
+
+export const defaultIO = (): CliIO => ({
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  color: Boolean(process.stdout.isTTY) && !("NO_COLOR" in process.env),
+  live: process.stderr,
+});
+
+/** What a command's module gets: where to write, and how to set the exit code `main` returns. */
+export interface CommandContext {
+  io: CliIO;
+  exit: (code: number) => void;
+}
+
+/** One command: adds itself (options, help, action) to the program. */
+export type CommandModule = (program: Command, context: CommandContext) => void;
+
+/** A repeatable option's values, in order. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`"${value}" is not a number of seconds; give e.g. 60, or 0 not to wait.`);
+  }
+  return n;
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new InvalidArgumentError(`"${value}" is not a number of trials; give a whole number from 1 to 1000.`);
+  }
+  return n;
+}
+
+/** In GitHub Actions, the Markdown report becomes the job summary. */
+export async function appendJobSummary(dir: string, file: string): Promise<void> {
+  const summary = process.env.GITHUB_STEP_SUMMARY;
+  if (!summary) return;
+  await appendFile(summary, `${await readFile(join(dir, file), "utf8")}\n`);
+}
+
+export function verdictExit(verdict: Verdict): number {
+  return EXIT[verdict];
+}
+
+/** Help text from lines, so no source line has to carry a whole paragraph. */
+export const lines = (...text: string[]): string => text.join("\n");
