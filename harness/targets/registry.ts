@@ -5,6 +5,7 @@
  * runtimes are mapped by kind in index.ts, where the compiler demands one for every kind here.
  */
 import type { z } from "zod";
+import { CORE_KINDS, type ObservationShapes } from "../history/validate.ts";
 import { cnpgPlugin } from "./cnpg/plugin.ts";
 import { containerPairPlugin } from "./container-pair/plugin.ts";
 import { endpointPlugin } from "./endpoint/plugin.ts";
@@ -29,3 +30,32 @@ export function targetPlugin(spec: string | { kind: TargetKind }): TargetPlugin 
   const kind = typeof spec === "string" ? spec : spec.kind;
   return (TARGET_PLUGINS as readonly TargetPlugin[]).find((plugin) => plugin.kind === kind);
 }
+
+// Merges a union of objects into one: the plugins' observations or checks, together.
+type Merged<U> = (U extends unknown ? (part: U) => void : never) extends (whole: infer I) => void ? I : never;
+type ObservationsOf<P> = P extends { observations?: infer V } ? NonNullable<V> : never;
+type ChecksOf<P> = P extends { checks?: infer K } ? NonNullable<K> : never;
+
+/** Every plugin's entries of one field, in one object; a name two targets (or the core) both claim is refused at load. */
+function mergeEntries(field: "observations" | "checks", reserved: readonly string[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  const owner = new Map<string, string>(reserved.map((name) => [name, "the core"]));
+  for (const plugin of TARGET_PLUGINS as readonly TargetPlugin[]) {
+    for (const [name, entry] of Object.entries(plugin[field] ?? {})) {
+      const taken = owner.get(name);
+      if (taken !== undefined) throw new Error(`The ${plugin.kind} target's ${field} names "${name}", which ${taken} already has: rename it in its plugin.`);
+      owner.set(name, `the ${plugin.kind} target`);
+      merged[name] = entry;
+    }
+  }
+  return merged;
+}
+
+/**
+ * The targets' own History event kinds, with the shapes that validate them: what a History reader
+ * is handed. Typed so that the compiler demands a shape for every kind a target declares.
+ */
+export const TARGET_OBSERVATIONS: ObservationShapes = mergeEntries("observations", CORE_KINDS) as Merged<ObservationsOf<Plugins[number]>>;
+
+/** The targets' own checkers, by the section of Metrics each fills (run beside the core's). */
+export const TARGET_CHECKS = mergeEntries("checks", []) as Merged<ChecksOf<Plugins[number]>>;
