@@ -9,7 +9,7 @@ import type { ProbeSpec } from "../../scenario/probes.ts";
 import type { Clock } from "../../run/clock.ts";
 import { roundMs } from "../../run/clock.ts";
 import { instanceNames, type CnpgTarget } from "./plugin.ts";
-import { Kube, kubeFailure, statusOf } from "./kube.ts";
+import { kubeFailure, statusOf, type Kube } from "./kube.ts";
 import { outsideServiceNames } from "./manifests.ts";
 import { runnerConfig, runnerPod, RUNNER_CONTAINER, RUNNER_LABEL } from "./runner/pod.ts";
 import { RUNNER_CONTROL_PORT } from "./runner/protocol.ts";

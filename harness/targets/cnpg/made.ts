@@ -4,10 +4,10 @@
  * name that pgdrill did not create is a conflict, never taken over.
  */
 import { InputError, errorMessage } from "../../errors.ts";
-import { type CnpgTarget } from "./plugin.ts";
+import type { CnpgTarget } from "./plugin.ts";
 import { forgetOwner } from "../../run/owners.ts";
 import { deleteKindCluster, kindResource } from "./kind.ts";
-import { Kube, describeKubeError, kubeFailure, statusOf } from "./kube.ts";
+import { describeKubeError, kubeFailure, statusOf, type Kube } from "./kube.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 /** Teardown waits this long for the namespace it deleted to be gone (its pods stopped, its volumes released). */

@@ -11,9 +11,9 @@ import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "
 import type { ControlsOf, Cut, ProbeRunner, Shaping, StartedTopology } from "../types.ts";
 import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
 import { copyToKindNode, execOnKindNode, onKindNode } from "./kind.ts";
-import { FENCE_ALL, FENCED_ANNOTATION, Kube, kubeFailure, statusOf } from "./kube.ts";
-import { RunnerSession, type RemoteContext } from "./runner/remote.ts";
-import { ClusterObserver } from "./observer.ts";
+import { FENCE_ALL, FENCED_ANNOTATION, kubeFailure, statusOf, type Kube } from "./kube.ts";
+import type { RemoteContext, RunnerSession } from "./runner/remote.ts";
+import type { ClusterObserver } from "./observer.ts";
 import { KindHosts } from "./hosts.ts";
 import { OPERATOR_POD_SELECTOR } from "./operator.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
