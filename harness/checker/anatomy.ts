@@ -32,7 +32,9 @@ import { outagePass, type OutageReading, type Promotion } from "./failover.ts";
 export type AnatomyMetrics = Metrics["anatomy"];
 
 /** Every target's mechanism signs: a History shows at most one target's, and the others see nothing. */
-const MECHANISMS: readonly MechanismSigns[] = (TARGET_PLUGINS as readonly TargetPlugin[]).flatMap((plugin) => (plugin.mechanism ? [plugin.mechanism] : []));
+const MECHANISMS: readonly MechanismSigns[] = (TARGET_PLUGINS as readonly TargetPlugin[]).flatMap((plugin) =>
+  plugin.mechanism ? [plugin.mechanism] : [],
+);
 
 const emptyAnatomy = (): AnatomyMetrics => ({
   observed: false,

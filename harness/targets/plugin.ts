@@ -127,8 +127,11 @@ export interface TargetPlugin<
 
 /** Typed identity: the compiler checks the plugin against its own options schema. */
 // The observation and check types are kept exact, so the registry can prove every declared kind has a shape.
-export function definePlugin<O extends TargetOptions, const C extends Capability, V extends ObservationSchemas = {}, K extends TargetChecks = {}>(
-  plugin: TargetPlugin<O, C, V, K>,
-): TargetPlugin<O, C, V, K> {
+export function definePlugin<
+  O extends TargetOptions,
+  const C extends Capability,
+  V extends ObservationSchemas = Record<never, never>,
+  K extends TargetChecks = Record<never, never>,
+>(plugin: TargetPlugin<O, C, V, K>): TargetPlugin<O, C, V, K> {
   return plugin;
 }

@@ -43,7 +43,9 @@ function mergeEntries(field: "observations" | "checks", reserved: readonly strin
   for (const plugin of TARGET_PLUGINS as readonly TargetPlugin[]) {
     for (const [name, entry] of Object.entries(plugin[field] ?? {})) {
       const taken = owner.get(name);
-      if (taken !== undefined) throw new Error(`The ${plugin.kind} target's ${field} names "${name}", which ${taken} already has: rename it in its plugin.`);
+      if (taken !== undefined) {
+        throw new Error(`The ${plugin.kind} target's ${field} names "${name}", which ${taken} already has: rename it in its plugin.`);
+      }
       owner.set(name, `the ${plugin.kind} target`);
       merged[name] = entry;
     }

@@ -155,7 +155,7 @@ function copyWithLamp(): string {
   const registry = join(root, "harness/targets/registry.ts");
   const before = readFileSync(registry, "utf8");
   const after = before
-    .replace('import type { TargetPlugin } from "./plugin.ts";', 'import type { TargetPlugin } from "./plugin.ts";\nimport { lampPlugin } from "./lamp/plugin.ts";')
+    .replace(/^(import type \{ TargetPlugin \} from "\.\/plugin\.ts";)$/m, '$1\nimport { lampPlugin } from "./lamp/plugin.ts";')
     .replace(/export const TARGET_PLUGINS = \[(.*)\] as const;/, "export const TARGET_PLUGINS = [$1, lampPlugin] as const;");
   expect(after).not.toBe(before);
   writeFileSync(registry, after);

@@ -13,7 +13,8 @@ export const operatorSigns: MechanismSigns = {
     let targetPrimary = oldPrimary;
     let phase: string | undefined;
     return (event) => {
-      if (event.kind !== "k8s" || event.subject !== "cluster" || (event.targetPrimary === undefined && event.phase === undefined)) return null;
+      if (event.kind !== "k8s" || event.subject !== "cluster") return null;
+      if (event.targetPrimary === undefined && event.phase === undefined) return null;
       if (event.t >= faultAt && event.targetPrimary !== undefined && event.targetPrimary !== targetPrimary) {
         return { t: event.t, by: `targetPrimary ${targetPrimary ?? "?"} → ${event.targetPrimary}`, mechanism: "operator" };
       }
@@ -27,7 +28,8 @@ export const operatorSigns: MechanismSigns = {
   },
   promotion(newPrimary) {
     return (event) => {
-      if (event.kind !== "k8s" || event.subject !== "cluster" || event.currentPrimary === undefined || event.currentPrimary !== newPrimary) return null;
+      if (event.kind !== "k8s" || event.subject !== "cluster") return null;
+      if (event.currentPrimary === undefined || event.currentPrimary !== newPrimary) return null;
       return { sign: { t: event.t, by: `currentPrimary → ${event.currentPrimary}`, mechanism: "operator" }, sure: true };
     };
   },
