@@ -7,14 +7,14 @@ import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
 import { iptablesCommands } from "../shared/iptables.ts";
-import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "../shared/shaping.ts";
+import { applyShaping, describeMechanism, removeShaping } from "../shared/shaping.ts";
 import type { ControlsOf, Cut, ProbeRunner, Shaping, StartedTopology } from "../types.ts";
 import { cnpgPlugin, instanceNames, type CnpgTarget } from "./plugin.ts";
-import { copyToKindNode, execOnKindNode, onKindNode } from "./kind.ts";
 import { FENCE_ALL, FENCED_ANNOTATION, kubeFailure, statusOf, type Kube } from "./kube.ts";
 import type { RemoteContext, RunnerSession } from "./runner/remote.ts";
 import type { ClusterObserver } from "./observer.ts";
 import { KindHosts } from "./hosts.ts";
+import { PodNetwork } from "./pod-network.ts";
 import { OPERATOR_POD_SELECTOR } from "./operator.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import { removeMade, type Made } from "./made.ts";
@@ -65,6 +65,7 @@ export class StartedCnpg implements StartedTopology {
   readonly probeRunner: ProbeRunner | undefined;
   private tornDown = false;
   private readonly hosts = new KindHosts();
+  private readonly network: PodNetwork;
 
   constructor(options: StartedCnpgOptions) {
     this.spec = options.spec;
@@ -77,6 +78,8 @@ export class StartedCnpg implements StartedTopology {
     this.disruptive = options.disruptive;
     this.nodes = instanceNames(options.spec);
     this.outside = options.outside;
+    const onKind = options.made.kindCluster !== undefined || options.kube.target.context.startsWith("kind-");
+    this.network = new PodNetwork(options.namespace, options.observer, onKind);
     this.probeRunner = options.runner ? this.remoteProbes(options.runner.session, options.runner.rw) : undefined;
   }
 
@@ -186,43 +189,23 @@ export class StartedCnpg implements StartedTopology {
   private async cut(cut: Cut): Promise<void> {
     this.refuseUnlessDisruptive(`cut ${cut.node} off`);
     if (cut.from !== "all") throw new HarnessError("the cnpg target cuts a pod off from everything only");
-    await this.inPodNetns(cut.node, iptablesCommands.cut("all", "both"), false);
+    await this.network.run(cut.node, iptablesCommands.cut("all", "both"), false);
   }
 
   private async healCuts(node: string): Promise<void> {
     // A pod deleted since the cut took its network namespace, and the rules, with it.
-    await this.inPodNetns(node, iptablesCommands.heal(), true);
+    await this.network.run(node, iptablesCommands.heal(), true);
   }
 
   /** tc netem in the pod's network namespace, from its kind node (as cuts are). */
   private async shape(node: string, shaping: Shaping): Promise<string> {
     this.refuseUnlessDisruptive(`slow down the network of ${node}`);
-    return describeMechanism(await applyShaping(this.podShell(node, false), shaping));
+    return describeMechanism(await applyShaping(this.network.shell(node, false), shaping));
   }
 
   private async unshape(node: string): Promise<void> {
     // As with cuts: a pod deleted since took its qdisc with it.
-    await removeShaping(this.podShell(node, true));
-  }
-
-  /**
-   * Runs a script in the pod's network namespace with its kind node's tools. Where the kernel has
-   * no netem, the delay runs in pgdrill's packet delayer on the node, in the pod's namespace: it
-   * needs python3 on the node, which pgdrill's node image has (fixtures/kind/build.sh) and
-   * kindest/node has not; the shaping's tools check says so.
-   */
-  private podShell(node: string, missingOk: boolean): NodeShell {
-    return {
-      name: node,
-      copy: async (content, path) => {
-        const where = this.podNetns(node, false);
-        await copyToKindNode(where!.kubeNode, content, path);
-      },
-      run: async (script) => {
-        const where = this.podNetns(node, missingOk);
-        return where ? execOnKindNode(where.kubeNode, podNetnsScript(this.namespace, node, script, missingOk)) : { exitCode: 0, output: "" };
-      },
-    };
+    await removeShaping(this.network.shell(node, true));
   }
 
   /**
@@ -307,29 +290,6 @@ export class StartedCnpg implements StartedTopology {
       });
   }
 
-  /**
-   * Runs iptables in the pod's network namespace from its kind node: crictl finds the pod's
-   * sandbox, nsenter enters its netns. This works under any CNI, where NetworkPolicy needs one
-   * that enforces it, and it cuts clients, replicas, the operator and kubelet alike.
-   */
-  private async inPodNetns(node: string, rules: string, missingOk: boolean): Promise<void> {
-    const where = this.podNetns(node, missingOk);
-    if (where) await onKindNode(where.kubeNode, podNetnsScript(this.namespace, node, rules, missingOk));
-  }
-
-  /** The kind node the pod runs on; null when it is gone and that is fine. */
-  private podNetns(node: string, missingOk: boolean): { kubeNode: string } | null {
-    const kubeNode = this.observer.pods.get(node)?.nodeName;
-    if (!this.made.kindCluster && !this.kube.target.context.startsWith("kind-")) {
-      throw new HarnessError("network faults need a kind cluster: pgdrill runs iptables and tc in the pod's network namespace from the kind node");
-    }
-    if (!kubeNode) {
-      if (missingOk) return null;
-      throw new HarnessError(`pod ${node} is not scheduled on a node`);
-    }
-    return { kubeNode };
-  }
-
 }
 
 export function parseFenced(annotation: string | undefined): string[] {
@@ -342,23 +302,9 @@ export function parseFenced(annotation: string | undefined): string[] {
   }
 }
 
-/** crictl finds the pod's sandbox on its kind node, nsenter enters its network namespace and runs `rules` there. */
-function podNetnsScript(namespace: string, node: string, rules: string, missingOk: boolean): string {
-  return [
-    `sandbox=$(crictl pods --namespace '^${namespace}$' --name '^${node}$' --state ready -q | head -n 1)`,
-    `if [ -z "$sandbox" ]; then ${missingOk ? "exit 0" : `echo "no ready pod ${node}" >&2; exit 3`}; fi`,
-    `pid=$(crictl inspectp --output go-template --template '{{.info.pid}}' "$sandbox")`,
-    `nsenter -t "$pid" -n sh -c ${shellQuote(rules)}`,
-  ].join("\n");
-}
-
 /** Now in RFC 3339 with microseconds in UTC, as Go's metav1.RFC3339Micro ("2006-01-02T15:04:05.000000Z07:00"). */
 export function rfc3339Micro(epochMs: number = performance.timeOrigin + performance.now()): string {
   const whole = Math.floor(epochMs);
   const micros = Math.min(999_999, Math.floor((epochMs - Math.floor(whole / 1000) * 1000) * 1000));
   return `${new Date(whole).toISOString().slice(0, 19)}.${String(micros).padStart(6, "0")}Z`;
-}
-
-function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
