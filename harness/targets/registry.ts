@@ -1,8 +1,10 @@
 /**
  * The registry of targets: one line per target, each its folder's plugin object. The scenario
  * schema's target union, the nodes a step may aim at, what each target can do, the feasibility of
- * a schedule and the claims beside a report's failover are read from here. Pure data: the targets'
- * runtimes are mapped by kind in index.ts, where the compiler demands one for every kind here.
+ * a schedule and the claims beside a report's failover are read from here, and so are the
+ * targets' own History event kinds (TARGET_OBSERVATIONS, handed to the History reader) and checks
+ * (TARGET_CHECKS, run beside the core's). Pure data: the targets' runtimes are mapped by kind in
+ * index.ts, where the compiler demands one for every kind here.
  */
 import type { z } from "zod";
 import { CORE_KINDS, type ObservationShapes } from "../history/validate.ts";
