@@ -7,7 +7,8 @@ import { InputError } from "../../harness/errors.ts";
 import type { HistoryEvent, HistoryKind } from "../../harness/history/events.ts";
 import { readHistory } from "../../harness/history/reader.ts";
 import { CORE_KINDS, eventProblem as problemWith, shapeProblem as shapeProblemWith } from "../../harness/history/validate.ts";
-import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
+import type { TargetPlugin } from "../../harness/targets/plugin.ts";
+import { mergeEntries, TARGET_OBSERVATIONS, targetPlugin } from "../../harness/targets/registry.ts";
 import { history } from "../fixtures/histories/builder.ts";
 
 // Read as the analysis reads: the core's kinds and every target's own observation kinds.
@@ -139,5 +140,26 @@ describe("readHistory, on a line that is JSON but not an event", () => {
     const { events, truncated } = await readHistory(path, TARGET_OBSERVATIONS);
     expect(truncated).toBe(true);
     expect(events).toEqual(drill.events);
+  });
+});
+
+describe("the targets' own event kinds, merged by the registry", () => {
+  const plugin = (kind: string, observations: Record<string, unknown>) => ({ ...targetPlugin("endpoint")!, kind, observations }) as unknown as TargetPlugin;
+
+  it("holds every target's kinds, and no kind every target shares", () => {
+    expect(Object.keys(TARGET_OBSERVATIONS).sort()).toEqual(["ha", "k8s"]);
+    expect(CORE_KINDS.filter((kind) => kind in TARGET_OBSERVATIONS)).toEqual([]);
+  });
+
+  it("refuses a kind two targets, or a target and the core, both claim", () => {
+    expect(() => mergeEntries([plugin("a", { lamp: {} }), plugin("b", { lamp: {} })], "observations", CORE_KINDS)).toThrow(
+      'The b target\'s observations names "lamp", which the a target already has: rename it in its plugin.',
+    );
+    expect(() => mergeEntries([plugin("a", { fault: {} })], "observations", CORE_KINDS)).toThrow('names "fault", which the core already has');
+  });
+
+  it("reads a target's kind only where it is handed: without it, the kind is unknown", () => {
+    expect(problemWith(SAMPLES.k8s, {} as typeof TARGET_OBSERVATIONS)).toMatch(/^unknown kind "k8s"/);
+    expect(eventProblem({ ...SAMPLES.k8s, subject: "node" })).toBe('a k8s event\'s "subject" must be one of pod, cluster, lease, endpoints, got "node"');
   });
 });
