@@ -76,7 +76,9 @@ export function mergeEntries(
  * The targets' own History event kinds, with the shapes that validate them: what a History reader
  * is handed. Typed so that the compiler demands a shape for every kind a target declares.
  */
-export const TARGET_OBSERVATIONS: ObservationShapes = mergeEntries(TARGET_PLUGINS, "observations", CORE_KINDS) as Merged<ObservationsOf<Plugins[number]>>;
+export const TARGET_OBSERVATIONS: ObservationShapes = mergeEntries(TARGET_PLUGINS, "observations", CORE_KINDS) as Merged<
+  ObservationsOf<Plugins[number]>
+>;
 
 /** The targets' own checkers, by the section of Metrics each fills (run beside the core's). */
 export const TARGET_CHECKS = mergeEntries(TARGET_PLUGINS, "checks", Object.keys(CORE_SECTIONS)) as Merged<ChecksOf<Plugins[number]>>;

@@ -144,7 +144,8 @@ describe("readHistory, on a line that is JSON but not an event", () => {
 });
 
 describe("the targets' own event kinds, merged by the registry", () => {
-  const plugin = (kind: string, observations: Record<string, unknown>) => ({ ...targetPlugin("endpoint")!, kind, observations }) as unknown as TargetPlugin;
+  const plugin = (kind: string, observations: Record<string, unknown>) =>
+    ({ ...targetPlugin("endpoint")!, kind, observations }) as unknown as TargetPlugin;
 
   it("holds every target's kinds, and no kind every target shares", () => {
     expect(Object.keys(TARGET_OBSERVATIONS).sort()).toEqual(["ha", "k8s"]);
@@ -155,11 +156,13 @@ describe("the targets' own event kinds, merged by the registry", () => {
     expect(() => mergeEntries([plugin("a", { lamp: {} }), plugin("b", { lamp: {} })], "observations", CORE_KINDS)).toThrow(
       'The b target\'s observations names "lamp", which the a target already has: rename it in its plugin.',
     );
-    expect(() => mergeEntries([plugin("a", { fault: {} })], "observations", CORE_KINDS)).toThrow('names "fault", which the core already has');
+    const core = () => mergeEntries([plugin("a", { fault: {} })], "observations", CORE_KINDS);
+    expect(core).toThrow('names "fault", which the core already has');
   });
 
   it("reads a target's kind only where it is handed: without it, the kind is unknown", () => {
     expect(problemWith(SAMPLES.k8s, {} as typeof TARGET_OBSERVATIONS)).toMatch(/^unknown kind "k8s"/);
-    expect(eventProblem({ ...SAMPLES.k8s, subject: "node" })).toBe('a k8s event\'s "subject" must be one of pod, cluster, lease, endpoints, got "node"');
+    const wrong = eventProblem({ ...SAMPLES.k8s, subject: "node" });
+    expect(wrong).toBe('a k8s event\'s "subject" must be one of pod, cluster, lease, endpoints, got "node"');
   });
 });
