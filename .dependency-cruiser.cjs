@@ -18,14 +18,23 @@ const file = (name) => `^harness/${name}\\.ts$`;
 /** The fault runtime (faults.ts, command.ts and so zx): all of fault/ but the pure catalog.ts. */
 const FAULT_RUNTIME = "^harness/fault/(?!catalog\\.ts$)";
 /**
- * The targets' plugins and their registry: pure data and functions (zod schemas, node names,
- * capabilities, checks, claims, a target's own report rows) that the scenario schema, validation and the reports read.
+ * The targets' plugins, their contract and their registry: where the pure side of a target begins.
+ * A plugin and everything it reaches (its options, its observation event kinds, its checks, its
+ * claims, in its own folder) is pure data and functions that the scenario schema, validation, the
+ * checkers and the reports load; the rules below hold that for whatever it reaches, so a target's
+ * folder may hold pure modules under any name.
  */
-const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/(plugin|report-rows)\\.ts|cnpg/safety\\.ts)$";
-/** Everything else of targets/: what starts, faults and tears down a target. */
-const TARGET_RUNTIME = "^harness/targets/(?!((plugin|registry)\\.ts|[^/]+/(plugin|report-rows)\\.ts|cnpg/safety\\.ts)$)";
+const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/plugin\\.ts)$";
+/**
+ * The packages that drive a live target (Docker, Kubernetes, PostgreSQL, shell-outs) and the
+ * built-ins that start processes or dial out: what a target's runtime uses, and what nothing pure
+ * may reach. A target runtime is whatever in targets/ leads to one of these.
+ */
+const DRILL_PACKAGES = ["(^|/)node_modules/(@kubernetes/client-node|pg|pg-connection-string|testcontainers|zx)/", "^(node:)?(child_process|net|dgram|dns|tls)$"];
+/** The drill's own layers above the targets: probes, connections, the schedule, the run, the CLI, the fault runtime. */
+const DRILL_LAYERS = [folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
 /** What runs a drill against a live target; the analysis must never need any of it. */
-const DRILL_SIDE = [TARGET_RUNTIME, folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
+const DRILL_SIDE = [...DRILL_LAYERS, ...DRILL_PACKAGES];
 /** What turns a saved History into results and reports (`pgdrill report` runs only this). */
 const ANALYSIS_SIDE = [folder("history"), folder("checker"), folder("gate"), folder("report"), file("analyze"), file("result"), file("trials")];
 /** The entry points: the public barrels and the CLI. */
@@ -51,10 +60,10 @@ module.exports = {
     },
     {
       name: "checkers-read-only-the-history",
-      comment: "A checker is a pure function of the History (and the result types it fills in): nothing of the gate, the reports, the targets, probes, fault runtime, schedule, run or CLI.",
+      comment: "A checker is a pure function of the History (and the result types it fills in): nothing of the gate, the reports, probes, fault runtime, schedule, run or CLI. Of the targets only the plugins (their registry and contract), whose checks and signs the runner composes with the core's.",
       severity: "error",
       from: { path: folder("checker") },
-      to: { path: [folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
+      to: { pathNot: TARGET_PLUGINS, path: [folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
     },
     {
       name: "gate-judges-only-metrics",
@@ -65,10 +74,10 @@ module.exports = {
     },
     {
       name: "reports-only-draw",
-      comment: "Reports draw results and the History: they compute nothing (no checker), and load no target runtime, probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the labels and colours, a target's plugin its strategy and its own report rows).",
+      comment: "Reports draw results and the History: they compute nothing (no checker), and load no probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the labels and colours, a target's plugin its strategy; no target runtime: see analysis-never-reaches-the-drill).",
       severity: "error",
       from: { path: folder("report") },
-      to: { path: [folder("checker"), TARGET_RUNTIME, folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), file("analyze"), file("index"), file("api")] },
+      to: { path: [folder("checker"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), file("analyze"), file("index"), file("api")] },
     },
     {
       name: "analysis-never-reaches-the-drill",
@@ -79,10 +88,10 @@ module.exports = {
     },
     {
       name: "drill-side-does-not-read-results",
-      comment: "Targets, connections, probes, faults and the schedule write the History; they never import the checkers, the gate, the reports or the analysis (only run/ hands a finished History on to analyze.ts).",
+      comment: "Targets, connections, probes, faults and the schedule write the History; they never import the checkers, the gate, the reports or the analysis (only run/ hands a finished History on to analyze.ts). A target's own checks import the checker contract (checker/checker.ts) and nothing else of checker/.",
       severity: "error",
       from: { path: [folder("targets"), folder("connection"), folder("probe"), folder("fault"), folder("schedule")] },
-      to: { path: [folder("checker"), folder("gate"), folder("report"), file("analyze"), file("trials")] },
+      to: { path: ["^harness/checker/(?!checker\\.ts$)", folder("gate"), folder("report"), file("analyze"), file("trials")] },
     },
     {
       name: "connection-below-probes-and-targets",
@@ -100,17 +109,24 @@ module.exports = {
     },
     {
       name: "target-plugins-are-pure",
-      comment: "A target's plugin and the registry are read by the scenario schema (and so by every scenario file), validation and the reports: they load no target runtime, connection, probe, fault runtime, schedule, run or CLI, and no package but zod.",
+      comment: "A target's plugin and the registry are read by the scenario schema (and so by every scenario file), validation, the checkers and the reports: nothing they reach, however indirectly (type-only included), is a target runtime, a Docker, Kubernetes or PostgreSQL package, a connection, probe, fault runtime, schedule, run or CLI.",
       severity: "error",
       from: { path: TARGET_PLUGINS },
-      to: { path: [TARGET_RUNTIME, folder("connection"), folder("probe"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("history"), folder("checker"), folder("gate"), folder("report")] },
+      to: { path: DRILL_SIDE, reachable: true },
+    },
+    {
+      name: "target-plugins-do-not-draw-or-judge",
+      comment: "A plugin declares its checks and claims; it does not import the gate or the reports that judge and draw them.",
+      severity: "error",
+      from: { path: TARGET_PLUGINS },
+      to: { path: [folder("gate"), folder("report"), file("analyze"), file("trials")] },
     },
     {
       name: "target-plugins-load-only-zod",
-      comment: "The only package a plugin may load is zod (its options schema).",
+      comment: "The only package a plugin, or anything it reaches, may load is zod (its options schema).",
       severity: "error",
       from: { path: TARGET_PLUGINS },
-      to: { dependencyTypes: ["npm"], pathNot: "node_modules/zod/" },
+      to: { path: "(^|/)node_modules/", pathNot: "(^|/)node_modules/zod/", reachable: true },
     },
     {
       name: "only-entry-points-import-the-cli",

@@ -19,6 +19,7 @@ import { TimelineFold } from "./report/timeline.ts";
 import type { ReportFormat } from "./report/types.ts";
 import type { RunResult } from "./result.ts";
 import { gate as gateSchema, issueFix } from "./scenario/schema.ts";
+import { TARGET_OBSERVATIONS } from "./targets/registry.ts";
 
 export interface AnalyzeOptions {
   /** The scenario's gate map, or gates already parsed (with overrides applied). */
@@ -97,7 +98,7 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
   const gate = withOverrides(parseGate(scenarioGate(runDir, scenario), "scenario.json gate"), overrides);
   const signal = options.signal;
   const formats = options.formats ?? (Object.keys(RENDERERS) as ReportFormat[]);
-  const file = new HistoryFile(join(runDir, "history.jsonl"));
+  const file = new HistoryFile(join(runDir, "history.jsonl"), TARGET_OBSERVATIONS);
   const contextBuilder = new ContextBuilder();
   try {
     await file.scan((line) => {

@@ -107,7 +107,8 @@ export interface RoleChange {
   server?: string;
 }
 
-export interface Metrics {
+/** The metrics every target shares, one section per core checker. */
+export interface CoreMetrics {
   availability: ProbeAvailability & {
     /** The probe whose numbers are the headline (select1 if present, else writes). */
     probe: string | null;
@@ -208,45 +209,13 @@ export interface Metrics {
     clientsRecoveredAfterMs: number | null;
     clientRecoveryMs: number | null;
   };
-  /** The operator's view (cnpg): from Kubernetes watches, not from clients. */
-  operator: {
-    observed: boolean;
-    /** First fault → the Cluster's currentPrimary changed (ms). */
-    promotedAfterMs: number | null;
-    newPrimary: string | null;
-    /**
-     * Time status.targetPrimary was "pending" (ms): from a failover's first "pending" until it named
-     * the new primary, across the operator's resets to currentPrimary while the election waits.
-     */
-    pendingMs: number;
-    /** After the first fault: time no pod was labelled primary, so the rw service had no endpoint (ms). */
-    noPrimaryLabelMs: number;
-    /**
-     * Time two or more pods were labelled primary at once (ms). Label overlap only: the operator
-     * patches pods one at a time, so a switchover shows it for milliseconds. Not a split brain
-     * (that is splitBrain, from the role probe), and no verdict comes from it.
-     */
-    multiplePrimaryLabelsMs: number;
-    /** The rw Service's EndpointSlices were watched (routing truth); false leaves the rw figures null. */
-    rwObserved: boolean;
-    /** First fault → the rw Service's only ready endpoint became the new primary (ms). */
-    rwMovedAfterMs: number | null;
-    /** After the first fault: time the rw Service's EndpointSlices had no ready endpoint (ms). */
-    noRwEndpointMs: number | null;
-    /** Time the rw Service's EndpointSlices listed two or more ready pods at once (ms). */
-    multipleRwEndpointsMs: number | null;
-    /** First fault → the primary Lease named a new holder (ms); null when no take-over was seen. */
-    leaseAcquiredAfterMs: number | null;
-    /**
-     * How the new holder got the Lease: true when the old holder released it first (a clean
-     * hand-over, fast), false when it was taken over while still held (the candidate waited a
-     * full leaseDurationSeconds); null when no take-over was seen.
-     */
-    leaseReleased: boolean | null;
-    /** Observations made by listing again after a watch broke. */
-    resyncs: number;
-  };
 }
+
+/**
+ * Every section of metrics: the ones every target shares, and those a target's own checks add
+ * (declaration merging from the target's folder, as cnpg's operator-check.ts adds `operator`).
+ */
+export interface Metrics extends CoreMetrics {}
 
 export interface GateResult {
   metric: GateMetric;

@@ -4,15 +4,14 @@
  *
  * - Detection: fault → the HA mechanism acted. What acts depends on who decides failovers, read
  *   from the History: pgdrill's own `promote` action once its detection delay (`after`) is over
- *   (the container pair, where the scenario is the HA manager), the operator's `status.phase` turning
- *   to "Failing over" or `status.targetPrimary` leaving the old primary (cnpg's `k8s`
- *   events: "pending" or a new name), the HA manager's leader key lost or moved (`ha` events:
- *   Patroni). A switchover is its own decision: detection is 0. The earliest of these after the
- *   fault counts; none seen (a managed endpoint, whose provider decides unseen) leaves it null.
+ *   (the container pair, where the scenario is the HA manager), or what a target's own observations
+ *   show of its mechanism (its plugin's `mechanism`: cnpg's operator, Patroni's leader key). A
+ *   switchover is its own decision: detection is 0. The first of these after the fault counts; none
+ *   seen (a managed endpoint, whose provider decides unseen) leaves it null.
  * - Promotion: → the new primary accepted writes: the earlier of the role probe's first sample of
  *   it out of recovery after detection (its completion: it accepted writes by then; the previous
  *   sample, still in recovery, is the lower bound) and the mechanism's own word (the promote
- *   returned, the Cluster's currentPrimary changed, the leader key went to the new primary).
+ *   returned, or the target's mechanism said so: cnpg's currentPrimary, Patroni's member role).
  * - Client recovery, per probe: → the first ok operation that probe invoked after its own outage
  *   began, through its own path (rw or a pooler, fresh connections, a held one, a pool): what a
  *   client of each kind waited. Shown after the promotion (never below 0: the role probe samples on
@@ -23,15 +22,19 @@
  */
 import { formatMs } from "../duration.ts";
 import type { HistoryContext } from "../history/context.ts";
-import type { ActionEvent, HaEvent, KubeEvent, ProbeRecord } from "../history/events.ts";
+import type { ActionEvent, HistoryEvent, ProbeRecord } from "../history/events.ts";
 import type { AnatomyClient, Metrics } from "../result.ts";
+import type { MechanismSigns, TargetPlugin } from "../targets/plugin.ts";
+import { TARGET_PLUGINS } from "../targets/registry.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
 import { outagePass, type OutageReading, type Promotion } from "./failover.ts";
 
 export type AnatomyMetrics = Metrics["anatomy"];
 
-/** CloudNativePG's Cluster phase while it fails over (apiv1.PhaseFailOver). */
-const FAILING_OVER = "Failing over";
+/** Every target's mechanism signs: a History shows at most one target's, and the others see nothing. */
+const MECHANISMS: readonly MechanismSigns[] = (TARGET_PLUGINS as readonly TargetPlugin[]).flatMap((plugin) =>
+  plugin.mechanism ? [plugin.mechanism] : [],
+);
 
 const emptyAnatomy = (): AnatomyMetrics => ({
   observed: false,
@@ -119,28 +122,20 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
 }
 
 /**
- * The first sign after the fault that the HA mechanism acted: a promote began, the Cluster's phase
- * turned to "Failing over" or its targetPrimary left the old primary, the leader key was lost or
- * moved. CloudNativePG writes the phase first, then "pending" (replicas.go: RegisterPhase, then
- * setPrimaryInstance): 26 ms apart in the first real run (test/fixtures/cnpg/kind/kill-primary).
+ * The first sign after the fault that the HA mechanism acted: a promote began, or the target's
+ * mechanism showed its decision (its plugin's detection, fed every context event in order).
  */
 function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: string | null): Sign | null {
-  let targetPrimary = oldPrimary;
-  let phase: string | undefined;
-  let leader: string | null | undefined = oldPrimary ?? undefined;
+  const readers = MECHANISMS.map((signs) => signs.detection(faultAt, oldPrimary));
   for (const event of context.events) {
-    if (event.kind === "k8s" && event.subject === "cluster" && (event.targetPrimary !== undefined || event.phase !== undefined)) {
-      if (event.t >= faultAt && event.targetPrimary !== undefined && event.targetPrimary !== targetPrimary) return { t: event.t, by: `targetPrimary ${targetPrimary ?? "?"} → ${event.targetPrimary}`, mechanism: "operator" };
-      if (event.t >= faultAt && event.phase === FAILING_OVER && phase !== FAILING_OVER) return { t: event.t, by: `phase ${phase === undefined ? "" : `"${phase}" `}→ "${FAILING_OVER}"`, mechanism: "operator" };
-      targetPrimary = event.targetPrimary ?? targetPrimary;
-      phase = event.phase ?? phase;
-    } else if (isLeaderEvent(event)) {
-      if (event.t >= faultAt && event.leader !== leader) return { t: event.t, by: `${event.manager} leader ${leader ?? "none"} → ${event.leader ?? "none"}`, mechanism: "ha-manager" };
-      leader = event.leader;
-    } else if (isPromoteStart(event) && event.t >= faultAt) {
+    if (isPromoteStart(event) && event.t >= faultAt) {
       // A promote waits its detection delay (`after`) before acting: it acts then.
       const delay = event.afterMs ?? 0;
       return { t: event.t + delay, by: delay > 0 ? `pgdrill's "${event.label}" acted after its ${formatMs(delay)} delay` : `pgdrill's "${event.label}" began`, mechanism: "pgdrill" };
+    }
+    for (const read of readers) {
+      const sign = read(event);
+      if (sign) return sign;
     }
   }
   return null;
@@ -170,31 +165,26 @@ function promotionSign(
 
 /**
  * The mechanism's own word that the new primary took over: the first such event at or after
- * `since`. An HA manager takes the leader key before it promotes, so its member reporting the
- * primary role is the word; the key reaching the new primary stands in only without one.
+ * `since` (pgdrill's promote returned, or the target's mechanism said so); a word its plugin is
+ * not sure of (Patroni's leader key reaching the new primary) stands in only without a surer one.
  */
 function mechanismWord(context: HistoryContext, newPrimary: string | null, since: number): Sign | null {
-  let leaderMoved: Sign | null = null;
+  const readers = MECHANISMS.map((signs) => signs.promotion(newPrimary));
+  let standIn: Sign | null = null;
   for (const event of context.events) {
     if (event.t < since) continue;
     if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok !== false) return { t: event.t, by: `pgdrill's "${event.label}" returned`, mechanism: "pgdrill" };
-    if (isCurrentPrimaryChange(event, newPrimary)) return { t: event.t, by: `currentPrimary → ${event.currentPrimary}`, mechanism: "operator" };
-    if (event.kind === "ha" && event.subject === "member" && event.name === newPrimary && event.role === "primary") return { t: event.t, by: `${event.manager} reported ${event.name} as primary`, mechanism: "ha-manager" };
-    if (!leaderMoved && isLeaderEvent(event) && event.leader !== null && event.leader === newPrimary) leaderMoved = { t: event.t, by: `${event.manager} leader → ${event.leader}`, mechanism: "ha-manager" };
+    for (const read of readers) {
+      const word = read(event);
+      if (word?.sure) return word.sign;
+      if (word && !standIn) standIn = word.sign;
+    }
   }
-  return leaderMoved;
+  return standIn;
 }
 
-function isLeaderEvent(event: HistoryContext["events"][number]): event is HaEvent & { leader: string | null } {
-  return event.kind === "ha" && event.subject === "leader" && event.leader !== undefined;
-}
-
-function isPromoteStart(event: HistoryContext["events"][number]): event is ActionEvent {
+function isPromoteStart(event: HistoryEvent): event is ActionEvent {
   return event.kind === "action" && event.action === "promote" && event.phase === "start";
-}
-
-function isCurrentPrimaryChange(event: HistoryContext["events"][number], newPrimary: string | null): event is KubeEvent & { currentPrimary: string } {
-  return event.kind === "k8s" && event.subject === "cluster" && event.currentPrimary !== undefined && event.currentPrimary === newPrimary;
 }
 
 const CONNECTIONS = { fresh: "fresh connections", held: "a held connection", pool: "a pool" } as const;

@@ -1,19 +1,20 @@
 /**
- * All checkers, one per section of Metrics: the mapped type makes the compiler demand a checker
- * for every section, so a new metric cannot go unmeasured.
+ * All checkers, one per section of Metrics: the core's, and the targets' own from their plugins
+ * (the registry's TARGET_CHECKS). The mapped type makes the compiler demand a checker for every
+ * section, a target's included, so a new metric cannot go unmeasured.
  */
 import type { HistoryContext } from "../history/context.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import type { Operation } from "../history/operations.ts";
 import { splitHistory } from "../history/read-model.ts";
-import type { CheckOutcome, Metrics } from "../result.ts";
+import type { CheckOutcome, CoreMetrics, Metrics } from "../result.ts";
+import { TARGET_CHECKS } from "../targets/registry.ts";
 import { anatomyChecker } from "./anatomy.ts";
 import { availabilityChecker } from "./availability.ts";
 import { GuardedFold, type CheckerRun, type CheckerSpec } from "./checker.ts";
 import { downtimeChecker } from "./downtime.ts";
 import { failoverChecker, recoveryChecker } from "./failover.ts";
 import { latencyChecker } from "./latency.ts";
-import { operatorChecker } from "./operator.ts";
 import { rolesChecker } from "./roles.ts";
 import { splitBrainChecker } from "./split-brain.ts";
 import { writesChecker } from "./writes.ts";
@@ -21,7 +22,7 @@ import { writesChecker } from "./writes.ts";
 export type CheckName = keyof Metrics;
 export type Checkers = { [K in CheckName]: CheckerSpec<Metrics[K]> };
 
-export const CHECKERS: Checkers = {
+const CORE_CHECKERS: { [K in keyof CoreMetrics]: CheckerSpec<CoreMetrics[K]> } = {
   availability: availabilityChecker,
   downtime: downtimeChecker,
   failover: failoverChecker,
@@ -31,8 +32,10 @@ export const CHECKERS: Checkers = {
   latency: latencyChecker,
   roles: rolesChecker,
   splitBrain: splitBrainChecker,
-  operator: operatorChecker,
 };
+
+// Core first, so result.json keeps its sections in the order it always had.
+export const CHECKERS: Checkers = { ...CORE_CHECKERS, ...TARGET_CHECKS };
 
 export interface ChecksResult {
   metrics: Metrics;

@@ -148,58 +148,14 @@ export interface EndpointEvent {
 }
 
 /**
- * What Kubernetes said, from watches (cnpg target): a pod's role label changed (primary, replica,
- * unhealthy; null when the label is absent, as it can be mid-failover; "deleted" when the pod
- * went away), the Cluster's status changed (currentPrimary, targetPrimary — "pending" while
- * the operator elects a new primary — and phase), the primary Lease changed hands or was renewed
- * (`subject: "lease"`), or the ready pods behind the rw Service's EndpointSlices changed
- * (`subject: "endpoints"`: where the rw Service really routes, empty while it routes nowhere).
+ * The kinds of event a target records of its own (cnpg's Kubernetes watches, Patroni's REST polls),
+ * by kind: empty here. A target's folder adds its own by declaration merging (as vitest's
+ * ProvidedContext), and its plugin's `observations` holds the shape that validates each, so the core
+ * carries them without naming them and the compiler still knows every field.
  */
-export interface KubeEvent {
-  kind: "k8s";
-  t: number;
-  subject: "pod" | "cluster" | "lease" | "endpoints";
-  /** Pod, Cluster, Lease or Service name. */
-  name: string;
-  role?: string | null;
-  currentPrimary?: string;
-  targetPrimary?: string;
-  phase?: string;
-  /** subject "lease": spec.holderIdentity, null when released (empty) or the Lease is gone. */
-  holder?: string | null;
-  /** subject "lease": spec.renewTime as the holder wrote it (its clock, not pgdrill's). */
-  renewTime?: string | null;
-  /** subject "lease": spec.leaseDurationSeconds. */
-  leaseDurationSeconds?: number;
-  /** subject "endpoints": the pods the Service's EndpointSlices list as ready, by name. */
-  ready?: string[];
-  /** The watch lost its place (410 Gone, reset) and listed again; state may have jumped. */
-  resync?: boolean;
-}
-
-/**
- * What an HA manager said (patroni target), from polling its members' REST APIs: the leader
- * changed (`subject: "leader"`, `leader` null while no member holds the leader key), or one
- * member's role, state, timeline or lag changed (`subject: "member"`). Recorded on change only.
- */
-export interface HaEvent {
-  kind: "ha";
-  t: number;
-  /** The HA manager, e.g. "patroni". */
-  manager: string;
-  subject: "leader" | "member";
-  /** The member's name (subject "member"). */
-  name?: string;
-  /** The leader key's holder, null when none (subject "leader"). */
-  leader?: string | null;
-  /** The member's role as the manager names it: "primary", "replica", "standby_leader", …; null when its API did not answer. */
-  role?: string | null;
-  /** The member's state: "running", "starting", "stopped", "crashed", …; null when its API did not answer. */
-  state?: string | null;
-  timeline?: number | null;
-  /** Replication lag behind the leader, in bytes, as the manager reports it. */
-  lagBytes?: number | null;
-}
+export interface Observations {}
+export type ObservationEvent = Observations[keyof Observations];
+export type ObservationKind = keyof Observations & string;
 
 export interface SteadyStateEvent {
   kind: "steady-state";
@@ -252,7 +208,8 @@ export interface RunEndEvent {
   error?: string;
 }
 
-export type HistoryEvent =
+/** The events every target shares. */
+export type CoreEvent =
   | RunStartEvent
   | PhaseEvent
   | InvokeEvent
@@ -260,14 +217,14 @@ export type HistoryEvent =
   | FaultEvent
   | ActionEvent
   | EndpointEvent
-  | KubeEvent
-  | HaEvent
   | SteadyStateEvent
   | FinalReadEvent
   | LogEvent
   | MarkEvent
   | RunEndEvent;
 
+export type HistoryEvent = CoreEvent | ObservationEvent;
+export type CoreKind = CoreEvent["kind"];
 export type HistoryKind = HistoryEvent["kind"];
 export type EventOf<K extends HistoryKind> = Extract<HistoryEvent, { kind: K }>;
 

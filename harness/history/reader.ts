@@ -10,7 +10,7 @@ import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { InputError, errorMessage } from "../errors.ts";
 import type { HistoryEvent } from "./events.ts";
-import { eventProblem } from "./validate.ts";
+import { eventProblem, type ObservationShapes } from "./validate.ts";
 
 export interface ReadHistory {
   events: HistoryEvent[];
@@ -19,8 +19,8 @@ export interface ReadHistory {
 }
 
 /** Reads the whole History into memory (tests, small histories). */
-export async function readHistory(path: string): Promise<ReadHistory> {
-  const file = new HistoryFile(path);
+export async function readHistory(path: string, observations: ObservationShapes): Promise<ReadHistory> {
+  const file = new HistoryFile(path, observations);
   const events: HistoryEvent[] = [];
   await file.scan((line) => events.push(line.parse()));
   return { events, truncated: file.truncated };
@@ -36,15 +36,18 @@ export class HistoryLine {
   private readonly start: number;
   private readonly end: number;
 
-  constructor(buffer: Buffer, start: number, end: number) {
+  private readonly observations: ObservationShapes;
+
+  constructor(buffer: Buffer, start: number, end: number, observations: ObservationShapes) {
     this.buffer = buffer;
     this.start = start;
     this.end = end;
+    this.observations = observations;
   }
 
   /** The event; a line that is not one throws, and `scan` decides whether that is forgivable. */
   parse(): HistoryEvent {
-    const parsed = parseEvent(this.buffer.toString("utf8", this.start, this.end));
+    const parsed = parseEvent(this.buffer.toString("utf8", this.start, this.end), this.observations);
     if (!parsed.ok) throw new BadLine(parsed.problem);
     return parsed.event;
   }
@@ -80,10 +83,13 @@ class BadLine extends Error {}
  */
 export class HistoryFile {
   readonly path: string;
+  /** The targets' own observation kinds, which a line may also be (the registry's TARGET_OBSERVATIONS). */
+  private readonly observations: ObservationShapes;
   private wasTruncated = false;
 
-  constructor(path: string) {
+  constructor(path: string, observations: ObservationShapes) {
     this.path = path;
+    this.observations = observations;
   }
 
   get truncated(): boolean {
@@ -108,7 +114,7 @@ export class HistoryFile {
         throw new InputError(`${this.path}:${pending.line}`, `is not a History event (${pending.problem})`, "Only the last line of a history may be cut short; restore the file or re-run the drill");
       }
       try {
-        visit(new HistoryLine(buffer, start, end));
+        visit(new HistoryLine(buffer, start, end, this.observations));
       } catch (error) {
         if (!(error instanceof BadLine)) throw error;
         pending = { line: lineNumber, problem: error.message };
@@ -150,7 +156,7 @@ function isBlank(buffer: Buffer, start: number, end: number): boolean {
   return true;
 }
 
-function parseEvent(text: string): { ok: true; event: HistoryEvent } | { ok: false; problem: string } {
+function parseEvent(text: string, observations: ObservationShapes): { ok: true; event: HistoryEvent } | { ok: false; problem: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -158,6 +164,6 @@ function parseEvent(text: string): { ok: true; event: HistoryEvent } | { ok: fal
     return { ok: false, problem: errorMessage(error) };
   }
   // Checked here, at the boundary, so nothing past the reader meets an event that is not one.
-  const problem = eventProblem(value);
+  const problem = eventProblem(value, observations);
   return problem === null ? { ok: true, event: value as HistoryEvent } : { ok: false, problem };
 }

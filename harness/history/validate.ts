@@ -11,11 +11,15 @@
  * "no" falls through to the shape, which says what is wrong. (Measured per event against
  * JSON.parse's ~0.7 µs: zod ~0.2 µs, the shape walk ~0.18 µs, the quick checks ~0.04 µs.) Fields a
  * shape does not name are let through: a newer pgdrill may add some, and every reader ignores them.
+ *
+ * The kinds every target shares are checked by the shapes here; a target's own observation kinds
+ * (Kubernetes watches, an HA manager's polls) by the shapes its plugin declares with the guards
+ * exported here, which the reader is handed (`ObservationShapes`), so this module names no target.
  */
-import type { EventOf, HistoryKind, OpType, Outcome, Phase, ProbeRecord, RoleValue } from "./events.ts";
+import type { CoreKind, EventOf, Observations, OpType, Outcome, Phase, ProbeRecord, RoleValue } from "./events.ts";
 
 /** A type guard that can say what it expects ("a number", "one of ok, fail, info"). */
-interface Guard<T> {
+export interface Guard<T> {
   (value: unknown): value is T;
   readonly expected: string;
   /** Never set: it makes Guard invariant in T, so a field's guard must match its type exactly (no `string` for an enum, no optional guard for a required field). */
@@ -26,29 +30,29 @@ function guard<T>(expected: string, test: (value: unknown) => boolean): Guard<T>
   return Object.assign(test as (value: unknown) => value is T, { expected });
 }
 
-const string = guard<string>("a string", (value) => typeof value === "string");
-const number = guard<number>("a number", (value) => typeof value === "number");
-const boolean = guard<boolean>("true or false", (value) => typeof value === "boolean");
+export const string = guard<string>("a string", (value) => typeof value === "string");
+export const number = guard<number>("a number", (value) => typeof value === "number");
+export const boolean = guard<boolean>("true or false", (value) => typeof value === "boolean");
 
-function optional<T>(inner: Guard<T>): Guard<T | undefined> {
+export function optional<T>(inner: Guard<T>): Guard<T | undefined> {
   return guard(`${inner.expected}, or absent`, (value) => value === undefined || inner(value));
 }
 
-function nullable<T>(inner: Guard<T>): Guard<T | null> {
+export function nullable<T>(inner: Guard<T>): Guard<T | null> {
   return guard(`${inner.expected} or null`, (value) => value === null || inner(value));
 }
 
-function either<A, B>(a: Guard<A>, b: Guard<B>): Guard<A | B> {
+export function either<A, B>(a: Guard<A>, b: Guard<B>): Guard<A | B> {
   return guard(`${a.expected} or ${b.expected}`, (value) => a(value) || b(value));
 }
 
 /** One of a union of string literals, listed as a record so the compiler demands every member. */
-function oneOf<T extends string>(members: Record<T, true>): Guard<T> {
+export function oneOf<T extends string>(members: Record<T, true>): Guard<T> {
   const allowed = new Set<unknown>(Object.keys(members));
   return guard(`one of ${[...allowed].join(", ")}`, (value) => allowed.has(value));
 }
 
-function arrayOf<T>(item: Guard<T>, items: string): Guard<T[]> {
+export function arrayOf<T>(item: Guard<T>, items: string): Guard<T[]> {
   return guard(`an array of ${items}`, (value) => {
     if (!Array.isArray(value)) return false;
     for (const element of value) if (!item(element)) return false;
@@ -61,7 +65,7 @@ function pairOf<T>(item: Guard<T>): Guard<[T, T]> {
 }
 
 /** The fields of T a shape checks: all but the kind and t, which every event has and which are checked first. */
-type Shape<T> = { [F in Exclude<keyof T, "kind" | "t">]: Guard<T[F]> };
+export type Shape<T> = { [F in Exclude<keyof T, "kind" | "t">]: Guard<T[F]> };
 
 /** A shape, flattened into parallel lists for the hot path. */
 interface Compiled {
@@ -108,7 +112,7 @@ const probeRecord = object<ProbeRecord>('a probe record ({"name": a string, "typ
 });
 
 /** Every kind of event, and what each field of it must be. */
-const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
+const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
   "run-start": {
     wallClock: string,
     runId: string,
@@ -156,29 +160,6 @@ const SHAPES: { [K in HistoryKind]: Shape<EventOf<K>> } = {
     error: optional(string),
   },
   endpoint: { endpoint: oneOf({ rw: true, ro: true }), node: string },
-  k8s: {
-    subject: oneOf({ pod: true, cluster: true, lease: true, endpoints: true }),
-    name: string,
-    role: optional(nullable(string)),
-    currentPrimary: optional(string),
-    targetPrimary: optional(string),
-    phase: optional(string),
-    holder: optional(nullable(string)),
-    renewTime: optional(nullable(string)),
-    leaseDurationSeconds: optional(number),
-    ready: optional(arrayOf(string, "strings")),
-    resync: optional(boolean),
-  },
-  ha: {
-    manager: string,
-    subject: oneOf({ leader: true, member: true }),
-    name: optional(string),
-    leader: optional(nullable(string)),
-    role: optional(nullable(string)),
-    state: optional(nullable(string)),
-    timeline: optional(nullable(number)),
-    lagBytes: optional(nullable(number)),
-  },
   "steady-state": { ok: boolean, availability: nullable(number), required: number, message: string },
   "final-read": { probe: string, node: string, ok: boolean, ranges: arrayOf(pairOf(number), "[from, to] pairs of numbers"), count: number, error: optional(string) },
   log: { level: oneOf({ info: true, warn: true, error: true }), message: string },
@@ -212,28 +193,51 @@ const QUICK: { [K in "invoke" | "complete"]: (event: Record<string, unknown>) =>
 const COMPILED = new Map<string, Compiled>(
   Object.entries(SHAPES).map(([kind, shape]) => [kind, compile(shape as Shape<unknown>, (QUICK as Record<string, Compiled["quick"]>)[kind])]),
 );
-export const HISTORY_KINDS = Object.keys(SHAPES) as HistoryKind[];
+/** The kinds every target shares. */
+export const CORE_KINDS = Object.keys(SHAPES) as CoreKind[];
+
+/**
+ * The shapes of the targets' own observation kinds, one per kind declared in `Observations`: the
+ * registry merges them from the plugins, and the compiler demands one for every declared kind.
+ */
+export type ObservationShapes = { readonly [K in keyof Observations]: Shape<Observations[K]> };
+
+/** Core and observation shapes together, compiled once per set of observation shapes. */
+const withObservations = new WeakMap<object, Map<string, Compiled>>();
+function compiledFor(observations: ObservationShapes): Map<string, Compiled> {
+  let compiled = withObservations.get(observations);
+  if (!compiled) {
+    compiled = new Map(COMPILED);
+    for (const [kind, shape] of Object.entries(observations) as Array<[string, Shape<unknown>]>) {
+      // A target may not redefine a kind every target shares.
+      if (!compiled.has(kind)) compiled.set(kind, compile(shape));
+    }
+    withObservations.set(observations, compiled);
+  }
+  return compiled;
+}
 
 /**
  * What is wrong with `value` as a History event, in a few words ('no number "t"', 'a complete
- * event\'s "latencyMs" must be a number, got "12"'), or null when it is one.
+ * event\'s "latencyMs" must be a number, got "12"'), or null when it is one. `observations` are
+ * the targets' own kinds (the registry's TARGET_OBSERVATIONS).
  */
-export function eventProblem(value: unknown): string | null {
-  return checkEvent(value, true);
+export function eventProblem(value: unknown, observations: ObservationShapes): string | null {
+  return checkEvent(value, compiledFor(observations), true);
 }
 
 /** The same without the quick checks: what the shapes alone say (the tests compare the two). */
-export function shapeProblem(value: unknown): string | null {
-  return checkEvent(value, false);
+export function shapeProblem(value: unknown, observations: ObservationShapes): string | null {
+  return checkEvent(value, compiledFor(observations), false);
 }
 
-function checkEvent(value: unknown, quick: boolean): string | null {
+function checkEvent(value: unknown, shapes: Map<string, Compiled>, quick: boolean): string | null {
   if (!isRecord(value)) return "not a JSON object";
   const kind = value.kind;
   if (typeof kind !== "string") return 'no string "kind"';
   if (typeof value.t !== "number") return 'no number "t"';
-  const compiled = COMPILED.get(kind);
-  if (!compiled) return `unknown kind ${show(kind)}: a History event is one of ${HISTORY_KINDS.join(", ")}`;
+  const compiled = shapes.get(kind);
+  if (!compiled) return `unknown kind ${show(kind)}: a History event is one of ${[...shapes.keys()].join(", ")}`;
   if (quick && compiled.quick?.(value)) return null;
   const bad = firstBadField(compiled, value);
   if (bad === -1) return null;

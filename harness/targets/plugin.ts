@@ -8,9 +8,16 @@
  *
  * Like vitest's `types` modules, the contract lives apart from its implementations, which import
  * it, so the registry and the plugins never import each other in a circle.
+ *
+ * A target's analysis is its own too: the observation kinds it records in the History (with the
+ * shapes that validate them when a History is read back) and the checkers that read them. Both are
+ * pure, so `pgdrill report` loads them with no cluster.
  */
 import type { z } from "zod";
-import type { Metrics } from "../result.ts";
+import type { CheckerSpec } from "../checker/checker.ts";
+import type { HistoryEvent, Observations } from "../history/events.ts";
+import type { Shape } from "../history/validate.ts";
+import type { CoreMetrics, Metrics } from "../result.ts";
 import type { ProbeSpec } from "../scenario/probes.ts";
 import type { FaultSpec, StepSpec } from "../scenario/steps.ts";
 
@@ -43,7 +50,45 @@ export interface ReportRow {
 /** A target's options schema: a strict object whose `kind` literal tells it apart in the union. */
 export type TargetOptions = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.core.$ZodLooseShape, z.core.$strict>;
 
-export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends Capability = Capability> {
+/**
+ * The History event kinds a target records of its own, each with the shape that validates it. The
+ * kind and its type are declared in the target's folder by merging into history's `Observations`.
+ */
+export type ObservationSchemas = { readonly [K in keyof Observations]?: Shape<Observations[K]> };
+/**
+ * A target's checkers, each by the section of Metrics it fills (merged into result.ts's `Metrics`
+ * from the target's folder); its gate metrics are the numeric fields of that section.
+ */
+export type TargetChecks = { readonly [K in Exclude<keyof Metrics, keyof CoreMetrics>]?: CheckerSpec<Metrics[K]> };
+
+/** A moment a target's HA mechanism showed in the History, and how: the failover anatomy's detection or promotion. */
+export interface MechanismSign {
+  t: number;
+  by: string;
+  mechanism: "operator" | "ha-manager";
+}
+
+/**
+ * How a target's own observations show its HA mechanism acting, for the failover anatomy
+ * (checker/anatomy.ts). Each reader is started once and fed the History's context events in order,
+ * beside the core's own signs (pgdrill's promote), keeping whatever state it needs.
+ */
+export interface MechanismSigns {
+  /** Says at the first event at or after `faultAt` that shows the mechanism deciding a failover. */
+  detection(faultAt: number, oldPrimary: string | null): (event: HistoryEvent) => MechanismSign | null;
+  /**
+   * The mechanism's word that `newPrimary` took over, fed events from the detection on: `sure` ends
+   * the search; a sign that is not sure stands in only if nothing surer comes.
+   */
+  promotion(newPrimary: string | null): (event: HistoryEvent) => { sign: MechanismSign; sure: boolean } | null;
+}
+
+export interface TargetPlugin<
+  O extends TargetOptions = TargetOptions,
+  C extends Capability = Capability,
+  V extends ObservationSchemas = ObservationSchemas,
+  K extends TargetChecks = TargetChecks,
+> {
   readonly kind: z.output<O>["kind"];
   /** The scenario's `target` when `kind` names this target. */
   readonly options: O;
@@ -82,9 +127,21 @@ export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends
   checkFault?(spec: z.output<O>, fault: FaultSpec, path: Path, report: Report): boolean;
   /** Rows this target adds to every report's key metrics, from what the checkers measured; pure, as the plugin is. */
   reportRows?(metrics: Metrics): readonly ReportRow[];
+  /** The History event kinds this target records of its own (its observers'), validated where a History is read. */
+  readonly observations?: V;
+  /** Checkers of this target's own, run beside the core ones on every History (valid and unobserved without its events). */
+  readonly checks?: K;
+  /** How its observations show its HA mechanism deciding and promoting, for the failover anatomy. */
+  readonly mechanism?: MechanismSigns;
 }
 
 /** Typed identity: the compiler checks the plugin against its own options schema. */
-export function definePlugin<O extends TargetOptions, const C extends Capability>(plugin: TargetPlugin<O, C>): TargetPlugin<O, C> {
+// The observation and check types are kept exact, so the registry can prove every declared kind has a shape.
+export function definePlugin<
+  O extends TargetOptions,
+  const C extends Capability,
+  V extends ObservationSchemas = Record<never, never>,
+  K extends TargetChecks = Record<never, never>,
+>(plugin: TargetPlugin<O, C, V, K>): TargetPlugin<O, C, V, K> {
   return plugin;
 }

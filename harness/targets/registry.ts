@@ -1,10 +1,14 @@
 /**
  * The registry of targets: one line per target, each its folder's plugin object. The scenario
  * schema's target union, the nodes a step may aim at, what each target can do, the feasibility of
- * a schedule and the claims beside a report's failover are read from here. Pure data: the targets'
- * runtimes are mapped by kind in index.ts, where the compiler demands one for every kind here.
+ * a schedule and the claims beside a report's failover are read from here, and so are the
+ * targets' own History event kinds (TARGET_OBSERVATIONS, handed to the History reader) and checks
+ * (TARGET_CHECKS, run beside the core's). Pure data: the targets' runtimes are mapped by kind in
+ * index.ts, where the compiler demands one for every kind here.
  */
 import type { z } from "zod";
+import { CORE_KINDS, type ObservationShapes } from "../history/validate.ts";
+import type { CoreMetrics } from "../result.ts";
 import { cnpgPlugin } from "./cnpg/plugin.ts";
 import { containerPairPlugin } from "./container-pair/plugin.ts";
 import { endpointPlugin } from "./endpoint/plugin.ts";
@@ -29,3 +33,52 @@ export function targetPlugin(spec: string | { kind: TargetKind }): TargetPlugin 
   const kind = typeof spec === "string" ? spec : spec.kind;
   return (TARGET_PLUGINS as readonly TargetPlugin[]).find((plugin) => plugin.kind === kind);
 }
+
+// Merges a union of objects into one: the plugins' observations or checks, together.
+type Merged<U> = (U extends unknown ? (part: U) => void : never) extends (whole: infer I) => void ? I : never;
+type ObservationsOf<P> = P extends { observations?: infer V } ? NonNullable<V> : never;
+// The core's metric sections, which no target's check may take; the compiler demands every one.
+const CORE_SECTIONS: { [K in keyof CoreMetrics]: true } = {
+  availability: true,
+  downtime: true,
+  failover: true,
+  recovery: true,
+  anatomy: true,
+  writes: true,
+  latency: true,
+  roles: true,
+  splitBrain: true,
+};
+type ChecksOf<P> = P extends { checks?: infer K } ? NonNullable<K> : never;
+
+/** Every plugin's entries of one field, in one object; a name two targets (or the core) both claim is refused at load. */
+export function mergeEntries(
+  plugins: readonly TargetPlugin[],
+  field: "observations" | "checks",
+  reserved: readonly string[],
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  const owner = new Map<string, string>(reserved.map((name) => [name, "the core"]));
+  for (const plugin of plugins) {
+    for (const [name, entry] of Object.entries(plugin[field] ?? {})) {
+      const taken = owner.get(name);
+      if (taken !== undefined) {
+        throw new Error(`The ${plugin.kind} target's ${field} names "${name}", which ${taken} already has: rename it in its plugin.`);
+      }
+      owner.set(name, `the ${plugin.kind} target`);
+      merged[name] = entry;
+    }
+  }
+  return merged;
+}
+
+/**
+ * The targets' own History event kinds, with the shapes that validate them: what a History reader
+ * is handed. Typed so that the compiler demands a shape for every kind a target declares.
+ */
+export const TARGET_OBSERVATIONS: ObservationShapes = mergeEntries(TARGET_PLUGINS, "observations", CORE_KINDS) as Merged<
+  ObservationsOf<Plugins[number]>
+>;
+
+/** The targets' own checkers, by the section of Metrics each fills (run beside the core's). */
+export const TARGET_CHECKS = mergeEntries(TARGET_PLUGINS, "checks", Object.keys(CORE_SECTIONS)) as Merged<ChecksOf<Plugins[number]>>;

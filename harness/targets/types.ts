@@ -4,7 +4,7 @@
  * Faults and actions act through the controls the started topology hands out, one per capability
  * its plugin lists, so the same Fault modules drive every target that can do what they need.
  */
-import type { EndpointEvent, HaEvent, KubeEvent, LogEvent } from "../history/events.ts";
+import type { EndpointEvent, LogEvent, ObservationEvent } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import type { Clock } from "../run/clock.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
@@ -13,8 +13,13 @@ import type { Shaping } from "./shared/shaping.ts";
 
 export type { Shaping } from "./shared/shaping.ts";
 
-/** What a target observes on its own (Kubernetes watches, an HA manager's REST API), for the History. */
-export type Observation = Omit<KubeEvent, "t"> | Omit<EndpointEvent, "t"> | Omit<HaEvent, "t"> | Omit<LogEvent, "t">;
+/**
+ * What a target observes on its own (Kubernetes watches, an HA manager's REST API), for the History:
+ * its own observation kinds (its folder's events.ts), where an endpoint points, a log line.
+ */
+export type Observation = Untimed<ObservationEvent | EndpointEvent | LogEvent>;
+// Omit each member on its own: Omit over a union keeps only the fields they share.
+type Untimed<E> = E extends unknown ? Omit<E, "t"> : never;
 
 /**
  * Probes that run somewhere else (cnpg: a pod in the cluster) and write into the drill's History

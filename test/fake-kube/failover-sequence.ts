@@ -5,7 +5,8 @@
  * endpoints, and rows for people to read both side by side. Times are in ms after the fault, as
  * recorded; divide the fake's by its timeScale to read them as upstream time.
  */
-import type { EndpointEvent, KubeEvent } from "../../harness/history/events.ts";
+import type { EndpointEvent } from "../../harness/history/events.ts";
+import type { KubeEvent } from "../../harness/targets/cnpg/events.ts";
 
 /** Any recorded event: what a History holds, or an observer's observations stamped with their t. */
 export interface Recorded {

@@ -12,7 +12,8 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { HistoryEvent, KubeEvent } from "../../harness/history/events.ts";
+import type { HistoryEvent } from "../../harness/history/events.ts";
+import type { KubeEvent } from "../../harness/targets/cnpg/events.ts";
 import { Session } from "../../harness/connection/session.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import type { ScenarioInput } from "../../harness/scenario/schema.ts";

@@ -5,7 +5,8 @@
  * drill must show, and that nothing is left in Docker.
  */
 import { describe, expect, it } from "vitest";
-import type { ActionEvent, HaEvent, HistoryEvent } from "../../harness/history/events.ts";
+import type { ActionEvent, HistoryEvent } from "../../harness/history/events.ts";
+import type { HaEvent } from "../../harness/targets/patroni/events.ts";
 import { runDrill, type DrillOutcome } from "../../harness/run/drill.ts";
 import { loadScenario } from "../../harness/scenario/load.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { Session } from "../../harness/connection/session.ts";
-import type { EndpointEvent, HaEvent } from "../../harness/history/events.ts";
+import type { EndpointEvent } from "../../harness/history/events.ts";
+import type { HaEvent } from "../../harness/targets/patroni/events.ts";
 import { patroniTopology } from "../../harness/targets/patroni/patroni.ts";
 import { patroniTarget } from "../../harness/targets/patroni/plugin.ts";
 import type { Observation, StartedTopology } from "../../harness/targets/types.ts";

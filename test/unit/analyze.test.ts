@@ -7,6 +7,7 @@ import { availabilityChecker } from "../../harness/checker/availability.ts";
 import { CHECKERS } from "../../harness/checker/index.ts";
 import { InputError } from "../../harness/errors.ts";
 import { HistoryFile, readHistory } from "../../harness/history/reader.ts";
+import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { OperationSequencer, type Operation } from "../../harness/history/operations.ts";
 import { writeSyntheticHistory } from "../../fixtures/histories/synthetic.ts";
@@ -103,7 +104,7 @@ describe("readHistory", () => {
     const dir = tempDir();
     const path = join(dir, "history.jsonl");
     writeFileSync(path, killDrill().jsonl() + '{"kind":"complete","t":26');
-    const { events, truncated } = await readHistory(path);
+    const { events, truncated } = await readHistory(path, TARGET_OBSERVATIONS);
     expect(truncated).toBe(true);
     expect(events).toEqual(killDrill().events);
   });
@@ -111,7 +112,7 @@ describe("readHistory", () => {
   it("reads a whole history, skipping blank lines, as not truncated", async () => {
     const path = join(tempDir(), "history.jsonl");
     writeFileSync(path, killDrill().end(3000).jsonl() + "\n");
-    const { events, truncated } = await readHistory(path);
+    const { events, truncated } = await readHistory(path, TARGET_OBSERVATIONS);
     expect(truncated).toBe(false);
     expect(events.at(-1)).toEqual({ kind: "run-end", t: 3000, status: "completed" });
   });
@@ -121,24 +122,24 @@ describe("readHistory", () => {
     const lines = killDrill().end(3000).jsonl().split("\n");
     lines[2] = "{not json";
     writeFileSync(path, lines.join("\n"));
-    await expect(readHistory(path)).rejects.toThrow(InputError);
-    await expect(readHistory(path)).rejects.toThrow(/history\.jsonl:3: is not a History event \(.*\)\. Only the last line/);
+    await expect(readHistory(path, TARGET_OBSERVATIONS)).rejects.toThrow(InputError);
+    await expect(readHistory(path, TARGET_OBSERVATIONS)).rejects.toThrow(/history\.jsonl:3: is not a History event \(.*\)\. Only the last line/);
   });
 
   it("refuses a line that is JSON but not an event", async () => {
     const path = join(tempDir(), "history.jsonl");
     writeFileSync(path, '{"kind":"run-start"}\n{"kind":"run-end","t":1,"status":"completed"}\n');
-    await expect(readHistory(path)).rejects.toThrow(/:1: is not a History event \(no number "t"\)/);
+    await expect(readHistory(path, TARGET_OBSERVATIONS)).rejects.toThrow(/:1: is not a History event \(no number "t"\)/);
   });
 
   it("names a missing file and says what to pass", async () => {
-    await expect(readHistory(join(tempDir(), "nope.jsonl"))).rejects.toThrow(/nope\.jsonl: does not exist or cannot be read\. Pass a run directory/);
+    await expect(readHistory(join(tempDir(), "nope.jsonl"), TARGET_OBSERVATIONS)).rejects.toThrow(/nope\.jsonl: does not exist or cannot be read\. Pass a run directory/);
   });
 
   it("scans line by line, and reads an operation's time without parsing it", async () => {
     const path = join(tempDir(), "history.jsonl");
     writeFileSync(path, killDrill().end(3000).jsonl());
-    const file = new HistoryFile(path);
+    const file = new HistoryFile(path, TARGET_OBSERVATIONS);
     const kinds: string[] = [];
     const fastTimes: Array<number | null> = [];
     await file.scan((line) => {
@@ -158,7 +159,7 @@ describe("readHistory", () => {
     const path = join(tempDir(), "history.jsonl");
     const filler = `{"kind":"phase","t":1,"phase":"drill","note":"${"x".repeat(1_500_000)}"}`;
     writeFileSync(path, `${filler}\n${killDrill().end(3000).jsonl().trimEnd()}`);
-    const { events, truncated } = await readHistory(path);
+    const { events, truncated } = await readHistory(path, TARGET_OBSERVATIONS);
     expect(events).toHaveLength(killDrill().end(3000).events.length + 1);
     expect(events.at(-1)).toEqual({ kind: "run-end", t: 3000, status: "completed" });
     expect(truncated).toBe(false);
@@ -170,7 +171,7 @@ describe("streamed analysis", () => {
     const dir = join(tempDir(), "run");
     const synthetic = await writeSyntheticHistory(dir, { events: 30_000 });
     const streamed = await analyzeRunDir(dir, { formats: ["json"] });
-    const { events } = await readHistory(join(dir, "history.jsonl"));
+    const { events } = await readHistory(join(dir, "history.jsonl"), TARGET_OBSERVATIONS);
     const gate = JSON.parse(readFileSync(join(dir, "scenario.json"), "utf8")).gate;
     expect(streamed).toEqual(analyzeHistory(events, { gate }));
     expect(streamed.metrics.writes.lostAcknowledged).toBe(synthetic.expected.lostAcknowledged);

@@ -5,9 +5,11 @@
  * recorded it.
  */
 import { describe, expect, it } from "vitest";
-import { operatorChecker } from "../../harness/checker/operator.ts";
-import type { HistoryEvent, KubeEvent } from "../../harness/history/events.ts";
+import { operatorChecker } from "../../harness/targets/cnpg/operator-check.ts";
+import type { HistoryEvent } from "../../harness/history/events.ts";
+import type { KubeEvent } from "../../harness/targets/cnpg/events.ts";
 import { readHistory } from "../../harness/history/reader.ts";
+import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 import { history } from "../fixtures/histories/builder.ts";
 
 const REAL = new URL("../fixtures/cnpg/kind/kill-primary/history.jsonl", import.meta.url).pathname;
@@ -46,7 +48,7 @@ describe("the operator check's targetPrimary pending", () => {
   });
 
   it("reads the real run's five flips as one election of 2.05 s (the sum of its pending spans was 0.87 s)", async () => {
-    const { events } = await readHistory(REAL);
+    const { events } = await readHistory(REAL, TARGET_OBSERVATIONS);
     const { metrics } = operatorChecker.check(events);
     expect(metrics.pendingMs).toBeCloseTo(164652.039 - 162605.472, 3);
     expect(metrics).toMatchObject({ newPrimary: "pgdrill-2", leaseReleased: false });

@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { readHistory } from "../../harness/history/reader.ts";
+import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 import { cnpgTarget } from "../../harness/scenario/schema.ts";
 import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
 import { clusterManifest } from "../../harness/targets/cnpg/manifests.ts";
@@ -47,7 +48,7 @@ let fakeEvents: Recorded[];
 let side: string;
 
 beforeAll(async () => {
-  realEvents = (await readHistory(REAL)).events;
+  realEvents = (await readHistory(REAL, TARGET_OBSERVATIONS)).events;
   const faults = realEvents.filter((event) => event.kind === "fault" && event.phase === "inject");
   expect(faults.map((fault) => (fault.kind === "fault" ? fault.label : ""))).toEqual([
     expect.stringMatching(/^kill operator \(pod delete, grace 0\)/),
@@ -117,7 +118,7 @@ describe("the fake CloudNativePG 1.30 world beside the real cnpg-kill-operator-t
     expect(realWrites[0]!.what).toBe("Failing over|OLD");
     expect(realWrites[0]!.s).toBeCloseTo(4.2, 1);
     // 2.1 s after the primary's pod was gone, where a running operator took 0.29 s (kill-primary): the replacement's start-up.
-    const killPrimary = (await readHistory(REAL_KILL_PRIMARY)).events;
+    const killPrimary = (await readHistory(REAL_KILL_PRIMARY, TARGET_OBSERVATIONS)).events;
     const running = readFailover(killPrimary, killPrimary.find((e) => e.kind === "fault" && e.phase === "inject")!.t, "pgdrill-1");
     expect((running.at.failingOver! - running.at.podDeleted!) / 1000).toBeCloseTo(0.29, 1);
     expect((real.at.failingOver! - real.at.podDeleted!) / 1000).toBeCloseTo(2.08, 1);

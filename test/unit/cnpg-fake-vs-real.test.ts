@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { readHistory } from "../../harness/history/reader.ts";
+import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 import { cnpgTarget } from "../../harness/scenario/schema.ts";
 import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
 import { clusterManifest } from "../../harness/targets/cnpg/manifests.ts";
@@ -36,7 +37,7 @@ let fakeEvents: Recorded[];
 let side: string;
 
 beforeAll(async () => {
-  realEvents = (await readHistory(REAL)).events;
+  realEvents = (await readHistory(REAL, TARGET_OBSERVATIONS)).events;
   const fault = realEvents.find((event) => event.kind === "fault" && event.phase === "inject")!;
   real = readFailover(realEvents, fault.t, "pgdrill-1");
   ({ failover: fake, events: fakeEvents } = await killPrimaryOnTheFake());

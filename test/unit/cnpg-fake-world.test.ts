@@ -5,7 +5,7 @@
  * 15 s is 1.5 s, its 2 s retry 200 ms, the requeue 100 ms, a replacement operator's 3.9 s start 390 ms).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { operatorChecker } from "../../harness/checker/operator.ts";
+import { operatorChecker } from "../../harness/targets/cnpg/operator-check.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { cnpgTarget } from "../../harness/scenario/schema.ts";
 import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { failoverChecker } from "../../harness/checker/failover.ts";
-import { operatorChecker } from "../../harness/checker/operator.ts";
+import { operatorChecker } from "../../harness/targets/cnpg/operator-check.ts";
 import { ContextBuilder, isDisruption } from "../../harness/history/context.ts";
 import type { ActionEvent, HistoryEvent } from "../../harness/history/events.ts";
 import { splitHistory } from "../../harness/history/read-model.ts";

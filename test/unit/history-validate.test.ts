@@ -6,8 +6,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../harness/errors.ts";
 import type { HistoryEvent, HistoryKind } from "../../harness/history/events.ts";
 import { readHistory } from "../../harness/history/reader.ts";
-import { eventProblem, HISTORY_KINDS, shapeProblem } from "../../harness/history/validate.ts";
+import { CORE_KINDS, eventProblem as problemWith, shapeProblem as shapeProblemWith } from "../../harness/history/validate.ts";
+import type { TargetPlugin } from "../../harness/targets/plugin.ts";
+import { mergeEntries, TARGET_OBSERVATIONS, targetPlugin } from "../../harness/targets/registry.ts";
 import { history } from "../fixtures/histories/builder.ts";
+
+// Read as the analysis reads: the core's kinds and every target's own observation kinds.
+const eventProblem = (value: unknown) => problemWith(value, TARGET_OBSERVATIONS);
+const shapeProblem = (value: unknown) => shapeProblemWith(value, TARGET_OBSERVATIONS);
+const HISTORY_KINDS = [...CORE_KINDS, ...Object.keys(TARGET_OBSERVATIONS)];
 
 /** One well-formed event of every kind, optional fields present where a kind has them. */
 const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
@@ -56,7 +63,7 @@ describe("History events, checked as they are read", () => {
     const drill = history().start().steadyState(10).select1(20, "ok").write(1, 20, "info").role(30, "primary", "primary").role(30, "standby", "down").fault(40).finalRead(50, [1]).end(60);
     for (const event of drill.events) expect(eventProblem(event)).toBeNull();
     for (const example of readdirSync("reports/examples")) {
-      const { events, truncated } = await readHistory(join("reports/examples", example, "history.jsonl"));
+      const { events, truncated } = await readHistory(join("reports/examples", example, "history.jsonl"), TARGET_OBSERVATIONS);
       expect(events.length).toBeGreaterThan(1000);
       expect(truncated).toBe(false);
     }
@@ -122,16 +129,40 @@ describe("readHistory, on a line that is JSON but not an event", () => {
     const lines = history().start().select1(0, "ok").select1(100, "ok").end(200).jsonl().split("\n");
     lines[2] = lines[2]!.replace('"outcome":"ok"', '"outcome":"okay"');
     const path = historyFile(lines.join("\n"));
-    const failure = readHistory(path);
+    const failure = readHistory(path, TARGET_OBSERVATIONS);
     await expect(failure).rejects.toThrow(InputError);
-    await expect(readHistory(path)).rejects.toThrow(`${path}:3: is not a History event (a complete event's "outcome" must be one of ok, fail, info, got "okay"). Only the last line of a history may be cut short`);
+    await expect(readHistory(path, TARGET_OBSERVATIONS)).rejects.toThrow(`${path}:3: is not a History event (a complete event's "outcome" must be one of ok, fail, info, got "okay"). Only the last line of a history may be cut short`);
   });
 
   it("drops such a line when it is the last, as a cut-short one, and says the history was truncated", async () => {
     const drill = history().start().select1(0, "ok");
     const path = historyFile(`${drill.jsonl()}{"kind":"run-end","t":30,"status":"done"}\n`);
-    const { events, truncated } = await readHistory(path);
+    const { events, truncated } = await readHistory(path, TARGET_OBSERVATIONS);
     expect(truncated).toBe(true);
     expect(events).toEqual(drill.events);
+  });
+});
+
+describe("the targets' own event kinds, merged by the registry", () => {
+  const plugin = (kind: string, observations: Record<string, unknown>) =>
+    ({ ...targetPlugin("endpoint")!, kind, observations }) as unknown as TargetPlugin;
+
+  it("holds every target's kinds, and no kind every target shares", () => {
+    expect(Object.keys(TARGET_OBSERVATIONS).sort()).toEqual(["ha", "k8s"]);
+    expect(CORE_KINDS.filter((kind) => kind in TARGET_OBSERVATIONS)).toEqual([]);
+  });
+
+  it("refuses a kind two targets, or a target and the core, both claim", () => {
+    expect(() => mergeEntries([plugin("a", { lamp: {} }), plugin("b", { lamp: {} })], "observations", CORE_KINDS)).toThrow(
+      'The b target\'s observations names "lamp", which the a target already has: rename it in its plugin.',
+    );
+    const core = () => mergeEntries([plugin("a", { fault: {} })], "observations", CORE_KINDS);
+    expect(core).toThrow('names "fault", which the core already has');
+  });
+
+  it("reads a target's kind only where it is handed: without it, the kind is unknown", () => {
+    expect(problemWith(SAMPLES.k8s, {} as typeof TARGET_OBSERVATIONS)).toMatch(/^unknown kind "k8s"/);
+    const wrong = eventProblem({ ...SAMPLES.k8s, subject: "node" });
+    expect(wrong).toBe('a k8s event\'s "subject" must be one of pod, cluster, lease, endpoints, got "node"');
   });
 });

@@ -11,14 +11,17 @@ import { analyzeHistory } from "../../harness/analyze.ts";
 import { Keyboard } from "../../harness/cli/keys.ts";
 import { InputError } from "../../harness/errors.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
-import { eventProblem } from "../../harness/history/validate.ts";
+import { eventProblem as problemWith } from "../../harness/history/validate.ts";
 import { renderHtml } from "../../harness/report/html-page.ts";
 import { reportContextOf } from "../../harness/report/index.ts";
 import { renderMarkdown } from "../../harness/report/markdown.ts";
 import { operatorMoments } from "../../harness/report/timeline.ts";
 import { cleanNote, OperatorDesk, sendOperatorRequest, watchOperatorRequests, type OperatorRequest } from "../../harness/run/marks.ts";
+import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 import { history } from "../fixtures/histories/builder.ts";
 import { reportModel } from "../../harness/report/model.ts";
+
+const eventProblem = (value: unknown) => problemWith(value, TARGET_OBSERVATIONS);
 
 describe("mark events in the History", () => {
   it("are validated: a note and who made it", () => {

@@ -5,10 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../harness/errors.ts";
-import { eventProblem } from "../../harness/history/validate.ts";
+import { eventProblem as problemWith } from "../../harness/history/validate.ts";
 import { probeRecord } from "../../harness/probe/index.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
+import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 import { history } from "../fixtures/histories/builder.ts";
+
+const eventProblem = (value: unknown) => problemWith(value, TARGET_OBSERVATIONS);
 
 const withProbes = (probes: unknown[]) => ({ name: "x", target: { kind: "container-pair" }, probes, duration: "10s" });
 

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyzeHistory } from "../../harness/analyze.ts";
 import { readHistory } from "../../harness/history/reader.ts";
+import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 import type { FaultEvent } from "../../harness/history/events.ts";
 import type { Metrics, RunResult } from "../../harness/result.ts";
 import { ANATOMY_COLORS, renderAnatomyHtml } from "../../harness/report/anatomy-html.ts";
@@ -20,7 +21,7 @@ import { reportModel } from "../../harness/report/model.ts";
 const EXAMPLE = "reports/examples/pair-partition-then-kill";
 
 async function exampleHtml() {
-  const { events } = await readHistory(join(EXAMPLE, "history.jsonl"));
+  const { events } = await readHistory(join(EXAMPLE, "history.jsonl"), TARGET_OBSERVATIONS);
   const result = analyzeHistory(events, { gate: { "writes.lostAcknowledged": "== 0" } });
   return { result, html: await renderHtml(reportModel(result, reportContextOf(events))) };
 }

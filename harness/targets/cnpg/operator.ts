@@ -14,6 +14,10 @@ import type { CnpgTarget } from "./plugin.ts";
 import { describeKubeError, type DeploymentView, type Kube } from "./kube.ts";
 import { operatorManifestUrl } from "./manifests.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
+import type { TopologyStartOptions } from "../types.ts";
+import { manifestImages } from "./images.ts";
+import { loadImages } from "./kind-cluster.ts";
+import { kubeFailure } from "./kube.ts";
 
 export const OPERATOR_DEPLOYMENT = "cnpg-controller-manager";
 /** The label the release manifest and the Helm chart both put on the operator's Deployment and pods. */
@@ -128,3 +132,31 @@ export async function waitForOperator(kube: Kube, deployment: { namespace: strin
     },
   );
 }
+
+/**
+ * Uses the CloudNativePG that is installed, wherever and however (release manifest, Helm, OLM);
+ * installs the pinned release only where there is no trace of one. Returns its Deployment.
+ */
+export async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, kindCluster: string | undefined, options: TopologyStartOptions): Promise<{ namespace: string; name: string }> {
+  const { operator } = spec;
+  const t0 = Date.now();
+  const install = await detectOperator(kube).catch((error: unknown) => {
+    throw kubeFailure("looking for an installed CloudNativePG (its CRD and operator Deployments)", error);
+  });
+  const plan = planOperator(operator, install);
+  let deployment: { namespace: string; name: string };
+  if ("use" in plan) {
+    deployment = { namespace: plan.use.namespace, name: plan.use.name };
+    options.log(`cnpg: using the installed CloudNativePG (${describeInstall(install)})`);
+  } else {
+    options.log(`cnpg: no CloudNativePG installed; installing ${operator.manifest ?? operator.version}`);
+    const objects = await loadOperatorManifest(operator, options.signal);
+    if (kindCluster) await loadImages(kindCluster, manifestImages(objects), options);
+    await installOperator(kube, objects, options.log);
+    deployment = manifestDeployment(objects, operator.namespace);
+  }
+  await waitForOperator(kube, deployment, deadline, options.signal);
+  options.log(`cnpg: operator ${deployment.namespace}/${deployment.name} ready in ${Date.now() - t0} ms`);
+  return deployment;
+}
+

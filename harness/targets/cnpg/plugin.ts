@@ -7,6 +7,9 @@ import { z } from "zod";
 import { duration } from "../../scenario/schema-parts.ts";
 import type { FaultSpec } from "../../scenario/steps.ts";
 import { definePlugin, type Path, type Report } from "../plugin.ts";
+import { kubeEventShape } from "./events.ts";
+import { operatorSigns } from "./mechanism.ts";
+import { operatorChecker } from "./operator-check.ts";
 import { mayDisrupt } from "./safety.ts";
 import { operatorRows } from "./report-rows.ts";
 import { VERSION } from "../../version.ts";
@@ -109,6 +112,10 @@ export const cnpgPlugin = definePlugin({
   },
   checkFault: checkCnpgFault,
   reportRows: operatorRows,
+  // What its watches record (observer.ts), and the operator's view of a failover read from them.
+  observations: { k8s: kubeEventShape },
+  checks: { operator: operatorChecker },
+  mechanism: operatorSigns,
 });
 
 /** cnpg faults aim at pods: the operator's pod can be deleted but not cut off, shaped or fenced. */

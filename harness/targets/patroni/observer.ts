@@ -11,7 +11,8 @@
 import { request } from "node:http";
 import { connect } from "node:net";
 import { errorMessage } from "../../errors.ts";
-import type { EndpointEvent, HaEvent } from "../../history/events.ts";
+import type { EndpointEvent } from "../../history/events.ts";
+import type { HaEvent } from "./events.ts";
 
 /** What this observer writes to the History. */
 export type PatroniObservation = Omit<HaEvent, "t"> | Omit<EndpointEvent, "t">;

@@ -10,6 +10,8 @@
 import { z } from "zod";
 import { duration } from "../../scenario/schema-parts.ts";
 import { definePlugin, type Report } from "../plugin.ts";
+import { haEventShape } from "./events.ts";
+import { haManagerSigns } from "./mechanism.ts";
 
 /** Patroni's defaults (patroni/config.py, docs/dynamic_configuration.rst). */
 export const PATRONI_DEFAULTS = { ttl: 30, loop_wait: 10, retry_timeout: 10, maximum_lag_on_failover: 1_048_576 } as const;
@@ -129,4 +131,7 @@ export const patroniPlugin = definePlugin({
   onDocker: true,
   strategy: "Patroni",
   check: (spec, _parts, report) => targetProblems(spec, report),
+  // What its observer records from Patroni's REST APIs (observer.ts).
+  observations: { ha: haEventShape },
+  mechanism: haManagerSigns,
 });
