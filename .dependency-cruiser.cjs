@@ -15,15 +15,23 @@
 /** One folder (or file) of harness/ as a path pattern. */
 const folder = (name) => `^harness/${name}/`;
 const file = (name) => `^harness/${name}\\.ts$`;
-/** The fault runtime (faults.ts, command.ts and so zx): all of fault/ but the pure catalog.ts. */
-const FAULT_RUNTIME = "^harness/fault/(?!catalog\\.ts$)";
 /**
- * The targets' plugins and their registry: pure data and functions (zod schemas, node names,
- * capabilities, checks, claims) that the scenario schema, validation and the reports read.
+ * The pure part of fault/: the fault modules (kinds/), their contract (define.ts), the registry
+ * and the catalog, which the scenario schema, validation and the reports read.
  */
-const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$";
+const FAULT_MODULES = "(define|registry|catalog)\\.ts|kinds/[^/]+\\.ts";
+/** The fault runtime (run.ts, shell.ts and so zx): all of fault/ but its pure modules. */
+const FAULT_RUNTIME = `^harness/fault/(?!(${FAULT_MODULES})$)`;
+const FAULT_PURE = `^harness/fault/(${FAULT_MODULES})$`;
+/**
+ * The targets' plugins, their registry, the controls contract and the faults each target owns:
+ * pure data and functions (zod schemas, node names, capabilities, checks, claims, fault modules)
+ * that the scenario schema, validation and the reports read.
+ */
+const TARGET_PURE = "(plugin|registry|controls)\\.ts|[^/]+/plugin\\.ts|[^/]+/faults/[^/]+\\.ts|cnpg/safety\\.ts";
+const TARGET_PLUGINS = `^harness/targets/(${TARGET_PURE})$`;
 /** Everything else of targets/: what starts, faults and tears down a target. */
-const TARGET_RUNTIME = "^harness/targets/(?!((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$)";
+const TARGET_RUNTIME = `^harness/targets/(?!(${TARGET_PURE})$)`;
 /** What runs a drill against a live target; the analysis must never need any of it. */
 const DRILL_SIDE = [TARGET_RUNTIME, folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
 /** What turns a saved History into results and reports (`pgdrill report` runs only this). */
@@ -65,7 +73,7 @@ module.exports = {
     },
     {
       name: "reports-only-draw",
-      comment: "Reports draw results and the History: they compute nothing (no checker), and load no target runtime, probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the labels and colours, a target's plugin its strategy).",
+      comment: "Reports draw results and the History: they compute nothing (no checker), and load no target runtime, probe, schedule, run, CLI or fault runtime (fault/catalog.ts has the fault modules' labels and colours, a target's plugin its strategy).",
       severity: "error",
       from: { path: folder("report") },
       to: { path: [folder("checker"), TARGET_RUNTIME, folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), file("analyze"), file("index"), file("api")] },
@@ -100,16 +108,16 @@ module.exports = {
     },
     {
       name: "target-plugins-are-pure",
-      comment: "A target's plugin and the registry are read by the scenario schema (and so by every scenario file), validation and the reports: they load no target runtime, connection, probe, fault runtime, schedule, run or CLI, and no package but zod.",
+      comment: "A target's plugin, its faults, the registries and the fault modules are read by the scenario schema (and so by every scenario file), validation and the reports: they load no target runtime, connection, probe, fault runtime (a fault gets its shell through FaultUse), schedule, run or CLI, and no package but zod.",
       severity: "error",
-      from: { path: TARGET_PLUGINS },
+      from: { path: [TARGET_PLUGINS, FAULT_PURE] },
       to: { path: [TARGET_RUNTIME, folder("connection"), folder("probe"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("history"), folder("checker"), folder("gate"), folder("report")] },
     },
     {
       name: "target-plugins-load-only-zod",
-      comment: "The only package a plugin may load is zod (its options schema).",
+      comment: "The only package a plugin or a fault module may load is zod (its options schema).",
       severity: "error",
-      from: { path: TARGET_PLUGINS },
+      from: { path: [TARGET_PLUGINS, FAULT_PURE] },
       to: { dependencyTypes: ["npm"], pathNot: "node_modules/zod/" },
     },
     {

@@ -10,9 +10,12 @@ import { formatMs, toMs, type Duration } from "../duration.ts";
 import { InputError, inputErrors } from "../errors.ts";
 import { findImpossibleStep } from "../schedule/feasibility.ts";
 import { closest } from "../suggest.ts";
-import { FAULT_CATALOG } from "../fault/catalog.ts";
+import { faultOf } from "../fault/catalog.ts";
+import { aimsOf } from "../fault/define.ts";
+import { FAULTS } from "../fault/registry.ts";
 import { ACTION_REQUIRES } from "../schedule/actions.ts";
-import type { Capability, Path, Report } from "../targets/plugin.ts";
+import type { Capability } from "../targets/controls.ts";
+import type { Path, Report } from "../targets/plugin.ts";
 import { targetPlugin } from "../targets/registry.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
 import {
@@ -43,7 +46,7 @@ export function aimableNodes(target: Target): string[] {
 }
 
 /**
- * What a target can do: the faults and actions whose declared requirement (fault/catalog.ts,
+ * What a target can do: the faults and actions whose declared requirement (each fault's module,
  * schedule/actions.ts) is among its plugin's capabilities. A scenario asking for more is refused
  * before anything starts.
  */
@@ -51,7 +54,7 @@ export function targetAbilities(target: Target): { faults: FaultSpec["kind"][]; 
   const provided: readonly (Capability | null)[] = [null, ...targetPlugin(target).capabilities];
   const kinds = <K extends string>(requires: Record<K, Capability | null>) => (Object.keys(requires) as K[]).filter((kind) => provided.includes(requires[kind]));
   return {
-    faults: kinds(Object.fromEntries(Object.entries(FAULT_CATALOG).map(([kind, entry]) => [kind, entry.requires])) as Record<FaultSpec["kind"], Capability | null>),
+    faults: FAULTS.filter((fault) => provided.includes(fault.requires)).map((fault) => fault.kind),
     actions: kinds(ACTION_REQUIRES),
   };
 }
@@ -307,21 +310,16 @@ function checkSemantics(parts: Parts, report: Report): void {
 
   function checkFaultStep(step: Extract<StepSpec, { fault: unknown }>, i: number): void {
     const fault = step.fault;
-    if (fault.kind === "command" && fault.heal === undefined && step.for !== undefined) {
-      reportStep(["schedule", i, "for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
-    }
+    const definition = faultOf(fault);
+    definition.check?.(fault, { for: step.for !== undefined }, (path, problem, fix) => reportStep(["schedule", i, ...path], problem, fix));
     if (!target || !capabilities) return;
     if (!capabilities.faults.includes(fault.kind)) {
       reportStep(["schedule", i, "fault", "kind"], `the ${target.kind} target cannot do "${fault.kind}"`, `Use one of ${capabilities.faults.join(", ")}.`);
       return;
     }
-    if (plugin?.checkFault?.(target, fault, ["schedule", i, "fault"], reportStep)) return;
-    if (fault.kind === "partition") {
-      if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate, reportStep);
-      fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node, reportStep));
-    } else if (fault.kind !== "command" && fault.kind !== "dcs-outage") {
-      knownNode(["schedule", i, "fault", "node"], fault.node, reportStep);
-    }
+    const aims = aimsOf(definition, fault);
+    if (plugin?.checkFault?.(target, { kind: fault.kind, aims }, ["schedule", i, "fault"], reportStep)) return;
+    for (const aim of aims) knownNode(["schedule", i, "fault", ...aim.path], aim.node, reportStep);
   }
 
   if (target && plugin) plugin.check?.(target, parts, report);

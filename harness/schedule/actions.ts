@@ -4,7 +4,7 @@
  * started target for exactly this control. In this order, a target's "cannot do" message lists them.
  */
 import type { ActionSpec } from "../scenario/steps.ts";
-import type { Capability } from "../targets/plugin.ts";
+import type { Capability } from "../targets/controls.ts";
 
 export const ACTION_REQUIRES = {
   promote: "promotion",

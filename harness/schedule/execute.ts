@@ -6,7 +6,9 @@
  */
 import { toMs } from "../duration.ts";
 import { errorMessage } from "../errors.ts";
-import { faultPackage, healFault, injectFault, resolveFault } from "../fault/faults.ts";
+import { faultOf } from "../fault/catalog.ts";
+import { nodesOf } from "../fault/define.ts";
+import { healFault, injectFault, resolveFault } from "../fault/run.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
 import type { OperatorDesk } from "../run/marks.ts";
@@ -75,20 +77,21 @@ export class ScheduleRunner {
   }
 
   private async inject(id: string, aimed: FaultSpec): Promise<void> {
-    const pkg = faultPackage(aimed);
+    const pkg = faultOf(aimed);
+    const nodes = (spec: FaultSpec) => nodesOf(pkg, spec);
     const { history, clock, topology } = this.context;
     const t = roundMs(clock.now());
     let fault = aimed;
     try {
       // On targets with roles, "primary" means the primary now, and the heal must undo that same node.
-      fault = await withTimeout(resolveFault(topology, aimed), `finding ${pkg.nodes(aimed).join(", ")}`);
+      fault = await withTimeout(resolveFault(topology, aimed), `finding ${nodes(aimed).join(", ")}`);
     } catch (error) {
-      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed, topology.kind), nodes: pkg.nodes(aimed), t, ok: false, error: errorMessage(error) });
+      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed, topology.kind), nodes: nodes(aimed), t, ok: false, error: errorMessage(error) });
       this.errors.push(`${pkg.label(aimed, topology.kind)}: ${errorMessage(error)}`);
       return;
     }
-    const label = describeResolved(pkg.label(aimed, topology.kind), pkg.nodes(aimed), pkg.nodes(fault));
-    const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: pkg.nodes(fault) } as const;
+    const label = describeResolved(pkg.label(aimed, topology.kind), nodes(aimed), nodes(fault));
+    const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: nodes(fault) } as const;
     if (pkg.heal) this.active.set(id, fault);
     try {
       const output = await withTimeout(injectFault(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
@@ -104,11 +107,11 @@ export class ScheduleRunner {
     await this.injecting.get(id); // never rejects: inject records its own failure
     // Heal what was injected: the resolved node ("pg-2"), not the planned name ("replica").
     const fault = this.active.get(id) ?? planned;
-    const pkg = faultPackage(fault);
+    const pkg = faultOf(fault);
     if (!pkg.heal || !this.active.has(id)) return;
     this.active.delete(id);
     const { history, clock, topology } = this.context;
-    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: pkg.nodes(fault) } as const;
+    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: nodesOf(pkg, fault) } as const;
     try {
       const output = await withTimeout(healFault(topology, fault, { runId: this.context.runId, id }), `heal ${pkg.label(fault, topology.kind)}`, pkg.timeoutMs?.(fault));
       history.append({ ...base, t: roundMs(clock.now()), ok: true, ...(output ? { output } : {}) });

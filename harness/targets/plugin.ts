@@ -11,15 +11,8 @@
  */
 import type { z } from "zod";
 import type { ProbeSpec } from "../scenario/probes.ts";
-import type { FaultSpec, StepSpec } from "../scenario/steps.ts";
-
-/**
- * What a started target can be made to do. A fault or action declares the one it needs
- * (fault/catalog.ts, schedule/actions.ts), a plugin lists those it provides, and its started target
- * hands out a control for each (types.ts, `Controls`): the three cannot drift apart.
- */
-export const CAPABILITIES = ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "pods", "fencing", "promotion", "switchover", "manager", "hosts"] as const;
-export type Capability = (typeof CAPABILITIES)[number];
+import type { Aim, AnyFault } from "../fault/define.ts";
+import type { Capability } from "./controls.ts";
 
 export type Path = ReadonlyArray<PropertyKey>;
 /** How a check reports a problem: the field, what is wrong, and the fix. */
@@ -28,13 +21,21 @@ export type Report = (path: Path, problem: string, fix: string) => void;
 /** The parts of a scenario a target's own checks read; undefined where their shape was wrong. */
 export interface ScenarioParts {
   probes?: ReadonlyArray<ProbeSpec | undefined> | undefined;
-  schedule?: ReadonlyArray<StepSpec | undefined> | undefined;
+}
+
+/** A fault as a target's own check sees it: its kind, and the nodes it names with their fields. */
+export interface AimedFault {
+  kind: string;
+  aims: readonly Aim[];
 }
 
 /** A target's options schema: a strict object whose `kind` literal tells it apart in the union. */
 export type TargetOptions = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.core.$ZodLooseShape, z.core.$strict>;
 
-export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends Capability = Capability> {
+/** A fault a plugin owns: it may only need what the plugin's target provides. */
+export type OwnedFault<C extends Capability> = AnyFault & { readonly requires: C | null };
+
+export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends Capability = Capability, F extends readonly OwnedFault<C>[] = readonly OwnedFault<C>[]> {
   readonly kind: z.output<O>["kind"];
   /** The scenario's `target` when `kind` names this target. */
   readonly options: O;
@@ -46,6 +47,8 @@ export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends
    */
   readonly roles: readonly string[];
   readonly capabilities: readonly C[];
+  /** The faults only this target can do (fault/define.ts); the fault registry adds them to the scenario's. */
+  readonly faults: F;
   /** What a select1 probe may name as its endpoint (besides "pooler" when the target has one). */
   probeEndpoints(spec: z.output<O>): readonly string[];
   /** The endpoints are services, not nodes: an unknown one is named as an endpoint, not a node. */
@@ -70,10 +73,10 @@ export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends
    * A fault this target refuses by its own rules, at `path` (the fault). Returns true when it
    * reported one: the generic node checks are then skipped.
    */
-  checkFault?(spec: z.output<O>, fault: FaultSpec, path: Path, report: Report): boolean;
+  checkFault?(spec: z.output<O>, fault: AimedFault, path: Path, report: Report): boolean;
 }
 
 /** Typed identity: the compiler checks the plugin against its own options schema. */
-export function definePlugin<O extends TargetOptions, const C extends Capability>(plugin: TargetPlugin<O, C>): TargetPlugin<O, C> {
+export function definePlugin<O extends TargetOptions, const C extends Capability, const F extends readonly OwnedFault<C>[]>(plugin: TargetPlugin<O, C, F>): TargetPlugin<O, C, F> {
   return plugin;
 }

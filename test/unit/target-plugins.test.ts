@@ -4,12 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { FAULT_CATALOG, faultDisplay } from "../../harness/fault/catalog.ts";
-import { shapingOf } from "../../harness/fault/faults.ts";
+import { netemSchema, shapingOf } from "../../harness/fault/kinds/netem.ts";
 import { ACTION_REQUIRES } from "../../harness/schedule/actions.ts";
-import { netemFault } from "../../harness/scenario/steps.ts";
 import { target as targetSchema } from "../../harness/scenario/schema.ts";
 import { targetAbilities, validateScenario } from "../../harness/scenario/validate.ts";
-import { CAPABILITIES, type Capability } from "../../harness/targets/plugin.ts";
+import { CAPABILITIES, type Capability } from "../../harness/targets/controls.ts";
 import { TARGET_PLUGINS, targetPlugin } from "../../harness/targets/registry.ts";
 import { control, type StartedTopology } from "../../harness/targets/types.ts";
 import { InputError } from "../../harness/errors.ts";
@@ -56,9 +55,9 @@ describe("what each target can do", () => {
 
   it.each([
     ["container-pair", ["kill", "stop", "pause", "partition", "netem", "command"], ["promote", "heal"]],
-    ["cnpg", ["kill", "delete-pod", "partition", "fence", "node-down", "netem", "command"], ["switchover", "heal"]],
+    ["cnpg", ["kill", "partition", "netem", "delete-pod", "fence", "node-down", "command"], ["switchover", "heal"]],
     ["endpoint", ["command"], ["heal"]],
-    ["patroni", ["kill", "stop", "pause", "partition", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "netem", "command"], ["switchover", "failover", "maintenance", "heal"]],
+    ["patroni", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "command"], ["switchover", "failover", "maintenance", "heal"]],
   ])("%s: faults %j, actions %j", (kind, faults, actions) => {
     expect(abilities(kind)).toEqual({ faults, actions });
   });
@@ -118,7 +117,7 @@ describe("control()", () => {
 });
 
 describe("the netem fault", () => {
-  const netem = (fields: Record<string, unknown>) => netemFault.parse({ kind: "netem", node: "standby", ...fields });
+  const netem = (fields: Record<string, unknown>) => netemSchema.parse({ kind: "netem", node: "standby", ...fields });
 
   it("shapingOf turns durations into ms and the rate into kbit/s", () => {
     expect(shapingOf(netem({ delay: "100ms", jitter: "10ms", loss: 5, rate: "10mbit" }))).toEqual({ delayMs: 100, jitterMs: 10, lossPercent: 5, rateKbit: 10_000 });

@@ -39,6 +39,7 @@ export const containerPairPlugin = definePlugin({
   nodes: () => [...CONTAINER_PAIR_NODES],
   roles: [],
   capabilities: ["kill", "stop", "freeze", "network", "shaping", "promotion"],
+  faults: [],
   probeEndpoints: () => ["rw", ...CONTAINER_PAIR_NODES],
   hasPooler: (spec) => spec.pooler !== undefined,
   addPooler: 'Add "pooler: {}" to the target (PgBouncer in front of the primary), or use "rw".',
