@@ -1,13 +1,12 @@
 /**
  * What a started target can be made to do: the capabilities, and the control a started target
- * hands out for each. Pure types (and the capability list), so fault modules, which the reports
+ * hands out for each. Pure types, so fault modules, which the reports
  * load for their labels and colours, can name the control they need without reaching a runtime.
  * A fault declares the capability it requires (fault/define.ts), a plugin lists those it provides
  * (plugin.ts), and its started target hands out a control for each (types.ts): the three cannot
  * drift apart.
  */
-export const CAPABILITIES = ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "pods", "fencing", "promotion", "switchover", "manager", "hosts"] as const;
-export type Capability = (typeof CAPABILITIES)[number];
+export type Capability = keyof Controls & string;
 
 /** Delay, loss and a rate cap on one node's outbound traffic (shared/shaping.ts applies it). */
 export interface Shaping {
@@ -32,13 +31,13 @@ export interface Cut {
 
 export type StopMode = "smart" | "fast" | "immediate";
 
-/** The two processes of an HA manager's node: PostgreSQL's postmaster, and the manager (Patroni). */
-export type ManagedProcess = "postgres" | "ha-manager";
-
 /**
- * The controls a started target hands out, one per capability (plugin.ts). A fault or action uses
- * only the control its declaration names, so a target provides what it can do and nothing else:
- * no method that exists only to refuse.
+ * The controls a started target hands out, one per capability (plugin.ts). These are the ones core
+ * faults and actions use; a control only one target's faults use is declared beside them, in the
+ * target's folder, by augmenting this interface (cnpg's `pods`, patroni's `processes`), so the
+ * core never names it and the checks still cover it. A fault or action uses only the control its
+ * declaration names, so a target provides what it can do and nothing else: no method that exists
+ * only to refuse.
  */
 export interface Controls {
   /** SIGKILL a node's PostgreSQL (cnpg: delete its pod with grace 0). */
@@ -59,32 +58,6 @@ export interface Controls {
     /** Removes the node's shaping; idempotent. */
     unshape(node: string): Promise<void>;
   };
-  /** One process of a node, not the node: PostgreSQL alone, or its HA manager alone. */
-  processes: {
-    /** SIGKILL it. */
-    kill(node: string, process: ManagedProcess): Promise<void>;
-    /** SIGSTOP it; `thaw` sends SIGCONT. */
-    freeze(node: string, process: ManagedProcess): Promise<void>;
-    thaw(node: string, process: ManagedProcess): Promise<void>;
-    /** Starts the HA manager again if it is not running (the heal of a kill); idempotent. For postgres, nothing: its manager restarts it. */
-    revive(node: string, process: ManagedProcess): Promise<void>;
-  };
-  /** The HA manager's DCS (etcd): its members, and the nodes' way to it. */
-  dcs: {
-    /** Kills a majority of the members, or all; resolves with the names of those killed. */
-    killMembers(which: "majority" | "all"): Promise<string[]>;
-    /** Starts every killed member again; idempotent. */
-    startMembers(): Promise<void>;
-    /** Cuts `node` off from every member (both ways); its clients and peers still reach it. */
-    cutFrom(node: string): Promise<void>;
-    healCut(node: string): Promise<void>;
-  };
-  /** Delete a pod with a grace period in seconds, or the pod's own when undefined. */
-  pods: { deletePod(node: string, graceSeconds: number | undefined): Promise<void> };
-  /** The machine under a node: a Kubernetes node taken down with every pod on it, and started again. Resolve with what was done, for the History. */
-  hosts: { down(node: string): Promise<string>; up(node: string): Promise<string | void> };
-  /** Fence an instance: PostgreSQL stops, the pod stays. */
-  fencing: { fence(node: string): Promise<void>; unfence(node: string): Promise<void> };
   /** pgdrill promotes a standby itself (it stands in for a failover manager). */
   promotion: {
     /** Promotes a standby to primary and waits until it accepts writes. */
@@ -102,11 +75,6 @@ export interface Controls {
     maintenance(mode: "pause" | "resume"): Promise<void>;
   };
 }
-
-// Every capability has a control, and every control a capability.
-type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const controlsCoverCapabilities: Exact<keyof Controls, Capability> = true;
-void controlsCoverCapabilities;
 
 /** The controls of the capabilities `C`, as a target that provides exactly those hands them out. */
 export type ControlsOf<C extends Capability> = { readonly [K in C]: Controls[K] };

@@ -8,7 +8,8 @@ import { netemSchema, shapingOf } from "../../harness/fault/kinds/netem.ts";
 import { ACTION_REQUIRES } from "../../harness/schedule/actions.ts";
 import { target as targetSchema } from "../../harness/scenario/schema.ts";
 import { targetAbilities, validateScenario } from "../../harness/scenario/validate.ts";
-import { CAPABILITIES, type Capability } from "../../harness/targets/controls.ts";
+import { FAULTS } from "../../harness/fault/registry.ts";
+import type { Capability } from "../../harness/targets/controls.ts";
 import { TARGET_PLUGINS, targetPlugin } from "../../harness/targets/registry.ts";
 import { control, type StartedTopology } from "../../harness/targets/types.ts";
 import { InputError } from "../../harness/errors.ts";
@@ -74,10 +75,11 @@ describe("what each target can do", () => {
 
 describe("capabilities", () => {
   const required = new Set<Capability | null>([...Object.values(FAULT_CATALOG).map((entry) => entry.requires), ...Object.values(ACTION_REQUIRES)]);
+  const provided = new Set(TARGET_PLUGINS.flatMap((plugin) => plugin.capabilities as readonly Capability[]));
 
-  it("each fault kind requires nothing or a known capability", () => {
+  it("each fault kind requires nothing or a capability some target provides", () => {
     for (const [kind, entry] of Object.entries(FAULT_CATALOG)) {
-      expect(entry.requires === null || (CAPABILITIES as readonly string[]).includes(entry.requires), `${kind} requires ${entry.requires}`).toBe(true);
+      expect(entry.requires === null || provided.has(entry.requires), `${kind} requires ${entry.requires}`).toBe(true);
     }
     // Only the user's own command needs nothing of the target.
     expect(Object.entries(FAULT_CATALOG).filter(([, entry]) => entry.requires === null).map(([kind]) => kind)).toEqual(["command"]);
@@ -92,10 +94,19 @@ describe("capabilities", () => {
   });
 
   it("every capability is required by something and provided by some target", () => {
-    const provided = new Set(TARGET_PLUGINS.flatMap((plugin) => plugin.capabilities as readonly Capability[]));
-    for (const capability of CAPABILITIES) {
+    for (const capability of [...required, ...provided]) {
+      if (capability === null) continue;
       expect(required.has(capability), `nothing requires ${capability}`).toBe(true);
       expect(provided.has(capability), `no target provides ${capability}`).toBe(true);
+    }
+  });
+
+  it("a target's own faults are in the registry, after the core's, and need only what their target provides", () => {
+    const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.faults.map((fault) => fault.kind));
+    expect(owned).toEqual(["delete-pod", "fence", "node-down", "kill-process", "pause-process", "dcs-outage", "dcs-partition"]);
+    expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", ...owned, "command"]);
+    for (const plugin of TARGET_PLUGINS) {
+      for (const fault of plugin.faults) expect(fault.requires === null || (plugin.capabilities as readonly string[]).includes(fault.requires), `${plugin.kind}: ${fault.kind}`).toBe(true);
     }
   });
 });

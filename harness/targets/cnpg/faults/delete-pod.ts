@@ -4,6 +4,15 @@ import { toMs } from "../../../duration.ts";
 import { defineFault } from "../../../fault/define.ts";
 import { duration, nodeName } from "../../../scenario/schema-parts.ts";
 
+
+// The control only these faults use lives here, not in the core's Controls.
+declare module "../../controls.ts" {
+  interface Controls {
+    /** Delete a pod with a grace period in seconds, or the pod's own when undefined. */
+    pods: { deletePod(node: string, graceSeconds: number | undefined): Promise<void> };
+  }
+}
+
 export const deletePodSchema = z
   .strictObject({
     kind: z.literal("delete-pod"),

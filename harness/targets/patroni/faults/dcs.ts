@@ -3,6 +3,23 @@ import { z } from "zod";
 import { defineFault } from "../../../fault/define.ts";
 import { nodeName } from "../../../scenario/schema-parts.ts";
 
+
+// The control only these faults use lives here, not in the core's Controls.
+declare module "../../controls.ts" {
+  interface Controls {
+    /** The HA manager's DCS (etcd): its members, and the nodes' way to it. */
+    dcs: {
+      /** Kills a majority of the members, or all; resolves with the names of those killed. */
+      killMembers(which: "majority" | "all"): Promise<string[]>;
+      /** Starts every killed member again; idempotent. */
+      startMembers(): Promise<void>;
+      /** Cuts `node` off from every member (both ways); its clients and peers still reach it. */
+      cutFrom(node: string): Promise<void>;
+      healCut(node: string): Promise<void>;
+    };
+  }
+}
+
 export const dcsOutageSchema = z
   .strictObject({
     kind: z.literal("dcs-outage"),

@@ -9,7 +9,25 @@ import { nodeName } from "../../../scenario/schema-parts.ts";
 const managedProcess = z
   .enum(["postgres", "ha-manager"])
   .describe('"postgres": PostgreSQL\'s postmaster (the HA manager restarts it: crash recovery, no failover); "ha-manager": the HA manager itself (Patroni), the database running on unmanaged.');
-const processName = (process: z.output<typeof managedProcess>) => (process === "postgres" ? "PostgreSQL" : "the HA manager");
+/** The two processes of an HA manager's node: PostgreSQL's postmaster, and the manager (Patroni). */
+export type ManagedProcess = z.output<typeof managedProcess>;
+const processName = (process: ManagedProcess) => (process === "postgres" ? "PostgreSQL" : "the HA manager");
+
+// The control only these faults use lives here, not in the core's Controls.
+declare module "../../controls.ts" {
+  interface Controls {
+    /** One process of a node, not the node: PostgreSQL alone, or its HA manager alone. */
+    processes: {
+      /** SIGKILL it. */
+      kill(node: string, process: ManagedProcess): Promise<void>;
+      /** SIGSTOP it; `thaw` sends SIGCONT. */
+      freeze(node: string, process: ManagedProcess): Promise<void>;
+      thaw(node: string, process: ManagedProcess): Promise<void>;
+      /** Starts the HA manager again if it is not running (the heal of a kill); idempotent. For postgres, nothing: its manager restarts it. */
+      revive(node: string, process: ManagedProcess): Promise<void>;
+    };
+  }
+}
 
 export const killProcessSchema = z
   .strictObject({ kind: z.literal("kill-process"), node: nodeName.describe("The node whose process is SIGKILLed."), process: managedProcess })
