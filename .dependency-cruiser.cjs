@@ -23,12 +23,14 @@ const FAULT_MODULES = "(define|registry|catalog)\\.ts|kinds/[^/]+\\.ts";
 /** The fault runtime (run.ts, shell.ts and so zx): all of fault/ but its pure modules. */
 const FAULT_RUNTIME = `^harness/fault/(?!(${FAULT_MODULES})$)`;
 const FAULT_PURE = `^harness/fault/(${FAULT_MODULES})$`;
+/** The action modules (action/: contract, registry, kinds): pure, as fault modules are. */
+const ACTION_PURE = folder("action");
 /**
- * The targets' plugins, their registry, the controls contract and the faults each target owns:
- * pure data and functions (zod schemas, node names, capabilities, checks, claims, fault modules)
+ * The targets' plugins, their registry, the controls contract and the faults and actions each
+ * target owns: pure data and functions (zod schemas, node names, capabilities, checks, claims, fault and action modules)
  * that the scenario schema, validation and the reports read.
  */
-const TARGET_PURE = "(plugin|registry|controls)\\.ts|[^/]+/plugin\\.ts|[^/]+/faults/[^/]+\\.ts|cnpg/safety\\.ts";
+const TARGET_PURE = "(plugin|registry|controls)\\.ts|[^/]+/plugin\\.ts|[^/]+/(faults|actions)/[^/]+\\.ts|cnpg/safety\\.ts";
 const TARGET_PLUGINS = `^harness/targets/(${TARGET_PURE})$`;
 /** Everything else of targets/: what starts, faults and tears down a target. */
 const TARGET_RUNTIME = `^harness/targets/(?!(${TARGET_PURE})$)`;
@@ -54,7 +56,7 @@ module.exports = {
       severity: "error",
       from: { path: folder("history") },
       to: {
-        path: [folder("checker"), folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("result"), file("trials"), file("index"), file("api")],
+        path: [folder("checker"), folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("action"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("result"), file("trials"), file("index"), file("api")],
       },
     },
     {
@@ -62,14 +64,14 @@ module.exports = {
       comment: "A checker is a pure function of the History (and the result types it fills in): nothing of the gate, the reports, the targets, probes, fault runtime, schedule, run or CLI.",
       severity: "error",
       from: { path: folder("checker") },
-      to: { path: [folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
+      to: { path: [folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("action"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
     },
     {
       name: "gate-judges-only-metrics",
       comment: "The gate judges metrics and decides the verdict; it draws nothing and touches no target, probe, fault, schedule, run or CLI.",
       severity: "error",
       from: { path: folder("gate") },
-      to: { path: [folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
+      to: { path: [folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("action"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
     },
     {
       name: "reports-only-draw",
@@ -89,7 +91,7 @@ module.exports = {
       name: "drill-side-does-not-read-results",
       comment: "Targets, connections, probes, faults and the schedule write the History; they never import the checkers, the gate, the reports or the analysis (only run/ hands a finished History on to analyze.ts).",
       severity: "error",
-      from: { path: [folder("targets"), folder("connection"), folder("probe"), folder("fault"), folder("schedule")] },
+      from: { path: [folder("targets"), folder("connection"), folder("probe"), folder("fault"), folder("action"), folder("schedule")] },
       to: { path: [folder("checker"), folder("gate"), folder("report"), file("analyze"), file("trials")] },
     },
     {
@@ -108,16 +110,16 @@ module.exports = {
     },
     {
       name: "target-plugins-are-pure",
-      comment: "A target's plugin, its faults, the registries and the fault modules are read by the scenario schema (and so by every scenario file), validation and the reports: they load no target runtime, connection, probe, fault runtime (a fault gets its shell through FaultUse), schedule, run or CLI, and no package but zod.",
+      comment: "A target's plugin, its faults and actions, the registries and the fault and action modules are read by the scenario schema (and so by every scenario file), validation and the reports: they load no target runtime, connection, probe, fault runtime (a fault gets its shell through FaultUse), schedule, run or CLI, and no package but zod.",
       severity: "error",
-      from: { path: [TARGET_PLUGINS, FAULT_PURE] },
+      from: { path: [TARGET_PLUGINS, FAULT_PURE, ACTION_PURE] },
       to: { path: [TARGET_RUNTIME, folder("connection"), folder("probe"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("history"), folder("checker"), folder("gate"), folder("report")] },
     },
     {
       name: "target-plugins-load-only-zod",
-      comment: "The only package a plugin or a fault module may load is zod (its options schema).",
+      comment: "The only package a plugin, a fault module or an action module may load is zod (its options schema).",
       severity: "error",
-      from: { path: [TARGET_PLUGINS, FAULT_PURE] },
+      from: { path: [TARGET_PLUGINS, FAULT_PURE, ACTION_PURE] },
       to: { dependencyTypes: ["npm"], pathNot: "node_modules/zod/" },
     },
     {

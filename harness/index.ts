@@ -10,10 +10,8 @@ import type { FaultKind } from "./fault/registry.ts";
 import type {
   cnpgTarget,
   containerPairTarget,
-  failoverAction,
   fault as faultSchema,
   patroniTarget,
-  promoteAction,
   roleProbe,
   ScenarioInput,
   select1Probe,
@@ -57,15 +55,11 @@ type FaultInput<K extends FaultKind> = Extract<z.input<typeof faultSchema>, { ki
 /** Any fault in the registry by its kind, e.g. `fault("command", { run: "./failover.sh" })`. */
 export const fault = <K extends FaultKind>(kind: K, options: Omit<FaultInput<K>, "kind">) => ({ kind, ...options }) as FaultInput<K>;
 
-// Actions
-export const promote = (node: string, options: Omit<Options<typeof promoteAction>, "node"> = {}) => ({ kind: "promote" as const, node, ...options });
-export const heal = () => ({ kind: "heal" as const });
-/** A planned switchover through the HA system: `kubectl cnpg promote`, `patronictl switchover`. */
-export const switchover = (to = "replica") => ({ kind: "switchover" as const, to });
-/** patroni: a manual failover, as `patronictl failover --candidate` does. */
-export const failover = (to: Options<typeof failoverAction>["to"]) => ({ kind: "failover" as const, to });
-/** patroni: maintenance mode (`patronictl pause` / `resume`). */
-export const maintenance = (mode: "pause" | "resume") => ({ kind: "maintenance" as const, mode });
+// Actions: each action's module has its builder.
+export { heal } from "./action/kinds/heal.ts";
+export { switchover } from "./action/kinds/switchover.ts";
+export { promote } from "./targets/container-pair/actions/promote.ts";
+export { failover, maintenance } from "./targets/patroni/actions/manager.ts";
 
 export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";

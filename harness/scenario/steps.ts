@@ -1,40 +1,15 @@
 /** The schedule's schemas: faults, actions, and the steps that place them in time. */
 import { z } from "zod";
+import { ACTION_SCHEMAS } from "../action/registry.ts";
 import { FAULT_SCHEMAS } from "../fault/registry.ts";
-import { byKind, duration, faultFor, nodeName } from "./schema-parts.ts";
+import { byKind, duration, faultFor } from "./schema-parts.ts";
 
 // Each fault's options live in its module; the union is the fault registry's.
 export const fault = byKind("fault", FAULT_SCHEMAS)
   .describe("What goes wrong, and on which node.");
 
-export const promoteAction = z
-  .strictObject({
-    kind: z.literal("promote"),
-    node: nodeName.describe("The standby to promote."),
-    after: duration.default(0).describe("Detection delay before promoting, as a failure detector would take."),
-  })
-  .describe("Promote a standby to primary (what a failover manager does); clients follow the new primary.");
-export const healAction = z.strictObject({ kind: z.literal("heal") }).describe("Heal every fault still active.");
-export const switchoverAction = z
-  .strictObject({
-    kind: z.literal("switchover"),
-    to: nodeName.default("replica").describe('The instance to promote, or "replica" for any healthy replica.'),
-  })
-  .describe("A planned switchover through the HA system (cnpg: `kubectl cnpg promote`; patroni: `patronictl switchover`); waits until `to` is primary.");
-export const failoverAction = z
-  .strictObject({
-    kind: z.literal("failover"),
-    to: nodeName.describe("The replica to make primary."),
-  })
-  .describe("A manual failover through the HA manager (patroni: what `patronictl failover --candidate` does, POST /failover): unlike a switchover it needs no healthy leader; waits until `to` is primary.");
-export const maintenanceAction = z
-  .strictObject({
-    kind: z.literal("maintenance"),
-    mode: z.enum(["pause", "resume"]).describe("pause: the HA manager stops acting (no failover, whatever happens); resume: it acts again."),
-  })
-  .describe("Maintenance mode of the HA manager (patroni: `patronictl pause` / `resume`).");
-
-export const action = byKind("action", [promoteAction, healAction, switchoverAction, failoverAction, maintenanceAction])
+// Each action's options live in its module; the union is the action registry's.
+export const action = byKind("action", ACTION_SCHEMAS)
   .describe("What the operator (or pgdrill standing in for one) does.");
 
 export const faultStep = z

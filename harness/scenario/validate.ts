@@ -13,7 +13,7 @@ import { closest } from "../suggest.ts";
 import { faultOf } from "../fault/catalog.ts";
 import { aimsOf } from "../fault/define.ts";
 import { FAULTS } from "../fault/registry.ts";
-import { ACTION_REQUIRES } from "../schedule/actions.ts";
+import { actionOf, ACTIONS } from "../action/registry.ts";
 import type { Capability } from "../targets/controls.ts";
 import type { Path, Report } from "../targets/plugin.ts";
 import { targetPlugin } from "../targets/registry.ts";
@@ -46,16 +46,15 @@ export function aimableNodes(target: Target): string[] {
 }
 
 /**
- * What a target can do: the faults and actions whose declared requirement (each fault's module,
- * schedule/actions.ts) is among its plugin's capabilities. A scenario asking for more is refused
+ * What a target can do: the faults and actions whose declared requirement (each one's module) is
+ * among its plugin's capabilities. A scenario asking for more is refused
  * before anything starts.
  */
 export function targetAbilities(target: Target): { faults: FaultSpec["kind"][]; actions: ActionSpec["kind"][] } {
   const provided: readonly (Capability | null)[] = [null, ...targetPlugin(target).capabilities];
-  const kinds = <K extends string>(requires: Record<K, Capability | null>) => (Object.keys(requires) as K[]).filter((kind) => provided.includes(requires[kind]));
   return {
     faults: FAULTS.filter((fault) => provided.includes(fault.requires)).map((fault) => fault.kind),
-    actions: kinds(ACTION_REQUIRES),
+    actions: ACTIONS.filter((action) => provided.includes(action.requires)).map((action) => action.kind),
   };
 }
 
@@ -297,15 +296,11 @@ function checkSemantics(parts: Parts, report: Report): void {
     const action = step.action;
     if (!capabilities.actions.includes(action.kind)) {
       reportStep(["schedule", i, "action", "kind"], `the ${target.kind} target cannot do "${action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
-    } else if (action.kind === "switchover" || action.kind === "failover") {
-      if (action.to !== "replica" && !knownNode(["schedule", i, "action", "to"], action.to, reportStep)) return;
-      if (["primary", "operator"].includes(action.to)) reportStep(["schedule", i, "action", "to"], `cannot ${action.kind === "switchover" ? "switch over" : "fail over"} to "${action.to}"`, 'Name an instance or "replica".');
-    } else if (action.kind === "promote") {
-      if (knownNode(["schedule", i, "action", "node"], action.node, reportStep) && action.node === rw) {
-        reportStep(["schedule", i, "action", "node"], `"${rw}" is already the primary at that point`, "Promote a standby.");
-      }
-      rw = action.node;
+      return;
     }
+    const context = { knownNode: (path: ReadonlyArray<string | number>, node: string) => knownNode(["schedule", i, "action", ...path], node, reportStep), rw };
+    actionOf(action).check?.(action, context, (path, problem, fix) => reportStep(["schedule", i, "action", ...path], problem, fix));
+    rw = context.rw;
   });
 
   function checkFaultStep(step: Extract<StepSpec, { fault: unknown }>, i: number): void {

@@ -4,8 +4,9 @@
  * delay does not hold back the next fault). `healAll` is the final generator: it heals whatever is
  * still active and is safe to call more than once.
  */
-import { toMs } from "../duration.ts";
 import { errorMessage } from "../errors.ts";
+import { actionNode } from "../action/define.ts";
+import { actionOf } from "../action/registry.ts";
 import { faultOf } from "../fault/catalog.ts";
 import { nodesOf } from "../fault/define.ts";
 import { healFault, injectFault, resolveFault } from "../fault/run.ts";
@@ -14,7 +15,6 @@ import { roundMs, type Clock } from "../run/clock.ts";
 import type { OperatorDesk } from "../run/marks.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
 import { control, type StartedTopology } from "../targets/types.ts";
-import { ACTION_REQUIRES } from "./actions.ts";
 import { runManualStep } from "./manual.ts";
 import type { PlannedStep } from "./plan.ts";
 
@@ -123,82 +123,51 @@ export class ScheduleRunner {
   }
 
   /**
-   * A change of primary the HA system under test makes (a switchover through cnpg's operator or
-   * Patroni, a manual failover through Patroni), recorded as an action from start to end.
+   * An action, recorded from start to end: its node resolved first where it aims at a role (the
+   * primary a switchover leaves, "replica"), then its module's run with the control it requires.
    */
-  private async handOver(id: string, kind: "switchover" | "failover", to: string): Promise<void> {
-    const { history, clock, topology } = this.context;
-    let label = `${kind} to ${to}`;
+  private async act(id: string, spec: ActionSpec): Promise<void> {
+    const action = actionOf(spec);
+    const { history, clock, topology, signal } = this.context;
     const started = roundMs(clock.now());
-    let node = to;
+    const aimed = actionNode(action, spec);
+    const afterMs = action.afterMs?.(spec) ?? 0;
+    let label = action.label(spec);
+    let node = aimed;
     let startRecorded = false;
-    try {
-      const run = kind === "switchover" ? control(topology, ACTION_REQUIRES.switchover, kind).switchover : control(topology, ACTION_REQUIRES.failover, kind).failover;
-      node = await topology.resolve(to);
-      label = describeResolved(label, [to], [node]);
-      history.append({ kind: "action", t: started, phase: "start", id, action: kind, label, node });
+    const recordStart = () => {
+      const extra = { ...(node === undefined ? {} : { node }), ...(afterMs > 0 ? { afterMs } : {}) };
+      history.append({ kind: "action", t: started, phase: "start", id, action: spec.kind, label, ...extra });
       startRecorded = true;
-      await withTimeout(run(node), label);
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: kind, label, node, ok: true });
-      this.context.log(`${label}: done`);
+    };
+    const recordEnd = (outcome: { ok: true } | { ok: false; error: string }) =>
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: spec.kind, label, ...(node === undefined ? {} : { node }), ...outcome });
+    try {
+      const ctl = action.requires === null ? null : control(topology, action.requires, spec.kind);
+      if (action.resolves && aimed !== undefined) {
+        node = await topology.resolve(aimed);
+        label = describeResolved(label, [aimed], [node]);
+      }
+      recordStart();
+      const note = await action.run(spec, {
+        control: ctl,
+        node,
+        bounded: (work) => withTimeout(work, label),
+        sleep: async (ms) => {
+          if (ms > 0) await clock.sleepUntil(clock.now() + ms, signal);
+          return !signal.aborted;
+        },
+        repointed: (endpoint, to) => history.append({ kind: "endpoint", t: roundMs(clock.now()), endpoint, node: to }),
+        healFaults: async () => {
+          for (const [faultId, fault] of [...this.active]) await this.heal(faultId, fault);
+        },
+      });
+      recordEnd({ ok: true });
+      if (!action.healsAll) this.context.log(`${label}: done${note ? `, ${note}` : ""}`);
     } catch (error) {
       // Every end pairs with a start, also when finding the node failed before the start was recorded.
-      if (!startRecorded) history.append({ kind: "action", t: started, phase: "start", id, action: kind, label, node });
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: kind, label, node, ok: false, error: errorMessage(error) });
-      this.errors.push(`${label}: ${errorMessage(error)}`);
-    }
-  }
-
-  /** The HA manager's maintenance mode, on or off. */
-  private async maintenance(id: string, mode: "pause" | "resume"): Promise<void> {
-    const { history, clock, topology } = this.context;
-    const label = `maintenance ${mode}`;
-    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "maintenance", label });
-    try {
-      await withTimeout(control(topology, ACTION_REQUIRES.maintenance, "maintenance").maintenance(mode), label);
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "maintenance", label, ok: true });
-      this.context.log(`${label}: done`);
-    } catch (error) {
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "maintenance", label, ok: false, error: errorMessage(error) });
-      this.errors.push(`${label}: ${errorMessage(error)}`);
-    }
-  }
-
-  private async act(id: string, action: ActionSpec): Promise<void> {
-    const { history, clock, topology } = this.context;
-    if (action.kind === "heal") {
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "heal", label: "heal all faults" });
-      for (const [faultId, fault] of [...this.active]) await this.heal(faultId, fault);
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "heal", label: "heal all faults", ok: true });
-      return;
-    }
-    if (action.kind === "switchover" || action.kind === "failover") return this.handOver(id, action.kind, action.to);
-    if (action.kind === "maintenance") return this.maintenance(id, action.mode);
-    const label = `promote ${action.node}`;
-    const afterMs = toMs(action.after);
-    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "promote", label, node: action.node, ...(afterMs > 0 ? { afterMs } : {}) });
-    try {
-      // The detection delay a failure detector would take before acting.
-      if (afterMs > 0) await clock.sleepUntil(clock.now() + afterMs, this.context.signal);
-      if (this.context.signal.aborted) throw new Error("aborted before promotion");
-      const promotion = control(topology, ACTION_REQUIRES.promote, "promote");
-      await withTimeout(promotion.promote(action.node), label);
-      await promotion.repoint("rw", action.node);
-      history.append({ kind: "endpoint", t: roundMs(clock.now()), endpoint: "rw", node: action.node });
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "promote", label, node: action.node, ok: true });
-      this.context.log(`${label}: done, rw → ${action.node}`);
-    } catch (error) {
-      history.append({
-        kind: "action",
-        t: roundMs(clock.now()),
-        phase: "end",
-        id,
-        action: "promote",
-        label,
-        node: action.node,
-        ok: false,
-        error: errorMessage(error),
-      });
+      if (!startRecorded) recordStart();
+      recordEnd({ ok: false, error: errorMessage(error) });
       this.errors.push(`${label}: ${errorMessage(error)}`);
     }
   }

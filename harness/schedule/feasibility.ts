@@ -10,6 +10,8 @@
  * says it restarts nodes), so only fences, cuts and netems of named instances are.
  */
 import { formatMs } from "../duration.ts";
+import { actionNode } from "../action/define.ts";
+import { actionOf } from "../action/registry.ts";
 import { faultOf } from "../fault/catalog.ts";
 import { aimsOf, type Hold as FaultHold } from "../fault/define.ts";
 import type { StepSpec, Target } from "../scenario/schema.ts";
@@ -67,10 +69,13 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
     // A manual step is a person's doing: pgdrill cannot tell what it holds.
     if (step.kind === "manual") continue;
     if (step.kind === "action") {
-      if (step.action.kind === "heal") healAll();
-      if (step.action.kind === "promote" && staysDown) {
-        const problem = unusable(state(step.action.node));
-        if (problem) return { path: ["schedule", i, "action", "node"], problem: `cannot promote "${step.action.node}": ${problem}`, fix: fixFor(state(step.action.node)) };
+      const action = actionOf(step.action);
+      if (action.healsAll) healAll();
+      const node = actionNode(action, step.action);
+      if (action.needsNodeUp && staysDown && node !== undefined) {
+        const problem = unusable(state(node));
+        const field = ["schedule", i, "action", action.node!];
+        if (problem) return { path: field, problem: `cannot ${action.needsNodeUp.verb} "${node}": ${problem}`, fix: fixFor(state(node)) };
       }
       continue;
     }

@@ -34,7 +34,7 @@ export type StopMode = "smart" | "fast" | "immediate";
 /**
  * The controls a started target hands out, one per capability (plugin.ts). These are the ones core
  * faults and actions use; a control only one target's faults use is declared beside them, in the
- * target's folder, by augmenting this interface (cnpg's `pods`, patroni's `processes`), so the
+ * target's folder, by augmenting this interface (cnpg's `pods`, patroni's `processes`, the pair's `promotion`), so the
  * core never names it and the checks still cover it. A fault or action uses only the control its
  * declaration names, so a target provides what it can do and nothing else: no method that exists
  * only to refuse.
@@ -58,22 +58,8 @@ export interface Controls {
     /** Removes the node's shaping; idempotent. */
     unshape(node: string): Promise<void>;
   };
-  /** pgdrill promotes a standby itself (it stands in for a failover manager). */
-  promotion: {
-    /** Promotes a standby to primary and waits until it accepts writes. */
-    promote(node: string): Promise<void>;
-    /** Repoints `rw` (what a service or DNS switch does after a failover), and a pooler in front of it. */
-    repoint(endpoint: "rw", node: string): Promise<void>;
-  };
   /** A planned switchover through the HA system under test; resolves once `node` is primary. */
   switchover: { switchover(node: string): Promise<void> };
-  /** The HA manager's own commands. */
-  manager: {
-    /** A manual failover to `node` (patronictl failover); resolves once it is primary. */
-    failover(node: string): Promise<void>;
-    /** Maintenance mode on (the manager stops acting) or off. */
-    maintenance(mode: "pause" | "resume"): Promise<void>;
-  };
 }
 
 /** The controls of the capabilities `C`, as a target that provides exactly those hands them out. */

@@ -11,6 +11,7 @@
  */
 import type { z } from "zod";
 import type { ProbeSpec } from "../scenario/probes.ts";
+import type { AnyAction } from "../action/define.ts";
 import type { Aim, AnyFault } from "../fault/define.ts";
 import type { Capability } from "./controls.ts";
 
@@ -32,10 +33,16 @@ export interface AimedFault {
 /** A target's options schema: a strict object whose `kind` literal tells it apart in the union. */
 export type TargetOptions = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.core.$ZodLooseShape, z.core.$strict>;
 
-/** A fault a plugin owns: it may only need what the plugin's target provides. */
+/** A fault or action a plugin owns: it may only need what the plugin's target provides. */
 export type OwnedFault<C extends Capability> = AnyFault & { readonly requires: C | null };
+export type OwnedAction<C extends Capability> = AnyAction & { readonly requires: C | null };
 
-export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends Capability = Capability, F extends readonly OwnedFault<C>[] = readonly OwnedFault<C>[]> {
+export interface TargetPlugin<
+  O extends TargetOptions = TargetOptions,
+  C extends Capability = Capability,
+  F extends readonly OwnedFault<C>[] = readonly OwnedFault<C>[],
+  A extends readonly OwnedAction<C>[] = readonly OwnedAction<C>[],
+> {
   readonly kind: z.output<O>["kind"];
   /** The scenario's `target` when `kind` names this target. */
   readonly options: O;
@@ -49,6 +56,8 @@ export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends
   readonly capabilities: readonly C[];
   /** The faults only this target can do (fault/define.ts); the fault registry adds them to the scenario's. */
   readonly faults: F;
+  /** The actions only this target can do (action/define.ts); the action registry adds them to the scenario's. */
+  readonly actions: A;
   /** What a select1 probe may name as its endpoint (besides "pooler" when the target has one). */
   probeEndpoints(spec: z.output<O>): readonly string[];
   /** The endpoints are services, not nodes: an unknown one is named as an endpoint, not a node. */
@@ -77,6 +86,8 @@ export interface TargetPlugin<O extends TargetOptions = TargetOptions, C extends
 }
 
 /** Typed identity: the compiler checks the plugin against its own options schema. */
-export function definePlugin<O extends TargetOptions, const C extends Capability, const F extends readonly OwnedFault<C>[]>(plugin: TargetPlugin<O, C, F>): TargetPlugin<O, C, F> {
+export function definePlugin<O extends TargetOptions, const C extends Capability, const F extends readonly OwnedFault<C>[], const A extends readonly OwnedAction<C>[]>(
+  plugin: TargetPlugin<O, C, F, A>,
+): TargetPlugin<O, C, F, A> {
   return plugin;
 }

@@ -104,7 +104,7 @@ describe("scenario validation", () => {
       /^s: target\.kind: unknown target kind: use one of "container-pair", "cnpg", "endpoint", "patroni" \(got "pear"\)/,
     );
     expect(() => validateScenario({ ...base, schedule: [{ at: "3s", action: { kind: "promot", node: "standby" } }] }, "s")).toThrow(
-      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "promote", "heal", "switchover"/,
+      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "switchover", "promote", "failover", "maintenance", "heal"/,
     );
   });
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { FAULT_CATALOG, faultDisplay } from "../../harness/fault/catalog.ts";
 import { netemSchema, shapingOf } from "../../harness/fault/kinds/netem.ts";
-import { ACTION_REQUIRES } from "../../harness/schedule/actions.ts";
+import { ACTIONS } from "../../harness/action/registry.ts";
 import { target as targetSchema } from "../../harness/scenario/schema.ts";
 import { targetAbilities, validateScenario } from "../../harness/scenario/validate.ts";
 import { FAULTS } from "../../harness/fault/registry.ts";
@@ -68,13 +68,13 @@ describe("what each target can do", () => {
       const { faults, actions } = abilities(plugin.kind);
       const provides = (requires: Capability | null) => requires === null || (plugin.capabilities as readonly Capability[]).includes(requires);
       expect(faults).toEqual(Object.entries(FAULT_CATALOG).filter(([, entry]) => provides(entry.requires)).map(([kind]) => kind));
-      expect(actions).toEqual(Object.entries(ACTION_REQUIRES).filter(([, requires]) => provides(requires)).map(([kind]) => kind));
+      expect(actions).toEqual(ACTIONS.filter((action) => provides(action.requires)).map((action) => action.kind));
     }
   });
 });
 
 describe("capabilities", () => {
-  const required = new Set<Capability | null>([...Object.values(FAULT_CATALOG).map((entry) => entry.requires), ...Object.values(ACTION_REQUIRES)]);
+  const required = new Set<Capability | null>([...Object.values(FAULT_CATALOG).map((entry) => entry.requires), ...ACTIONS.map((action) => action.requires)]);
   const provided = new Set(TARGET_PLUGINS.flatMap((plugin) => plugin.capabilities as readonly Capability[]));
 
   it("each fault kind requires nothing or a capability some target provides", () => {
@@ -107,6 +107,15 @@ describe("capabilities", () => {
     expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", ...owned, "command"]);
     for (const plugin of TARGET_PLUGINS) {
       for (const fault of plugin.faults) expect(fault.requires === null || (plugin.capabilities as readonly string[]).includes(fault.requires), `${plugin.kind}: ${fault.kind}`).toBe(true);
+    }
+  });
+
+  it("so are its own actions: the pair's promote, patroni's failover and maintenance", () => {
+    const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.actions.map((action) => action.kind));
+    expect(owned).toEqual(["promote", "failover", "maintenance"]);
+    expect(ACTIONS.map((action) => action.kind)).toEqual(["switchover", ...owned, "heal"]);
+    for (const plugin of TARGET_PLUGINS) {
+      for (const action of plugin.actions) expect(action.requires === null || (plugin.capabilities as readonly string[]).includes(action.requires), `${plugin.kind}: ${action.kind}`).toBe(true);
     }
   });
 });

@@ -93,6 +93,7 @@ export const cnpgPlugin = definePlugin({
   roles: ["primary", "replica", "operator"],
   capabilities: ["kill", "pods", "network", "shaping", "fencing", "switchover", "hosts"],
   faults: [deletePodFault, fenceFault, nodeDownFault],
+  actions: [],
   probeEndpoints: () => ["rw", "ro"],
   endpointsAreServices: true,
   killedBy: "pod delete, grace 0",

@@ -38,6 +38,7 @@ export const endpointPlugin = definePlugin({
   // A managed service is failed over by its provider: only command faults, which need nothing.
   capabilities: [],
   faults: [],
+  actions: [],
   probeEndpoints: () => ["rw", "ro", "primary", "replica"],
   restartsNodes: true,
   onDocker: false,

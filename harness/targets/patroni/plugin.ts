@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { duration } from "../../scenario/schema-parts.ts";
 import { definePlugin, type Report } from "../plugin.ts";
+import { failoverAction, maintenanceAction } from "./actions/manager.ts";
 import { dcsOutageFault, dcsPartitionFault } from "./faults/dcs.ts";
 import { killProcessFault, pauseProcessFault } from "./faults/process.ts";
 
@@ -126,6 +127,7 @@ export const patroniPlugin = definePlugin({
   roles: ["primary", "replica"],
   capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"],
   faults: [killProcessFault, pauseProcessFault, dcsOutageFault, dcsPartitionFault],
+  actions: [failoverAction, maintenanceAction],
   probeEndpoints: (spec) => ["rw", "ro", ...patroniNodeNames(spec)],
   // A killed container stays down: nothing restarts it (Patroni restarts PostgreSQL after a stop, but not itself).
   restartsNodes: false,
