@@ -18,7 +18,8 @@ type OwnedActions<T extends readonly unknown[]> = T extends readonly [infer P, .
 export type Actions = [...typeof CORE_ACTIONS, ...OwnedActions<typeof TARGET_PLUGINS>, typeof healAction];
 
 /** Every action, in the order "cannot do" messages list them: heal last, after what the target itself can do. */
-export const ACTIONS = [...CORE_ACTIONS, ...TARGET_PLUGINS.flatMap((plugin): readonly AnyAction[] => plugin.actions), healAction] as unknown as Actions;
+const OWNED_ACTIONS = TARGET_PLUGINS.flatMap((plugin): readonly AnyAction[] => plugin.actions);
+export const ACTIONS = [...CORE_ACTIONS, ...OWNED_ACTIONS, healAction] as unknown as Actions;
 
 type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: T[I] extends { schema: infer S } ? S : never };
 /** The options schemas, in registry order, as the tuple the scenario's action union takes. */

@@ -39,7 +39,10 @@ export interface FaultUse<Ctl> {
 export type ControlFor<R extends Capability | null> = R extends Capability ? Controls[R] : null;
 
 /** Fields of a spec whose value names a node, or several (a tuple). */
-export type NodeField<S> = { [K in keyof S]-?: K extends "kind" ? never : NonNullable<S[K]> extends string | readonly string[] ? K : never }[keyof S] & string;
+export type NodeField<S> = {
+  [K in keyof S]-?: K extends "kind" ? never : NonNullable<S[K]> extends string | readonly string[] ? K : never;
+}[keyof S] &
+  string;
 
 /**
  * What a fault holds on each node it names until healed, as the schedule's feasibility plays it:

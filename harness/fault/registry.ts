@@ -27,7 +27,8 @@ export type Faults = [...typeof CORE_FAULTS, ...OwnedFaults<typeof TARGET_PLUGIN
  * Every fault, in the order "cannot do" messages list them: the core's, each target's in target
  * registry order, and the user's own command last, the way out when none fits.
  */
-export const FAULTS = [...CORE_FAULTS, ...TARGET_PLUGINS.flatMap((plugin): readonly AnyFault[] => plugin.faults), commandFault] as unknown as Faults;
+const OWNED_FAULTS = TARGET_PLUGINS.flatMap((plugin): readonly AnyFault[] => plugin.faults);
+export const FAULTS = [...CORE_FAULTS, ...OWNED_FAULTS, commandFault] as unknown as Faults;
 
 type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: T[I] extends { schema: infer S } ? S : never };
 /** The options schemas, in registry order, as the tuple the scenario's fault union takes. */

@@ -298,8 +298,9 @@ function checkSemantics(parts: Parts, report: Report): void {
       reportStep(["schedule", i, "action", "kind"], `the ${target.kind} target cannot do "${action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
       return;
     }
-    const context = { knownNode: (path: ReadonlyArray<string | number>, node: string) => knownNode(["schedule", i, "action", ...path], node, reportStep), rw };
-    actionOf(action).check?.(action, context, (path, problem, fix) => reportStep(["schedule", i, "action", ...path], problem, fix));
+    const at = (path: ReadonlyArray<string | number>) => ["schedule", i, "action", ...path];
+    const context = { knownNode: (path: ReadonlyArray<string | number>, node: string) => knownNode(at(path), node, reportStep), rw };
+    actionOf(action).check?.(action, context, (path, problem, fix) => reportStep(at(path), problem, fix));
     rw = context.rw;
   });
 

@@ -140,8 +140,10 @@ export class ScheduleRunner {
       history.append({ kind: "action", t: started, phase: "start", id, action: spec.kind, label, ...extra });
       startRecorded = true;
     };
-    const recordEnd = (outcome: { ok: true } | { ok: false; error: string }) =>
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: spec.kind, label, ...(node === undefined ? {} : { node }), ...outcome });
+    const recordEnd = (outcome: { ok: true } | { ok: false; error: string }) => {
+      const aimedAt = node === undefined ? {} : { node };
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: spec.kind, label, ...aimedAt, ...outcome });
+    };
     try {
       const ctl = action.requires === null ? null : control(topology, action.requires, spec.kind);
       if (action.resolves && aimed !== undefined) {

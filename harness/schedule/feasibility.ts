@@ -90,7 +90,8 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
         const problem = unusable(now);
         // A frozen node can still be killed or stopped (Docker does both); nothing else reaches it.
         const reaches = now.kind === "paused" && fault.feasibility?.reachesPaused === true;
-        if (problem && !reaches) return { path: where, problem: `cannot ${fault.feasibility?.verb ?? fault.kind} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
+        const verb = fault.feasibility?.verb ?? fault.kind;
+        if (problem && !reaches) return { path: where, problem: `cannot ${verb} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
       }
       const held = holds !== undefined && isExclusive(holds) ? exclusives[holds.kind].get(node) : undefined;
       if (held && holds !== undefined && isExclusive(holds)) return { path: where, ...heldMessage(holds.kind, node, held) };
@@ -130,7 +131,10 @@ function heldMessage(kind: Exclusive, node: string, held: Hold): { problem: stri
       fix: `Start this one after schedule[${held.by}] heals (${after}), or merge the two into one.`,
     };
   }
-  return { problem: `"${node}" is already fenced by schedule[${held.by}]${until}`, fix: `Fence it after schedule[${held.by}] ends (give that one a "for").` };
+  return {
+    problem: `"${node}" is already fenced by schedule[${held.by}]${until}`,
+    fix: `Fence it after schedule[${held.by}] ends (give that one a "for").`,
+  };
 }
 
 /** Why a container in this state cannot take a fault or a promotion now; null when it can. */

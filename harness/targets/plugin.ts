@@ -86,8 +86,11 @@ export interface TargetPlugin<
 }
 
 /** Typed identity: the compiler checks the plugin against its own options schema. */
-export function definePlugin<O extends TargetOptions, const C extends Capability, const F extends readonly OwnedFault<C>[], const A extends readonly OwnedAction<C>[]>(
-  plugin: TargetPlugin<O, C, F, A>,
-): TargetPlugin<O, C, F, A> {
+export function definePlugin<
+  O extends TargetOptions,
+  const C extends Capability,
+  const F extends readonly OwnedFault<C>[],
+  const A extends readonly OwnedAction<C>[],
+>(plugin: TargetPlugin<O, C, F, A>): TargetPlugin<O, C, F, A> {
   return plugin;
 }

@@ -1,7 +1,7 @@
 /** switchover: a planned change of primary through the HA system under test. */
 import { z } from "zod";
 import { nodeName } from "../../scenario/schema-parts.ts";
-import { defineAction } from "../define.ts";
+import { defineAction, type ActionCheck, type ActionReport } from "../define.ts";
 
 export const switchoverSchema = z
   .strictObject({
@@ -24,7 +24,7 @@ export const switchoverAction = defineAction({
  * A hand-over aims at an instance or "replica", never the primary or the operator. Shared with
  * patroni's failover, which aims the same way.
  */
-export function checkHandOverTarget(to: string, verb: string, context: { knownNode(path: readonly string[], node: string): boolean }, report: (path: readonly string[], problem: string, fix: string) => void): void {
+export function checkHandOverTarget(to: string, verb: string, context: Pick<ActionCheck, "knownNode">, report: ActionReport): void {
   if (to !== "replica" && !context.knownNode(["to"], to)) return;
   if (["primary", "operator"].includes(to)) report(["to"], `cannot ${verb} to "${to}"`, 'Name an instance or "replica".');
 }

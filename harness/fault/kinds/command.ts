@@ -24,12 +24,15 @@ type CommandSpec = z.output<typeof commandSchema>;
 export const commandFault = defineFault({
   schema: commandSchema,
   label: (spec) => spec.label ?? commandLabel(spec.run),
+  // Grey, as a kind pgdrill does not know: what the command does is its own business.
   color: "#7f7f7f",
   requires: null,
   // The command's own business: pgdrill cannot tell which nodes it touches.
   nodes: [],
   check(spec, step, report) {
-    if (spec.heal === undefined && step.for) report(["for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
+    if (spec.heal === undefined && step.for) {
+      report(["for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
+    }
   },
   inject: (spec, use) => use.shell(spec.run, shellOptions(spec, use, "inject")),
   async heal(spec, use) {
@@ -40,7 +43,8 @@ export const commandFault = defineFault({
 });
 
 function shellOptions(spec: CommandSpec, use: FaultUse<null>, phase: "inject" | "heal"): ShellOptions {
-  return { timeoutMs: toMs(spec.timeout), env: { PGDRILL_RUN_ID: use.step.runId, PGDRILL_FAULT_ID: use.step.id, PGDRILL_FAULT_PHASE: phase } };
+  const env = { PGDRILL_RUN_ID: use.step.runId, PGDRILL_FAULT_ID: use.step.id, PGDRILL_FAULT_PHASE: phase };
+  return { timeoutMs: toMs(spec.timeout), env };
 }
 
 /** "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover" → "command: aws rds reboot-db-instance …". */

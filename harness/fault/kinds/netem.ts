@@ -75,7 +75,8 @@ export type NetemSpec = z.output<typeof netemSchema>;
 
 /** The scenario's netem fault as the numbers a target's shaping takes. */
 export function shapingOf(spec: NetemSpec): Shaping {
-  return { delayMs: toMs(spec.delay), jitterMs: toMs(spec.jitter), lossPercent: spec.loss, rateKbit: spec.rate === undefined ? undefined : rateKbit(spec.rate) };
+  const rate = spec.rate === undefined ? undefined : rateKbit(spec.rate);
+  return { delayMs: toMs(spec.delay), jitterMs: toMs(spec.jitter), lossPercent: spec.loss, rateKbit: rate };
 }
 
 /** "delay 100 ms ± 10 ms, loss 5%, rate 1mbit": only what the fault sets. */
@@ -91,4 +92,8 @@ function netemParts(spec: NetemSpec): string {
 }
 
 /** The public builder: slow a node's outbound network: delay (± jitter), loss in percent, a bandwidth cap; healed by `for` or a heal. */
-export const netem = (node: string, options: Omit<z.input<typeof netemSchema>, "kind" | "node">) => ({ kind: "netem" as const, node, ...options });
+export const netem = (node: string, options: Omit<z.input<typeof netemSchema>, "kind" | "node">) => ({
+  kind: "netem" as const,
+  node,
+  ...options,
+});

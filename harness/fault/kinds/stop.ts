@@ -22,4 +22,8 @@ export const stopFault = defineFault({
 });
 
 /** The public builder: `stop("primary", { mode: "immediate" })`. */
-export const stop = (node: string, options: Omit<z.input<typeof stopSchema>, "kind" | "node"> = {}) => ({ kind: "stop" as const, node, ...options });
+export const stop = (node: string, options: Omit<z.input<typeof stopSchema>, "kind" | "node"> = {}) => ({
+  kind: "stop" as const,
+  node,
+  ...options,
+});

@@ -114,7 +114,12 @@ export const cnpgPlugin = definePlugin({
 });
 
 /** What each fault that cannot aim at the operator's pod would do to it, for the message. */
-const NOT_THE_OPERATOR: Readonly<Record<string, string>> = { partition: "cut off", fence: "fence", netem: "slow down the network of", "node-down": "take down the node of" };
+const NOT_THE_OPERATOR: Readonly<Record<string, string>> = {
+  partition: "cut off",
+  fence: "fence",
+  netem: "slow down the network of",
+  "node-down": "take down the node of",
+};
 
 /** cnpg faults aim at pods: the operator's pod can be deleted but not cut off, shaped or fenced. */
 function checkCnpgFault(_spec: CnpgTarget, fault: AimedFault, path: Path, report: Report): boolean {
@@ -125,7 +130,8 @@ function checkCnpgFault(_spec: CnpgTarget, fault: AimedFault, path: Path, report
   const verb = Object.hasOwn(NOT_THE_OPERATOR, fault.kind) ? NOT_THE_OPERATOR[fault.kind] : undefined;
   const operator = fault.aims.find((aim) => aim.node === "operator");
   if (verb !== undefined && operator !== undefined) {
-    report([...path, operator.field], `cannot ${verb} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
+    const fix = "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.";
+    report([...path, operator.field], `cannot ${verb} the operator`, fix);
     return true;
   }
   return false;

@@ -31,4 +31,8 @@ export const deletePodFault = defineFault({
 });
 
 /** The public builder. cnpg: delete a pod as `kubectl delete pod` does (its own grace period unless given). */
-export const deletePod = (node: string, options: Omit<z.input<typeof deletePodSchema>, "kind" | "node"> = {}) => ({ kind: "delete-pod" as const, node, ...options });
+export const deletePod = (node: string, options: Omit<z.input<typeof deletePodSchema>, "kind" | "node"> = {}) => ({
+  kind: "delete-pod" as const,
+  node,
+  ...options,
+});

@@ -36,7 +36,9 @@ export const promoteAction = defineAction({
   afterMs: (spec) => toMs(spec.after),
   needsNodeUp: { verb: "promote" },
   check(spec, context, report) {
-    if (context.knownNode(["node"], spec.node) && spec.node === context.rw) report(["node"], `"${context.rw}" is already the primary at that point`, "Promote a standby.");
+    if (context.knownNode(["node"], spec.node) && spec.node === context.rw) {
+      report(["node"], `"${context.rw}" is already the primary at that point`, "Promote a standby.");
+    }
     context.rw = spec.node;
   },
   async run(spec, use) {
@@ -50,4 +52,8 @@ export const promoteAction = defineAction({
 });
 
 /** The public builder: `promote("standby", { after: "5s" })`. */
-export const promote = (node: string, options: Omit<z.input<typeof promoteSchema>, "kind" | "node"> = {}) => ({ kind: "promote" as const, node, ...options });
+export const promote = (node: string, options: Omit<z.input<typeof promoteSchema>, "kind" | "node"> = {}) => ({
+  kind: "promote" as const,
+  node,
+  ...options,
+});
