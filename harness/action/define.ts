@@ -27,10 +27,8 @@ export interface ActionUse<Ctl> {
   healFaults(): Promise<void>;
 }
 
-/** What validation tells an action's check, and what the check may update (who is primary next). */
+/** What validation tells an action's check (once its node is known to the target), and what the check may update. */
 export interface ActionCheck {
-  /** Reports an unknown node at `path` (relative to the action) and returns false. */
-  knownNode(path: ReadonlyArray<string | number>, node: string): boolean;
   /** The primary before this step; null when an earlier entry makes it unknown. Set it if the action changes it. */
   rw: string | null;
 }
@@ -43,7 +41,7 @@ export interface ActionDefinition<S extends ActionSchema, R extends Capability |
   label(spec: z.output<S>): string;
   /** What the target must be able to do; null: nothing of the target's. */
   requires: R;
-  /** The field naming the node it aims at, if any. */
+  /** The field naming the node it aims at, if any: validation checks the target has it (or the role). */
   node?: NodeField<z.output<S>>;
   /** The node's name is resolved when the step runs ("replica" becomes an instance), and the label says which. */
   resolves?: boolean;

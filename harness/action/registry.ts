@@ -3,7 +3,6 @@
  * scenario's action union, its JSON Schema, validation, feasibility and the runner read this list.
  * Whether a target can do an action is its capabilities' say, not where the action lives.
  */
-import type { z } from "zod";
 import { TARGET_PLUGINS } from "../targets/registry.ts";
 import type { AnyAction } from "./define.ts";
 import { healAction } from "./kinds/heal.ts";
@@ -24,8 +23,6 @@ export const ACTIONS = [...CORE_ACTIONS, ...OWNED_ACTIONS, healAction] as unknow
 type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: T[I] extends { schema: infer S } ? S : never };
 /** The options schemas, in registry order, as the tuple the scenario's action union takes. */
 export const ACTION_SCHEMAS = ACTIONS.map((action) => action.schema) as unknown as SchemasOf<Actions>;
-
-export type ActionSpec = z.output<Actions[number]["schema"]>;
 
 /** The action of a validated spec. */
 export function actionOf(spec: { kind: string }): AnyAction {

@@ -5,7 +5,6 @@
  * line here (or in its target plugin's `faults`). Whether a target can do a fault is its
  * capabilities' say, not where the fault lives.
  */
-import type { z } from "zod";
 import { TARGET_PLUGINS } from "../targets/registry.ts";
 import type { AnyFault } from "./define.ts";
 import { commandFault } from "./kinds/command.ts";
@@ -34,6 +33,4 @@ type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: T[I] 
 /** The options schemas, in registry order, as the tuple the scenario's fault union takes. */
 export const FAULT_SCHEMAS = FAULTS.map((fault) => fault.schema) as unknown as SchemasOf<Faults>;
 
-export type FaultSpec = z.output<Faults[number]["schema"]>;
-export type FaultKind = FaultSpec["kind"];
-export type FaultSpecOf<K extends FaultKind> = Extract<FaultSpec, { kind: K }>;
+export type FaultKind = Faults[number]["kind"];

@@ -13,6 +13,7 @@ import { closest } from "../suggest.ts";
 import { faultOf } from "../fault/catalog.ts";
 import { aimsOf } from "../fault/define.ts";
 import { FAULTS } from "../fault/registry.ts";
+import { actionNode } from "../action/define.ts";
 import { actionOf, ACTIONS } from "../action/registry.ts";
 import type { Capability } from "../targets/controls.ts";
 import type { Path, Report } from "../targets/plugin.ts";
@@ -298,9 +299,12 @@ function checkSemantics(parts: Parts, report: Report): void {
       reportStep(["schedule", i, "action", "kind"], `the ${target.kind} target cannot do "${action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
       return;
     }
+    const definition = actionOf(action);
     const at = (path: ReadonlyArray<string | number>) => ["schedule", i, "action", ...path];
-    const context = { knownNode: (path: ReadonlyArray<string | number>, node: string) => knownNode(at(path), node, reportStep), rw };
-    actionOf(action).check?.(action, context, (path, problem, fix) => reportStep(at(path), problem, fix));
+    const node = actionNode(definition, action);
+    if (node !== undefined && !knownNode(at([definition.node!]), node, reportStep)) return;
+    const context = { rw };
+    definition.check?.(action, context, (path, problem, fix) => reportStep(at(path), problem, fix));
     rw = context.rw;
   });
 

@@ -3,7 +3,8 @@
  * folder; a fault nobody ships ("throwaway": freeze a node, with a level) is written there as one
  * module, and the registry gets its import and one list entry. From that copy, and from nothing
  * else edited, the fault is validated (with errors naming its fields), is in the JSON Schema and
- * the catalog, is held by feasibility, and is drilled end to end on the fake target.
+ * the catalog, is held by feasibility, and is drilled end to end on the fake target. An action
+ * ("nudge") is added the same way, to its own registry.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +45,25 @@ export const throwawayFault = defineFault({
 
 const CORE_LIST = "const CORE_FAULTS = [";
 
+// An action the same way: "nudge" freezes a node for an instant.
+const NUDGE_MODULE = `import { z } from "zod";
+import { nodeName } from "../../scenario/schema-parts.ts";
+import { defineAction } from "../define.ts";
+
+export const nudgeAction = defineAction({
+  schema: z.strictObject({ kind: z.literal("nudge"), node: nodeName.describe("The node to nudge.") }).describe("An action for this test only."),
+  label: (spec) => \`nudge \${spec.node}\`,
+  requires: "freeze",
+  node: "node",
+  async run(spec, use) {
+    await use.bounded(use.control.pause(spec.node));
+    await use.bounded(use.control.unpause(spec.node));
+    return "nudged";
+  },
+});
+`;
+const CORE_ACTION_LIST = "const CORE_ACTIONS = [";
+
 let root: string;
 let copy: { validate: typeof Validate; jsonSchema: typeof JsonSchema; catalog: typeof Catalog; drill: typeof Drill };
 
@@ -62,6 +82,15 @@ beforeAll(async () => {
     .replace(CORE_LIST, `${CORE_LIST}throwawayFault, `);
   expect(edited.split("\n").length - registry.split("\n").length).toBe(1);
   writeFileSync(registryPath, edited);
+  writeFileSync(join(root, "harness/action/kinds/nudge.ts"), NUDGE_MODULE);
+  const actionsPath = join(root, "harness/action/registry.ts");
+  const actions = readFileSync(actionsPath, "utf8");
+  expect(actions).toContain(CORE_ACTION_LIST);
+  const editedActions = actions
+    .replace('import { healAction } from "./kinds/heal.ts";\n', '$&import { nudgeAction } from "./kinds/nudge.ts";\n')
+    .replace(CORE_ACTION_LIST, `${CORE_ACTION_LIST}nudgeAction, `);
+  expect(editedActions.split("\n").length - actions.split("\n").length).toBe(1);
+  writeFileSync(actionsPath, editedActions);
   const load = async <T>(path: string) => (await import(pathToFileURL(join(root, "harness", path)).href)) as T;
   copy = {
     validate: await load<typeof Validate>("scenario/validate.ts"),
@@ -136,6 +165,33 @@ describe("a new fault is its module plus one registry line", { timeout: 60_000 }
       { phase: "heal", id: "f1", fault: "throwaway", nodes: ["standby"], t: 3500, ok: true },
     ]);
     expect(started.log).toEqual(["pause standby@2000", "unpause standby@3500"]);
+  });
+});
+
+describe("a new action is its module plus one registry line", { timeout: 60_000 }, () => {
+  const nudge = (node = "standby") => ({ at: "2s", action: { kind: "nudge", node } });
+
+  it("is accepted where the target provides what it requires, and refused naming the field otherwise", () => {
+    expect(() => validateHere(scenario([nudge()]), "here")).toThrow(/unknown action kind/);
+    expect(copy.validate.validateScenario(scenario([nudge()]), "copy").schedule[0]).toEqual(nudge());
+    expect(() => copy.validate.validateScenario(scenario([nudge("nowhere")]), "copy")).toThrow(/schedule\[0\]\.action\.node: .*"nowhere"/);
+    const endpoint = scenario([nudge()], { kind: "endpoint", url: "postgres://x@localhost/db" });
+    expect(() => copy.validate.validateScenario(endpoint, "copy")).toThrow(/schedule\[0\]\.action\.kind: the endpoint target cannot do "nudge"/);
+  });
+
+  it("is drilled on the fake target: start and end in the History, through the freeze control", async () => {
+    const valid = copy.validate.validateScenario(scenario([nudge()]), "copy");
+    const clock = new VirtualClock();
+    const started = new FakeTarget({ clock });
+    const topology: Topology = { kind: "container-pair", nodes: ["primary", "standby"], initialPrimary: "primary", start: async () => started };
+    const outDir = join(root, "run-nudge");
+    await clock.drive(copy.drill.runDrill(valid, { source: "copy", outDir, topology, clock }), { realMsPerJump: 2 });
+    const history = readFileSync(join(outDir, "history.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as HistoryEvent);
+    expect(history.filter((event) => event.kind === "action")).toMatchObject([
+      { phase: "start", id: "a1", action: "nudge", label: "nudge standby", node: "standby", t: 2000 },
+      { phase: "end", id: "a1", action: "nudge", node: "standby", ok: true },
+    ]);
+    expect(started.log).toEqual(["pause standby@2000", "unpause standby@2000"]);
   });
 });
 

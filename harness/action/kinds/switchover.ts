@@ -1,7 +1,7 @@
 /** switchover: a planned change of primary through the HA system under test. */
 import { z } from "zod";
 import { nodeName } from "../../scenario/schema-parts.ts";
-import { defineAction, type ActionCheck, type ActionReport } from "../define.ts";
+import { defineAction, type ActionReport } from "../define.ts";
 
 export const switchoverSchema = z
   .strictObject({
@@ -16,7 +16,7 @@ export const switchoverAction = defineAction({
   requires: "switchover",
   node: "to",
   resolves: true,
-  check: (spec, context, report) => checkHandOverTarget(spec.to, "switch over", context, report),
+  check: (spec, _context, report) => checkHandOverTarget(spec.to, "switch over", report),
   run: (_spec, use) => use.bounded(use.control.switchover(use.node!)),
 });
 
@@ -24,8 +24,7 @@ export const switchoverAction = defineAction({
  * A hand-over aims at an instance or "replica", never the primary or the operator. Shared with
  * patroni's failover, which aims the same way.
  */
-export function checkHandOverTarget(to: string, verb: string, context: Pick<ActionCheck, "knownNode">, report: ActionReport): void {
-  if (to !== "replica" && !context.knownNode(["to"], to)) return;
+export function checkHandOverTarget(to: string, verb: string, report: ActionReport): void {
   if (["primary", "operator"].includes(to)) report(["to"], `cannot ${verb} to "${to}"`, 'Name an instance or "replica".');
 }
 

@@ -36,7 +36,7 @@ export const promoteAction = defineAction({
   afterMs: (spec) => toMs(spec.after),
   needsNodeUp: { verb: "promote" },
   check(spec, context, report) {
-    if (context.knownNode(["node"], spec.node) && spec.node === context.rw) {
+    if (spec.node === context.rw) {
       report(["node"], `"${context.rw}" is already the primary at that point`, "Promote a standby.");
     }
     context.rw = spec.node;

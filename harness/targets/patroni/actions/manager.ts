@@ -30,7 +30,7 @@ export const failoverAction = defineAction({
   requires: "manager",
   node: "to",
   resolves: true,
-  check: (spec, context, report) => checkHandOverTarget(spec.to, "fail over", context, report),
+  check: (spec, _context, report) => checkHandOverTarget(spec.to, "fail over", report),
   run: (_spec, use) => use.bounded(use.control.failover(use.node!)),
 });
 
