@@ -83,6 +83,8 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
     const aims = aimsOf(fault, step.fault);
     const where = ["schedule", i, "fault", ...(aims[0] === undefined ? [] : [aims[0].field])];
     const holds = fault.feasibility?.holds;
+    // A cut, a fence or a shaping: one per node at a time.
+    const exclusive = holds !== undefined && isExclusive(holds) ? holds.kind : undefined;
     const touched = [...new Set(aims.map((aim) => aim.node))].filter(fixed);
     for (const node of touched) {
       const now = state(node);
@@ -93,16 +95,16 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
         const verb = fault.feasibility?.verb ?? fault.kind;
         if (problem && !reaches) return { path: where, problem: `cannot ${verb} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
       }
-      const held = holds !== undefined && isExclusive(holds) ? exclusives[holds.kind].get(node) : undefined;
-      if (held && holds !== undefined && isExclusive(holds)) return { path: where, ...heldMessage(holds.kind, node, held) };
+      const held = exclusive === undefined ? undefined : exclusives[exclusive].get(node);
+      if (exclusive !== undefined && held !== undefined) return { path: where, ...heldMessage(exclusive, node, held) };
     }
     for (const node of touched) {
       const hold = { by: i, until: untilOf(i) };
       if (holds === undefined) continue;
-      if (isExclusive(holds)) exclusives[holds.kind].set(node, hold);
+      if (exclusive !== undefined) exclusives[exclusive].set(node, hold);
       else if (!staysDown) continue;
       else if (holds.kind === "pause") nodes.set(node, { kind: "paused", ...hold });
-      else nodes.set(node, { kind: "down", by: i, how: holds.how });
+      else if (holds.kind === "down") nodes.set(node, { kind: "down", by: i, how: holds.how });
     }
   }
   return null;
