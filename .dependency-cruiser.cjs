@@ -15,8 +15,16 @@
 /** One folder (or file) of harness/ as a path pattern. */
 const folder = (name) => `^harness/${name}/`;
 const file = (name) => `^harness/${name}\\.ts$`;
-/** The fault runtime (faults.ts, command.ts and so zx): all of fault/ but the pure catalog.ts. */
-const FAULT_RUNTIME = "^harness/fault/(?!catalog\\.ts$)";
+/**
+ * The pure part of fault/: the fault modules (kinds/), their contract (define.ts), the registry
+ * and the catalog, which the scenario schema, validation and the reports read.
+ */
+const FAULT_MODULES = "(define|registry|catalog)\\.ts|kinds/[^/]+\\.ts";
+/** The fault runtime (run.ts, shell.ts and so zx): all of fault/ but its pure modules. */
+const FAULT_RUNTIME = `^harness/fault/(?!(${FAULT_MODULES})$)`;
+const FAULT_PURE = `^harness/fault/(${FAULT_MODULES})$`;
+/** The action modules (action/: contract, registry, kinds): pure, as fault modules are. */
+const ACTION_PURE = folder("action");
 /**
  * The targets' plugins, their contract and their registry: where the pure side of a target begins.
  * A plugin and everything it reaches (its options, its observation event kinds, its checks, its
@@ -55,7 +63,7 @@ module.exports = {
       severity: "error",
       from: { path: folder("history") },
       to: {
-        path: [folder("checker"), folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("result"), file("trials"), file("index"), file("api")],
+        path: [folder("checker"), folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("action"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("result"), file("trials"), file("index"), file("api")],
       },
     },
     {
@@ -63,14 +71,14 @@ module.exports = {
       comment: "A checker is a pure function of the History (and the result types it fills in): nothing of the gate, the reports, probes, fault runtime, schedule, run or CLI. Of the targets only the plugins (their registry and contract), whose checks and signs the runner composes with the core's.",
       severity: "error",
       from: { path: folder("checker") },
-      to: { pathNot: TARGET_PLUGINS, path: [folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
+      to: { pathNot: TARGET_PLUGINS, path: [folder("gate"), folder("report"), folder("targets"), folder("probe"), folder("connection"), FAULT_RUNTIME, folder("action"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
     },
     {
       name: "gate-judges-only-metrics",
       comment: "The gate judges metrics and decides the verdict; it draws nothing and touches no target, probe, fault, schedule, run or CLI.",
       severity: "error",
       from: { path: folder("gate") },
-      to: { path: [folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
+      to: { path: [folder("report"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("action"), folder("schedule"), folder("run"), folder("cli"), folder("scenario"), file("analyze"), file("trials"), file("index"), file("api")] },
     },
     {
       name: "reports-only-draw",
@@ -90,7 +98,7 @@ module.exports = {
       name: "drill-side-does-not-read-results",
       comment: "Targets, connections, probes, faults and the schedule write the History; they never import the checkers, the gate, the reports or the analysis (only run/ hands a finished History on to analyze.ts). A target's own checks import the checker contract (checker/checker.ts) and nothing else of checker/.",
       severity: "error",
-      from: { path: [folder("targets"), folder("connection"), folder("probe"), folder("fault"), folder("schedule")] },
+      from: { path: [folder("targets"), folder("connection"), folder("probe"), folder("fault"), folder("action"), folder("schedule")] },
       to: { path: ["^harness/checker/(?!checker\\.ts$)", folder("gate"), folder("report"), file("analyze"), file("trials")] },
     },
     {
@@ -109,23 +117,23 @@ module.exports = {
     },
     {
       name: "target-plugins-are-pure",
-      comment: "A target's plugin and the registry are read by the scenario schema (and so by every scenario file), validation, the checkers and the reports: nothing they reach, however indirectly (type-only included), is a target runtime, a Docker, Kubernetes or PostgreSQL package, a connection, probe, fault runtime, schedule, run or CLI.",
+      comment: "A target's plugin, the registry and the fault and action modules are read by the scenario schema (and so by every scenario file), validation, the checkers and the reports: nothing they reach, however indirectly (type-only included), is a target runtime, a Docker, Kubernetes or PostgreSQL package, a connection, probe, fault runtime, schedule, run or CLI.",
       severity: "error",
-      from: { path: TARGET_PLUGINS },
+      from: { path: [TARGET_PLUGINS, FAULT_PURE, ACTION_PURE] },
       to: { path: DRILL_SIDE, reachable: true },
     },
     {
       name: "target-plugins-do-not-draw-or-judge",
       comment: "A plugin declares its checks and claims; it does not import the gate or the reports that judge and draw them.",
       severity: "error",
-      from: { path: TARGET_PLUGINS },
+      from: { path: [TARGET_PLUGINS, FAULT_PURE, ACTION_PURE] },
       to: { path: [folder("gate"), folder("report"), file("analyze"), file("trials")] },
     },
     {
       name: "target-plugins-load-only-zod",
       comment: "The only package a plugin, or anything it reaches, may load is zod (its options schema).",
       severity: "error",
-      from: { path: TARGET_PLUGINS },
+      from: { path: [TARGET_PLUGINS, FAULT_PURE, ACTION_PURE] },
       to: { path: "(^|/)node_modules/", pathNot: "(^|/)node_modules/zod/", reachable: true },
     },
     {

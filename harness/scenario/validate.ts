@@ -10,9 +10,13 @@ import { formatMs, toMs, type Duration } from "../duration.ts";
 import { InputError, inputErrors } from "../errors.ts";
 import { findImpossibleStep } from "../schedule/feasibility.ts";
 import { closest } from "../suggest.ts";
-import { FAULT_CATALOG } from "../fault/catalog.ts";
-import { ACTION_REQUIRES } from "../schedule/actions.ts";
-import type { Capability, Path, Report } from "../targets/plugin.ts";
+import { faultOf } from "../fault/catalog.ts";
+import { aimsOf } from "../fault/define.ts";
+import { FAULTS } from "../fault/registry.ts";
+import { actionNode } from "../action/define.ts";
+import { actionOf, ACTIONS } from "../action/registry.ts";
+import type { Capability } from "../targets/controls.ts";
+import type { Path, Report } from "../targets/plugin.ts";
 import { targetPlugin } from "../targets/registry.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
 import {
@@ -43,16 +47,15 @@ export function aimableNodes(target: Target): string[] {
 }
 
 /**
- * What a target can do: the faults and actions whose declared requirement (fault/catalog.ts,
- * schedule/actions.ts) is among its plugin's capabilities. A scenario asking for more is refused
+ * What a target can do: the faults and actions whose declared requirement (each one's module) is
+ * among its plugin's capabilities. A scenario asking for more is refused
  * before anything starts.
  */
 export function targetAbilities(target: Target): { faults: FaultSpec["kind"][]; actions: ActionSpec["kind"][] } {
   const provided: readonly (Capability | null)[] = [null, ...targetPlugin(target).capabilities];
-  const kinds = <K extends string>(requires: Record<K, Capability | null>) => (Object.keys(requires) as K[]).filter((kind) => provided.includes(requires[kind]));
   return {
-    faults: kinds(Object.fromEntries(Object.entries(FAULT_CATALOG).map(([kind, entry]) => [kind, entry.requires])) as Record<FaultSpec["kind"], Capability | null>),
-    actions: kinds(ACTION_REQUIRES),
+    faults: FAULTS.filter((fault) => provided.includes(fault.requires)).map((fault) => fault.kind),
+    actions: ACTIONS.filter((action) => provided.includes(action.requires)).map((action) => action.kind),
   };
 }
 
@@ -294,34 +297,29 @@ function checkSemantics(parts: Parts, report: Report): void {
     const action = step.action;
     if (!capabilities.actions.includes(action.kind)) {
       reportStep(["schedule", i, "action", "kind"], `the ${target.kind} target cannot do "${action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
-    } else if (action.kind === "switchover" || action.kind === "failover") {
-      if (action.to !== "replica" && !knownNode(["schedule", i, "action", "to"], action.to, reportStep)) return;
-      if (["primary", "operator"].includes(action.to)) reportStep(["schedule", i, "action", "to"], `cannot ${action.kind === "switchover" ? "switch over" : "fail over"} to "${action.to}"`, 'Name an instance or "replica".');
-    } else if (action.kind === "promote") {
-      if (knownNode(["schedule", i, "action", "node"], action.node, reportStep) && action.node === rw) {
-        reportStep(["schedule", i, "action", "node"], `"${rw}" is already the primary at that point`, "Promote a standby.");
-      }
-      rw = action.node;
+      return;
     }
+    const definition = actionOf(action);
+    const at = (path: ReadonlyArray<string | number>) => ["schedule", i, "action", ...path];
+    const node = actionNode(definition, action);
+    if (node !== undefined && !knownNode(at([definition.node!]), node, reportStep)) return;
+    const context = { rw };
+    definition.check?.(action, context, (path, problem, fix) => reportStep(at(path), problem, fix));
+    rw = context.rw;
   });
 
   function checkFaultStep(step: Extract<StepSpec, { fault: unknown }>, i: number): void {
     const fault = step.fault;
-    if (fault.kind === "command" && fault.heal === undefined && step.for !== undefined) {
-      reportStep(["schedule", i, "for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
-    }
+    const definition = faultOf(fault);
+    definition.check?.(fault, { for: step.for !== undefined }, (path, problem, fix) => reportStep(["schedule", i, ...path], problem, fix));
     if (!target || !capabilities) return;
     if (!capabilities.faults.includes(fault.kind)) {
       reportStep(["schedule", i, "fault", "kind"], `the ${target.kind} target cannot do "${fault.kind}"`, `Use one of ${capabilities.faults.join(", ")}.`);
       return;
     }
-    if (plugin?.checkFault?.(target, fault, ["schedule", i, "fault"], reportStep)) return;
-    if (fault.kind === "partition") {
-      if (fault.isolate !== undefined) knownNode(["schedule", i, "fault", "isolate"], fault.isolate, reportStep);
-      fault.between?.forEach((node, j) => knownNode(["schedule", i, "fault", "between", j], node, reportStep));
-    } else if (fault.kind !== "command" && fault.kind !== "dcs-outage") {
-      knownNode(["schedule", i, "fault", "node"], fault.node, reportStep);
-    }
+    const aims = aimsOf(definition, fault);
+    if (plugin?.checkFault?.(target, { kind: fault.kind, aims }, ["schedule", i, "fault"], reportStep)) return;
+    for (const aim of aims) knownNode(["schedule", i, "fault", ...aim.path], aim.node, reportStep);
   }
 
   if (target && plugin) plugin.check?.(target, parts, report);

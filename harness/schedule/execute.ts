@@ -4,15 +4,17 @@
  * delay does not hold back the next fault). `healAll` is the final generator: it heals whatever is
  * still active and is safe to call more than once.
  */
-import { toMs } from "../duration.ts";
 import { errorMessage } from "../errors.ts";
-import { faultPackage, healFault, injectFault, resolveFault } from "../fault/faults.ts";
+import { actionNode } from "../action/define.ts";
+import { actionOf } from "../action/registry.ts";
+import { faultOf } from "../fault/catalog.ts";
+import { nodesOf } from "../fault/define.ts";
+import { healFault, injectFault, resolveFault } from "../fault/run.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../run/clock.ts";
 import type { OperatorDesk } from "../run/marks.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
 import { control, type StartedTopology } from "../targets/types.ts";
-import { ACTION_REQUIRES } from "./actions.ts";
 import { runManualStep } from "./manual.ts";
 import type { PlannedStep } from "./plan.ts";
 
@@ -75,20 +77,21 @@ export class ScheduleRunner {
   }
 
   private async inject(id: string, aimed: FaultSpec): Promise<void> {
-    const pkg = faultPackage(aimed);
+    const pkg = faultOf(aimed);
+    const nodes = (spec: FaultSpec) => nodesOf(pkg, spec);
     const { history, clock, topology } = this.context;
     const t = roundMs(clock.now());
     let fault = aimed;
     try {
       // On targets with roles, "primary" means the primary now, and the heal must undo that same node.
-      fault = await withTimeout(resolveFault(topology, aimed), `finding ${pkg.nodes(aimed).join(", ")}`);
+      fault = await withTimeout(resolveFault(topology, aimed), `finding ${nodes(aimed).join(", ")}`);
     } catch (error) {
-      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed, topology.kind), nodes: pkg.nodes(aimed), t, ok: false, error: errorMessage(error) });
+      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed, topology.kind), nodes: nodes(aimed), t, ok: false, error: errorMessage(error) });
       this.errors.push(`${pkg.label(aimed, topology.kind)}: ${errorMessage(error)}`);
       return;
     }
-    const label = describeResolved(pkg.label(aimed, topology.kind), pkg.nodes(aimed), pkg.nodes(fault));
-    const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: pkg.nodes(fault) } as const;
+    const label = describeResolved(pkg.label(aimed, topology.kind), nodes(aimed), nodes(fault));
+    const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: nodes(fault) } as const;
     if (pkg.heal) this.active.set(id, fault);
     try {
       const output = await withTimeout(injectFault(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
@@ -104,11 +107,11 @@ export class ScheduleRunner {
     await this.injecting.get(id); // never rejects: inject records its own failure
     // Heal what was injected: the resolved node ("pg-2"), not the planned name ("replica").
     const fault = this.active.get(id) ?? planned;
-    const pkg = faultPackage(fault);
+    const pkg = faultOf(fault);
     if (!pkg.heal || !this.active.has(id)) return;
     this.active.delete(id);
     const { history, clock, topology } = this.context;
-    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: pkg.nodes(fault) } as const;
+    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: nodesOf(pkg, fault) } as const;
     try {
       const output = await withTimeout(healFault(topology, fault, { runId: this.context.runId, id }), `heal ${pkg.label(fault, topology.kind)}`, pkg.timeoutMs?.(fault));
       history.append({ ...base, t: roundMs(clock.now()), ok: true, ...(output ? { output } : {}) });
@@ -120,82 +123,53 @@ export class ScheduleRunner {
   }
 
   /**
-   * A change of primary the HA system under test makes (a switchover through cnpg's operator or
-   * Patroni, a manual failover through Patroni), recorded as an action from start to end.
+   * An action, recorded from start to end: its node resolved first where it aims at a role (the
+   * primary a switchover leaves, "replica"), then its module's run with the control it requires.
    */
-  private async handOver(id: string, kind: "switchover" | "failover", to: string): Promise<void> {
-    const { history, clock, topology } = this.context;
-    let label = `${kind} to ${to}`;
+  private async act(id: string, spec: ActionSpec): Promise<void> {
+    const action = actionOf(spec);
+    const { history, clock, topology, signal } = this.context;
     const started = roundMs(clock.now());
-    let node = to;
+    const aimed = actionNode(action, spec);
+    const afterMs = action.afterMs?.(spec) ?? 0;
+    let label = action.label(spec);
+    let node = aimed;
     let startRecorded = false;
-    try {
-      const run = kind === "switchover" ? control(topology, ACTION_REQUIRES.switchover, kind).switchover : control(topology, ACTION_REQUIRES.failover, kind).failover;
-      node = await topology.resolve(to);
-      label = describeResolved(label, [to], [node]);
-      history.append({ kind: "action", t: started, phase: "start", id, action: kind, label, node });
+    const recordStart = () => {
+      const extra = { ...(node === undefined ? {} : { node }), ...(afterMs > 0 ? { afterMs } : {}) };
+      history.append({ kind: "action", t: started, phase: "start", id, action: spec.kind, label, ...extra });
       startRecorded = true;
-      await withTimeout(run(node), label);
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: kind, label, node, ok: true });
-      this.context.log(`${label}: done`);
+    };
+    const recordEnd = (outcome: { ok: true } | { ok: false; error: string }) => {
+      const aimedAt = node === undefined ? {} : { node };
+      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: spec.kind, label, ...aimedAt, ...outcome });
+    };
+    try {
+      const ctl = action.requires === null ? null : control(topology, action.requires, spec.kind);
+      if (action.resolves && aimed !== undefined) {
+        node = await topology.resolve(aimed);
+        label = describeResolved(label, [aimed], [node]);
+      }
+      recordStart();
+      const note = await action.run(spec, {
+        control: ctl,
+        node,
+        bounded: (work) => withTimeout(work, label),
+        sleep: async (ms) => {
+          if (ms > 0) await clock.sleepUntil(clock.now() + ms, signal);
+          return !signal.aborted;
+        },
+        repointed: (endpoint, to) => history.append({ kind: "endpoint", t: roundMs(clock.now()), endpoint, node: to }),
+        healFaults: async () => {
+          for (const [faultId, fault] of [...this.active]) await this.heal(faultId, fault);
+        },
+      });
+      recordEnd({ ok: true });
+      if (!action.healsAll) this.context.log(`${label}: done${note ? `, ${note}` : ""}`);
     } catch (error) {
       // Every end pairs with a start, also when finding the node failed before the start was recorded.
-      if (!startRecorded) history.append({ kind: "action", t: started, phase: "start", id, action: kind, label, node });
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: kind, label, node, ok: false, error: errorMessage(error) });
-      this.errors.push(`${label}: ${errorMessage(error)}`);
-    }
-  }
-
-  /** The HA manager's maintenance mode, on or off. */
-  private async maintenance(id: string, mode: "pause" | "resume"): Promise<void> {
-    const { history, clock, topology } = this.context;
-    const label = `maintenance ${mode}`;
-    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "maintenance", label });
-    try {
-      await withTimeout(control(topology, ACTION_REQUIRES.maintenance, "maintenance").maintenance(mode), label);
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "maintenance", label, ok: true });
-      this.context.log(`${label}: done`);
-    } catch (error) {
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "maintenance", label, ok: false, error: errorMessage(error) });
-      this.errors.push(`${label}: ${errorMessage(error)}`);
-    }
-  }
-
-  private async act(id: string, action: ActionSpec): Promise<void> {
-    const { history, clock, topology } = this.context;
-    if (action.kind === "heal") {
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "heal", label: "heal all faults" });
-      for (const [faultId, fault] of [...this.active]) await this.heal(faultId, fault);
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "heal", label: "heal all faults", ok: true });
-      return;
-    }
-    if (action.kind === "switchover" || action.kind === "failover") return this.handOver(id, action.kind, action.to);
-    if (action.kind === "maintenance") return this.maintenance(id, action.mode);
-    const label = `promote ${action.node}`;
-    const afterMs = toMs(action.after);
-    history.append({ kind: "action", t: roundMs(clock.now()), phase: "start", id, action: "promote", label, node: action.node, ...(afterMs > 0 ? { afterMs } : {}) });
-    try {
-      // The detection delay a failure detector would take before acting.
-      if (afterMs > 0) await clock.sleepUntil(clock.now() + afterMs, this.context.signal);
-      if (this.context.signal.aborted) throw new Error("aborted before promotion");
-      const promotion = control(topology, ACTION_REQUIRES.promote, "promote");
-      await withTimeout(promotion.promote(action.node), label);
-      await promotion.repoint("rw", action.node);
-      history.append({ kind: "endpoint", t: roundMs(clock.now()), endpoint: "rw", node: action.node });
-      history.append({ kind: "action", t: roundMs(clock.now()), phase: "end", id, action: "promote", label, node: action.node, ok: true });
-      this.context.log(`${label}: done, rw → ${action.node}`);
-    } catch (error) {
-      history.append({
-        kind: "action",
-        t: roundMs(clock.now()),
-        phase: "end",
-        id,
-        action: "promote",
-        label,
-        node: action.node,
-        ok: false,
-        error: errorMessage(error),
-      });
+      if (!startRecorded) recordStart();
+      recordEnd({ ok: false, error: errorMessage(error) });
       this.errors.push(`${label}: ${errorMessage(error)}`);
     }
   }

@@ -10,7 +10,11 @@
  * says it restarts nodes), so only fences, cuts and netems of named instances are.
  */
 import { formatMs } from "../duration.ts";
-import type { FaultSpec, StepSpec, Target } from "../scenario/schema.ts";
+import { actionNode } from "../action/define.ts";
+import { actionOf } from "../action/registry.ts";
+import { faultOf } from "../fault/catalog.ts";
+import { aimsOf, type Hold as FaultHold } from "../fault/define.ts";
+import type { StepSpec, Target } from "../scenario/schema.ts";
 import { targetPlugin } from "../targets/registry.ts";
 import { traceSchedule, type TracedStep } from "./plan.ts";
 
@@ -45,19 +49,15 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
   const staysDown = !plugin.restartsNodes;
 
   const nodes = new Map<string, NodeState>();
-  const cuts = new Map<string, Hold>();
-  const fences = new Map<string, Hold>();
-  const shaped = new Map<string, Hold>();
+  const exclusives: Record<Exclusive, Map<string, Hold>> = { cut: new Map(), fence: new Map(), shaping: new Map() };
   const state = (node: string): NodeState => nodes.get(node) ?? { kind: "up" };
   const released = (origin: number) => {
     for (const [node, value] of nodes) if (value.kind === "paused" && value.by === origin) nodes.delete(node);
-    for (const holds of [cuts, fences, shaped]) for (const [node, hold] of holds) if (hold.by === origin) holds.delete(node);
+    for (const holds of Object.values(exclusives)) for (const [node, hold] of holds) if (hold.by === origin) holds.delete(node);
   };
   const healAll = () => {
     for (const [node, value] of nodes) if (value.kind === "paused") nodes.delete(node);
-    cuts.clear();
-    fences.clear();
-    shaped.clear();
+    for (const holds of Object.values(exclusives)) holds.clear();
   };
 
   for (const step of ordered) {
@@ -69,58 +69,74 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
     // A manual step is a person's doing: pgdrill cannot tell what it holds.
     if (step.kind === "manual") continue;
     if (step.kind === "action") {
-      if (step.action.kind === "heal") healAll();
-      if (step.action.kind === "promote" && staysDown) {
-        const problem = unusable(state(step.action.node));
-        if (problem) return { path: ["schedule", i, "action", "node"], problem: `cannot promote "${step.action.node}": ${problem}`, fix: fixFor(state(step.action.node)) };
+      const action = actionOf(step.action);
+      if (action.healsAll) healAll();
+      const node = actionNode(action, step.action);
+      if (action.needsNodeUp && staysDown && node !== undefined) {
+        const problem = unusable(state(node));
+        const field = ["schedule", i, "action", action.node!];
+        if (problem) return { path: field, problem: `cannot ${action.needsNodeUp.verb} "${node}": ${problem}`, fix: fixFor(state(node)) };
       }
       continue;
     }
-    const fault = step.fault;
-    const where = faultPath(i, fault);
-    for (const node of touched(fault).filter(fixed)) {
+    const fault = faultOf(step.fault);
+    const aims = aimsOf(fault, step.fault);
+    const where = ["schedule", i, "fault", ...(aims[0] === undefined ? [] : [aims[0].field])];
+    const holds = fault.feasibility?.holds;
+    // A cut, a fence or a shaping: one per node at a time.
+    const exclusive = holds !== undefined && isExclusive(holds) ? holds.kind : undefined;
+    const touched = [...new Set(aims.map((aim) => aim.node))].filter(fixed);
+    for (const node of touched) {
       const now = state(node);
       if (staysDown) {
         const problem = unusable(now);
         // A frozen node can still be killed or stopped (Docker does both); nothing else reaches it.
-        const killable = now.kind === "paused" && (fault.kind === "kill" || fault.kind === "stop");
-        if (problem && !killable) return { path: where, problem: `cannot ${verb(fault)} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
+        const reaches = now.kind === "paused" && fault.feasibility?.reachesPaused === true;
+        const verb = fault.feasibility?.verb ?? fault.kind;
+        if (problem && !reaches) return { path: where, problem: `cannot ${verb} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
       }
-      if (fault.kind === "partition" || fault.kind === "dcs-partition") {
-        const held = cuts.get(node);
-        if (held) {
-          return {
-            path: where,
-            problem: `"${node}" is already cut off by schedule[${held.by}]${held.until === null ? "" : ` until ${formatMs(held.until)}`}; healing one partition heals every cut on the node`,
-            fix: `Start this partition after schedule[${held.by}] heals (${held.until === null ? `give schedule[${held.by}] a "for"` : `at ${formatMs(held.until)} or later`}), or merge the two into one.`,
-          };
-        }
-      }
-      if (fault.kind === "netem" && shaped.has(node)) {
-        const held = shaped.get(node)!;
-        return {
-          path: where,
-          problem: `"${node}"'s network is already slowed by schedule[${held.by}]${held.until === null ? "" : ` until ${formatMs(held.until)}`}; a node has one netem at a time, and healing one heals both`,
-          fix: `Start this one after schedule[${held.by}] heals (${held.until === null ? `give schedule[${held.by}] a "for"` : `at ${formatMs(held.until)} or later`}), or merge the two into one.`,
-        };
-      }
-      if (fault.kind === "fence" && fences.has(node)) {
-        const held = fences.get(node)!;
-        return { path: where, problem: `"${node}" is already fenced by schedule[${held.by}]${held.until === null ? "" : ` until ${formatMs(held.until)}`}`, fix: `Fence it after schedule[${held.by}] ends (give that one a "for").` };
-      }
+      const held = exclusive === undefined ? undefined : exclusives[exclusive].get(node);
+      if (exclusive !== undefined && held !== undefined) return { path: where, ...heldMessage(exclusive, node, held) };
     }
-    for (const node of touched(fault).filter(fixed)) {
+    for (const node of touched) {
       const hold = { by: i, until: untilOf(i) };
-      // A cut from the DCS is iptables rules too: healing either clears both.
-      if (fault.kind === "partition" || fault.kind === "dcs-partition") cuts.set(node, hold);
-      if (fault.kind === "fence") fences.set(node, hold);
-      if (fault.kind === "netem") shaped.set(node, hold);
-      if (!staysDown) continue;
-      if (fault.kind === "pause") nodes.set(node, { kind: "paused", ...hold });
-      if (fault.kind === "kill" || fault.kind === "stop") nodes.set(node, { kind: "down", by: i, how: fault.kind === "kill" ? "killed" : "stopped" });
+      if (holds === undefined) continue;
+      if (exclusive !== undefined) exclusives[exclusive].set(node, hold);
+      else if (!staysDown) continue;
+      else if (holds.kind === "pause") nodes.set(node, { kind: "paused", ...hold });
+      else if (holds.kind === "down") nodes.set(node, { kind: "down", by: i, how: holds.how });
     }
   }
   return null;
+}
+
+type Exclusive = "cut" | "fence" | "shaping";
+
+/** A cut, a fence or a shaping: one per node at a time (healing one heals all of that kind on it). */
+function isExclusive(hold: FaultHold): hold is { kind: Exclusive } {
+  return hold.kind === "cut" || hold.kind === "fence" || hold.kind === "shaping";
+}
+
+/** Why a node already holding `kind` cannot take another, and what to do. */
+function heldMessage(kind: Exclusive, node: string, held: Hold): { problem: string; fix: string } {
+  const until = held.until === null ? "" : ` until ${formatMs(held.until)}`;
+  const after = held.until === null ? `give schedule[${held.by}] a "for"` : `at ${formatMs(held.until)} or later`;
+  if (kind === "cut") {
+    return {
+      problem: `"${node}" is already cut off by schedule[${held.by}]${until}; healing one partition heals every cut on the node`,
+      fix: `Start this partition after schedule[${held.by}] heals (${after}), or merge the two into one.`,
+    };
+  }
+  if (kind === "shaping") {
+    return {
+      problem: `"${node}"'s network is already slowed by schedule[${held.by}]${until}; a node has one netem at a time, and healing one heals both`,
+      fix: `Start this one after schedule[${held.by}] heals (${after}), or merge the two into one.`,
+    };
+  }
+  return {
+    problem: `"${node}" is already fenced by schedule[${held.by}]${until}`,
+    fix: `Fence it after schedule[${held.by}] ends (give that one a "for").`,
+  };
 }
 
 /** Why a container in this state cannot take a fault or a promotion now; null when it can. */
@@ -133,26 +149,6 @@ function unusable(state: NodeState): string | null {
 function fixFor(state: NodeState): string {
   if (state.kind === "paused") return `Schedule it after the pause ends (give schedule[${state.by}] a shorter "for"), or aim at the other node.`;
   return "Aim at the other node, or drop the step: a killed or stopped container stays down for the rest of the drill.";
-}
-
-function touched(fault: FaultSpec): string[] {
-  if (fault.kind === "partition") return fault.isolate !== undefined ? [fault.isolate] : [...(fault.between ?? [])];
-  if (fault.kind === "command") return []; // the user's command: pgdrill cannot know what it touches
-  if (fault.kind === "dcs-outage") return []; // DCS members, not nodes
-  return [fault.node];
-}
-
-function faultPath(index: number, fault: FaultSpec): Array<string | number> {
-  if (fault.kind === "command") return ["schedule", index, "fault", "run"];
-  if (fault.kind !== "partition") return ["schedule", index, "fault", "node"];
-  return ["schedule", index, "fault", fault.isolate !== undefined ? "isolate" : "between"];
-}
-
-/** How a problem names what the step would do: "cannot cut off …", "cannot slow down …". */
-const VERBS: Partial<Record<FaultSpec["kind"], string>> = { partition: "cut off", netem: "slow down" };
-
-function verb(fault: FaultSpec): string {
-  return VERBS[fault.kind] ?? fault.kind;
 }
 
 /** Heals before injects and actions at the same moment. */

@@ -19,15 +19,9 @@ import type { HistoryEvent, Observations } from "../history/events.ts";
 import type { Shape } from "../history/validate.ts";
 import type { CoreMetrics, Metrics } from "../result.ts";
 import type { ProbeSpec } from "../scenario/probes.ts";
-import type { FaultSpec, StepSpec } from "../scenario/steps.ts";
-
-/**
- * What a started target can be made to do. A fault or action declares the one it needs
- * (fault/catalog.ts, schedule/actions.ts), a plugin lists those it provides, and its started target
- * hands out a control for each (types.ts, `Controls`): the three cannot drift apart.
- */
-export const CAPABILITIES = ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "pods", "fencing", "promotion", "switchover", "manager", "hosts"] as const;
-export type Capability = (typeof CAPABILITIES)[number];
+import type { AnyAction } from "../action/define.ts";
+import type { Aim, AnyFault } from "../fault/define.ts";
+import type { Capability } from "./controls.ts";
 
 export type Path = ReadonlyArray<PropertyKey>;
 /** How a check reports a problem: the field, what is wrong, and the fix. */
@@ -36,7 +30,12 @@ export type Report = (path: Path, problem: string, fix: string) => void;
 /** The parts of a scenario a target's own checks read; undefined where their shape was wrong. */
 export interface ScenarioParts {
   probes?: ReadonlyArray<ProbeSpec | undefined> | undefined;
-  schedule?: ReadonlyArray<StepSpec | undefined> | undefined;
+}
+
+/** A fault as a target's own check sees it: its kind, and the nodes it names with their fields. */
+export interface AimedFault {
+  kind: string;
+  aims: readonly Aim[];
 }
 
 /** Report text: plain, or a part set off (strong: bold; bad: in the warning colour where the format has one). */
@@ -83,9 +82,15 @@ export interface MechanismSigns {
   promotion(newPrimary: string | null): (event: HistoryEvent) => { sign: MechanismSign; sure: boolean } | null;
 }
 
+/** A fault or action a plugin owns: it may only need what the plugin's target provides. */
+export type OwnedFault<C extends Capability> = AnyFault & { readonly requires: C | null };
+export type OwnedAction<C extends Capability> = AnyAction & { readonly requires: C | null };
+
 export interface TargetPlugin<
   O extends TargetOptions = TargetOptions,
   C extends Capability = Capability,
+  F extends readonly OwnedFault<C>[] = readonly OwnedFault<C>[],
+  A extends readonly OwnedAction<C>[] = readonly OwnedAction<C>[],
   V extends ObservationSchemas = ObservationSchemas,
   K extends TargetChecks = TargetChecks,
 > {
@@ -100,6 +105,10 @@ export interface TargetPlugin<
    */
   readonly roles: readonly string[];
   readonly capabilities: readonly C[];
+  /** The faults only this target can do (fault/define.ts); the fault registry adds them to the scenario's. */
+  readonly faults: F;
+  /** The actions only this target can do (action/define.ts); the action registry adds them to the scenario's. */
+  readonly actions: A;
   /** What a select1 probe may name as its endpoint (besides "pooler" when the target has one). */
   probeEndpoints(spec: z.output<O>): readonly string[];
   /** The endpoints are services, not nodes: an unknown one is named as an endpoint, not a node. */
@@ -124,7 +133,7 @@ export interface TargetPlugin<
    * A fault this target refuses by its own rules, at `path` (the fault). Returns true when it
    * reported one: the generic node checks are then skipped.
    */
-  checkFault?(spec: z.output<O>, fault: FaultSpec, path: Path, report: Report): boolean;
+  checkFault?(spec: z.output<O>, fault: AimedFault, path: Path, report: Report): boolean;
   /** Rows this target adds to every report's key metrics, from what the checkers measured; pure, as the plugin is. */
   reportRows?(metrics: Metrics): readonly ReportRow[];
   /** The History event kinds this target records of its own (its observers'), validated where a History is read. */
@@ -140,8 +149,10 @@ export interface TargetPlugin<
 export function definePlugin<
   O extends TargetOptions,
   const C extends Capability,
+  const F extends readonly OwnedFault<C>[],
+  const A extends readonly OwnedAction<C>[],
   V extends ObservationSchemas = Record<never, never>,
   K extends TargetChecks = Record<never, never>,
->(plugin: TargetPlugin<O, C, V, K>): TargetPlugin<O, C, V, K> {
+>(plugin: TargetPlugin<O, C, F, A, V, K>): TargetPlugin<O, C, F, A, V, K> {
   return plugin;
 }

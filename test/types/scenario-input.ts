@@ -3,7 +3,7 @@
  * A line under `// @ts-expect-error` must fail to compile; if it compiles, tsc reports the unused
  * directive, so a loosened type fails the check.
  */
-import { containerPair, defineScenario, kill, netem, partition, pause, promote, role, selectOne, trackedWrites, type ScenarioInput } from "../../harness/index.ts";
+import { containerPair, defineScenario, fault, kill, netem, partition, pause, promote, role, selectOne, trackedWrites, type ScenarioInput } from "../../harness/index.ts";
 import type { DurationText } from "../../harness/duration.ts";
 import type { GateExpression, GateMetric } from "../../harness/gate/metrics.ts";
 import { GATE_METRICS } from "../../harness/gate/metrics.ts";
@@ -25,6 +25,8 @@ export const everything = defineScenario({
     { at: "6.5s", action: promote("standby", { after: 0 }) },
     { at: "7s", for: "5s", fault: netem("standby", { delay: "100ms", jitter: "10ms", loss: 1, rate: "10mbit" }) },
     { at: "1h2m3s4ms", action: { kind: "heal" } },
+    // Any registered fault by its kind, with that fault's own options.
+    { at: "8s", fault: fault("command", { run: "./failover.sh", timeout: "1m" }) },
   ],
   duration: "2h",
   gate: {
@@ -115,3 +117,11 @@ export const fromString: ScenarioInput = { name: "bad", target: containerPair(),
 // A netem's delay is a duration, like every other.
 // @ts-expect-error a bare number of milliseconds is not a duration
 netem("standby", { delay: 100 });
+
+// The generic fault builder knows each registered kind and its options.
+// @ts-expect-error "explode" is no registered fault
+fault("explode", {});
+// @ts-expect-error a command needs "run"
+fault("command", { heal: "./undo.sh" });
+// @ts-expect-error the kill fault has no "mode" (stop has)
+fault("kill", { node: "primary", mode: "fast" });

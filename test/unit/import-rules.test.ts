@@ -49,9 +49,11 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
       "harness/gate/cycle-b.ts": 'import "./cycle-a.ts";',
       "harness/history/reads-a-checker.ts": 'import "../checker/plain.ts";',
       "harness/checker/plain.ts": "export {};",
-      "harness/checker/loads-faults.ts": 'import "../fault/faults.ts";',
-      "harness/fault/faults.ts": "export {};",
+      "harness/checker/loads-faults.ts": 'import "../fault/run.ts";',
+      "harness/fault/run.ts": "export {};",
       "harness/fault/catalog.ts": "export {};",
+      "harness/fault/kinds/runs-a-shell.ts": 'import "../run.ts";',
+      "harness/targets/cnpg/faults/loads-yaml.ts": 'import "yaml";',
       "harness/report/colours.ts": 'import "../fault/catalog.ts";',
       "harness/gate/draws.ts": 'import "../report/colours.ts";',
       "harness/report/computes.ts": 'import "../checker/plain.ts";',
@@ -94,7 +96,7 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
     const expected: Record<string, string> = {
       "no-circular": "harness/gate/cycle-a.ts → harness/gate/cycle-b.ts",
       "history-is-the-record": "harness/history/reads-a-checker.ts → harness/checker/plain.ts",
-      "checkers-read-only-the-history": "harness/checker/loads-faults.ts → harness/fault/faults.ts",
+      "checkers-read-only-the-history": "harness/checker/loads-faults.ts → harness/fault/run.ts",
       "gate-judges-only-metrics": "harness/gate/draws.ts → harness/report/colours.ts",
       "reports-only-draw": "harness/report/computes.ts → harness/checker/plain.ts",
       "analysis-never-reaches-the-drill": "harness/report/indirectly.ts → node_modules/pg/",
@@ -118,7 +120,10 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
       // A package resolves to wherever node_modules really is: match its part of the path.
       expect(found.some((line) => line.startsWith(`${rule}: ${from} → `) && line.includes(to)), `${rule} should catch ${edge}; found:\n${found.join("\n")}`).toBe(true);
     }
-    // The catalog is the one part of fault/ a report may import.
+    // Fault modules, core or a target's, are as pure as plugins: no fault runtime, no package but zod.
+    expect(found.some((line) => line.startsWith("target-plugins-are-pure: harness/fault/kinds/runs-a-shell.ts → harness/fault/run.ts"))).toBe(true);
+    expect(found.some((line) => line.startsWith("target-plugins-load-only-zod: harness/targets/cnpg/faults/loads-yaml.ts → ") && line.includes("node_modules/yaml/"))).toBe(true);
+    // The catalog is a part of fault/ a report may import.
     expect(found.filter((line) => line.includes("harness/report/colours.ts →"))).toEqual([]);
     // So is a target's plugin (pure data) with what it reaches, and a plugin may load zod.
     const pure = ["harness/report/claims.ts →", "harness/targets/endpoint/plugin.ts →", "harness/targets/endpoint/check.ts →"];

@@ -57,7 +57,7 @@ describe("scenario validation", () => {
     ["misspelt-step-key.yaml", "schedule[0]", /unknown key "fualt"/, /Did you mean "fault"\?/],
     ["yaml-syntax.yaml", "yaml-syntax.yaml", /is not valid YAML: .*at line 3, column 1/, /Fix the syntax/],
     ["promote-primary.ts", "schedule[1].action.node", /"primary" is already the primary/, /Promote a standby/],
-    ["cnpg-pause.yaml", "schedule[0].fault.kind", /the cnpg target cannot do "pause"/, /Use one of kill, delete-pod, partition, fence/],
+    ["cnpg-pause.yaml", "schedule[0].fault.kind", /the cnpg target cannot do "pause"/, /Use one of kill, partition, netem, delete-pod, fence/],
     ["cnpg-fence-operator.yaml", "schedule[0].fault.node", /cannot fence the operator/, /the operator's pod can only be killed or deleted/],
     ["cnpg-unlisted-context.yaml", "target.context", /"prod-eu" is not a kind cluster pgdrill made/, /add "prod-eu" to target.allowContexts/],
     ["cnpg-one-instance.yaml", "target.instances", /must be at least 2: a failover needs a replica/, /README/],
@@ -104,7 +104,7 @@ describe("scenario validation", () => {
       /^s: target\.kind: unknown target kind: use one of "container-pair", "cnpg", "endpoint", "patroni" \(got "pear"\)/,
     );
     expect(() => validateScenario({ ...base, schedule: [{ at: "3s", action: { kind: "promot", node: "standby" } }] }, "s")).toThrow(
-      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "promote", "heal", "switchover"/,
+      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "switchover", "promote", "failover", "maintenance", "heal"/,
     );
   });
 

@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { FAULT_CATALOG, faultDisplay } from "../../harness/fault/catalog.ts";
-import { shapingOf } from "../../harness/fault/faults.ts";
-import { ACTION_REQUIRES } from "../../harness/schedule/actions.ts";
-import { netemFault } from "../../harness/scenario/steps.ts";
+import { netemSchema, shapingOf } from "../../harness/fault/kinds/netem.ts";
+import { ACTIONS } from "../../harness/action/registry.ts";
 import { target as targetSchema } from "../../harness/scenario/schema.ts";
 import { targetAbilities, validateScenario } from "../../harness/scenario/validate.ts";
-import { CAPABILITIES, type Capability } from "../../harness/targets/plugin.ts";
+import { FAULTS } from "../../harness/fault/registry.ts";
+import type { Capability } from "../../harness/targets/controls.ts";
 import { TARGET_PLUGINS, targetPlugin } from "../../harness/targets/registry.ts";
 import { control, type StartedTopology } from "../../harness/targets/types.ts";
 import { InputError } from "../../harness/errors.ts";
@@ -56,9 +56,9 @@ describe("what each target can do", () => {
 
   it.each([
     ["container-pair", ["kill", "stop", "pause", "partition", "netem", "command"], ["promote", "heal"]],
-    ["cnpg", ["kill", "delete-pod", "partition", "fence", "node-down", "netem", "command"], ["switchover", "heal"]],
+    ["cnpg", ["kill", "partition", "netem", "delete-pod", "fence", "node-down", "command"], ["switchover", "heal"]],
     ["endpoint", ["command"], ["heal"]],
-    ["patroni", ["kill", "stop", "pause", "partition", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "netem", "command"], ["switchover", "failover", "maintenance", "heal"]],
+    ["patroni", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "command"], ["switchover", "failover", "maintenance", "heal"]],
   ])("%s: faults %j, actions %j", (kind, faults, actions) => {
     expect(abilities(kind)).toEqual({ faults, actions });
   });
@@ -68,17 +68,18 @@ describe("what each target can do", () => {
       const { faults, actions } = abilities(plugin.kind);
       const provides = (requires: Capability | null) => requires === null || (plugin.capabilities as readonly Capability[]).includes(requires);
       expect(faults).toEqual(Object.entries(FAULT_CATALOG).filter(([, entry]) => provides(entry.requires)).map(([kind]) => kind));
-      expect(actions).toEqual(Object.entries(ACTION_REQUIRES).filter(([, requires]) => provides(requires)).map(([kind]) => kind));
+      expect(actions).toEqual(ACTIONS.filter((action) => provides(action.requires)).map((action) => action.kind));
     }
   });
 });
 
 describe("capabilities", () => {
-  const required = new Set<Capability | null>([...Object.values(FAULT_CATALOG).map((entry) => entry.requires), ...Object.values(ACTION_REQUIRES)]);
+  const required = new Set<Capability | null>([...Object.values(FAULT_CATALOG).map((entry) => entry.requires), ...ACTIONS.map((action) => action.requires)]);
+  const provided = new Set(TARGET_PLUGINS.flatMap((plugin) => plugin.capabilities as readonly Capability[]));
 
-  it("each fault kind requires nothing or a known capability", () => {
+  it("each fault kind requires nothing or a capability some target provides", () => {
     for (const [kind, entry] of Object.entries(FAULT_CATALOG)) {
-      expect(entry.requires === null || (CAPABILITIES as readonly string[]).includes(entry.requires), `${kind} requires ${entry.requires}`).toBe(true);
+      expect(entry.requires === null || provided.has(entry.requires), `${kind} requires ${entry.requires}`).toBe(true);
     }
     // Only the user's own command needs nothing of the target.
     expect(Object.entries(FAULT_CATALOG).filter(([, entry]) => entry.requires === null).map(([kind]) => kind)).toEqual(["command"]);
@@ -93,10 +94,28 @@ describe("capabilities", () => {
   });
 
   it("every capability is required by something and provided by some target", () => {
-    const provided = new Set(TARGET_PLUGINS.flatMap((plugin) => plugin.capabilities as readonly Capability[]));
-    for (const capability of CAPABILITIES) {
+    for (const capability of [...required, ...provided]) {
+      if (capability === null) continue;
       expect(required.has(capability), `nothing requires ${capability}`).toBe(true);
       expect(provided.has(capability), `no target provides ${capability}`).toBe(true);
+    }
+  });
+
+  it("a target's own faults are in the registry, after the core's, and need only what their target provides", () => {
+    const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.faults.map((fault) => fault.kind));
+    expect(owned).toEqual(["delete-pod", "fence", "node-down", "kill-process", "pause-process", "dcs-outage", "dcs-partition"]);
+    expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", ...owned, "command"]);
+    for (const plugin of TARGET_PLUGINS) {
+      for (const fault of plugin.faults) expect(fault.requires === null || (plugin.capabilities as readonly string[]).includes(fault.requires), `${plugin.kind}: ${fault.kind}`).toBe(true);
+    }
+  });
+
+  it("so are its own actions: the pair's promote, patroni's failover and maintenance", () => {
+    const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.actions.map((action) => action.kind));
+    expect(owned).toEqual(["promote", "failover", "maintenance"]);
+    expect(ACTIONS.map((action) => action.kind)).toEqual(["switchover", ...owned, "heal"]);
+    for (const plugin of TARGET_PLUGINS) {
+      for (const action of plugin.actions) expect(action.requires === null || (plugin.capabilities as readonly string[]).includes(action.requires), `${plugin.kind}: ${action.kind}`).toBe(true);
     }
   });
 });
@@ -118,7 +137,7 @@ describe("control()", () => {
 });
 
 describe("the netem fault", () => {
-  const netem = (fields: Record<string, unknown>) => netemFault.parse({ kind: "netem", node: "standby", ...fields });
+  const netem = (fields: Record<string, unknown>) => netemSchema.parse({ kind: "netem", node: "standby", ...fields });
 
   it("shapingOf turns durations into ms and the rate into kbit/s", () => {
     expect(shapingOf(netem({ delay: "100ms", jitter: "10ms", loss: 5, rate: "10mbit" }))).toEqual({ delayMs: 100, jitterMs: 10, lossPercent: 5, rateKbit: 10_000 });

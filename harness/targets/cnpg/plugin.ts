@@ -5,11 +5,13 @@
  */
 import { z } from "zod";
 import { duration } from "../../scenario/schema-parts.ts";
-import type { FaultSpec } from "../../scenario/steps.ts";
-import { definePlugin, type Path, type Report } from "../plugin.ts";
 import { kubeEventShape } from "./events.ts";
 import { operatorSigns } from "./mechanism.ts";
 import { operatorChecker } from "./operator-check.ts";
+import { definePlugin, type AimedFault, type Path, type Report } from "../plugin.ts";
+import { deletePodFault } from "./faults/delete-pod.ts";
+import { fenceFault } from "./faults/fence.ts";
+import { nodeDownFault } from "./faults/node-down.ts";
 import { mayDisrupt } from "./safety.ts";
 import { operatorRows } from "./report-rows.ts";
 import { VERSION } from "../../version.ts";
@@ -94,6 +96,8 @@ export const cnpgPlugin = definePlugin({
   // Resolved when the step runs: the primary then, a ready replica, the operator's pod.
   roles: ["primary", "replica", "operator"],
   capabilities: ["kill", "pods", "network", "shaping", "fencing", "switchover", "hosts"],
+  faults: [deletePodFault, fenceFault, nodeDownFault],
+  actions: [],
   probeEndpoints: () => ["rw", "ro"],
   endpointsAreServices: true,
   killedBy: "pod delete, grace 0",
@@ -118,17 +122,25 @@ export const cnpgPlugin = definePlugin({
   mechanism: operatorSigns,
 });
 
+/** What each fault that cannot aim at the operator's pod would do to it, for the message. */
+const NOT_THE_OPERATOR: Readonly<Record<string, string>> = {
+  partition: "cut off",
+  fence: "fence",
+  netem: "slow down the network of",
+  "node-down": "take down the node of",
+};
+
 /** cnpg faults aim at pods: the operator's pod can be deleted but not cut off, shaped or fenced. */
-function checkCnpgFault(_spec: CnpgTarget, fault: FaultSpec, path: Path, report: Report): boolean {
-  if (fault.kind === "partition" && fault.isolate === undefined) {
+function checkCnpgFault(_spec: CnpgTarget, fault: AimedFault, path: Path, report: Report): boolean {
+  if (fault.kind === "partition" && fault.aims.some((aim) => aim.field === "between")) {
     report([...path, "between"], "the cnpg target cuts one pod off from everything", 'Use "isolate: <node>".');
     return true;
   }
-  if (fault.kind === "command" || fault.kind === "dcs-outage") return false;
-  const aimed = fault.kind === "partition" ? fault.isolate : fault.node;
-  if (aimed === "operator" && (fault.kind === "partition" || fault.kind === "fence" || fault.kind === "netem" || fault.kind === "node-down")) {
-    const verb = { partition: "cut off", fence: "fence", netem: "slow down the network of", "node-down": "take down the node of" }[fault.kind];
-    report([...path, fault.kind === "partition" ? "isolate" : "node"], `cannot ${verb} the operator`, "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.");
+  const verb = Object.hasOwn(NOT_THE_OPERATOR, fault.kind) ? NOT_THE_OPERATOR[fault.kind] : undefined;
+  const operator = fault.aims.find((aim) => aim.node === "operator");
+  if (verb !== undefined && operator !== undefined) {
+    const fix = "Aim at an instance, \"primary\" or \"replica\"; the operator's pod can only be killed or deleted.";
+    report([...path, operator.field], `cannot ${verb} the operator`, fix);
     return true;
   }
   return false;

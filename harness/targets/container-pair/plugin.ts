@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { duration } from "../../scenario/schema-parts.ts";
 import { definePlugin } from "../plugin.ts";
+import { promoteAction } from "./actions/promote.ts";
 
 export const CONTAINER_PAIR_NODES = ["primary", "standby"] as const;
 
@@ -39,6 +40,8 @@ export const containerPairPlugin = definePlugin({
   nodes: () => [...CONTAINER_PAIR_NODES],
   roles: [],
   capabilities: ["kill", "stop", "freeze", "network", "shaping", "promotion"],
+  faults: [],
+  actions: [promoteAction],
   probeEndpoints: () => ["rw", ...CONTAINER_PAIR_NODES],
   hasPooler: (spec) => spec.pooler !== undefined,
   addPooler: 'Add "pooler: {}" to the target (PgBouncer in front of the primary), or use "rw".',

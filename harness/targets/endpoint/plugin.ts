@@ -37,6 +37,8 @@ export const endpointPlugin = definePlugin({
   roles: [],
   // A managed service is failed over by its provider: only command faults, which need nothing.
   capabilities: [],
+  faults: [],
+  actions: [],
   probeEndpoints: () => ["rw", "ro", "primary", "replica"],
   restartsNodes: true,
   onDocker: false,

@@ -14,18 +14,8 @@
  */
 import { readFileSync } from "node:fs";
 import { HarnessError } from "../../errors.ts";
-import { NETEM_LIMITS } from "../../scenario/steps.ts";
-
-export interface Shaping {
-  /** Added to every outbound packet. */
-  delayMs: number;
-  /** Each packet's delay is delayMs ± up to jitterMs, uniformly. */
-  jitterMs: number;
-  /** 0 to 100: share of outbound packets dropped at random. */
-  lossPercent: number;
-  /** Cap on the outbound rate, in kbit/s; none when undefined. */
-  rateKbit?: number | undefined;
-}
+import { NETEM_LIMITS } from "../../fault/kinds/netem.ts";
+import type { Shaping } from "../controls.ts";
 
 /** What runs commands as root in the node's network namespace, and (optionally) copies a file into it. */
 export interface NodeShell {

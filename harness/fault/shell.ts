@@ -1,24 +1,23 @@
 /**
- * Runs a user's fault command (a provider's failover CLI, a script) with bash through zx: bounded
- * by a timeout that kills it, its output kept short for the History and masked of secrets, and a
- * failure that says the exit code and the command's last words.
+ * The shell faults get through `use.shell` (run.ts): a user's command (a provider's failover CLI, a
+ * script) run with bash through zx, bounded by a timeout that kills it, its output kept short for
+ * the History and masked of secrets, and a failure that says the exit code and the command's last
+ * words.
  */
 import { $ } from "zx";
 import { HarnessError } from "../errors.ts";
+import type { ShellOptions } from "./define.ts";
 
 /** The History keeps the tail of a command's output: the part that says what happened. */
 const MAX_OUTPUT_CHARS = 2000;
 
-export interface CommandOptions {
-  timeoutMs: number;
-  /** Extra environment, e.g. PGDRILL_RUN_ID, so one script can serve several drills. */
-  env: Record<string, string>;
+export interface RunShellOptions extends ShellOptions {
   /** Masks every secret the target knows before the output leaves this function. */
   redact: (text: string) => string;
 }
 
 /** Resolves with the command's (masked, trimmed) output; rejects when it fails or times out. */
-export async function runFaultCommand(command: string, options: CommandOptions): Promise<string> {
+export async function runShell(command: string, options: RunShellOptions): Promise<string> {
   const shell = $({ quiet: true, nothrow: true, env: { ...process.env, ...options.env }, timeout: options.timeoutMs, timeoutSignal: "SIGKILL" });
   const result = await shell`bash -c ${command}`;
   const output = options.redact(tail(`${result.stdout}${result.stderr}`.trim()));

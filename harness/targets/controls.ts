@@ -1,0 +1,66 @@
+/**
+ * What a started target can be made to do: the capabilities, and the control a started target
+ * hands out for each. Pure types, so fault modules, which the reports
+ * load for their labels and colours, can name the control they need without reaching a runtime.
+ * A fault declares the capability it requires (fault/define.ts), a plugin lists those it provides
+ * (plugin.ts), and its started target hands out a control for each (types.ts): the three cannot
+ * drift apart.
+ */
+export type Capability = keyof Controls & string;
+
+/** Delay, loss and a rate cap on one node's outbound traffic (shared/shaping.ts applies it). */
+export interface Shaping {
+  /** Added to every outbound packet. */
+  delayMs: number;
+  /** Each packet's delay is delayMs ± up to jitterMs, uniformly. */
+  jitterMs: number;
+  /** 0 to 100: share of outbound packets dropped at random. */
+  lossPercent: number;
+  /** Cap on the outbound rate, in kbit/s; none when undefined. */
+  rateKbit?: number | undefined;
+}
+
+/** A network cut: DROP rules applied in `node`'s network namespace. */
+export interface Cut {
+  node: string;
+  /** "all": everything but loopback (clients included). Otherwise the peer node whose traffic is dropped. */
+  from: "all" | string;
+  /** both: drop in and out; inbound: drop only what the peer sends to `node`. */
+  direction: "both" | "inbound";
+}
+
+export type StopMode = "smart" | "fast" | "immediate";
+
+/**
+ * The controls a started target hands out, one per capability (plugin.ts). These are the ones core
+ * faults and actions use; a control only one target's faults use is declared beside them, in the
+ * target's folder, by augmenting this interface (cnpg's `pods`, patroni's `processes`, the pair's `promotion`), so the
+ * core never names it and the checks still cover it. A fault or action uses only the control its
+ * declaration names, so a target provides what it can do and nothing else: no method that exists
+ * only to refuse.
+ */
+export interface Controls {
+  /** SIGKILL a node's PostgreSQL (cnpg: delete its pod with grace 0). */
+  kill: { kill(node: string): Promise<void> };
+  /** PostgreSQL's own shutdown. */
+  stop: { stop(node: string, mode: StopMode): Promise<void> };
+  /** The cgroup freezer. */
+  freeze: { pause(node: string): Promise<void>; unpause(node: string): Promise<void> };
+  /** Network cuts in a node's network namespace. */
+  network: {
+    cut(cut: Cut): Promise<void>;
+    /** Removes every cut on the node; idempotent. */
+    healCuts(node: string): Promise<void>;
+  };
+  /** Delay, loss and a bandwidth cap on what a node sends. Resolves with how it was done, for the History. */
+  shaping: {
+    shape(node: string, shaping: Shaping): Promise<string>;
+    /** Removes the node's shaping; idempotent. */
+    unshape(node: string): Promise<void>;
+  };
+  /** A planned switchover through the HA system under test; resolves once `node` is primary. */
+  switchover: { switchover(node: string): Promise<void> };
+}
+
+/** The controls of the capabilities `C`, as a target that provides exactly those hands them out. */
+export type ControlsOf<C extends Capability> = { readonly [K in C]: Controls[K] };
