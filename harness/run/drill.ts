@@ -20,7 +20,7 @@ import { ScheduleRunner } from "../schedule/execute.ts";
 import { planSchedule } from "../schedule/plan.ts";
 import { buildTopology, removeRun, type SharedResources, type StartedTopology, type Topology } from "../targets/index.ts";
 import { VERSION } from "../version.ts";
-import { monotonicClock, roundMs, type Clock } from "./clock.ts";
+import { monotonicClock, roundMs, type Clock } from "../clock.ts";
 import { SteadyStateWindow } from "./steady-state.ts";
 import { breachReason, checkAbortIf, KillSwitch, stopBreach, watchForStop } from "./abort.ts";
 import { checkManualSteps, manualSteps } from "../schedule/manual.ts";

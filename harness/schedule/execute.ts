@@ -8,7 +8,7 @@ import { toMs } from "../duration.ts";
 import { errorMessage } from "../errors.ts";
 import { faultPackage, healFault, injectFault, resolveFault } from "../fault/faults.ts";
 import type { HistoryWriter } from "../history/writer.ts";
-import { roundMs, type Clock } from "../run/clock.ts";
+import { roundMs, type Clock } from "../clock.ts";
 import type { OperatorDesk } from "../run/marks.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
 import { control, type StartedTopology } from "../targets/types.ts";

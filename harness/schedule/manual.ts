@@ -16,7 +16,7 @@
 import { formatMs, toMs } from "../duration.ts";
 import { InputError } from "../errors.ts";
 import type { HistoryWriter } from "../history/writer.ts";
-import { roundMs, type Clock } from "../run/clock.ts";
+import { roundMs, type Clock } from "../clock.ts";
 import type { ConfirmMode, OperatorDesk } from "../run/marks.ts";
 import type { ManualSpec, StepSpec } from "../scenario/schema.ts";
 import { manualStepsOf } from "./plan.ts";

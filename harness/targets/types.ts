@@ -6,7 +6,7 @@
  */
 import type { EndpointEvent, HaEvent, KubeEvent, LogEvent } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
-import type { Clock } from "../run/clock.ts";
+import type { Clock } from "../clock.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
 import type { Capability } from "./plugin.ts";
 import type { Shaping } from "./shared/shaping.ts";
