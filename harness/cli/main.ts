@@ -23,7 +23,9 @@ import { RENDERERS } from "../report/index.ts";
 import { STOP_FILE, stopRun } from "../run/abort.ts";
 import { LiveView } from "./live.ts";
 import { Keyboard, interactiveStdin } from "./keys.ts";
-import { awaitOperatorReply, CONFIRM_MODES, OPERATOR_FILE, REPLY_WAIT_MS, sendOperatorRequest, type ConfirmMode } from "../run/marks.ts";
+import { CONFIRM_MODES, type ConfirmMode } from "../operator/desk.ts";
+import { OPERATOR_FILE } from "../operator/requests.ts";
+import { awaitOperatorReply, REPLY_WAIT_MS, sendOperatorRequest } from "./operator-client.ts";
 import { checkManualSteps } from "../schedule/manual.ts";
 import { onLauncherGone, watchLauncher } from "./parent-watch.ts";
 

@@ -24,7 +24,8 @@ import { monotonicClock, roundMs, type Clock } from "../clock.ts";
 import { SteadyStateWindow } from "./steady-state.ts";
 import { breachReason, checkAbortIf, KillSwitch, stopBreach, watchForStop } from "./abort.ts";
 import { checkManualSteps, manualSteps } from "../schedule/manual.ts";
-import { OperatorDesk, watchOperatorRequests, type OperatorOptions } from "./marks.ts";
+import { OperatorDesk, type OperatorOptions } from "../operator/desk.ts";
+import { watchOperatorRequests } from "../operator/requests.ts";
 
 export interface DrillOptions {
   /** Where the scenario came from (file path), for the log. */
@@ -52,7 +53,7 @@ export interface DrillOptions {
    * nothing is analysed, and runDrill throws CancelledBeforeMeasuring.
    */
   finish?: AbortSignal;
-  /** Marks and manual steps' confirmations (run/marks.ts); without `confirm`, a scenario with manual steps is refused. */
+  /** Marks and manual steps' confirmations (operator/desk.ts); without `confirm`, a scenario with manual steps is refused. */
   operator?: OperatorOptions;
   /** What the drills of a series share (--share-cluster): the caller makes it and releases it after the last drill. */
   shared?: SharedResources;

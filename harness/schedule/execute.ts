@@ -9,7 +9,7 @@ import { errorMessage } from "../errors.ts";
 import { faultPackage, healFault, injectFault, resolveFault } from "../fault/faults.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../clock.ts";
-import type { OperatorDesk } from "../run/marks.ts";
+import type { OperatorDesk } from "../operator/desk.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
 import { control, type StartedTopology } from "../targets/types.ts";
 import { ACTION_REQUIRES } from "./actions.ts";
@@ -26,7 +26,7 @@ export interface ScheduleContext {
   clock: Clock;
   signal: AbortSignal;
   log: (line: string) => void;
-  /** Who confirms manual steps (run/marks.ts); absent: they are recorded as not done. */
+  /** Who confirms manual steps (operator/desk.ts); absent: they are recorded as not done. */
   operator?: OperatorDesk;
 }
 

@@ -16,7 +16,9 @@ import { renderHtml } from "../../harness/report/html-page.ts";
 import { reportContextOf } from "../../harness/report/index.ts";
 import { renderMarkdown } from "../../harness/report/markdown.ts";
 import { operatorMoments } from "../../harness/report/timeline.ts";
-import { cleanNote, OperatorDesk, sendOperatorRequest, watchOperatorRequests, type OperatorRequest } from "../../harness/run/marks.ts";
+import { sendOperatorRequest } from "../../harness/cli/operator-client.ts";
+import { OperatorDesk } from "../../harness/operator/desk.ts";
+import { cleanNote, watchOperatorRequests, type OperatorRequest } from "../../harness/operator/requests.ts";
 import { history } from "../fixtures/histories/builder.ts";
 
 describe("mark events in the History", () => {
