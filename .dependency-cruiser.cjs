@@ -25,7 +25,7 @@ const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/plugin\\.
 /** Everything else of targets/: what starts, faults and tears down a target. */
 const TARGET_RUNTIME = "^harness/targets/(?!((plugin|registry)\\.ts|[^/]+/plugin\\.ts|cnpg/safety\\.ts)$)";
 /** What runs a drill against a live target; the analysis must never need any of it. */
-const DRILL_SIDE = [TARGET_RUNTIME, folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
+const DRILL_SIDE = [TARGET_RUNTIME, folder("probe"), folder("connection"), folder("schedule"), folder("operator"), folder("run"), folder("cli"), FAULT_RUNTIME];
 /** What turns a saved History into results and reports (`pgdrill report` runs only this). */
 const ANALYSIS_SIDE = [folder("history"), folder("checker"), folder("gate"), folder("report"), file("analyze"), file("result"), file("trials")];
 /** The entry points: the public barrels and the CLI. */
@@ -111,6 +111,20 @@ module.exports = {
       severity: "error",
       from: { path: TARGET_PLUGINS },
       to: { dependencyTypes: ["npm"], pathNot: "node_modules/zod/" },
+    },
+    {
+      name: "run-is-on-top",
+      comment: "run/ drives one drill through every layer: only the CLI, the public barrels (index.ts, api.ts) and run/ itself import it. What a lower layer needs lives below it (clock.ts, targets/shared/owners.ts, operator/).",
+      severity: "error",
+      from: { path: "^harness/", pathNot: [folder("run"), folder("cli"), file("index"), file("api")] },
+      to: { path: folder("run") },
+    },
+    {
+      name: "operator-desk-below-the-schedule",
+      comment: "operator/ (the desk and its request file) is what the schedule's manual steps and the CLI's keyboard talk to: it imports none of the layers that drive a drill.",
+      severity: "error",
+      from: { path: folder("operator") },
+      to: { path: [folder("schedule"), folder("run"), folder("cli"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("scenario")] },
     },
     {
       name: "only-entry-points-import-the-cli",

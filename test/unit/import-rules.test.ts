@@ -67,6 +67,11 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
       "harness/targets/endpoint/plugin.ts": 'import "zod";',
       "harness/report/claims.ts": 'import "../targets/endpoint/plugin.ts";',
       "harness/cli/main.ts": "export {};",
+      "harness/cli/drills.ts": 'import "../run/plain.ts";',
+      "harness/run/plain.ts": "export {};",
+      "harness/schedule/drills.ts": 'import "../run/plain.ts";',
+      "harness/schedule/plain.ts": "export {};",
+      "harness/operator/schedules.ts": 'import "../schedule/plain.ts";',
       "harness/run/starts-the-cli.ts": 'import "../cli/main.ts";',
       "harness/index.ts": "export {};",
       "harness/run/barrel.ts": 'import "../index.ts";',
@@ -96,6 +101,8 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
       "targets-do-not-import-probes": "harness/targets/probes.ts → harness/probe/plain.ts",
       "target-plugins-are-pure": "harness/targets/cnpg/plugin.ts → harness/targets/plain.ts",
       "target-plugins-load-only-zod": "harness/targets/registry.ts → node_modules/yaml/",
+      "run-is-on-top": "harness/schedule/drills.ts → harness/run/plain.ts",
+      "operator-desk-below-the-schedule": "harness/operator/schedules.ts → harness/schedule/plain.ts",
       "only-entry-points-import-the-cli": "harness/run/starts-the-cli.ts → harness/cli/main.ts",
       "nothing-imports-the-entry-points": "harness/run/barrel.ts → harness/index.ts",
       "harness-does-not-import-tests": "harness/run/test-helper.ts → test/helper.ts",
@@ -114,5 +121,7 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
     expect(found.filter((line) => line.includes("harness/report/colours.ts →"))).toEqual([]);
     // So is a target's plugin (pure data), and a plugin may load zod.
     expect(found.filter((line) => line.includes("harness/report/claims.ts →") || line.includes("harness/targets/endpoint/plugin.ts →"))).toEqual([]);
+    // The CLI drives drills: it may import run/.
+    expect(found.filter((line) => line.includes("harness/cli/drills.ts →"))).toEqual([]);
   });
 });
