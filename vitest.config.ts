@@ -1,13 +1,28 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
+/** Pure tests: no container, no engine, no fixed port or file, so their files run in parallel. */
+const UNIT = "test/unit/**/*.test.ts";
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // Real kind clusters and CloudNativePG: `npm run test:k8s` (vitest.k8s.config.ts).
-    exclude: [...configDefaults.exclude, "test/k8s/**"],
-    // Integration tests drive real containers on a 2-core machine: run files one at a time.
-    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    // Each project sets its own include and exclude: `extends: true` would add to the root's.
+    projects: [
+      { extends: true, test: { name: "unit", include: [UNIT], sequence: { groupOrder: 0 } } },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          // test/k8s is `npm run test:k8s` (vitest.k8s.config.ts): real kind clusters and CloudNativePG.
+          exclude: [...configDefaults.exclude, "test/k8s/**", UNIT],
+          // Real containers and the Docker engine (shared, with fixed names) on a 2-core machine: one
+          // file at a time, after the unit files, so none competes with them.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
