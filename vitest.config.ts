@@ -2,14 +2,22 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 /** Pure tests: no container, no engine, no fixed port or file, so their files run in parallel. */
 const UNIT = "test/unit/**/*.test.ts";
+/**
+ * Unit files that hold a fake world's real elapsed times to the real cluster's within tenths of a
+ * second (at a time scale of 0.2, so every delay counts five times): they run alone, as a file
+ * beside them would be what they measure.
+ */
+const TIMED = "test/unit/cnpg-fake-vs-real*.test.ts";
 
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Each project sets its own include and exclude: `extends: true` would add to the root's.
+    // Groups run one after another (sequence.groupOrder): parallel unit files, the timed ones, then the rest.
     projects: [
-      { extends: true, test: { name: "unit", include: [UNIT], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: "unit", include: [UNIT], exclude: [...configDefaults.exclude, TIMED], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: "unit-timed", include: [TIMED], fileParallelism: false, sequence: { groupOrder: 1 } } },
       {
         extends: true,
         test: {
@@ -20,7 +28,7 @@ export default defineConfig({
           // Real containers and the Docker engine (shared, with fixed names) on a 2-core machine: one
           // file at a time, after the unit files, so none competes with them.
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],
