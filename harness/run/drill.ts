@@ -129,13 +129,15 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   let status: "completed" | "aborted" | "errored" = "completed";
   let failure: string | undefined;
   let removed: string[] = [];
-  const attendance = attendDrill({ scenario, runDir, runStart, history, clock, log, operator: options.operator, drill, healAll: () => schedule?.healAll() });
+  const healAll = () => schedule?.healAll();
+  const attendance = attendDrill({ scenario, runDir, runStart, history, clock, log, operator: options.operator, drill, healAll });
 
   try {
     phase("starting");
     const record = (observation: Observation) => history.append({ ...observation, t: now() } as HistoryEvent);
     const shared = options.shared ? { shared: options.shared } : {};
-    started = await topology.start({ runId, scenario: scenario.name, image: options.image, log, signal: drill.signal, record, durationMs, ...shared });
+    const image = options.image;
+    started = await topology.start({ runId, scenario: scenario.name, image, log, signal: drill.signal, record, durationMs, ...shared });
     // A target that runs the probes elsewhere (cnpg: in the cluster) brings their History back itself.
     probeRunner = started.probeRunner ?? localProbeRunner(probes, started);
     await probeRunner.prepare({ history, clock, signal: probing.signal });
