@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { configDefaults, defineConfig } from "vitest/config";
 
 /** Pure tests: no container, no engine, no fixed port or file, so their files run in parallel. */
@@ -9,6 +10,9 @@ const UNIT = "test/unit/**/*.test.ts";
  */
 const TIMED = "test/unit/cnpg-fake-vs-real*.test.ts";
 
+/** vitest's default is one worker fewer than the CPUs: one on a 2-core machine. */
+const UNIT_WORKERS = Math.max(4, availableParallelism() - 1);
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -16,7 +20,17 @@ export default defineConfig({
     // Each project sets its own include and exclude: `extends: true` would add to the root's.
     // Groups run one after another (sequence.groupOrder): parallel unit files, the timed ones, then the rest.
     projects: [
-      { extends: true, test: { name: "unit", include: [UNIT], exclude: [...configDefaults.exclude, TIMED], sequence: { groupOrder: 0 } } },
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: [UNIT],
+          exclude: [...configDefaults.exclude, TIMED],
+          // Most unit files wait (fake API servers, polls, child processes) more than they compute.
+          maxWorkers: UNIT_WORKERS,
+          sequence: { groupOrder: 0 },
+        },
+      },
       { extends: true, test: { name: "unit-timed", include: [TIMED], fileParallelism: false, sequence: { groupOrder: 1 } } },
       {
         extends: true,
