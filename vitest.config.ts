@@ -4,11 +4,16 @@ import { configDefaults, defineConfig } from "vitest/config";
 /** Pure tests: no container, no engine, no fixed port or file, so their files run in parallel. */
 const UNIT = "test/unit/**/*.test.ts";
 /**
- * Unit files that hold a fake world's real elapsed times to the real cluster's within tenths of a
- * second (at a time scale of 0.2, so every delay counts five times): they run alone, as a file
- * beside them would be what they measure.
+ * Unit files that hold real elapsed time to a bound: a fake world's timings to the real cluster's
+ * within tenths of a second (at a time scale of 0.2, so every delay counts five times), a stop or a
+ * deadline to within a second or a few. They run alone, as files beside them would be what they measure.
  */
-const TIMED = "test/unit/cnpg-fake-vs-real*.test.ts";
+const TIMED = [
+  "test/unit/cnpg-fake-vs-real*.test.ts",
+  "test/unit/parent-watch.test.ts",
+  "test/unit/session-deadlines.test.ts",
+  "test/unit/watch-cancel.test.ts",
+];
 
 /** vitest's default is one worker fewer than the CPUs: one on a 2-core machine. */
 const UNIT_WORKERS = Math.max(4, availableParallelism() - 1);
@@ -25,13 +30,13 @@ export default defineConfig({
         test: {
           name: "unit",
           include: [UNIT],
-          exclude: [...configDefaults.exclude, TIMED],
+          exclude: [...configDefaults.exclude, ...TIMED],
           // Most unit files wait (fake API servers, polls, child processes) more than they compute.
           maxWorkers: UNIT_WORKERS,
           sequence: { groupOrder: 0 },
         },
       },
-      { extends: true, test: { name: "unit-timed", include: [TIMED], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: "unit-timed", include: TIMED, fileParallelism: false, sequence: { groupOrder: 1 } } },
       {
         extends: true,
         test: {
