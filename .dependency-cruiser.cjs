@@ -40,7 +40,7 @@ const TARGET_PLUGINS = "^harness/targets/((plugin|registry)\\.ts|[^/]+/plugin\\.
  */
 const DRILL_PACKAGES = ["(^|/)node_modules/(@kubernetes/client-node|pg|pg-connection-string|testcontainers|zx)/", "^(node:)?(child_process|net|dgram|dns|tls)$"];
 /** The drill's own layers above the targets: probes, connections, the schedule, the run, the CLI, the fault runtime. */
-const DRILL_LAYERS = [folder("probe"), folder("connection"), folder("schedule"), folder("run"), folder("cli"), FAULT_RUNTIME];
+const DRILL_LAYERS = [folder("probe"), folder("connection"), folder("schedule"), folder("operator"), folder("run"), folder("cli"), FAULT_RUNTIME];
 /** What runs a drill against a live target; the analysis must never need any of it. */
 const DRILL_SIDE = [...DRILL_LAYERS, ...DRILL_PACKAGES];
 /** What turns a saved History into results and reports (`pgdrill report` runs only this). */
@@ -135,6 +135,20 @@ module.exports = {
       severity: "error",
       from: { path: [TARGET_PLUGINS, FAULT_PURE, ACTION_PURE] },
       to: { path: "(^|/)node_modules/", pathNot: "(^|/)node_modules/zod/", reachable: true },
+    },
+    {
+      name: "run-is-on-top",
+      comment: "run/ drives one drill through every layer: only the CLI, the public barrels (index.ts, api.ts) and run/ itself import it. What a lower layer needs lives below it (clock.ts, targets/shared/owners.ts, operator/).",
+      severity: "error",
+      from: { path: "^harness/", pathNot: [folder("run"), folder("cli"), file("index"), file("api")] },
+      to: { path: folder("run") },
+    },
+    {
+      name: "operator-desk-below-the-schedule",
+      comment: "operator/ (the desk and its request file) is what the schedule's manual steps and the CLI's keyboard talk to: it imports none of the layers that drive a drill.",
+      severity: "error",
+      from: { path: folder("operator") },
+      to: { path: [folder("schedule"), folder("run"), folder("cli"), folder("targets"), folder("probe"), folder("connection"), folder("fault"), folder("scenario")] },
     },
     {
       name: "only-entry-points-import-the-cli",

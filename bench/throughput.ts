@@ -17,7 +17,7 @@ import type { Endpoint } from "../harness/connection/endpoint.ts";
 import { buildProbe } from "../harness/probe/index.ts";
 import { SELECT_1_SQL } from "../harness/probe/select1.ts";
 import { insertSql } from "../harness/probe/writes.ts";
-import { monotonicClock } from "../harness/run/clock.ts";
+import { monotonicClock } from "../harness/clock.ts";
 import { containerPairTarget, probe as probeSchema } from "../harness/scenario/schema.ts";
 import { buildTopology, type StartedTopology } from "../harness/targets/index.ts";
 import { pgbench } from "./containers.ts";

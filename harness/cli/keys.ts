@@ -11,8 +11,8 @@
  *
  * Only when stdin is a terminal; elsewhere `pgdrill mark` and `pgdrill confirm` do the same.
  */
-import type { ConfirmMode, ManualPrompt, OperatorDesk, OperatorInput } from "../run/marks.ts";
-import { MAX_NOTE_CHARS } from "../run/marks.ts";
+import type { ConfirmMode, ManualPrompt, OperatorDesk, OperatorInput } from "../operator/desk.ts";
+import { MAX_NOTE_CHARS } from "../operator/requests.ts";
 
 export interface KeyboardView {
   log(line: string): void;

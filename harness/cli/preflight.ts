@@ -9,7 +9,7 @@
 import { parseGate, parseGateOverride, withOverrides, type GateSpec } from "../gate/gate.ts";
 import { buildProbe, probeRecord } from "../probe/index.ts";
 import { checkAbortIf } from "../run/abort.ts";
-import type { ConfirmMode } from "../run/marks.ts";
+import type { ConfirmMode } from "../operator/desk.ts";
 import { loadScenario } from "../scenario/load.ts";
 import type { Scenario } from "../scenario/schema.ts";
 import { checkManualSteps } from "../schedule/manual.ts";

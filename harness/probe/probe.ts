@@ -5,8 +5,8 @@
  */
 import { toMs } from "../duration.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
-import type { Clock } from "../run/clock.ts";
-import { roundMs } from "../run/clock.ts";
+import type { Clock } from "../clock.ts";
+import { roundMs } from "../clock.ts";
 import type { CompleteEvent, OpType, ProbeRecord } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import type { StartedTopology } from "../targets/types.ts";

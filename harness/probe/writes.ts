@@ -8,7 +8,7 @@
 import pg from "pg";
 import { toRanges } from "../history/events.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
-import { roundMs } from "../run/clock.ts";
+import { roundMs } from "../clock.ts";
 import type { StartedTopology } from "../targets/types.ts";
 import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";

@@ -17,7 +17,7 @@ import { errorMessage } from "../errors.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
 import { HistoryWriter } from "../history/writer.ts";
 import { buildProbe, type Probe } from "../probe/index.ts";
-import { monotonicClock, roundMs, type Clock } from "../run/clock.ts";
+import { monotonicClock, roundMs, type Clock } from "../clock.ts";
 import { probe as probeSchema } from "../scenario/probes.ts";
 import type { StartedTopology } from "../targets/types.ts";
 import { RUNNER_PROTOCOL, RUNNER_TAG, type RunnerConfig, type RunnerLineBody } from "../targets/cnpg/runner/protocol.ts";

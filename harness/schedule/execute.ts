@@ -11,8 +11,8 @@ import { faultOf } from "../fault/catalog.ts";
 import { nodesOf } from "../fault/define.ts";
 import { healFault, injectFault, resolveFault } from "../fault/run.ts";
 import type { HistoryWriter } from "../history/writer.ts";
-import { roundMs, type Clock } from "../run/clock.ts";
-import type { OperatorDesk } from "../run/marks.ts";
+import { roundMs, type Clock } from "../clock.ts";
+import type { OperatorDesk } from "../operator/desk.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
 import { control, type StartedTopology } from "../targets/types.ts";
 import { runManualStep } from "./manual.ts";
@@ -28,7 +28,7 @@ export interface ScheduleContext {
   clock: Clock;
   signal: AbortSignal;
   log: (line: string) => void;
-  /** Who confirms manual steps (run/marks.ts); absent: they are recorded as not done. */
+  /** Who confirms manual steps (operator/desk.ts); absent: they are recorded as not done. */
   operator?: OperatorDesk;
 }
 

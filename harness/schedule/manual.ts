@@ -1,6 +1,6 @@
 /**
  * A manual step (game day): at its time the drill shows the instruction and waits for the
- * operator's confirmation (run/marks.ts's OperatorDesk: Enter in the drill's terminal, or
+ * operator's confirmation (operator/desk.ts's OperatorDesk: Enter in the drill's terminal, or
  * `pgdrill confirm`). In the History:
  *
  * - an action "manual" starts when the instruction is shown and ends when it is confirmed (ok) or
@@ -16,8 +16,8 @@
 import { formatMs, toMs } from "../duration.ts";
 import { InputError } from "../errors.ts";
 import type { HistoryWriter } from "../history/writer.ts";
-import { roundMs, type Clock } from "../run/clock.ts";
-import type { ConfirmMode, OperatorDesk } from "../run/marks.ts";
+import { roundMs, type Clock } from "../clock.ts";
+import type { ConfirmMode, OperatorDesk } from "../operator/desk.ts";
 import type { ManualSpec, StepSpec } from "../scenario/schema.ts";
 import { manualStepsOf } from "./plan.ts";
 

@@ -6,7 +6,7 @@
  */
 import type { EndpointEvent, LogEvent, ObservationEvent } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
-import type { Clock } from "../run/clock.ts";
+import type { Clock } from "../clock.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
 import type { Capability, Controls, ControlsOf } from "./controls.ts";
 

@@ -5,7 +5,7 @@
  * probes get a quick refusal, recorded as `fail`. A stand-in for tests of the Schedule and the
  * drill's flow, not for any real target's behaviour.
  */
-import type { Clock } from "../../harness/run/clock.ts";
+import type { Clock } from "../../harness/clock.ts";
 import type { ControlsOf, Cut, StartedTopology } from "../../harness/targets/types.ts";
 
 type Endpoint = ReturnType<StartedTopology["endpoint"]>;

@@ -3,7 +3,7 @@
  * microtasks and immediates settle, then jumps to the earliest sleeper, until `work` ends, so a
  * schedule of minutes runs in milliseconds and every time it records is exact.
  */
-import type { Clock } from "../../harness/run/clock.ts";
+import type { Clock } from "../../harness/clock.ts";
 
 interface Sleeper {
   at: number;

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { HistoryWriter } from "../../harness/history/writer.ts";
-import { monotonicClock } from "../../harness/run/clock.ts";
+import { monotonicClock } from "../../harness/clock.ts";
 import { containerPair } from "../../harness/targets/container-pair/pair.ts";
 import { loadKube } from "../../harness/targets/cnpg/kube.ts";
 import { parseRunnerLine, RUNNER_PROTOCOL, type HelloLine, type RunnerConfig } from "../../harness/targets/cnpg/runner/protocol.ts";

@@ -12,7 +12,7 @@ import { InputError } from "../../harness/errors.ts";
 import { isDisruption } from "../../harness/history/context.ts";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { runDrill } from "../../harness/run/drill.ts";
-import type { OperatorDesk, OperatorInput } from "../../harness/run/marks.ts";
+import type { OperatorDesk, OperatorInput } from "../../harness/operator/desk.ts";
 import { checkManualSteps } from "../../harness/schedule/manual.ts";
 import { planSchedule } from "../../harness/schedule/plan.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { forgetOwner, isLeftOver, ownerGone, ownerOf, recordOwner, thisProcess } from "../../harness/run/owners.ts";
+import { forgetOwner, isLeftOver, ownerGone, ownerOf, recordOwner, thisProcess } from "../../harness/targets/shared/owners.ts";
 
 let previous: string | undefined;
 let dir: string;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { watchCommand } from "../../harness/cli/watch.ts";
-import { monotonicClock } from "../../harness/run/clock.ts";
+import { monotonicClock } from "../../harness/clock.ts";
 import type { Topology, TopologyStartOptions } from "../../harness/targets/types.ts";
 import { FakeTarget } from "../fakes/fake-target.ts";
 

@@ -1,7 +1,8 @@
 /** `pgdrill confirm <run> [note]`: the answer to the manual step a running drill waits for. */
 import { Option } from "commander";
 import { EXIT, InputError } from "../../errors.ts";
-import { awaitOperatorReply, OPERATOR_FILE, REPLY_WAIT_MS, sendOperatorRequest } from "../../run/marks.ts";
+import { OPERATOR_FILE } from "../../operator/requests.ts";
+import { awaitOperatorReply, REPLY_WAIT_MS, sendOperatorRequest } from "../operator-client.ts";
 import { lines, seconds, type CommandModule } from "../io.ts";
 
 interface ConfirmOptions {

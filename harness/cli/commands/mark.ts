@@ -1,5 +1,6 @@
 /** `pgdrill mark <run> <note>`: a moment in a running drill or watch, from elsewhere. */
-import { OPERATOR_FILE, sendOperatorRequest } from "../../run/marks.ts";
+import { OPERATOR_FILE } from "../../operator/requests.ts";
+import { sendOperatorRequest } from "../operator-client.ts";
 import { lines, type CommandModule } from "../io.ts";
 
 export const registerMark: CommandModule = (program, { io }) => {

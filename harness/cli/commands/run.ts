@@ -9,7 +9,7 @@ import { reportModel } from "../../report/model.ts";
 import { formatTrialsSummary, renderTrialsMarkdown } from "../../report/trials.ts";
 import { renderTrialsHtml } from "../../report/trials-html.ts";
 import type { RunResult } from "../../result.ts";
-import { CONFIRM_MODES, type ConfirmMode } from "../../run/marks.ts";
+import { CONFIRM_MODES, type ConfirmMode } from "../../operator/desk.ts";
 import type { SharedResources } from "../../targets/index.ts";
 import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../../trials.ts";
 import { onInterrupt } from "../interrupt.ts";

@@ -5,7 +5,7 @@
  */
 import { Option } from "commander";
 import { EXIT, InputError, errorMessage } from "../../errors.ts";
-import { CONFIRM_MODES, type ConfirmMode } from "../../run/marks.ts";
+import { CONFIRM_MODES, type ConfirmMode } from "../../operator/desk.ts";
 import { collect, lines, type CommandModule } from "../io.ts";
 import { interactiveStdin } from "../keys.ts";
 import { drillPlan, renderPlan, type DrillPlan } from "../plan.ts";

@@ -6,8 +6,8 @@
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import type { TopologyStartOptions } from "../types.ts";
 import type { ProbeSpec } from "../../scenario/probes.ts";
-import type { Clock } from "../../run/clock.ts";
-import { roundMs } from "../../run/clock.ts";
+import type { Clock } from "../../clock.ts";
+import { roundMs } from "../../clock.ts";
 import { instanceNames, type CnpgTarget } from "./plugin.ts";
 import { kubeFailure, statusOf, type Kube } from "./kube.ts";
 import { outsideServiceNames } from "./manifests.ts";

@@ -10,7 +10,7 @@ import { isAbsolute } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { InputError } from "../../errors.ts";
-import { forgetOwner, recordOwner } from "../../run/owners.ts";
+import { forgetOwner, recordOwner } from "../shared/owners.ts";
 import type { TopologyStartOptions } from "../types.ts";
 import { createKindCluster, deleteKindCluster, kindAvailable, kindClusterName, kindResource, loadImageIntoKind } from "./kind.ts";
 import { kindConfig, type KindConfig } from "./manifests.ts";

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { $, which } from "zx";
 import { HarnessError } from "../../errors.ts";
 
-import { forgetOwner, isLeftOver } from "../../run/owners.ts";
+import { forgetOwner, isLeftOver } from "../shared/owners.ts";
 import { KIND_PREFIX } from "./safety.ts";
 
 export { KIND_PREFIX };

@@ -5,7 +5,7 @@
  */
 import { InputError, errorMessage } from "../../errors.ts";
 import type { CnpgTarget } from "./plugin.ts";
-import { forgetOwner } from "../../run/owners.ts";
+import { forgetOwner } from "../shared/owners.ts";
 import { deleteKindCluster, kindResource } from "./kind.ts";
 import { describeKubeError, kubeFailure, statusOf, type Kube } from "./kube.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";

@@ -14,7 +14,7 @@ import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { describeError } from "../../connection/errors.ts";
 import { Session } from "../../connection/session.ts";
-import { ownerGone, thisProcess, type Owner } from "../../run/owners.ts";
+import { ownerGone, thisProcess, type Owner } from "../shared/owners.ts";
 import type { ProbeSpec } from "../../scenario/probes.ts";
 import type { EndpointTarget } from "./plugin.ts";
 import type { StartedTopology, Topology, TopologyStartOptions } from "../types.ts";

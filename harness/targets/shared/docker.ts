@@ -4,7 +4,7 @@
  * testcontainers' reaper (Ryuk) does this job where its image can be had; pgdrill does not depend
  * on it.
  */
-import { ownerGone, thisProcess } from "../../run/owners.ts";
+import { ownerGone, thisProcess } from "./owners.ts";
 // Which engine, and the one-line refusal when none answers, are docker-engine.ts's concern.
 import { dockerClient, type Docker } from "./docker-engine.ts";
 export { dockerClient, DockerUnavailableError, type Docker } from "./docker-engine.ts";
@@ -16,7 +16,7 @@ export const LABELS = {
   node: "pgdrill.node",
   pid: "pgdrill.pid",
   host: "pgdrill.host",
-  /** The owner's start time and boot (run/owners.ts): a reused pid is not taken for a live owner. */
+  /** The owner's start time and boot (shared/owners.ts): a reused pid is not taken for a live owner. */
   start: "pgdrill.start",
   boot: "pgdrill.boot",
 } as const;
@@ -28,7 +28,7 @@ export function runLabels(runId: string, scenario: string): Record<string, strin
     [LABELS.managed]: "true",
     [LABELS.run]: runId,
     [LABELS.scenario]: scenario,
-    // The owner, so `reap` can tell a killed run's containers from a live one's (run/owners.ts).
+    // The owner, so `reap` can tell a killed run's containers from a live one's (shared/owners.ts).
     [LABELS.pid]: String(owner.pid),
     [LABELS.host]: owner.host,
     ...(owner.start ? { [LABELS.start]: owner.start } : {}),

@@ -6,7 +6,7 @@
  * tightest bound. Both clocks are monotonic, so nothing steps; they drift apart by at most tens of
  * ppm (a few ms an hour), which the drill's bursts every few seconds keep well under a millisecond.
  */
-import { roundMs } from "../../../run/clock.ts";
+import { roundMs } from "../../../clock.ts";
 
 /** One ping: drill t when sent and when answered, and the runner's t in between. */
 export interface ClockSample {

@@ -7,7 +7,7 @@
  * EndpointSlice watch saw it: the same labelling the outside view gets.
  */
 import type { HistoryEvent } from "../../../history/events.ts";
-import { roundMs } from "../../../run/clock.ts";
+import { roundMs } from "../../../clock.ts";
 import type { ClockEstimate } from "./clock-sync.ts";
 import { parseRunnerLine, type HelloLine, type RunnerLine, type StateLine } from "./protocol.ts";
 

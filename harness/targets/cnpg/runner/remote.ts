@@ -7,7 +7,7 @@
  */
 import type { HistoryWriter } from "../../../history/writer.ts";
 import { errorMessage } from "../../../errors.ts";
-import { roundMs, type Clock } from "../../../run/clock.ts";
+import { roundMs, type Clock } from "../../../clock.ts";
 import { describeEstimate, estimateOffset, pingBurst, type ClockEstimate } from "./clock-sync.ts";
 import { RunnerMerge } from "./merge.ts";
 import type { RunnerTransport } from "./transport.ts";
