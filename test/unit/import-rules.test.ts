@@ -66,7 +66,7 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
       "harness/probe/plain.ts": "export {};",
       "harness/connection/above.ts": 'import "../probe/plain.ts";',
       "harness/targets/probes.ts": 'import "../probe/plain.ts";',
-      "harness/targets/cnpg/plugin.ts": 'import "./events.ts";',
+      "harness/targets/cnpg/plugin.ts": 'import "./events.ts"; import "./faults/loads-yaml.ts";',
       "harness/targets/cnpg/events.ts": 'import "../runtime.ts";',
       "harness/targets/patroni/plugin.ts": 'import "../../report/colours.ts";',
       "harness/targets/registry.ts": 'import "yaml";',
@@ -129,7 +129,9 @@ describe("import rules (.dependency-cruiser.cjs)", { timeout: 60_000 }, () => {
     }
     // Fault modules, core or a target's, are as pure as plugins: no fault runtime, no package but zod.
     expect(found.some((line) => line.startsWith("target-plugins-are-pure: harness/fault/kinds/runs-a-shell.ts → harness/fault/run.ts"))).toBe(true);
-    expect(found.some((line) => line.startsWith("target-plugins-load-only-zod: harness/targets/cnpg/faults/loads-yaml.ts → ") && line.includes("node_modules/yaml/"))).toBe(true);
+    // A target's own fault is checked through the plugin that lists it: whatever a plugin reaches.
+    const loadsYaml = (line: string) => line.startsWith("target-plugins-load-only-zod: harness/targets/cnpg/plugin.ts → ") && line.includes("node_modules/yaml/");
+    expect(found.some(loadsYaml), found.join("\n")).toBe(true);
     // The catalog is a part of fault/ a report may import.
     expect(found.filter((line) => line.includes("harness/report/colours.ts →"))).toEqual([]);
     // So is a target's plugin (pure data) with what it reaches, and a plugin may load zod.

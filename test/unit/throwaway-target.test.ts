@@ -26,6 +26,8 @@ import { lampCheck } from "./check.ts";
 import { lampEventShape } from "./events.ts";
 
 export const lampPlugin = definePlugin({
+  faults: [],
+  actions: [],
   kind: "lamp",
   // The drill bounds every start by target.startupTimeout, so a target has one.
   options: z
