@@ -7,9 +7,10 @@
  * lists it; and a drill on the fake target records its event, which is validated on reading and
  * measured by its check in the analysis.
  *
- * Not covered here: a fault of the target's own (faults are becoming modules in parallel; that part
- * is left for the merge), and its runtime line in targets/index.ts (the drill below is handed its
- * topology, as test/unit/run-drill.test.ts's drills are).
+ * The target also owns one fault ("dim"), with a control only it hands out: validated with its
+ * fields named, refused by a target without that control, in the JSON Schema, and drilled (inject
+ * and heal in the History). Not covered: its runtime line in targets/index.ts (the drill below is
+ * handed its topology, as test/unit/run-drill.test.ts's drills are).
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -24,9 +25,10 @@ import { duration } from "../../scenario/schema-parts.ts";
 import { definePlugin } from "../plugin.ts";
 import { lampCheck } from "./check.ts";
 import { lampEventShape } from "./events.ts";
+import { dimFault } from "./faults/dim.ts";
 
 export const lampPlugin = definePlugin({
-  faults: [],
+  faults: [dimFault],
   actions: [],
   kind: "lamp",
   // The drill bounds every start by target.startupTimeout, so a target has one.
@@ -35,13 +37,35 @@ export const lampPlugin = definePlugin({
     .describe("A toy target: two lamps."),
   nodes: () => ["primary", "standby"],
   roles: [],
-  capabilities: [],
+  capabilities: ["lamps"],
   probeEndpoints: () => ["rw"],
   restartsNodes: false,
   onDocker: false,
   strategy: null,
   observations: { lamp: lampEventShape },
   checks: { lamp: lampCheck },
+});
+`,
+  // Its own fault, needing a control only it hands out (declared here, not in the core's Controls).
+  "harness/targets/lamp/faults/dim.ts": `
+import { z } from "zod";
+import { defineFault } from "../../../fault/define.ts";
+import { nodeName } from "../../../scenario/schema-parts.ts";
+
+declare module "../../controls.ts" {
+  interface Controls { lamps: { dim(node: string, percent: number): Promise<void>; brighten(node: string): Promise<void> } }
+}
+
+export const dimFault = defineFault({
+  schema: z
+    .strictObject({ kind: z.literal("dim"), node: nodeName.describe("The lamp to dim."), percent: z.number().int().min(1).max(99).default(50) })
+    .describe("lamp: dim a lamp until healed."),
+  label: (spec) => \`dim \${spec.node} to \${spec.percent}%\`,
+  color: "#ffcc00",
+  requires: "lamps",
+  nodes: ["node"],
+  inject: (spec, { control }) => control.dim(spec.node, spec.percent),
+  heal: (spec, { control }) => control.brighten(spec.node),
 });
 `,
   "harness/targets/lamp/events.ts": `
@@ -89,15 +113,27 @@ import { TARGET_OBSERVATIONS, TARGET_PLUGINS, targetPlugin } from "./harness/tar
 import { FakeTarget } from "./test/fakes/fake-target.ts";
 import { VirtualClock } from "./test/fakes/virtual-clock.ts";
 
-const input = (target) => ({
+const input = (target, schedule = []) => ({
   name: "lamp-drill",
   target,
   probes: [{ kind: "select1", every: "500ms", connectTimeout: "200ms", timeout: "200ms" }],
   steadyState: { window: "1s", minAvailability: 0 },
-  schedule: [],
+  schedule,
   duration: "3s",
 });
-const scenario = validateScenario(input({ kind: "lamp" }), "lamp");
+const dim = (fields = {}) => [{ at: "1500ms", fault: { kind: "dim", node: "standby", percent: 30, ...fields }, for: "500ms" }];
+const scenario = validateScenario(input({ kind: "lamp" }, dim()), "lamp");
+const refusedBy = (target, schedule) => {
+  try {
+    validateScenario(input(target, schedule), "lamp");
+    return null;
+  } catch (error) {
+    return error.message;
+  }
+};
+// Its fault is its own: bad fields are named, and a target without its control refuses it.
+const dimRefused = refusedBy({ kind: "lamp" }, dim({ percent: 100 }));
+const pairRefused = refusedBy({ kind: "container-pair" }, dim());
 let refused = null;
 try {
   validateScenario(input({ kind: "lamp", lamps: 0 }), "lamp");
@@ -106,6 +142,14 @@ try {
 }
 const clock = new VirtualClock();
 const started = new FakeTarget({ clock });
+const lampCalls = [];
+started.controls = {
+  ...started.controls,
+  lamps: {
+    dim: async (node, percent) => void lampCalls.push(\`dim \${node} \${percent}\`),
+    brighten: async (node) => void lampCalls.push(\`brighten \${node}\`),
+  },
+};
 const topology = {
   kind: "lamp",
   nodes: ["primary", "standby"],
@@ -132,6 +176,10 @@ console.log(JSON.stringify({
   metrics: outcome.result.metrics.lamp,
   check: outcome.result.checks.lamp,
   badRead,
+  dimRefused,
+  pairRefused,
+  lampCalls,
+  faults: events.filter((event) => event.kind === "fault").map(({ kind, phase, fault, label }) => ({ kind, phase, fault, label })),
 }));
 `,
 };
@@ -174,6 +222,10 @@ interface Seen {
   metrics: unknown;
   check: unknown;
   badRead: string | null;
+  dimRefused: string | null;
+  pairRefused: string | null;
+  lampCalls: string[];
+  faults: unknown[];
 }
 
 describe("a new target is its folder and one registry line", { timeout: 120_000 }, () => {
@@ -192,6 +244,15 @@ describe("a new target is its folder and one registry line", { timeout: 120_000 
     expect(seen.recorded).toEqual([{ kind: "lamp", lit: "on", watts: 60 }]);
     expect(seen.metrics).toEqual({ switchedOn: 1, watts: 60 });
     expect(seen.check).toEqual({ valid: true });
+    // Its own fault: validated by name, refused where no target hands out its control, drilled.
+    expect(seen.dimRefused).toMatch(/schedule\[0\]\.fault\.percent/);
+    expect(seen.pairRefused).toMatch(/schedule\[0\]\.fault.*container-pair.*(cannot|dim)/s);
+    expect(seen.lampCalls).toEqual(["dim standby 30", "brighten standby"]);
+    expect(seen.faults).toEqual([
+      { kind: "fault", phase: "inject", fault: "dim", label: "dim standby to 30%" },
+      { kind: "fault", phase: "heal", fault: "dim", label: "dim standby to 30%" },
+    ]);
+    expect(JSON.stringify(seen.inSchema)).toContain('"const":"dim"');
     expect(seen.badRead).toMatch(/bad\.jsonl:1: is not a History event \(a lamp event's "lit" must be one of on, off, got "dim"\)/);
   });
 });
