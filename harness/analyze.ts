@@ -173,7 +173,11 @@ async function readScenarioJson(runDir: string): Promise<unknown> {
   try {
     text = await readFile(path, "utf8");
   } catch {
-    throw new InputError(path, "does not exist or cannot be read", "Pass a run directory written by `pgdrill run` (it holds scenario.json and history.jsonl)");
+    throw new InputError(
+      path,
+      "does not exist or cannot be read",
+      "Pass a run directory written by `pgdrill run` (it holds scenario.json and history.jsonl)",
+    );
   }
   try {
     return JSON.parse(text) as unknown;

@@ -133,11 +133,30 @@ function roundMicros(ms: number): number {
 
 /** Unit names people write that mean one of ours. */
 const ALIASES: Record<string, DurationUnit | "d"> = {
-  ms: "ms", msec: "ms", msecs: "ms", millis: "ms", millisecond: "ms", milliseconds: "ms",
-  s: "s", sec: "s", secs: "s", second: "s", seconds: "s",
-  m: "m", min: "m", mins: "m", minute: "m", minutes: "m",
-  h: "h", hr: "h", hrs: "h", hour: "h", hours: "h",
-  d: "d", day: "d", days: "d",
+  ms: "ms",
+  msec: "ms",
+  msecs: "ms",
+  millis: "ms",
+  millisecond: "ms",
+  milliseconds: "ms",
+  s: "s",
+  sec: "s",
+  secs: "s",
+  second: "s",
+  seconds: "s",
+  m: "m",
+  min: "m",
+  mins: "m",
+  minute: "m",
+  minutes: "m",
+  h: "h",
+  hr: "h",
+  hrs: "h",
+  hour: "h",
+  hours: "h",
+  d: "d",
+  day: "d",
+  days: "d",
 };
 
 /** Why a string is not a duration, as precisely as can be said, and what to write instead. */
@@ -145,7 +164,10 @@ function explain(value: string): ParsedDuration {
   const got = `got "${value}"`;
   const trimmed = value.trim();
   if (/^-\s*\d/.test(trimmed)) return refuse(`must be a duration ${LIKE}, not negative; ${got}`, SEE);
-  if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed) === 0 ? refuse(`must be a duration ${LIKE}, or the number 0; ${got}`, 'Write "0s".') : bareNumber(Number(trimmed));
+  if (/^\d+(?:\.\d+)?$/.test(trimmed))
+    return Number(trimmed) === 0
+      ? refuse(`must be a duration ${LIKE}, or the number 0; ${got}`, 'Write "0s".')
+      : bareNumber(Number(trimmed));
   // Read it leniently (spaces, long unit names, any order) to say exactly what to change.
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*/g)];
   const covered = parts.map((part) => part[0]).join("") === trimmed && parts.length > 0;
@@ -164,7 +186,8 @@ function explain(value: string): ParsedDuration {
   if (parts.some(([, , written]) => !UNITS.includes(written as DurationUnit))) reasons.push("with the units h, m, s and ms");
   const ranks = units.map((unit) => (unit === "d" ? -1 : UNITS.indexOf(unit)));
   if (ranks.some((rank, i) => i > 0 && rank <= ranks[i - 1]!)) reasons.push("with each unit once, largest first");
-  if (parts.length > 1 && parts.some(([, amount]) => amount!.includes("."))) reasons.push('with a decimal only in a single-unit form like "1.5s"');
+  if (parts.length > 1 && parts.some(([, amount]) => amount!.includes(".")))
+    reasons.push('with a decimal only in a single-unit form like "1.5s"');
   return refuse(`must be a duration written ${reasons.join(", ") || LIKE}, ${got}`, instead);
 }
 

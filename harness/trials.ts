@@ -86,7 +86,8 @@ export function percentile(sorted: readonly number[], p: number): number | null 
 /** Each statistic's trial, by the same nearest ranks as `distribution`; ties keep trial order. */
 export function boundedStatistics(values: ReadonlyArray<Omit<Bounded, "trial"> | null>): BoundedStatistics {
   const measured = values.flatMap((value, index) => (value === null ? [] : [{ ...value, trial: index + 1 }])).sort((a, b) => a.ms - b.ms);
-  const at = (p: number) => (measured.length === 0 ? null : measured[Math.min(measured.length - 1, Math.max(0, Math.ceil((p / 100) * measured.length) - 1))]!);
+  const at = (p: number) =>
+    measured.length === 0 ? null : measured[Math.min(measured.length - 1, Math.max(0, Math.ceil((p / 100) * measured.length) - 1))]!;
   return { min: measured[0] ?? null, median: at(50), p95: at(95), max: measured.at(-1) ?? null };
 }
 
@@ -103,7 +104,11 @@ export function distribution(values: ReadonlyArray<number | null>): Distribution
 }
 
 /** The value a gate is judged on, for its direction and the chosen statistic. */
-function judgedValue(spec: GateSpec, values: ReadonlyArray<number | null>, statistic: TrialStatistic): { value: number | null; label: string } {
+function judgedValue(
+  spec: GateSpec,
+  values: ReadonlyArray<number | null>,
+  statistic: TrialStatistic,
+): { value: number | null; label: string } {
   // A trial that could not measure the metric fails the gate, as a single run would.
   if (values.some((value) => value === null)) return { value: null, label: "all trials" };
   const sorted = (values as number[]).toSorted((a, b) => a - b);
@@ -119,13 +124,27 @@ function judgedValue(spec: GateSpec, values: ReadonlyArray<number | null>, stati
   return upper ? { value: percentile(sorted, 95), label: "p95" } : { value: percentile(sorted, 5), label: "p5" };
 }
 
-export function summarizeTrials(results: readonly RunResult[], gates: readonly GateSpec[], statistic: TrialStatistic = "worst"): TrialsResult {
-  const metrics = new Set<GateMetric>(["failover.latencyMs", "recovery.latencyMs", "availability.ratio", "writes.lostAcknowledged", ...gates.map((gate) => gate.metric)]);
+export function summarizeTrials(
+  results: readonly RunResult[],
+  gates: readonly GateSpec[],
+  statistic: TrialStatistic = "worst",
+): TrialsResult {
+  const metrics = new Set<GateMetric>([
+    "failover.latencyMs",
+    "recovery.latencyMs",
+    "availability.ratio",
+    "writes.lostAcknowledged",
+    ...gates.map((gate) => gate.metric),
+  ]);
   const distributions: Partial<Record<GateMetric, Distribution>> = {};
   for (const metric of metrics) distributions[metric] = distribution(results.map((result) => metricValue(result.metrics, metric)));
 
   const gateResults = gates.map((spec) => {
-    const { value, label } = judgedValue(spec, results.map((result) => metricValue(result.metrics, spec.metric)), statistic);
+    const { value, label } = judgedValue(
+      spec,
+      results.map((result) => metricValue(result.metrics, spec.metric)),
+      statistic,
+    );
     return { ...spec, actual: value, pass: value !== null && compare(value, spec.operator, spec.threshold), statistic: label };
   });
 
@@ -135,16 +154,25 @@ export function summarizeTrials(results: readonly RunResult[], gates: readonly G
   let reason: string | null = null;
   if (results.length === 0 || errored.length > 0) {
     verdict = "errored";
-    reason = results.length === 0 ? "no trial ran" : `${errored.length} of ${results.length} trials errored: ${errored[0]!.reason ?? "no reason"}`;
+    reason =
+      results.length === 0 ? "no trial ran" : `${errored.length} of ${results.length} trials errored: ${errored[0]!.reason ?? "no reason"}`;
   } else if (failed.length > 0) {
     verdict = "deviated";
-    reason = failed.map((gate) => `${gate.metric} (${gate.statistic} over ${results.length} trials) was ${gate.actual ?? "not measured"}, expected ${gate.expected}`).join("; ");
+    reason = failed
+      .map(
+        (gate) =>
+          `${gate.metric} (${gate.statistic} over ${results.length} trials) was ${gate.actual ?? "not measured"}, expected ${gate.expected}`,
+      )
+      .join("; ");
   }
   const rows = results.map(trialRow);
   const bounded = (metric: BoundedMetric) =>
     boundedStatistics(
       rows.map((row) => {
-        const [ms, lowerMs, upperMs] = metric === "failover.latencyMs" ? [row.failoverMs, row.failoverLowerMs, row.failoverUpperMs] : [row.recoveryMs, row.recoveryLowerMs, row.recoveryUpperMs];
+        const [ms, lowerMs, upperMs] =
+          metric === "failover.latencyMs"
+            ? [row.failoverMs, row.failoverLowerMs, row.failoverUpperMs]
+            : [row.recoveryMs, row.recoveryLowerMs, row.recoveryUpperMs];
         return ms === null ? null : { ms, lowerMs, upperMs };
       }),
     );

@@ -56,8 +56,10 @@ export interface ActionDefinition<S extends ActionSchema, R extends Capability |
   run(spec: z.output<S>, use: ActionUse<ControlFor<R>>): Promise<string | void>;
 }
 
-export interface Action<S extends ActionSchema = ActionSchema, R extends Capability | null = Capability | null>
-  extends ActionDefinition<S, R> {
+export interface Action<S extends ActionSchema = ActionSchema, R extends Capability | null = Capability | null> extends ActionDefinition<
+  S,
+  R
+> {
   readonly kind: z.output<S>["kind"];
 }
 

@@ -72,7 +72,10 @@ interface Sign {
 function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput<AnatomyMetrics> {
   const failover = reading.failover.metrics;
   if (failover.happened !== true || failover.faultAtMs === null) {
-    const reason = failover.happened === false ? "no failover: no anatomy to read" : `no anatomy: ${reading.failover.reason ?? "whether a failover happened is unknown"}`;
+    const reason =
+      failover.happened === false
+        ? "no failover: no anatomy to read"
+        : `no anatomy: ${reading.failover.reason ?? "whether a failover happened is unknown"}`;
     return { valid: failover.happened === false ? true : "unknown", metrics: emptyAnatomy(), reason };
   }
   const faultAt = failover.faultAtMs;
@@ -80,7 +83,10 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
   const newPrimary = failover.newPrimary;
   const cause = context.disruptions.find((disruption) => disruption.t === faultAt);
 
-  const detection = cause?.kind === "action" ? { t: faultAt, by: `switchover "${cause.label}" began`, mechanism: "switchover" as const } : detectionSign(context, faultAt, oldPrimary);
+  const detection =
+    cause?.kind === "action"
+      ? { t: faultAt, by: `switchover "${cause.label}" began`, mechanism: "switchover" as const }
+      : detectionSign(context, faultAt, oldPrimary);
   const promotion = promotionSign(context, reading.promotions, newPrimary, detection?.t ?? faultAt, detection?.mechanism ?? null);
   const after = (t: number | null | undefined) => (t === null || t === undefined ? null : Math.max(0, t - faultAt));
   const promotedAfterMs = after(promotion?.t);
@@ -115,9 +121,13 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
     promotionMs: promotedAfterMs === null || detectedAfterMs === null ? null : Math.max(0, promotedAfterMs - detectedAfterMs),
     clients,
     clientsRecoveredAfterMs,
-    clientRecoveryMs: clientsRecoveredAfterMs === null || promotedAfterMs === null ? null : Math.max(0, clientsRecoveredAfterMs - promotedAfterMs),
+    clientRecoveryMs:
+      clientsRecoveredAfterMs === null || promotedAfterMs === null ? null : Math.max(0, clientsRecoveredAfterMs - promotedAfterMs),
   };
-  const unseen = [detection ? null : "no HA decision was recorded (the target's failover is decided where pgdrill cannot see it)", promotion ? null : "no promotion was seen"].filter((part) => part !== null);
+  const unseen = [
+    detection ? null : "no HA decision was recorded (the target's failover is decided where pgdrill cannot see it)",
+    promotion ? null : "no promotion was seen",
+  ].filter((part) => part !== null);
   return { valid: true, metrics, ...(unseen.length > 0 ? { reason: unseen.join("; ") } : {}) };
 }
 
@@ -131,7 +141,11 @@ function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: str
     if (isPromoteStart(event) && event.t >= faultAt) {
       // A promote waits its detection delay (`after`) before acting: it acts then.
       const delay = event.afterMs ?? 0;
-      return { t: event.t + delay, by: delay > 0 ? `pgdrill's "${event.label}" acted after its ${formatMs(delay)} delay` : `pgdrill's "${event.label}" began`, mechanism: "pgdrill" };
+      return {
+        t: event.t + delay,
+        by: delay > 0 ? `pgdrill's "${event.label}" acted after its ${formatMs(delay)} delay` : `pgdrill's "${event.label}" began`,
+        mechanism: "pgdrill",
+      };
     }
     for (const read of readers) {
       const sign = read(event);
@@ -156,7 +170,14 @@ function promotionSign(
   mechanism: Sign["mechanism"] | null,
 ): (Sign & { afterT?: number }) | null {
   const seen = newPrimary === null ? undefined : promotions.get(newPrimary)?.find((promotion) => promotion.byT >= since);
-  const probe = seen ? { t: seen.byT, afterT: seen.afterT, by: `the role probe saw ${seen.node} out of recovery`, mechanism: mechanism ?? ("pgdrill" as const) } : null;
+  const probe = seen
+    ? {
+        t: seen.byT,
+        afterT: seen.afterT,
+        by: `the role probe saw ${seen.node} out of recovery`,
+        mechanism: mechanism ?? ("pgdrill" as const),
+      }
+    : null;
   const word = mechanismWord(context, newPrimary, since);
   if (!probe) return word;
   if (!word || probe.t <= word.t) return probe;
@@ -173,7 +194,8 @@ function mechanismWord(context: HistoryContext, newPrimary: string | null, since
   let standIn: Sign | null = null;
   for (const event of context.events) {
     if (event.t < since) continue;
-    if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok !== false) return { t: event.t, by: `pgdrill's "${event.label}" returned`, mechanism: "pgdrill" };
+    if (event.kind === "action" && event.action === "promote" && event.phase === "end" && event.ok !== false)
+      return { t: event.t, by: `pgdrill's "${event.label}" returned`, mechanism: "pgdrill" };
     for (const read of readers) {
       const word = read(event);
       if (word?.sure) return word.sign;

@@ -24,7 +24,13 @@ import { OperationCounts, totals, windowPass, type ProbeTimeline } from "./downt
 export type AvailabilityMetrics = Metrics["availability"];
 
 export const availabilityChecker = defineChecker<AvailabilityMetrics>({
-  empty: () => ({ ...availabilityOf({ windows: [], observed: null }, new OperationCounts(), null), probe: null, faultWindowRatio: null, faultWindowOperationRatio: null, byProbe: {} }),
+  empty: () => ({
+    ...availabilityOf({ windows: [], observed: null }, new OperationCounts(), null),
+    probe: null,
+    faultWindowRatio: null,
+    faultWindowOperationRatio: null,
+    byProbe: {},
+  }),
   start(context) {
     const pass = windowPass(context);
     const faultAt = context.firstDisruptionAt;
@@ -36,13 +42,19 @@ export const availabilityChecker = defineChecker<AvailabilityMetrics>({
         for (const probe of reading.probes) byProbe[probe.name] = availabilityOf(probe.timeline, probe.counts, probe.sloMs);
         const headline = reading.headline;
         if (!headline) {
-          return { valid: "unknown", metrics: { ...availabilityChecker.empty(), byProbe }, reason: "no select1 or writes probe operations recorded" };
+          return {
+            valid: "unknown",
+            metrics: { ...availabilityChecker.empty(), byProbe },
+            reason: "no select1 or writes probe operations recorded",
+          };
         }
         const own = byProbe[headline.name]!;
         const faultWindowRatio = faultAt === null ? null : shareServed(headline.timeline, faultAt);
         const faultWindowOperationRatio = faultAt === null ? null : headline.countsFromFault.ratio;
         const reason =
-          own.observedFromMs === null ? `probe "${headline.name}" completed no operation` : `probe "${headline.name}" observed no time (its operations took 0 ms)`;
+          own.observedFromMs === null
+            ? `probe "${headline.name}" completed no operation`
+            : `probe "${headline.name}" observed no time (its operations took 0 ms)`;
         return {
           valid: own.ratio === null ? "unknown" : true,
           metrics: { ...own, probe: headline.name, faultWindowRatio, faultWindowOperationRatio, byProbe },

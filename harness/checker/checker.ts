@@ -135,7 +135,11 @@ const sharedPasses = new WeakMap<HistoryContext, Map<object, SharedEntry>>();
  * feeds it; the others only read its result. A pass that threw fails every reader, as a checker
  * that threw does: none reads half a fold.
  */
-export function sharedPass<R>(context: HistoryContext, key: object, create: (context: HistoryContext) => { operation(operation: Operation): void; finish(): R }): SharedPass<R> {
+export function sharedPass<R>(
+  context: HistoryContext,
+  key: object,
+  create: (context: HistoryContext) => { operation(operation: Operation): void; finish(): R },
+): SharedPass<R> {
   let byKey = sharedPasses.get(context);
   if (!byKey) sharedPasses.set(context, (byKey = new Map()));
   let entry = byKey.get(key);

@@ -53,7 +53,12 @@ export const downtimeChecker = defineChecker<DowntimeMetrics>({
           byProbe[probe.name] = totals(probe.timeline.windows);
         }
         const headline = reading.headline;
-        if (!headline) return { valid: "unknown", metrics: { ...downtimeChecker.empty(), windows, byProbe }, reason: "no select1 or writes probe operations recorded" };
+        if (!headline)
+          return {
+            valid: "unknown",
+            metrics: { ...downtimeChecker.empty(), windows, byProbe },
+            reason: "no select1 or writes probe operations recorded",
+          };
         return { valid: true, metrics: { windows, ...byProbe[headline.name]!, byProbe } };
       },
     };
@@ -106,7 +111,14 @@ function windowFold(context: HistoryContext): { operation(operation: Operation):
     finish(): WindowReading {
       const read = probes.all.map((probe): ProbeReading => {
         const tracker = trackers.of(probe.name);
-        return { name: probe.name, type: probe.type, timeline: tracker.finish(), sloMs: tracker.sloMs, counts: all.get(probe.name) ?? new OperationCounts(), countsFromFault: fromFault.get(probe.name) ?? new OperationCounts() };
+        return {
+          name: probe.name,
+          type: probe.type,
+          timeline: tracker.finish(),
+          sloMs: tracker.sloMs,
+          counts: all.get(probe.name) ?? new OperationCounts(),
+          countsFromFault: fromFault.get(probe.name) ?? new OperationCounts(),
+        };
       });
       const headline = probes.headline;
       return { probes: read, headline: headline ? read.find((probe) => probe.name === headline.name)! : null };
@@ -229,7 +241,11 @@ export class WindowTracker {
       const slo = this.sloMs!;
       if (this.current) this.current.stalls += 1;
       else if (Math.max(operation.invokeT + slo, this.lastEnd) < operation.completeT) {
-        this.open(operation.invokeT + slo, this.lastServed === null ? null : this.lastServed + slo, null, { failures: 0, stalls: 1, lastFailureMs: null });
+        this.open(operation.invokeT + slo, this.lastServed === null ? null : this.lastServed + slo, null, {
+          failures: 0,
+          stalls: 1,
+          lastFailureMs: null,
+        });
       }
       // The probe waited, unserved, until this completion: the end is exact.
       this.close(operation.completeT, operation.completeT, false);
@@ -248,12 +264,20 @@ export class WindowTracker {
   finish(): ProbeTimeline {
     if (this.finished) return this.finished;
     this.close(this.lastSeen, this.lastSeen, true);
-    this.finished = { windows: this.windows, observed: this.firstInvoke === null ? null : { fromMs: this.firstInvoke, toMs: this.lastSeen } };
+    this.finished = {
+      windows: this.windows,
+      observed: this.firstInvoke === null ? null : { fromMs: this.firstInvoke, toMs: this.lastSeen },
+    };
     return this.finished;
   }
 
   /** `refusedAt`: the completion of the failure that opened it (null for a stall: its start is exact). */
-  private open(startMs: number, servedAt: number | null, refusedAt: number | null, counts: Omit<OpenWindow, "startMs" | "startLowerMs" | "startUpperMs">): void {
+  private open(
+    startMs: number,
+    servedAt: number | null,
+    refusedAt: number | null,
+    counts: Omit<OpenWindow, "startMs" | "startLowerMs" | "startUpperMs">,
+  ): void {
     const start = Math.max(startMs, this.lastEnd);
     // Nothing seen before it: the earliest is the start itself (no bound leaves the observed span).
     const lower = Math.max(Math.min(servedAt ?? start, start), this.lastEnd, this.firstInvoke ?? start);

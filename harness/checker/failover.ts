@@ -57,7 +57,13 @@ const emptyFailover = (): FailoverMetrics => ({
   originalPrimary: null,
   newPrimary: null,
 });
-const emptyRecovery = (): RecoveryMetrics => ({ latencyMs: null, latencyLowerMs: null, latencyUpperMs: null, stableAfterMs: null, node: null });
+const emptyRecovery = (): RecoveryMetrics => ({
+  latencyMs: null,
+  latencyLowerMs: null,
+  latencyUpperMs: null,
+  stableAfterMs: null,
+  node: null,
+});
 
 /** What one fold over the operations found: both checkers' outputs, and what the failover's anatomy reads beside them. */
 export interface OutageReading {
@@ -140,14 +146,24 @@ export function outageFold(context: HistoryContext): { operation: (operation: Op
       const own = probes.all.flatMap((probe) => {
         const tracker = byProbe.get(probe.name);
         if (!tracker || probe.type === "role") return [];
-        return [{ name: probe.name, type: probe.type, outage: { startedAt: tracker.outage?.invokeT ?? null, recoveredAt: tracker.recovery?.completeT ?? null } }];
+        return [
+          {
+            name: probe.name,
+            type: probe.type,
+            outage: { startedAt: tracker.outage?.invokeT ?? null, recoveredAt: tracker.recovery?.completeT ?? null },
+          },
+        ];
       });
       return { ...read(context, tracker, subject), probes: own, promotions: promotions.byNode };
     },
   };
 }
 
-function read(context: HistoryContext, tracker: OutageTracker | null, subject: string | null): Pick<OutageReading, "failover" | "recovery"> {
+function read(
+  context: HistoryContext,
+  tracker: OutageTracker | null,
+  subject: string | null,
+): Pick<OutageReading, "failover" | "recovery"> {
   const originalPrimary = context.runStart?.primary ?? null;
   const base: FailoverMetrics = { ...emptyFailover(), originalPrimary };
   if (!tracker || !subject) {
@@ -173,14 +189,27 @@ function read(context: HistoryContext, tracker: OutageTracker | null, subject: s
     const node = tracker.lastOk?.node ?? originalPrimary;
     const before = tracker.okBeforeDisruption?.node ?? originalPrimary;
     const change = primaryChange(before, node, tracker.identitiesAtDisruption, tracker.latestIdentity(node, firstDisruptionAt));
-    const at = { ...base, faultAtMs: first.t, faultLabel: first.label, newPrimary: node, happened: change.happened, evidence: change.evidence };
+    const at = {
+      ...base,
+      faultAtMs: first.t,
+      faultLabel: first.label,
+      newPrimary: node,
+      happened: change.happened,
+      evidence: change.evidence,
+    };
     return {
-      failover: { valid: true, metrics: change.happened ? { ...at, ...noCost } : at, reason: change.happened ? `${reason}; the primary changed (${change.evidence})` : `no failover: ${reason}` },
+      failover: {
+        valid: true,
+        metrics: change.happened ? { ...at, ...noCost } : at,
+        reason: change.happened ? `${reason}; the primary changed (${change.evidence})` : `no failover: ${reason}`,
+      },
       recovery: { valid: true, metrics: { ...noCost, node }, reason },
     };
   }
 
-  const cause = context.disruptions.filter((disruption) => disruption.t <= outage.invokeT).reduce((latest: Disruption, disruption) => (disruption.t >= latest.t ? disruption : latest));
+  const cause = context.disruptions
+    .filter((disruption) => disruption.t <= outage.invokeT)
+    .reduce((latest: Disruption, disruption) => (disruption.t >= latest.t ? disruption : latest));
   const faultAtMs = cause.t;
   const { recovery, stable, lastBadBeforeRecovery } = tracker;
   const recoveryMetrics: RecoveryMetrics = {
@@ -199,12 +228,24 @@ function read(context: HistoryContext, tracker: OutageTracker | null, subject: s
   const before = tracker.okBeforeOutage?.node ?? originalPrimary;
   const change = primaryChange(before, recovery.node, tracker.identitiesAtOutage, tracker.identityAfterRecovery);
   const failoverMetrics: FailoverMetrics = change.happened
-    ? { ...at, happened: true, evidence: change.evidence, latencyMs: recoveryMetrics.latencyMs, latencyLowerMs: recoveryMetrics.latencyLowerMs, latencyUpperMs: recoveryMetrics.latencyUpperMs, stableAfterMs: recoveryMetrics.stableAfterMs }
+    ? {
+        ...at,
+        happened: true,
+        evidence: change.evidence,
+        latencyMs: recoveryMetrics.latencyMs,
+        latencyLowerMs: recoveryMetrics.latencyLowerMs,
+        latencyUpperMs: recoveryMetrics.latencyUpperMs,
+        stableAfterMs: recoveryMetrics.stableAfterMs,
+      }
     : { ...at, happened: false, evidence: change.evidence };
   const unstable = stable ? null : `${subject} recovered but were failing again when the drill ended`;
-  const failoverReason = change.happened ? undefined : `no failover: recovered on the same primary${recovery.node ? ` (${recovery.node})` : ""}; ${change.evidence}`;
+  const failoverReason = change.happened
+    ? undefined
+    : `no failover: recovered on the same primary${recovery.node ? ` (${recovery.node})` : ""}; ${change.evidence}`;
   return {
-    failover: unstable ? { valid: false, metrics: failoverMetrics, reason: unstable } : { valid: true, metrics: failoverMetrics, ...(failoverReason ? { reason: failoverReason } : {}) },
+    failover: unstable
+      ? { valid: false, metrics: failoverMetrics, reason: unstable }
+      : { valid: true, metrics: failoverMetrics, ...(failoverReason ? { reason: failoverReason } : {}) },
     recovery: unstable ? { valid: false, metrics: recoveryMetrics, reason: unstable } : { valid: true, metrics: recoveryMetrics },
   };
 }
@@ -228,21 +269,44 @@ function identityOf(operation: Operation): Identity | null {
  * Did the primary change between the node that served before and the one that served after? By
  * name first; the same name by the role probe's view of that node, before and after.
  */
-function primaryChange(before: string | null, after: string | null, identitiesBefore: ReadonlyMap<string, Identity>, identityAfter: Identity | null): { happened: boolean; evidence: string } {
+function primaryChange(
+  before: string | null,
+  after: string | null,
+  identitiesBefore: ReadonlyMap<string, Identity>,
+  identityAfter: Identity | null,
+): { happened: boolean; evidence: string } {
   if (before !== null && after !== null && before !== after) return { happened: true, evidence: `node ${before} → ${after}` };
   const name = after ?? before ?? "?";
   const earlier = after === null ? undefined : identitiesBefore.get(after);
   const later = identityAfter !== null && identityAfter.node === after ? identityAfter : null;
-  if (!earlier || !later) return { happened: false, evidence: `the same node (${name}); no role samples of it before and after to tell a server change behind the name` };
-  if (earlier.server !== null && later.server !== null && earlier.server !== later.server) return { happened: true, evidence: `server ${earlier.server} → ${later.server} behind ${name}` };
+  if (!earlier || !later)
+    return {
+      happened: false,
+      evidence: `the same node (${name}); no role samples of it before and after to tell a server change behind the name`,
+    };
+  if (earlier.server !== null && later.server !== null && earlier.server !== later.server)
+    return { happened: true, evidence: `server ${earlier.server} → ${later.server} behind ${name}` };
   if (earlier.timeline !== null && later.timeline !== null && earlier.timeline !== later.timeline) {
     // The same server on a new timeline was promoted again (an HA manager that demoted it when it
     // lost its DCS, then took it back): the same primary. Only a name that hides its server fails over this way.
-    if (earlier.server !== null && later.server !== null) return { happened: false, evidence: `the same node (${name}), server ${later.server}, promoted again: timeline ${earlier.timeline} → ${later.timeline}` };
+    if (earlier.server !== null && later.server !== null)
+      return {
+        happened: false,
+        evidence: `the same node (${name}), server ${later.server}, promoted again: timeline ${earlier.timeline} → ${later.timeline}`,
+      };
     return { happened: true, evidence: `timeline ${earlier.timeline} → ${later.timeline} on ${name}` };
   }
-  const same = [earlier.server !== null && later.server !== null ? `server ${later.server}` : null, earlier.timeline !== null && later.timeline !== null ? `timeline ${later.timeline}` : null].filter((part) => part !== null);
-  return { happened: false, evidence: same.length > 0 ? `the same node (${name}), ${same.join(", ")} before and after` : `the same node (${name}); its role samples name no server or timeline` };
+  const same = [
+    earlier.server !== null && later.server !== null ? `server ${later.server}` : null,
+    earlier.timeline !== null && later.timeline !== null ? `timeline ${later.timeline}` : null,
+  ].filter((part) => part !== null);
+  return {
+    happened: false,
+    evidence:
+      same.length > 0
+        ? `the same node (${name}), ${same.join(", ")} before and after`
+        : `the same node (${name}); its role samples name no server or timeline`,
+  };
 }
 
 /**
@@ -299,7 +363,8 @@ class OutageTracker {
   role(sample: Identity): void {
     this.passTime(sample.invokeT);
     this.identities.set(sample.node, sample);
-    if (this.recovery && !this.identityAfterRecovery && sample.node === this.recovery.node && sample.invokeT >= this.recovery.invokeT) this.identityAfterRecovery = sample;
+    if (this.recovery && !this.identityAfterRecovery && sample.node === this.recovery.node && sample.invokeT >= this.recovery.invokeT)
+      this.identityAfterRecovery = sample;
   }
 
   /** The node's latest identity, if it was sampled at or after `since`. */

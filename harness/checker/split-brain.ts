@@ -26,7 +26,11 @@ export const splitBrainChecker = defineChecker<SplitBrainMetrics>({
         const metrics = { detected: windows.length > 0, overlapMs, windows };
         if (!metrics.detected) return { valid: true, metrics };
         const first = windows[0]!;
-        return { valid: false, metrics, reason: `${first.nodes.join(" and ")} were both primary from ${first.startMs} ms (${overlapMs} ms in all)` };
+        return {
+          valid: false,
+          metrics,
+          reason: `${first.nodes.join(" and ")} were both primary from ${first.startMs} ms (${overlapMs} ms in all)`,
+        };
       },
     };
   },

@@ -51,7 +51,16 @@ export const writesChecker = defineChecker<WritesMetrics>({
         if (operation.type !== "write") return;
         let tally = probes.get(operation.probe);
         if (!tally) {
-          tally = { read: finalReads.get(operation.probe), attempted: 0, acknowledged: 0, failed: 0, unknown: 0, lostIds: [], unknownCommitted: 0, failedButPresent: 0 };
+          tally = {
+            read: finalReads.get(operation.probe),
+            attempted: 0,
+            acknowledged: 0,
+            failed: 0,
+            unknown: 0,
+            lostIds: [],
+            unknownCommitted: 0,
+            failedButPresent: 0,
+          };
           probes.set(operation.probe, tally);
         }
         const id = operation.value;
@@ -86,15 +95,21 @@ export const writesChecker = defineChecker<WritesMetrics>({
           metrics.finalReadNode ??= read?.node ?? null;
           if (!read || !read.ok) {
             unreadable = true;
-            problems.push(read ? `the final read of "${probe}" failed (${read.error ?? "no error recorded"})` : `no final read of "${probe}" was recorded`);
+            problems.push(
+              read
+                ? `the final read of "${probe}" failed (${read.error ?? "no error recorded"})`
+                : `no final read of "${probe}" was recorded`,
+            );
             continue;
           }
           metrics.lostIds.push(...tally.lostIds);
           lost += tally.lostIds.length;
           unknownCommitted += tally.unknownCommitted;
           failedButPresent += tally.failedButPresent;
-          if (tally.lostIds.length > 0) problems.push(`${tally.lostIds.length} acknowledged write(s) of "${probe}" missing from the final read on ${read.node}`);
-          if (tally.failedButPresent > 0) problems.push(`${tally.failedButPresent} failed write(s) of "${probe}" are present on ${read.node}`);
+          if (tally.lostIds.length > 0)
+            problems.push(`${tally.lostIds.length} acknowledged write(s) of "${probe}" missing from the final read on ${read.node}`);
+          if (tally.failedButPresent > 0)
+            problems.push(`${tally.failedButPresent} failed write(s) of "${probe}" are present on ${read.node}`);
         }
         metrics.lostIds.sort((a, b) => a - b);
 

@@ -23,7 +23,11 @@ export const REPLY_WAIT_MS = 10_000;
 export function parseStepOption(value: string): string {
   const match = /^\s*[mM]?([1-9]\d{0,3})\s*$/.exec(value);
   if (!match) {
-    throw new InputError("--step", `${JSON.stringify(value)} is not a manual step`, 'Give its id as the drill shows it (">>> MANUAL STEP m2"), e.g. --step m2, or its number among the schedule\'s manual steps in the order written, e.g. --step 2.');
+    throw new InputError(
+      "--step",
+      `${JSON.stringify(value)} is not a manual step`,
+      'Give its id as the drill shows it (">>> MANUAL STEP m2"), e.g. --step m2, or its number among the schedule\'s manual steps in the order written, e.g. --step 2.',
+    );
   }
   return `m${match[1]}`;
 }
@@ -34,24 +38,48 @@ export function parseStepOption(value: string): string {
  * the run's schedule (its scenario.json) does not have. `text` is a mark's or a confirmation's note,
  * or why a step was not done. Returns the request's id, which the drill's reply carries.
  */
-export function sendOperatorRequest(runDirOrId: string, type: RequestType, text: string, options: { step?: string; cwd?: string } = {}): { runDir: string; id: string } {
+export function sendOperatorRequest(
+  runDirOrId: string,
+  type: RequestType,
+  text: string,
+  options: { step?: string; cwd?: string } = {},
+): { runDir: string; id: string } {
   const clean = cleanNote(text);
-  if (type === "mark" && !clean) throw new InputError("note", "is empty", 'Say what happened, e.g. pgdrill mark <run> "deleted the primary pod".');
-  if (type === "not-done" && !clean) throw new InputError("--not-done", "is empty", 'Say why the step could not be done, e.g. --not-done "no access to the console".');
+  if (type === "mark" && !clean)
+    throw new InputError("note", "is empty", 'Say what happened, e.g. pgdrill mark <run> "deleted the primary pod".');
+  if (type === "not-done" && !clean)
+    throw new InputError("--not-done", "is empty", 'Say why the step could not be done, e.g. --not-done "no access to the console".');
   const step = options.step === undefined ? undefined : parseStepOption(options.step);
   const runDir = findRunDir(runDirOrId, options.cwd ?? process.cwd());
   const ended = runEndOf(runDir);
-  if (ended) throw new InputError("run", `the drill in ${runDir} already ended (${ended.status})`, "Marks and confirmations go to a running drill; `pgdrill run` and `pgdrill watch` print its run directory.");
+  if (ended)
+    throw new InputError(
+      "run",
+      `the drill in ${runDir} already ended (${ended.status})`,
+      "Marks and confirmations go to a running drill; `pgdrill run` and `pgdrill watch` print its run directory.",
+    );
   if (step !== undefined) {
     const steps = manualStepsOfRun(runDir);
     if (steps && !steps.some((each) => each.id === step)) {
-      throw new InputError("--step", steps.length === 0 ? `this run has no manual steps (asked for ${step})` : `this run has no manual step ${step} (its manual steps: ${steps.map((each) => each.id).join(", ")})`, steps.length === 0 ? "Drop --step: a confirmation with nothing to confirm is recorded as a mark." : "Name one of those with --step, as the drill showed it (>>> MANUAL STEP m1).");
+      throw new InputError(
+        "--step",
+        steps.length === 0
+          ? `this run has no manual steps (asked for ${step})`
+          : `this run has no manual step ${step} (its manual steps: ${steps.map((each) => each.id).join(", ")})`,
+        steps.length === 0
+          ? "Drop --step: a confirmation with nothing to confirm is recorded as a mark."
+          : "Name one of those with --step, as the drill showed it (>>> MANUAL STEP m1).",
+      );
     }
   }
   const id = `${process.pid}-${randomBytes(4).toString("hex")}`;
   const base = { pid: process.pid, at: new Date().toISOString(), id };
   const request: OperatorRequest =
-    type === "mark" ? { type, note: clean, ...base } : type === "confirm" ? { type, note: clean, ...(step ? { step } : {}), ...base } : { type, reason: clean, ...(step ? { step } : {}), ...base };
+    type === "mark"
+      ? { type, note: clean, ...base }
+      : type === "confirm"
+        ? { type, note: clean, ...(step ? { step } : {}), ...base }
+        : { type, reason: clean, ...(step ? { step } : {}), ...base };
   // One short line, appended (O_APPEND): requests from several terminals do not interleave.
   appendFileSync(join(runDir, OPERATOR_FILE), `${JSON.stringify(request)}\n`);
   return { runDir, id };
@@ -72,7 +100,11 @@ function manualStepsOfRun(runDir: string): ManualStepInfo[] | null {
  * Waits up to `waitMs` for the drill's reply to request `id`: the reply, or why none came ("the
  * drill ended", or null: not within the wait).
  */
-export async function awaitOperatorReply(runDir: string, id: string, waitMs: number): Promise<OperatorReply | { ended: { status: string } } | null> {
+export async function awaitOperatorReply(
+  runDir: string,
+  id: string,
+  waitMs: number,
+): Promise<OperatorReply | { ended: { status: string } } | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const reply = readReply(runDir, id);
@@ -96,7 +128,8 @@ function readReply(runDir: string, id: string): OperatorReply | null {
     if (!line.includes(id)) continue;
     try {
       const reply = JSON.parse(line) as Partial<OperatorReply>;
-      if (reply.id === id && typeof reply.ok === "boolean" && typeof reply.message === "string") return { id, ok: reply.ok, message: reply.message };
+      if (reply.id === id && typeof reply.ok === "boolean" && typeof reply.message === "string")
+        return { id, ok: reply.ok, message: reply.message };
     } catch {
       // a line still being written
     }

@@ -140,7 +140,7 @@ export async function watchCommand(
   };
   let measuring = false;
   const stops = stopsOnInterrupt(io, live, () => measuring);
-  const marking = keyboard ? "; m marks a moment" : "; `pgdrill mark <run-dir> \"note\"` marks a moment";
+  const marking = keyboard ? "; m marks a moment" : '; `pgdrill mark <run-dir> "note"` marks a moment';
   live.log(`watching ${capped ?? `for ${options.for}`}: Ctrl-C ends it (completed, every report written)${marking}`);
   try {
     const outcome = await runDrill(scenario, {

@@ -25,12 +25,20 @@ export interface PoolSettings {
 const GUIDE_DEFAULTS: PoolSettings = { min: 5, max: 20, recycleMs: 300_000 };
 
 /** Scenario options first, then the environment the application reads, then the guide's values. */
-export function poolSettings(options: { min?: number; max?: number; recycle?: string | number } | undefined, env: NodeJS.ProcessEnv = process.env): PoolSettings {
+export function poolSettings(
+  options: { min?: number; max?: number; recycle?: string | number } | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): PoolSettings {
   const fromEnv = (name: string): number | undefined => {
     const text = env[name];
     if (text === undefined || text === "") return undefined;
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 0) throw new InputError(name, `must be a whole number, got "${text}"`, `Fix ${name} in the environment, or set the probe's pool option.`);
+    if (!Number.isInteger(value) || value < 0)
+      throw new InputError(
+        name,
+        `must be a whole number, got "${text}"`,
+        `Fix ${name} in the environment, or set the probe's pool option.`,
+      );
     return value;
   };
   const envRecycle = fromEnv("DATABASE_POOL_RECYCLE");
@@ -38,10 +46,15 @@ export function poolSettings(options: { min?: number; max?: number; recycle?: st
     min: options?.min ?? fromEnv("DATABASE_POOL_MIN") ?? GUIDE_DEFAULTS.min,
     max: options?.max ?? fromEnv("DATABASE_POOL_MAX") ?? GUIDE_DEFAULTS.max,
     // Seconds in the environment (as the guide writes it); a duration in the scenario.
-    recycleMs: options?.recycle !== undefined ? toMs(options.recycle) : envRecycle !== undefined ? envRecycle * 1000 : GUIDE_DEFAULTS.recycleMs,
+    recycleMs:
+      options?.recycle !== undefined ? toMs(options.recycle) : envRecycle !== undefined ? envRecycle * 1000 : GUIDE_DEFAULTS.recycleMs,
   };
   if (settings.max < 1 || settings.min > settings.max) {
-    throw new InputError("pool", `min ${settings.min} and max ${settings.max} do not make a pool`, "Use 0 <= min <= max and max >= 1 (DATABASE_POOL_MIN/MAX or the probe's pool option).");
+    throw new InputError(
+      "pool",
+      `min ${settings.min} and max ${settings.max} do not make a pool`,
+      "Use 0 <= min <= max and max >= 1 (DATABASE_POOL_MIN/MAX or the probe's pool option).",
+    );
   }
   return settings;
 }

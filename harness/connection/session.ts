@@ -111,13 +111,7 @@ function destroy(client: pg.Client): void {
   client.connection.stream.destroy();
 }
 
-async function withDeadline<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-  afterSend: boolean,
-  onTimeout: () => void,
-): Promise<T> {
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string, afterSend: boolean, onTimeout: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

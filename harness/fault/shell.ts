@@ -18,11 +18,20 @@ export interface RunShellOptions extends ShellOptions {
 
 /** Resolves with the command's (masked, trimmed) output; rejects when it fails or times out. */
 export async function runShell(command: string, options: RunShellOptions): Promise<string> {
-  const shell = $({ quiet: true, nothrow: true, env: { ...process.env, ...options.env }, timeout: options.timeoutMs, timeoutSignal: "SIGKILL" });
+  const shell = $({
+    quiet: true,
+    nothrow: true,
+    env: { ...process.env, ...options.env },
+    timeout: options.timeoutMs,
+    timeoutSignal: "SIGKILL",
+  });
   const result = await shell`bash -c ${command}`;
   const output = options.redact(tail(`${result.stdout}${result.stderr}`.trim()));
   if (result.exitCode === 0) return output;
-  const why = result.signal === "SIGKILL" ? `was killed after ${Math.round(options.timeoutMs / 1000)} s (its timeout)` : `exited with ${result.exitCode ?? result.signal ?? "no code"}`;
+  const why =
+    result.signal === "SIGKILL"
+      ? `was killed after ${Math.round(options.timeoutMs / 1000)} s (its timeout)`
+      : `exited with ${result.exitCode ?? result.signal ?? "no code"}`;
   throw new HarnessError(`the command ${why}${output ? `: ${lastLine(output)}` : ""}`);
 }
 
@@ -31,6 +40,11 @@ function tail(text: string): string {
 }
 
 function lastLine(text: string): string {
-  return text.split("\n").filter((line) => line.trim() !== "").at(-1)?.trim() ?? "";
+  return (
+    text
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .at(-1)
+      ?.trim() ?? ""
+  );
 }
-

@@ -72,7 +72,9 @@ export function isGateMetric(name: string): name is GateMetric {
 
 /** Parses a gate map; `field` names where it came from in errors (default "gate"). */
 export function parseGate(gate: GateMap, field = "gate"): GateSpec[] {
-  return Object.entries(gate).flatMap(([metric, expression]) => (expression === undefined ? [] : [parseEntry(metric, expression, `${field}.${metric}`)]));
+  return Object.entries(gate).flatMap(([metric, expression]) =>
+    expression === undefined ? [] : [parseEntry(metric, expression, `${field}.${metric}`)],
+  );
 }
 
 function parseEntry(metric: string, expression: string, field: string): GateSpec {
@@ -92,7 +94,11 @@ const OVERRIDE = new RegExp(`^\\s*([A-Za-z][A-Za-z0-9.]*)\\s*((?:${GATE_OPERATOR
 export function parseGateOverride(text: string): GateSpec {
   const match = OVERRIDE.exec(text);
   if (!match) {
-    throw new InputError("--gate", `"${text}" is not a metric and a comparison`, 'Write it like --gate "failover.latencyMs<20000" or --gate "availability.ratio>=0.99"');
+    throw new InputError(
+      "--gate",
+      `"${text}" is not a metric and a comparison`,
+      'Write it like --gate "failover.latencyMs<20000" or --gate "availability.ratio>=0.99"',
+    );
   }
   const [, metric, expression] = match as unknown as [string, string, string];
   if (!isGateMetric(metric)) {
@@ -145,7 +151,8 @@ export function evaluateGate(specs: readonly GateSpec[], metrics: Metrics): Gate
 /** Why a metric was not measured, where the metrics tell: a failover gate on a drill whose primary came back. */
 function unmeasuredNote(metrics: Metrics, metric: GateMetric): string | null {
   const { failover, recovery } = metrics;
-  if (metric.startsWith("anatomy.") && failover.happened === true) return "a failover happened but this phase's edge was not recorded (no HA decision or promotion seen; see checks.anatomy)";
+  if (metric.startsWith("anatomy.") && failover.happened === true)
+    return "a failover happened but this phase's edge was not recorded (no HA decision or promotion seen; see checks.anatomy)";
   if (!(metric.startsWith("failover.") || metric.startsWith("anatomy.")) || failover.happened !== false) return null;
   if (failover.faultAtMs === null) return "no failover: no fault injected";
   if (recovery.latencyMs === 0) return "no failover: no write outage, the primary did not change";

@@ -48,7 +48,8 @@ export function decideVerdict(input: VerdictInput): VerdictOutcome {
 function erroredReason({ started, runEnd, steadyStateFailure, crashed, truncated }: VerdictInput): string | null {
   const truncatedNote = truncated ? " (its last line was cut short)" : "";
   if (!started) return `the history has no run-start event${truncatedNote}: it is not a pgdrill history or it was cut off`;
-  if (!runEnd) return `the history has no run-end${truncatedNote}: the harness was killed or crashed mid-run; numbers cover what was recorded`;
+  if (!runEnd)
+    return `the history has no run-end${truncatedNote}: the harness was killed or crashed mid-run; numbers cover what was recorded`;
   if (runEnd.status !== "completed") return `the run ${runEnd.status}${runEnd.error ? `: ${runEnd.error}` : ""}`;
   if (steadyStateFailure) return `steady state not met before any fault: ${steadyStateFailure.message}`;
   if (crashed.length > 0) return crashed.map((crash) => `${crash.check} ${crash.reason}`).join("; ");
@@ -57,6 +58,8 @@ function erroredReason({ started, runEnd, steadyStateFailure, crashed, truncated
 
 /** "2 gates failed: failover.latencyMs < 500 (actual 770); ...". */
 export function describeFailedGates(failed: readonly GateResult[]): string {
-  const parts = failed.map((gate) => `${gate.metric} ${gate.expected} (actual ${formatActual(gate.actual)}${gate.note ? `: ${gate.note}` : ""})`);
+  const parts = failed.map(
+    (gate) => `${gate.metric} ${gate.expected} (actual ${formatActual(gate.actual)}${gate.note ? `: ${gate.note}` : ""})`,
+  );
   return `${failed.length} gate${failed.length === 1 ? "" : "s"} failed: ${parts.join("; ")}`;
 }

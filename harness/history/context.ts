@@ -56,7 +56,10 @@ export class ContextBuilder {
   }
 
   finish(): HistoryContext {
-    const firstDisruptionAt = this.disruptions.reduce<number | null>((first, disruption) => (first === null || disruption.t < first ? disruption.t : first), null);
+    const firstDisruptionAt = this.disruptions.reduce<number | null>(
+      (first, disruption) => (first === null || disruption.t < first ? disruption.t : first),
+      null,
+    );
     return { runStart: this.runStart, events: this.events, disruptions: this.disruptions, firstDisruptionAt, lastT: this.lastT };
   }
 }

@@ -125,7 +125,20 @@ export class OperationSequencer {
       return;
     }
     // No invoke recorded (should not happen): its latency says when it must have started.
-    const orphan: Operation = { probe: event.probe, type: event.type, worker: event.worker, op: event.op, invokeT: event.t - event.latencyMs, completeT: null, outcome: null, node: null, server: null, value: null, latencyMs: null, error: null };
+    const orphan: Operation = {
+      probe: event.probe,
+      type: event.type,
+      worker: event.worker,
+      op: event.op,
+      invokeT: event.t - event.latencyMs,
+      completeT: null,
+      outcome: null,
+      node: null,
+      server: null,
+      value: null,
+      latencyMs: null,
+      error: null,
+    };
     complete(orphan, event);
     this.learn(orphan);
     this.enqueue(orphan);

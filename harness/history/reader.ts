@@ -111,7 +111,11 @@ export class HistoryFile {
       lineNumber += 1;
       if (isBlank(buffer, start, end)) return;
       if (pending) {
-        throw new InputError(`${this.path}:${pending.line}`, `is not a History event (${pending.problem})`, "Only the last line of a history may be cut short; restore the file or re-run the drill");
+        throw new InputError(
+          `${this.path}:${pending.line}`,
+          `is not a History event (${pending.problem})`,
+          "Only the last line of a history may be cut short; restore the file or re-run the drill",
+        );
       }
       try {
         visit(new HistoryLine(buffer, start, end, this.observations));

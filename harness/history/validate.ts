@@ -61,7 +61,10 @@ export function arrayOf<T>(item: Guard<T>, items: string): Guard<T[]> {
 }
 
 function pairOf<T>(item: Guard<T>): Guard<[T, T]> {
-  return guard(`[${item.expected}, ${item.expected}]`, (value) => Array.isArray(value) && value.length === 2 && item(value[0]) && item(value[1]));
+  return guard(
+    `[${item.expected}, ${item.expected}]`,
+    (value) => Array.isArray(value) && value.length === 2 && item(value[0]) && item(value[1]),
+  );
 }
 
 /** The fields of T a shape checks: all but the kind and t, which every event has and which are checked first. */
@@ -94,22 +97,33 @@ function object<T>(expected: string, shape: Shape<T>): Guard<T> {
 
 const outcome = oneOf<Outcome>({ ok: true, fail: true, info: true });
 const opType = oneOf<OpType>({ select1: true, write: true, role: true });
-const phase = oneOf<Phase>({ starting: true, "steady-state": true, drill: true, healing: true, "final-read": true, teardown: true, analysis: true });
+const phase = oneOf<Phase>({
+  starting: true,
+  "steady-state": true,
+  drill: true,
+  healing: true,
+  "final-read": true,
+  teardown: true,
+  analysis: true,
+});
 const roleValue = object<RoleValue>('a role value ({"primary": true or false, "timeline": a number or null, …})', {
   primary: boolean,
   timeline: nullable(number),
   server: optional(string),
   systemId: optional(string),
 });
-const probeRecord = object<ProbeRecord>('a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a number or absent, "endpoint": a string or absent, "connection": one of fresh, held, pool or absent})', {
-  name: string,
-  type: opType,
-  everyMs: number,
-  timeoutMs: number,
-  sloMs: optional(number),
-  endpoint: optional(string),
-  connection: optional(oneOf<"fresh" | "held" | "pool">({ fresh: true, held: true, pool: true })),
-});
+const probeRecord = object<ProbeRecord>(
+  'a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a number or absent, "endpoint": a string or absent, "connection": one of fresh, held, pool or absent})',
+  {
+    name: string,
+    type: opType,
+    everyMs: number,
+    timeoutMs: number,
+    sloMs: optional(number),
+    endpoint: optional(string),
+    connection: optional(oneOf<"fresh" | "held" | "pool">({ fresh: true, held: true, pool: true })),
+  },
+);
 
 /** Every kind of event, and what each field of it must be. */
 const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
@@ -161,7 +175,14 @@ const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
   },
   endpoint: { endpoint: oneOf({ rw: true, ro: true }), node: string },
   "steady-state": { ok: boolean, availability: nullable(number), required: number, message: string },
-  "final-read": { probe: string, node: string, ok: boolean, ranges: arrayOf(pairOf(number), "[from, to] pairs of numbers"), count: number, error: optional(string) },
+  "final-read": {
+    probe: string,
+    node: string,
+    ok: boolean,
+    ranges: arrayOf(pairOf(number), "[from, to] pairs of numbers"),
+    count: number,
+    error: optional(string),
+  },
   log: { level: oneOf({ info: true, warn: true, error: true }), message: string },
   mark: { note: string, by: oneOf({ keyboard: true, command: true }) },
   "run-end": { status: oneOf({ completed: true, aborted: true, errored: true }), error: optional(string) },
@@ -191,7 +212,10 @@ const QUICK: { [K in "invoke" | "complete"]: (event: Record<string, unknown>) =>
 };
 
 const COMPILED = new Map<string, Compiled>(
-  Object.entries(SHAPES).map(([kind, shape]) => [kind, compile(shape as Shape<unknown>, (QUICK as Record<string, Compiled["quick"]>)[kind])]),
+  Object.entries(SHAPES).map(([kind, shape]) => [
+    kind,
+    compile(shape as Shape<unknown>, (QUICK as Record<string, Compiled["quick"]>)[kind]),
+  ]),
 );
 /** The kinds every target shares. */
 export const CORE_KINDS = Object.keys(SHAPES) as CoreKind[];

@@ -119,8 +119,16 @@ export class OperatorDesk {
    * is no step of this run): the refusal says which step is waiting, if any.
    */
   answer(answer: Answer, step?: string): { prompt: ManualPrompt } | Refusal {
-    if (this.mode === "auto") return { problem: "this run confirms its manual steps itself (--confirm-manual auto)", fix: 'Record what happened as a mark instead (pgdrill mark <run> "note").' };
-    if (this.mode === "command" && answer.by !== "command") return { problem: "this run's manual steps are answered with `pgdrill confirm` (--confirm-manual command)", fix: "Run pgdrill confirm <run> from a shell." };
+    if (this.mode === "auto")
+      return {
+        problem: "this run confirms its manual steps itself (--confirm-manual auto)",
+        fix: 'Record what happened as a mark instead (pgdrill mark <run> "note").',
+      };
+    if (this.mode === "command" && answer.by !== "command")
+      return {
+        problem: "this run's manual steps are answered with `pgdrill confirm` (--confirm-manual command)",
+        fix: "Run pgdrill confirm <run> from a shell.",
+      };
     const index = step === undefined ? 0 : this.waiting.findIndex((entry) => entry.prompt.id === step);
     const entry = this.waiting[index];
     if (!entry) return this.refusal(step, answer.done);
@@ -145,10 +153,13 @@ export class OperatorDesk {
     if (this.mode === "auto") return Promise.resolve({ by: "auto" });
     if (signal.aborted) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const entry = { prompt, resolve: (confirmation: Confirmation | null) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(confirmation);
-      } };
+      const entry = {
+        prompt,
+        resolve: (confirmation: Confirmation | null) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(confirmation);
+        },
+      };
       const onAbort = () => {
         const index = this.waiting.indexOf(entry);
         if (index >= 0) this.waiting.splice(index, 1);
@@ -178,18 +189,31 @@ export class OperatorDesk {
       this.mark(request.note, "command");
       return { ok: true, message: "marked" };
     }
-    const answered = this.answer(request.type === "confirm" ? { by: "command", done: true, note: request.note } : { by: "command", done: false, reason: request.reason }, request.step);
+    const answered = this.answer(
+      request.type === "confirm"
+        ? { by: "command", done: true, note: request.note }
+        : { by: "command", done: false, reason: request.reason },
+      request.step,
+    );
     if ("prompt" in answered) {
       if (request.type === "confirm" && request.note) this.mark(request.note, "command");
       const what = `${answered.prompt.id} (${quoteSay(answered.prompt.say)})`;
-      return { ok: true, message: request.type === "confirm" ? `confirmed ${what}` : `recorded ${what} as not done: ${cleanNote(request.reason)}` };
+      return {
+        ok: true,
+        message: request.type === "confirm" ? `confirmed ${what}` : `recorded ${what} as not done: ${cleanNote(request.reason)}`,
+      };
     }
     if (request.type === "confirm" && request.step === undefined) {
-      this.log(`\`pgdrill confirm\` with no manual step waiting${this.mode === "auto" ? " (--confirm-manual auto confirms them itself)" : ""}: recorded as a mark`);
+      this.log(
+        `\`pgdrill confirm\` with no manual step waiting${this.mode === "auto" ? " (--confirm-manual auto confirms them itself)" : ""}: recorded as a mark`,
+      );
       this.mark(request.note || "confirm (no manual step was waiting)", "command");
       return { ok: true, message: `${answered.problem}: recorded as a mark` };
     }
-    const what = request.type === "confirm" ? `\`pgdrill confirm${request.step ? ` --step ${request.step}` : ""}\`` : `\`pgdrill confirm${request.step ? ` --step ${request.step}` : ""} --not-done\``;
+    const what =
+      request.type === "confirm"
+        ? `\`pgdrill confirm${request.step ? ` --step ${request.step}` : ""}\``
+        : `\`pgdrill confirm${request.step ? ` --step ${request.step}` : ""} --not-done\``;
     const message = `${answered.problem}. ${answered.fix}`;
     this.warn(`${what} refused: ${message}`);
     this.log(`${what} refused: ${answered.problem}`);
@@ -199,16 +223,27 @@ export class OperatorDesk {
   /** Why an answer for `step` (or the waiting one) cannot be taken, and which step waits instead. */
   private refusal(step: string | undefined, done: boolean): Refusal {
     const waiting = this.waiting.map((entry) => entry.prompt);
-    const waits = waiting.length === 0 ? "no manual step is waiting" : `${waiting.map((prompt) => `${prompt.id} (${quoteSay(prompt.say)})`).join(" and ")} ${waiting.length === 1 ? "is" : "are"} waiting`;
+    const waits =
+      waiting.length === 0
+        ? "no manual step is waiting"
+        : `${waiting.map((prompt) => `${prompt.id} (${quoteSay(prompt.say)})`).join(" and ")} ${waiting.length === 1 ? "is" : "are"} waiting`;
     const asMark = 'record what happened as a mark (pgdrill mark <run> "note")';
-    if (step === undefined) return { problem: waits, fix: done ? `Nothing to confirm now; ${asMark}.` : `Nothing to record as not done now; ${asMark}.` };
+    if (step === undefined)
+      return { problem: waits, fix: done ? `Nothing to confirm now; ${asMark}.` : `Nothing to record as not done now; ${asMark}.` };
     const other = waiting[0]?.id;
     if (this.steps.length > 0 && !this.steps.some((each) => each.id === step)) {
-      return { problem: `this run has no manual step ${step} (its manual steps: ${this.steps.map((each) => each.id).join(", ")}); ${waits}`, fix: other ? `Name the one waiting: --step ${other}.` : "Name one of those with --step." };
+      return {
+        problem: `this run has no manual step ${step} (its manual steps: ${this.steps.map((each) => each.id).join(", ")}); ${waits}`,
+        fix: other ? `Name the one waiting: --step ${other}.` : "Name one of those with --step.",
+      };
     }
     const ended = this.ended.get(step);
-    const state = ended ? `${step} is not waiting: it ${ended.how} at ${formatT(ended.t)}` : `${step} is not waiting: it has not been shown yet`;
-    const fix = other ? `If you meant ${other}, send it again with --step ${other}; if it was for ${step}, ${asMark}.` : `Nothing is waiting; ${asMark}.`;
+    const state = ended
+      ? `${step} is not waiting: it ${ended.how} at ${formatT(ended.t)}`
+      : `${step} is not waiting: it has not been shown yet`;
+    const fix = other
+      ? `If you meant ${other}, send it again with --step ${other}; if it was for ${step}, ${asMark}.`
+      : `Nothing is waiting; ${asMark}.`;
     return { problem: `${state}; ${waits}`, fix };
   }
 

@@ -44,7 +44,11 @@ export interface OperatorReply {
 /** One line, printable, at most MAX_NOTE_CHARS. */
 export function cleanNote(note: string): string {
   // eslint-disable-next-line no-control-regex
-  return note.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s+/g, " ").trim().slice(0, MAX_NOTE_CHARS);
+  return note
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, MAX_NOTE_CHARS);
 }
 
 /**
@@ -129,29 +133,39 @@ const REQUEST_ID = /^[\w.-]{1,64}$/;
 export function parseRequest(line: string, lineNumber = 1): { request: OperatorRequest } | { problem: string; id?: string } {
   const where = `${OPERATOR_FILE} line ${lineNumber}`;
   const fix = "Send requests with `pgdrill mark` and `pgdrill confirm`, which write them as the drill reads them.";
-  const problem = (field: string, what: string, id?: string) => ({ problem: new InputError(field ? `${where}: "${field}"` : where, what, fix).message, ...(id ? { id } : {}) });
+  const problem = (field: string, what: string, id?: string) => ({
+    problem: new InputError(field ? `${where}: "${field}"` : where, what, fix).message,
+    ...(id ? { id } : {}),
+  });
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch {
     return problem("", "is not JSON");
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return problem("", `must be a JSON object, got ${JSON.stringify(parsed)}`);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    return problem("", `must be a JSON object, got ${JSON.stringify(parsed)}`);
   const raw = parsed as Record<string, unknown>;
   const id = typeof raw.id === "string" && REQUEST_ID.test(raw.id) ? raw.id : undefined;
-  if (raw.id !== undefined && id === undefined) return problem("id", `must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(raw.id)}`);
+  if (raw.id !== undefined && id === undefined)
+    return problem("id", `must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(raw.id)}`);
   const type = raw.type;
-  if (typeof type !== "string" || !(REQUEST_TYPES as readonly string[]).includes(type)) return problem("type", `must be one of ${REQUEST_TYPES.join(", ")}, got ${JSON.stringify(type)}`, id);
+  if (typeof type !== "string" || !(REQUEST_TYPES as readonly string[]).includes(type))
+    return problem("type", `must be one of ${REQUEST_TYPES.join(", ")}, got ${JSON.stringify(type)}`, id);
   const kind = type as RequestType;
   const unknown = Object.keys(raw).filter((key) => !REQUEST_KEYS[kind].includes(key));
   if (unknown.length > 0) return problem(unknown[0]!, `is not a key of a ${kind} request (its keys: ${REQUEST_KEYS[kind].join(", ")})`, id);
-  if (typeof raw.pid !== "number" || !Number.isInteger(raw.pid) || raw.pid < 0) return problem("pid", `must be the sender's process id (a whole number), got ${JSON.stringify(raw.pid)}`, id);
-  if (typeof raw.at !== "string") return problem("at", `must be the time it was sent (an ISO 8601 string), got ${JSON.stringify(raw.at)}`, id);
-  if (raw.step !== undefined && (typeof raw.step !== "string" || !STEP_ID.test(raw.step))) return problem("step", `must be a manual step id like "m2", got ${JSON.stringify(raw.step)}`, id);
+  if (typeof raw.pid !== "number" || !Number.isInteger(raw.pid) || raw.pid < 0)
+    return problem("pid", `must be the sender's process id (a whole number), got ${JSON.stringify(raw.pid)}`, id);
+  if (typeof raw.at !== "string")
+    return problem("at", `must be the time it was sent (an ISO 8601 string), got ${JSON.stringify(raw.at)}`, id);
+  if (raw.step !== undefined && (typeof raw.step !== "string" || !STEP_ID.test(raw.step)))
+    return problem("step", `must be a manual step id like "m2", got ${JSON.stringify(raw.step)}`, id);
   const base = { pid: raw.pid, at: raw.at, ...(id ? { id } : {}) };
   const step = typeof raw.step === "string" ? { step: raw.step } : {};
   if (kind === "not-done") {
-    if (typeof raw.reason !== "string" || !cleanNote(raw.reason)) return problem("reason", `must say why the step could not be done, got ${JSON.stringify(raw.reason)}`, id);
+    if (typeof raw.reason !== "string" || !cleanNote(raw.reason))
+      return problem("reason", `must say why the step could not be done, got ${JSON.stringify(raw.reason)}`, id);
     return { request: { type: "not-done", reason: cleanNote(raw.reason), ...step, ...base } };
   }
   if (typeof raw.note !== "string") return problem("note", `must be a string, got ${JSON.stringify(raw.note)}`, id);

@@ -26,7 +26,12 @@ export interface Connections {
 }
 
 /** `pool` settings are required for, and used only by, mode "pool". */
-export function connectionsFor(mode: ConnectionMode, endpoint: () => Endpoint, options: SessionOptions, pool: PoolSettings | undefined): Connections {
+export function connectionsFor(
+  mode: ConnectionMode,
+  endpoint: () => Endpoint,
+  options: SessionOptions,
+  pool: PoolSettings | undefined,
+): Connections {
   if (mode === "pool") {
     if (!pool) throw new Error('connection "pool" needs pool settings');
     return pooled(endpoint, options, pool);

@@ -55,7 +55,12 @@ export function roleProbe(spec: RoleSpec): Probe {
                 if (!row) return { outcome: "fail", error: "the role query returned no row" };
                 return {
                   outcome: "ok",
-                  value: { primary: row.recovery === false, timeline: row.timeline === null ? null : Number(row.timeline), server: row.server, ...(row.system_id ? { systemId: row.system_id } : {}) },
+                  value: {
+                    primary: row.recovery === false,
+                    timeline: row.timeline === null ? null : Number(row.timeline),
+                    server: row.server,
+                    ...(row.system_id ? { systemId: row.system_id } : {}),
+                  },
                 };
               } catch (error) {
                 return { outcome: "fail", error: describeError(error) };

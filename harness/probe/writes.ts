@@ -80,7 +80,12 @@ export function writesProbe(spec: WritesSpec): Probe {
             const warning = session.notices.find((notice) => /synchronous replication/i.test(notice.message));
             await connections.finish(session, false);
             const server = serverOf(result.rows[0]);
-            return { outcome: "ok", node: session.endpoint.node, ...(server ? { server } : {}), ...(warning ? { error: `WARNING ${warning.message}` } : {}) };
+            return {
+              outcome: "ok",
+              node: session.endpoint.node,
+              ...(server ? { server } : {}),
+              ...(warning ? { error: `WARNING ${warning.message}` } : {}),
+            };
           } catch (error) {
             await connections.finish(session, true);
             return { outcome: writeOutcome(error), node: session.endpoint.node, error: describeError(error) };
@@ -100,9 +105,21 @@ export function writesProbe(spec: WritesSpec): Probe {
         try {
           const session = await Session.connect(endpoint, { ...sessionOptions, connectTimeoutMs: 2000 });
           try {
-            const result = await session.query<{ id: string }>(`SELECT id FROM ${writesTable(topology)} WHERE probe = $1 ORDER BY id`, [name], 10_000);
+            const result = await session.query<{ id: string }>(
+              `SELECT id FROM ${writesTable(topology)} WHERE probe = $1 ORDER BY id`,
+              [name],
+              10_000,
+            );
             const ids = result.rows.map((row) => Number(row.id));
-            history.append({ kind: "final-read", t: roundMs(clock.now()), probe: name, node, ok: true, ranges: toRanges(ids), count: ids.length });
+            history.append({
+              kind: "final-read",
+              t: roundMs(clock.now()),
+              probe: name,
+              node,
+              ok: true,
+              ranges: toRanges(ids),
+              count: ids.length,
+            });
             return;
           } finally {
             await session.close();
@@ -121,7 +138,8 @@ export function writesProbe(spec: WritesSpec): Probe {
  * PgBouncer's refusals before it hands the query to any server: the write cannot have run. (Its
  * "server conn crashed?" can follow a sent query, so it stays unknown.)
  */
-const POOLER_REFUSALS = /server login has been failing|pgbouncer cannot connect to server|no more connections allowed|query_wait_timeout|client_login_timeout/;
+const POOLER_REFUSALS =
+  /server login has been failing|pgbouncer cannot connect to server|no more connections allowed|query_wait_timeout|client_login_timeout/;
 
 /**
  * An ERROR from the server means the statement was refused and its transaction rolled back: fail.

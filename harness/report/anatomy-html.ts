@@ -18,7 +18,8 @@ export function anatomySegments(anatomy: Metrics["anatomy"], client: AnatomyClie
   return { detection: anatomy.detectionMs, promotion: anatomy.promotionMs, recovery: client.recoveryMs };
 }
 
-const total = (segments: Record<Phase, number | null>) => Object.values(segments).reduce<number>((sum, ms) => sum + Math.max(0, ms ?? 0), 0);
+const total = (segments: Record<Phase, number | null>) =>
+  Object.values(segments).reduce<number>((sum, ms) => sum + Math.max(0, ms ?? 0), 0);
 
 export function renderAnatomyHtml(model: ReportModel): string {
   if (!model.anatomy.observed) return `<div id="anatomy"><p class="meta anatomy-none">${e(model.anatomy.why)}</p></div>`;
@@ -34,7 +35,9 @@ export function renderAnatomyHtml(model: ReportModel): string {
       const title = `${PHASE_LABELS[phase]}: ${formatMs(ms)}`;
       return `<span class="anatomy-segment ${phase}" data-ms="${ms ?? ""}" title="${e(title)}" style="display: inline-block; height: 100%; width: ${width}%; background: ${ANATOMY_COLORS[phase]};"></span>`;
     });
-    const figures = (Object.keys(ANATOMY_COLORS) as Phase[]).map((phase) => `${swatch(ANATOMY_COLORS[phase])}${e(PHASE_LABELS[phase])} ${e(formatMs(segments[phase]))}`).join(" · ");
+    const figures = (Object.keys(ANATOMY_COLORS) as Phase[])
+      .map((phase) => `${swatch(ANATOMY_COLORS[phase])}${e(PHASE_LABELS[phase])} ${e(formatMs(segments[phase]))}`)
+      .join(" · ");
     return `<div class="anatomy-client" data-probe="${e(client.probe)}">
   <div class="anatomy-head"><strong>${e(client.probe)}</strong> <span class="meta">via ${e(client.via)} · back ${e(formatMs(client.recoveredAfterMs))} after the fault</span></div>
   <div class="anatomy-bar" style="display: flex; height: 16px; background: #f4f4f4; border-radius: 2px; overflow: hidden;">${parts.join("")}</div>
@@ -46,7 +49,10 @@ export function renderAnatomyHtml(model: ReportModel): string {
     `detected by: ${anatomy.detectedBy ?? "not observed"}`,
     `promoted by: ${anatomy.promotedBy ?? "not observed"}${anatomy.newPrimary ? ` (${anatomy.newPrimary})` : ""}`,
   ].join(" · ");
-  const after = anatomy.faultLabel === null ? "" : ` after “${anatomy.faultLabel}”${anatomy.faultAtMs === null ? "" : ` at ${formatMs(anatomy.faultAtMs)}`}`;
+  const after =
+    anatomy.faultLabel === null
+      ? ""
+      : ` after “${anatomy.faultLabel}”${anatomy.faultAtMs === null ? "" : ` at ${formatMs(anatomy.faultAtMs)}`}`;
   const clients = rows.length > 0 ? rows.join("\n") : `<p class="meta">No client path was measured.</p>`;
   return `<div id="anatomy">
 <p class="anatomy-mechanism">${e(mechanism)}</p>

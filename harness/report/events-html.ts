@@ -39,14 +39,30 @@ export function renderEventsHtml({ context, drill }: ReportModel): string {
     const { check } = steady;
     const held = check?.ok ? `<span class="ok">held</span>` : `<span class="bad">failed</span>`;
     const outcome = check === null ? "not checked" : `${held} ${e(check.message)}`;
-    rows.push({ at: steady.startMs, cells: ["steady-state window", relativeCell(clock, steady.startMs), relativeCell(clock, steady.endMs), utcCell(clock, steady.startMs), utcCell(clock, steady.endMs), e(formatMs(steady.endMs - steady.startMs)), outcome] });
+    rows.push({
+      at: steady.startMs,
+      cells: [
+        "steady-state window",
+        relativeCell(clock, steady.startMs),
+        relativeCell(clock, steady.endMs),
+        utcCell(clock, steady.startMs),
+        utcCell(clock, steady.endMs),
+        e(formatMs(steady.endMs - steady.startMs)),
+        outcome,
+      ],
+    });
   }
   for (const step of drill.steps) {
     const instant = step.end === "instant" || step.end === "not injected" || step.end === "running";
     const closed = step.end === "healed" || step.end === "ended";
     // An inject that failed is its own ending; an action that failed still ended.
     const why = step.error ? ` (${e(step.error)})` : "";
-    const ending = step.end === "not injected" ? `<span class="bad">not injected</span>${why}` : !step.ok ? `${e(ENDINGS[step.end])}: <span class="bad">failed</span>${why}` : `${e(ENDINGS[step.end])}${step.end === "heal failed" ? why : ""}`;
+    const ending =
+      step.end === "not injected"
+        ? `<span class="bad">not injected</span>${why}`
+        : !step.ok
+          ? `${e(ENDINGS[step.end])}: <span class="bad">failed</span>${why}`
+          : `${e(ENDINGS[step.end])}${step.end === "heal failed" ? why : ""}`;
     rows.push({
       at: step.startMs,
       cells: [
@@ -63,5 +79,9 @@ export function renderEventsHtml({ context, drill }: ReportModel): string {
   // In the order they began: an inject is recorded when it finishes, after actions that began later.
   rows.sort((a, b) => a.at - b.at);
   if (rows.length === 0) return `<div id="events"><p class="meta">No steady-state window, fault or action was recorded.</p></div>`;
-  return table("events", ["what", "from", "to", "from (UTC)", "to (UTC)", "lasted", "how it ended"], rows.map((row) => row.cells));
+  return table(
+    "events",
+    ["what", "from", "to", "from (UTC)", "to (UTC)", "lasted", "how it ended"],
+    rows.map((row) => row.cells),
+  );
 }

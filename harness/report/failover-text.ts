@@ -9,14 +9,23 @@ import { formatMsWithin } from "./format.ts";
 
 type Outage = Pick<Metrics, "failover" | "recovery">;
 
-const MECHANISM: Record<NonNullable<Metrics["anatomy"]["mechanism"]>, string> = { pgdrill: "pgdrill's promote", operator: "the operator", "ha-manager": "the HA manager", switchover: "a switchover" };
+const MECHANISM: Record<NonNullable<Metrics["anatomy"]["mechanism"]>, string> = {
+  pgdrill: "pgdrill's promote",
+  operator: "the operator",
+  "ha-manager": "the HA manager",
+  switchover: "a switchover",
+};
 
 /** The terminal summary's part: "failover 1.16 s → standby", "no failover: recovered on the same primary in 3.03 s". */
 export function outageHeadline({ failover, recovery }: Outage): string {
   if (failover.faultAtMs === null && failover.happened === false) return "no fault injected";
   if (recovery.latencyMs === null) return "did not recover";
-  if (failover.happened === true) return `failover ${formatMs(failover.latencyMs)}${failover.newPrimary ? ` → ${failover.newPrimary}` : ""}`;
-  if (failover.happened === false) return recovery.latencyMs === 0 ? "no write outage, no failover" : `no failover: recovered on the same primary in ${formatMs(recovery.latencyMs)}`;
+  if (failover.happened === true)
+    return `failover ${formatMs(failover.latencyMs)}${failover.newPrimary ? ` → ${failover.newPrimary}` : ""}`;
+  if (failover.happened === false)
+    return recovery.latencyMs === 0
+      ? "no write outage, no failover"
+      : `no failover: recovered on the same primary in ${formatMs(recovery.latencyMs)}`;
   return "failover n/a";
 }
 
@@ -61,9 +70,19 @@ export function anatomyLine(anatomy: Metrics["anatomy"]): string | null {
   if (!anatomy.observed) return null;
   const who = anatomy.mechanism ? ` (${MECHANISM[anatomy.mechanism]})` : "";
   const detection = anatomy.detectionMs === null ? "detection not seen" : `detection ${formatMs(anatomy.detectionMs)}${who}`;
-  const promotion = anatomy.promotionMs !== null ? `promotion ${formatMs(anatomy.promotionMs)}` : anatomy.promotedAfterMs !== null ? `promoted after ${formatMs(anatomy.promotedAfterMs)}` : "promotion not seen";
+  const promotion =
+    anatomy.promotionMs !== null
+      ? `promotion ${formatMs(anatomy.promotionMs)}`
+      : anatomy.promotedAfterMs !== null
+        ? `promoted after ${formatMs(anatomy.promotedAfterMs)}`
+        : "promotion not seen";
   const clients = anatomy.clients.map((client) => {
-    const time = client.recoveryMs !== null ? formatMs(client.recoveryMs) : client.recoveredAfterMs !== null ? `${formatMs(client.recoveredAfterMs)} after the fault` : "never";
+    const time =
+      client.recoveryMs !== null
+        ? formatMs(client.recoveryMs)
+        : client.recoveredAfterMs !== null
+          ? `${formatMs(client.recoveredAfterMs)} after the fault`
+          : "never";
     return `${client.probe} ${time} (${client.via})`;
   });
   return `${detection} → ${promotion} → clients: ${clients.length > 0 ? clients.join(", ") : "none"}`;
@@ -73,7 +92,8 @@ export function anatomyLine(anatomy: Metrics["anatomy"]): string | null {
 export function anatomyAbsence(result: RunResult): string {
   // A result.json analysed before pgdrill measured the anatomy has none; re-analysing gives it one.
   const anatomy = result.metrics.anatomy as Metrics["anatomy"] | undefined;
-  if (anatomy === undefined) return "No anatomy in this result: it was analysed before pgdrill measured one; `pgdrill report <run-dir>` re-analyses it.";
+  if (anatomy === undefined)
+    return "No anatomy in this result: it was analysed before pgdrill measured one; `pgdrill report <run-dir>` re-analyses it.";
   const { failover, recovery } = result.metrics;
   if (failover.faultAtMs === null) return "No anatomy: no fault was injected, so there was no failover to take apart.";
   if (failover.happened === false) {
@@ -81,7 +101,8 @@ export function anatomyAbsence(result: RunResult): string {
       ? "No anatomy: there was no write outage and no failover."
       : `No anatomy: no failover — writes came back on the same primary${recovery.node ? ` (${recovery.node})` : ""}, a recovery, not a failover.`;
   }
-  if (failover.happened === null) return "No anatomy: whether the primary changed cannot be said (the writes did not recover, or nothing was measured).";
+  if (failover.happened === null)
+    return "No anatomy: whether the primary changed cannot be said (the writes did not recover, or nothing was measured).";
   return "No anatomy: a failover happened, but the History holds no observation of when it was detected or promoted.";
 }
 

@@ -34,7 +34,11 @@ export function formatIds(ids: readonly number[], limit: number): string {
  * A measured duration with the range its edges allow, "2.98 s +50.0 ms/−3.2 ms" (or "±50.0 ms"
  * when the range is even either side; the bare duration when it is exact).
  */
-export function formatMsWithin(ms: number | null | undefined, lowerMs: number | null | undefined, upperMs: number | null | undefined): string {
+export function formatMsWithin(
+  ms: number | null | undefined,
+  lowerMs: number | null | undefined,
+  upperMs: number | null | undefined,
+): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "n/a";
   const plus = upperMs === null || upperMs === undefined ? 0 : Math.max(0, upperMs - ms);
   const minus = lowerMs === null || lowerMs === undefined ? 0 : Math.max(0, ms - lowerMs);
@@ -44,9 +48,14 @@ export function formatMsWithin(ms: number | null | undefined, lowerMs: number | 
 }
 
 /** A ratio with its range, "70.21% (69.73–70.40%)"; the bare ratio when the range is empty or unknown. */
-export function formatRatioWithin(ratio: number | null | undefined, lower: number | null | undefined, upper: number | null | undefined): string {
+export function formatRatioWithin(
+  ratio: number | null | undefined,
+  lower: number | null | undefined,
+  upper: number | null | undefined,
+): string {
   const text = formatRatio(ratio);
-  if (lower === null || lower === undefined || upper === null || upper === undefined || !Number.isFinite(lower) || !Number.isFinite(upper)) return text;
+  if (lower === null || lower === undefined || upper === null || upper === undefined || !Number.isFinite(lower) || !Number.isFinite(upper))
+    return text;
   if (upper - lower < 0.00005) return text;
   return `${text} (${(lower * 100).toFixed(2)}–${formatRatio(upper)})`;
 }

@@ -61,12 +61,16 @@ export async function renderHtml(model: ReportModel): Promise<string> {
   const metrics = table("metrics", ["metric", "value"], metricRows) + (note === null ? "" : `<p class="meta">${e(note)}</p>`);
   const gates =
     model.gates.length > 0
-      ? table("gates", ["gate", "expected", "actual", "result"], model.gates.map((g) => {
-          // A duration reads as one here; report.md shows the number the verdict's reason quotes.
-          const actual = e(g.duration && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual));
-          const note = g.note ? ` <span class="meta">(${e(g.note)})</span>` : "";
-          return [`<code>${e(g.metric)}</code>`, e(g.expected), actual + note, mark(g.pass)];
-        }))
+      ? table(
+          "gates",
+          ["gate", "expected", "actual", "result"],
+          model.gates.map((g) => {
+            // A duration reads as one here; report.md shows the number the verdict's reason quotes.
+            const actual = e(g.duration && g.actual !== null ? formatMs(g.actual) : formatActual(g.actual));
+            const note = g.note ? ` <span class="meta">(${e(g.note)})</span>` : "";
+            return [`<code>${e(g.metric)}</code>`, e(g.expected), actual + note, mark(g.pass)];
+          }),
+        )
       : `<div id="gates"><p>No gates: this run is reported, not judged.</p><table><tbody></tbody></table></div>`;
   const claimRows = claims.rows.map((c) => {
     const measured = c.drilled ? htmlText(claims.measured) + (c.against === null ? "" : ` (${c.against})`) : "—";

@@ -17,9 +17,24 @@ const MAX_WARNINGS = 20;
 
 export function renderMarkdown(model: ReportModel): string {
   const sections = [
-    header, keyMetrics, gates, claimedVsMeasured, clientsCompared, downtime, lostWrites, roleChanges, marks, warnings, checks,
+    header,
+    keyMetrics,
+    gates,
+    claimedVsMeasured,
+    clientsCompared,
+    downtime,
+    lostWrites,
+    roleChanges,
+    marks,
+    warnings,
+    checks,
   ];
-  return sections.map((section) => section(model)).filter((text) => text !== "").join("\n\n") + "\n";
+  return (
+    sections
+      .map((section) => section(model))
+      .filter((text) => text !== "")
+      .join("\n\n") + "\n"
+  );
 }
 
 /**
@@ -69,7 +84,10 @@ function header({ run, sentence }: ReportModel): string {
   if (sentence !== null) lines.push("", sentence);
   if (run.reason) lines.push("", `**Why:** ${run.reason}`);
   const completeness = run.complete ? "" : " · **incomplete history**";
-  lines.push("", `Run \`${run.runId}\` · target \`${run.target}\` · started ${run.startedAt} · took ${formatMs(run.durationMs)}${completeness}`);
+  lines.push(
+    "",
+    `Run \`${run.runId}\` · target \`${run.target}\` · started ${run.startedAt} · took ${formatMs(run.durationMs)}${completeness}`,
+  );
   return lines.join("\n");
 }
 
@@ -81,7 +99,8 @@ function keyMetrics({ keyMetrics: { rows, note } }: ReportModel): string {
 function gates({ gates: rows }: ReportModel): string {
   if (rows.length === 0) return "### Gates\n\nNo gates: the verdict only says whether the run completed.";
   const lines = rows.map(
-    (gate) => `| ${gate.pass ? "✅" : "❌"} | \`${gate.metric}\` | ${cell(gate.expected)} | ${formatActual(gate.actual)}${gate.note ? ` (${cell(gate.note)})` : ""} |`,
+    (gate) =>
+      `| ${gate.pass ? "✅" : "❌"} | \`${gate.metric}\` | ${cell(gate.expected)} | ${formatActual(gate.actual)}${gate.note ? ` (${cell(gate.note)})` : ""} |`,
   );
   return ["### Gates", "", "| | metric | expected | actual |", "|---|---|---|---|", ...lines].join("\n");
 }
@@ -90,10 +109,23 @@ function downtime({ downtime: windows }: ReportModel): string {
   if (windows.length === 0) return "";
   const rows = windows
     .slice(0, MAX_WINDOWS)
-    .map((w) => `| ${cell(w.probe)} | ${formatMs(w.startMs)} | ${formatMs(w.endMs)}${w.open ? " (still down)" : ""} | ${w.duration} | ${w.failures} | ${w.stalls} |`);
+    .map(
+      (w) =>
+        `| ${cell(w.probe)} | ${formatMs(w.startMs)} | ${formatMs(w.endMs)}${w.open ? " (still down)" : ""} | ${w.duration} | ${w.failures} | ${w.stalls} |`,
+    );
   const more = windows.length > MAX_WINDOWS ? [`\n… and ${windows.length - MAX_WINDOWS} more windows in result.json`] : [];
-  const note = "Each edge is known to within the probe's cadence: the duration's range is from the latest start and earliest end to the earliest start and latest end.";
-  return ["### Downtime windows", "", "| probe | from | to | duration | failed ops | slow ops |", "|---|---|---|---|---|---|", ...rows, ...more, "", note].join("\n");
+  const note =
+    "Each edge is known to within the probe's cadence: the duration's range is from the latest start and earliest end to the earliest start and latest end.";
+  return [
+    "### Downtime windows",
+    "",
+    "| probe | from | to | duration | failed ops | slow ops |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+    ...more,
+    "",
+    note,
+  ].join("\n");
 }
 
 function lostWrites({ lostWrites: lost }: ReportModel): string {
@@ -104,7 +136,9 @@ function lostWrites({ lostWrites: lost }: ReportModel): string {
 /** Marks and manual steps: what people said and did, when (a game day's own timeline). */
 function marks({ marks: moments }: ReportModel): string {
   if (moments.length === 0) return "";
-  const rows = moments.slice(0, MAX_MARKS).map((m) => `| ${formatMs(m.t)} | ${m.timeOfDay ?? ""} | ${m.kind} | ${cell(m.text)} | ${m.by} |`);
+  const rows = moments
+    .slice(0, MAX_MARKS)
+    .map((m) => `| ${formatMs(m.t)} | ${m.timeOfDay ?? ""} | ${m.kind} | ${cell(m.text)} | ${m.by} |`);
   const more = moments.length > MAX_MARKS ? [`\n… and ${moments.length - MAX_MARKS} more in history.jsonl`] : [];
   return ["### Marks and manual steps", "", "| at | UTC | what | note | by |", "|---|---|---|---|---|", ...rows, ...more].join("\n");
 }
@@ -113,7 +147,9 @@ function roleChanges({ roleChanges: changes }: ReportModel): string {
   if (changes.length === 0) return "";
   const rows = changes
     .slice(0, MAX_ROLE_CHANGES)
-    .map((change) => `| ${formatMs(change.t)} | ${cell(change.node)} | ${change.role} | ${change.timeline ?? ""} | ${change.server ?? ""} |`);
+    .map(
+      (change) => `| ${formatMs(change.t)} | ${cell(change.node)} | ${change.role} | ${change.timeline ?? ""} | ${change.server ?? ""} |`,
+    );
   const more = changes.length > MAX_ROLE_CHANGES ? [`\n… and ${changes.length - MAX_ROLE_CHANGES} more in result.json`] : [];
   return ["### Role changes", "", "| at | node | role | timeline | server |", "|---|---|---|---|---|", ...rows, ...more].join("\n");
 }

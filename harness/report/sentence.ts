@@ -12,7 +12,12 @@ import { outageHeadline } from "./failover-text.ts";
 export function runSentence(result: RunResult, history: HistoryContext): string {
   const { downtime, availability, writes } = result.metrics;
   const done = whatWasDone(history);
-  const seen = availability.probe === null ? "no client probe ran" : downtime.totalMs === 0 ? `clients saw no downtime (${availability.probe})` : `clients were down ${formatMs(downtime.totalMs)} (${availability.probe})`;
+  const seen =
+    availability.probe === null
+      ? "no client probe ran"
+      : downtime.totalMs === 0
+        ? `clients saw no downtime (${availability.probe})`
+        : `clients were down ${formatMs(downtime.totalMs)} (${availability.probe})`;
   const headline = outageHeadline(result.metrics);
   // "No fault injected: …; no fault injected" says it once.
   const parts = headline === done ? [seen] : [seen, headline];

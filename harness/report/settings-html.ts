@@ -32,7 +32,8 @@ const isObject = (value: unknown): value is Json => typeof value === "object" &&
 /** A value as written in the scenario: durations stay "50ms", a number of ms stays a number. */
 function show(value: unknown): string {
   if (value === undefined || value === null) return "—";
-  if (Array.isArray(value) && value.every((item) => !isObject(item) && !Array.isArray(item))) return redactSecrets(value.map(String).join(", "));
+  if (Array.isArray(value) && value.every((item) => !isObject(item) && !Array.isArray(item)))
+    return redactSecrets(value.map(String).join(", "));
   if (typeof value === "object") return redactSecrets(JSON.stringify(value));
   return redactSecrets(String(value));
 }
@@ -43,7 +44,8 @@ export function flattenOptions(options: Json, skip: readonly string[] = []): Arr
   const walk = (value: unknown, path: string) => {
     const key = path.split(".").pop() ?? "";
     if (SECRET_KEY.test(key)) pairs.push([path, value === undefined || value === "" ? "—" : "*** (set)"]);
-    else if (isObject(value) && Object.keys(value).length > 0) for (const [sub, inner] of Object.entries(value)) walk(inner, path ? `${path}.${sub}` : sub);
+    else if (isObject(value) && Object.keys(value).length > 0)
+      for (const [sub, inner] of Object.entries(value)) walk(inner, path ? `${path}.${sub}` : sub);
     else pairs.push([path, show(value)]);
   };
   for (const [key, value] of Object.entries(options)) if (!skip.includes(key)) walk(value, key);
@@ -89,8 +91,17 @@ function recordedProbeRows(probes: readonly ProbeRecord[]): string[][] {
 
 function scheduleRows(schedule: unknown[]): string[][] {
   return schedule.filter(isObject).map((step) => {
-    const what = isObject(step.fault) ? { type: "fault", body: step.fault } : isObject(step.action) ? { type: "action", body: step.action } : { type: "step", body: {} as Json };
-    return [e(show(step.at)), `${e(what.type)} <code>${e(show(what.body.kind))}</code>`, optionText(what.body, ["kind"]), e(show(step.for))];
+    const what = isObject(step.fault)
+      ? { type: "fault", body: step.fault }
+      : isObject(step.action)
+        ? { type: "action", body: step.action }
+        : { type: "step", body: {} as Json };
+    return [
+      e(show(step.at)),
+      `${e(what.type)} <code>${e(show(what.body.kind))}</code>`,
+      optionText(what.body, ["kind"]),
+      e(show(step.for)),
+    ];
   });
 }
 
@@ -106,14 +117,24 @@ export function renderSettingsHtml(result: RunResult, input: SettingsInput): str
   const steady = scenario && isObject(scenario.steadyState) ? scenario.steadyState : null;
   const runStart = input.runStart;
 
-  const general = table("settings-target", ["setting", "value"], [
-    ["target", `<code>${e(show(target?.kind ?? result.target))}</code>${target ? ` ${optionText(target, ["kind"])}` : ""}`],
-    ["duration", e(scenario ? show(scenario.duration) : runStart ? formatMs(runStart.durationMs) : "—")],
+  const general = table(
+    "settings-target",
+    ["setting", "value"],
     [
-      "steady state",
-      e(steady ? `window ${show(steady.window)}, each probe served ≥ ${show(steady.minAvailability)} of the time` : runStart ? `window ${formatMs(runStart.steadyStateMs)}` : "—"),
+      ["target", `<code>${e(show(target?.kind ?? result.target))}</code>${target ? ` ${optionText(target, ["kind"])}` : ""}`],
+      ["duration", e(scenario ? show(scenario.duration) : runStart ? formatMs(runStart.durationMs) : "—")],
+      [
+        "steady state",
+        e(
+          steady
+            ? `window ${show(steady.window)}, each probe served ≥ ${show(steady.minAvailability)} of the time`
+            : runStart
+              ? `window ${formatMs(runStart.steadyStateMs)}`
+              : "—",
+        ),
+      ],
     ],
-  ]);
+  );
 
   const probeHead = [...PROBE_COLUMNS, "other"];
   const probes = Array.isArray(scenario?.probes)
@@ -129,13 +150,20 @@ export function renderSettingsHtml(result: RunResult, input: SettingsInput): str
       : `<div id="settings-schedule"><p class="meta">${scenario ? "No steps: nothing was injected." : "The schedule is in scenario.json, which this report was made without."}</p></div>`;
 
   // The scenario's gate as written; the Gates section shows what was judged (--gate overrides included).
-  const written = scenario && isObject(scenario.gate) ? Object.entries(scenario.gate) : result.gates.map((g) => [g.metric, g.expected] as const);
+  const written =
+    scenario && isObject(scenario.gate) ? Object.entries(scenario.gate) : result.gates.map((g) => [g.metric, g.expected] as const);
   const gates =
     written.length > 0
-      ? table("settings-gates", ["metric", "threshold"], written.map(([metric, expected]) => [`<code>${e(metric)}</code>`, e(show(expected))]))
+      ? table(
+          "settings-gates",
+          ["metric", "threshold"],
+          written.map(([metric, expected]) => [`<code>${e(metric)}</code>`, e(show(expected))]),
+        )
       : `<div id="settings-gates"><p class="meta">No gates.</p></div>`;
 
-  const source = scenario ? "From the run's scenario.json, as written; the schedule's times count from when probing began, the steady-state window included." : "No scenario.json: what the History's run-start recorded.";
+  const source = scenario
+    ? "From the run's scenario.json, as written; the schedule's times count from when probing began, the steady-state window included."
+    : "No scenario.json: what the History's run-start recorded.";
   return `<div id="settings">
 <p class="meta">${e(source)}</p>
 ${general}

@@ -67,9 +67,15 @@ export function operatorMoments(events: readonly HistoryEvent[]): OperatorMoment
       moments.push({
         t: event.t,
         kind: confirmed ? "manual confirmed" : "manual not done",
-        text: confirmed ? `${event.id} confirmed${after}: ${say} (a fault from here)` : `${event.id} ${event.error ?? "not confirmed"}: ${say}`,
+        text: confirmed
+          ? `${event.id} confirmed${after}: ${say} (a fault from here)`
+          : `${event.id} ${event.error ?? "not confirmed"}: ${say}`,
         // A step reported not done (`n`, `pgdrill confirm --not-done`) says by whom in its error; a timeout is nobody's.
-        by: confirmed ? (by?.kind === "log" ? by.message.slice(`manual step ${event.id} confirmed by `.length).split(" ")[0]! : "operator") : (/^reported not done by (\w+)/.exec(event.error ?? "")?.[1] ?? ""),
+        by: confirmed
+          ? by?.kind === "log"
+            ? by.message.slice(`manual step ${event.id} confirmed by `.length).split(" ")[0]!
+            : "operator"
+          : (/^reported not done by (\w+)/.exec(event.error ?? "")?.[1] ?? ""),
       });
     }
   }
@@ -86,13 +92,22 @@ export function drillSteps(events: readonly HistoryEvent[], endT: number): Drill
       const heal = heals.find((e) => e.kind === "fault" && e.ok) ?? heals[0];
       const display = faultDisplay(event.fault);
       const color = display?.color ?? UNKNOWN_FAULT_COLOR;
-      const base = { kind: "fault", id: event.id, label: event.label, color, startMs: event.t, ok: event.ok, ...(event.error ? { error: event.error } : {}) } as const;
+      const base = {
+        kind: "fault",
+        id: event.id,
+        label: event.label,
+        color,
+        startMs: event.t,
+        ok: event.ok,
+        ...(event.error ? { error: event.error } : {}),
+      } as const;
       // kill and stop have nothing to heal (nor has a kind pgdrill does not know): they are
       // instants, drawn as a rule, not an interval.
       if (!event.ok) steps.push({ ...base, endMs: event.t, end: "not injected" });
       else if (display?.heals !== true) steps.push({ ...base, endMs: event.t, end: "instant" });
       else if (heal === undefined) steps.push({ ...base, endMs: Math.max(endT, event.t), end: "open" });
-      else if (heal.kind === "fault" && !heal.ok) steps.push({ ...base, endMs: Math.max(endT, event.t), end: "heal failed", ...(heal.error ? { error: heal.error } : {}) });
+      else if (heal.kind === "fault" && !heal.ok)
+        steps.push({ ...base, endMs: Math.max(endT, event.t), end: "heal failed", ...(heal.error ? { error: heal.error } : {}) });
       else steps.push({ ...base, endMs: heal.t, end: "healed" });
     }
     if (event.kind === "action" && event.phase === "start") {
@@ -118,7 +133,14 @@ export function drillSteps(events: readonly HistoryEvent[], endT: number): Drill
 export function faultIntervals(events: readonly HistoryEvent[], endT: number) {
   const intervals = drillSteps(events, endT)
     .filter((step) => step.kind === "action" || step.ok)
-    .map((step) => ({ start: step.startMs / 1000, end: step.endMs / 1000, label: step.label, color: step.color, kind: step.kind, state: step.end }));
+    .map((step) => ({
+      start: step.startMs / 1000,
+      end: step.endMs / 1000,
+      label: step.label,
+      color: step.color,
+      kind: step.kind,
+      state: step.end,
+    }));
   // Labels of steps close together would overprint: stagger them on three lines.
   return intervals.map((interval, index) => ({ ...interval, line: index % 3 }));
 }
@@ -167,7 +189,9 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
   const faults = faultIntervals(report.history.events, endT);
   const heals = faults.filter((f) => f.state === "healed").map((f) => ({ ...f, text: `healed: ${f.label}` }));
   // A fault never healed (no heal recorded, or none that worked) stays active to the end, and says so there.
-  const open = faults.filter((f) => f.state === "open" || f.state === "heal failed").map((f) => ({ ...f, text: `${f.label}: ${f.state === "open" ? "no heal recorded" : "heal failed"}` }));
+  const open = faults
+    .filter((f) => f.state === "open" || f.state === "heal failed")
+    .map((f) => ({ ...f, text: `${f.label}: ${f.state === "open" ? "no heal recorded" : "heal failed"}` }));
   const steady = steadyStateWindow(report.history.events);
   const steadyRows = steady === null ? [] : [{ start: steady.startMs / 1000, end: steady.endMs / 1000, text: "steady state" }];
   const downtime = result.metrics.downtime.windows.map((w) => ({ start: w.startMs / 1000, end: w.endMs / 1000, probe: w.probe }));
@@ -176,24 +200,51 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
   // Marks: a labelled rule at each, the note along the chart's middle (faults label the top, heals the foot).
   const marks = operatorMoments(report.history.events)
     .filter((moment) => moment.kind === "mark")
-    .map((moment, index) => ({ start: moment.t / 1000, text: `\u270e ${moment.text.length > 60 ? `${moment.text.slice(0, 57)}...` : moment.text}`, line: index % 3, color: SHADE_COLORS.mark }));
+    .map((moment, index) => ({
+      start: moment.t / 1000,
+      text: `\u270e ${moment.text.length > 60 ? `${moment.text.slice(0, 57)}...` : moment.text}`,
+      line: index % 3,
+      color: SHADE_COLORS.mark,
+    }));
   // Client probes first, then one row per node of the role probe.
-  const rows = [...new Set(points.map((p) => p.row))].sort((a, b) => Number(a.includes(": ")) - Number(b.includes(": ")) || a.localeCompare(b));
+  const rows = [...new Set(points.map((p) => p.row))].sort(
+    (a, b) => Number(a.includes(": ")) - Number(b.includes(": ")) || a.localeCompare(b),
+  );
   // Not rounded up ("nice"): every chart, and the wall-clock axis, spans exactly the run, so they line up.
-  const x = { field: "t", type: "quantitative", title: "seconds since the run started", scale: { domain: [0, endT / 1000], nice: false } } as const;
+  const x = {
+    field: "t",
+    type: "quantitative",
+    title: "seconds since the run started",
+    scale: { domain: [0, endT / 1000], nice: false },
+  } as const;
   const outcomesHeight = Math.max(60, rows.length * 26 + 36);
   const span = { x: { field: "start", type: "quantitative" }, x2: { field: "end" } } as const;
   const shading = [
-    { name: "steady_state", data: { values: steadyRows }, mark: { type: "rect", color: SHADE_COLORS.steadyState, opacity: 0.1 }, encoding: span },
+    {
+      name: "steady_state",
+      data: { values: steadyRows },
+      mark: { type: "rect", color: SHADE_COLORS.steadyState, opacity: 0.1 },
+      encoding: span,
+    },
     { name: "downtime", data: { values: downtime }, mark: { type: "rect", color: SHADE_COLORS.downtime, opacity: 0.08 }, encoding: span },
-    { name: "fault_spans", data: { values: faults }, mark: { type: "rect", opacity: 0.12 }, encoding: { ...span, color: { field: "color", type: "nominal", scale: null, legend: null } } },
+    {
+      name: "fault_spans",
+      data: { values: faults },
+      mark: { type: "rect", opacity: 0.12 },
+      encoding: { ...span, color: { field: "color", type: "nominal", scale: null, legend: null } },
+    },
   ];
   // Text along the chart's foot, right of (or, aligned right, left of) the time it names.
   const footText = (name: string, values: unknown[], field: "start" | "end", align: "left" | "right") => ({
     name,
     data: { values },
     mark: { type: "text", align, dx: align === "left" ? 3 : -3, baseline: "bottom", fontSize: 10 },
-    encoding: { x: { field, type: "quantitative" }, y: { value: outcomesHeight - 2 }, text: { field: "text" }, color: { field: "color", type: "nominal", scale: null, legend: null } },
+    encoding: {
+      x: { field, type: "quantitative" },
+      y: { value: outcomesHeight - 2 },
+      text: { field: "text" },
+      color: { field: "color", type: "nominal", scale: null, legend: null },
+    },
   });
   // The time of day (UTC) on an axis of its own under the charts, to line the drill up with dashboards.
   const wallAxis =
@@ -207,7 +258,13 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
             data: { values: [{ at: clock.originMs }] },
             mark: { type: "rule", opacity: 0 },
             encoding: {
-              x: { field: "at", type: "temporal", title: "UTC, time of day", scale: { type: "utc", domain: [clock.originMs, clock.originMs + endT], nice: false }, axis: { format: "%H:%M:%S", grid: false } },
+              x: {
+                field: "at",
+                type: "temporal",
+                title: "UTC, time of day",
+                scale: { type: "utc", domain: [clock.originMs, clock.originMs + endT], nice: false },
+                axis: { format: "%H:%M:%S", grid: false },
+              },
             },
           },
         ];
@@ -216,24 +273,56 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
     config: { font: "system-ui, sans-serif", axis: { labelFontSize: 11, titleFontSize: 11 }, view: { stroke: "#ddd" } },
     vconcat: [
       {
-        title: { text: "Every probe operation, by outcome; faults from inject to heal, actions marked, steady state and downtime shaded", anchor: "start", fontSize: 13 },
+        title: {
+          text: "Every probe operation, by outcome; faults from inject to heal, actions marked, steady state and downtime shaded",
+          anchor: "start",
+          fontSize: 13,
+        },
         width: WIDTH,
         height: outcomesHeight,
         layer: [
           ...shading,
-          { name: "fault_starts", data: { values: faults }, mark: { type: "rule", strokeWidth: 2 }, encoding: { x: { field: "start", type: "quantitative" }, color: { field: "color", type: "nominal", scale: null, legend: null } } },
-          { name: "heals", data: { values: heals }, mark: { type: "rule", strokeWidth: 2, strokeDash: [4, 3] }, encoding: { x: { field: "end", type: "quantitative" }, color: { field: "color", type: "nominal", scale: null, legend: null } } },
+          {
+            name: "fault_starts",
+            data: { values: faults },
+            mark: { type: "rule", strokeWidth: 2 },
+            encoding: {
+              x: { field: "start", type: "quantitative" },
+              color: { field: "color", type: "nominal", scale: null, legend: null },
+            },
+          },
+          {
+            name: "heals",
+            data: { values: heals },
+            mark: { type: "rule", strokeWidth: 2, strokeDash: [4, 3] },
+            encoding: { x: { field: "end", type: "quantitative" }, color: { field: "color", type: "nominal", scale: null, legend: null } },
+          },
           footText("heal_labels", heals, "end", "right"),
           footText("open_labels", open, "end", "right"),
-          footText("steady_state_label", steadyRows.map((r) => ({ ...r, color: SHADE_COLORS.steadyState })), "start", "left"),
-          { name: "marks", data: { values: marks }, mark: { type: "rule", strokeWidth: 1.5, strokeDash: [1, 2], color: SHADE_COLORS.mark }, encoding: { x: { field: "start", type: "quantitative" } } },
+          footText(
+            "steady_state_label",
+            steadyRows.map((r) => ({ ...r, color: SHADE_COLORS.steadyState })),
+            "start",
+            "left",
+          ),
+          {
+            name: "marks",
+            data: { values: marks },
+            mark: { type: "rule", strokeWidth: 1.5, strokeDash: [1, 2], color: SHADE_COLORS.mark },
+            encoding: { x: { field: "start", type: "quantitative" } },
+          },
           {
             name: "mark_labels",
             data: { values: marks },
             mark: { type: "text", align: "left", dx: 3, baseline: "middle", fontSize: 10, fontStyle: "italic", color: SHADE_COLORS.mark },
             encoding: {
               x: { field: "start", type: "quantitative" },
-              y: { field: "line", type: "quantitative", scale: { type: "linear", domain: [-1, 3], range: [outcomesHeight / 2 - 14, outcomesHeight / 2 + 26] }, axis: null },
+              y: {
+                field: "line",
+                type: "quantitative",
+                scale: { type: "linear", domain: [-1, 3], range: [outcomesHeight / 2 - 14, outcomesHeight / 2 + 26] },
+                axis: null,
+              },
               text: { field: "text" },
             },
           },
@@ -254,7 +343,13 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
             encoding: {
               x,
               y: { field: "row", type: "nominal", title: null, sort: rows },
-              color: { field: "outcome", type: "nominal", title: "outcome", legend: LEGEND, scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) } },
+              color: {
+                field: "outcome",
+                type: "nominal",
+                title: "outcome",
+                legend: LEGEND,
+                scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) },
+              },
             },
           },
         ],
@@ -273,8 +368,18 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
             encoding: {
               x,
               y: { field: "latency", type: "quantitative", scale: { type: "log" }, title: "ms" },
-              shape: { field: "probe", type: "nominal", title: "probe", legend: { symbolOpacity: 1, symbolFillColor: "#555", symbolStrokeWidth: 0 } },
-              color: { field: "outcome", type: "nominal", legend: null, scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) } },
+              shape: {
+                field: "probe",
+                type: "nominal",
+                title: "probe",
+                legend: { symbolOpacity: 1, symbolFillColor: "#555", symbolStrokeWidth: 0 },
+              },
+              color: {
+                field: "outcome",
+                type: "nominal",
+                legend: null,
+                scale: { domain: Object.keys(OUTCOME_COLORS), range: Object.values(OUTCOME_COLORS) },
+              },
             },
           },
         ],
@@ -286,10 +391,21 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
         data: { values: roles },
         mark: { type: "bar", height: 16 },
         encoding: {
-          x: { field: "start", type: "quantitative", title: "seconds since the run started", scale: { domain: [0, endT / 1000], nice: false } },
+          x: {
+            field: "start",
+            type: "quantitative",
+            title: "seconds since the run started",
+            scale: { domain: [0, endT / 1000], nice: false },
+          },
           x2: { field: "end" },
           y: { field: "node", type: "nominal", title: null },
-          color: { field: "role", type: "nominal", title: "role", legend: LEGEND, scale: { domain: Object.keys(ROLE_COLORS), range: Object.values(ROLE_COLORS) } },
+          color: {
+            field: "role",
+            type: "nominal",
+            title: "role",
+            legend: LEGEND,
+            scale: { domain: Object.keys(ROLE_COLORS), range: Object.values(ROLE_COLORS) },
+          },
         },
       },
       ...wallAxis,

@@ -17,7 +17,12 @@ export function renderTrialsHtml(trials: TrialsResult): string {
   const gates = table(
     "gates",
     ["gate", "judged on", "actual", "result"],
-    trials.gates.map((gate) => [`<code>${e(gate.metric)}</code> ${e(gate.expected)}`, e(gate.statistic), e(formatMetric(gate.metric, gate.actual)), mark(gate.pass)]),
+    trials.gates.map((gate) => [
+      `<code>${e(gate.metric)}</code> ${e(gate.expected)}`,
+      e(gate.statistic),
+      e(formatMetric(gate.metric, gate.actual)),
+      mark(gate.pass),
+    ]),
   );
   const perTrial = table(
     "trials",

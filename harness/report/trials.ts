@@ -31,7 +31,10 @@ export function formatStatistic(trials: TrialsResult, metric: string, statistic:
 /** "failover in 2 of 3 trials (the primary changed); 1 recovered on the same primary". */
 export function failoverCount(trials: TrialsResult): string {
   const { happened, noFailover, undetermined } = trials.failovers;
-  const rest = [noFailover > 0 ? `${noFailover} without one (the same primary came back, or no fault)` : "", undetermined > 0 ? `${undetermined} undetermined (did not recover)` : ""].filter(Boolean);
+  const rest = [
+    noFailover > 0 ? `${noFailover} without one (the same primary came back, or no fault)` : "",
+    undetermined > 0 ? `${undetermined} undetermined (did not recover)` : "",
+  ].filter(Boolean);
   return `failover (the primary changed) in ${happened} of ${trials.trials} trials${rest.length > 0 ? `; ${rest.join(", ")}` : ""}`;
 }
 
@@ -68,10 +71,18 @@ export function renderTrialsMarkdown(trials: TrialsResult): string {
   if (trials.gates.length > 0) {
     lines.push("", "## Gates", "", "| gate | judged on | actual | |", "| --- | --- | --- | --- |");
     for (const gate of trials.gates) {
-      lines.push(`| \`${gate.metric}\` ${gate.expected} | ${gate.statistic} | ${formatMetric(gate.metric, gate.actual)} | ${gate.pass ? "✅" : "❌"} |`);
+      lines.push(
+        `| \`${gate.metric}\` ${gate.expected} | ${gate.statistic} | ${formatMetric(gate.metric, gate.actual)} | ${gate.pass ? "✅" : "❌"} |`,
+      );
     }
   }
-  lines.push("", "## Trials", "", "| # | run | verdict | failover | recovery | availability | lost writes |", "| --- | --- | --- | --- | --- | --- | --- |");
+  lines.push(
+    "",
+    "## Trials",
+    "",
+    "| # | run | verdict | failover | recovery | availability | lost writes |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
   trials.perTrial.forEach((trial, index) => {
     lines.push(
       `| ${index + 1} | \`${trial.runId}\` | ${trial.verdict} | ${trialFailover(trial)} | ${trialRecovery(trial)} | ${formatRatio(trial.availability)} | ${trial.lostAcknowledged ?? "unknown"} |`,
@@ -84,7 +95,8 @@ export function formatTrialsSummary(trials: TrialsResult, options: { color: bool
   const c = picocolors.createColors(options.color);
   const paint = { pass: c.green, deviated: c.red, errored: c.yellow }[trials.verdict];
   const availability = trials.distributions["availability.ratio"];
-  const spread = (metric: BoundedMetric) => (["median", "p95", "max"] as const).map((statistic) => `${statistic} ${formatBounded(trials.bounds[metric][statistic])}`).join("  ");
+  const spread = (metric: BoundedMetric) =>
+    (["median", "p95", "max"] as const).map((statistic) => `${statistic} ${formatBounded(trials.bounds[metric][statistic])}`).join("  ");
   const lines = [
     `${c.bold(paint(trials.verdict.toUpperCase()))} ${c.bold(trials.scenario)} × ${trials.trials} trials${trials.reason ? ` — ${trials.reason}` : ""}`,
     `  ${failoverCount(trials)}`,
@@ -93,7 +105,9 @@ export function formatTrialsSummary(trials: TrialsResult, options: { color: bool
     `  availability min ${formatRatio(availability?.min)}  median ${formatRatio(availability?.median)}  max ${formatRatio(availability?.max)} (share of time)`,
   ];
   for (const gate of trials.gates) {
-    lines.push(`  ${gate.pass ? c.green("✔") : c.red("✘")} ${gate.metric} ${gate.expected} (${gate.statistic}: ${formatMetric(gate.metric, gate.actual)})`);
+    lines.push(
+      `  ${gate.pass ? c.green("✔") : c.red("✘")} ${gate.metric} ${gate.expected} (${gate.statistic}: ${formatMetric(gate.metric, gate.actual)})`,
+    );
   }
   return lines.join("\n");
 }

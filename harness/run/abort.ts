@@ -51,8 +51,18 @@ export function checkAbortIf(abortIf: AbortIf | undefined, probes: ReadonlyArray
   if (named === undefined) return;
   const probe = probes.find((each) => each.name === named);
   const clients = probes.filter((each) => each.type !== "role").map((each) => `"${each.name}"`);
-  if (!probe) throw new InputError("abortIf.availabilityBelow.probe", `names no probe of the scenario ("${named}")`, `Use one of ${clients.join(", ")}.`);
-  if (probe.type === "role") throw new InputError("abortIf.availabilityBelow.probe", `"${named}" is a role probe, whose availability is not measured`, `Use one of ${clients.join(", ")}.`);
+  if (!probe)
+    throw new InputError(
+      "abortIf.availabilityBelow.probe",
+      `names no probe of the scenario ("${named}")`,
+      `Use one of ${clients.join(", ")}.`,
+    );
+  if (probe.type === "role")
+    throw new InputError(
+      "abortIf.availabilityBelow.probe",
+      `"${named}" is a role probe, whose availability is not measured`,
+      `Use one of ${clients.join(", ")}.`,
+    );
 }
 
 /** One probe's completed operations in the horizon, and the latest-invoked one before it. */
@@ -108,7 +118,8 @@ export class KillSwitch {
   add = (event: HistoryEvent): void => {
     if (this.fired) return;
     this.lastT = Math.max(this.lastT, event.t);
-    if (event.kind === "run-start") for (const probe of event.probes ?? []) if (probe.sloMs !== undefined) this.slos.set(probe.name, probe.sloMs);
+    if (event.kind === "run-start")
+      for (const probe of event.probes ?? []) if (probe.sloMs !== undefined) this.slos.set(probe.name, probe.sloMs);
     if (event.kind === "phase") this.phase = event.phase;
     if (!this.armed || event.kind !== "complete" || event.type === "role") return;
     const operation = completedFrom(event);
@@ -128,7 +139,10 @@ export class KillSwitch {
   judge(): Breach | null {
     if (this.downtimeMs !== null) {
       for (const probe of this.probes.all) {
-        const longest = this.timeline(probe.name).windows.reduce((low, window) => (window.durationMs > (low?.durationMs ?? -1) ? window : low), null as null | { durationMs: number; startMs: number; open: boolean });
+        const longest = this.timeline(probe.name).windows.reduce(
+          (low, window) => (window.durationMs > (low?.durationMs ?? -1) ? window : low),
+          null as null | { durationMs: number; startMs: number; open: boolean },
+        );
         if (longest && longest.durationMs > this.downtimeMs) {
           return {
             condition: "downtimeLongerThan",
@@ -270,7 +284,11 @@ export function findRunDir(runDirOrId: string, cwd = process.cwd()): string {
       if (scenario.isDirectory() && existsSync(join(candidate, "history.jsonl"))) return candidate;
     }
   }
-  throw new InputError("run", `"${runDirOrId}" is neither a run directory (with a history.jsonl) nor the id of a running drill`, "Give the run directory `pgdrill run` printed, or its run id (the last part of it).");
+  throw new InputError(
+    "run",
+    `"${runDirOrId}" is neither a run directory (with a history.jsonl) nor the id of a running drill`,
+    "Give the run directory `pgdrill run` printed, or its run id (the last part of it).",
+  );
 }
 
 /** Whether the History in `runDir` has ended (a run-end line, read from the file's tail), and its status then. */

@@ -61,10 +61,14 @@ export function attendDrill(options: {
     warn,
     steps: manualSteps(options.scenario.schedule).map(({ id, say }) => ({ id, say })),
   });
-  const stopRequests = watchOperatorRequests(options.runDir, (request) => desk.take(request), (problem) => {
-    warn(`an operator request was refused: ${problem}`);
-    log(`operator request refused: ${problem}`);
-  });
+  const stopRequests = watchOperatorRequests(
+    options.runDir,
+    (request) => desk.take(request),
+    (problem) => {
+      warn(`an operator request was refused: ${problem}`);
+      log(`operator request refused: ${problem}`);
+    },
+  );
   const detachInput = options.operator?.input?.attach(desk);
 
   return {

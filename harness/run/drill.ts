@@ -198,7 +198,10 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   // that arrives after the drill ended (while analysing) stops the analysis.
   const analysisSignal = status === "aborted" ? undefined : options.signal;
   log("analysing the history");
-  const result = await analyzeRunDir(runDir, { gateOverrides: options.gateOverrides ?? [], ...(analysisSignal ? { signal: analysisSignal } : {}) });
+  const result = await analyzeRunDir(runDir, {
+    gateOverrides: options.gateOverrides ?? [],
+    ...(analysisSignal ? { signal: analysisSignal } : {}),
+  });
   return { runDir, result, removed };
 }
 
@@ -209,7 +212,11 @@ function makeRunDir(scenario: Scenario, options: DrillOptions, runId: string): s
   checkManualSteps(scenario.schedule, options.operator?.confirm, options.operator?.input !== undefined);
   // A history is only ever appended to: a second run into the same directory would mix two drills.
   if (existsSync(join(runDir, "history.jsonl"))) {
-    throw new InputError(options.outDir ? "--out" : runDir, `${runDir} already holds a run (history.jsonl)`, "Give a new directory, or remove that one; `pgdrill report` re-analyses the run that is there.");
+    throw new InputError(
+      options.outDir ? "--out" : runDir,
+      `${runDir} already holds a run (history.jsonl)`,
+      "Give a new directory, or remove that one; `pgdrill report` re-analyses the run that is there.",
+    );
   }
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, "scenario.json"), JSON.stringify(scenario, null, 2) + "\n");

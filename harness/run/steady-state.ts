@@ -28,11 +28,17 @@ const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 export function judgeSteadyState(events: readonly HistoryEvent[], required: number): SteadyStateJudgement {
   const checked = runChecker(availabilityChecker, events);
   const probes = Object.entries(checked.metrics.byProbe);
-  const fail = (message: string): SteadyStateJudgement => ({ ok: false, availability: null, required, message: `steady state: ${message}` });
+  const fail = (message: string): SteadyStateJudgement => ({
+    ok: false,
+    availability: null,
+    required,
+    message: `steady state: ${message}`,
+  });
   if (checked.crashed) return fail(`could not be judged (${checked.reason ?? "the availability checker crashed"})`);
   if (probes.length === 0) return fail("no probe operation completed in the window");
   const unobserved = probes.filter(([, probe]) => probe.ratio === null).map(([name]) => name);
-  if (unobserved.length > 0) return fail(`no operation of ${unobserved.map((name) => `"${name}"`).join(", ")} completed in the window (it observed no time)`);
+  if (unobserved.length > 0)
+    return fail(`no operation of ${unobserved.map((name) => `"${name}"`).join(", ")} completed in the window (it observed no time)`);
 
   const shares = probes.map(([name, probe]) => ({ name, probe, ratio: probe.ratio! }));
   const lowest = shares.reduce((low, each) => (each.ratio < low.ratio ? each : low));
@@ -41,7 +47,9 @@ export function judgeSteadyState(events: readonly HistoryEvent[], required: numb
   // The headline first, then the others; the ones below the requirement in detail.
   const headline = checked.metrics.probe;
   const ordered = [...shares].sort((a, b) => Number(b.name === headline) - Number(a.name === headline));
-  const parts = ordered.map((each) => (below.includes(each) ? describeBelow(each.name, each.probe) : `${each.name} ${percent(each.ratio)}`));
+  const parts = ordered.map((each) =>
+    below.includes(each) ? describeBelow(each.name, each.probe) : `${each.name} ${percent(each.ratio)}`,
+  );
   return {
     ok,
     availability: lowest.ratio,

@@ -34,8 +34,16 @@ const configSchema = z.strictObject({
   database: z.string().min(1),
   passwordEnv: z.string().min(1),
   probes: z.array(probeSchema).min(1),
-  maxRunMs: z.number().int().positive().max(6 * 3600_000),
-  lifetimeMs: z.number().int().positive().max(12 * 3600_000),
+  maxRunMs: z
+    .number()
+    .int()
+    .positive()
+    .max(6 * 3600_000),
+  lifetimeMs: z
+    .number()
+    .int()
+    .positive()
+    .max(12 * 3600_000),
   controlPort: z.number().int().min(0).max(65535),
 });
 
@@ -99,13 +107,24 @@ export class ProbeRunner {
   async start(): Promise<number> {
     this.lifetime = setTimeout(() => void this.exit(`its lifetime of ${this.config.lifetimeMs} ms is over`), this.config.lifetimeMs);
     this.lifetime.unref();
-    this.server = createServer((req, res) => void this.handle(req, res).catch((error: unknown) => reply(res, 500, { error: errorMessage(error) })));
+    this.server = createServer(
+      (req, res) => void this.handle(req, res).catch((error: unknown) => reply(res, 500, { error: errorMessage(error) })),
+    );
     await new Promise<void>((resolve) => this.server!.listen(this.config.controlPort, resolve));
     const address = this.server.address();
     const port = typeof address === "object" && address ? address.port : this.config.controlPort;
     const t0 = this.clock.now();
     const monotonicNs = process.hrtime.bigint() - BigInt(Math.round(t0 * 1e6));
-    this.emit({ type: "hello", t: roundMs(t0), wallClock: new Date(Date.now() - t0).toISOString(), monotonicNs: String(monotonicNs), version: VERSION, probes: this.probes.map((probe) => probe.name), controlPort: port, runtime: { node: process.version, uid: process.getuid?.() ?? null } });
+    this.emit({
+      type: "hello",
+      t: roundMs(t0),
+      wallClock: new Date(Date.now() - t0).toISOString(),
+      monotonicNs: String(monotonicNs),
+      version: VERSION,
+      probes: this.probes.map((probe) => probe.name),
+      controlPort: port,
+      runtime: { node: process.version, uid: process.getuid?.() ?? null },
+    });
     return port;
   }
 
@@ -170,7 +189,9 @@ export class ProbeRunner {
 
   private async finalRead(): Promise<void> {
     for (const probe of this.probes) {
-      await probe.finalRead?.({ topology: this.topology, history: this.history, clock: this.clock, signal: new AbortController().signal }).catch((error: unknown) => this.error(`final read of ${probe.name} failed: ${errorMessage(error)}`));
+      await probe
+        .finalRead?.({ topology: this.topology, history: this.history, clock: this.clock, signal: new AbortController().signal })
+        .catch((error: unknown) => this.error(`final read of ${probe.name} failed: ${errorMessage(error)}`));
     }
     this.state("final-read-done");
     this.history.flush();
@@ -248,13 +269,26 @@ function readJson(req: IncomingMessage): Promise<unknown> {
  * PGDRILL_RUNNER_CONFIG, the password from the variable it names. Resolves with the exit code
  * once the runner is done (POST /exit, SIGTERM, or its lifetime over).
  */
-export async function runProbeRunner(configText: string, env: NodeJS.ProcessEnv = process.env, write?: (line: string) => void): Promise<number> {
+export async function runProbeRunner(
+  configText: string,
+  env: NodeJS.ProcessEnv = process.env,
+  write?: (line: string) => void,
+): Promise<number> {
   const config = parseRunnerConfig(configText);
   const password = env[config.passwordEnv];
-  if (password === undefined) throw new Error(`the probe runner's password variable ${config.passwordEnv} is not set (the pod takes it from the Cluster's <cluster>-app secret)`);
+  if (password === undefined)
+    throw new Error(
+      `the probe runner's password variable ${config.passwordEnv} is not set (the pod takes it from the Cluster's <cluster>-app secret)`,
+    );
   let done!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (done = resolve));
-  const runner = new ProbeRunner({ config, password, ...(env.PGDRILL_RUNNER_USER ? { user: env.PGDRILL_RUNNER_USER } : {}), exit: done, ...(write ? { write } : {}) });
+  const runner = new ProbeRunner({
+    config,
+    password,
+    ...(env.PGDRILL_RUNNER_USER ? { user: env.PGDRILL_RUNNER_USER } : {}),
+    exit: done,
+    ...(write ? { write } : {}),
+  });
   const onSignal = (signal: NodeJS.Signals) => void runner.exit(signal);
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);

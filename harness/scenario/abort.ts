@@ -20,9 +20,17 @@ const availabilityBelow = z
       .number({ error: "must be a share of time between 0 and 1, e.g. 0.5" })
       .gt(0, { message: "must be above 0 (a share of time served, 0..1): at 0 it could never be breached" })
       .max(1, { message: "must be at most 1 (a share of time served, 0..1), e.g. 0.5 for 50%" })
-      .describe("The floor: the drill aborts when the probe was served less than this share of the trailing window's time (0..1, as availability.ratio)."),
-    over: duration.describe('The trailing window the share is taken over, e.g. "10s". Judged once the probe has observed that long. Longer than 0.'),
-    probe: z.string().min(1).optional().describe("The probe judged (its name); default the availability headline (the first select1 probe, else the writes probe)."),
+      .describe(
+        "The floor: the drill aborts when the probe was served less than this share of the trailing window's time (0..1, as availability.ratio).",
+      ),
+    over: duration.describe(
+      'The trailing window the share is taken over, e.g. "10s". Judged once the probe has observed that long. Longer than 0.',
+    ),
+    probe: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The probe judged (its name); default the availability headline (the first select1 probe, else the writes probe)."),
   })
   .describe("Abort when a probe's share of time served over a trailing window falls below a floor.");
 
@@ -30,7 +38,9 @@ export const abortIf = z
   .strictObject({
     downtimeLongerThan: duration
       .optional()
-      .describe('Abort when any client probe (role probes excepted) has been down longer than this, as the downtime checker measures a window (first failed invoke → last completion seen), e.g. "60s". Longer than 0.'),
+      .describe(
+        'Abort when any client probe (role probes excepted) has been down longer than this, as the downtime checker measures a window (first failed invoke → last completion seen), e.g. "60s". Longer than 0.',
+      ),
     availabilityBelow: availabilityBelow.optional(),
   })
   .superRefine((value, ctx) => {
@@ -44,7 +54,12 @@ export const abortIf = z
     const positive = (path: Array<string>, written: unknown) => {
       const parsed = parseDuration(written);
       if (parsed.ok && parsed.ms <= 0) {
-        ctx.addIssue({ code: "custom", path, message: `must be longer than 0, got ${JSON.stringify(written)}`, params: { fix: 'Give a duration like "10s".' } });
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `must be longer than 0, got ${JSON.stringify(written)}`,
+          params: { fix: 'Give a duration like "10s".' },
+        });
       }
     };
     if (value.downtimeLongerThan !== undefined) positive(["downtimeLongerThan"], value.downtimeLongerThan);

@@ -39,10 +39,18 @@ async function resolveScenarioFile(pathOrName: string): Promise<string> {
     }
   }
   if (existsSync(direct)) {
-    throw new InputError(pathOrName, `"${extname(direct) || "no extension"}" is not a scenario format`, `Use a ${EXTENSIONS.join(", ")} file.`);
+    throw new InputError(
+      pathOrName,
+      `"${extname(direct) || "no extension"}" is not a scenario format`,
+      `Use a ${EXTENSIONS.join(", ")} file.`,
+    );
   }
   const names = (await listScenarios()).map((entry) => entry.name);
-  throw new InputError(pathOrName, "no such scenario file", `Give a path to a .ts, .yaml or .json scenario, or a shipped name: ${names.join(", ")}.`);
+  throw new InputError(
+    pathOrName,
+    "no such scenario file",
+    `Give a path to a .ts, .yaml or .json scenario, or a shipped name: ${names.join(", ")}.`,
+  );
 }
 
 async function readScenarioData(file: string, source: string): Promise<unknown> {
@@ -68,7 +76,11 @@ async function readScenarioData(file: string, source: string): Promise<unknown> 
   try {
     return extension === ".json" ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
   } catch (error) {
-    throw new InputError(source, `is not valid ${extension === ".json" ? "JSON" : "YAML"}: ${firstLine(errorMessage(error))}`, "Fix the syntax at that line.");
+    throw new InputError(
+      source,
+      `is not valid ${extension === ".json" ? "JSON" : "YAML"}: ${firstLine(errorMessage(error))}`,
+      "Fix the syntax at that line.",
+    );
   }
 }
 

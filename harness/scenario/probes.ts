@@ -55,7 +55,9 @@ const poolOption = z
   .strictObject({
     min: z.number().int().min(0).max(100).optional().describe("Connections kept open; default DATABASE_POOL_MIN or 5."),
     max: z.number().int().min(1).max(100).optional().describe("Connections at most; default DATABASE_POOL_MAX or 20."),
-    recycle: duration.optional().describe("A connection older than this is closed and replaced on its next checkout; default DATABASE_POOL_RECYCLE or 300 s."),
+    recycle: duration
+      .optional()
+      .describe("A connection older than this is closed and replaced on its next checkout; default DATABASE_POOL_RECYCLE or 300 s."),
   })
   .optional()
   .describe('An application-style pool for connection: "pool".');
@@ -67,7 +69,11 @@ export const select1Probe = z
     slo,
     connection: connection("fresh"),
     pool: poolOption,
-    endpoint: z.string().min(1).default("rw").describe('Which endpoint: "rw" follows the primary as the target repoints it; "ro", "pooler", or a node name.'),
+    endpoint: z
+      .string()
+      .min(1)
+      .default("rw")
+      .describe('Which endpoint: "rw" follows the primary as the target repoints it; "ro", "pooler", or a node name.'),
   })
   .superRefine(sloWithinTimeout)
   .describe("SELECT 1, repeated: can clients get an answer?");
@@ -94,6 +100,7 @@ export const roleProbe = z
   })
   .describe("Asks every node whether it is a primary: who was primary when, and any split brain.");
 
-export const probe = byKind("probe", [select1Probe, writesProbe, roleProbe])
-  .describe("A client operation, repeated by a worker through the drill.");
+export const probe = byKind("probe", [select1Probe, writesProbe, roleProbe]).describe(
+  "A client operation, repeated by a worker through the drill.",
+);
 export type ProbeSpec = z.output<typeof probe>;

@@ -32,7 +32,7 @@ const WRAPPERS = new Set(["optional", "nullable", "default", "prefault", "nonopt
 
 /** The schema under optional/default/pipe/lazy wrappers. */
 function unwrap(schema: Schema): Schema {
-  for (let current = schema; ; ) {
+  for (let current = schema; ;) {
     const d = def(current);
     if (WRAPPERS.has(d.type) && d.innerType) current = d.innerType;
     else if (d.type === "pipe" && d.in) current = d.in;
@@ -98,7 +98,10 @@ export function bestOption(options: readonly Schema[], value: unknown): number {
   const scores = options.map((option) => {
     const keys = objectKeys(unwrap(option)) ?? [];
     // A key written exactly counts double a misspelt one (within two edits of a known key).
-    return Object.keys(value).reduce((score, key) => score + (keys.includes(key) ? 2 : keys.some((known) => editDistance(key, known) <= 2) ? 1 : 0), 0);
+    return Object.keys(value).reduce(
+      (score, key) => score + (keys.includes(key) ? 2 : keys.some((known) => editDistance(key, known) <= 2) ? 1 : 0),
+      0,
+    );
   });
   const best = Math.max(...scores);
   return scores.filter((score) => score === best).length === 1 ? scores.indexOf(best) : -1;

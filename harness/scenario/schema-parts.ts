@@ -60,14 +60,18 @@ export const faultFor = durationSchema()
  * A union told apart by `kind`, whose "unknown kind" message lists the kinds it holds: written
  * from the options themselves, so adding one cannot leave the message behind.
  */
-export function byKind<const Options extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(noun: string, options: Options) {
+export function byKind<const Options extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]]>(
+  noun: string,
+  options: Options,
+) {
   const kinds = options.flatMap((option) => [...(option._zod.propValues?.kind ?? [])]).map(String);
   const list = kinds.map((kind) => `"${kind}"`).join(", ");
   return z.discriminatedUnion("kind", options, {
     error: (issue) => {
       if (issue.code !== "invalid_union") return undefined;
       // The union sees the whole object; its kind is what was misspelt.
-      const given: unknown = typeof issue.input === "object" && issue.input !== null ? (issue.input as { kind?: unknown }).kind : issue.input;
+      const given: unknown =
+        typeof issue.input === "object" && issue.input !== null ? (issue.input as { kind?: unknown }).kind : issue.input;
       const meant = typeof given === "string" ? closest(given, kinds) : null;
       return `unknown ${noun} kind: ${meant ? `did you mean "${meant}"? Use` : "use"} one of ${list}`;
     },
@@ -83,4 +87,4 @@ export function issueFix(issue: z.core.$ZodIssue | undefined): string | undefine
   return typeof fix === "string" ? fix : undefined;
 }
 
-export const nodeName = z.string().min(1, { message: "must name a node of the target, e.g. \"primary\"" });
+export const nodeName = z.string().min(1, { message: 'must name a node of the target, e.g. "primary"' });

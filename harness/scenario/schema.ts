@@ -29,7 +29,9 @@ export { patroniTarget, type PatroniTarget } from "../targets/patroni/plugin.ts"
 // ---- Target ---------------------------------------------------------------------------------
 
 // Each target's options live in its own folder; the union is the registry's.
-export const target = byKind("target", TARGET_OPTIONS).describe("What is drilled: `kind` names the target, and each kind's options say what it is.");
+export const target = byKind("target", TARGET_OPTIONS).describe(
+  "What is drilled: `kind` names the target, and each kind's options say what it is.",
+);
 
 // ---- Scenario -------------------------------------------------------------------------------
 
@@ -51,17 +53,13 @@ export const gate = z
   .meta({
     propertyNames: { enum: GATE_METRIC_NAMES },
     properties: Object.fromEntries(
-      GATE_METRIC_NAMES.map((metric) => [
-        metric,
-        { type: "string", pattern: GATE_EXPRESSION.source, description: GATE_METRICS[metric] },
-      ]),
+      GATE_METRIC_NAMES.map((metric) => [metric, { type: "string", pattern: GATE_EXPRESSION.source, description: GATE_METRICS[metric] }]),
     ),
     additionalProperties: false,
   })
-  .describe('Thresholds that decide the verdict: metric → comparison, e.g. { "failover.latencyMs": "< 30000" }. A metric that could not be measured never passes.') as unknown as z.ZodType<
-  { [M in GateMetric]?: string },
-  GateInput
->;
+  .describe(
+    'Thresholds that decide the verdict: metric → comparison, e.g. { "failover.latencyMs": "< 30000" }. A metric that could not be measured never passes.',
+  ) as unknown as z.ZodType<{ [M in GateMetric]?: string }, GateInput>;
 
 export const scenario = z.strictObject({
   name: z
@@ -72,11 +70,21 @@ export const scenario = z.strictObject({
     .describe("The scenario's name; it names the report folder."),
   description: z.string().optional().describe("What the drill shows, for `pgdrill list` and the reports."),
   target,
-  probes: z.array(probe).min(1, { message: "needs at least one probe, e.g. select1" }).describe("Client operations run through the whole drill."),
+  probes: z
+    .array(probe)
+    .min(1, { message: "needs at least one probe, e.g. select1" })
+    .describe("Client operations run through the whole drill."),
   steadyState: z
     .strictObject({
       window: duration.default("2s").describe("How long the probes run before the first fault."),
-      minAvailability: z.number().min(0).max(1).default(1).describe("The share of the window's time each probe (role probes excepted) must have been served (0..1): availability.ratio's share of time, 1 − its downtime / its observed span, over the window's operations; else the drill aborts as errored."),
+      minAvailability: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(1)
+        .describe(
+          "The share of the window's time each probe (role probes excepted) must have been served (0..1): availability.ratio's share of time, 1 − its downtime / its observed span, over the window's operations; else the drill aborts as errored.",
+        ),
     })
     .default({ window: "2s", minAvailability: 1 })
     .describe("Checked before the first fault; a bad baseline aborts the drill as errored."),

@@ -75,7 +75,13 @@ export function validateScenario(input: unknown, source: string): Scenario {
   } else {
     const leaves = parsed.error.issues.flatMap((issue) => leafIssues(issue, input, []));
     for (const leaf of withoutShadowed(leaves, input)) problems.push(leafToError(leaf, input, source));
-    checkSemantics(salvage(input, leaves.map((leaf) => leaf.path)), report);
+    checkSemantics(
+      salvage(
+        input,
+        leaves.map((leaf) => leaf.path),
+      ),
+      report,
+    );
   }
   if (problems.length > 0) throw inputErrors(source, unique(problems));
   return parsed.data!;
@@ -84,7 +90,6 @@ export function validateScenario(input: unknown, source: string): Scenario {
 // ---- Shape errors ---------------------------------------------------------------------------
 
 type Issue = z.core.$ZodIssue;
-
 
 /** One problem zod found, with its full path; an unknown key is one leaf per key. */
 interface Leaf {
@@ -126,7 +131,9 @@ function meantBranch(errors: readonly (readonly Issue[])[], input: unknown, path
  */
 function withoutShadowed(leaves: readonly Leaf[], input: unknown): Leaf[] {
   const meant = new Set(leaves.filter((leaf) => leaf.suggestion).map((leaf) => formatPath([...leaf.path, leaf.suggestion!])));
-  return leaves.filter((leaf) => !(leaf.issue.code === "invalid_type" && valueAt(input, leaf.path) === undefined && meant.has(formatPath(leaf.path))));
+  return leaves.filter(
+    (leaf) => !(leaf.issue.code === "invalid_type" && valueAt(input, leaf.path) === undefined && meant.has(formatPath(leaf.path))),
+  );
 }
 
 const SEE_README = "See `pgdrill run --help` and the README's scenario section.";
@@ -138,14 +145,20 @@ function leafToError(leaf: Leaf, input: unknown, source: string): InputError {
     return new InputError(
       at(source, path),
       `unknown key "${leaf.key}"`,
-      leaf.suggestion ? `Did you mean "${leaf.suggestion}"? Unknown keys are refused so a typo cannot change the drill.` : "Remove it; unknown keys are refused so a typo cannot change the drill.",
+      leaf.suggestion
+        ? `Did you mean "${leaf.suggestion}"? Unknown keys are refused so a typo cannot change the drill.`
+        : "Remove it; unknown keys are refused so a typo cannot change the drill.",
     );
   }
   if (issue.code === "invalid_type" && here === undefined) {
     return new InputError(at(source, path), "is missing", `Add it (${issue.expected}).`);
   }
   if (issue.code === "invalid_type") {
-    return new InputError(at(source, path), `must be ${article(issue.expected)}, got ${describe(here)}`, `Set it to ${article(issue.expected)}.`);
+    return new InputError(
+      at(source, path),
+      `must be ${article(issue.expected)}, got ${describe(here)}`,
+      `Set it to ${article(issue.expected)}.`,
+    );
   }
   if (issue.code === "invalid_key") {
     const inner = issue.issues[0]?.message ?? issue.message;
@@ -224,22 +237,32 @@ function checkSemantics(parts: Parts, report: Report): void {
     endMs = undefined;
   }
   if (steadyMs !== undefined && endMs !== undefined && steadyMs >= endMs) {
-    report(["steadyState", "window"], `${formatMs(steadyMs)} is not shorter than the drill (${formatMs(endMs)})`, "Shorten the window or lengthen duration.");
+    report(
+      ["steadyState", "window"],
+      `${formatMs(steadyMs)} is not shorter than the drill (${formatMs(endMs)})`,
+      "Shorten the window or lengthen duration.",
+    );
   }
 
   const names = new Set<string>();
   parts.probes?.forEach((probe, i) => {
     if (!probe) return;
     const name = probe.name ?? probe.kind;
-    if (names.has(name)) report(["probes", i, "name"], `a second probe named "${name}"`, 'Give each probe of the same kind its own "name".');
+    if (names.has(name))
+      report(["probes", i, "name"], `a second probe named "${name}"`, 'Give each probe of the same kind its own "name".');
     names.add(name);
-    if (toMs(probe.every) < MIN_INTERVAL_MS) report(["probes", i, "every"], `${formatMs(toMs(probe.every))} is below ${MIN_INTERVAL_MS} ms`, `Use ${MIN_INTERVAL_MS}ms or more.`);
+    if (toMs(probe.every) < MIN_INTERVAL_MS)
+      report(["probes", i, "every"], `${formatMs(toMs(probe.every))} is below ${MIN_INTERVAL_MS} ms`, `Use ${MIN_INTERVAL_MS}ms or more.`);
     for (const key of ["timeout", "connectTimeout"] as const) {
       if (toMs(probe[key]) <= 0) report(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
     }
     if (probe.kind === "role") return;
     if (probe.pool !== undefined && probe.connection !== "pool") {
-      report(["probes", i, "pool"], `applies only with connection "pool" (this probe's is "${probe.connection}")`, 'Set connection: "pool", or remove pool.');
+      report(
+        ["probes", i, "pool"],
+        `applies only with connection "pool" (this probe's is "${probe.connection}")`,
+        'Set connection: "pool", or remove pool.',
+      );
     }
     if (!target || !plugin) return;
     if (probe.endpoint === "pooler" && !plugin.hasPooler?.(target)) {
@@ -248,7 +271,11 @@ function checkSemantics(parts: Parts, report: Report): void {
     const endpoints = plugin.probeEndpoints(target);
     if (probe.kind === "select1" && probe.endpoint !== "pooler" && !endpoints.includes(probe.endpoint)) {
       if (plugin.endpointsAreServices) {
-        report(["probes", i, "endpoint"], `unknown endpoint "${probe.endpoint}"`, `Use one of ${endpoints.join(", ")} (the cluster's services).`);
+        report(
+          ["probes", i, "endpoint"],
+          `unknown endpoint "${probe.endpoint}"`,
+          `Use one of ${endpoints.join(", ")} (the cluster's services).`,
+        );
       } else {
         knownNode(["probes", i, "endpoint"], probe.endpoint);
       }
@@ -277,26 +304,42 @@ function checkSemantics(parts: Parts, report: Report): void {
     const atMs = toMs(step.at);
     firstAt = firstAt === null ? atMs : Math.min(firstAt, atMs);
     if (endMs !== undefined && atMs >= endMs) {
-      reportStep(["schedule", i, "at"], `${formatMs(atMs)} is at or past the end of the drill (duration ${formatMs(endMs)})`, "Move it earlier or lengthen duration.");
+      reportStep(
+        ["schedule", i, "at"],
+        `${formatMs(atMs)} is at or past the end of the drill (duration ${formatMs(endMs)})`,
+        "Move it earlier or lengthen duration.",
+      );
     }
     if ("manual" in step) {
       // Past the drill's end, the wait would be cut short with nobody told.
       if (endMs !== undefined && atMs < endMs && atMs + toMs(step.manual.timeout) > endMs) {
-        reportStep(["schedule", i, "manual", "timeout"], `the wait would last until ${formatMs(atMs + toMs(step.manual.timeout))}, after the drill ends (${formatMs(endMs)})`, "Shorten the timeout or lengthen duration.");
+        reportStep(
+          ["schedule", i, "manual", "timeout"],
+          `the wait would last until ${formatMs(atMs + toMs(step.manual.timeout))}, after the drill ends (${formatMs(endMs)})`,
+          "Shorten the timeout or lengthen duration.",
+        );
       }
       return;
     }
     if ("fault" in step) {
       checkFaultStep(step, i);
       if (step.for !== undefined && endMs !== undefined && atMs < endMs && atMs + toMs(step.for) > endMs) {
-        reportStep(["schedule", i, "for"], `the fault would heal at ${formatMs(atMs + toMs(step.for))}, after the drill ends (${formatMs(endMs)})`, "Shorten it or lengthen duration.");
+        reportStep(
+          ["schedule", i, "for"],
+          `the fault would heal at ${formatMs(atMs + toMs(step.for))}, after the drill ends (${formatMs(endMs)})`,
+          "Shorten it or lengthen duration.",
+        );
       }
       return;
     }
     if (!target || !capabilities) return;
     const action = step.action;
     if (!capabilities.actions.includes(action.kind)) {
-      reportStep(["schedule", i, "action", "kind"], `the ${target.kind} target cannot do "${action.kind}"`, `Use one of ${capabilities.actions.join(", ")}.`);
+      reportStep(
+        ["schedule", i, "action", "kind"],
+        `the ${target.kind} target cannot do "${action.kind}"`,
+        `Use one of ${capabilities.actions.join(", ")}.`,
+      );
       return;
     }
     const definition = actionOf(action);
@@ -314,7 +357,11 @@ function checkSemantics(parts: Parts, report: Report): void {
     definition.check?.(fault, { for: step.for !== undefined }, (path, problem, fix) => reportStep(["schedule", i, ...path], problem, fix));
     if (!target || !capabilities) return;
     if (!capabilities.faults.includes(fault.kind)) {
-      reportStep(["schedule", i, "fault", "kind"], `the ${target.kind} target cannot do "${fault.kind}"`, `Use one of ${capabilities.faults.join(", ")}.`);
+      reportStep(
+        ["schedule", i, "fault", "kind"],
+        `the ${target.kind} target cannot do "${fault.kind}"`,
+        `Use one of ${capabilities.faults.join(", ")}.`,
+      );
       return;
     }
     const aims = aimsOf(definition, fault);
@@ -328,10 +375,13 @@ function checkSemantics(parts: Parts, report: Report): void {
     if (impossible) reportStep(impossible.path, impossible.problem, impossible.fix);
   }
   if (schedule && steadyMs !== undefined && firstAt !== null && steadyMs > firstAt) {
-    report(["steadyState", "window"], `${formatMs(steadyMs)} ends after the first scheduled step (at ${formatMs(firstAt)})`, "The steady state is checked before any fault: shorten the window or schedule the first step later.");
+    report(
+      ["steadyState", "window"],
+      `${formatMs(steadyMs)} ends after the first scheduled step (at ${formatMs(firstAt)})`,
+      "The steady state is checked before any fault: shorten the window or schedule the first step later.",
+    );
   }
 }
-
 
 // ---- Helpers --------------------------------------------------------------------------------
 

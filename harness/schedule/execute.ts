@@ -86,7 +86,17 @@ export class ScheduleRunner {
       // On targets with roles, "primary" means the primary now, and the heal must undo that same node.
       fault = await withTimeout(resolveFault(topology, aimed), `finding ${nodes(aimed).join(", ")}`);
     } catch (error) {
-      history.append({ kind: "fault", phase: "inject", id, fault: aimed.kind, label: pkg.label(aimed, topology.kind), nodes: nodes(aimed), t, ok: false, error: errorMessage(error) });
+      history.append({
+        kind: "fault",
+        phase: "inject",
+        id,
+        fault: aimed.kind,
+        label: pkg.label(aimed, topology.kind),
+        nodes: nodes(aimed),
+        t,
+        ok: false,
+        error: errorMessage(error),
+      });
       this.errors.push(`${pkg.label(aimed, topology.kind)}: ${errorMessage(error)}`);
       return;
     }
@@ -111,9 +121,20 @@ export class ScheduleRunner {
     if (!pkg.heal || !this.active.has(id)) return;
     this.active.delete(id);
     const { history, clock, topology } = this.context;
-    const base = { kind: "fault", phase: "heal", id, fault: fault.kind, label: pkg.label(fault, topology.kind), nodes: nodesOf(pkg, fault) } as const;
+    const base = {
+      kind: "fault",
+      phase: "heal",
+      id,
+      fault: fault.kind,
+      label: pkg.label(fault, topology.kind),
+      nodes: nodesOf(pkg, fault),
+    } as const;
     try {
-      const output = await withTimeout(healFault(topology, fault, { runId: this.context.runId, id }), `heal ${pkg.label(fault, topology.kind)}`, pkg.timeoutMs?.(fault));
+      const output = await withTimeout(
+        healFault(topology, fault, { runId: this.context.runId, id }),
+        `heal ${pkg.label(fault, topology.kind)}`,
+        pkg.timeoutMs?.(fault),
+      );
       history.append({ ...base, t: roundMs(clock.now()), ok: true, ...(output ? { output } : {}) });
       this.context.log(`healed ${id}: ${pkg.label(fault)}`);
     } catch (error) {

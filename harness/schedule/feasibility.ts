@@ -25,10 +25,7 @@ export interface ImpossibleStep {
   fix: string;
 }
 
-type NodeState =
-  | { kind: "up" }
-  | { kind: "paused"; by: number; until: number | null }
-  | { kind: "down"; by: number; how: string };
+type NodeState = { kind: "up" } | { kind: "paused"; by: number; until: number | null } | { kind: "down"; by: number; how: string };
 
 interface Hold {
   /** The schedule entry that holds it, and when it lets go (null: only at the end of the drill). */
@@ -93,7 +90,8 @@ export function findImpossibleStep(target: Target, steps: readonly StepSpec[]): 
         // A frozen node can still be killed or stopped (Docker does both); nothing else reaches it.
         const reaches = now.kind === "paused" && fault.feasibility?.reachesPaused === true;
         const verb = fault.feasibility?.verb ?? fault.kind;
-        if (problem && !reaches) return { path: where, problem: `cannot ${verb} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
+        if (problem && !reaches)
+          return { path: where, problem: `cannot ${verb} "${node}" at ${formatMs(step.at)}: ${problem}`, fix: fixFor(now) };
       }
       const held = exclusive === undefined ? undefined : exclusives[exclusive].get(node);
       if (exclusive !== undefined && held !== undefined) return { path: where, ...heldMessage(exclusive, node, held) };
@@ -142,12 +140,14 @@ function heldMessage(kind: Exclusive, node: string, held: Hold): { problem: stri
 /** Why a container in this state cannot take a fault or a promotion now; null when it can. */
 function unusable(state: NodeState): string | null {
   if (state.kind === "down") return `schedule[${state.by}] ${state.how} it and nothing restarts it`;
-  if (state.kind === "paused") return `schedule[${state.by}] paused it${state.until === null ? " for the rest of the drill" : ` until ${formatMs(state.until)}`}`;
+  if (state.kind === "paused")
+    return `schedule[${state.by}] paused it${state.until === null ? " for the rest of the drill" : ` until ${formatMs(state.until)}`}`;
   return null;
 }
 
 function fixFor(state: NodeState): string {
-  if (state.kind === "paused") return `Schedule it after the pause ends (give schedule[${state.by}] a shorter "for"), or aim at the other node.`;
+  if (state.kind === "paused")
+    return `Schedule it after the pause ends (give schedule[${state.by}] a shorter "for"), or aim at the other node.`;
   return "Aim at the other node, or drop the step: a killed or stopped container stays down for the rest of the drill.";
 }
 

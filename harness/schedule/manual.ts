@@ -38,12 +38,21 @@ export function manualSteps(steps: readonly StepSpec[]): Array<{ index: number; 
  * Refuses a scenario with manual steps when nobody can confirm them: no confirm mode, or "ask"
  * with no terminal to ask at. `flag` is how the caller sets the mode (the CLI's --confirm-manual).
  */
-export function checkManualSteps(steps: readonly StepSpec[], mode: ConfirmMode | undefined, interactive: boolean, flag = "operator.confirm"): void {
+export function checkManualSteps(
+  steps: readonly StepSpec[],
+  mode: ConfirmMode | undefined,
+  interactive: boolean,
+  flag = "operator.confirm",
+): void {
   const first = manualSteps(steps)[0];
   if (!first) return;
   const quoted = JSON.stringify(first.say.length > 60 ? `${first.say.slice(0, 57)}...` : first.say);
   if (mode === undefined) {
-    throw new InputError(`schedule[${first.index}].manual`, `is a manual step (${quoted}), and nobody is set to confirm it`, `Set ${flag}: "ask" (a terminal), "command" (\`pgdrill confirm\`) or "auto" (confirmed at once).`);
+    throw new InputError(
+      `schedule[${first.index}].manual`,
+      `is a manual step (${quoted}), and nobody is set to confirm it`,
+      `Set ${flag}: "ask" (a terminal), "command" (\`pgdrill confirm\`) or "auto" (confirmed at once).`,
+    );
   }
   if (mode === "ask" && !interactive) {
     throw new InputError(
@@ -64,11 +73,21 @@ export async function runManualStep(id: string, spec: ManualSpec, context: Manua
     // checkManualSteps refuses this before a drill starts; a caller that skipped it gets a record, not a hang.
     const error = "nobody is set to confirm manual steps";
     history.append({ kind: "action", t: shownAt, phase: "end", id, action: "manual", label, ok: false, error });
-    history.append({ kind: "log", t: shownAt, level: "warn", message: `manual step ${id} ("${spec.say}"): ${error}; recorded as not done (no fault)` });
+    history.append({
+      kind: "log",
+      t: shownAt,
+      level: "warn",
+      message: `manual step ${id} ("${spec.say}"): ${error}; recorded as not done (no fault)`,
+    });
     return;
   }
   const command = `\`pgdrill confirm <run> --step ${id}\`, or --not-done "why"`;
-  const how = operator.mode === "auto" ? "confirmed at once (--confirm-manual auto)" : operator.mode === "command" ? `confirm with ${command}` : `press Enter when done, n if it cannot be done (or ${command})`;
+  const how =
+    operator.mode === "auto"
+      ? "confirmed at once (--confirm-manual auto)"
+      : operator.mode === "command"
+        ? `confirm with ${command}`
+        : `press Enter when done, n if it cannot be done (or ${command})`;
   log(`>>> MANUAL STEP ${id}: ${spec.say}  [${how}; waiting up to ${formatMs(timeoutMs)}]`);
   // The wait ends at the timeout (on the drill's clock) or when the drill ends.
   const waiting = new AbortController();
@@ -85,14 +104,24 @@ export async function runManualStep(id: string, spec: ManualSpec, context: Manua
     // The operator's word that it could not be done: recorded as a timeout is (no fault), with why and who said so.
     const why = `reported not done by ${confirmation.by}: ${confirmation.notDone}`;
     history.append({ kind: "action", t, phase: "end", id, action: "manual", label, ok: false, error: why });
-    history.append({ kind: "log", t, level: "warn", message: `manual step ${id} ("${spec.say}"): ${why} (${formatMs(t - shownAt)} after it was shown); recorded as not done (no fault)` });
+    history.append({
+      kind: "log",
+      t,
+      level: "warn",
+      message: `manual step ${id} ("${spec.say}"): ${why} (${formatMs(t - shownAt)} after it was shown); recorded as not done (no fault)`,
+    });
     log(`${id}: ${why}; recorded as not done (no fault), the drill goes on`);
     return;
   }
   if (confirmation) {
     history.append({ kind: "fault", t, phase: "inject", id, fault: "manual", label: spec.say, nodes: [], ok: true });
     history.append({ kind: "action", t, phase: "end", id, action: "manual", label, ok: true });
-    history.append({ kind: "log", t, level: "info", message: `manual step ${id} confirmed by ${confirmation.by} ${formatMs(t - shownAt)} after it was shown${confirmation.note ? `: ${confirmation.note}` : ""}` });
+    history.append({
+      kind: "log",
+      t,
+      level: "info",
+      message: `manual step ${id} confirmed by ${confirmation.by} ${formatMs(t - shownAt)} after it was shown${confirmation.note ? `: ${confirmation.note}` : ""}`,
+    });
     log(`${id} confirmed (${confirmation.by}) ${formatMs(t - shownAt)} after it was shown: "${spec.say}" counts as a fault from now`);
     return;
   }

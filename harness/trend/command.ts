@@ -21,11 +21,19 @@ export interface TrendIO {
   err: (text: string) => void;
 }
 
-export async function trendCommand(dirs: readonly string[], options: TrendOptions, io: TrendIO): Promise<{ exitCode: number; markdownFile: string | null }> {
+export async function trendCommand(
+  dirs: readonly string[],
+  options: TrendOptions,
+  io: TrendIO,
+): Promise<{ exitCode: number; markdownFile: string | null }> {
   const specs = options.regression.map(parseRegression);
   const baseline = Number(options.baseline);
   if (!Number.isInteger(baseline) || baseline < 1 || baseline > 1000) {
-    throw new InputError("--baseline", `"${options.baseline}" is not a number of runs`, "Give a whole number from 1 to 1000: the regression baseline is the median of that many previous runs.");
+    throw new InputError(
+      "--baseline",
+      `"${options.baseline}" is not a number of runs`,
+      "Give a whole number from 1 to 1000: the regression baseline is the median of that many previous runs.",
+    );
   }
   const trend = buildTrend(dirs, specs, baseline);
   for (const skip of trend.skipped) io.err(`pgdrill: skipped ${skip.file}: ${skip.reason}\n`);
@@ -39,9 +47,12 @@ export async function trendCommand(dirs: readonly string[], options: TrendOption
   const markdownFile = join(outDir, "trend.md");
   writeFileSync(markdownFile, renderTrendMarkdown(trend));
   const runs = trend.trends.reduce((sum, each) => sum + each.runs.length, 0);
-  io.out(`${runs} run${runs === 1 ? "" : "s"} of ${trend.trends.map((each) => `${each.scenario} (${each.runs.length})`).join(", ")}${trend.skipped.length > 0 ? `; ${trend.skipped.length} skipped` : ""}\n`);
+  io.out(
+    `${runs} run${runs === 1 ? "" : "s"} of ${trend.trends.map((each) => `${each.scenario} (${each.runs.length})`).join(", ")}${trend.skipped.length > 0 ? `; ${trend.skipped.length} skipped` : ""}\n`,
+  );
   const breaches = trend.checks.filter((check) => check.breached);
-  for (const check of trend.checks) io.out(`${check.breached ? "REGRESSION" : check.note ? "not judged" : "ok        "} ${describeCheck(check)}\n`);
+  for (const check of trend.checks)
+    io.out(`${check.breached ? "REGRESSION" : check.note ? "not judged" : "ok        "} ${describeCheck(check)}\n`);
   io.out(`wrote ${join(outDir, "trend.html")} and ${markdownFile}\n`);
   return { exitCode: breaches.length > 0 ? EXIT.deviated : EXIT.pass, markdownFile };
 }

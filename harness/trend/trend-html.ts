@@ -30,7 +30,12 @@ interface Panel {
 }
 
 function panels(trend: ScenarioTrend): Panel[] {
-  const row = (run: ScenarioTrend["runs"][number], value: number | null | undefined, lower?: number | null, upper?: number | null): Row => ({
+  const row = (
+    run: ScenarioTrend["runs"][number],
+    value: number | null | undefined,
+    lower?: number | null,
+    upper?: number | null,
+  ): Row => ({
     at: run.startedMs,
     run: run.result.runId,
     verdict: run.result.verdict,
@@ -40,10 +45,38 @@ function panels(trend: ScenarioTrend): Panel[] {
   });
   const runs = trend.runs;
   return [
-    { title: "Failover latency (fault → first acknowledged write on the new primary), with its bounds", unit: "ms", rows: runs.map((run) => { const f = run.result.metrics.failover; return row(run, f.latencyMs, f.latencyLowerMs, f.latencyUpperMs); }) },
-    { title: "Recovery latency (fault → first acknowledged write, whoever served it), with its bounds", unit: "ms", rows: runs.map((run) => { const r = run.result.metrics.recovery; return row(run, r?.latencyMs, r?.latencyLowerMs, r?.latencyUpperMs); }) },
-    { title: "Downtime of the availability probe (total), with its bounds", unit: "ms", rows: runs.map((run) => { const d = run.result.metrics.downtime; return row(run, d.totalMs, d.totalLowerMs, d.totalUpperMs); }) },
-    { title: "Availability (share of time served), with its range", unit: "share", rows: runs.map((run) => { const a = run.result.metrics.availability; return row(run, a.ratio, a.ratioLower, a.ratioUpper); }) },
+    {
+      title: "Failover latency (fault → first acknowledged write on the new primary), with its bounds",
+      unit: "ms",
+      rows: runs.map((run) => {
+        const f = run.result.metrics.failover;
+        return row(run, f.latencyMs, f.latencyLowerMs, f.latencyUpperMs);
+      }),
+    },
+    {
+      title: "Recovery latency (fault → first acknowledged write, whoever served it), with its bounds",
+      unit: "ms",
+      rows: runs.map((run) => {
+        const r = run.result.metrics.recovery;
+        return row(run, r?.latencyMs, r?.latencyLowerMs, r?.latencyUpperMs);
+      }),
+    },
+    {
+      title: "Downtime of the availability probe (total), with its bounds",
+      unit: "ms",
+      rows: runs.map((run) => {
+        const d = run.result.metrics.downtime;
+        return row(run, d.totalMs, d.totalLowerMs, d.totalUpperMs);
+      }),
+    },
+    {
+      title: "Availability (share of time served), with its range",
+      unit: "share",
+      rows: runs.map((run) => {
+        const a = run.result.metrics.availability;
+        return row(run, a.ratio, a.ratioLower, a.ratioUpper);
+      }),
+    },
     { title: "Lost acknowledged writes", unit: "writes", rows: runs.map((run) => row(run, run.result.metrics.writes.lostAcknowledged)) },
   ];
 }
@@ -55,8 +88,20 @@ export async function renderScenarioSvg(trend: ScenarioTrend): Promise<string> {
   const from = Math.min(...times);
   const to = Math.max(...times);
   const pad = Math.max(60_000, (to - from) * 0.04);
-  const x = { field: "at", type: "temporal", title: null, scale: { type: "utc", domain: [from - pad, to + pad], nice: false }, axis: { format: "%Y-%m-%d %H:%M", labelAngle: 0, labelOverlap: true } } as const;
-  const verdictColor = { field: "verdict", type: "nominal", title: "verdict", scale: { domain: Object.keys(VERDICT_COLORS), range: Object.values(VERDICT_COLORS) }, legend: { symbolType: "circle" } } as const;
+  const x = {
+    field: "at",
+    type: "temporal",
+    title: null,
+    scale: { type: "utc", domain: [from - pad, to + pad], nice: false },
+    axis: { format: "%Y-%m-%d %H:%M", labelAngle: 0, labelOverlap: true },
+  } as const;
+  const verdictColor = {
+    field: "verdict",
+    type: "nominal",
+    title: "verdict",
+    scale: { domain: Object.keys(VERDICT_COLORS), range: Object.values(VERDICT_COLORS) },
+    legend: { symbolType: "circle" },
+  } as const;
   const tooltip = [{ field: "run", title: "run" }, { field: "verdict" }, { field: "value", title: "value" }];
   const chart = (panel: Panel) => ({
     title: { text: panel.title, anchor: "start", fontSize: 12 },
@@ -64,9 +109,18 @@ export async function renderScenarioSvg(trend: ScenarioTrend): Promise<string> {
     height: 110,
     data: { values: panel.rows.filter((r) => r.value !== null) },
     layer: [
-      { mark: { type: "line", color: "#bbb", strokeWidth: 1 }, encoding: { x, y: { field: "value", type: "quantitative", title: panel.unit, scale: { zero: panel.unit !== "share" } } } },
-      { mark: { type: "rule", color: "#555", strokeWidth: 1.5 }, encoding: { x, y: { field: "lower", type: "quantitative" }, y2: { field: "upper" } } },
-      { mark: { type: "point", filled: true, size: 50, opacity: 1 }, encoding: { x, y: { field: "value", type: "quantitative" }, color: verdictColor, tooltip } },
+      {
+        mark: { type: "line", color: "#bbb", strokeWidth: 1 },
+        encoding: { x, y: { field: "value", type: "quantitative", title: panel.unit, scale: { zero: panel.unit !== "share" } } },
+      },
+      {
+        mark: { type: "rule", color: "#555", strokeWidth: 1.5 },
+        encoding: { x, y: { field: "lower", type: "quantitative" }, y2: { field: "upper" } },
+      },
+      {
+        mark: { type: "point", filled: true, size: 50, opacity: 1 },
+        encoding: { x, y: { field: "value", type: "quantitative" }, color: verdictColor, tooltip },
+      },
     ],
   });
   const verdicts = {
@@ -114,7 +168,21 @@ export async function renderTrendHtml(trend: Trend, outDir: string): Promise<str
     sections.push(`<section id="${e(`scenario-${scenario.scenario}`)}">
 <h2>${e(scenario.scenario)} <span class="meta">${scenario.runs.length} run${scenario.runs.length === 1 ? "" : "s"}</span></h2>
 <div class="chart">${svg}</div>
-${checks.length > 0 ? table(`regressions-${scenario.scenario}`, ["regression gate", "latest", `baseline (median)`, "limit", "result"], checks.map((check) => [`<code>${e(check.spec.text)}</code>`, e(formatValue(check.spec.metric, check.value)), `${e(formatValue(check.spec.metric, check.baseline))} <span class="meta">of ${check.baselineRuns}</span>`, e(formatValue(check.spec.metric, check.limit)), check.note && !check.breached ? `<span class="meta">${e(check.note)}</span>` : mark(!check.breached)])) : ""}
+${
+  checks.length > 0
+    ? table(
+        `regressions-${scenario.scenario}`,
+        ["regression gate", "latest", `baseline (median)`, "limit", "result"],
+        checks.map((check) => [
+          `<code>${e(check.spec.text)}</code>`,
+          e(formatValue(check.spec.metric, check.value)),
+          `${e(formatValue(check.spec.metric, check.baseline))} <span class="meta">of ${check.baselineRuns}</span>`,
+          e(formatValue(check.spec.metric, check.limit)),
+          check.note && !check.breached ? `<span class="meta">${e(check.note)}</span>` : mark(!check.breached),
+        ]),
+      )
+    : ""
+}
 <h3>Runs, latest first</h3>
 ${table(`runs-${scenario.scenario}`, ["started (UTC)", "run", "verdict", "failover", "recovery", "downtime", "availability", "lost writes"], rows)}
 </section>`);
@@ -122,11 +190,18 @@ ${table(`runs-${scenario.scenario}`, ["started (UTC)", "run", "verdict", "failov
   const breaches = trend.checks.filter((check) => check.breached);
   const skipped =
     trend.skipped.length > 0
-      ? `<section><h2>Skipped</h2>${table("skipped", ["file", "why"], trend.skipped.map((skip) => [`<code>${e(skip.file)}</code>`, e(skip.reason)]))}</section>`
+      ? `<section><h2>Skipped</h2>${table(
+          "skipped",
+          ["file", "why"],
+          trend.skipped.map((skip) => [`<code>${e(skip.file)}</code>`, e(skip.reason)]),
+        )}</section>`
       : "";
   const colour = verdict === "breached" ? VERDICT_COLORS.deviated : VERDICT_COLORS.pass;
-  return `${pageHead(`pgdrill trend: ${trend.trends.map((t) => e(t.scenario)).join(", ")} — ${e(verdict)}`, `  .chart svg { max-width: 100%; height: auto; }
-  header .verdict { background: ${colour}; }`)}
+  return `${pageHead(
+    `pgdrill trend: ${trend.trends.map((t) => e(t.scenario)).join(", ")} — ${e(verdict)}`,
+    `  .chart svg { max-width: 100%; height: auto; }
+  header .verdict { background: ${colour}; }`,
+  )}
 <header>
   <h1>pgdrill trend <span class="verdict">${e(verdict)}</span></h1>
   <div class="meta">${trend.trends.reduce((sum, t) => sum + t.runs.length, 0)} runs of ${trend.trends.length} scenario${trend.trends.length === 1 ? "" : "s"} from ${trend.sources.map((source) => `<code>${e(source)}</code>`).join(", ")}${trend.skipped.length > 0 ? ` · ${trend.skipped.length} skipped` : ""} · regression baseline: the median of up to ${trend.baselineRuns} previous runs</div>

@@ -30,14 +30,22 @@ export function renderTrendMarkdown(trend: Trend): string {
   const runs = trend.trends.reduce((sum, t) => sum + t.runs.length, 0);
   const verdict = regressionVerdict(trend);
   lines.push(`## pgdrill trend: ${verdict === "breached" ? "**regression**" : "ok"}`, "");
-  lines.push(`${runs} run${runs === 1 ? "" : "s"} of ${trend.trends.length} scenario${trend.trends.length === 1 ? "" : "s"}${trend.skipped.length > 0 ? `, ${trend.skipped.length} skipped` : ""}. Baseline: the median of up to ${trend.baselineRuns} previous runs (errored runs excepted).`, "");
+  lines.push(
+    `${runs} run${runs === 1 ? "" : "s"} of ${trend.trends.length} scenario${trend.trends.length === 1 ? "" : "s"}${trend.skipped.length > 0 ? `, ${trend.skipped.length} skipped` : ""}. Baseline: the median of up to ${trend.baselineRuns} previous runs (errored runs excepted).`,
+    "",
+  );
   if (trend.checks.length > 0) {
     lines.push("| | regression gate |", "| --- | --- |");
     for (const check of trend.checks) lines.push(`| ${check.breached ? "✘" : check.note ? "–" : "✔"} | ${cell(describeCheck(check))} |`);
     lines.push("");
   }
   for (const scenario of trend.trends) {
-    lines.push(`### ${scenario.scenario}`, "", "| started (UTC) | run | verdict | failover | recovery | downtime | availability | lost writes |", "| --- | --- | --- | --- | --- | --- | --- | --- |");
+    lines.push(
+      `### ${scenario.scenario}`,
+      "",
+      "| started (UTC) | run | verdict | failover | recovery | downtime | availability | lost writes |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    );
     for (const run of [...scenario.runs].reverse()) {
       const m = run.result.metrics;
       lines.push(

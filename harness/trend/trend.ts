@@ -34,7 +34,12 @@ const trendResult = z.looseObject({
   metrics: z.looseObject({
     availability: z.looseObject({ ratio: measured, ratioLower: bound, ratioUpper: bound }),
     downtime: z.looseObject({ totalMs: z.number(), totalLowerMs: bound, totalUpperMs: bound, longestMs: bound }),
-    failover: z.looseObject({ happened: z.boolean().nullable().optional(), latencyMs: measured, latencyLowerMs: bound, latencyUpperMs: bound }),
+    failover: z.looseObject({
+      happened: z.boolean().nullable().optional(),
+      latencyMs: measured,
+      latencyLowerMs: bound,
+      latencyUpperMs: bound,
+    }),
     recovery: z.looseObject({ latencyMs: measured, latencyLowerMs: bound, latencyUpperMs: bound }).optional(),
     writes: z.looseObject({ lostAcknowledged: measured }),
   }),
@@ -121,7 +126,10 @@ export function readRunResult(file: string): TrendRun | SkippedRun {
   try {
     parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch (error) {
-    const reason = error instanceof SyntaxError ? `is not JSON (${error.message})` : `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+    const reason =
+      error instanceof SyntaxError
+        ? `is not JSON (${error.message})`
+        : `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
     return { file, reason };
   }
   const checked = trendResult.safeParse(parsed);
@@ -217,19 +225,31 @@ export function median(values: readonly number[]): number | null {
  * not judged (its own verdict already says so). A latest run that did not measure the metric while
  * the baseline did is a breach, as a gate on an unmeasured metric fails.
  */
-export function checkRegressions(trends: readonly ScenarioTrend[], specs: readonly RegressionSpec[], baselineRuns: number): RegressionCheck[] {
+export function checkRegressions(
+  trends: readonly ScenarioTrend[],
+  specs: readonly RegressionSpec[],
+  baselineRuns: number,
+): RegressionCheck[] {
   const checks: RegressionCheck[] = [];
   for (const trend of trends) {
     const latest = trend.runs.at(-1);
     if (!latest) continue;
     const previous = trend.runs.slice(0, -1).filter((run) => run.result.verdict !== "errored");
     for (const spec of specs) {
-      const measuredBefore = previous.map((run) => runMetric(run, spec.metric)).filter((value): value is number => value !== null).slice(-baselineRuns);
+      const measuredBefore = previous
+        .map((run) => runMetric(run, spec.metric))
+        .filter((value): value is number => value !== null)
+        .slice(-baselineRuns);
       const baseline = median(measuredBefore);
       const value = runMetric(latest, spec.metric);
       const base = { scenario: trend.scenario, spec, latest, value, baseline, baselineRuns: measuredBefore.length };
       if (latest.result.verdict === "errored") {
-        checks.push({ ...base, limit: null, breached: false, note: `the latest run errored (${latest.result.reason ?? "no reason recorded"}): its numbers are not compared` });
+        checks.push({
+          ...base,
+          limit: null,
+          breached: false,
+          note: `the latest run errored (${latest.result.reason ?? "no reason recorded"}): its numbers are not compared`,
+        });
         continue;
       }
       if (baseline === null) {

@@ -8,7 +8,9 @@ export const switchoverSchema = z
     kind: z.literal("switchover"),
     to: nodeName.default("replica").describe('The instance to promote, or "replica" for any healthy replica.'),
   })
-  .describe("A planned switchover through the HA system (cnpg: `kubectl cnpg promote`; patroni: `patronictl switchover`); waits until `to` is primary.");
+  .describe(
+    "A planned switchover through the HA system (cnpg: `kubectl cnpg promote`; patroni: `patronictl switchover`); waits until `to` is primary.",
+  );
 
 export const switchoverAction = defineAction({
   schema: switchoverSchema,

@@ -9,7 +9,9 @@ import { onInterrupt } from "../interrupt.ts";
 import { appendJobSummary, collect, verdictExit, type CommandModule } from "../io.ts";
 
 export const registerReport: CommandModule = (program, { io, exit }) => {
-  const files = Object.values(RENDERERS).map((renderer) => renderer.file).join(", ");
+  const files = Object.values(RENDERERS)
+    .map((renderer) => renderer.file)
+    .join(", ");
   program
     .command("report")
     .description(`re-analyse a saved run from its history.jsonl (no containers): rewrites every report in it (${files})`)

@@ -87,10 +87,7 @@ export const registerRun: CommandModule = (program: Command, { io, exit }) => {
         .default("worst"),
     )
     .addOption(new Option("--confirm-manual <mode>", CONFIRM_MANUAL_HELP).choices(CONFIRM_MODES))
-    .addHelpText(
-      "after",
-      `${EXAMPLES}\n${gateMetricsHelp()}\n\n${EXIT_CODES}`,
-    )
+    .addHelpText("after", `${EXAMPLES}\n${gateMetricsHelp()}\n\n${EXIT_CODES}`)
     .action(async (scenarioArgs: string[], options: RunOptions) => {
       const series = { shareCluster: Boolean(options.shareCluster), ...(options.out ? { out: options.out } : {}) };
       const one = (arg: string, out: string | undefined, shared: SharedResources | undefined) =>

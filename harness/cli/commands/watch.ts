@@ -5,7 +5,7 @@ import { appendJobSummary, collect, lines, type CommandModule } from "../io.ts";
 
 const HELP = lines(
   "",
-  "While it runs: m marks a moment (type a note, Enter); elsewhere: pgdrill mark <run-dir|run-id> \"note\".",
+  'While it runs: m marks a moment (type a note, Enter); elsewhere: pgdrill mark <run-dir|run-id> "note".',
   "Ctrl-C (or SIGTERM) finishes it: completed, every report written; a second Ctrl-C aborts.",
   "Ctrl-C while it is still starting (nothing measured yet): it removes what it started and its run directory, " +
     "says so in one line, and exits 130 (143 for SIGTERM).",

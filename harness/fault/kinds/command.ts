@@ -12,7 +12,10 @@ import { defineFault, type FaultUse, type ShellOptions } from "../define.ts";
 export const commandSchema = z
   .strictObject({
     kind: z.literal("command"),
-    run: z.string().min(1).describe('Shell command (bash) that injects, e.g. "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover".'),
+    run: z
+      .string()
+      .min(1)
+      .describe('Shell command (bash) that injects, e.g. "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover".'),
     heal: z.string().min(1).optional().describe("Shell command that undoes it, run when `for` ends or the drill ends."),
     timeout: duration.default("5m").describe("The command is killed and the step fails after this long."),
     label: z.string().min(1).optional().describe("Name in the History and reports; default: the command's first words."),
@@ -31,7 +34,11 @@ export const commandFault = defineFault({
   nodes: [],
   check(spec, step, report) {
     if (spec.heal === undefined && step.for) {
-      report(["for"], "a command fault with a `for` needs a `heal` command to run when it ends", 'Add "heal: <command>" to the fault, or drop "for".');
+      report(
+        ["for"],
+        "a command fault with a `for` needs a `heal` command to run when it ends",
+        'Add "heal: <command>" to the fault, or drop "for".',
+      );
     }
   },
   inject: (spec, use) => use.shell(spec.run, shellOptions(spec, use, "inject")),

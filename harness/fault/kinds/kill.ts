@@ -4,7 +4,9 @@ import { nodeName } from "../../scenario/schema-parts.ts";
 import { targetPlugin } from "../../targets/registry.ts";
 import { defineFault } from "../define.ts";
 
-export const killSchema = z.strictObject({ kind: z.literal("kill"), node: nodeName.describe("The node to SIGKILL.") }).describe("SIGKILL a node's PostgreSQL.");
+export const killSchema = z
+  .strictObject({ kind: z.literal("kill"), node: nodeName.describe("The node to SIGKILL.") })
+  .describe("SIGKILL a node's PostgreSQL.");
 
 export const killFault = defineFault({
   schema: killSchema,

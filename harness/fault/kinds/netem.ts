@@ -41,23 +41,47 @@ export const netemSchema = z
   .superRefine((value, ctx) => {
     const delayMs = parseDuration(value.delay);
     const jitterMs = parseDuration(value.jitter);
-    for (const [field, parsed] of [["delay", delayMs], ["jitter", jitterMs]] as const) {
+    for (const [field, parsed] of [
+      ["delay", delayMs],
+      ["jitter", jitterMs],
+    ] as const) {
       if (parsed.ok && parsed.ms > NETEM_LIMITS.maxDelayMs) {
-        ctx.addIssue({ code: "custom", path: [field], message: `must be at most 1m, got ${JSON.stringify(value[field])}`, params: { fix: "A delay past a minute is an outage: use a partition fault for that." } });
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: `must be at most 1m, got ${JSON.stringify(value[field])}`,
+          params: { fix: "A delay past a minute is an outage: use a partition fault for that." },
+        });
       }
     }
     const kbit = value.rate === undefined ? undefined : rateKbit(value.rate);
     if (kbit !== undefined && kbit > NETEM_LIMITS.maxRateKbit) {
-      ctx.addIssue({ code: "custom", path: ["rate"], message: `must be at most 100gbit, got ${JSON.stringify(value.rate)}`, params: { fix: 'Cap it lower, e.g. "1gbit", or drop rate.' } });
+      ctx.addIssue({
+        code: "custom",
+        path: ["rate"],
+        message: `must be at most 100gbit, got ${JSON.stringify(value.rate)}`,
+        params: { fix: 'Cap it lower, e.g. "1gbit", or drop rate.' },
+      });
     }
     if (delayMs.ok && jitterMs.ok && jitterMs.ms > delayMs.ms) {
-      ctx.addIssue({ code: "custom", path: ["jitter"], message: `must be at most the delay (${JSON.stringify(value.delay)}), got ${JSON.stringify(value.jitter)}`, params: { fix: "Lower jitter, or raise delay: a packet cannot leave before it was sent." } });
+      ctx.addIssue({
+        code: "custom",
+        path: ["jitter"],
+        message: `must be at most the delay (${JSON.stringify(value.delay)}), got ${JSON.stringify(value.jitter)}`,
+        params: { fix: "Lower jitter, or raise delay: a packet cannot leave before it was sent." },
+      });
     }
     if (delayMs.ok && delayMs.ms === 0 && value.loss === 0 && value.rate === undefined) {
-      ctx.addIssue({ code: "custom", message: "slows nothing down: give a delay, a loss or a rate", params: { fix: 'Add e.g. delay: "100ms", loss: 5 or rate: "1mbit".' } });
+      ctx.addIssue({
+        code: "custom",
+        message: "slows nothing down: give a delay, a loss or a rate",
+        params: { fix: 'Add e.g. delay: "100ms", loss: 5 or rate: "1mbit".' },
+      });
     }
   })
-  .describe("Slow a node's network down: delay (with jitter), loss and a bandwidth cap on what it sends (tc netem in its network namespace), until healed.");
+  .describe(
+    "Slow a node's network down: delay (with jitter), loss and a bandwidth cap on what it sends (tc netem in its network namespace), until healed.",
+  );
 
 export const netemFault = defineFault({
   schema: netemSchema,

@@ -3,7 +3,9 @@ import { z } from "zod";
 import { nodeName } from "../../scenario/schema-parts.ts";
 import { defineFault } from "../define.ts";
 
-export const pauseSchema = z.strictObject({ kind: z.literal("pause"), node: nodeName.describe("The node to freeze.") }).describe("Freeze a node (docker pause) until healed.");
+export const pauseSchema = z
+  .strictObject({ kind: z.literal("pause"), node: nodeName.describe("The node to freeze.") })
+  .describe("Freeze a node (docker pause) until healed.");
 
 export const pauseFault = defineFault({
   schema: pauseSchema,

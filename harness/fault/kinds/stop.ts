@@ -7,7 +7,10 @@ export const stopSchema = z
   .strictObject({
     kind: z.literal("stop"),
     node: nodeName.describe("The node to stop."),
-    mode: z.enum(["smart", "fast", "immediate"]).default("fast").describe("PostgreSQL shutdown mode; fast is what `docker stop` with a sane stop signal does."),
+    mode: z
+      .enum(["smart", "fast", "immediate"])
+      .default("fast")
+      .describe("PostgreSQL shutdown mode; fast is what `docker stop` with a sane stop signal does."),
   })
   .describe("Shut a node's PostgreSQL down.");
 

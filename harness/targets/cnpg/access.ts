@@ -51,20 +51,38 @@ export class RwTimeline {
   }
 }
 
-
 /**
  * The probe runner: its pod in the drill's namespace (runner/pod.ts: no Kubernetes rights, the
  * app user from the Cluster's -app secret, bounded), ready (its readiness probe is its clock), and
  * answering through the API server's pod proxy, which is how the drill reaches it from now on.
  */
-export async function startRunner(kube: Kube, spec: CnpgTarget, probes: readonly ProbeSpec[], namespace: string, made: Made, rw: RwTimeline, deadline: number, ownKind: boolean, options: TopologyStartOptions): Promise<RunnerSession> {
-  if (probes.length === 0) throw new InputError("probes", "the cnpg target's in-cluster runner has no probes to run", "List at least one probe, or set target.access: outside.");
+export async function startRunner(
+  kube: Kube,
+  spec: CnpgTarget,
+  probes: readonly ProbeSpec[],
+  namespace: string,
+  made: Made,
+  rw: RwTimeline,
+  deadline: number,
+  ownKind: boolean,
+  options: TopologyStartOptions,
+): Promise<RunnerSession> {
+  if (probes.length === 0)
+    throw new InputError(
+      "probes",
+      "the cnpg target's in-cluster runner has no probes to run",
+      "List at least one probe, or set target.access: outside.",
+    );
   const durationMs = Math.min(RUNNER_MAX_RUN_MS - 60_000, options.durationMs ?? RUNNER_MAX_RUN_MS - 60_000);
   const config = runnerConfig(spec, namespace, probes, { maxRunMs: durationMs + 60_000, lifetimeMs: durationMs + RUNNER_AFTER_MS });
   const pod = runnerPod(spec, namespace, config, { image: spec.runner.image, runId: options.runId, controlPlane: ownKind });
   await kube.create(pod).catch((error: unknown) => {
     if (statusOf(error) === 409) {
-      throw new InputError("target.name", `a Pod "${pod.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`, "Choose another target.name or target.namespace, or delete that Pod if it is a leftover of an earlier drill.");
+      throw new InputError(
+        "target.name",
+        `a Pod "${pod.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`,
+        "Choose another target.name or target.namespace, or delete that Pod if it is a leftover of an earlier drill.",
+      );
     }
     throw kubeFailure(`creating the probe runner's pod ${pod.metadata.name}`, error);
   });
@@ -85,7 +103,9 @@ export async function startRunner(kube: Kube, spec: CnpgTarget, probes: readonly
       }
       if (status?.phase === "Failed" || status?.phase === "Succeeded") {
         const terminated = status.containerStatuses?.[0]?.state?.terminated;
-        throw new HarnessError(`the probe runner's pod ${pod.metadata.name} ended before the drill (${status.phase}${terminated ? `, exit code ${terminated.exitCode}${terminated.message ? `: ${terminated.message}` : ""}` : ""}); its log: kubectl logs -n ${namespace} ${pod.metadata.name}`);
+        throw new HarnessError(
+          `the probe runner's pod ${pod.metadata.name} ended before the drill (${status.phase}${terminated ? `, exit code ${terminated.exitCode}${terminated.message ? `: ${terminated.message}` : ""}` : ""}); its log: kubectl logs -n ${namespace} ${pod.metadata.name}`,
+        );
       }
       const ready = (status?.conditions ?? []).some((condition) => condition.type === "Ready" && condition.status === "True");
       return ready ? done(undefined) : notYet(waiting?.reason ?? status?.phase ?? "not scheduled");
@@ -114,7 +134,13 @@ export async function startRunner(kube: Kube, spec: CnpgTarget, probes: readonly
 }
 
 /** access: outside: the NodePorts the API server allocated (the operator's rw/ro Services, pgdrill's per instance) and a node address. */
-export async function outsideAccess(kube: Kube, spec: CnpgTarget, namespace: string, deadline: number, signal?: AbortSignal): Promise<OutsideAccess> {
+export async function outsideAccess(
+  kube: Kube,
+  spec: CnpgTarget,
+  namespace: string,
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<OutsideAccess> {
   const names = outsideServiceNames(spec);
   const instances = instanceNames(spec).map((_, i) => `${spec.name}-pgdrill-${i + 1}`);
   const ports = await pollUntil(
@@ -128,13 +154,23 @@ export async function outsideAccess(kube: Kube, spec: CnpgTarget, namespace: str
       everyMs: 500,
       before: "",
       ...(signal ? { signal } : {}),
-      gaveUp: (last) => new HarnessError(`the operator did not make the Services of managed.services.additional (${last}); CloudNativePG 1.24 or later has them`),
+      gaveUp: (last) =>
+        new HarnessError(
+          `the operator did not make the Services of managed.services.additional (${last}); CloudNativePG 1.24 or later has them`,
+        ),
     },
   );
-  const host = spec.outside.host ?? (await kube.nodeAddress().catch((error: unknown) => {
-    throw kubeFailure("listing the nodes for an address", error);
-  }));
-  if (!host) throw new InputError("target.outside.host", "no node of the cluster reports an InternalIP", "Set target.outside.host to a node address where NodePorts answer from here.");
+  const host =
+    spec.outside.host ??
+    (await kube.nodeAddress().catch((error: unknown) => {
+      throw kubeFailure("listing the nodes for an address", error);
+    }));
+  if (!host)
+    throw new InputError(
+      "target.outside.host",
+      "no node of the cluster reports an InternalIP",
+      "Set target.outside.host to a node address where NodePorts answer from here.",
+    );
   return { host, rw: ports[0]!, ro: ports[1]!, instances: ports.slice(2) };
 }
 
@@ -144,4 +180,3 @@ export interface OutsideAccess {
   ro: number;
   instances: number[];
 }
-

@@ -40,8 +40,11 @@ export function cnpgTopology(spec: CnpgTarget, probes: readonly ProbeSpec[] = []
   };
 }
 
-
-async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[], startOptions: TopologyStartOptions): Promise<StartedTopology> {
+async function startCnpg(
+  scenarioSpec: CnpgTarget,
+  probes: readonly ProbeSpec[],
+  startOptions: TopologyStartOptions,
+): Promise<StartedTopology> {
   // Start-up lines go to the History too: how long the cluster, the operator and the Cluster took is evidence.
   const options: TopologyStartOptions = {
     ...startOptions,
@@ -68,7 +71,11 @@ async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[],
       target = loadKube({ ...(spec.kubeconfig ? { kubeconfig: spec.kubeconfig } : {}), context: spec.context });
       // Checked when the scenario was validated; again here, on the context the kubeconfig resolved.
       if (!mayDisrupt(spec, target.context)) {
-        throw new InputError("target.context", `"${target.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and services there or aim faults at it`, `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`);
+        throw new InputError(
+          "target.context",
+          `"${target.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and services there or aim faults at it`,
+          `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`,
+        );
       }
     }
     kube = new Kube(target);
@@ -83,7 +90,13 @@ async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[],
       throw kubeFailure(`looking for Cluster ${namespace}/${spec.name}`, error);
     });
     if (existing) throw clusterConflict(spec, namespace);
-    await createWithRetry(kube, clusterManifest(spec, namespace, options.runId), deadline, () => clusterConflict(spec, namespace), options.signal);
+    await createWithRetry(
+      kube,
+      clusterManifest(spec, namespace, options.runId),
+      deadline,
+      () => clusterConflict(spec, namespace),
+      options.signal,
+    );
     made.objects.push({ kind: "Cluster", name: spec.name });
     // In the cluster: a headless Service per instance for the runner's role probe. Outside: a
     // NodePort Service per instance (its port allocated by the API server); rw and ro are the
@@ -92,7 +105,11 @@ async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[],
     for (const service of services) {
       await kube.create(service).catch((error: unknown) => {
         if (statusOf(error) === 409) {
-          throw new InputError("target.name", `a Service "${service.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`, "Choose another target.name or target.namespace, or delete that Service if it is a leftover of an earlier drill.");
+          throw new InputError(
+            "target.name",
+            `a Service "${service.metadata.name}" already exists in namespace ${namespace} and pgdrill did not create it`,
+            "Choose another target.name or target.namespace, or delete that Service if it is a leftover of an earlier drill.",
+          );
         }
         throw kubeFailure(`creating service ${service.metadata.name}`, error);
       });
@@ -114,27 +131,48 @@ async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[],
     const t1 = Date.now();
     const watching = observer;
     await watching.waitUntil(
-      () => watching.status.phase === HEALTHY_PHASE && watching.status.readyInstances === spec.instances && watching.primaries().length === 1,
+      () =>
+        watching.status.phase === HEALTHY_PHASE && watching.status.readyInstances === spec.instances && watching.primaries().length === 1,
       Math.max(1000, deadline - Date.now()),
       `Cluster ${spec.name} becoming ready (phase "${HEALTHY_PHASE}", ${spec.instances} ready instances)`,
       options.signal,
     );
     options.log(`cnpg: Cluster ready in ${Date.now() - t1} ms, primary ${watching.primaries()[0]}`);
 
-    const common = { spec, kube, observer, namespace, made, operatorNamespace: operator.namespace, disruptive: mayDisrupt(spec, target.context) };
+    const common = {
+      spec,
+      kube,
+      observer,
+      namespace,
+      made,
+      operatorNamespace: operator.namespace,
+      disruptive: mayDisrupt(spec, target.context),
+    };
     if (spec.access === "in-cluster") {
       session = await startRunner(kube, spec, probes, namespace, made, rw, deadline, kindCluster !== undefined, options);
-      record({ kind: "log", level: "info", message: `probes ran in the cluster: pod ${namespace}/${runnerPodName(spec)} (${spec.runner.image}) dialing ${spec.name}-rw.${namespace}.svc and ${spec.name}-ro.${namespace}.svc as the app user, its History brought back through the API server` });
+      record({
+        kind: "log",
+        level: "info",
+        message: `probes ran in the cluster: pod ${namespace}/${runnerPodName(spec)} (${spec.runner.image}) dialing ${spec.name}-rw.${namespace}.svc and ${spec.name}-ro.${namespace}.svc as the app user, its History brought back through the API server`,
+      });
       return new StartedCnpg({ ...common, credentials: { user: "app", password: "" }, runner: { session, rw } });
     }
     const superuser = await kube.secret(namespace, `${spec.name}-superuser`).catch((error: unknown) => {
       throw kubeFailure(`reading secret ${spec.name}-superuser`, error);
     });
     const outside = await outsideAccess(kube, spec, namespace, deadline, options.signal);
-    const started = new StartedCnpg({ ...common, credentials: { user: superuser.username ?? "postgres", password: superuser.password ?? "" }, outside });
+    const started = new StartedCnpg({
+      ...common,
+      credentials: { user: superuser.username ?? "postgres", password: superuser.password ?? "" },
+      outside,
+    });
     await started.waitForServices(Math.max(5000, Math.min(60_000, deadline - Date.now())));
     const names = outsideServiceNames(spec);
-    record({ kind: "log", level: "warn", message: `probes ran OUTSIDE the cluster (access: outside), from this machine through the operator's NodePort Services ${names.rw} (${outside.host}:${outside.rw}) and ${names.ro} (${outside.host}:${outside.ro}): what clients in the cluster saw was not probed` });
+    record({
+      kind: "log",
+      level: "warn",
+      message: `probes ran OUTSIDE the cluster (access: outside), from this machine through the operator's NodePort Services ${names.rw} (${outside.host}:${outside.rw}) and ${names.ro} (${outside.host}:${outside.ro}): what clients in the cluster saw was not probed`,
+    });
     options.log(`cnpg: probing from outside the cluster through ${outside.host}:${outside.rw} (rw) and :${outside.ro} (ro)`);
     return started;
   } catch (error) {
@@ -146,4 +184,3 @@ async function startCnpg(scenarioSpec: CnpgTarget, probes: readonly ProbeSpec[],
     throw new HarnessError(`could not start the cnpg target: ${errorMessage(error)}`, { cause: error });
   }
 }
-

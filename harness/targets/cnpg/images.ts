@@ -54,7 +54,8 @@ export function manifestImages(objects: readonly KubernetesObject[]): string[] {
   const images = new Set<string>();
   for (const object of objects) {
     if (object.kind !== "Deployment") continue;
-    const podSpec = (object as { spec?: { template?: { spec?: { containers?: ContainerLike[]; initContainers?: ContainerLike[] } } } }).spec?.template?.spec;
+    const podSpec = (object as { spec?: { template?: { spec?: { containers?: ContainerLike[]; initContainers?: ContainerLike[] } } } }).spec
+      ?.template?.spec;
     for (const container of [...(podSpec?.containers ?? []), ...(podSpec?.initContainers ?? [])]) {
       if (typeof container.image === "string") images.add(container.image);
       for (const variable of container.env ?? []) {

@@ -20,16 +20,28 @@ import type { CnpgTarget } from "./plugin.ts";
  * The drill's kind cluster's name. `madeByThisRun` hears the name of a cluster this run makes
  * before kind starts on it, so a start that fails half-way still deletes it.
  */
-export async function useKindCluster(spec: CnpgTarget, options: TopologyStartOptions, madeByThisRun: (name: string) => void): Promise<string> {
+export async function useKindCluster(
+  spec: CnpgTarget,
+  options: TopologyStartOptions,
+  madeByThisRun: (name: string) => void,
+): Promise<string> {
   if (!(await kindAvailable())) {
-    throw new InputError("target.context", "no context given and the kind CLI is not installed", "Install kind (https://kind.sigs.k8s.io) so pgdrill can create a cluster, or set target.context to an existing cluster.");
+    throw new InputError(
+      "target.context",
+      "no context given and the kind CLI is not installed",
+      "Install kind (https://kind.sigs.k8s.io) so pgdrill can create a cluster, or set target.context to an existing cluster.",
+    );
   }
   let name: string;
   if (options.shared) {
     const key = `cnpg kind cluster ${spec.kindConfig} ${spec.kindImage ?? "kind's node image"}`;
     name = await options.shared.use(key, async () => {
       const made = await createKindClusterFor(spec, options, kindClusterName(options.runId));
-      return { value: made, describe: kindResource(made), remove: () => deleteKindCluster(made).then(() => forgetOwner(kindResource(made))) };
+      return {
+        value: made,
+        describe: kindResource(made),
+        remove: () => deleteKindCluster(made).then(() => forgetOwner(kindResource(made))),
+      };
     });
     options.log(`cnpg: using the series' shared kind cluster ${name}`);
   } else {
@@ -39,28 +51,51 @@ export async function useKindCluster(spec: CnpgTarget, options: TopologyStartOpt
   }
   // Images the drill names that are in the local engine (the runner's as the workflow builds it,
   // locally built operator and PostgreSQL images), not in any registry: load them into the nodes.
-  await loadImages(name, [...(spec.access === "in-cluster" ? [spec.runner.image] : []), ...(spec.imageName ? [spec.imageName] : [])], options);
+  await loadImages(
+    name,
+    [...(spec.access === "in-cluster" ? [spec.runner.image] : []), ...(spec.imageName ? [spec.imageName] : [])],
+    options,
+  );
   return name;
 }
 
 async function createKindClusterFor(spec: CnpgTarget, options: TopologyStartOptions, name: string): Promise<string> {
-  const base = parseYaml(await readFile(kindConfigPath(spec.kindConfig), "utf8").catch(() => {
-    throw new InputError("target.kindConfig", `cannot read "${spec.kindConfig}"`, "Point it at a kind cluster config (see fixtures/kind/cluster.yaml).");
-  })) as KindConfig;
+  const base = parseYaml(
+    await readFile(kindConfigPath(spec.kindConfig), "utf8").catch(() => {
+      throw new InputError(
+        "target.kindConfig",
+        `cannot read "${spec.kindConfig}"`,
+        "Point it at a kind cluster config (see fixtures/kind/cluster.yaml).",
+      );
+    }),
+  ) as KindConfig;
   options.log(`cnpg: creating kind cluster ${name}${spec.kindImage ? ` from ${spec.kindImage}` : ""}`);
   // Recorded before it exists: a run killed half-way leaves it to `pgdrill reap`.
   recordOwner(kindResource(name), options.runId);
   const t0 = Date.now();
-  await createKindCluster(name, stringifyYaml(kindConfig(base)), { ...(spec.kindImage ? { image: spec.kindImage } : {}), waitSeconds: 180, log: options.log, ...(options.signal ? { signal: options.signal } : {}) });
+  await createKindCluster(name, stringifyYaml(kindConfig(base)), {
+    ...(spec.kindImage ? { image: spec.kindImage } : {}),
+    waitSeconds: 180,
+    log: options.log,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   options.log(`cnpg: kind cluster ${name} up in ${Date.now() - t0} ms`);
   return name;
 }
 
 /** Loads each image the local engine holds into the cluster's nodes; kind skips those already there. */
-export async function loadImages(cluster: string, images: readonly string[], options: Pick<TopologyStartOptions, "log" | "signal">): Promise<void> {
+export async function loadImages(
+  cluster: string,
+  images: readonly string[],
+  options: Pick<TopologyStartOptions, "log" | "signal">,
+): Promise<void> {
   for (const image of new Set(images)) {
     const loaded = await loadImageIntoKind(cluster, image, options.signal);
-    options.log(loaded === "loaded" ? `cnpg: loaded ${image} into ${cluster}` : `cnpg: ${image} is not in the local Docker engine; the cluster will pull it`);
+    options.log(
+      loaded === "loaded"
+        ? `cnpg: loaded ${image} into ${cluster}`
+        : `cnpg: ${image} is not in the local Docker engine; the cluster will pull it`,
+    );
   }
 }
 

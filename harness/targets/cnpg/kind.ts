@@ -90,12 +90,21 @@ async function ownKubeconfig(name: string): Promise<string> {
   return path;
 }
 
-export async function createKindCluster(name: string, configYaml: string, options: { image?: string; waitSeconds: number; signal?: AbortSignal; log: (line: string) => void }): Promise<void> {
+export async function createKindCluster(
+  name: string,
+  configYaml: string,
+  options: { image?: string; waitSeconds: number; signal?: AbortSignal; log: (line: string) => void },
+): Promise<void> {
   const image = options.image ? ["--image", options.image] : [];
   const kubeconfig = await ownKubeconfig(name);
   const { env, note } = await kindEnv(options.image);
   if (note) options.log(`cnpg: ${note}`);
-  const run = kind({ input: configYaml, nothrow: true, env, ...(options.signal ? { signal: options.signal } : {}) })`kind create cluster --name ${name} --kubeconfig ${kubeconfig} --config - --wait ${`${options.waitSeconds}s`} ${image}`;
+  const run = kind({
+    input: configYaml,
+    nothrow: true,
+    env,
+    ...(options.signal ? { signal: options.signal } : {}),
+  })`kind create cluster --name ${name} --kubeconfig ${kubeconfig} --config - --wait ${`${options.waitSeconds}s`} ${image}`;
   const result = await run;
   if (result.exitCode !== 0) throw new HarnessError(`kind create cluster ${name} failed: ${lastLines(result.stderr)}`);
 }
@@ -127,7 +136,11 @@ export async function deleteKindCluster(name: string): Promise<void> {
 export async function loadImageIntoKind(name: string, image: string, signal?: AbortSignal): Promise<"loaded" | "absent"> {
   const present = await kind({ nothrow: true })`docker image inspect --format {{.Id}} ${image}`;
   if (present.exitCode !== 0) return "absent";
-  const result = await kind({ nothrow: true, env: await anyKindEnv(), ...(signal ? { signal } : {}) })`kind load docker-image ${image} --name ${name}`;
+  const result = await kind({
+    nothrow: true,
+    env: await anyKindEnv(),
+    ...(signal ? { signal } : {}),
+  })`kind load docker-image ${image} --name ${name}`;
   if (result.exitCode !== 0) throw new HarnessError(`kind load docker-image ${image} --name ${name} failed: ${lastLines(result.stderr)}`);
   return "loaded";
 }
@@ -136,7 +149,10 @@ export async function loadImageIntoKind(name: string, image: string, signal?: Ab
 export async function pgdrillKindClusters(): Promise<string[]> {
   const result = await kind({ nothrow: true })`kind get clusters`.catch(() => null);
   if (!result || result.exitCode !== 0) return [];
-  return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line.startsWith(KIND_PREFIX));
+  return result.stdout
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith(KIND_PREFIX));
 }
 
 export const kindResource = (name: string) => `kind cluster ${name}`;
@@ -166,7 +182,10 @@ export async function onKindNode(node: string, script: string): Promise<string> 
 
 /** Writes `content` to `path` on a kind node (its parent folders made): the packet delayer's script, for netem's fallback. */
 export async function copyToKindNode(node: string, content: string, path: string): Promise<void> {
-  const result = await kind({ nothrow: true, input: content })`docker exec -i ${node} sh -c ${`mkdir -p "$(dirname '${path}')" && cat > '${path}'`}`;
+  const result = await kind({
+    nothrow: true,
+    input: content,
+  })`docker exec -i ${node} sh -c ${`mkdir -p "$(dirname '${path}')" && cat > '${path}'`}`;
   if (result.exitCode !== 0) throw new HarnessError(`copying ${path} to kind node ${node}: ${lastLines(result.stderr)}`);
 }
 

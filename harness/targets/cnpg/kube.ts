@@ -72,17 +72,26 @@ export function loadKube(options: { kubeconfig?: string; yaml?: string; context?
     else if (options.kubeconfig !== undefined) config.loadFromFile(options.kubeconfig);
     else config.loadFromDefault();
   } catch (error) {
-    throw new InputError("target.kubeconfig", `cannot read the kubeconfig (${(error as Error).message})`, "Point target.kubeconfig or KUBECONFIG at a readable kubeconfig file.");
+    throw new InputError(
+      "target.kubeconfig",
+      `cannot read the kubeconfig (${(error as Error).message})`,
+      "Point target.kubeconfig or KUBECONFIG at a readable kubeconfig file.",
+    );
   }
   if (options.context !== undefined) {
     if (!config.getContexts().some((context) => context.name === options.context)) {
       const known = config.getContexts().map((context) => context.name);
-      throw new InputError("target.context", `no context "${options.context}" in the kubeconfig`, known.length > 0 ? `Use one of ${known.join(", ")}.` : "Add the context to your kubeconfig.");
+      throw new InputError(
+        "target.context",
+        `no context "${options.context}" in the kubeconfig`,
+        known.length > 0 ? `Use one of ${known.join(", ")}.` : "Add the context to your kubeconfig.",
+      );
     }
     config.setCurrentContext(options.context);
   }
   const server = config.getCurrentCluster()?.server;
-  if (!server) throw new InputError("target.context", "the kubeconfig has no current cluster", "Set target.context to a context with a cluster.");
+  if (!server)
+    throw new InputError("target.context", "the kubeconfig has no current cluster", "Set target.context to a context with a cluster.");
   return { config, context: config.getCurrentContext(), server };
 }
 
@@ -148,7 +157,9 @@ export class Kube {
   /** A secret's data, decoded. */
   async secret(namespace: string, name: string): Promise<Record<string, string>> {
     const secret = await this.core.readNamespacedSecret({ namespace, name });
-    return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64").toString("utf8")]));
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64").toString("utf8")]),
+    );
   }
 
   /** Creates the namespace; false if it already existed. */
@@ -175,7 +186,11 @@ export class Kube {
    * API server removes it once everything in it (pods shutting down, PVCs and their volumes) is
    * deleted and its finalizers are done. "terminating" when it is still there after `waitMs`.
    */
-  async deleteNamespaceAndWait(name: string, waitMs: number, everyMs = 1000): Promise<{ outcome: "gone" | "terminating"; waitedMs: number }> {
+  async deleteNamespaceAndWait(
+    name: string,
+    waitMs: number,
+    everyMs = 1000,
+  ): Promise<{ outcome: "gone" | "terminating"; waitedMs: number }> {
     const t0 = Date.now();
     await this.deleteNamespace(name);
     for (;;) {
@@ -243,7 +258,10 @@ export class Kube {
 
   /** The Cluster by list, for the list's resource version (a watch from an object's own version can be 410 Gone). */
   async listCluster(namespace: string, name: string): Promise<{ cluster: CnpgCluster | null; resourceVersion: string | undefined }> {
-    const list = (await this.custom.listNamespacedCustomObject({ ...CNPG_API, namespace, fieldSelector: `metadata.name=${name}` })) as { items?: CnpgCluster[]; metadata?: { resourceVersion?: string } };
+    const list = (await this.custom.listNamespacedCustomObject({ ...CNPG_API, namespace, fieldSelector: `metadata.name=${name}` })) as {
+      items?: CnpgCluster[];
+      metadata?: { resourceVersion?: string };
+    };
     return { cluster: list.items?.[0] ?? null, resourceVersion: list.metadata?.resourceVersion };
   }
 
@@ -297,7 +315,10 @@ export class Kube {
     return { lease: found ? leaseView(found) : null, resourceVersion: list.metadata?.resourceVersion };
   }
 
-  async listEndpointSlices(namespace: string, labelSelector: string): Promise<{ slices: k8s.V1EndpointSlice[]; resourceVersion: string | undefined }> {
+  async listEndpointSlices(
+    namespace: string,
+    labelSelector: string,
+  ): Promise<{ slices: k8s.V1EndpointSlice[]; resourceVersion: string | undefined }> {
     const list = await this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector });
     return { slices: list.items, resourceVersion: list.metadata?.resourceVersion };
   }
@@ -314,7 +335,11 @@ export class Kube {
 
   async crdEstablished(name: string): Promise<boolean> {
     try {
-      const found = await this.objects.read({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name } });
+      const found = await this.objects.read({
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name },
+      });
       const conditions = (found as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
       return conditions.some((condition) => condition.type === "Established" && condition.status === "True");
     } catch (error) {
@@ -324,7 +349,12 @@ export class Kube {
   }
 
   /** Starts a watch; `onEvent` gets each event, `onDone` the end (null: closed by the server). */
-  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, object: unknown) => void, onDone: (error: unknown) => void): Promise<AbortController> {
+  watch(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (type: string, object: unknown) => void,
+    onDone: (error: unknown) => void,
+  ): Promise<AbortController> {
     const watch = new k8s.Watch(this.target.config);
     // The library aborts a watch after 30 s without a byte, as a timeout. A real API server sends
     // nothing on a quiet watch (bookmarks come about once a minute), so on a real cluster every
@@ -337,7 +367,9 @@ export class Kube {
 }
 
 /** A Lease as pgdrill records it (an empty holderIdentity is a released lease: null). */
-export function leaseView(lease: k8s.V1Lease | { spec?: { holderIdentity?: string; renewTime?: unknown; leaseDurationSeconds?: number } }): LeaseView {
+export function leaseView(
+  lease: k8s.V1Lease | { spec?: { holderIdentity?: string; renewTime?: unknown; leaseDurationSeconds?: number } },
+): LeaseView {
   const spec = lease.spec ?? {};
   const renew = spec.renewTime as unknown;
   return {
@@ -348,7 +380,11 @@ export function leaseView(lease: k8s.V1Lease | { spec?: { holderIdentity?: strin
 }
 
 /** The pods an EndpointSlice lists as ready (conditions.ready unset counts as ready, as the API documents). */
-export function readyEndpoints(slices: ReadonlyArray<{ endpoints?: ReadonlyArray<{ conditions?: { ready?: boolean }; targetRef?: { kind?: string; name?: string } }> | null }>): string[] {
+export function readyEndpoints(
+  slices: ReadonlyArray<{
+    endpoints?: ReadonlyArray<{ conditions?: { ready?: boolean }; targetRef?: { kind?: string; name?: string } }> | null;
+  }>,
+): string[] {
   const ready = new Set<string>();
   for (const slice of slices) {
     for (const endpoint of slice.endpoints ?? []) {

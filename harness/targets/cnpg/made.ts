@@ -22,15 +22,30 @@ export interface Made {
 }
 
 export function clusterConflict(spec: CnpgTarget, namespace: string): InputError {
-  return new InputError("target.name", `a Cluster "${spec.name}" already exists in namespace ${namespace} and pgdrill did not create it, so it will not apply over it or delete it`, "Choose another target.name or target.namespace (pgdrill creates pgdrill-<run id> when namespace is unset).");
+  return new InputError(
+    "target.name",
+    `a Cluster "${spec.name}" already exists in namespace ${namespace} and pgdrill did not create it, so it will not apply over it or delete it`,
+    "Choose another target.name or target.namespace (pgdrill creates pgdrill-<run id> when namespace is unset).",
+  );
 }
 
 export function describeMade(made: Made, namespace: string): string {
-  return [made.namespace ? `namespace ${made.namespace}` : null, ...made.objects.map((object) => `${object.kind} ${namespace}/${object.name}`)].filter((part) => part !== null).join(", ");
+  return [
+    made.namespace ? `namespace ${made.namespace}` : null,
+    ...made.objects.map((object) => `${object.kind} ${namespace}/${object.name}`),
+  ]
+    .filter((part) => part !== null)
+    .join(", ");
 }
 
 /** Creates the Cluster; the operator's admission webhook answers a little after its pod is ready, so 5xx are retried. */
-export async function createWithRetry(kube: Kube, object: Parameters<Kube["create"]>[0], deadline: number, conflict: () => Error, signal?: AbortSignal): Promise<void> {
+export async function createWithRetry(
+  kube: Kube,
+  object: Parameters<Kube["create"]>[0],
+  deadline: number,
+  conflict: () => Error,
+  signal?: AbortSignal,
+): Promise<void> {
   let last: unknown;
   await pollUntil(
     async () => {
@@ -45,7 +60,12 @@ export async function createWithRetry(kube: Kube, object: Parameters<Kube["creat
         return notYet(errorMessage(error));
       }
     },
-    { deadline, everyMs: 2000, signal, gaveUp: () => kubeFailure(`creating ${object.kind} ${object.metadata?.name ?? ""} (the operator's webhook never answered)`, last) },
+    {
+      deadline,
+      everyMs: 2000,
+      signal,
+      gaveUp: () => kubeFailure(`creating ${object.kind} ${object.metadata?.name ?? ""} (the operator's webhook never answered)`, last),
+    },
   );
 }
 
@@ -79,9 +99,10 @@ export async function removeMade(kube: Kube | null, made: Made, namespace: strin
   for (const object of [...made.objects].reverse()) {
     try {
       if (object.kind === "Cluster") await kube.deleteCluster(namespace, object.name);
-      else if (object.kind === "Pod") await kube.deletePod(namespace, object.name, 0).catch((error: unknown) => {
-        if (statusOf(error) !== 404) throw error;
-      });
+      else if (object.kind === "Pod")
+        await kube.deletePod(namespace, object.name, 0).catch((error: unknown) => {
+          if (statusOf(error) !== 404) throw error;
+        });
       else await kube.deleteService(namespace, object.name);
       removed.push(`${object.kind} ${namespace}/${object.name}`);
     } catch (error) {
@@ -90,4 +111,3 @@ export async function removeMade(kube: Kube | null, made: Made, namespace: strin
   }
   return removed;
 }
-

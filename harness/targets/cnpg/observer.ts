@@ -21,7 +21,20 @@
 import type { V1EndpointSlice, V1Lease, V1Pod } from "@kubernetes/client-node";
 import { errorMessage } from "../../errors.ts";
 import type { Observation } from "../types.ts";
-import { CNPG_API, describeKubeError, LABELS, leaseView, POD_ROLE, readyEndpoints, SERVICE_NAME_LABEL, statusOf, type ClusterStatus, type CnpgCluster, type Kube, type LeaseView } from "./kube.ts";
+import {
+  CNPG_API,
+  describeKubeError,
+  LABELS,
+  leaseView,
+  POD_ROLE,
+  readyEndpoints,
+  SERVICE_NAME_LABEL,
+  statusOf,
+  type ClusterStatus,
+  type CnpgCluster,
+  type Kube,
+  type LeaseView,
+} from "./kube.ts";
 
 export interface PodView {
   name: string;
@@ -87,7 +100,9 @@ export class ClusterObserver {
     const { namespace, cluster } = this.options;
     // The EndpointSlices first: whether routing truth comes from them decides how pods are read.
     const slicesVersion = await this.listSlices(false).catch((error: unknown) => {
-      this.options.log(`cnpg: cannot list the EndpointSlices of ${this.rwService} (${describeKubeError(error)}): rw endpoint events follow the pods' primary label instead`);
+      this.options.log(
+        `cnpg: cannot list the EndpointSlices of ${this.rwService} (${describeKubeError(error)}): rw endpoint events follow the pods' primary label instead`,
+      );
       return null;
     });
     const leaseVersion = await this.readLease(false).catch((error: unknown) => {
@@ -98,9 +113,32 @@ export class ClusterObserver {
     const clusterVersion = await this.readCluster(false);
     this.loops = [
       this.watchLoop("pods", `/api/v1/namespaces/${namespace}/pods`, { labelSelector: instanceSelector(cluster) }, podsVersion),
-      this.watchLoop("cluster", `/apis/${CNPG_API.group}/${CNPG_API.version}/namespaces/${namespace}/${CNPG_API.plural}`, { fieldSelector: `metadata.name=${cluster}` }, clusterVersion),
-      ...(leaseVersion === null ? [] : [this.watchLoop("lease", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, { fieldSelector: `metadata.name=${cluster}` }, leaseVersion)]),
-      ...(slicesVersion === null ? [] : [this.watchLoop("endpoints", `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, { labelSelector: `${SERVICE_NAME_LABEL}=${this.rwService}` }, slicesVersion)]),
+      this.watchLoop(
+        "cluster",
+        `/apis/${CNPG_API.group}/${CNPG_API.version}/namespaces/${namespace}/${CNPG_API.plural}`,
+        { fieldSelector: `metadata.name=${cluster}` },
+        clusterVersion,
+      ),
+      ...(leaseVersion === null
+        ? []
+        : [
+            this.watchLoop(
+              "lease",
+              `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
+              { fieldSelector: `metadata.name=${cluster}` },
+              leaseVersion,
+            ),
+          ]),
+      ...(slicesVersion === null
+        ? []
+        : [
+            this.watchLoop(
+              "endpoints",
+              `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+              { labelSelector: `${SERVICE_NAME_LABEL}=${this.rwService}` },
+              slicesVersion,
+            ),
+          ]),
     ];
   }
 
@@ -130,12 +168,18 @@ export class ClusterObserver {
 
   /** Pods labelled primary now. Two at once is label overlap (the operator patches pods one at a time), not a split brain. */
   primaries(): string[] {
-    return [...this.pods.values()].filter((pod) => pod.role === "primary").map((pod) => pod.name).sort();
+    return [...this.pods.values()]
+      .filter((pod) => pod.role === "primary")
+      .map((pod) => pod.name)
+      .sort();
   }
 
   /** Ready pods labelled replica, by name. */
   replicas(): string[] {
-    return [...this.pods.values()].filter((pod) => pod.role === "replica" && pod.ready).map((pod) => pod.name).sort();
+    return [...this.pods.values()]
+      .filter((pod) => pod.role === "replica" && pod.ready)
+      .map((pod) => pod.name)
+      .sort();
   }
 
   /** Resolves once `predicate` holds; rejects with `what` after `timeoutMs` or on abort. */
@@ -230,7 +274,10 @@ export class ClusterObserver {
   }
 
   private async listSlices(resync: boolean): Promise<string | undefined> {
-    const { slices, resourceVersion } = await this.kube.listEndpointSlices(this.options.namespace, `${SERVICE_NAME_LABEL}=${this.rwService}`);
+    const { slices, resourceVersion } = await this.kube.listEndpointSlices(
+      this.options.namespace,
+      `${SERVICE_NAME_LABEL}=${this.rwService}`,
+    );
     const before = this.slices;
     this.slices = new Map(slices.map((slice) => [slice.metadata?.name ?? "", readyEndpoints([slice])]));
     this.rwChanged(before === null ? null : this.rwReady, resync);
@@ -280,7 +327,11 @@ export class ClusterObserver {
   private applyLease(lease: LeaseView | null, resync: boolean): void {
     const before = this.lease;
     this.lease = lease;
-    const same = before !== undefined && before?.holder === lease?.holder && before?.renewTime === lease?.renewTime && before?.leaseDurationSeconds === lease?.leaseDurationSeconds;
+    const same =
+      before !== undefined &&
+      before?.holder === lease?.holder &&
+      before?.renewTime === lease?.renewTime &&
+      before?.leaseDurationSeconds === lease?.leaseDurationSeconds;
     if (!same) {
       this.options.record({
         kind: "k8s",

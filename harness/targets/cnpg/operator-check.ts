@@ -59,7 +59,6 @@ declare module "../../result.ts" {
   }
 }
 
-
 export const operatorChecker = defineChecker<OperatorMetrics>({
   empty: () => ({
     observed: false,
@@ -83,7 +82,8 @@ export const operatorChecker = defineChecker<OperatorMetrics>({
 function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> {
   const end = context.lastT;
   const kube = context.events.filter((event): event is KubeEvent => event.kind === "k8s");
-  if (kube.length === 0) return { valid: true, metrics: operatorChecker.empty(), reason: "no Kubernetes observations (the target has no operator)" };
+  if (kube.length === 0)
+    return { valid: true, metrics: operatorChecker.empty(), reason: "no Kubernetes observations (the target has no operator)" };
   // The first in history order (as the History was written), not the earliest t.
   const firstFault = context.disruptions[0]?.t ?? null;
 
@@ -140,7 +140,8 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
   for (const event of kube) {
     if (firstFault !== null && event.t >= firstFault && primaryAtFault === undefined) primaryAtFault = currentPrimary ?? "";
     if (firstFault !== null && event.t >= firstFault && rwAtFault === undefined) rwAtFault = rwState.only;
-    if (firstFault !== null && event.t >= firstFault && holderAtFault === undefined) holderAtFault = holder === undefined ? null : { holder };
+    if (firstFault !== null && event.t >= firstFault && holderAtFault === undefined)
+      holderAtFault = holder === undefined ? null : { holder };
     if (event.subject === "lease") {
       const next = event.holder ?? null;
       if (holderAtFault && leaseAcquiredAt === null) {
@@ -170,11 +171,17 @@ function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> 
       } else if (pendingSince !== null && event.currentPrimary !== undefined && event.currentPrimary !== currentPrimary) {
         closePending(event.t); // promoted
       } else if (pendingSince !== null && event.targetPrimary !== undefined) {
-        if (event.targetPrimary !== current) closePending(event.t); // the new primary named
+        if (event.targetPrimary !== current)
+          closePending(event.t); // the new primary named
         else pendingResetAt ??= event.t;
       }
       if (event.currentPrimary !== undefined) {
-        if (firstFault !== null && event.t >= firstFault && promotedAt === null && event.currentPrimary !== (primaryAtFault ?? currentPrimary)) {
+        if (
+          firstFault !== null &&
+          event.t >= firstFault &&
+          promotedAt === null &&
+          event.currentPrimary !== (primaryAtFault ?? currentPrimary)
+        ) {
           promotedAt = event.t;
           newPrimary = event.currentPrimary;
         }

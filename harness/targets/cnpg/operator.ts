@@ -39,13 +39,18 @@ export async function detectOperator(kube: Kube): Promise<OperatorInstall> {
   const labelled = await kube.deployments(OPERATOR_POD_SELECTOR);
   const all = await kube.deployments();
   const found = new Map<string, DeploymentView>();
-  for (const deployment of [...labelled, ...all.filter((d) => d.image !== undefined && OPERATOR_IMAGE.test(d.image))]) found.set(`${deployment.namespace}/${deployment.name}`, deployment);
-  const deployments = [...found.values()].sort((a, b) => b.readyReplicas - a.readyReplicas || `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  for (const deployment of [...labelled, ...all.filter((d) => d.image !== undefined && OPERATOR_IMAGE.test(d.image))])
+    found.set(`${deployment.namespace}/${deployment.name}`, deployment);
+  const deployments = [...found.values()].sort(
+    (a, b) => b.readyReplicas - a.readyReplicas || `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
+  );
   return { crd, deployments };
 }
 
 export function describeInstall(install: OperatorInstall): string {
-  const deployments = install.deployments.map((d) => `Deployment ${d.namespace}/${d.name} (${d.image ?? "no image"}, ${d.readyReplicas} ready)`);
+  const deployments = install.deployments.map(
+    (d) => `Deployment ${d.namespace}/${d.name} (${d.image ?? "no image"}, ${d.readyReplicas} ready)`,
+  );
   return [install.crd ? `the CRD ${CLUSTER_CRD}` : null, ...deployments].filter((part) => part !== null).join(", ");
 }
 
@@ -57,16 +62,28 @@ export function planOperator(operator: CnpgTarget["operator"], install: Operator
   const present = install.crd || install.deployments.length > 0;
   if (present) {
     if (operator.install === "always") {
-      throw new InputError("target.operator.install", `CloudNativePG is already installed (${describeInstall(install)}) and pgdrill never applies its manifest over an existing install`, 'Use install "if-missing" or "never" to drill with the installed operator, or a cluster without CloudNativePG.');
+      throw new InputError(
+        "target.operator.install",
+        `CloudNativePG is already installed (${describeInstall(install)}) and pgdrill never applies its manifest over an existing install`,
+        'Use install "if-missing" or "never" to drill with the installed operator, or a cluster without CloudNativePG.',
+      );
     }
     const running = install.deployments.find((d) => d.readyReplicas > 0) ?? install.deployments[0];
     if (!running) {
-      throw new InputError("target.operator.install", `the CRD ${CLUSTER_CRD} is installed but no CloudNativePG operator Deployment was found (by label ${OPERATOR_POD_SELECTOR} or image)`, "Start the operator that installed the CRD (pgdrill will not install a second one over it), or drill on a cluster without CloudNativePG.");
+      throw new InputError(
+        "target.operator.install",
+        `the CRD ${CLUSTER_CRD} is installed but no CloudNativePG operator Deployment was found (by label ${OPERATOR_POD_SELECTOR} or image)`,
+        "Start the operator that installed the CRD (pgdrill will not install a second one over it), or drill on a cluster without CloudNativePG.",
+      );
     }
     return { use: running };
   }
   if (operator.install === "never") {
-    throw new InputError("target.operator.install", "no CloudNativePG operator is installed (no CRD, no operator Deployment in any namespace)", 'Install it, or set install to "if-missing" so pgdrill installs the pinned release.');
+    throw new InputError(
+      "target.operator.install",
+      "no CloudNativePG operator is installed (no CRD, no operator Deployment in any namespace)",
+      'Install it, or set install to "if-missing" so pgdrill installs the pinned release.',
+    );
   }
   return { install: true };
 }
@@ -74,13 +91,20 @@ export function planOperator(operator: CnpgTarget["operator"], install: Operator
 export async function loadOperatorManifest(operator: CnpgTarget["operator"], signal?: AbortSignal): Promise<KubernetesObject[]> {
   const source = operator.manifest ?? operatorManifestUrl(operator.version);
   const field = operator.manifest === undefined ? "target.operator.version" : "target.operator.manifest";
-  const fix = "Set target.operator.version to a released CloudNativePG version (github.com/cloudnative-pg/cloudnative-pg/releases), or target.operator.manifest to a local copy of its release YAML";
+  const fix =
+    "Set target.operator.version to a released CloudNativePG version (github.com/cloudnative-pg/cloudnative-pg/releases), or target.operator.manifest to a local copy of its release YAML";
   let text: string;
   if (/^https?:\/\//.test(source)) {
-    const response = await fetch(source, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(60_000)]) : AbortSignal.timeout(60_000) }).catch((error: unknown) => {
+    const response = await fetch(source, {
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(60_000)]) : AbortSignal.timeout(60_000),
+    }).catch((error: unknown) => {
       if (signal?.aborted) throw new HarnessError("interrupted while downloading the CloudNativePG manifest");
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new InputError(field, `cannot fetch the CloudNativePG manifest ${source} (${cause?.code ?? cause?.message ?? (error as Error).message})`, `${fix} (offline: a local copy).`);
+      throw new InputError(
+        field,
+        `cannot fetch the CloudNativePG manifest ${source} (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+        `${fix} (offline: a local copy).`,
+      );
     });
     if (!response.ok) throw new InputError(field, `the CloudNativePG manifest ${source} answered HTTP ${response.status}`, `${fix}.`);
     text = await response.text();
@@ -92,7 +116,12 @@ export async function loadOperatorManifest(operator: CnpgTarget["operator"], sig
   const objects = parseAllDocuments(text)
     .map((document) => document.toJS() as KubernetesObject | null)
     .filter((object): object is KubernetesObject => object !== null && typeof object === "object" && typeof object.kind === "string");
-  if (objects.length === 0) throw new InputError(field, `"${source}" holds no Kubernetes objects`, "Point target.operator.manifest at a CloudNativePG release manifest.");
+  if (objects.length === 0)
+    throw new InputError(
+      field,
+      `"${source}" holds no Kubernetes objects`,
+      "Point target.operator.manifest at a CloudNativePG release manifest.",
+    );
   return objects;
 }
 
@@ -115,7 +144,12 @@ export async function installOperator(kube: Kube, objects: readonly KubernetesOb
 }
 
 /** Waits until the Cluster CRD is established and the operator's Deployment has a ready pod. */
-export async function waitForOperator(kube: Kube, deployment: { namespace: string; name: string }, deadline: number, signal?: AbortSignal): Promise<void> {
+export async function waitForOperator(
+  kube: Kube,
+  deployment: { namespace: string; name: string },
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<void> {
   await pollUntil(
     async () => {
       const established = await kube.crdEstablished(CLUSTER_CRD).catch(() => false);
@@ -128,7 +162,8 @@ export async function waitForOperator(kube: Kube, deployment: { namespace: strin
       everyMs: 1000,
       signal,
       aborted: () => new HarnessError("interrupted while waiting for the operator"),
-      gaveUp: () => new HarnessError(`the CloudNativePG operator was not ready in time (Deployment ${deployment.namespace}/${deployment.name})`),
+      gaveUp: () =>
+        new HarnessError(`the CloudNativePG operator was not ready in time (Deployment ${deployment.namespace}/${deployment.name})`),
     },
   );
 }
@@ -137,7 +172,13 @@ export async function waitForOperator(kube: Kube, deployment: { namespace: strin
  * Uses the CloudNativePG that is installed, wherever and however (release manifest, Helm, OLM);
  * installs the pinned release only where there is no trace of one. Returns its Deployment.
  */
-export async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: number, kindCluster: string | undefined, options: TopologyStartOptions): Promise<{ namespace: string; name: string }> {
+export async function ensureOperator(
+  kube: Kube,
+  spec: CnpgTarget,
+  deadline: number,
+  kindCluster: string | undefined,
+  options: TopologyStartOptions,
+): Promise<{ namespace: string; name: string }> {
   const { operator } = spec;
   const t0 = Date.now();
   const install = await detectOperator(kube).catch((error: unknown) => {
@@ -159,4 +200,3 @@ export async function ensureOperator(kube: Kube, spec: CnpgTarget, deadline: num
   options.log(`cnpg: operator ${deployment.namespace}/${deployment.name} ready in ${Date.now() - t0} ms`);
   return deployment;
 }
-

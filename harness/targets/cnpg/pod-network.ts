@@ -36,7 +36,9 @@ export class PodNetwork {
       },
       run: async (script) => {
         const where = this.kubeNode(node, missingOk);
-        return where ? execOnKindNode(where.kubeNode, podNetnsScript(this.namespace, node, script, missingOk)) : { exitCode: 0, output: "" };
+        return where
+          ? execOnKindNode(where.kubeNode, podNetnsScript(this.namespace, node, script, missingOk))
+          : { exitCode: 0, output: "" };
       },
     };
   }
@@ -55,7 +57,9 @@ export class PodNetwork {
   private kubeNode(node: string, missingOk: boolean): { kubeNode: string } | null {
     const kubeNode = this.observer.pods.get(node)?.nodeName;
     if (!this.onKind) {
-      throw new HarnessError("network faults need a kind cluster: pgdrill runs iptables and tc in the pod's network namespace from the kind node");
+      throw new HarnessError(
+        "network faults need a kind cluster: pgdrill runs iptables and tc in the pod's network namespace from the kind node",
+      );
     }
     if (!kubeNode) {
       if (missingOk) return null;

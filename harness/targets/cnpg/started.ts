@@ -115,7 +115,10 @@ export class StartedCnpg implements StartedTopology {
   /** access: outside only; in the cluster the probes run in the runner pod and nothing here dials the database. */
   endpoint(name: string): Endpoint {
     const outside = this.outside;
-    if (!outside) throw new HarnessError(`the cnpg target runs its probes in the cluster (access: in-cluster): nothing outside it reaches "${name}"; set target.access: outside to probe from here`);
+    if (!outside)
+      throw new HarnessError(
+        `the cnpg target runs its probes in the cluster (access: in-cluster): nothing outside it reaches "${name}"; set target.access: outside to probe from here`,
+      );
     const base = { host: outside.host, user: this.credentials.user, password: this.credentials.password, database: "postgres" };
     if (name === "rw") return { ...base, node: this.rwNode, port: outside.rw };
     if (name === "ro") return { ...base, node: this.observer.replicas()[0] ?? "ro", port: outside.ro };
@@ -136,7 +139,12 @@ export class StartedCnpg implements StartedTopology {
           return notYet(errorMessage(error));
         }
       },
-      { deadline: Date.now() + timeoutMs, everyMs: 500, before: "", gaveUp: (last) => new HarnessError(`the rw service at ${this.outside?.host}:${this.outside?.rw} did not answer (${last})`) },
+      {
+        deadline: Date.now() + timeoutMs,
+        everyMs: 500,
+        before: "",
+        gaveUp: (last) => new HarnessError(`the rw service at ${this.outside?.host}:${this.outside?.rw} did not answer (${last})`),
+      },
     );
   }
 
@@ -255,7 +263,9 @@ export class StartedCnpg implements StartedTopology {
 
   private refuseUnlessDisruptive(what: string): void {
     if (!this.disruptive) {
-      throw new HarnessError(`refusing to ${what}: context ${this.kube.target.context} was not made by pgdrill and is not in target.allowContexts`);
+      throw new HarnessError(
+        `refusing to ${what}: context ${this.kube.target.context} was not made by pgdrill and is not in target.allowContexts`,
+      );
     }
   }
 
@@ -284,12 +294,13 @@ export class StartedCnpg implements StartedTopology {
     }
     const next = fenced ? [...new Set([...current, node])].sort() : current.filter((name) => name !== node);
     await this.kube
-      .patchCluster(this.namespace, this.spec.name, { metadata: { annotations: { [FENCED_ANNOTATION]: next.length > 0 ? JSON.stringify(next) : null } } })
+      .patchCluster(this.namespace, this.spec.name, {
+        metadata: { annotations: { [FENCED_ANNOTATION]: next.length > 0 ? JSON.stringify(next) : null } },
+      })
       .catch((error: unknown) => {
         throw kubeFailure(`${fenced ? "fencing" : "unfencing"} ${node}`, error);
       });
   }
-
 }
 
 export function parseFenced(annotation: string | undefined): string[] {

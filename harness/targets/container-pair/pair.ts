@@ -94,7 +94,9 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
     if (spec.pooler) {
       const t2 = Date.now();
       const poolerImage = spec.pooler.image ?? image;
-      const settings = Object.entries(spec.pooler.settings).map(([key, value]) => `${key} = ${value}`).join("\\n");
+      const settings = Object.entries(spec.pooler.settings)
+        .map(([key, value]) => `${key} = ${value}`)
+        .join("\\n");
       const container = await ours("pooler", poolerImage)
         .withExposedPorts(POOLER_PORT)
         .withEnvironment({
@@ -173,7 +175,14 @@ class StartedContainerPair implements StartedTopology {
     if (name === "pooler") {
       if (!this.pooler) throw new HarnessError('this container pair has no pooler: add "pooler: {}" to the target');
       // Operations through the pooler are served by the node it points at.
-      return { node: this.pooler.backend, host: "127.0.0.1", port: this.pooler.port, user: "postgres", password: this.password, database: "postgres" };
+      return {
+        node: this.pooler.backend,
+        host: "127.0.0.1",
+        port: this.pooler.port,
+        user: "postgres",
+        password: this.password,
+        database: "postgres",
+      };
     }
     const node = this.node(name === "rw" ? this.rw : name);
     return { node: node.name, host: "127.0.0.1", port: node.port, user: "postgres", password: this.password, database: "postgres" };
@@ -195,7 +204,8 @@ class StartedContainerPair implements StartedTopology {
       // What the guide's Pooler does when the rw service moves: new server connections go to the new primary.
       const script = `sed -i 's/^\\* = host=[^ ]*/* = host=${node}/' /tmp/pgbouncer/pgbouncer.ini && kill -HUP 1`;
       const result = await this.pooler.container.exec(["sh", "-c", script]);
-      if (result.exitCode !== 0) throw new HarnessError(`repointing the pooler to ${node} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+      if (result.exitCode !== 0)
+        throw new HarnessError(`repointing the pooler to ${node} failed (exit ${result.exitCode}): ${result.output.trim()}`);
       this.pooler.backend = node;
     }
   }
@@ -206,7 +216,9 @@ class StartedContainerPair implements StartedTopology {
     let last = "no walsender yet";
     await pollUntil(
       async () => {
-        const session = await Session.connect(this.endpoint("primary"), { connectTimeoutMs: 2000, applicationName: "pgdrill-setup" }).catch(() => null);
+        const session = await Session.connect(this.endpoint("primary"), { connectTimeoutMs: 2000, applicationName: "pgdrill-setup" }).catch(
+          () => null,
+        );
         // An unreachable primary keeps the last thing it said.
         if (!session) return notYet(last);
         try {
@@ -223,7 +235,12 @@ class StartedContainerPair implements StartedTopology {
           await session.close();
         }
       },
-      { deadline: Date.now() + timeoutMs, everyMs: 200, before: last, gaveUp: (why) => new HarnessError(`the standby did not start ${wanted} streaming within ${timeoutMs} ms (${why})`) },
+      {
+        deadline: Date.now() + timeoutMs,
+        everyMs: 200,
+        before: last,
+        gaveUp: (why) => new HarnessError(`the standby did not start ${wanted} streaming within ${timeoutMs} ms (${why})`),
+      },
     );
   }
 
@@ -265,4 +282,3 @@ class StartedContainerPair implements StartedTopology {
     return node;
   }
 }
-

@@ -30,7 +30,11 @@ interface ResolvedUrls {
 export function resolveEndpointUrls(spec: EndpointTarget): ResolvedUrls {
   const primary = spec.url ?? process.env.DATABASE_URL;
   if (!primary) {
-    throw new InputError("target.url", "no URL: the scenario gives none and DATABASE_URL is not set", "Export DATABASE_URL (postgresql://user:password@host:5432/db) or set target.url.");
+    throw new InputError(
+      "target.url",
+      "no URL: the scenario gives none and DATABASE_URL is not set",
+      "Export DATABASE_URL (postgresql://user:password@host:5432/db) or set target.url.",
+    );
   }
   // false: no replica, and the environment is not read for one (`pgdrill watch` talks only to the URLs it was given).
   const replica = spec.readReplicaUrl === false ? undefined : (spec.readReplicaUrl ?? process.env.DATABASE_READ_REPLICA_URL);
@@ -50,7 +54,11 @@ function toEndpoint(node: string, url: string, from: string, spec: EndpointTarge
     config = parseIntoClientConfig(url);
   } catch (error) {
     // Never echo the URL: it holds the password.
-    throw new InputError(from, `is not a PostgreSQL connection URL (${errorMessage(error)})`, "Use postgresql://user:password@host:5432/database[?sslmode=require].");
+    throw new InputError(
+      from,
+      `is not a PostgreSQL connection URL (${errorMessage(error)})`,
+      "Use postgresql://user:password@host:5432/database[?sslmode=require].",
+    );
   }
   if (!config.host) throw new InputError(from, "names no host", "Use postgresql://user:password@host:5432/database.");
   let ssl = config.ssl;
@@ -81,7 +89,11 @@ export function checkReplicaReaders(urls: ResolvedUrls, probes: readonly ProbeSp
   if (urls.replica) return;
   const index = probes.findIndex((probe) => probe.kind === "select1" && (probe.endpoint === "ro" || probe.endpoint === "replica"));
   if (index >= 0) {
-    throw new InputError(`probes[${index}].endpoint`, `reads from the replica, but no replica URL is given`, "Export DATABASE_READ_REPLICA_URL or set target.readReplicaUrl, or probe \"rw\".");
+    throw new InputError(
+      `probes[${index}].endpoint`,
+      `reads from the replica, but no replica URL is given`,
+      'Export DATABASE_READ_REPLICA_URL or set target.readReplicaUrl, or probe "rw".',
+    );
   }
 }
 
@@ -98,18 +110,28 @@ interface ServerIdentity {
   recovery: boolean;
 }
 
-const IDENTITY_QUERY = "SELECT coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket') AS server, current_setting('server_version') AS version, pg_is_in_recovery() AS recovery";
+const IDENTITY_QUERY =
+  "SELECT coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket') AS server, current_setting('server_version') AS version, pg_is_in_recovery() AS recovery";
 
-async function startEndpoint(spec: EndpointTarget, urls: ResolvedUrls, nodes: string[], options: TopologyStartOptions): Promise<StartedTopology> {
+async function startEndpoint(
+  spec: EndpointTarget,
+  urls: ResolvedUrls,
+  nodes: string[],
+  options: TopologyStartOptions,
+): Promise<StartedTopology> {
   const endpoints = new Map<string, Endpoint>([["primary", toEndpoint("primary", urls.primary.url, urls.primary.from, spec)]]);
   if (urls.replica) endpoints.set("replica", toEndpoint("replica", urls.replica.url, urls.replica.from, spec));
   const deadline = Date.now() + toMs(spec.startupTimeout);
   for (const [node, endpoint] of endpoints) {
     const identity = await identify(endpoint, deadline, options.signal);
     const from = node === "primary" ? urls.primary.from : urls.replica!.from;
-    options.log(`endpoint ${node} (${from}): ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}${endpoint.ssl ? " over TLS" : ""} → server ${identity.server}, PostgreSQL ${identity.version}${identity.recovery ? ", in recovery" : ", primary"}`);
+    options.log(
+      `endpoint ${node} (${from}): ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}${endpoint.ssl ? " over TLS" : ""} → server ${identity.server}, PostgreSQL ${identity.version}${identity.recovery ? ", in recovery" : ", primary"}`,
+    );
     if (node === "primary" && identity.recovery) {
-      throw new HarnessError(`${from} reaches a server in recovery (a replica): point it at the primary endpoint the application writes to`);
+      throw new HarnessError(
+        `${from} reaches a server in recovery (a replica): point it at the primary endpoint the application writes to`,
+      );
     }
   }
   const started = new StartedEndpoint(endpoints, nodes);
@@ -135,7 +157,13 @@ async function identify(endpoint: Endpoint, deadline: number, signal: AbortSigna
         await session.close();
       }
     },
-    { deadline, everyMs: 500, signal, gaveUp: (last) => new HarnessError(`the endpoint ${endpoint.host}:${endpoint.port} did not answer before the start-up timeout (${last})`) },
+    {
+      deadline,
+      everyMs: 500,
+      signal,
+      gaveUp: (last) =>
+        new HarnessError(`the endpoint ${endpoint.host}:${endpoint.port} did not answer before the start-up timeout (${last})`),
+    },
   );
 }
 
@@ -162,7 +190,12 @@ class StartedEndpoint implements StartedTopology {
   endpoint(name: string): Endpoint {
     const node = name === "rw" ? "primary" : name === "ro" ? "replica" : name;
     const endpoint = this.endpoints.get(node);
-    if (!endpoint) throw new HarnessError(node === "replica" ? "no read replica: set DATABASE_READ_REPLICA_URL or target.readReplicaUrl" : `no node "${name}" on this endpoint`);
+    if (!endpoint)
+      throw new HarnessError(
+        node === "replica"
+          ? "no read replica: set DATABASE_READ_REPLICA_URL or target.readReplicaUrl"
+          : `no node "${name}" on this endpoint`,
+      );
     return endpoint;
   }
 
@@ -235,7 +268,6 @@ class StartedEndpoint implements StartedTopology {
     }
   }
 }
-
 
 function parseOwner(comment: string | null): (Owner & { runId?: string }) | null {
   if (!comment) return null;

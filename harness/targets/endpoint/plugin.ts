@@ -10,11 +10,17 @@ import { definePlugin } from "../plugin.ts";
 export const endpointTarget = z
   .strictObject({
     kind: z.literal("endpoint"),
-    url: z.string().min(1).optional().describe("The primary's connection URL, as the application has it; default: DATABASE_URL. sslmode etc. work as with `pg`."),
+    url: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The primary's connection URL, as the application has it; default: DATABASE_URL. sslmode etc. work as with `pg`."),
     readReplicaUrl: z
       .union([z.string().min(1), z.literal(false)])
       .optional()
-      .describe('A read replica\'s URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL; false: no replica, whatever the environment says.'),
+      .describe(
+        'A read replica\'s URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL; false: no replica, whatever the environment says.',
+      ),
     ssl: z
       .strictObject({
         ca: z.string().min(1).optional().describe("A CA bundle file to trust."),
@@ -22,10 +28,15 @@ export const endpointTarget = z
       })
       .optional()
       .describe("TLS beyond what the URL says: a CA bundle file to trust, or accept any certificate."),
-    allowWrites: z.boolean().default(false).describe("The writes probe creates a table in a schema of its own and drops it after: say yes to that."),
+    allowWrites: z
+      .boolean()
+      .default(false)
+      .describe("The writes probe creates a table in a schema of its own and drops it after: say yes to that."),
     startupTimeout: duration.default("30s").describe("How long to wait for the endpoint to answer before the drill starts."),
   })
-  .describe("An existing PostgreSQL endpoint the application uses (a managed service: RDS Multi-AZ, Cloud SQL HA, Supabase); faults are your own commands (`command` faults), e.g. the provider's CLI.");
+  .describe(
+    "An existing PostgreSQL endpoint the application uses (a managed service: RDS Multi-AZ, Cloud SQL HA, Supabase); faults are your own commands (`command` faults), e.g. the provider's CLI.",
+  );
 
 export type EndpointTarget = z.output<typeof endpointTarget>;
 

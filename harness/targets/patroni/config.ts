@@ -128,7 +128,9 @@ export function haproxyConfig(spec: PatroniTarget): string {
 
 /** etcd's arguments for one member of a new cluster (v3 API; the v2 API stays off, as 3.4 has it). */
 export function etcdArguments(spec: PatroniTarget, member: string, clusterToken: string): string[] {
-  const initialCluster = etcdMemberNames(spec).map((name) => `${name}=http://${name}:${ETCD_PEER_PORT}`).join(",");
+  const initialCluster = etcdMemberNames(spec)
+    .map((name) => `${name}=http://${name}:${ETCD_PEER_PORT}`)
+    .join(",");
   return [
     "etcd",
     `--name=${member}`,

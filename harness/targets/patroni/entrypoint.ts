@@ -12,7 +12,13 @@ export const STARTING = /pgdrill-patroni: starting/;
  * environment, exec the tool. `waitFor`: a PostgreSQL host to wait for first (bounded), so the
  * other nodes' Patroni starts once pg1 has bootstrapped the cluster and pg1 is the first leader.
  */
-export function entrypoint(tool: "patroni" | "haproxy" | "etcd", config: string | null, exec: string, waitFor?: { host: string; seconds: number }, child = false): string {
+export function entrypoint(
+  tool: "patroni" | "haproxy" | "etcd",
+  config: string | null,
+  exec: string,
+  waitFor?: { host: string; seconds: number },
+  child = false,
+): string {
   const tries = waitFor ? Math.max(1, Math.ceil(waitFor.seconds * 10)) : 0;
   return [
     "set -eu",

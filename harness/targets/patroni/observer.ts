@@ -181,7 +181,8 @@ export class PatroniObserver {
       this.notify();
       await pause(everyMs, this.stopping.signal);
     }
-    if (!this.stopping.signal.aborted) this.options.log(`patroni: stopped observing the cluster after ${Math.round(lifetimeMs / 1000)} s (its limit)`);
+    if (!this.stopping.signal.aborted)
+      this.options.log(`patroni: stopped observing the cluster after ${Math.round(lifetimeMs / 1000)} s (its limit)`);
   }
 
   /** One round: every member's /patroni, one /cluster, HAProxy's show stat; changes recorded. */
@@ -247,7 +248,9 @@ interface ClusterJson {
 function asCluster(value: unknown): ClusterJson | null {
   const object = record(value);
   if (!object || !Array.isArray(object["members"])) return null;
-  const members = (object["members"] as unknown[]).map(record).filter((member): member is Record<string, unknown> => member !== null && typeof member["name"] === "string");
+  const members = (object["members"] as unknown[])
+    .map(record)
+    .filter((member): member is Record<string, unknown> => member !== null && typeof member["name"] === "string");
   return { members: members as unknown as ClusterJson["members"] };
 }
 
@@ -269,16 +272,30 @@ export function getJson(url: string, timeoutMs: number): Promise<unknown> {
 }
 
 /** One HTTP request without keep-alive; resolves with the status and body, rejects on a network error or the timeout. */
-export function httpJson(method: "GET" | "POST" | "PATCH", url: string, payload: unknown, timeoutMs: number): Promise<{ status: number; body: string }> {
+export function httpJson(
+  method: "GET" | "POST" | "PATCH",
+  url: string,
+  payload: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const data = payload === undefined ? undefined : JSON.stringify(payload);
-    const req = request(url, { method, agent: false, timeout: timeoutMs, headers: data === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on("error", reject);
-    });
+    const req = request(
+      url,
+      {
+        method,
+        agent: false,
+        timeout: timeoutMs,
+        headers: data === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(data) },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on("error", reject);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
     req.on("error", reject);
     req.end(data);

@@ -42,7 +42,9 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
   const image = options.image ?? spec.image ?? LOCAL_IMAGE;
   const because = options.image ? "--image" : spec.image ? "the scenario's target.image" : "pgdrill's local image";
   if ((await docker.listImages({ filters: { reference: [image] } })).length === 0 && image === LOCAL_IMAGE) {
-    throw new HarnessError(`the patroni target needs ${LOCAL_IMAGE} (patroni, etcd and haproxy from Debian packages) and it is not on this machine: run \`bash fixtures/setup.sh\`, or \`bash fixtures/image/build-local-image.sh\` as root`);
+    throw new HarnessError(
+      `the patroni target needs ${LOCAL_IMAGE} (patroni, etcd and haproxy from Debian packages) and it is not on this machine: run \`bash fixtures/setup.sh\`, or \`bash fixtures/image/build-local-image.sh\` as root`,
+    );
   }
   options.log(`patroni: image ${image} (${because})`);
 
@@ -68,7 +70,13 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     const token = `pgdrill-${options.runId}`;
     const dcsMembers = await Promise.all(
       etcdMemberNames(spec).map(async (member): Promise<DcsMember> => {
-        const container = await startNamed(docker, ours(member, entrypoint("etcd", null, etcdArguments(spec, member, token).join(" ")), {}).withWaitStrategy(Wait.forLogMessage(/serving client traffic|ready to serve client requests/)), member);
+        const container = await startNamed(
+          docker,
+          ours(member, entrypoint("etcd", null, etcdArguments(spec, member, token).join(" ")), {}).withWaitStrategy(
+            Wait.forLogMessage(/serving client traffic|ready to serve client requests/),
+          ),
+          member,
+        );
         return { name: member, id: container.getId(), ip: container.getIpAddress(networkName) };
       }),
     );
@@ -80,19 +88,29 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
         const waitFor = name === bootstrapper ? undefined : { host: bootstrapper, seconds: Math.ceil(startupMs / 1000) };
         const container = await startNamed(
           docker,
-          ours(name, entrypoint("patroni", "/tmp/pgdrill/patroni.yml", "patroni /tmp/pgdrill/patroni.yml", waitFor, true), { PGDRILL_CONFIG: patroniYaml(spec, name, secrets) })
+          ours(name, entrypoint("patroni", "/tmp/pgdrill/patroni.yml", "patroni /tmp/pgdrill/patroni.yml", waitFor, true), {
+            PGDRILL_CONFIG: patroniYaml(spec, name, secrets),
+          })
             .withInit()
             .withExposedPorts(PG_PORT, REST_PORT)
             .withAddedCapabilities("NET_ADMIN")
             .withWaitStrategy(Wait.forLogMessage(STARTING)),
           name,
         );
-        return { name, container, pgPort: container.getMappedPort(PG_PORT), restPort: container.getMappedPort(REST_PORT), ip: container.getIpAddress(networkName) } satisfies ClusterNode;
+        return {
+          name,
+          container,
+          pgPort: container.getMappedPort(PG_PORT),
+          restPort: container.getMappedPort(REST_PORT),
+          ip: container.getIpAddress(networkName),
+        } satisfies ClusterNode;
       }),
     );
     const haproxy = await startNamed(
       docker,
-      ours(HAPROXY_NAME, entrypoint("haproxy", "/tmp/pgdrill/haproxy.cfg", "haproxy -db -f /tmp/pgdrill/haproxy.cfg"), { PGDRILL_CONFIG: haproxyConfig(spec) })
+      ours(HAPROXY_NAME, entrypoint("haproxy", "/tmp/pgdrill/haproxy.cfg", "haproxy -db -f /tmp/pgdrill/haproxy.cfg"), {
+        PGDRILL_CONFIG: haproxyConfig(spec),
+      })
         .withExposedPorts(HAPROXY_PORTS.rw, HAPROXY_PORTS.ro, HAPROXY_PORTS.stats)
         .withWaitStrategy(Wait.forLogMessage(STARTING)),
       HAPROXY_NAME,
@@ -110,11 +128,28 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     observer.start();
     const watching = observer;
     const nodeNames = pgNodes.map((node) => node.name);
-    await watching.waitUntil(() => healthy(watching.picture, nodeNames), Math.max(1000, deadline - Date.now()), "the Patroni cluster becoming healthy", options.signal);
+    await watching.waitUntil(
+      () => healthy(watching.picture, nodeNames),
+      Math.max(1000, deadline - Date.now()),
+      "the Patroni cluster becoming healthy",
+      options.signal,
+    );
     const startupTookMs = Date.now() - t0;
     const leader = watching.picture.leader!;
-    options.log(`patroni: cluster healthy in ${startupTookMs} ms (leader ${leader}, ${nodeNames.length - 1} replicas streaming, HAProxy rw → ${leader})`);
-    return new StartedPatroni({ docker, runId: options.runId, spec, nodes: pgNodes, dcs: dcsMembers, haproxy, observer, password: secrets.superuser, startupMs: startupTookMs });
+    options.log(
+      `patroni: cluster healthy in ${startupTookMs} ms (leader ${leader}, ${nodeNames.length - 1} replicas streaming, HAProxy rw → ${leader})`,
+    );
+    return new StartedPatroni({
+      docker,
+      runId: options.runId,
+      spec,
+      nodes: pgNodes,
+      dcs: dcsMembers,
+      haproxy,
+      observer,
+      password: secrets.superuser,
+      startupMs: startupTookMs,
+    });
   } catch (error) {
     await observer?.stop();
     await removeLabelled(docker, { runId: options.runId }).catch(() => undefined);
@@ -130,10 +165,15 @@ async function startNamed(docker: Docker, container: GenericContainer, name: str
     const found = (await docker.listContainers({ all: true, filters: { label: [`${LABELS.node}=${name}`] } }).catch(() => []))[0];
     let output = "";
     if (found) {
-      const logs = await docker.getContainer(found.Id).logs({ stdout: true, stderr: true, tail: 20 }).catch(() => null);
+      const logs = await docker
+        .getContainer(found.Id)
+        .logs({ stdout: true, stderr: true, tail: 20 })
+        .catch(() => null);
       output = logs ? demux(Buffer.from(logs as unknown as Buffer)).trim() : "";
     }
-    throw new HarnessError(`${name} did not start: ${errorMessage(error)}${output ? `\n${name} printed:\n${output}` : ""}`, { cause: error });
+    throw new HarnessError(`${name} did not start: ${errorMessage(error)}${output ? `\n${name} printed:\n${output}` : ""}`, {
+      cause: error,
+    });
   }
 }
 
@@ -166,14 +206,18 @@ export function healthy(picture: Picture, nodes: readonly string[]): true | stri
       return `${replica} is ${view?.state ? `${view.role ?? "?"} and ${view.state}` : "not answering"}`;
     }
   }
-  const streaming = new Set((picture.senders.get(leader) ?? []).filter((sender) => sender.state === "streaming").map((sender) => sender.application_name));
+  const streaming = new Set(
+    (picture.senders.get(leader) ?? []).filter((sender) => sender.state === "streaming").map((sender) => sender.application_name),
+  );
   const notStreaming = replicas.filter((replica) => !streaming.has(replica));
   if (notStreaming.length > 0) return `${notStreaming.join(", ")} not streaming from ${leader} yet`;
   if (!picture.haproxy) return "HAProxy's stats socket has not answered yet";
   const rw = upServers(picture.haproxy.rw);
-  if (rw.join() !== leader || picture.haproxy.rw[leader] !== "UP") return `HAProxy's rw has ${rw.length > 0 ? rw.join(", ") : "no server"} up, not ${leader} alone`;
+  if (rw.join() !== leader || picture.haproxy.rw[leader] !== "UP")
+    return `HAProxy's rw has ${rw.length > 0 ? rw.join(", ") : "no server"} up, not ${leader} alone`;
   const ro = upServers(picture.haproxy.ro);
-  if (ro.join() !== [...replicas].sort().join()) return `HAProxy's ro has ${ro.length > 0 ? ro.join(", ") : "no server"} up, not ${replicas.join(", ")}`;
+  if (ro.join() !== [...replicas].sort().join())
+    return `HAProxy's ro has ${ro.length > 0 ? ro.join(", ") : "no server"} up, not ${replicas.join(", ")}`;
   return true;
 }
 

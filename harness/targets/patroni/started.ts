@@ -65,7 +65,11 @@ export class StartedPatroni implements StartedTopology {
       killMembers: (which) => this.killMembers(which),
       startMembers: () => this.startMembers(),
       // Everything between the node and each etcd member, both ways.
-      cutFrom: (node) => this.containers.cutFromAddresses(node, this.dcsMembers.map((member) => member.ip)),
+      cutFrom: (node) =>
+        this.containers.cutFromAddresses(
+          node,
+          this.dcsMembers.map((member) => member.ip),
+        ),
       healCut: (node) => this.containers.healCuts(node),
     },
     manager: {
@@ -126,7 +130,9 @@ export class StartedPatroni implements StartedTopology {
       if (!leader) throw new HarnessError("no Patroni member holds the leader key now");
       return leader;
     }
-    const replica = cluster.find((member) => member.name !== leader && member.role !== "leader" && ["running", "streaming"].includes(member.state ?? ""))?.name;
+    const replica = cluster.find(
+      (member) => member.name !== leader && member.role !== "leader" && ["running", "streaming"].includes(member.state ?? ""),
+    )?.name;
     if (!replica) throw new HarnessError("no running Patroni replica now");
     return replica;
   }
@@ -140,7 +146,9 @@ export class StartedPatroni implements StartedTopology {
     const errors: string[] = [];
     for (const node of this.byName.values()) {
       try {
-        const body = (await getJson(`http://127.0.0.1:${node.restPort}/cluster`, 2000)) as { members?: Array<{ name: string; role?: string; state?: string }> };
+        const body = (await getJson(`http://127.0.0.1:${node.restPort}/cluster`, 2000)) as {
+          members?: Array<{ name: string; role?: string; state?: string }>;
+        };
         if (Array.isArray(body.members)) return body.members;
         errors.push(`${node.name}: no members in its answer`);
       } catch (error) {
@@ -155,8 +163,14 @@ export class StartedPatroni implements StartedTopology {
     const target = this.node(candidate);
     const leader = await this.resolve("primary");
     if (leader === candidate) throw new HarnessError(`${candidate} is already the leader`);
-    const { status, body } = await httpJson("POST", `http://127.0.0.1:${this.node(leader).restPort}/switchover`, { leader, candidate }, SWITCHOVER_TIMEOUT_MS);
-    if (status !== 200) throw new HarnessError(`Patroni refused the switchover from ${leader} to ${candidate} (HTTP ${status}): ${body.trim()}`);
+    const { status, body } = await httpJson(
+      "POST",
+      `http://127.0.0.1:${this.node(leader).restPort}/switchover`,
+      { leader, candidate },
+      SWITCHOVER_TIMEOUT_MS,
+    );
+    if (status !== 200)
+      throw new HarnessError(`Patroni refused the switchover from ${leader} to ${candidate} (HTTP ${status}): ${body.trim()}`);
     // Patroni answers once the leader key moved; done when the candidate's PostgreSQL is primary.
     await pollUntil(
       async () => {
@@ -164,7 +178,12 @@ export class StartedPatroni implements StartedTopology {
         const role = normaliseRole((answer as { role?: unknown } | null)?.role);
         return role === "primary" ? done(undefined) : notYet(`${candidate} is ${role ?? "not answering"}`);
       },
-      { deadline: Date.now() + 15_000, everyMs: 100, before: body.trim(), gaveUp: (last) => new HarnessError(`after the switchover ${candidate} did not become primary (${last})`) },
+      {
+        deadline: Date.now() + 15_000,
+        everyMs: 100,
+        before: body.trim(),
+        gaveUp: (last) => new HarnessError(`after the switchover ${candidate} did not become primary (${last})`),
+      },
     );
   }
 
@@ -179,7 +198,8 @@ export class StartedPatroni implements StartedTopology {
     if (ifAlive && !(await this.running(name))) return;
     const script = `pid=$(${pidOf} 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running ${what}"; exit ${ifAlive ? 0 : 4}; }; kill -${signal} "$pid"`;
     const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
-    if (result.exitCode !== 0) throw new HarnessError(`SIG${signal} to ${what} on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+    if (result.exitCode !== 0)
+      throw new HarnessError(`SIG${signal} to ${what} on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   /** Starts Patroni again on a node whose Patroni was killed (it finds its PostgreSQL running and takes it over); nothing for postgres, which Patroni restarts. */
@@ -187,7 +207,8 @@ export class StartedPatroni implements StartedTopology {
     if (process === "postgres" || !(await this.running(name))) return;
     const script = `pid=$(cat ${MANAGER_PID} 2>/dev/null); if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -CONT "$pid"; else ${MANAGER_START}; fi`;
     const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
-    if (result.exitCode !== 0) throw new HarnessError(`starting Patroni again on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+    if (result.exitCode !== 0)
+      throw new HarnessError(`starting Patroni again on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   private async running(name: string): Promise<boolean> {
@@ -275,7 +296,12 @@ export class StartedPatroni implements StartedTopology {
         const role = normaliseRole((answer as { role?: unknown } | null)?.role);
         return role === "primary" ? done(undefined) : notYet(`${candidate} is ${role ?? "not answering"}`);
       },
-      { deadline: Date.now() + 15_000, everyMs: 100, before, gaveUp: (last) => new HarnessError(`after the ${what} ${candidate} did not become primary (${last})`) },
+      {
+        deadline: Date.now() + 15_000,
+        everyMs: 100,
+        before,
+        gaveUp: (last) => new HarnessError(`after the ${what} ${candidate} did not become primary (${last})`),
+      },
     );
   }
 
@@ -286,8 +312,11 @@ export class StartedPatroni implements StartedTopology {
   /** PostgreSQL's own shutdown signal to the postmaster (smart = TERM, fast = INT, immediate = QUIT); Patroni, alive, reacts. */
   private async stop(name: string, mode: StopMode): Promise<void> {
     const signal = { smart: "TERM", fast: "INT", immediate: "QUIT" }[mode];
-    const result = await this.node(name).container.exec(["sh", "-c", `kill -${signal} "$(head -n 1 ${DATA_DIR}/postmaster.pid)"`], { user: "postgres" });
-    if (result.exitCode !== 0) throw new HarnessError(`stopping PostgreSQL on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+    const result = await this.node(name).container.exec(["sh", "-c", `kill -${signal} "$(head -n 1 ${DATA_DIR}/postmaster.pid)"`], {
+      user: "postgres",
+    });
+    if (result.exitCode !== 0)
+      throw new HarnessError(`stopping PostgreSQL on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   async teardown(): Promise<string[]> {
@@ -307,4 +336,3 @@ export class StartedPatroni implements StartedTopology {
     return node;
   }
 }
-

@@ -52,7 +52,8 @@ async function connect(): Promise<Docker> {
   const named = namedEngine();
   if (named) {
     const problem = await ping(named.uri);
-    if (problem) throw new DockerUnavailableError(`Docker: no engine answers at ${named.where}=${shellQuote(named.uri)} (${problem}). ${FIX}`);
+    if (problem)
+      throw new DockerUnavailableError(`Docker: no engine answers at ${named.where}=${shellQuote(named.uri)} (${problem}). ${FIX}`);
   }
   // With a local engine, published ports are on this host. Saying so stops testcontainers from
   // starting a helper container (which it would have to pull) to guess the host address.
@@ -63,13 +64,20 @@ async function connect(): Promise<Docker> {
   try {
     docker = (await getContainerRuntimeClient()).container.dockerode;
   } catch (error) {
-    throw new DockerUnavailableError(named ? `Docker: the engine at ${named.where}=${named.uri} answered a ping but testcontainers could not use it (${oneLine(error)}). ${FIX}` : await noDefaultEngine(), { cause: error });
+    throw new DockerUnavailableError(
+      named
+        ? `Docker: the engine at ${named.where}=${named.uri} answered a ping but testcontainers could not use it (${oneLine(error)}). ${FIX}`
+        : await noDefaultEngine(),
+      { cause: error },
+    );
   }
   // testcontainers tries its ways in turn and takes the first that answers; it must be the one named.
   const modem = (docker as unknown as { modem: { socketPath?: unknown; host?: unknown; port?: unknown } }).modem;
   const reached = typeof modem.socketPath === "string" ? `unix://${modem.socketPath}` : `tcp://${String(modem.host)}:${String(modem.port)}`;
   if (named && !sameEngine(named.uri, reached)) {
-    throw new DockerUnavailableError(`Docker: ${named.where}=${named.uri} names one engine but testcontainers reached ${reached}; pgdrill uses only the one named. ${FIX}`);
+    throw new DockerUnavailableError(
+      `Docker: ${named.where}=${named.uri} names one engine but testcontainers reached ${reached}; pgdrill uses only the one named. ${FIX}`,
+    );
   }
   return docker;
 }
@@ -90,7 +98,9 @@ function namedEngine(): NamedEngine | null {
   const context = dockerContext();
   if (!context) return null;
   if (!context.host) {
-    throw new DockerUnavailableError(`Docker: the docker CLI context "${context.name}" (${context.where}) is not in ${context.dir}. Choose another (docker context use default), or set DOCKER_HOST`);
+    throw new DockerUnavailableError(
+      `Docker: the docker CLI context "${context.name}" (${context.where}) is not in ${context.dir}. Choose another (docker context use default), or set DOCKER_HOST`,
+    );
   }
   process.env.DOCKER_HOST = context.host;
   if (context.tls && process.env.DOCKER_CERT_PATH === undefined) {
@@ -159,7 +169,11 @@ async function ping(uri: string): Promise<string | null> {
   const secure = tls !== null || url.protocol === "https:";
   if (tls) {
     try {
-      Object.assign(options, { ca: readFileSync(join(tls, "ca.pem")), cert: readFileSync(join(tls, "cert.pem")), key: readFileSync(join(tls, "key.pem")) });
+      Object.assign(options, {
+        ca: readFileSync(join(tls, "ca.pem")),
+        cert: readFileSync(join(tls, "cert.pem")),
+        key: readFileSync(join(tls, "key.pem")),
+      });
     } catch (error) {
       return `cannot read the TLS files in DOCKER_CERT_PATH=${tls}: ${oneLine(error)}`;
     }
@@ -203,7 +217,9 @@ async function noDefaultEngine(): Promise<string> {
   if (candidates.length === 0) {
     return `Docker: no engine found: DOCKER_HOST is not set and there is no socket at /var/run/docker.sock (nor a rootless one). ${FIX}`;
   }
-  const tried = await Promise.all(candidates.map(async (path) => `unix://${path} (${(await ping(`unix://${path}`)) ?? "answers, but testcontainers could not use it"})`));
+  const tried = await Promise.all(
+    candidates.map(async (path) => `unix://${path} (${(await ping(`unix://${path}`)) ?? "answers, but testcontainers could not use it"})`),
+  );
   return `Docker: no engine answers at ${tried.join(", ")}, and DOCKER_HOST is not set. ${FIX}`;
 }
 

@@ -21,7 +21,6 @@ export const LABELS = {
   boot: "pgdrill.boot",
 } as const;
 
-
 export function runLabels(runId: string, scenario: string): Record<string, string> {
   const owner = thisProcess();
   return {

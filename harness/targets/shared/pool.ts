@@ -47,7 +47,10 @@ export class SharedPool implements SharedResources {
     const failed: string[] = [];
     for (const [key, entry] of [...this.held.entries()].reverse()) {
       this.held.delete(key);
-      const made = await entry.value.then(() => true, () => false);
+      const made = await entry.value.then(
+        () => true,
+        () => false,
+      );
       if (!made || !entry.remove) continue;
       try {
         await entry.remove();

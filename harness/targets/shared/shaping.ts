@@ -75,7 +75,10 @@ export async function applyShaping(shell: NodeShell, shaping: Shaping, options: 
     throw new HarnessError(`${shell.name}: tc could not add netem on ${device} (exit ${netem.exitCode}): ${netem.output.trim()}`);
   }
 
-  const whyNotNetem = netem.exitCode === EXIT.missingTool ? "tc is not installed, so netem cannot be used" : `the kernel has no netem qdisc (tc: ${netem.output.trim()})`;
+  const whyNotNetem =
+    netem.exitCode === EXIT.missingTool
+      ? "tc is not installed, so netem cannot be used"
+      : `the kernel has no netem qdisc (tc: ${netem.output.trim()})`;
   await applyFallback(shell, shaping, device, whyNotNetem);
   return "nfqueue";
 }
@@ -84,7 +87,10 @@ export async function applyShaping(shell: NodeShell, shaping: Shaping, options: 
 export async function removeShaping(shell: NodeShell, options: ShapingOptions = {}): Promise<void> {
   const device = checkDevice(options.device ?? DEFAULT_DEVICE);
   const result = await shell.run(removeScript(device));
-  if (result.exitCode !== 0) throw new HarnessError(`${shell.name}: removing network shaping from ${device} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+  if (result.exitCode !== 0)
+    throw new HarnessError(
+      `${shell.name}: removing network shaping from ${device} failed (exit ${result.exitCode}): ${result.output.trim()}`,
+    );
 }
 
 async function applyFallback(shell: NodeShell, shaping: Shaping, device: string, whyNotNetem: string): Promise<void> {
@@ -104,10 +110,17 @@ async function applyFallback(shell: NodeShell, shaping: Shaping, device: string,
         `${fix}, or run on a kernel with netem (CONFIG_NET_SCH_NETEM).`,
     );
   if (missing.length > 0) {
-    throw cannot(`the node's image has no ${missing.join(" or ")}`, "Use pgdrill's local image (bash fixtures/image/build-local-image.sh) or one with iproute2, iptables and python3");
+    throw cannot(
+      `the node's image has no ${missing.join(" or ")}`,
+      "Use pgdrill's local image (bash fixtures/image/build-local-image.sh) or one with iproute2, iptables and python3",
+    );
   }
   if (needs.delayer) {
-    if (!shell.copy) throw cannot("pgdrill cannot copy its packet delayer into the node (its NodeShell has no copy)", "Give the node's NodeShell a copy function");
+    if (!shell.copy)
+      throw cannot(
+        "pgdrill cannot copy its packet delayer into the node (its NodeShell has no copy)",
+        "Give the node's NodeShell a copy function",
+      );
     await shell.copy(delayerSource(), DELAYER_PATH);
   }
   const result = await shell.run(nfqueueScript(shaping, device));
@@ -128,9 +141,12 @@ async function applyFallback(shell: NodeShell, shaping: Shaping, device: string,
 }
 
 function failOnScriptError(node: string, device: string, result: { exitCode: number; output: string }): void {
-  if (result.exitCode === EXIT.noDevice) throw new HarnessError(`${node}: there is no network device ${device} in the node; name one that exists with the device option`);
+  if (result.exitCode === EXIT.noDevice)
+    throw new HarnessError(`${node}: there is no network device ${device} in the node; name one that exists with the device option`);
   if (result.exitCode === EXIT.foreignQdisc) {
-    throw new HarnessError(`${node}: ${device} already has a root qdisc pgdrill did not add (${result.output.trim()}); pgdrill will not replace it. Remove it first`);
+    throw new HarnessError(
+      `${node}: ${device} already has a root qdisc pgdrill did not add (${result.output.trim()}); pgdrill will not replace it. Remove it first`,
+    );
   }
 }
 
@@ -152,7 +168,8 @@ export function fallbackNeeds(shaping: Shaping): { tools: string[]; delayer: boo
 
 function checkShaping(shaping: Shaping): void {
   const within = (field: keyof Shaping, value: number, min: number, max: number) => {
-    if (!Number.isFinite(value) || value < min || value > max) throw new RangeError(`shaping.${field} must be between ${min} and ${max}, got ${value}`);
+    if (!Number.isFinite(value) || value < min || value > max)
+      throw new RangeError(`shaping.${field} must be between ${min} and ${max}, got ${value}`);
   };
   // The scenario's netem schema refuses the same, with a fix; this is the backstop for other callers.
   within("delayMs", shaping.delayMs, 0, NETEM_LIMITS.maxDelayMs);
@@ -232,7 +249,8 @@ export function nfqueueRules(shaping: Shaping, device: string = DEFAULT_DEVICE):
     rules.push(`iptables -w -A ${SHAPE_CHAIN} -o ${device} -m statistic --mode random --probability ${probability} -j DROP`);
   }
   // --queue-bypass: with no delayer bound to the queue (it died), packets pass, the safe direction.
-  if (fallbackNeeds(shaping).delayer) rules.push(`iptables -w -A ${SHAPE_CHAIN} -o ${device} -j NFQUEUE --queue-num ${SHAPE_QUEUE} --queue-bypass`);
+  if (fallbackNeeds(shaping).delayer)
+    rules.push(`iptables -w -A ${SHAPE_CHAIN} -o ${device} -j NFQUEUE --queue-num ${SHAPE_QUEUE} --queue-bypass`);
   return rules;
 }
 

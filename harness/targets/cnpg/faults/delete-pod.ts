@@ -4,7 +4,6 @@ import { toMs } from "../../../duration.ts";
 import { defineFault } from "../../../fault/define.ts";
 import { duration, nodeName } from "../../../scenario/schema-parts.ts";
 
-
 // The control only these faults use lives here, not in the core's Controls.
 declare module "../../controls.ts" {
   interface Controls {

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { defineFault } from "../../../fault/define.ts";
 import { nodeName } from "../../../scenario/schema-parts.ts";
 
-
 // The control only these faults use lives here, not in the core's Controls.
 declare module "../../controls.ts" {
   interface Controls {

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { defineFault } from "../../../fault/define.ts";
 import { nodeName } from "../../../scenario/schema-parts.ts";
 
-
 // The control only these faults use lives here, not in the core's Controls.
 declare module "../../controls.ts" {
   interface Controls {
@@ -13,8 +12,13 @@ declare module "../../controls.ts" {
 }
 
 export const nodeDownSchema = z
-  .strictObject({ kind: z.literal("node-down"), node: nodeName.describe('The instance whose Kubernetes node goes down, "primary" or "replica".') })
-  .describe("cnpg: the Kubernetes node hosting an instance goes down at once, as a crashed machine does (its kind node container killed), with every pod on it; healed: the node is started again and rejoins. Kubernetes' node grace period, not the operator, sets the pace.");
+  .strictObject({
+    kind: z.literal("node-down"),
+    node: nodeName.describe('The instance whose Kubernetes node goes down, "primary" or "replica".'),
+  })
+  .describe(
+    "cnpg: the Kubernetes node hosting an instance goes down at once, as a crashed machine does (its kind node container killed), with every pod on it; healed: the node is started again and rejoins. Kubernetes' node grace period, not the operator, sets the pace.",
+  );
 
 export const nodeDownFault = defineFault({
   schema: nodeDownSchema,

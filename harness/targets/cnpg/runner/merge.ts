@@ -121,7 +121,11 @@ export class RunnerMerge {
     const t = roundMs(event.t + offset);
     const shifted = { ...event, t } as HistoryEvent;
     const relabel = this.options.relabel;
-    if (relabel && (shifted.kind === "invoke" || shifted.kind === "complete" || shifted.kind === "final-read") && shifted.node !== undefined) {
+    if (
+      relabel &&
+      (shifted.kind === "invoke" || shifted.kind === "complete" || shifted.kind === "final-read") &&
+      shifted.node !== undefined
+    ) {
       // A complete's node is where its invoke went: relabel by the invoke's time, so both agree.
       const at = shifted.kind === "complete" ? roundMs(t - shifted.latencyMs) : t;
       shifted.node = relabel(shifted.node, at);

@@ -35,7 +35,12 @@ export function instanceServiceName(target: Pick<CnpgTarget, "name">, index: num
  * alone by cnpg.io/instanceName, with not-ready addresses published, so a pod the operator has
  * not (or no longer) marked ready still answers the role probe as a direct connection would.
  */
-export function runnerConfig(target: CnpgTarget, namespace: string, probes: readonly ProbeSpec[], limits: { maxRunMs: number; lifetimeMs: number }): RunnerConfig {
+export function runnerConfig(
+  target: CnpgTarget,
+  namespace: string,
+  probes: readonly ProbeSpec[],
+  limits: { maxRunMs: number; lifetimeMs: number },
+): RunnerConfig {
   const svc = (name: string) => `${name}.${namespace}.svc`;
   return {
     protocol: RUNNER_PROTOCOL,
@@ -57,7 +62,12 @@ export interface InstanceServiceManifest {
   apiVersion: "v1";
   kind: "Service";
   metadata: { name: string; namespace: string; labels: Record<string, string> };
-  spec: { clusterIP: "None"; publishNotReadyAddresses: true; selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: number; protocol: "TCP" }> };
+  spec: {
+    clusterIP: "None";
+    publishNotReadyAddresses: true;
+    selector: Record<string, string>;
+    ports: Array<{ name: string; port: number; targetPort: number; protocol: "TCP" }>;
+  };
 }
 
 export function instanceServices(target: CnpgTarget, namespace: string): InstanceServiceManifest[] {
@@ -86,7 +96,12 @@ export interface RunnerPodManifest {
  * instance: the runner may go there (its taint tolerated), so taking an instance's node down
  * (node-down) leaves the clients running. On anyone else's cluster the control plane is left alone.
  */
-export function runnerPod(target: CnpgTarget, namespace: string, config: RunnerConfig, options: { image: string; runId: string; controlPlane?: boolean }): RunnerPodManifest {
+export function runnerPod(
+  target: CnpgTarget,
+  namespace: string,
+  config: RunnerConfig,
+  options: { image: string; runId: string; controlPlane?: boolean },
+): RunnerPodManifest {
   const secret = `${target.name}-app`;
   return {
     apiVersion: "v1",
@@ -108,11 +123,16 @@ export function runnerPod(target: CnpgTarget, namespace: string, config: RunnerC
       affinity: {
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [
-            { weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { [LABELS.cluster]: target.name } } } },
+            {
+              weight: 100,
+              podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { [LABELS.cluster]: target.name } } },
+            },
           ],
         },
       },
-      ...(options.controlPlane ? { tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }] } : {}),
+      ...(options.controlPlane
+        ? { tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }] }
+        : {}),
       containers: [
         {
           name: RUNNER_CONTAINER,

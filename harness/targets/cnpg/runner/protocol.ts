@@ -99,6 +99,10 @@ export function parseRunnerLine(text: string): RunnerLine | null {
   if (typeof value !== "object" || value === null) return null;
   const line = value as Partial<RunnerLine> & Record<string, unknown>;
   if (line[RUNNER_TAG] !== RUNNER_PROTOCOL || typeof line.seq !== "number" || typeof line.type !== "string") return null;
-  if (line.type === "event" && (typeof line.event !== "object" || line.event === null || typeof (line.event as { t?: unknown }).t !== "number")) return null;
+  if (
+    line.type === "event" &&
+    (typeof line.event !== "object" || line.event === null || typeof (line.event as { t?: unknown }).t !== "number")
+  )
+    return null;
   return line as RunnerLine;
 }

@@ -48,14 +48,28 @@ export class RunnerSession {
   /** Starts following the log and aligns the clocks; events held until the first estimate exists. */
   async attach(context: RemoteContext): Promise<ClockEstimate> {
     this.context = context;
-    const merge = new RunnerMerge({ append: (event) => context.history.append(event), log: this.options.log, ...(this.options.relabel ? { relabel: this.options.relabel } : {}) });
+    const merge = new RunnerMerge({
+      append: (event) => context.history.append(event),
+      log: this.options.log,
+      ...(this.options.relabel ? { relabel: this.options.relabel } : {}),
+    });
     this.merge = merge;
     this.following = this.follow(merge);
     const estimate = await this.sync("before the probes");
     // Its hello is its first line, so it has almost always come by now; the History says what ran the probes.
-    await withTimeout(merge.until(() => merge.hello !== null), 2000, "").catch(() => undefined);
+    await withTimeout(
+      merge.until(() => merge.hello !== null),
+      2000,
+      "",
+    ).catch(() => undefined);
     const hello = merge.hello;
-    if (hello) context.history.append({ kind: "log", t: roundMs(context.clock.now()), level: "info", message: `probe runner: pgdrill ${hello.version}${hello.runtime ? ` on node ${hello.runtime.node} as uid ${hello.runtime.uid ?? "unknown"}` : ""}` });
+    if (hello)
+      context.history.append({
+        kind: "log",
+        t: roundMs(context.clock.now()),
+        level: "info",
+        message: `probe runner: pgdrill ${hello.version}${hello.runtime ? ` on node ${hello.runtime.node} as uid ${hello.runtime.uid ?? "unknown"}` : ""}`,
+      });
     return estimate;
   }
 
@@ -75,7 +89,8 @@ export class RunnerSession {
         const timer = new Promise<"tick">((resolve) => setTimeout(() => resolve("tick"), every).unref());
         const which = await Promise.race([done.then(() => "done" as const), timer]);
         if (which === "done") break;
-        if (context.clock.now() > until + drainMs) throw new Error(`the probe runner did not report its probes done within ${drainMs} ms of the end of the drill`);
+        if (context.clock.now() > until + drainMs)
+          throw new Error(`the probe runner did not report its probes done within ${drainMs} ms of the end of the drill`);
         await this.sync("while probing").catch((error: unknown) => this.options.log(`probe runner clock: ${errorMessage(error)}`));
       }
     } finally {
@@ -88,7 +103,11 @@ export class RunnerSession {
     const merge = this.merge;
     if (!merge) return;
     await this.options.transport.post("/final-read", {});
-    await withTimeout(merge.until(() => merge.sawState("final-read-done")), 30_000, "the probe runner's final read");
+    await withTimeout(
+      merge.until(() => merge.sawState("final-read-done")),
+      30_000,
+      "the probe runner's final read",
+    );
     await this.sync("after the final read").catch((error: unknown) => this.options.log(`probe runner clock: ${errorMessage(error)}`));
   }
 
@@ -96,7 +115,12 @@ export class RunnerSession {
   async close(): Promise<void> {
     await this.options.transport.post("/exit", {}).catch(() => undefined);
     const merge = this.merge;
-    if (merge) await withTimeout(merge.until(() => merge.sawState("exiting")), 3000, "").catch(() => undefined);
+    if (merge)
+      await withTimeout(
+        merge.until(() => merge.sawState("exiting")),
+        3000,
+        "",
+      ).catch(() => undefined);
     this.stopFollowing.abort();
     await this.following?.catch(() => undefined);
     this.options.transport.close();
@@ -106,7 +130,11 @@ export class RunnerSession {
   async sync(what: string): Promise<ClockEstimate> {
     const context = this.context;
     if (!context || !this.merge) throw new Error("the probe runner's session is not attached");
-    const samples = await pingBurst(() => this.options.transport.clock(), () => context.clock.now(), this.options.pings ?? 10);
+    const samples = await pingBurst(
+      () => this.options.transport.clock(),
+      () => context.clock.now(),
+      this.options.pings ?? 10,
+    );
     const estimate = estimateOffset(samples);
     if (!estimate) throw new Error(`no clock ping answered (${what})`);
     this.estimates.push(estimate);
@@ -137,7 +165,10 @@ export class RunnerSession {
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -38,9 +38,17 @@ export function kubeRunnerTransport(target: KubeTarget, namespace: string, pod: 
     // The kubeconfig's credentials (a token, refreshed by the client as it does its own) on every request.
     const applied: RequestOptions = { headers: {} };
     await target.config.applyToHTTPSOptions(applied);
-    const options: RequestOptions = { method, hostname: server.hostname, port: server.port || (https ? 443 : 80), path, agent: agentFor(applied.agent), headers: { ...applied.headers } };
+    const options: RequestOptions = {
+      method,
+      hostname: server.hostname,
+      port: server.port || (https ? 443 : 80),
+      path,
+      agent: agentFor(applied.agent),
+      headers: { ...applied.headers },
+    };
     const text = body === undefined ? undefined : JSON.stringify(body);
-    if (text !== undefined) options.headers = { ...options.headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) };
+    if (text !== undefined)
+      options.headers = { ...options.headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) };
     return new Promise((resolve, reject) => {
       const req = (https ? httpsRequest : httpRequest)(options, resolve);
       req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
@@ -53,7 +61,8 @@ export function kubeRunnerTransport(target: KubeTarget, namespace: string, pod: 
   async function call(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await send(method, `${podPath}/${encodeURIComponent(pod)}:${port}/proxy${path}`, body, 10_000);
     const text = await readAll(res);
-    if ((res.statusCode ?? 500) >= 300) throw new Error(`${method} ${path} on the probe runner: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+    if ((res.statusCode ?? 500) >= 300)
+      throw new Error(`${method} ${path} on the probe runner: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
     return text ? (JSON.parse(text) as unknown) : {};
   }
 
@@ -61,8 +70,15 @@ export function kubeRunnerTransport(target: KubeTarget, namespace: string, pod: 
     clock: async () => ((await call("GET", "/clock")) as ClockReply).t,
     post: (path, body) => call("POST", path, body),
     async follow(onChunk, signal) {
-      const res = await send("GET", `${podPath}/${encodeURIComponent(pod)}/log?container=${encodeURIComponent(container)}&follow=true`, undefined, 24 * 3600_000, signal);
-      if ((res.statusCode ?? 500) >= 300) throw new Error(`following the probe runner's log: HTTP ${res.statusCode} ${(await readAll(res)).slice(0, 200)}`);
+      const res = await send(
+        "GET",
+        `${podPath}/${encodeURIComponent(pod)}/log?container=${encodeURIComponent(container)}&follow=true`,
+        undefined,
+        24 * 3600_000,
+        signal,
+      );
+      if ((res.statusCode ?? 500) >= 300)
+        throw new Error(`following the probe runner's log: HTTP ${res.statusCode} ${(await readAll(res)).slice(0, 200)}`);
       res.setEncoding("utf8");
       await new Promise<void>((resolve) => {
         res.on("data", (chunk: string) => onChunk(chunk));

@@ -22,7 +22,9 @@ export const failoverSchema = z
     kind: z.literal("failover"),
     to: nodeName.describe("The replica to make primary."),
   })
-  .describe("A manual failover through the HA manager (patroni: what `patronictl failover --candidate` does, POST /failover): unlike a switchover it needs no healthy leader; waits until `to` is primary.");
+  .describe(
+    "A manual failover through the HA manager (patroni: what `patronictl failover --candidate` does, POST /failover): unlike a switchover it needs no healthy leader; waits until `to` is primary.",
+  );
 
 export const failoverAction = defineAction({
   schema: failoverSchema,
@@ -37,7 +39,9 @@ export const failoverAction = defineAction({
 export const maintenanceSchema = z
   .strictObject({
     kind: z.literal("maintenance"),
-    mode: z.enum(["pause", "resume"]).describe("pause: the HA manager stops acting (no failover, whatever happens); resume: it acts again."),
+    mode: z
+      .enum(["pause", "resume"])
+      .describe("pause: the HA manager stops acting (no failover, whatever happens); resume: it acts again."),
   })
   .describe("Maintenance mode of the HA manager (patroni: `patronictl pause` / `resume`).");
 

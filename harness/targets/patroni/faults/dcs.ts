@@ -3,7 +3,6 @@ import { z } from "zod";
 import { defineFault } from "../../../fault/define.ts";
 import { nodeName } from "../../../scenario/schema-parts.ts";
 
-
 // The control only these faults use lives here, not in the core's Controls.
 declare module "../../controls.ts" {
   interface Controls {
@@ -23,7 +22,10 @@ declare module "../../controls.ts" {
 export const dcsOutageSchema = z
   .strictObject({
     kind: z.literal("dcs-outage"),
-    members: z.enum(["majority", "all"]).default("majority").describe("Which DCS members go down: a majority (the DCS loses quorum), or all of them."),
+    members: z
+      .enum(["majority", "all"])
+      .default("majority")
+      .describe("Which DCS members go down: a majority (the DCS loses quorum), or all of them."),
   })
   .describe("Kill DCS members (etcd): the HA manager loses its leader key's store. Healed: they are started again.");
 
@@ -42,7 +44,10 @@ export const dcsOutageFault = defineFault({
 });
 
 export const dcsPartitionSchema = z
-  .strictObject({ kind: z.literal("dcs-partition"), node: nodeName.describe("The node cut off from every DCS member; clients and the other nodes still reach it.") })
+  .strictObject({
+    kind: z.literal("dcs-partition"),
+    node: nodeName.describe("The node cut off from every DCS member; clients and the other nodes still reach it."),
+  })
   .describe("Cut a node off from the DCS only (etcd), until healed: it can no longer renew or read the leader key.");
 
 export const dcsPartitionFault = defineFault({

@@ -8,7 +8,9 @@ import { nodeName } from "../../../scenario/schema-parts.ts";
 
 const managedProcess = z
   .enum(["postgres", "ha-manager"])
-  .describe('"postgres": PostgreSQL\'s postmaster (the HA manager restarts it: crash recovery, no failover); "ha-manager": the HA manager itself (Patroni), the database running on unmanaged.');
+  .describe(
+    '"postgres": PostgreSQL\'s postmaster (the HA manager restarts it: crash recovery, no failover); "ha-manager": the HA manager itself (Patroni), the database running on unmanaged.',
+  );
 /** The two processes of an HA manager's node: PostgreSQL's postmaster, and the manager (Patroni). */
 export type ManagedProcess = z.output<typeof managedProcess>;
 const processName = (process: ManagedProcess) => (process === "postgres" ? "PostgreSQL" : "the HA manager");
@@ -30,8 +32,14 @@ declare module "../../controls.ts" {
 }
 
 export const killProcessSchema = z
-  .strictObject({ kind: z.literal("kill-process"), node: nodeName.describe("The node whose process is SIGKILLed."), process: managedProcess })
-  .describe("SIGKILL one process of a node, not the node: PostgreSQL alone, or the HA manager alone. Healed: a killed HA manager is started again.");
+  .strictObject({
+    kind: z.literal("kill-process"),
+    node: nodeName.describe("The node whose process is SIGKILLed."),
+    process: managedProcess,
+  })
+  .describe(
+    "SIGKILL one process of a node, not the node: PostgreSQL alone, or the HA manager alone. Healed: a killed HA manager is started again.",
+  );
 
 export const killProcessFault = defineFault({
   schema: killProcessSchema,

@@ -1,0 +1,31 @@
+/**
+ * The shape STYLE.md asks of the library's code, held by the suite rather than by review: harness/
+ * is formatted by prettier (.prettierrc.json, `npm run format`), and no module grows past what a
+ * reader can hold.
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const MAX_LINES = 450;
+
+function modules(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? modules(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+  );
+}
+
+describe("the shape of harness/", { timeout: 60_000 }, () => {
+  it("is formatted by prettier", () => {
+    const run = spawnSync(process.execPath, ["node_modules/prettier/bin/prettier.cjs", "--check", "harness/**/*.ts"], { encoding: "utf8" });
+    expect(run.status, `${run.stdout}${run.stderr}\nRun: npm run format`).toBe(0);
+  });
+
+  it(`has no module over ${MAX_LINES} lines`, () => {
+    const long = modules("harness")
+      .map((path) => ({ path, lines: readFileSync(path, "utf8").split("\n").length }))
+      .filter(({ lines }) => lines > MAX_LINES);
+    expect(long).toEqual([]);
+  });
+});
