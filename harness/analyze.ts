@@ -162,7 +162,9 @@ function interruptedResult(context: HistoryContext, runDir: string): RunResult {
   return {
     ...result,
     verdict: "errored",
-    reason: `the analysis was interrupted before it finished, so no numbers were computed; the history is intact: run \`pgdrill report ${runDir}\` to analyse it`,
+    reason:
+      `the analysis was interrupted before it finished, so no numbers were computed; the history is intact: run \`pgdrill ` +
+      `report ${runDir}\` to analyse it`,
   };
 }
 

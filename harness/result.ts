@@ -92,7 +92,10 @@ export interface AnatomyClient {
   type: "select1" | "write";
   /** The path it took, for people: "rw, fresh connections", "pooler, held connection", "rw, pool". */
   via: string;
-  /** Fault → the first ok operation invoked after this probe's outage began (ms); 0 when it saw no outage; null when it never recovered. */
+  /**
+   * Fault → the first ok operation invoked after this probe's outage began (ms); 0 when it saw no outage; null when it never
+   * recovered.
+   */
   recoveredAfterMs: number | null;
   /** Its recovery after the promotion (ms): recoveredAfterMs − promotedAfterMs, not below 0; null when either is unknown. */
   recoveryMs: number | null;
@@ -133,7 +136,10 @@ export interface CoreMetrics {
     faultAtMs: number | null;
     /** That fault's or switchover's label. */
     faultLabel: string | null;
-    /** The primary changed; false when writes came back on the same primary (or no fault was injected); null when it cannot be said (never recovered, nothing to measure). */
+    /**
+     * The primary changed; false when writes came back on the same primary (or no fault was injected); null when it cannot be said (never
+     * recovered, nothing to measure).
+     */
     happened: boolean | null;
     /** How `happened` was decided, for people: "node primary → standby", "server 10.0.0.5:5432 → 10.0.0.6:5432 behind primary". */
     evidence: string | null;
@@ -152,7 +158,10 @@ export interface CoreMetrics {
   recovery: {
     /** Fault → first acknowledged write after the outage (ms); 0 when no outage was seen; null when it never ended. */
     latencyMs: number | null;
-    /** The moment writes became possible again lies between these (ms after the fault): the last failed write's invoke, the first acknowledged one's completion. */
+    /**
+     * The moment writes became possible again lies between these (ms after the fault): the last failed write's invoke, the first
+     * acknowledged one's completion.
+     */
     latencyLowerMs: number | null;
     latencyUpperMs: number | null;
     /** Fault → writes succeed and keep succeeding (ms). */
@@ -188,15 +197,26 @@ export interface CoreMetrics {
     observed: boolean;
     faultAtMs: number | null;
     faultLabel: string | null;
-    /** Who decides failovers on this target, as seen in the History: "pgdrill" (a promote action), "operator" (cnpg's targetPrimary), "ha-manager" (a leader change), "switchover" (a planned one), or null. */
+    /**
+     * Who decides failovers on this target, as seen in the History: "pgdrill" (a promote action), "operator" (cnpg's targetPrimary),
+     * "ha-manager" (a leader change), "switchover" (a planned one), or null.
+     */
     mechanism: "pgdrill" | "operator" | "ha-manager" | "switchover" | null;
-    /** Fault → the HA mechanism acted (ms): pgdrill's promote began, the operator changed targetPrimary, the HA manager's leader changed. */
+    /**
+     * Fault → the HA mechanism acted (ms): pgdrill's promote began, the operator changed targetPrimary, the HA manager's leader changed.
+     */
     detectedAfterMs: number | null;
     /** The event that showed it, for people: 'action "promote standby" began', 'targetPrimary primary → pending'. */
     detectedBy: string | null;
-    /** Fault → the new primary accepted writes (ms): the role probe's first sample of it out of recovery, else the mechanism's own word (promote ended, currentPrimary changed). */
+    /**
+     * Fault → the new primary accepted writes (ms): the role probe's first sample of it out of recovery, else the mechanism's own word
+     * (promote ended, currentPrimary changed).
+     */
     promotedAfterMs: number | null;
-    /** The promotion happened after this (ms after the fault): the role probe's previous sample of that node, still in recovery; null when only the mechanism's word is known. */
+    /**
+     * The promotion happened after this (ms after the fault): the role probe's previous sample of that node, still in recovery; null when
+     * only the mechanism's word is known.
+     */
     promotedLowerMs: number | null;
     promotedBy: string | null;
     newPrimary: string | null;

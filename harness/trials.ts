@@ -35,7 +35,10 @@ export interface TrialsResult {
   /** Every gate metric, plus the two headline ones, across trials. */
   distributions: Partial<Record<GateMetric, Distribution>>;
   gates: Array<GateResult & { statistic: string }>;
-  /** How many trials failed over (the primary changed), did not (the same primary came back, or nothing was injected), or could not say (never recovered). */
+  /**
+   * How many trials failed over (the primary changed), did not (the same primary came back, or nothing was injected), or could not say
+   * (never recovered).
+   */
   failovers: { happened: number; noFailover: number; undetermined: number };
   /** failover.latencyMs and recovery.latencyMs at each statistic, with the error bars of the trial it picked. */
   bounds: Record<BoundedMetric, BoundedStatistics>;
@@ -161,7 +164,8 @@ export function summarizeTrials(
     reason = failed
       .map(
         (gate) =>
-          `${gate.metric} (${gate.statistic} over ${results.length} trials) was ${gate.actual ?? "not measured"}, expected ${gate.expected}`,
+          `${gate.metric} (${gate.statistic} over ${results.length} trials) was ${gate.actual ?? "not measured"}, expected ` +
+          `${gate.expected}`,
       )
       .join("; ");
   }

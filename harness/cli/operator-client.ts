@@ -26,7 +26,8 @@ export function parseStepOption(value: string): string {
     throw new InputError(
       "--step",
       `${JSON.stringify(value)} is not a manual step`,
-      'Give its id as the drill shows it (">>> MANUAL STEP m2"), e.g. --step m2, or its number among the schedule\'s manual steps in the order written, e.g. --step 2.',
+      'Give its id as the drill shows it (">>> MANUAL STEP m2"), e.g. --step m2, or its number among the schedule\'s manual ' +
+        "steps in the order written, e.g. --step 2.",
     );
   }
   return `m${match[1]}`;

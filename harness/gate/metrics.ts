@@ -7,17 +7,20 @@ import { closest } from "../suggest.ts";
 
 export const GATE_METRICS = {
   "availability.ratio":
-    "share of time the availability probe was served (0..1): 1 − its downtime / its observed span (first invoke → last completion); failures and, with an slo, ok operations slower than it count as down",
+    "share of time the availability probe was served (0..1): 1 − its downtime / its observed span (first invoke → last " +
+    "completion); failures and, with an slo, ok operations slower than it count as down",
   "availability.faultWindowRatio": "the same share of time, from the first fault (or switchover) to the probe's last completion (0..1)",
   "availability.operationRatio":
-    "ok / all completed operations of the availability probe (0..1): a count, not a time; a stalled probe attempts little, so a long outage weighs little here",
+    "ok / all completed operations of the availability probe (0..1): a count, not a time; a stalled probe attempts little, " +
+    "so a long outage weighs little here",
   "availability.faultWindowOperationRatio": "ok / all operations of the availability probe invoked at or after the first fault (0..1)",
   "failover.latencyMs": "fault start → first acknowledged write on the new primary (ms); not measured when the same primary came back",
   "failover.stableAfterMs": "fault start → writes succeed on the new primary and keep succeeding (ms); not measured without a failover",
   "recovery.latencyMs": "fault start → first acknowledged write after the write outage, whoever served it (ms)",
   "recovery.stableAfterMs": "fault start → writes succeed and keep succeeding, whoever serves them (ms)",
   "anatomy.detectedAfterMs":
-    "a failover's detection: fault start → the HA mechanism acted (pgdrill's promote, the operator's targetPrimary, the HA manager's leader change) (ms); not measured without a failover",
+    "a failover's detection: fault start → the HA mechanism acted (pgdrill's promote, the operator's targetPrimary, the HA " +
+    "manager's leader change) (ms); not measured without a failover",
   "anatomy.promotedAfterMs":
     "fault start → the new primary accepted writes (the role probe saw it out of recovery, else the mechanism's word) (ms)",
   "anatomy.promotionMs": "a failover's promotion phase: the HA mechanism acted → the new primary accepted writes (ms)",

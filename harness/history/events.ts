@@ -46,7 +46,10 @@ export interface ProbeRecord {
   timeoutMs: number;
   /** The latency objective: an ok operation slower than this was unavailable for the time beyond it. Absent: no objective. */
   sloMs?: number;
-  /** Where it goes ("rw", "pooler", a node) and how it connects ("fresh", "held", "pool"): the client path, for the failover anatomy. Absent in older histories and for role probes. */
+  /**
+   * Where it goes ("rw", "pooler", a node) and how it connects ("fresh", "held", "pool"): the client path, for the failover anatomy. Absent
+   * in older histories and for role probes.
+   */
   endpoint?: string;
   connection?: "fresh" | "held" | "pool";
 }

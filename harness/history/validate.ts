@@ -22,7 +22,10 @@ import type { CoreKind, EventOf, Observations, OpType, Outcome, Phase, ProbeReco
 export interface Guard<T> {
   (value: unknown): value is T;
   readonly expected: string;
-  /** Never set: it makes Guard invariant in T, so a field's guard must match its type exactly (no `string` for an enum, no optional guard for a required field). */
+  /**
+   * Never set: it makes Guard invariant in T, so a field's guard must match its type exactly (no `string` for an enum, no optional guard
+   * for a required field).
+   */
   readonly exactly?: (value: T) => T;
 }
 
@@ -113,7 +116,8 @@ const roleValue = object<RoleValue>('a role value ({"primary": true or false, "t
   systemId: optional(string),
 });
 const probeRecord = object<ProbeRecord>(
-  'a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a number or absent, "endpoint": a string or absent, "connection": one of fresh, held, pool or absent})',
+  'a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a ' +
+    'number or absent, "endpoint": a string or absent, "connection": one of fresh, held, pool or absent})',
   {
     name: string,
     type: opType,
@@ -266,7 +270,9 @@ function checkEvent(value: unknown, shapes: Map<string, Compiled>, quick: boolea
   const bad = firstBadField(compiled, value);
   if (bad === -1) return null;
   const key = compiled.keys[bad]!;
-  return `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} event's "${key}" must be ${compiled.guards[bad]!.expected}, got ${show(value[key])}`;
+  return (
+    `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} event's "${key}" must be ${compiled.guards[bad]!.expected}, got ` + `${show(value[key])}`
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

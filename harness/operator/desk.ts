@@ -14,7 +14,10 @@
 import type { MarkEvent } from "../history/events.ts";
 import { cleanNote, type OperatorReply, type OperatorRequest } from "./requests.ts";
 
-/** Who confirms manual steps: the keyboard or `pgdrill confirm` ("ask"), only `pgdrill confirm` ("command"), or nobody, at once ("auto", for CI). */
+/**
+ * Who confirms manual steps: the keyboard or `pgdrill confirm` ("ask"), only `pgdrill confirm` ("command"), or nobody, at once ("auto", for
+ * CI).
+ */
 export type ConfirmMode = "ask" | "command" | "auto";
 export const CONFIRM_MODES: readonly ConfirmMode[] = ["ask", "command", "auto"];
 
@@ -205,7 +208,8 @@ export class OperatorDesk {
     }
     if (request.type === "confirm" && request.step === undefined) {
       this.log(
-        `\`pgdrill confirm\` with no manual step waiting${this.mode === "auto" ? " (--confirm-manual auto confirms them itself)" : ""}: recorded as a mark`,
+        `\`pgdrill confirm\` with no manual step waiting` +
+          `${this.mode === "auto" ? " (--confirm-manual auto confirms them itself)" : ""}: recorded as a mark`,
       );
       this.mark(request.note || "confirm (no manual step was waiting)", "command");
       return { ok: true, message: `${answered.problem}: recorded as a mark` };
@@ -226,7 +230,8 @@ export class OperatorDesk {
     const waits =
       waiting.length === 0
         ? "no manual step is waiting"
-        : `${waiting.map((prompt) => `${prompt.id} (${quoteSay(prompt.say)})`).join(" and ")} ${waiting.length === 1 ? "is" : "are"} waiting`;
+        : `${waiting.map((prompt) => `${prompt.id} (${quoteSay(prompt.say)})`).join(" and ")} ` +
+          `${waiting.length === 1 ? "is" : "are"} waiting`;
     const asMark = 'record what happened as a mark (pgdrill mark <run> "note")';
     if (step === undefined)
       return { problem: waits, fix: done ? `Nothing to confirm now; ${asMark}.` : `Nothing to record as not done now; ${asMark}.` };

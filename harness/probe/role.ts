@@ -13,7 +13,9 @@ type RoleSpec = Extract<ProbeSpec, { kind: "role" }>;
 
 const SERVER = `${SERVER_SQL} AS server`;
 /** Timeline and system identifier need pg_control_*() rights, which a managed service's user may lack. */
-const FULL_QUERY = `SELECT pg_is_in_recovery() AS recovery, ${SERVER}, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline, (SELECT system_identifier::text FROM pg_control_system()) AS system_id`;
+const FULL_QUERY =
+  `SELECT pg_is_in_recovery() AS recovery, ${SERVER}, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline, (SELECT ` +
+  `system_identifier::text FROM pg_control_system()) AS system_id`;
 const BASIC_QUERY = `SELECT pg_is_in_recovery() AS recovery, ${SERVER}, NULL::int AS timeline, NULL::text AS system_id`;
 const INSUFFICIENT_PRIVILEGE = "42501";
 

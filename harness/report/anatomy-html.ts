@@ -33,16 +33,23 @@ export function renderAnatomyHtml(model: ReportModel): string {
       const ms = segments[phase];
       const width = ((Math.max(0, ms ?? 0) / scaleMs) * 100).toFixed(2);
       const title = `${PHASE_LABELS[phase]}: ${formatMs(ms)}`;
-      return `<span class="anatomy-segment ${phase}" data-ms="${ms ?? ""}" title="${e(title)}" style="display: inline-block; height: 100%; width: ${width}%; background: ${ANATOMY_COLORS[phase]};"></span>`;
+      return (
+        `<span class="anatomy-segment ${phase}" data-ms="${ms ?? ""}" title="${e(title)}" style="display: inline-block; ` +
+        `height: 100%; width: ${width}%; background: ${ANATOMY_COLORS[phase]};"></span>`
+      );
     });
     const figures = (Object.keys(ANATOMY_COLORS) as Phase[])
       .map((phase) => `${swatch(ANATOMY_COLORS[phase])}${e(PHASE_LABELS[phase])} ${e(formatMs(segments[phase]))}`)
       .join(" · ");
-    return `<div class="anatomy-client" data-probe="${e(client.probe)}">
-  <div class="anatomy-head"><strong>${e(client.probe)}</strong> <span class="meta">via ${e(client.via)} · back ${e(formatMs(client.recoveredAfterMs))} after the fault</span></div>
-  <div class="anatomy-bar" style="display: flex; height: 16px; background: #f4f4f4; border-radius: 2px; overflow: hidden;">${parts.join("")}</div>
+    return (
+      `<div class="anatomy-client" data-probe="${e(client.probe)}">
+  <div class="anatomy-head"><strong>${e(client.probe)}</strong> <span class="meta">via ${e(client.via)} · back ` +
+      `${e(formatMs(client.recoveredAfterMs))} after the fault</span></div>
+  <div class="anatomy-bar" style="display: flex; height: 16px; background: #f4f4f4; border-radius: 2px; overflow: ` +
+      `hidden;">${parts.join("")}</div>
   <div class="meta">${figures}</div>
-</div>`;
+</div>`
+    );
   });
   const mechanism = [
     `mechanism: ${anatomy.mechanism ?? "unknown"}`,
@@ -54,9 +61,12 @@ export function renderAnatomyHtml(model: ReportModel): string {
       ? ""
       : ` after “${anatomy.faultLabel}”${anatomy.faultAtMs === null ? "" : ` at ${formatMs(anatomy.faultAtMs)}`}`;
   const clients = rows.length > 0 ? rows.join("\n") : `<p class="meta">No client path was measured.</p>`;
-  return `<div id="anatomy">
+  return (
+    `<div id="anatomy">
 <p class="anatomy-mechanism">${e(mechanism)}</p>
-<p class="meta">Each bar runs from the fault${e(after)}: detection (until the HA mechanism acted), promotion (until the new primary accepted writes), then that client's own recovery; one scale, ${e(formatMs(scaleMs))} the longest.</p>
+<p class="meta">Each bar runs from the fault${e(after)}: detection (until the HA mechanism acted), promotion (until the ` +
+    `new primary accepted writes), then that client's own recovery; one scale, ${e(formatMs(scaleMs))} the longest.</p>
 ${clients}
-</div>`;
+</div>`
+  );
 }

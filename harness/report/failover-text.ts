@@ -59,7 +59,10 @@ export function recoveryDetail({ failover, recovery }: Outage): string {
   const from = `after "${failover.faultLabel ?? "?"}" at ${formatMs(failover.faultAtMs)}`;
   if (recovery.latencyMs === null) return `did not recover ${from}`;
   if (recovery.latencyMs === 0) return `no write outage ${from}`;
-  return `${withBounds(recovery.latencyMs, recovery.latencyLowerMs, recovery.latencyUpperMs)} ${from}${recovery.node ? `, on ${recovery.node}` : ""}`;
+  return (
+    `${withBounds(recovery.latencyMs, recovery.latencyLowerMs, recovery.latencyUpperMs)} ${from}` +
+    `${recovery.node ? `, on ${recovery.node}` : ""}`
+  );
 }
 
 /**
@@ -99,7 +102,8 @@ export function anatomyAbsence(result: RunResult): string {
   if (failover.happened === false) {
     return recovery.latencyMs === 0
       ? "No anatomy: there was no write outage and no failover."
-      : `No anatomy: no failover — writes came back on the same primary${recovery.node ? ` (${recovery.node})` : ""}, a recovery, not a failover.`;
+      : `No anatomy: no failover — writes came back on the same primary${recovery.node ? ` (${recovery.node})` : ""}, a ` +
+          `recovery, not a failover.`;
   }
   if (failover.happened === null)
     return "No anatomy: whether the primary changed cannot be said (the writes did not recover, or nothing was measured).";
@@ -108,4 +112,5 @@ export function anatomyAbsence(result: RunResult): string {
 
 /** The footnote the error bars need once per report. */
 export const BOUNDS_NOTE =
-  "Failover and recovery times run from the fault to the first acknowledged write after the outage, the latest writes can have become possible again; −x is how much earlier they may have: the last refused write was sent then.";
+  "Failover and recovery times run from the fault to the first acknowledged write after the outage, the latest writes can " +
+  "have become possible again; −x is how much earlier they may have: the last refused write was sent then.";

@@ -16,12 +16,15 @@ import { wallClockOf } from "./wall-clock.ts";
 export const VERDICT_COLORS = { pass: "#2ca02c", deviated: "#d62728", errored: "#b8860b" } as const;
 
 /** The page style, shared with the trials page. */
-export const PAGE_STYLE = `  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: 980px; padding: 0 16px; }
+export const PAGE_STYLE =
+  `  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 24px auto; max-width: ` +
+  `980px; padding: 0 16px; }
   h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; border-bottom: 1px solid #eee; padding-bottom: 4px; }
   .verdict { display: inline-block; color: #fff; border-radius: 4px; padding: 2px 10px; font-weight: 600; text-transform: uppercase; }
   .meta { color: #666; font-size: 13px; } .reason { margin: 8px 0; } .summary { font-size: 15px; margin: 10px 0; }
   .warning { background: #fff4ce; border: 1px solid #e0c200; padding: 8px 12px; border-radius: 4px; }
-  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { text-align: left; padding: 4px 8px; ` +
+  `border-bottom: 1px solid #eee; vertical-align: top; }
   th { background: #fafafa; font-weight: 600; } code { font-size: 12px; background: #f4f4f4; padding: 1px 4px; border-radius: 3px; }
   .ok { color: #2ca02c; font-weight: 600; } .bad { color: #d62728; font-weight: 600; }
   #timeline svg { max-width: 100%; height: auto; } h3 { font-size: 14px; margin: 16px 0 6px; }
@@ -29,7 +32,10 @@ export const PAGE_STYLE = `  body { font: 14px/1.45 system-ui, -apple-system, "S
   time, .t { white-space: nowrap; } .anatomy-client { margin: 10px 0; } .anatomy-head { margin-bottom: 2px; }
   .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }`;
 
-/** The start of every self-contained page pgdrill writes (report, trials, trend): up to the open <body>. `style` is the page's own CSS after the shared one. */
+/**
+ * The start of every self-contained page pgdrill writes (report, trials, trend): up to the open <body>. `style` is the page's own CSS after
+ * the shared one.
+ */
 export function pageHead(title: string, style: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -48,6 +54,9 @@ ${style}
 
 // The pieces are shared with the sections and the trials page, which import them from here too.
 export { escapeHtml, mark, table } from "./html-parts.ts";
+
+const INCOMPLETE =
+  `<p class="warning">This history is incomplete: the harness stopped before the run ended. ` + `The numbers cover what was recorded.</p>`;
 
 export async function renderHtml(model: ReportModel): Promise<string> {
   const { run, context, claims } = model;
@@ -90,24 +99,31 @@ export async function renderHtml(model: ReportModel): Promise<string> {
   const checks = table("checks", ["checker", "valid", "note"], checkRows);
   const missing = model.lostWrites;
   const lost = missing
-    ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(missing.node ?? "?")}</code>: ${e(formatIds(missing.ids, 200))}</p>`
+    ? `<h2>Lost acknowledged writes</h2><p class="bad">Missing on <code>${e(missing.node ?? "?")}</code>: ` +
+      `${e(formatIds(missing.ids, 200))}</p>`
     : "";
 
-  return `${pageHead(`pgdrill: ${e(run.scenario)} — ${e(run.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[run.verdict]}; }`)}
+  return (
+    `${pageHead(`pgdrill: ${e(run.scenario)} — ${e(run.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[run.verdict]}; }`)}
 <header>
   <h1>${e(run.scenario)} <span class="verdict">${e(run.verdict)}</span></h1>
-  <div class="meta">run <code>${e(run.runId)}</code> · target <code>${e(run.target)}</code> · started <time>${e(clock.at(0) ?? run.startedAt)}</time> · ended <time>${e(clock.at(run.durationMs) ?? "unknown")}</time> · ${formatMs(run.durationMs)} recorded</div>
+  <div class="meta">run <code>${e(run.runId)}</code> · target <code>${e(run.target)}</code> · started <time>` +
+    `${e(clock.at(0) ?? run.startedAt)}</time> · ended <time>${e(clock.at(run.durationMs) ?? "unknown")}</time> · ` +
+    `${formatMs(run.durationMs)} recorded</div>
   <p class="summary">${e(model.sentence ?? "")}</p>
   ${run.reason ? `<p class="reason">${e(run.reason)}</p>` : ""}
-  ${run.complete ? "" : `<p class="warning">This history is incomplete: the harness stopped before the run ended. The numbers cover what was recorded.</p>`}
+  ${run.complete ? "" : INCOMPLETE}
 </header>
 ${renderWarningsHtml(model, clock)}<div class="grid">
   <section><h2>Metrics</h2>${metrics}</section>
-  <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claimsTable}<p class="meta">Claims are the operations guide's figures per HA strategy.</p></section>
+  <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claimsTable}<p class="meta">Claims are the operations ` +
+    `guide's figures per HA strategy.</p></section>
 </div>
 ${renderClientsHtml(model)}<section><h2>Timeline</h2><div id="timeline">${timeline}</div>${timelineKey(model)}</section>
 <section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(model)}</section>
-<section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(model)}<p class="meta">Times since the run started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its date.</p></section>
+<section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(model)}<p class="meta">Times since the run ` +
+    `started; UTC from run-start's wall clock (t = 0), for lining the drill up with dashboards. Hover a time for its ` +
+    `date.</p></section>
 ${renderMarksHtml(model, clock)}${lost}
 <div class="grid">
   <section><h2>Downtime windows</h2>${windows}</section>
@@ -118,7 +134,8 @@ ${renderMarksHtml(model, clock)}${lost}
 <footer class="meta"><p>Generated by pgdrill from history.jsonl; <code>pgdrill report &lt;run-dir&gt;</code> regenerates it.</p></footer>
 </body>
 </html>
-`;
+`
+  );
 }
 
 /**
@@ -135,5 +152,9 @@ function timelineKey({ drill }: ReportModel): string {
     ...[...faults].map(([label, color]) => item(`${swatch(color)}${escapeHtml(label)}`)),
     item(`${swatch(SHADE_COLORS.action)}action`),
   ];
-  return `<p class="timeline-key meta">${items.join(" ")}<br>A fault is a solid line where it was injected, shaded while it held, and a dashed line where it healed; one with no heal recorded stays shaded to the end; one with nothing to heal (kill, stop) is its line alone.</p>`;
+  return (
+    `<p class="timeline-key meta">${items.join(" ")}<br>A fault is a solid line where it was injected, shaded while it held, ` +
+    `and a dashed line where it healed; one with no heal recorded stays shaded to the end; one with nothing to heal (kill, ` +
+    `stop) is its line alone.</p>`
+  );
 }

@@ -38,5 +38,8 @@ export const mark = (pass: boolean) => (pass ? `<span class="ok">✔ pass</span>
  */
 export function swatch(color: string, opacity = 1): string {
   const alpha = opacity === 1 ? "" : ` opacity: ${opacity};`;
-  return `<span class="swatch" style="display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin-right: 4px; border-radius: 2px; background: ${escapeHtml(color)};${alpha}"></span>`;
+  return (
+    `<span class="swatch" style="display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin-right: 4px; ` +
+    `border-radius: 2px; background: ${escapeHtml(color)};${alpha}"></span>`
+  );
 }

@@ -100,7 +100,8 @@ function gates({ gates: rows }: ReportModel): string {
   if (rows.length === 0) return "### Gates\n\nNo gates: the verdict only says whether the run completed.";
   const lines = rows.map(
     (gate) =>
-      `| ${gate.pass ? "✅" : "❌"} | \`${gate.metric}\` | ${cell(gate.expected)} | ${formatActual(gate.actual)}${gate.note ? ` (${cell(gate.note)})` : ""} |`,
+      `| ${gate.pass ? "✅" : "❌"} | \`${gate.metric}\` | ${cell(gate.expected)} | ${formatActual(gate.actual)}` +
+      `${gate.note ? ` (${cell(gate.note)})` : ""} |`,
   );
   return ["### Gates", "", "| | metric | expected | actual |", "|---|---|---|---|", ...lines].join("\n");
 }
@@ -111,11 +112,13 @@ function downtime({ downtime: windows }: ReportModel): string {
     .slice(0, MAX_WINDOWS)
     .map(
       (w) =>
-        `| ${cell(w.probe)} | ${formatMs(w.startMs)} | ${formatMs(w.endMs)}${w.open ? " (still down)" : ""} | ${w.duration} | ${w.failures} | ${w.stalls} |`,
+        `| ${cell(w.probe)} | ${formatMs(w.startMs)} | ${formatMs(w.endMs)}${w.open ? " (still down)" : ""} | ${w.duration} ` +
+        `| ${w.failures} | ${w.stalls} |`,
     );
   const more = windows.length > MAX_WINDOWS ? [`\n… and ${windows.length - MAX_WINDOWS} more windows in result.json`] : [];
   const note =
-    "Each edge is known to within the probe's cadence: the duration's range is from the latest start and earliest end to the earliest start and latest end.";
+    "Each edge is known to within the probe's cadence: the duration's range is from the latest start and earliest end to the " +
+    "earliest start and latest end.";
   return [
     "### Downtime windows",
     "",

@@ -147,7 +147,9 @@ export function renderSettingsHtml(result: RunResult, input: SettingsInput): str
   const schedule =
     steps.length > 0
       ? table("settings-schedule", ["at", "step", "options", "for"], steps)
-      : `<div id="settings-schedule"><p class="meta">${scenario ? "No steps: nothing was injected." : "The schedule is in scenario.json, which this report was made without."}</p></div>`;
+      : `<div id="settings-schedule"><p class="meta">` +
+        `${scenario ? "No steps: nothing was injected." : "The schedule is in scenario.json, which this report was made without."}` +
+        `</p></div>`;
 
   // The scenario's gate as written; the Gates section shows what was judged (--gate overrides included).
   const written =

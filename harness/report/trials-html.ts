@@ -37,16 +37,25 @@ export function renderTrialsHtml(trials: TrialsResult): string {
       e(trial.lostAcknowledged ?? "unknown"),
     ]),
   );
-  return `${pageHead(`pgdrill: ${e(trials.scenario)} × ${trials.trials} trials — ${e(trials.verdict)}`, `  .verdict { background: ${VERDICT_COLORS[trials.verdict]}; }`)}
+  const head = pageHead(
+    `pgdrill: ${e(trials.scenario)} × ${trials.trials} trials — ${e(trials.verdict)}`,
+    `  .verdict { background: ${VERDICT_COLORS[trials.verdict]}; }`,
+  );
+  return (
+    `${head}
 <header>
   <h1>${e(trials.scenario)} × ${trials.trials} trials <span class="verdict">${e(trials.verdict)}</span></h1>
   ${trials.reason ? `<p class="reason">${e(trials.reason)}</p>` : ""}
-  <div class="meta">Gates are judged on the ${trials.statistic === "worst" ? "worst trial" : e(trials.statistic)} across trials; each trial ran on a fresh target.</div>
+  <div class="meta">Gates are judged on the ${trials.statistic === "worst" ? "worst trial" : e(trials.statistic)} across ` +
+    `trials; each trial ran on a fresh target.</div>
 </header>
-<section><h2>Distributions</h2><p>${e(failoverCount(trials))}. Failover latency is measured only then; recovery (fault → first acknowledged write after the outage, whoever served it) in every trial that recovered, each statistic with the error bars of the trial it picked.</p>${distributions}</section>
+<section><h2>Distributions</h2><p>${e(failoverCount(trials))}. Failover latency is measured only then; recovery (fault → ` +
+    `first acknowledged write after the outage, whoever served it) in every trial that recovered, each statistic with the ` +
+    `error bars of the trial it picked.</p>${distributions}</section>
 <section><h2>Gates</h2>${gates}</section>
 <section><h2>Trials</h2>${perTrial}</section>
 </body>
 </html>
-`;
+`
+  );
 }

@@ -57,7 +57,9 @@ export function renderTrialsMarkdown(trials: TrialsResult): string {
     "",
     `Gates are judged on the ${trials.statistic === "worst" ? "worst trial" : trials.statistic} across trials.`,
     "",
-    `${capitalise(failoverCount(trials))}. Failover latency is measured only then; recovery (fault → first acknowledged write after the outage, whoever served it) in every trial that recovered. Their statistics carry the error bars of the trial they picked: −x is how much earlier writes may have become possible.`,
+    `${capitalise(failoverCount(trials))}. Failover latency is measured only then; recovery (fault → first acknowledged ` +
+      `write after the outage, whoever served it) in every trial that recovered. Their statistics carry the error bars of the ` +
+      `trial they picked: −x is how much earlier writes may have become possible.`,
     "",
     "## Distributions",
     "",
@@ -72,7 +74,8 @@ export function renderTrialsMarkdown(trials: TrialsResult): string {
     lines.push("", "## Gates", "", "| gate | judged on | actual | |", "| --- | --- | --- | --- |");
     for (const gate of trials.gates) {
       lines.push(
-        `| \`${gate.metric}\` ${gate.expected} | ${gate.statistic} | ${formatMetric(gate.metric, gate.actual)} | ${gate.pass ? "✅" : "❌"} |`,
+        `| \`${gate.metric}\` ${gate.expected} | ${gate.statistic} | ${formatMetric(gate.metric, gate.actual)} | ` +
+          `${gate.pass ? "✅" : "❌"} |`,
       );
     }
   }
@@ -85,7 +88,8 @@ export function renderTrialsMarkdown(trials: TrialsResult): string {
   );
   trials.perTrial.forEach((trial, index) => {
     lines.push(
-      `| ${index + 1} | \`${trial.runId}\` | ${trial.verdict} | ${trialFailover(trial)} | ${trialRecovery(trial)} | ${formatRatio(trial.availability)} | ${trial.lostAcknowledged ?? "unknown"} |`,
+      `| ${index + 1} | \`${trial.runId}\` | ${trial.verdict} | ${trialFailover(trial)} | ${trialRecovery(trial)} | ` +
+        `${formatRatio(trial.availability)} | ${trial.lostAcknowledged ?? "unknown"} |`,
     );
   });
   return `${lines.join("\n")}\n`;
@@ -98,15 +102,18 @@ export function formatTrialsSummary(trials: TrialsResult, options: { color: bool
   const spread = (metric: BoundedMetric) =>
     (["median", "p95", "max"] as const).map((statistic) => `${statistic} ${formatBounded(trials.bounds[metric][statistic])}`).join("  ");
   const lines = [
-    `${c.bold(paint(trials.verdict.toUpperCase()))} ${c.bold(trials.scenario)} × ${trials.trials} trials${trials.reason ? ` — ${trials.reason}` : ""}`,
+    `${c.bold(paint(trials.verdict.toUpperCase()))} ${c.bold(trials.scenario)} × ${trials.trials} trials` +
+      `${trials.reason ? ` — ${trials.reason}` : ""}`,
     `  ${failoverCount(trials)}`,
     ...(trials.failovers.happened > 0 ? [`  failover     ${spread("failover.latencyMs")}`] : []),
     `  recovery     ${trials.bounds["recovery.latencyMs"].max === null ? "n/a: no trial recovered" : spread("recovery.latencyMs")}`,
-    `  availability min ${formatRatio(availability?.min)}  median ${formatRatio(availability?.median)}  max ${formatRatio(availability?.max)} (share of time)`,
+    `  availability min ${formatRatio(availability?.min)}  median ${formatRatio(availability?.median)}  max ` +
+      `${formatRatio(availability?.max)} (share of time)`,
   ];
   for (const gate of trials.gates) {
     lines.push(
-      `  ${gate.pass ? c.green("✔") : c.red("✘")} ${gate.metric} ${gate.expected} (${gate.statistic}: ${formatMetric(gate.metric, gate.actual)})`,
+      `  ${gate.pass ? c.green("✔") : c.red("✘")} ${gate.metric} ${gate.expected} (${gate.statistic}: ` +
+        `${formatMetric(gate.metric, gate.actual)})`,
     );
   }
   return lines.join("\n");

@@ -147,7 +147,10 @@ export class KillSwitch {
           return {
             condition: "downtimeLongerThan",
             t: this.lastT,
-            message: `probe "${probe.name}" was down ${formatMs(longest.durationMs)}${longest.open ? " and still is" : ""} (since ${(longest.startMs / 1000).toFixed(2)} s into the run), longer than abortIf.downtimeLongerThan ${formatMs(this.downtimeMs)}`,
+            message:
+              `probe "${probe.name}" was down ${formatMs(longest.durationMs)}${longest.open ? " and still is" : ""} (since ` +
+              `${(longest.startMs / 1000).toFixed(2)} s into the run), longer than abortIf.downtimeLongerThan ` +
+              `${formatMs(this.downtimeMs)}`,
           };
         }
       }
@@ -164,7 +167,9 @@ export class KillSwitch {
           return {
             condition: "availabilityBelow",
             t: this.lastT,
-            message: `probe "${name}" was served ${(share * 100).toFixed(1)}% of the last ${formatMs(floor.overMs)}, below abortIf.availabilityBelow ${(floor.ratio * 100).toFixed(1)}%`,
+            message:
+              `probe "${name}" was served ${(share * 100).toFixed(1)}% of the last ${formatMs(floor.overMs)}, below ` +
+              `abortIf.availabilityBelow ${(floor.ratio * 100).toFixed(1)}%`,
           };
         }
       }

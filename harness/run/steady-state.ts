@@ -63,7 +63,10 @@ function describeBelow(name: string, probe: ProbeAvailability): string {
   const total = probe.ok + probe.fail + probe.info;
   const notOk = probe.fail + probe.info;
   const stalls = probe.stalled > 0 ? `, ${probe.stalled} slower than the slo` : "";
-  return `${name} ${percent(probe.ratio!)} (down ${formatMs(probe.unavailableMs)} of ${formatMs(probe.observedMs)} observed; ${notOk} of ${total} operations not ok${stalls})`;
+  return (
+    `${name} ${percent(probe.ratio!)} (down ${formatMs(probe.unavailableMs)} of ${formatMs(probe.observedMs)} observed; ` +
+    `${notOk} of ${total} operations not ok${stalls})`
+  );
 }
 
 /**

@@ -21,7 +21,8 @@ const availabilityBelow = z
       .gt(0, { message: "must be above 0 (a share of time served, 0..1): at 0 it could never be breached" })
       .max(1, { message: "must be at most 1 (a share of time served, 0..1), e.g. 0.5 for 50%" })
       .describe(
-        "The floor: the drill aborts when the probe was served less than this share of the trailing window's time (0..1, as availability.ratio).",
+        "The floor: the drill aborts when the probe was served less than this share of the trailing window's time (0..1, as " +
+          "availability.ratio).",
       ),
     over: duration.describe(
       'The trailing window the share is taken over, e.g. "10s". Judged once the probe has observed that long. Longer than 0.',
@@ -39,7 +40,8 @@ export const abortIf = z
     downtimeLongerThan: duration
       .optional()
       .describe(
-        'Abort when any client probe (role probes excepted) has been down longer than this, as the downtime checker measures a window (first failed invoke → last completion seen), e.g. "60s". Longer than 0.',
+        "Abort when any client probe (role probes excepted) has been down longer than this, as the downtime checker measures " +
+          'a window (first failed invoke → last completion seen), e.g. "60s". Longer than 0.',
       ),
     availabilityBelow: availabilityBelow.optional(),
   })
@@ -67,7 +69,9 @@ export const abortIf = z
   })
   .optional()
   .describe(
-    "The kill switch: stop conditions judged live while the drill runs. When one is breached, pgdrill heals every fault at once, stops the schedule, records why and ends the run aborted (verdict errored), still writing every report. `pgdrill stop <run-dir>` does the same by hand.",
+    "The kill switch: stop conditions judged live while the drill runs. When one is breached, pgdrill heals every fault at " +
+      "once, stops the schedule, records why and ends the run aborted (verdict errored), still writing every report. `pgdrill " +
+      "stop <run-dir>` does the same by hand.",
   );
 
 export type AbortIf = NonNullable<z.output<typeof abortIf>>;

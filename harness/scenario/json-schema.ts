@@ -18,7 +18,9 @@ export function scenarioJsonSchema(): Record<string, unknown> {
     $schema,
     title: SCENARIO_SCHEMA_TITLE,
     description:
-      "A pgdrill chaos/failover drill: the target, the probes, the schedule of faults and actions, the duration, and the gates that decide the verdict. Checked again, with more checks (nodes that exist, times inside the drill), when pgdrill loads it.",
+      "A pgdrill chaos/failover drill: the target, the probes, the schedule of faults and actions, the duration, and the " +
+      "gates that decide the verdict. Checked again, with more checks (nodes that exist, times inside the drill), when " +
+      "pgdrill loads it.",
     ...generated,
   };
 }

@@ -14,7 +14,9 @@ const probeCommon = {
 const slo = duration
   .optional()
   .describe(
-    'Latency objective, e.g. "1s": an ok operation slower than this counts as unavailable for the time beyond it. Longer than 0 and at most `timeout`. Without it, an ok operation counts as served however long it took (at most connectTimeout + timeout).',
+    'Latency objective, e.g. "1s": an ok operation slower than this counts as unavailable for the time beyond it. Longer ' +
+      "than 0 and at most `timeout`. Without it, an ok operation counts as served however long it took (at most connectTimeout " +
+      "+ timeout).",
   );
 
 /**

@@ -11,7 +11,8 @@ import { closest } from "../suggest.ts";
 // ---- Durations ------------------------------------------------------------------------------
 
 const DURATION_DESCRIPTION =
-  'A duration: "500ms", "3s", "1.5m", or compound like "1m30s" or "1h15m" (units h, m, s, ms, largest first, each once). A bare number is refused, except 0.';
+  'A duration: "500ms", "3s", "1.5m", or compound like "1m30s" or "1h15m" (units h, m, s, ms, largest first, each once). A ' +
+  "bare number is refused, except 0.";
 
 function durationSchema() {
   // Reached only for neither string nor number, which parseDuration refuses with its message.

@@ -58,7 +58,8 @@ export const gate = z
     additionalProperties: false,
   })
   .describe(
-    'Thresholds that decide the verdict: metric → comparison, e.g. { "failover.latencyMs": "< 30000" }. A metric that could not be measured never passes.',
+    'Thresholds that decide the verdict: metric → comparison, e.g. { "failover.latencyMs": "< 30000" }. A metric that could ' +
+      "not be measured never passes.",
   ) as unknown as z.ZodType<{ [M in GateMetric]?: string }, GateInput>;
 
 export const scenario = z.strictObject({
@@ -83,7 +84,9 @@ export const scenario = z.strictObject({
         .max(1)
         .default(1)
         .describe(
-          "The share of the window's time each probe (role probes excepted) must have been served (0..1): availability.ratio's share of time, 1 − its downtime / its observed span, over the window's operations; else the drill aborts as errored.",
+          "The share of the window's time each probe (role probes excepted) must have been served (0..1): " +
+            "availability.ratio's share of time, 1 − its downtime / its observed span, over the window's operations; else the " +
+            "drill aborts as errored.",
         ),
     })
     .default({ window: "2s", minAvailability: 1 })

@@ -40,7 +40,8 @@ export const manual = z
 export const manualStep = z
   .strictObject({ at: duration.describe("When, from the start of the drill, the instruction is shown."), manual })
   .describe(
-    'A manual step (game day): the drill shows `say`, waits for the operator\'s confirmation (Enter, or `pgdrill confirm`), and records it as a fault of kind "manual" injected then.',
+    "A manual step (game day): the drill shows `say`, waits for the operator's confirmation (Enter, or `pgdrill confirm`), " +
+      'and records it as a fault of kind "manual" injected then.',
   );
 export const step = z.union([faultStep, actionStep, manualStep], {
   error: () => 'each schedule entry needs "at" and exactly one of "fault", "action" or "manual"',

@@ -127,7 +127,9 @@ function heldMessage(kind: Exclusive, node: string, held: Hold): { problem: stri
   }
   if (kind === "shaping") {
     return {
-      problem: `"${node}"'s network is already slowed by schedule[${held.by}]${until}; a node has one netem at a time, and healing one heals both`,
+      problem:
+        `"${node}"'s network is already slowed by schedule[${held.by}]${until}; a node has one netem at a time, and healing ` +
+        `one heals both`,
       fix: `Start this one after schedule[${held.by}] heals (${after}), or merge the two into one.`,
     };
   }

@@ -55,10 +55,15 @@ export function checkManualSteps(
     );
   }
   if (mode === "ask" && !interactive) {
+    const how =
+      flag === "operator.confirm"
+        ? 'operator.confirm "command" or "auto"'
+        : `${flag} command (confirm each with \`pgdrill confirm <run-dir>\` from elsewhere) or ` +
+          `${flag} auto (confirmed at once, for CI)`;
     throw new InputError(
       `schedule[${first.index}].manual`,
       `is a manual step (${quoted}), and this run is not interactive (stdin is not a terminal), so nobody can press Enter`,
-      `Run it in a terminal; or pass ${flag === "operator.confirm" ? 'operator.confirm "command" or "auto"' : `${flag} command (confirm each with \`pgdrill confirm <run-dir>\` from elsewhere) or ${flag} auto (confirmed at once, for CI)`}.`,
+      `Run it in a terminal; or pass ${how}.`,
     );
   }
 }
@@ -120,7 +125,9 @@ export async function runManualStep(id: string, spec: ManualSpec, context: Manua
       kind: "log",
       t,
       level: "info",
-      message: `manual step ${id} confirmed by ${confirmation.by} ${formatMs(t - shownAt)} after it was shown${confirmation.note ? `: ${confirmation.note}` : ""}`,
+      message:
+        `manual step ${id} confirmed by ${confirmation.by} ${formatMs(t - shownAt)} after it was shown` +
+        `${confirmation.note ? `: ${confirmation.note}` : ""}`,
     });
     log(`${id} confirmed (${confirmation.by}) ${formatMs(t - shownAt)} after it was shown: "${spec.say}" counts as a fault from now`);
     return;

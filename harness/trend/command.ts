@@ -48,7 +48,9 @@ export async function trendCommand(
   writeFileSync(markdownFile, renderTrendMarkdown(trend));
   const runs = trend.trends.reduce((sum, each) => sum + each.runs.length, 0);
   io.out(
-    `${runs} run${runs === 1 ? "" : "s"} of ${trend.trends.map((each) => `${each.scenario} (${each.runs.length})`).join(", ")}${trend.skipped.length > 0 ? `; ${trend.skipped.length} skipped` : ""}\n`,
+    `${runs} run${runs === 1 ? "" : "s"} of ` +
+      `${trend.trends.map((each) => `${each.scenario} (${each.runs.length})`).join(", ")}` +
+      `${trend.skipped.length > 0 ? `; ${trend.skipped.length} skipped` : ""}\n`,
   );
   const breaches = trend.checks.filter((check) => check.breached);
   for (const check of trend.checks)

@@ -15,7 +15,9 @@ export function describeCheck(check: RegressionCheck): string {
   const { spec } = check;
   const value = (v: number | null) => formatValue(spec.metric, v);
   const run = `run ${check.latest.result.runId}`;
-  const rule = `median ${value(check.baseline)} of ${check.baselineRuns} previous run${check.baselineRuns === 1 ? "" : "s"} ${spec.direction}${spec.amount}${spec.relative ? "%" : ""}`;
+  const rule =
+    `median ${value(check.baseline)} of ${check.baselineRuns} previous run${check.baselineRuns === 1 ? "" : "s"} ` +
+    `${spec.direction}${spec.amount}${spec.relative ? "%" : ""}`;
   if (check.note && !check.breached) return `${check.scenario}: ${spec.metric} not judged: ${check.note}`;
   if (check.value === null) return `${check.scenario}: ${spec.metric} not measured in ${run} (${rule}: ${value(check.limit)})`;
   const side = spec.direction === "+" ? "above" : "below";
@@ -31,12 +33,17 @@ export function renderTrendMarkdown(trend: Trend): string {
   const verdict = regressionVerdict(trend);
   lines.push(`## pgdrill trend: ${verdict === "breached" ? "**regression**" : "ok"}`, "");
   lines.push(
-    `${runs} run${runs === 1 ? "" : "s"} of ${trend.trends.length} scenario${trend.trends.length === 1 ? "" : "s"}${trend.skipped.length > 0 ? `, ${trend.skipped.length} skipped` : ""}. Baseline: the median of up to ${trend.baselineRuns} previous runs (errored runs excepted).`,
+    `${runs} run${runs === 1 ? "" : "s"} of ${trend.trends.length} scenario${trend.trends.length === 1 ? "" : "s"}` +
+      `${trend.skipped.length > 0 ? `, ${trend.skipped.length} skipped` : ""}. Baseline: the median of up to ` +
+      `${trend.baselineRuns} previous runs (errored runs excepted).`,
     "",
   );
   if (trend.checks.length > 0) {
     lines.push("| | regression gate |", "| --- | --- |");
-    for (const check of trend.checks) lines.push(`| ${check.breached ? "✘" : check.note ? "–" : "✔"} | ${cell(describeCheck(check))} |`);
+    for (const check of trend.checks) {
+      const mark = check.breached ? "✘" : check.note ? "–" : "✔";
+      lines.push(`| ${mark} | ${cell(describeCheck(check))} |`);
+    }
     lines.push("");
   }
   for (const scenario of trend.trends) {
@@ -49,7 +56,12 @@ export function renderTrendMarkdown(trend: Trend): string {
     for (const run of [...scenario.runs].reverse()) {
       const m = run.result.metrics;
       lines.push(
-        `| ${run.result.startedAt} | \`${run.result.runId}\` | ${run.result.verdict} | ${formatMsWithin(m.failover.latencyMs, m.failover.latencyLowerMs, m.failover.latencyUpperMs)} | ${formatMsWithin(m.recovery?.latencyMs, m.recovery?.latencyLowerMs, m.recovery?.latencyUpperMs)} | ${formatMsWithin(m.downtime.totalMs, m.downtime.totalLowerMs, m.downtime.totalUpperMs)} | ${formatRatioWithin(m.availability.ratio, m.availability.ratioLower, m.availability.ratioUpper)} | ${m.writes.lostAcknowledged ?? "unknown"} |`,
+        `| ${run.result.startedAt} | \`${run.result.runId}\` | ${run.result.verdict} | ` +
+          `${formatMsWithin(m.failover.latencyMs, m.failover.latencyLowerMs, m.failover.latencyUpperMs)} | ` +
+          `${formatMsWithin(m.recovery?.latencyMs, m.recovery?.latencyLowerMs, m.recovery?.latencyUpperMs)} | ` +
+          `${formatMsWithin(m.downtime.totalMs, m.downtime.totalLowerMs, m.downtime.totalUpperMs)} | ` +
+          `${formatRatioWithin(m.availability.ratio, m.availability.ratioLower, m.availability.ratioUpper)} | ` +
+          `${m.writes.lostAcknowledged ?? "unknown"} |`,
       );
     }
     lines.push("");

@@ -187,7 +187,8 @@ export function parseRegression(text: string): RegressionSpec {
     throw new InputError(
       "--regression",
       `"${text}" is not metric:+N% or metric:-N%`,
-      "Write e.g. 'failover.latencyMs:+25%' (worse when higher by more than 25% of the baseline), 'availability.ratio:-1%' (worse when lower), or an amount in the metric's unit, 'downtime.totalMs:+500'.",
+      "Write e.g. 'failover.latencyMs:+25%' (worse when higher by more than 25% of the baseline), 'availability.ratio:-1%' " +
+        "(worse when lower), or an amount in the metric's unit, 'downtime.totalMs:+500'.",
     );
   }
   const [, metric, direction, amount, percent] = match as unknown as [string, string, "+" | "-", string, string];

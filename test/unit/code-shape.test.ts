@@ -1,7 +1,8 @@
 /**
  * The shape STYLE.md asks of the library's code, held by the suite rather than by review: harness/
- * is formatted by prettier (.prettierrc.json, `npm run format`), and no module grows past what a
- * reader can hold.
+ * is formatted by prettier (.prettierrc.json, `npm run format`), no module grows past what a reader
+ * can hold, and no line is wider than prettier's printWidth (long strings are split with `+`, long
+ * comments wrapped: prettier leaves those as they are).
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const MAX_LINES = 450;
+const MAX_WIDTH = 140;
 
 function modules(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -27,5 +29,14 @@ describe("the shape of harness/", { timeout: 60_000 }, () => {
       .map((path) => ({ path, lines: readFileSync(path, "utf8").split("\n").length }))
       .filter(({ lines }) => lines > MAX_LINES);
     expect(long).toEqual([]);
+  });
+
+  it(`has no line over ${MAX_WIDTH} characters`, () => {
+    const wide = modules("harness").flatMap((path) =>
+      readFileSync(path, "utf8")
+        .split("\n")
+        .flatMap((line, index) => ([...line].length > MAX_WIDTH ? [`${path}:${index + 1}`] : [])),
+    );
+    expect(wide, `split the string with + or wrap the comment at ${MAX_WIDTH} characters`).toEqual([]);
   });
 });

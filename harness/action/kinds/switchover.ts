@@ -9,7 +9,8 @@ export const switchoverSchema = z
     to: nodeName.default("replica").describe('The instance to promote, or "replica" for any healthy replica.'),
   })
   .describe(
-    "A planned switchover through the HA system (cnpg: `kubectl cnpg promote`; patroni: `patronictl switchover`); waits until `to` is primary.",
+    "A planned switchover through the HA system (cnpg: `kubectl cnpg promote`; patroni: `patronictl switchover`); waits " +
+      "until `to` is primary.",
   );
 
 export const switchoverAction = defineAction({

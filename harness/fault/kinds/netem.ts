@@ -80,7 +80,8 @@ export const netemSchema = z
     }
   })
   .describe(
-    "Slow a node's network down: delay (with jitter), loss and a bandwidth cap on what it sends (tc netem in its network namespace), until healed.",
+    "Slow a node's network down: delay (with jitter), loss and a bandwidth cap on what it sends (tc netem in its network " +
+      "namespace), until healed.",
   );
 
 export const netemFault = defineFault({

@@ -97,14 +97,18 @@ export async function startRunner(
       if (waiting?.reason && /ErrImagePull|ImagePullBackOff|ErrImageNeverPull|InvalidImageName/.test(waiting.reason)) {
         throw new InputError(
           "target.runner.image",
-          `the probe runner's image "${spec.runner.image}" cannot be had on this cluster (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""})`,
-          "Build it (docker build -f fixtures/image/probe-runner.Dockerfile; pgdrill loads it into kind clusters it makes), `kind load docker-image` it into yours, or push it to a registry the cluster pulls from and name it here.",
+          `the probe runner's image "${spec.runner.image}" cannot be had on this cluster (${waiting.reason}` +
+            `${waiting.message ? `: ${waiting.message}` : ""})`,
+          "Build it (docker build -f fixtures/image/probe-runner.Dockerfile; pgdrill loads it into kind clusters it makes), " +
+            "`kind load docker-image` it into yours, or push it to a registry the cluster pulls from and name it here.",
         );
       }
       if (status?.phase === "Failed" || status?.phase === "Succeeded") {
         const terminated = status.containerStatuses?.[0]?.state?.terminated;
         throw new HarnessError(
-          `the probe runner's pod ${pod.metadata.name} ended before the drill (${status.phase}${terminated ? `, exit code ${terminated.exitCode}${terminated.message ? `: ${terminated.message}` : ""}` : ""}); its log: kubectl logs -n ${namespace} ${pod.metadata.name}`,
+          `the probe runner's pod ${pod.metadata.name} ended before the drill (${status.phase}` +
+            `${terminated ? `, exit code ${terminated.exitCode}${terminated.message ? `: ${terminated.message}` : ""}` : ""}); ` +
+            `its log: kubectl logs -n ${namespace} ${pod.metadata.name}`,
         );
       }
       const ready = (status?.conditions ?? []).some((condition) => condition.type === "Ready" && condition.status === "True");

@@ -73,7 +73,8 @@ async function startCnpg(
       if (!mayDisrupt(spec, target.context)) {
         throw new InputError(
           "target.context",
-          `"${target.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and services there or aim faults at it`,
+          `"${target.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and ` +
+            `services there or aim faults at it`,
           `If this cluster is meant for drills, add "${target.context}" to target.allowContexts.`,
         );
       }
@@ -153,7 +154,10 @@ async function startCnpg(
       record({
         kind: "log",
         level: "info",
-        message: `probes ran in the cluster: pod ${namespace}/${runnerPodName(spec)} (${spec.runner.image}) dialing ${spec.name}-rw.${namespace}.svc and ${spec.name}-ro.${namespace}.svc as the app user, its History brought back through the API server`,
+        message:
+          `probes ran in the cluster: pod ${namespace}/${runnerPodName(spec)} (${spec.runner.image}) dialing ${spec.name}-rw.` +
+          `${namespace}.svc and ${spec.name}-ro.${namespace}.svc as the app user, its History brought back through the API ` +
+          `server`,
       });
       return new StartedCnpg({ ...common, credentials: { user: "app", password: "" }, runner: { session, rw } });
     }
@@ -171,7 +175,10 @@ async function startCnpg(
     record({
       kind: "log",
       level: "warn",
-      message: `probes ran OUTSIDE the cluster (access: outside), from this machine through the operator's NodePort Services ${names.rw} (${outside.host}:${outside.rw}) and ${names.ro} (${outside.host}:${outside.ro}): what clients in the cluster saw was not probed`,
+      message:
+        `probes ran OUTSIDE the cluster (access: outside), from this machine through the operator's NodePort Services ` +
+        `${names.rw} (${outside.host}:${outside.rw}) and ${names.ro} (${outside.host}:${outside.ro}): what clients in the ` +
+        `cluster saw was not probed`,
     });
     options.log(`cnpg: probing from outside the cluster through ${outside.host}:${outside.rw} (rw) and :${outside.ro} (ro)`);
     return started;

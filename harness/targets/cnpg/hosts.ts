@@ -21,11 +21,13 @@ export class KindHosts {
     const role = await docker`docker inspect --format ${`{{index .Config.Labels "${KIND_ROLE_LABEL}"}}`} ${kubeNode}`;
     if (role.exitCode !== 0)
       throw new HarnessError(
-        `the Kubernetes node ${kubeNode} (hosting ${instance}) is not a kind node container here: ${role.stderr.trim() || "docker inspect failed"}`,
+        `the Kubernetes node ${kubeNode} (hosting ${instance}) is not a kind node container here: ` +
+          `${role.stderr.trim() || "docker inspect failed"}`,
       );
     if (role.stdout.trim() === "control-plane") {
       throw new HarnessError(
-        `${instance} runs on ${kubeNode}, kind's control-plane node: taking it down would take the API server with it. Give the Cluster's instances worker nodes (fixtures/kind/cluster.yaml has two)`,
+        `${instance} runs on ${kubeNode}, kind's control-plane node: taking it down would take the API server with it. Give ` +
+          `the Cluster's instances worker nodes (fixtures/kind/cluster.yaml has two)`,
       );
     }
     this.down.add(kubeNode);

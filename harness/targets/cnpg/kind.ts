@@ -65,7 +65,9 @@ async function decideKindEnv(nodeImage: string | undefined): Promise<{ env: Node
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   return {
     env: { ...process.env, PATH: `${dir}${delimiter}${process.env.PATH ?? ""}`, PGDRILL_REAL_DOCKER: real },
-    note: `docker run --privileged fails here (${lastLines(tried.stderr)}): kind's node containers run with every capability this host grants instead (all but what it lacks), unconfined, with every device (pgdrill's docker stand-in for kind, ${shim})`,
+    note:
+      `docker run --privileged fails here (${lastLines(tried.stderr)}): kind's node containers run with every capability this ` +
+      `host grants instead (all but what it lacks), unconfined, with every device (pgdrill's docker stand-in for kind, ${shim})`,
   };
 }
 

@@ -16,7 +16,10 @@ export const LABELS = {
   managedBy: "app.kubernetes.io/managed-by",
 } as const;
 
-/** Instance pods carry cnpg.io/podRole=instance (pkg/specs/pods.go); initdb and join Job pods carry the cluster and instance labels but not this one (pkg/specs/jobs.go). */
+/**
+ * Instance pods carry cnpg.io/podRole=instance (pkg/specs/pods.go); initdb and join Job pods carry the cluster and instance labels but not
+ * this one (pkg/specs/jobs.go).
+ */
 export const POD_ROLE = { label: "cnpg.io/podRole", instance: "instance" } as const;
 
 export const FENCED_ANNOTATION = "cnpg.io/fencedInstances";
@@ -235,7 +238,9 @@ export class Kube {
     }
   }
 
-  /** A Service's NodePort for `port` (allocated by the API server); null while the Service is not there (the operator has not made it yet). */
+  /**
+   * A Service's NodePort for `port` (allocated by the API server); null while the Service is not there (the operator has not made it yet).
+   */
   async nodePort(namespace: string, name: string, port = 5432): Promise<number | null> {
     try {
       const found = await this.core.readNamespacedService({ namespace, name });

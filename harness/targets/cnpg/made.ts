@@ -24,7 +24,8 @@ export interface Made {
 export function clusterConflict(spec: CnpgTarget, namespace: string): InputError {
   return new InputError(
     "target.name",
-    `a Cluster "${spec.name}" already exists in namespace ${namespace} and pgdrill did not create it, so it will not apply over it or delete it`,
+    `a Cluster "${spec.name}" already exists in namespace ${namespace} and pgdrill did not create it, so it will not apply ` +
+      `over it or delete it`,
     "Choose another target.name or target.namespace (pgdrill creates pgdrill-<run id> when namespace is unset).",
   );
 }
@@ -89,7 +90,8 @@ export async function removeMade(kube: Kube | null, made: Made, namespace: strin
         removed.push(
           outcome === "gone"
             ? `namespace ${made.namespace}`
-            : `namespace ${made.namespace} (deleted, but still terminating after ${NAMESPACE_GONE_MS / 1000} s: \`kubectl get all,pvc -n ${made.namespace}\` shows what holds it)`,
+            : `namespace ${made.namespace} (deleted, but still terminating after ${NAMESPACE_GONE_MS / 1000} s: \`kubectl get ` +
+                `all,pvc -n ${made.namespace}\` shows what holds it)`,
         ),
       (error: unknown) => log(`cnpg: deleting namespace ${made.namespace}: ${describeKubeError(error)}`),
     );

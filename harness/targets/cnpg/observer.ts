@@ -101,7 +101,8 @@ export class ClusterObserver {
     // The EndpointSlices first: whether routing truth comes from them decides how pods are read.
     const slicesVersion = await this.listSlices(false).catch((error: unknown) => {
       this.options.log(
-        `cnpg: cannot list the EndpointSlices of ${this.rwService} (${describeKubeError(error)}): rw endpoint events follow the pods' primary label instead`,
+        `cnpg: cannot list the EndpointSlices of ${this.rwService} (${describeKubeError(error)}): rw endpoint events follow ` +
+          `the pods' primary label instead`,
       );
       return null;
     });

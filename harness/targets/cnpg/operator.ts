@@ -72,8 +72,10 @@ export function planOperator(operator: CnpgTarget["operator"], install: Operator
     if (!running) {
       throw new InputError(
         "target.operator.install",
-        `the CRD ${CLUSTER_CRD} is installed but no CloudNativePG operator Deployment was found (by label ${OPERATOR_POD_SELECTOR} or image)`,
-        "Start the operator that installed the CRD (pgdrill will not install a second one over it), or drill on a cluster without CloudNativePG.",
+        `the CRD ${CLUSTER_CRD} is installed but no CloudNativePG operator Deployment was found (by label ` +
+          `${OPERATOR_POD_SELECTOR} or image)`,
+        "Start the operator that installed the CRD (pgdrill will not install a second one over it), or drill on a cluster " +
+          "without CloudNativePG.",
       );
     }
     return { use: running };
@@ -92,7 +94,8 @@ export async function loadOperatorManifest(operator: CnpgTarget["operator"], sig
   const source = operator.manifest ?? operatorManifestUrl(operator.version);
   const field = operator.manifest === undefined ? "target.operator.version" : "target.operator.manifest";
   const fix =
-    "Set target.operator.version to a released CloudNativePG version (github.com/cloudnative-pg/cloudnative-pg/releases), or target.operator.manifest to a local copy of its release YAML";
+    "Set target.operator.version to a released CloudNativePG version (github.com/cloudnative-pg/cloudnative-pg/releases), or " +
+    "target.operator.manifest to a local copy of its release YAML";
   let text: string;
   if (/^https?:\/\//.test(source)) {
     const response = await fetch(source, {

@@ -16,7 +16,9 @@ import { mayDisrupt } from "./safety.ts";
 import { operatorRows } from "./report-rows.ts";
 import { VERSION } from "../../version.ts";
 
-/** The probe runner's image as .github/workflows/cnpg.yml builds it (fixtures/image/probe-runner.Dockerfile) for this version of pgdrill. */
+/**
+ * The probe runner's image as .github/workflows/cnpg.yml builds it (fixtures/image/probe-runner.Dockerfile) for this version of pgdrill.
+ */
 export const DEFAULT_RUNNER_IMAGE = `pgdrill/probe-runner:${VERSION}`;
 
 /** The newest release the sources show: tag v1.30.0, releases/cnpg-1.30.0.yaml on release-1.30 (there is no 1.30.1). */
@@ -39,7 +41,8 @@ export const cnpgTarget = z
       .array(z.string().min(1))
       .default([])
       .describe(
-        "Contexts not created by pgdrill where pgdrill may create its namespace, Cluster and services (and install the operator if none is there) and aim faults. Anything else is refused.",
+        "Contexts not created by pgdrill where pgdrill may create its namespace, Cluster and services (and install the " +
+          "operator if none is there) and aim faults. Anything else is refused.",
       ),
     kindConfig: z
       .string()
@@ -51,7 +54,8 @@ export const cnpgTarget = z
       .min(1)
       .optional()
       .describe(
-        'kind node image, e.g. "kindest/node:v1.33.1"; default: PGDRILL_KIND_NODE_IMAGE, else kind\'s own. Without a registry: fixtures/kind/build.sh builds pgdrill/kind-node:v1.34.4.',
+        'kind node image, e.g. "kindest/node:v1.33.1"; default: PGDRILL_KIND_NODE_IMAGE, else kind\'s own. Without a ' +
+          "registry: fixtures/kind/build.sh builds pgdrill/kind-node:v1.34.4.",
       ),
     operator: z
       .strictObject({
@@ -65,13 +69,16 @@ export const cnpgTarget = z
           .min(1)
           .optional()
           .describe(
-            "Release manifest: an https URL or a local file. Default: PGDRILL_CNPG_MANIFEST, else the release's manifest on GitHub. Images it names that the local Docker engine holds are loaded into kind clusters pgdrill makes.",
+            "Release manifest: an https URL or a local file. Default: PGDRILL_CNPG_MANIFEST, else the release's manifest on " +
+              "GitHub. Images it names that the local Docker engine holds are loaded into kind clusters pgdrill makes.",
           ),
         install: z
           .enum(["if-missing", "always", "never"])
           .default("if-missing")
           .describe(
-            "if-missing: install unless CloudNativePG is there (its CRD or an operator Deployment, any name, any namespace); never: require one; always: install, refused if CloudNativePG is already there (pgdrill never applies the manifest over an install).",
+            "if-missing: install unless CloudNativePG is there (its CRD or an operator Deployment, any name, any namespace); " +
+              "never: require one; always: install, refused if CloudNativePG is already there (pgdrill never applies the " +
+              "manifest over an install).",
           ),
         namespace: z
           .string()
@@ -103,7 +110,8 @@ export const cnpgTarget = z
       .min(1)
       .optional()
       .describe(
-        "PostgreSQL operand image; default: PGDRILL_CNPG_POSTGRES_IMAGE, else the operator's default. Loaded into kind clusters pgdrill makes when the local Docker engine holds it.",
+        "PostgreSQL operand image; default: PGDRILL_CNPG_POSTGRES_IMAGE, else the operator's default. Loaded into kind " +
+          "clusters pgdrill makes when the local Docker engine holds it.",
       ),
     storage: z
       .string()
@@ -121,11 +129,17 @@ export const cnpgTarget = z
     access: z
       .enum(["in-cluster", "outside"], {
         error:
-          'must be "in-cluster" (the probes run in a pod in the drill\'s namespace and dial the operator\'s <name>-rw/-ro Services, as applications in the cluster do; the default) or "outside" (the probes run here and reach the database through NodePort Services the operator owns). The old { host, nodePortBase } is gone: NodePorts are allocated by the API server, and the node address is target.outside.host',
+          "must be \"in-cluster\" (the probes run in a pod in the drill's namespace and dial the operator's <name>-rw/-ro " +
+          'Services, as applications in the cluster do; the default) or "outside" (the probes run here and reach the ' +
+          "database through NodePort Services the operator owns). The old { host, nodePortBase } is gone: NodePorts are " +
+          "allocated by the API server, and the node address is target.outside.host",
       })
       .default("in-cluster")
       .describe(
-        "Where the probes run. in-cluster (default): in a probe-runner pod in the drill's namespace (target.runner.image), dialing <name>-rw.<namespace>.svc as applications in the cluster do; its History comes back through the API server on the drill's clock. outside: from this machine, through NodePort Services the operator owns (spec.managed.services.additional), ports allocated by the API server; the History says the probes ran outside.",
+        "Where the probes run. in-cluster (default): in a probe-runner pod in the drill's namespace (target.runner.image), " +
+          "dialing <name>-rw.<namespace>.svc as applications in the cluster do; its History comes back through the API server " +
+          "on the drill's clock. outside: from this machine, through NodePort Services the operator owns " +
+          "(spec.managed.services.additional), ports allocated by the API server; the History says the probes ran outside.",
       ),
     runner: z
       .strictObject({
@@ -136,7 +150,9 @@ export const cnpgTarget = z
           })
           .default(DEFAULT_RUNNER_IMAGE)
           .describe(
-            `The probe runner's image: pgdrill (its \`probe-runner\` command) on Node 24. Default ${DEFAULT_RUNNER_IMAGE}, built from fixtures/image/probe-runner.Dockerfile; pgdrill loads it into kind clusters it makes from the local Docker engine. On other clusters, push it where the cluster pulls from and name it here.`,
+            `The probe runner's image: pgdrill (its \`probe-runner\` command) on Node 24. Default ${DEFAULT_RUNNER_IMAGE}, ` +
+              `built from fixtures/image/probe-runner.Dockerfile; pgdrill loads it into kind clusters it makes from the local ` +
+              `Docker engine. On other clusters, push it where the cluster pulls from and name it here.`,
           ),
       })
       .default({ image: DEFAULT_RUNNER_IMAGE })
@@ -148,7 +164,8 @@ export const cnpgTarget = z
           .min(1)
           .optional()
           .describe(
-            "Address of a Kubernetes node where the NodePorts answer; default: the first node's InternalIP (a kind node's address on the Docker network, reachable from a Linux host).",
+            "Address of a Kubernetes node where the NodePorts answer; default: the first node's InternalIP (a kind node's " +
+              "address on the Docker network, reachable from a Linux host).",
           ),
       })
       .default({})
@@ -190,7 +207,8 @@ export const cnpgPlugin = definePlugin({
     if (spec.context !== undefined && !mayDisrupt(spec, spec.context)) {
       report(
         ["target", "context"],
-        `"${spec.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and services there or aim faults at it`,
+        `"${spec.context}" is not a kind cluster pgdrill made, so pgdrill will not create its namespace, Cluster and ` +
+          `services there or aim faults at it`,
         `If this cluster is meant for drills, add "${spec.context}" to target.allowContexts.`,
       );
     }

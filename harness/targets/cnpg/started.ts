@@ -117,7 +117,8 @@ export class StartedCnpg implements StartedTopology {
     const outside = this.outside;
     if (!outside)
       throw new HarnessError(
-        `the cnpg target runs its probes in the cluster (access: in-cluster): nothing outside it reaches "${name}"; set target.access: outside to probe from here`,
+        `the cnpg target runs its probes in the cluster (access: in-cluster): nothing outside it reaches "${name}"; set ` +
+          `target.access: outside to probe from here`,
       );
     const base = { host: outside.host, user: this.credentials.user, password: this.credentials.password, database: "postgres" };
     if (name === "rw") return { ...base, node: this.rwNode, port: outside.rw };
@@ -289,7 +290,9 @@ export class StartedCnpg implements StartedTopology {
     // neither fences one instance inside "*" (its heal could not lift it) nor unfences one.
     if (current.includes(FENCE_ALL)) {
       throw new HarnessError(
-        `cannot ${fenced ? "fence" : "unfence"} ${node} alone: the Cluster's ${FENCED_ANNOTATION} is ["*"], every instance is fenced and stays fenced. Lift it with \`kubectl cnpg fencing off ${this.spec.name} "*"\` (or remove the annotation) and run the drill again`,
+        `cannot ${fenced ? "fence" : "unfence"} ${node} alone: the Cluster's ${FENCED_ANNOTATION} is ["*"], every instance ` +
+          `is fenced and stays fenced. Lift it with \`kubectl cnpg fencing off ${this.spec.name} "*"\` (or remove the ` +
+          `annotation) and run the drill again`,
       );
     }
     const next = fenced ? [...new Set([...current, node])].sort() : current.filter((name) => name !== node);

@@ -44,5 +44,8 @@ function howToGetAnImage(): string {
     return "Run `bash fixtures/setup.sh` (pulls postgres:16, or builds the local image where no registry answers)";
   }
   const recipe = relative(process.cwd(), join(PACKAGE_ROOT, "dist/fixtures/image/build-local-image.sh"));
-  return `Run \`docker pull ${OFFICIAL_IMAGE}\`, or where no registry answers build the local image from Debian packages: \`bash ${recipe}\` (as root)`;
+  return (
+    `Run \`docker pull ${OFFICIAL_IMAGE}\`, or where no registry answers build the local image from Debian packages: \`bash ` +
+    `${recipe}\` (as root)`
+  );
 }

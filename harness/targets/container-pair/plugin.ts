@@ -38,7 +38,8 @@ export const containerPairTarget = z
       })
       .optional()
       .describe(
-        'PgBouncer in front of the primary, as the seed guide\'s Pooler: probes with endpoint "pooler" go through it, and a promotion repoints it (what the Pooler does when the rw service moves).',
+        'PgBouncer in front of the primary, as the seed guide\'s Pooler: probes with endpoint "pooler" go through it, and a ' +
+          "promotion repoints it (what the Pooler does when the rw service moves).",
       ),
   })
   .describe("Two PostgreSQL containers, primary and standby, with streaming replication.");

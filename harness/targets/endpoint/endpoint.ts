@@ -111,7 +111,8 @@ interface ServerIdentity {
 }
 
 const IDENTITY_QUERY =
-  "SELECT coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket') AS server, current_setting('server_version') AS version, pg_is_in_recovery() AS recovery";
+  "SELECT coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket') AS server, " +
+  "current_setting('server_version') AS version, pg_is_in_recovery() AS recovery";
 
 async function startEndpoint(
   spec: EndpointTarget,
@@ -126,7 +127,9 @@ async function startEndpoint(
     const identity = await identify(endpoint, deadline, options.signal);
     const from = node === "primary" ? urls.primary.from : urls.replica!.from;
     options.log(
-      `endpoint ${node} (${from}): ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}${endpoint.ssl ? " over TLS" : ""} → server ${identity.server}, PostgreSQL ${identity.version}${identity.recovery ? ", in recovery" : ", primary"}`,
+      `endpoint ${node} (${from}): ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}` +
+        `${endpoint.ssl ? " over TLS" : ""} → server ${identity.server}, PostgreSQL ${identity.version}` +
+        `${identity.recovery ? ", in recovery" : ", primary"}`,
     );
     if (node === "primary" && identity.recovery) {
       throw new HarnessError(

@@ -19,7 +19,8 @@ export const endpointTarget = z
       .union([z.string().min(1), z.literal(false)])
       .optional()
       .describe(
-        'A read replica\'s URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL; false: no replica, whatever the environment says.',
+        'A read replica\'s URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL; false: no ' +
+          "replica, whatever the environment says.",
       ),
     ssl: z
       .strictObject({
@@ -35,7 +36,8 @@ export const endpointTarget = z
     startupTimeout: duration.default("30s").describe("How long to wait for the endpoint to answer before the drill starts."),
   })
   .describe(
-    "An existing PostgreSQL endpoint the application uses (a managed service: RDS Multi-AZ, Cloud SQL HA, Supabase); faults are your own commands (`command` faults), e.g. the provider's CLI.",
+    "An existing PostgreSQL endpoint the application uses (a managed service: RDS Multi-AZ, Cloud SQL HA, Supabase); faults " +
+      "are your own commands (`command` faults), e.g. the provider's CLI.",
   );
 
 export type EndpointTarget = z.output<typeof endpointTarget>;
@@ -61,7 +63,8 @@ export const endpointPlugin = definePlugin({
       report(
         ["target", "allowWrites"],
         `probes[${writes}] writes to the endpoint, which it may not`,
-        "Set target.allowWrites: true to let pgdrill create its table in a schema of its own (pgdrill_<run id>, dropped after the drill), or remove the writes probe to only observe.",
+        "Set target.allowWrites: true to let pgdrill create its table in a schema of its own (pgdrill_<run id>, dropped " +
+          "after the drill), or remove the writes probe to only observe.",
       );
     }
   },

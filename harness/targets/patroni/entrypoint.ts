@@ -22,9 +22,11 @@ export function entrypoint(
   const tries = waitFor ? Math.max(1, Math.ceil(waitFor.seconds * 10)) : 0;
   return [
     "set -eu",
-    `command -v ${tool} >/dev/null || { echo "pgdrill-patroni: no ${tool} in this image: use pgdrill's local image (bash fixtures/image/build-local-image.sh) or set target.image to one with patroni, etcd, haproxy and PostgreSQL"; exit 3; }`,
+    `command -v ${tool} >/dev/null || { echo "pgdrill-patroni: no ${tool} in this image: use pgdrill's local image (bash ` +
+      `fixtures/image/build-local-image.sh) or set target.image to one with patroni, etcd, haproxy and PostgreSQL"; exit 3; }`,
     // The PostgreSQL binaries, Debian layout, for Patroni (which finds them on PATH).
-    'bin=$(dirname "$(command -v postgres 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | tail -n 1 || echo /usr/bin/postgres)")',
+    'bin=$(dirname "$(command -v postgres 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sort -V | ' +
+      'tail -n 1 || echo /usr/bin/postgres)")',
     'PATH="$bin:$PATH"; export PATH',
     "umask 077",
     "mkdir -p /tmp/pgdrill",
@@ -35,7 +37,8 @@ export function entrypoint(
           "tries=0",
           `until pg_isready -q -h ${waitFor.host} -p ${PG_PORT}; do`,
           "  tries=$((tries + 1))",
-          `  [ "$tries" -lt ${tries} ] || { echo "pgdrill-patroni: ${waitFor.host} did not bootstrap the cluster within ${waitFor.seconds} s"; exit 1; }`,
+          `  [ "$tries" -lt ${tries} ] || { echo "pgdrill-patroni: ${waitFor.host} did not bootstrap the cluster within ` +
+            `${waitFor.seconds} s"; exit 1; }`,
           "  sleep 0.1",
           "done",
         ]
@@ -46,7 +49,8 @@ export function entrypoint(
           // PostgreSQL runs on (unmanaged) and the container stays; the same script starts it again.
           // The PATH is written as it is now (with PostgreSQL's binaries), for a start from docker exec;
           // its output goes to PID 1's (the container's log), not to an exec session that ends.
-          `printf '%s\\n' '#!/bin/sh' "PATH=$PATH; export PATH" '${exec} >/proc/1/fd/1 2>/proc/1/fd/2 &' 'echo $! > ${MANAGER_PID}' > ${MANAGER_START}`,
+          `printf '%s\\n' '#!/bin/sh' "PATH=$PATH; export PATH" '${exec} >/proc/1/fd/1 2>/proc/1/fd/2 &' 'echo $! > ` +
+            `${MANAGER_PID}' > ${MANAGER_START}`,
           `chmod 700 ${MANAGER_START}`,
           MANAGER_START,
           "exec sleep infinity",

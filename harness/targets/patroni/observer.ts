@@ -34,7 +34,10 @@ export interface Sender {
 }
 
 export interface HaproxyView {
-  /** Each server's status per listener, as `show stat` says it ("UP", "DOWN", "UP 1/3", "MAINT", …), or "unchecked" before its first check. */
+  /**
+   * Each server's status per listener, as `show stat` says it ("UP", "DOWN", "UP 1/3", "MAINT", …), or "unchecked" before its first
+   * check.
+   */
   rw: Record<string, string>;
   ro: Record<string, string>;
 }

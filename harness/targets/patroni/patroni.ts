@@ -43,7 +43,8 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
   const because = options.image ? "--image" : spec.image ? "the scenario's target.image" : "pgdrill's local image";
   if ((await docker.listImages({ filters: { reference: [image] } })).length === 0 && image === LOCAL_IMAGE) {
     throw new HarnessError(
-      `the patroni target needs ${LOCAL_IMAGE} (patroni, etcd and haproxy from Debian packages) and it is not on this machine: run \`bash fixtures/setup.sh\`, or \`bash fixtures/image/build-local-image.sh\` as root`,
+      `the patroni target needs ${LOCAL_IMAGE} (patroni, etcd and haproxy from Debian packages) and it is not on this ` +
+        `machine: run \`bash fixtures/setup.sh\`, or \`bash fixtures/image/build-local-image.sh\` as root`,
     );
   }
   options.log(`patroni: image ${image} (${because})`);
@@ -137,7 +138,8 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     const startupTookMs = Date.now() - t0;
     const leader = watching.picture.leader!;
     options.log(
-      `patroni: cluster healthy in ${startupTookMs} ms (leader ${leader}, ${nodeNames.length - 1} replicas streaming, HAProxy rw → ${leader})`,
+      `patroni: cluster healthy in ${startupTookMs} ms (leader ${leader}, ${nodeNames.length - 1} replicas streaming, ` +
+        `HAProxy rw → ${leader})`,
     );
     return new StartedPatroni({
       docker,

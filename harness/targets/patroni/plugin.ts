@@ -63,7 +63,8 @@ export const patroniTarget = z
       .min(1)
       .default(PATRONI_DEFAULTS.ttl)
       .describe(
-        "Seconds the leader key lives without renewal: how long before a failover starts. Patroni's rule: loop_wait + 2 * retry_timeout <= ttl (Patroni 3.2+ also raises a ttl below 20 to 20).",
+        "Seconds the leader key lives without renewal: how long before a failover starts. Patroni's rule: loop_wait + 2 * " +
+          "retry_timeout <= ttl (Patroni 3.2+ also raises a ttl below 20 to 20).",
       ),
     loop_wait: seconds("loop_wait").min(1).default(PATRONI_DEFAULTS.loop_wait).describe("Seconds Patroni's HA loop sleeps between runs."),
     retry_timeout: seconds("retry_timeout")
@@ -106,13 +107,15 @@ export const patroniTarget = z
       })
       .default({ ...HAPROXY_CHECK_DEFAULTS })
       .describe(
-        "HAProxy's checks of Patroni's REST API (GET /primary for rw, /replica for ro, port 8008): a failover reaches clients after `fall` failed checks on the old primary and `rise` passed ones on the new.",
+        "HAProxy's checks of Patroni's REST API (GET /primary for rw, /replica for ro, port 8008): a failover reaches " +
+          "clients after `fall` failed checks on the old primary and `rise` passed ones on the new.",
       ),
     patroni: z
       .record(z.string(), z.unknown())
       .default({})
       .describe(
-        "Merged over the generated bootstrap.dcs as-is (deeply): the escape hatch for Patroni settings pgdrill does not model, e.g. { postgresql: { parameters: { max_connections: 200 } } }.",
+        "Merged over the generated bootstrap.dcs as-is (deeply): the escape hatch for Patroni settings pgdrill does not " +
+          "model, e.g. { postgresql: { parameters: { max_connections: 200 } } }.",
       ),
     image: z
       .string()
@@ -158,7 +161,8 @@ export function targetProblems(spec: PatroniTarget, report: Report): void {
     if (ttl - 2 * retry_timeout >= 1) fixes.push(`lower loop_wait to ${ttl - 2 * retry_timeout}`);
     report(
       ["target", "ttl"],
-      `loop_wait + 2 * retry_timeout (${loop_wait} + 2 * ${retry_timeout} = ${ttlNeeded}) is more than ttl (${ttl}): Patroni requires loop_wait + 2 * retry_timeout <= ttl`,
+      `loop_wait + 2 * retry_timeout (${loop_wait} + 2 * ${retry_timeout} = ${ttlNeeded}) is more than ttl (${ttl}): Patroni ` +
+        `requires loop_wait + 2 * retry_timeout <= ttl`,
       `${capitalise(fixes.join(", or "))}.`,
     );
   }

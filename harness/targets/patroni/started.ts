@@ -196,16 +196,23 @@ export class StartedPatroni implements StartedTopology {
     const pidOf = process === "postgres" ? `head -n 1 ${DATA_DIR}/postmaster.pid` : `cat ${MANAGER_PID}`;
     const what = process === "postgres" ? "PostgreSQL's postmaster" : "Patroni";
     if (ifAlive && !(await this.running(name))) return;
-    const script = `pid=$(${pidOf} 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running ${what}"; exit ${ifAlive ? 0 : 4}; }; kill -${signal} "$pid"`;
+    const script =
+      `pid=$(${pidOf} 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running ${what}"; exit ` +
+      `${ifAlive ? 0 : 4}; }; kill -${signal} "$pid"`;
     const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
     if (result.exitCode !== 0)
       throw new HarnessError(`SIG${signal} to ${what} on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
-  /** Starts Patroni again on a node whose Patroni was killed (it finds its PostgreSQL running and takes it over); nothing for postgres, which Patroni restarts. */
+  /**
+   * Starts Patroni again on a node whose Patroni was killed (it finds its PostgreSQL running and takes it over); nothing for postgres,
+   * which Patroni restarts.
+   */
   private async revive(name: string, process: ManagedProcess): Promise<void> {
     if (process === "postgres" || !(await this.running(name))) return;
-    const script = `pid=$(cat ${MANAGER_PID} 2>/dev/null); if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -CONT "$pid"; else ${MANAGER_START}; fi`;
+    const script =
+      `pid=$(cat ${MANAGER_PID} 2>/dev/null); if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -CONT "$pid"; else ` +
+      `${MANAGER_START}; fi`;
     const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
     if (result.exitCode !== 0)
       throw new HarnessError(`starting Patroni again on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);

@@ -66,7 +66,8 @@ async function connect(): Promise<Docker> {
   } catch (error) {
     throw new DockerUnavailableError(
       named
-        ? `Docker: the engine at ${named.where}=${named.uri} answered a ping but testcontainers could not use it (${oneLine(error)}). ${FIX}`
+        ? `Docker: the engine at ${named.where}=${named.uri} answered a ping but testcontainers could not use it (` +
+            `${oneLine(error)}). ${FIX}`
         : await noDefaultEngine(),
       { cause: error },
     );
@@ -99,7 +100,8 @@ function namedEngine(): NamedEngine | null {
   if (!context) return null;
   if (!context.host) {
     throw new DockerUnavailableError(
-      `Docker: the docker CLI context "${context.name}" (${context.where}) is not in ${context.dir}. Choose another (docker context use default), or set DOCKER_HOST`,
+      `Docker: the docker CLI context "${context.name}" (${context.where}) is not in ${context.dir}. Choose another (docker ` +
+        `context use default), or set DOCKER_HOST`,
     );
   }
   process.env.DOCKER_HOST = context.host;

@@ -99,7 +99,8 @@ async function applyFallback(shell: NodeShell, shaping: Shaping, device: string,
     // Said before the tools check: its "use pgdrill's image" fix does not apply to such a node.
     throw new HarnessError(
       `${shell.name}: cannot delay the network on ${device}: ${whyNotNetem}, and ${shell.noDelayer}. ` +
-        "Run on a kernel with netem (CONFIG_NET_SCH_NETEM; GitHub's runners have it), or drop delay and jitter (loss and rate work without netem).",
+        ("Run on a kernel with netem (CONFIG_NET_SCH_NETEM; GitHub's runners have it), or drop delay and jitter (loss and " +
+          "rate work without netem)."),
     );
   }
   const tools = await shell.run(toolsScript());
@@ -145,7 +146,8 @@ function failOnScriptError(node: string, device: string, result: { exitCode: num
     throw new HarnessError(`${node}: there is no network device ${device} in the node; name one that exists with the device option`);
   if (result.exitCode === EXIT.foreignQdisc) {
     throw new HarnessError(
-      `${node}: ${device} already has a root qdisc pgdrill did not add (${result.output.trim()}); pgdrill will not replace it. Remove it first`,
+      `${node}: ${device} already has a root qdisc pgdrill did not add (${result.output.trim()}); pgdrill will not replace ` +
+        `it. Remove it first`,
     );
   }
 }
@@ -237,7 +239,10 @@ export function toolsScript(): string {
 /** tbf with a burst of 10 ms at the rate (at least one full frame) that queues up to a second's worth. */
 export function tbfArguments(rateKbit: number, device: string = DEFAULT_DEVICE): string {
   const burstBytes = Math.max(1600, Math.ceil((rateKbit * 1000) / 8 / 100));
-  return `tc qdisc replace dev ${device} root handle ${SHAPE_QDISC_HANDLE} tbf rate ${plain(rateKbit)}kbit burst ${burstBytes} latency 1000ms`;
+  return (
+    `tc qdisc replace dev ${device} root handle ${SHAPE_QDISC_HANDLE} tbf rate ${plain(rateKbit)}kbit burst ${burstBytes} ` +
+    `latency 1000ms`
+  );
 }
 
 /** The iptables rules of the fallback, in order: loss first, so a dropped packet is never queued. */
@@ -255,7 +260,10 @@ export function nfqueueRules(shaping: Shaping, device: string = DEFAULT_DEVICE):
 }
 
 export function delayerCommand(shaping: Shaping): string {
-  return `python3 ${DELAYER_PATH} --queue ${SHAPE_QUEUE} --delay-ms ${plain(shaping.delayMs)} --jitter-ms ${plain(shaping.jitterMs)} --pidfile ${DELAYER_PIDFILE}`;
+  return (
+    `python3 ${DELAYER_PATH} --queue ${SHAPE_QUEUE} --delay-ms ${plain(shaping.delayMs)} --jitter-ms ${plain(shaping.jitterMs)}` +
+    ` --pidfile ${DELAYER_PIDFILE}`
+  );
 }
 
 export function nfqueueScript(shaping: Shaping, device: string = DEFAULT_DEVICE): string {
@@ -276,7 +284,8 @@ export function nfqueueScript(shaping: Shaping, device: string = DEFAULT_DEVICE)
       "tries=0",
       `until grep -qx ready ${DELAYER_LOG}; do`,
       `  tries=$((tries + 1))`,
-      `  if [ "$tries" -gt 100 ] || ! kill -0 $! 2>/dev/null; then echo "not ready after $((tries / 20)) s: $(cat ${DELAYER_LOG})"; exit ${EXIT.delayerNotReady}; fi`,
+      `  if [ "$tries" -gt 100 ] || ! kill -0 $! 2>/dev/null; then echo "not ready after $((tries / 20)) s: $(cat ` +
+        `${DELAYER_LOG})"; exit ${EXIT.delayerNotReady}; fi`,
       "  sleep 0.05",
       "done",
     );

@@ -6,7 +6,10 @@ import { nodeName } from "../../../scenario/schema-parts.ts";
 // The control only these faults use lives here, not in the core's Controls.
 declare module "../../controls.ts" {
   interface Controls {
-    /** The machine under a node: a Kubernetes node taken down with every pod on it, and started again. Resolve with what was done, for the History. */
+    /**
+     * The machine under a node: a Kubernetes node taken down with every pod on it, and started again. Resolve with what was done, for the
+     * History.
+     */
     hosts: { down(node: string): Promise<string>; up(node: string): Promise<string | void> };
   }
 }
@@ -17,7 +20,9 @@ export const nodeDownSchema = z
     node: nodeName.describe('The instance whose Kubernetes node goes down, "primary" or "replica".'),
   })
   .describe(
-    "cnpg: the Kubernetes node hosting an instance goes down at once, as a crashed machine does (its kind node container killed), with every pod on it; healed: the node is started again and rejoins. Kubernetes' node grace period, not the operator, sets the pace.",
+    "cnpg: the Kubernetes node hosting an instance goes down at once, as a crashed machine does (its kind node container " +
+      "killed), with every pod on it; healed: the node is started again and rejoins. Kubernetes' node grace period, not the " +
+      "operator, sets the pace.",
   );
 
 export const nodeDownFault = defineFault({

@@ -64,5 +64,9 @@ export async function pingBurst(ping: () => Promise<number>, now: () => number, 
 /** One line for the History's log: the offset, its bound, and how it was had. */
 export function describeEstimate(estimate: ClockEstimate, what: string): string {
   const sign = estimate.offsetMs >= 0 ? "+" : "−";
-  return `probe runner clock (${what}): drill t = runner t ${sign} ${Math.abs(estimate.offsetMs).toFixed(3)} ms, ± ${estimate.uncertaintyMs.toFixed(3)} ms (shortest round trip ${estimate.rttMs.toFixed(3)} ms of ${estimate.samples} pings through the API server)`;
+  return (
+    `probe runner clock (${what}): drill t = runner t ${sign} ${Math.abs(estimate.offsetMs).toFixed(3)} ms, ± ` +
+    `${estimate.uncertaintyMs.toFixed(3)} ms (shortest round trip ${estimate.rttMs.toFixed(3)} ms of ${estimate.samples} pings ` +
+    `through the API server)`
+  );
 }

@@ -47,7 +47,10 @@ export interface HelloLine {
   type: "hello";
   t: number;
   wallClock: string;
-  /** process.hrtime at t = 0 in ns (CLOCK_MONOTONIC): on one kernel, the drill's and the runner's are the same clock, so a test knows the true offset. */
+  /**
+   * process.hrtime at t = 0 in ns (CLOCK_MONOTONIC): on one kernel, the drill's and the runner's are the same clock, so a test knows the
+   * true offset.
+   */
   monotonicNs: string;
   version: string;
   probes: string[];

@@ -68,7 +68,9 @@ export class RunnerSession {
         kind: "log",
         t: roundMs(context.clock.now()),
         level: "info",
-        message: `probe runner: pgdrill ${hello.version}${hello.runtime ? ` on node ${hello.runtime.node} as uid ${hello.runtime.uid ?? "unknown"}` : ""}`,
+        message:
+          `probe runner: pgdrill ${hello.version}` +
+          `${hello.runtime ? ` on node ${hello.runtime.node} as uid ${hello.runtime.uid ?? "unknown"}` : ""}`,
       });
     return estimate;
   }

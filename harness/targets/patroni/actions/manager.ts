@@ -23,7 +23,8 @@ export const failoverSchema = z
     to: nodeName.describe("The replica to make primary."),
   })
   .describe(
-    "A manual failover through the HA manager (patroni: what `patronictl failover --candidate` does, POST /failover): unlike a switchover it needs no healthy leader; waits until `to` is primary.",
+    "A manual failover through the HA manager (patroni: what `patronictl failover --candidate` does, POST /failover): unlike " +
+      "a switchover it needs no healthy leader; waits until `to` is primary.",
   );
 
 export const failoverAction = defineAction({

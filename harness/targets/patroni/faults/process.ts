@@ -9,7 +9,8 @@ import { nodeName } from "../../../scenario/schema-parts.ts";
 const managedProcess = z
   .enum(["postgres", "ha-manager"])
   .describe(
-    '"postgres": PostgreSQL\'s postmaster (the HA manager restarts it: crash recovery, no failover); "ha-manager": the HA manager itself (Patroni), the database running on unmanaged.',
+    '"postgres": PostgreSQL\'s postmaster (the HA manager restarts it: crash recovery, no failover); "ha-manager": the HA ' +
+      "manager itself (Patroni), the database running on unmanaged.",
   );
 /** The two processes of an HA manager's node: PostgreSQL's postmaster, and the manager (Patroni). */
 export type ManagedProcess = z.output<typeof managedProcess>;
@@ -25,7 +26,9 @@ declare module "../../controls.ts" {
       /** SIGSTOP it; `thaw` sends SIGCONT. */
       freeze(node: string, process: ManagedProcess): Promise<void>;
       thaw(node: string, process: ManagedProcess): Promise<void>;
-      /** Starts the HA manager again if it is not running (the heal of a kill); idempotent. For postgres, nothing: its manager restarts it. */
+      /**
+       * Starts the HA manager again if it is not running (the heal of a kill); idempotent. For postgres, nothing: its manager restarts it.
+       */
       revive(node: string, process: ManagedProcess): Promise<void>;
     };
   }
@@ -66,7 +69,10 @@ export const pauseProcessFault = defineFault({
   heal: (spec, { control }) => control.thaw(spec.node, spec.process),
 });
 
-/** The public builder. patroni: SIGKILL PostgreSQL alone (Patroni restarts it) or Patroni alone (the database runs on unmanaged); healed by starting it again. */
+/**
+ * The public builder. patroni: SIGKILL PostgreSQL alone (Patroni restarts it) or Patroni alone (the database runs on unmanaged); healed by
+ * starting it again.
+ */
 export const killProcess = (node: string, process: "postgres" | "ha-manager") => ({ kind: "kill-process" as const, node, process });
 /** The public builder. patroni: SIGSTOP PostgreSQL's postmaster or Patroni until healed. */
 export const pauseProcess = (node: string, process: "postgres" | "ha-manager") => ({ kind: "pause-process" as const, node, process });
