@@ -172,19 +172,7 @@ export class StartedPatroni implements StartedTopology {
     if (status !== 200)
       throw new HarnessError(`Patroni refused the switchover from ${leader} to ${candidate} (HTTP ${status}): ${body.trim()}`);
     // Patroni answers once the leader key moved; done when the candidate's PostgreSQL is primary.
-    await pollUntil(
-      async () => {
-        const answer = await getJson(`http://127.0.0.1:${target.restPort}/patroni`, 1000).catch(() => null);
-        const role = normaliseRole((answer as { role?: unknown } | null)?.role);
-        return role === "primary" ? done(undefined) : notYet(`${candidate} is ${role ?? "not answering"}`);
-      },
-      {
-        deadline: Date.now() + 15_000,
-        everyMs: 100,
-        before: body.trim(),
-        gaveUp: (last) => new HarnessError(`after the switchover ${candidate} did not become primary (${last})`),
-      },
-    );
+    await this.untilPrimary(target, candidate, body.trim(), "switchover");
   }
 
   /**
