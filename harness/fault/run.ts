@@ -8,6 +8,7 @@ import { faultOf } from "./catalog.ts";
 import { resolveNodes, type AnySpec, type FaultStep, type FaultUse } from "./define.ts";
 import { runShell } from "./shell.ts";
 import { control, type StartedTopology } from "../targets/types.ts";
+import { redactSecrets } from "../secrets.ts";
 
 /** The same fault aimed at what its names mean now (on cnpg, "primary" becomes an instance). */
 export function resolveFault<S extends AnySpec>(topology: StartedTopology, spec: S): Promise<S> {
@@ -26,7 +27,8 @@ export async function healFault(topology: StartedTopology, spec: AnySpec, step: 
 
 function faultUse(topology: StartedTopology, spec: AnySpec, step: FaultStep): FaultUse<unknown> {
   const requires = faultOf(spec).requires;
-  const redact = (text: string) => topology.redact(text);
+  // The target's own secrets, and any the user's command printed (a URL, PGPASSWORD=…).
+  const redact = (text: string) => redactSecrets(topology.redact(text));
   return {
     control: requires === null ? null : control(topology, requires, spec.kind),
     step,

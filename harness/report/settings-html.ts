@@ -9,22 +9,12 @@
  */
 import type { ProbeRecord, RunStartEvent } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
+import { redactSecrets, SECRET_KEY } from "../secrets.ts";
 import { formatMs } from "./format.ts";
 import { escapeHtml as e, table } from "./html-parts.ts";
 
 /** Most values a nested option (a cnpg spec, pooler settings) shows before saying how many more. */
 const MAX_OPTIONS = 40;
-const SECRET_KEY = /pass(word|wd)?$|^pwd$|secret|token|api[_-]?key|credential/i;
-
-/**
- * Masks secrets in text: the password of a URL (`postgres://app:s3cret@db` → `postgres://app:***@db`)
- * and of key=value settings (`password=s3cret`, `PGPASSWORD=s3cret` in a command).
- */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*):[^\s/@]*@/gi, "$1:***@")
-    .replace(/\b(\w*(?:password|passwd)|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,]+)/gi, "$1$2***");
-}
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);

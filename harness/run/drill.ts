@@ -29,6 +29,7 @@ import { breachReason, checkAbortIf } from "./abort.ts";
 import { attendDrill } from "./attend.ts";
 import { SteadyStateWindow } from "./steady-state.ts";
 import { DrillStops } from "./stops.ts";
+import { redactJson } from "../secrets.ts";
 
 export interface DrillOptions {
   /** Where the scenario came from (file path), for the log. */
@@ -219,7 +220,8 @@ function makeRunDir(scenario: Scenario, options: DrillOptions, runId: string): s
     );
   }
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, "scenario.json"), JSON.stringify(scenario, null, 2) + "\n");
+  // CI keeps run directories as artifacts, and `pgdrill trend` carries them: no password in them.
+  writeFileSync(join(runDir, "scenario.json"), JSON.stringify(redactJson(scenario), null, 2) + "\n");
   return runDir;
 }
 

@@ -10,7 +10,7 @@ import { ANATOMY_COLORS, renderAnatomyHtml } from "../../harness/report/anatomy-
 import { renderEventsHtml } from "../../harness/report/events-html.ts";
 import { escapeHtml, renderHtml } from "../../harness/report/html-page.ts";
 import { emptyReportContext, reportContextOf } from "../../harness/report/index.ts";
-import { redactSecrets } from "../../harness/report/settings-html.ts";
+import { redactSecrets } from "../../harness/secrets.ts";
 import { claimFor } from "../../harness/report/strategy-claims.ts";
 import { drillSteps, OUTCOME_COLORS, steadyStateWindow } from "../../harness/report/timeline.ts";
 import { wallClockOf } from "../../harness/report/wall-clock.ts";

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { toMs } from "../../duration.ts";
 import { duration } from "../../scenario/schema-parts.ts";
 import { defineFault, type FaultUse, type ShellOptions } from "../define.ts";
+import { redactSecrets } from "../../secrets.ts";
 
 // Chaos Toolkit's process action. Its output goes into the History, with secrets masked.
 export const commandSchema = z
@@ -54,8 +55,11 @@ function shellOptions(spec: CommandSpec, use: FaultUse<null>, phase: "inject" | 
   return { timeoutMs: toMs(spec.timeout), env };
 }
 
-/** "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover" → "command: aws rds reboot-db-instance …". */
+/**
+ * "aws rds reboot-db-instance --db-instance-identifier db1 --force-failover" → "command: aws rds reboot-db-instance …".
+ * A password among the first words (`PGPASSWORD=… psql`) is masked: the label goes into the History and every report.
+ */
 export function commandLabel(command: string): string {
-  const words = command.trim().split(/\s+/);
+  const words = redactSecrets(command).trim().split(/\s+/);
   return `command: ${words.slice(0, 3).join(" ")}${words.length > 3 ? " …" : ""}`;
 }
