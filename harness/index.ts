@@ -65,4 +65,5 @@ export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";
 export type { HistoryEvent } from "./history/events.ts";
 export type { Duration, DurationText } from "./duration.ts";
-export type { GateMetric, GateExpression, GateInput } from "./gate/metrics.ts";
+export type { GateMetric, GateInput } from "./gate/metrics.ts";
+export type { GateExpression } from "./gate/expression.ts";

@@ -2,7 +2,7 @@
  * What a run concludes: `result.json`. Computed from the History by Checkers and the Gate, and
  * drawn by the Reports; nothing here touches a database.
  */
-import type { GateMetric, GateOperator } from "./gate/metrics.ts";
+import type { GateOperator } from "./gate/expression.ts";
 
 export type Verdict = "pass" | "deviated" | "errored";
 export type Validity = true | false | "unknown";
@@ -238,7 +238,8 @@ export interface CoreMetrics {
 export interface Metrics extends CoreMetrics {}
 
 export interface GateResult {
-  metric: GateMetric;
+  /** A metric of gate/metrics.ts's GATE_METRICS; named loosely here, as that list is read from the targets' registry. */
+  metric: string;
   operator: GateOperator;
   threshold: number;
   /** As written, e.g. ">= 0.99". */

@@ -27,18 +27,29 @@ export interface Fold<M> {
   finish(): CheckerOutput<M>;
 }
 
-export interface CheckerSpec<M> {
+// The fields of a checker's metrics that hold a number (or null when not measured): what a gate can compare.
+type NumericField<M> = { [F in keyof M]-?: [M[F]] extends [number | null] ? F : never }[keyof M] & string;
+/** Gate metrics a checker declares: numeric fields of its metrics, each with its description for the scenario's gate. */
+export type GateDescriptions<M> = { readonly [F in NumericField<M>]?: string };
+
+export interface CheckerSpec<M, G extends GateDescriptions<M> = GateDescriptions<M>> {
   /** Metrics when nothing could be measured: all counts zero, all measurements null. */
   empty: () => M;
   start: (context: HistoryContext) => Fold<M>;
+  /**
+   * A target's checker: the fields of its section a scenario's gate may name ("<section>.<field>"),
+   * with their descriptions; the targets' registry adds them to the core's (gate/metrics.ts).
+   */
+  gate?: G;
 }
 
-export interface Checker<M> extends CheckerSpec<M> {
+export interface Checker<M, G extends GateDescriptions<M> = GateDescriptions<M>> extends CheckerSpec<M, G> {
   /** The whole fold over a History held in memory (tests, small histories). */
   check: (events: readonly HistoryEvent[]) => CheckerOutput<M>;
 }
 
-export function defineChecker<M>(spec: CheckerSpec<M>): Checker<M> {
+// `gate` is kept exact (const), so the registry can name each target's gate metrics in the scenario's types.
+export function defineChecker<M, const G extends GateDescriptions<M> = GateDescriptions<M>>(spec: CheckerSpec<M, G>): Checker<M, G> {
   return {
     ...spec,
     check(events) {

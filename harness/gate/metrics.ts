@@ -1,11 +1,16 @@
 /**
  * The metric paths a Gate may name. Each is a number (or null when it could not be measured) at
  * that path of `result.json`'s `metrics`. Kept here, apart from the checkers, so the scenario
- * schema can refuse an unknown metric before anything starts.
+ * schema can refuse an unknown metric before anything starts: the core's, then those each target's
+ * checks declare (their `gate`, read from the targets' registry). result.ts does not import this
+ * module (it reaches the registry, whose plugins' checkers fill result.ts's Metrics).
  */
 import { closest } from "../suggest.ts";
+import { TARGET_GATE_METRICS } from "../targets/registry.ts";
+import type { GateExpression } from "./expression.ts";
 
-export const GATE_METRICS = {
+/** The metrics of the core's checkers a gate may name; numeric at their paths (gate.ts holds that). */
+const CORE_GATE_METRICS = {
   "availability.ratio":
     "share of time the availability probe was served (0..1): 1 − its downtime / its observed span (first invoke → last " +
     "completion); failures and, with an slo, ok operations slower than it count as down",
@@ -36,30 +41,13 @@ export const GATE_METRICS = {
   "latency.p99Ms": "99th percentile latency of successful probe operations (ms)",
   "latency.maxMs": "slowest successful probe operation (ms)",
   "splitBrain.overlapMs": "time during which two nodes answered as writable primaries (ms)",
-  "operator.promotedAfterMs": "cnpg: fault start → the Cluster's currentPrimary changed (ms)",
-  "operator.noPrimaryLabelMs": "cnpg: time no pod was labelled primary after the first fault (ms)",
-  "operator.multiplePrimaryLabelsMs": "cnpg: time two pods were labelled primary at once (ms): label overlap, not a split brain",
-  "operator.leaseAcquiredAfterMs": "cnpg: first fault → the primary Lease named a new holder (ms)",
-  "operator.rwMovedAfterMs": "cnpg: first fault → the rw Service's only ready endpoint was the new primary (ms, from its EndpointSlices)",
-  "operator.noRwEndpointMs": "cnpg: after the first fault, time the rw Service had no ready endpoint (ms)",
-  "operator.multipleRwEndpointsMs": "cnpg: time the rw Service routed to two ready pods at once (ms)",
 } as const;
+export type CoreGateMetric = keyof typeof CORE_GATE_METRICS;
 
+/** Every metric a gate may name, with its description: the core's, then each target's in registry order. */
+export const GATE_METRICS = { ...CORE_GATE_METRICS, ...TARGET_GATE_METRICS };
 export type GateMetric = keyof typeof GATE_METRICS;
 export const GATE_METRIC_NAMES = Object.keys(GATE_METRICS) as GateMetric[];
-
-export const GATE_OPERATORS = ["<=", ">=", "==", "!=", "<", ">"] as const;
-export type GateOperator = (typeof GATE_OPERATORS)[number];
-
-/** `">= 0.99"`, `"<30000"`, `"== 0"`. */
-export const GATE_EXPRESSION = /^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
-
-/**
- * A gate expression for TypeScript users, with or without the space. As with durations the
- * compiler's `${number}` is looser than GATE_EXPRESSION (it lets "1e3" through); the runtime check
- * decides.
- */
-export type GateExpression = `${GateOperator}${number}` | `${GateOperator} ${number}`;
 
 /** A scenario's `gate` as written: metric → expression, e.g. `{ "writes.lostAcknowledged": "== 0" }`. */
 export type GateInput = { [M in GateMetric]?: GateExpression };

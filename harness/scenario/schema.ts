@@ -10,7 +10,8 @@
  * Schema, both next to the refinement that decides at run time, and tests keep them in step.
  */
 import { z } from "zod";
-import { GATE_EXPRESSION, GATE_METRIC_NAMES, GATE_METRICS, unknownMetricFix, type GateInput, type GateMetric } from "../gate/metrics.ts";
+import { GATE_EXPRESSION } from "../gate/expression.ts";
+import { GATE_METRIC_NAMES, GATE_METRICS, unknownMetricFix, type GateInput, type GateMetric } from "../gate/metrics.ts";
 import { TARGET_OPTIONS } from "../targets/registry.ts";
 import { byKind, duration } from "./schema-parts.ts";
 import { probe } from "./probes.ts";

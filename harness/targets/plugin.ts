@@ -56,7 +56,7 @@ export type TargetOptions = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.core.
 export type ObservationSchemas = { readonly [K in keyof Observations]?: Shape<Observations[K]> };
 /**
  * A target's checkers, each by the section of Metrics it fills (merged into result.ts's `Metrics`
- * from the target's folder); its gate metrics are the numeric fields of that section.
+ * from the target's folder); the numeric fields of that section its checker names in `gate` are gate metrics.
  */
 export type TargetChecks = { readonly [K in Exclude<keyof Metrics, keyof CoreMetrics>]?: CheckerSpec<Metrics[K]> };
 

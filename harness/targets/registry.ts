@@ -2,9 +2,10 @@
  * The registry of targets: one line per target, each its folder's plugin object. The scenario
  * schema's target union, the nodes a step may aim at, what each target can do, the feasibility of
  * a schedule and the claims beside a report's failover are read from here, and so are the
- * targets' own History event kinds (TARGET_OBSERVATIONS, handed to the History reader) and checks
- * (TARGET_CHECKS, run beside the core's). Pure data: the targets' runtimes are mapped by kind in
- * index.ts, where the compiler demands one for every kind here.
+ * targets' own History event kinds (TARGET_OBSERVATIONS, handed to the History reader), checks
+ * (TARGET_CHECKS, run beside the core's) and the gate metrics those checks declare
+ * (TARGET_GATE_METRICS, which gate/metrics.ts adds to the core's). Pure data: the targets'
+ * runtimes are mapped by kind in index.ts, where the compiler demands one for every kind here.
  */
 import type { z } from "zod";
 import { CORE_KINDS, type ObservationShapes } from "../history/validate.ts";
@@ -82,3 +83,23 @@ export const TARGET_OBSERVATIONS: ObservationShapes = mergeEntries(TARGET_PLUGIN
 
 /** The targets' own checkers, by the section of Metrics each fills (run beside the core's). */
 export const TARGET_CHECKS = mergeEntries(TARGET_PLUGINS, "checks", Object.keys(CORE_SECTIONS)) as Merged<ChecksOf<Plugins[number]>>;
+
+// The gate metrics a plugin's checks declare, as "<section>.<field>".
+type GateMetricsOf<P> = P extends { checks?: infer K }
+  ? {
+      [S in keyof NonNullable<K> & string]: NonNullable<K>[S] extends { gate?: infer G } ? `${S}.${keyof NonNullable<G> & string}` : never;
+    }[keyof NonNullable<K> & string]
+  : never;
+type TargetGateMetric = GateMetricsOf<Plugins[number]>;
+
+/**
+ * The gate metrics the targets' checks declare (each checker's `gate`), as "<section>.<field>" →
+ * description, in registry order and then each plugin's order of checks and fields.
+ */
+export const TARGET_GATE_METRICS = Object.fromEntries(
+  Object.entries(TARGET_CHECKS as Record<string, { gate?: Record<string, string | undefined> }>).flatMap(([section, check]) =>
+    Object.entries(check.gate ?? {}).flatMap(([field, description]) =>
+      description === undefined ? [] : [[`${section}.${field}`, description]],
+    ),
+  ),
+) as { readonly [M in TargetGateMetric]: string };

@@ -5,7 +5,8 @@
  */
 import { containerPair, defineScenario, fault, kill, netem, partition, pause, promote, role, selectOne, trackedWrites, type ScenarioInput } from "../../harness/index.ts";
 import type { DurationText } from "../../harness/duration.ts";
-import type { GateExpression, GateMetric } from "../../harness/gate/metrics.ts";
+import type { GateExpression } from "../../harness/gate/expression.ts";
+import type { GateMetric } from "../../harness/gate/metrics.ts";
 import { GATE_METRICS } from "../../harness/gate/metrics.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

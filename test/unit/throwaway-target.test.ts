@@ -90,14 +90,16 @@ declare module "../../result.ts" {
   interface Metrics { lamp: LampMetrics }
 }
 
-export const lampCheck = defineChecker<LampMetrics>({
-  empty: () => ({ switchedOn: 0, watts: null }),
+export const lampCheck = defineChecker({
+  empty: (): LampMetrics => ({ switchedOn: 0, watts: null }),
   start: (context) =>
     contextOnly(() => {
       const lamps = context.events.filter((event): event is LampEvent => event.kind === "lamp");
       const on = lamps.filter((event) => event.lit === "on");
       return { valid: on.length > 0, metrics: { switchedOn: on.length, watts: on.at(-1)?.watts ?? null } };
     }),
+  // Its gate metrics: "lamp.switchedOn" may be gated; "lamp.watts" is measured but not declared, so not.
+  gate: { switchedOn: "lamp: times a lamp was switched on" },
 });
 `,
   // Run from the copy: prints what each part of the harness makes of the lamp target.
@@ -122,7 +124,7 @@ const input = (target, schedule = []) => ({
   duration: "3s",
 });
 const dim = (fields = {}) => [{ at: "1500ms", fault: { kind: "dim", node: "standby", percent: 30, ...fields }, for: "500ms" }];
-const scenario = validateScenario(input({ kind: "lamp" }, dim()), "lamp");
+const scenario = validateScenario({ ...input({ kind: "lamp" }, dim()), gate: { "lamp.switchedOn": ">= 1" } }, "lamp");
 const refusedBy = (target, schedule) => {
   try {
     validateScenario(input(target, schedule), "lamp");
@@ -134,6 +136,13 @@ const refusedBy = (target, schedule) => {
 // Its fault is its own: bad fields are named, and a target without its control refuses it.
 const dimRefused = refusedBy({ kind: "lamp" }, dim({ percent: 100 }));
 const pairRefused = refusedBy({ kind: "container-pair" }, dim());
+// Its gate metrics are the ones its check declares: another field of its section is refused.
+let wattsRefused = null;
+try {
+  validateScenario({ ...input({ kind: "lamp" }), gate: { "lamp.watts": ">= 1" } }, "lamp");
+} catch (error) {
+  wattsRefused = error.message;
+}
 let refused = null;
 try {
   validateScenario(input({ kind: "lamp", lamps: 0 }), "lamp");
@@ -179,6 +188,9 @@ console.log(JSON.stringify({
   dimRefused,
   pairRefused,
   lampCalls,
+  gates: outcome.result.gates,
+  verdict: outcome.result.verdict,
+  wattsRefused,
   faults: events.filter((event) => event.kind === "fault").map(({ kind, phase, fault, label }) => ({ kind, phase, fault, label })),
 }));
 `,
@@ -225,11 +237,14 @@ interface Seen {
   dimRefused: string | null;
   pairRefused: string | null;
   lampCalls: string[];
+  gates: unknown[];
+  verdict: string;
+  wattsRefused: string | null;
   faults: unknown[];
 }
 
 describe("a new target is its folder and one registry line", { timeout: 120_000 }, () => {
-  it("validates, is in the JSON Schema, is listed, and its event and check run in a drill", () => {
+  it("validates, is in the JSON Schema, is listed, and its event, check and gate metric run in a drill", () => {
     const root = copyWithLamp();
     const run = spawnSync(process.execPath, ["probe.ts"], { cwd: root, encoding: "utf8", timeout: 100_000 });
     expect(run.status, run.stderr).toBe(0);
@@ -253,6 +268,12 @@ describe("a new target is its folder and one registry line", { timeout: 120_000 
       { kind: "fault", phase: "heal", fault: "dim", label: "dim standby to 30%" },
     ]);
     expect(JSON.stringify(seen.inSchema)).toContain('"const":"dim"');
+    // Its check's gate metric: in the schema's gate, validated, judged.
+    expect(JSON.stringify(seen.inSchema)).toContain('"lamp.switchedOn":{"type":"string"');
+    expect(JSON.stringify(seen.inSchema)).toContain("lamp: times a lamp was switched on");
+    expect(seen.gates).toEqual([{ metric: "lamp.switchedOn", operator: ">=", threshold: 1, expected: ">= 1", actual: 1, pass: true }]);
+    expect(seen.verdict).toBe("pass");
+    expect(seen.wattsRefused).toMatch(/gate\["lamp\.watts"\]: unknown metric "lamp\.watts".*operator\.multipleRwEndpointsMs, lamp\.switchedOn\./s);
     expect(seen.badRead).toMatch(/bad\.jsonl:1: is not a History event \(a lamp event's "lit" must be one of on, off, got "dim"\)/);
   });
 });

@@ -59,8 +59,8 @@ declare module "../../result.ts" {
   }
 }
 
-export const operatorChecker = defineChecker<OperatorMetrics>({
-  empty: () => ({
+export const operatorChecker = defineChecker({
+  empty: (): OperatorMetrics => ({
     observed: false,
     promotedAfterMs: null,
     newPrimary: null,
@@ -77,6 +77,16 @@ export const operatorChecker = defineChecker<OperatorMetrics>({
   }),
   // Kubernetes observations are context events: the operations have nothing to add.
   start: (context) => contextOnly(() => checkOperator(context)),
+  // The gate's `operator.*` metrics, in the order `pgdrill run --help` and "use one of" list them.
+  gate: {
+    promotedAfterMs: "cnpg: fault start → the Cluster's currentPrimary changed (ms)",
+    noPrimaryLabelMs: "cnpg: time no pod was labelled primary after the first fault (ms)",
+    multiplePrimaryLabelsMs: "cnpg: time two pods were labelled primary at once (ms): label overlap, not a split brain",
+    leaseAcquiredAfterMs: "cnpg: first fault → the primary Lease named a new holder (ms)",
+    rwMovedAfterMs: "cnpg: first fault → the rw Service's only ready endpoint was the new primary (ms, from its EndpointSlices)",
+    noRwEndpointMs: "cnpg: after the first fault, time the rw Service had no ready endpoint (ms)",
+    multipleRwEndpointsMs: "cnpg: time the rw Service routed to two ready pods at once (ms)",
+  },
 });
 
 function checkOperator(context: HistoryContext): CheckerOutput<OperatorMetrics> {
