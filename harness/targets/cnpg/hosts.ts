@@ -16,8 +16,11 @@ export class KindHosts {
   /** Node containers this drill took down, to start again. */
   private readonly down = new Set<string>();
 
-  /** Takes down the kind node `kubeNode`; resolves with what was done, for the History. */
-  async takeDown(kubeNode: string, instance: string): Promise<string> {
+  /**
+   * Takes down the kind node `kubeNode`; resolves with what was done, for the History. `alsoOn`:
+   * what else on it a failover needs (other instances, the operator's pod), named in that line.
+   */
+  async takeDown(kubeNode: string, instance: string, alsoOn: readonly string[] = []): Promise<string> {
     const role = await docker`docker inspect --format ${`{{index .Config.Labels "${KIND_ROLE_LABEL}"}}`} ${kubeNode}`;
     if (role.exitCode !== 0)
       throw new HarnessError(
@@ -33,7 +36,8 @@ export class KindHosts {
     this.down.add(kubeNode);
     const killed = await docker`docker kill ${kubeNode}`;
     if (killed.exitCode !== 0) throw new HarnessError(`docker kill ${kubeNode} failed: ${killed.stderr.trim()}`);
-    return `Kubernetes node ${kubeNode} (hosting ${instance}) down: its kind node container killed`;
+    const hosting = [instance, ...alsoOn].join(", ");
+    return `Kubernetes node ${kubeNode} (hosting ${hosting}) down: its kind node container killed`;
   }
 
   /** Starts every node this drill took down; idempotent. */

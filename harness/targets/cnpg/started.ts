@@ -188,7 +188,20 @@ export class StartedCnpg implements StartedTopology {
     // The Kubernetes node is a kind node container only on kind; KindHosts says so when it is not.
     const kubeNode = this.observer.pods.get(node)?.nodeName;
     if (!kubeNode) throw new HarnessError(`pod ${node} is not scheduled on a node`);
-    return this.hosts.takeDown(kubeNode, node);
+    return this.hosts.takeDown(kubeNode, node, await this.alsoOn(kubeNode, node));
+  }
+
+  /**
+   * What else a failover needs that the node hosts, said in the History: another instance, or the
+   * operator itself (with one operator pod on the same node, no one is left to promote a replica).
+   */
+  private async alsoOn(kubeNode: string, node: string): Promise<string[]> {
+    const instances = [...this.observer.pods.values()]
+      .filter((pod) => pod.name !== node && pod.nodeName === kubeNode)
+      .map((pod) => pod.name);
+    const { pods } = await this.kube.listPods(this.operatorNamespace, OPERATOR_POD_SELECTOR).catch(() => ({ pods: [] }));
+    const operator = pods.filter((pod) => pod.spec?.nodeName === kubeNode).map((pod) => `the operator's pod ${pod.metadata?.name ?? ""}`);
+    return [...instances, ...operator];
   }
 
   private async hostsUp(): Promise<string | void> {
