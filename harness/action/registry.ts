@@ -3,18 +3,14 @@
  * scenario's action union, its JSON Schema, validation, feasibility and the runner read this list.
  * Whether a target can do an action is its capabilities' say, not where the action lives.
  */
-import { TARGET_PLUGINS } from "../targets/registry.ts";
+import { TARGET_PLUGINS, type OwnedBy } from "../targets/registry.ts";
 import type { AnyAction } from "./define.ts";
 import { healAction } from "./kinds/heal.ts";
 import { switchoverAction } from "./kinds/switchover.ts";
 
 const CORE_ACTIONS = [switchoverAction] as const;
 
-// Generic over the plugins' tuple, so each plugin's `actions` tuple keeps its element types.
-type OwnedActions<T extends readonly unknown[]> = T extends readonly [infer P, ...infer Rest]
-  ? [...(P extends { actions: infer A extends readonly unknown[] } ? A : []), ...OwnedActions<Rest>]
-  : [];
-export type Actions = [...typeof CORE_ACTIONS, ...OwnedActions<typeof TARGET_PLUGINS>, typeof healAction];
+export type Actions = [...typeof CORE_ACTIONS, ...OwnedBy<typeof TARGET_PLUGINS, "actions">, typeof healAction];
 
 /** Every action, in the order "cannot do" messages list them: heal last, after what the target itself can do. */
 const OWNED_ACTIONS = TARGET_PLUGINS.flatMap((plugin): readonly AnyAction[] => plugin.actions);

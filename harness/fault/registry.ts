@@ -5,7 +5,7 @@
  * line here (or in its target plugin's `faults`). Whether a target can do a fault is its
  * capabilities' say, not where the fault lives.
  */
-import { TARGET_PLUGINS } from "../targets/registry.ts";
+import { TARGET_PLUGINS, type OwnedBy } from "../targets/registry.ts";
 import type { AnyFault } from "./define.ts";
 import { commandFault } from "./kinds/command.ts";
 import { killFault } from "./kinds/kill.ts";
@@ -16,11 +16,7 @@ import { stopFault } from "./kinds/stop.ts";
 
 const CORE_FAULTS = [killFault, stopFault, pauseFault, partitionFault, netemFault] as const;
 
-// Generic over the plugins' tuple, so each plugin's `faults` tuple keeps its element types.
-type OwnedFaults<T extends readonly unknown[]> = T extends readonly [infer P, ...infer Rest]
-  ? [...(P extends { faults: infer F extends readonly unknown[] } ? F : []), ...OwnedFaults<Rest>]
-  : [];
-export type Faults = [...typeof CORE_FAULTS, ...OwnedFaults<typeof TARGET_PLUGINS>, typeof commandFault];
+export type Faults = [...typeof CORE_FAULTS, ...OwnedBy<typeof TARGET_PLUGINS, "faults">, typeof commandFault];
 
 /**
  * Every fault, in the order "cannot do" messages list them: the core's, each target's in target

@@ -103,3 +103,8 @@ export const TARGET_GATE_METRICS = Object.fromEntries(
     ),
   ),
 ) as { readonly [M in TargetGateMetric]: string };
+
+/** What the plugins own of one kind (`faults`, `actions`), flattened in registry order, each plugin's tuple kept. */
+export type OwnedBy<T extends readonly unknown[], K extends string> = T extends readonly [infer P, ...infer Rest]
+  ? [...(P extends { [_ in K]: infer A extends readonly unknown[] } ? A : []), ...OwnedBy<Rest, K>]
+  : [];
