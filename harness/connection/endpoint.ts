@@ -16,4 +16,22 @@ export interface Endpoint {
   database: string;
   /** TLS as `pg` takes it (from the URL's sslmode, or the scenario's ssl options). */
   ssl?: pg.ClientConfig["ssl"];
+  /**
+   * A libpq multi-host list (`host=a,b port=1,2`, `postgresql://a:1,b:2/db`): every host to try, in
+   * order, `host`/`port` being the first. Absent: one host.
+   */
+  hosts?: ReadonlyArray<HostPort>;
+  /** libpq's target_session_attrs: which server a connection may settle on. Absent: "any". */
+  targetSessionAttrs?: TargetSessionAttrs;
+  /** libpq's load_balance_hosts: "random" shuffles the hosts per connection. Absent: "disable". */
+  loadBalanceHosts?: "disable" | "random";
 }
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** As libpq documents them (PostgreSQL 14+). */
+export const TARGET_SESSION_ATTRS = ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"] as const;
+export type TargetSessionAttrs = (typeof TARGET_SESSION_ATTRS)[number];

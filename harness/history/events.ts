@@ -52,6 +52,8 @@ export interface ProbeRecord {
    */
   endpoint?: string;
   connection?: "fresh" | "held" | "pool";
+  /** The client stack that ran it ("node-postgres", "libpq", "pgjdbc", "psycopg"). Absent in older histories: node-postgres. */
+  driver?: string;
 }
 
 export interface PhaseEvent {
@@ -85,6 +87,11 @@ export interface RoleValue {
   server?: string;
   /** pg_control_system()'s system identifier, when readable: a replica shares its primary's. */
   systemId?: string;
+  /**
+   * Not in recovery and `transaction_read_only` off: a promoted node can still refuse writes (pg_auto_failover keeps a
+   * new primary read-only until its demote timeout). Absent in older histories: same as `primary`.
+   */
+  writable?: boolean;
 }
 
 /** A probe operation ends. Pairs with the invoke of the same probe/worker/op. */
@@ -109,6 +116,14 @@ export interface CompleteEvent {
   value?: number | RoleValue;
   /** Short error text (SQLSTATE or message), never a password. */
   error?: string;
+  /** The SQLSTATE the server (or the driver) gave the error, e.g. 25006 for a read-only transaction. */
+  sqlstate?: string;
+  /** The operation hung past its timeout and was abandoned (the client's own deadline, not a server error). */
+  timedOut?: boolean;
+  /** The host:port the client dialed that answered, when it had several to choose from (a multi-host URL). */
+  dialed?: string;
+  /** Hosts tried and passed over before it, each "host:port: why" (refused, read-only, in recovery, timed out). */
+  skipped?: string[];
 }
 
 export interface FaultEvent {

@@ -114,6 +114,7 @@ const roleValue = object<RoleValue>('a role value ({"primary": true or false, "t
   timeline: nullable(number),
   server: optional(string),
   systemId: optional(string),
+  writable: optional(boolean),
 });
 const probeRecord = object<ProbeRecord>(
   'a probe record ({"name": a string, "type": one of select1, write, role, "everyMs", "timeoutMs": numbers, "sloMs": a ' +
@@ -126,6 +127,7 @@ const probeRecord = object<ProbeRecord>(
     sloMs: optional(number),
     endpoint: optional(string),
     connection: optional(oneOf<"fresh" | "held" | "pool">({ fresh: true, held: true, pool: true })),
+    driver: optional(string),
   },
 );
 
@@ -156,6 +158,10 @@ const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
     latencyMs: number,
     value: optional(either(number, roleValue)),
     error: optional(string),
+    sqlstate: optional(string),
+    timedOut: optional(boolean),
+    dialed: optional(string),
+    skipped: optional(arrayOf(string, "strings")),
   },
   fault: {
     phase: oneOf({ inject: true, heal: true }),
@@ -212,7 +218,11 @@ const QUICK: { [K in "invoke" | "complete"]: (event: Record<string, unknown>) =>
     optionalString(event.server) &&
     typeof event.latencyMs === "number" &&
     (event.value === undefined || typeof event.value === "number" || roleValue(event.value)) &&
-    optionalString(event.error),
+    optionalString(event.error) &&
+    optionalString(event.sqlstate) &&
+    (event.timedOut === undefined || typeof event.timedOut === "boolean") &&
+    optionalString(event.dialed) &&
+    (event.skipped === undefined || (Array.isArray(event.skipped) && event.skipped.every((item) => typeof item === "string"))),
 };
 
 const COMPILED = new Map<string, Compiled>(
