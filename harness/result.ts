@@ -101,6 +101,30 @@ export interface AnatomyClient {
   recoveryMs: number | null;
 }
 
+/** One client path's drill (checker/clients.ts): its driver and path, what it went through, and the errors it saw. */
+export interface ClientSummary {
+  probe: string;
+  type: "select1" | "write";
+  /** The client stack: "node-postgres" (pgdrill's own), "libpq", "pgjdbc", "psycopg". */
+  driver: string;
+  /** Its endpoint and way of connecting, for people: "rw, fresh connections". */
+  via: string;
+  ok: number;
+  fail: number;
+  info: number;
+  /** Its downtime windows, summed, and the longest (ms). */
+  downtimeMs: number;
+  longestMs: number;
+  /** Fault → it was served again after its last outage (ms); 0 when it saw none after the fault; null when it never was, or no fault. */
+  recoveredAfterMs: number | null;
+  /** Operations it abandoned because they hung past the probe's timeout. */
+  timedOut: number;
+  /** Operations a read-only node refused (SQLSTATE 25006): reached a node that was not, or not yet, writable. */
+  readOnlyErrors: number;
+  /** Its most frequent errors, by kind, most frequent first. */
+  errors: Array<{ text: string; count: number }>;
+}
+
 export interface RoleChange {
   t: number;
   node: string;
@@ -184,6 +208,15 @@ export interface CoreMetrics {
     finalReadNode: string | null;
   };
   latency: LatencySummary & { byProbe: Record<string, LatencySummary> };
+  /** Each client path side by side (driver, endpoint, connection), and the worst of them for gates. */
+  clients: {
+    probes: ClientSummary[];
+    worstDowntimeMs: number | null;
+    downtimeSpreadMs: number | null;
+    worstRecoveredAfterMs: number | null;
+    timedOut: number;
+    readOnlyErrors: number;
+  };
   roles: { changes: RoleChange[] };
   splitBrain: { detected: boolean; overlapMs: number; windows: Array<{ startMs: number; endMs: number; nodes: string[] }> };
   /**

@@ -28,6 +28,7 @@ import type { MechanismSigns, TargetPlugin } from "../targets/plugin.ts";
 import { TARGET_PLUGINS } from "../targets/registry.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
 import { outagePass, type OutageReading, type Promotion } from "./failover.ts";
+import { clientPath } from "./probes.ts";
 
 export type AnatomyMetrics = Metrics["anatomy"];
 
@@ -98,7 +99,7 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
     return {
       probe: name,
       type,
-      via: pathOf(records.get(name)),
+      via: clientPath(records.get(name)),
       recoveredAfterMs,
       recoveryMs: recoveredAfterMs === null || promotedAfterMs === null ? null : Math.max(0, recoveredAfterMs - promotedAfterMs),
     };
@@ -207,12 +208,4 @@ function mechanismWord(context: HistoryContext, newPrimary: string | null, since
 
 function isPromoteStart(event: HistoryEvent): event is ActionEvent {
   return event.kind === "action" && event.action === "promote" && event.phase === "start";
-}
-
-const CONNECTIONS = { fresh: "fresh connections", held: "a held connection", pool: "a pool" } as const;
-
-/** A probe's client path, for people: "rw, fresh connections". Older histories did not record it. */
-function pathOf(record: ProbeRecord | undefined): string {
-  if (!record || record.endpoint === undefined) return "path not recorded";
-  return record.connection ? `${record.endpoint}, ${CONNECTIONS[record.connection]}` : record.endpoint;
 }

@@ -11,6 +11,7 @@ import type { CheckOutcome, CoreMetrics, Metrics } from "../result.ts";
 import { TARGET_CHECKS } from "../targets/registry.ts";
 import { anatomyChecker } from "./anatomy.ts";
 import { availabilityChecker } from "./availability.ts";
+import { clientsChecker } from "./clients.ts";
 import { GuardedFold, type CheckerRun, type CheckerSpec } from "./checker.ts";
 import { downtimeChecker } from "./downtime.ts";
 import { failoverChecker, recoveryChecker } from "./failover.ts";
@@ -30,6 +31,7 @@ const CORE_CHECKERS: { [K in keyof CoreMetrics]: CheckerSpec<CoreMetrics[K]> } =
   anatomy: anatomyChecker,
   writes: writesChecker,
   latency: latencyChecker,
+  clients: clientsChecker,
   roles: rolesChecker,
   splitBrain: splitBrainChecker,
 };

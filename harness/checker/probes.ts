@@ -1,5 +1,5 @@
 /** Which probes a History's operations came from, and which of them the headline numbers follow. */
-import type { OpType } from "../history/events.ts";
+import type { OpType, ProbeRecord } from "../history/events.ts";
 import type { Operation } from "../history/operations.ts";
 
 export interface ProbeInfo {
@@ -24,4 +24,16 @@ export class ProbeList {
     const all = this.all;
     return all.find((probe) => probe.type === "select1") ?? all.find((probe) => probe.type === "write") ?? null;
   }
+}
+
+/** The driver a probe ran on when its record names none: older histories, and pgdrill's own. */
+export const DEFAULT_DRIVER = "node-postgres";
+
+const CONNECTIONS = { fresh: "fresh connections", held: "a held connection", pool: "a pool" } as const;
+
+/** A probe's client path, for people: "rw, fresh connections"; its driver added when it is not pgdrill's own. Older histories lack it. */
+export function clientPath(record: ProbeRecord | undefined): string {
+  if (!record || record.endpoint === undefined) return "path not recorded";
+  const path = record.connection ? `${record.endpoint}, ${CONNECTIONS[record.connection]}` : record.endpoint;
+  return record.driver && record.driver !== DEFAULT_DRIVER ? `${path}, ${record.driver}` : path;
 }

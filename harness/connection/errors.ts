@@ -30,3 +30,11 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/** What a probe records of a failed operation: the text, the SQLSTATE when the server sent one, and whether it hung past its deadline. */
+export function errorFields(error: unknown): { error: string; sqlstate?: string; timedOut?: true } {
+  const fields: { error: string; sqlstate?: string; timedOut?: true } = { error: describeError(error) };
+  if (isServerError(error) && typeof error.code === "string") fields.sqlstate = error.code;
+  if (error instanceof DeadlineError) fields.timedOut = true;
+  return fields;
+}

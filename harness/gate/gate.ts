@@ -58,6 +58,11 @@ const everyGateMetricIsNumeric: { [M in CoreGateMetric]: IsNumericMetric<AtPath<
   "latency.p99Ms": true,
   "latency.maxMs": true,
   "splitBrain.overlapMs": true,
+  "clients.worstDowntimeMs": true,
+  "clients.downtimeSpreadMs": true,
+  "clients.worstRecoveredAfterMs": true,
+  "clients.timedOut": true,
+  "clients.readOnlyErrors": true,
 };
 void everyGateMetricIsNumeric;
 

@@ -41,6 +41,11 @@ const CORE_GATE_METRICS = {
   "latency.p99Ms": "99th percentile latency of successful probe operations (ms)",
   "latency.maxMs": "slowest successful probe operation (ms)",
   "splitBrain.overlapMs": "time during which two nodes answered as writable primaries (ms)",
+  "clients.worstDowntimeMs": "the longest total downtime any one client path saw (ms): the driver or path that fared worst",
+  "clients.downtimeSpreadMs": "worst − best total downtime across client paths (ms): how differently the client stacks fared",
+  "clients.worstRecoveredAfterMs": "fault start → the slowest client path was served again after its outage (ms); null if one never was",
+  "clients.timedOut": "operations a client abandoned because they hung past the probe's timeout, all client paths",
+  "clients.readOnlyErrors": "operations refused because the node was read-only (SQLSTATE 25006), all client paths",
 } as const;
 export type CoreGateMetric = keyof typeof CORE_GATE_METRICS;
 

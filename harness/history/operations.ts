@@ -22,6 +22,10 @@ export interface Operation {
   value: number | RoleValue | null;
   latencyMs: number | null;
   error: string | null;
+  /** The SQLSTATE of its error, when the client knew it (25006: a read-only transaction refused the write). */
+  sqlstate: string | null;
+  /** The client abandoned it past its timeout: it hung, rather than failed. */
+  timedOut: boolean;
 }
 
 export interface CompletedOperation extends Operation {
@@ -59,6 +63,8 @@ export function completedFrom(event: CompleteEvent): CompletedOperation {
     value: event.value ?? null,
     latencyMs: event.latencyMs,
     error: event.error ?? null,
+    sqlstate: event.sqlstate ?? null,
+    timedOut: event.timedOut === true,
   };
 }
 
@@ -108,6 +114,8 @@ export class OperationSequencer {
         value: event.value ?? null,
         latencyMs: null,
         error: null,
+        sqlstate: null,
+        timedOut: false,
       };
       this.open.set(keyOf(event), operation);
       this.enqueue(operation);
@@ -138,6 +146,8 @@ export class OperationSequencer {
       value: null,
       latencyMs: null,
       error: null,
+      sqlstate: null,
+      timedOut: false,
     };
     complete(orphan, event);
     this.learn(orphan);
@@ -189,6 +199,8 @@ function complete(operation: Operation, event: CompleteEvent): void {
   operation.server = event.server ?? null;
   operation.value = event.value ?? operation.value;
   operation.error = event.error ?? null;
+  operation.sqlstate = event.sqlstate ?? null;
+  operation.timedOut = event.timedOut === true;
 }
 
 function keyOf(event: { probe: string; worker: number; op: number }): string {

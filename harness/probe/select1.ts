@@ -7,7 +7,7 @@ import type { ProbeSpec } from "../scenario/schema.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
-import { describeError } from "../connection/errors.ts";
+import { errorFields } from "../connection/errors.ts";
 import type { Session } from "../connection/session.ts";
 import { SERVER_SQL, serverOf } from "./server.ts";
 
@@ -33,7 +33,7 @@ export function select1Probe(spec: Select1Spec): Probe {
           try {
             session = await connections.acquire();
           } catch (error) {
-            return { outcome: "fail", error: describeError(error) };
+            return { outcome: "fail", ...errorFields(error) };
           }
           try {
             const result = await session.query<{ server: string }>(SELECT_1_SQL, [], timeoutMs);
@@ -42,7 +42,7 @@ export function select1Probe(spec: Select1Spec): Probe {
             return { outcome: "ok", node: session.endpoint.node, ...(server ? { server } : {}) };
           } catch (error) {
             await connections.finish(session, true);
-            return { outcome: "fail", node: session.endpoint.node, error: describeError(error) };
+            return { outcome: "fail", node: session.endpoint.node, ...errorFields(error) };
           }
         });
       });

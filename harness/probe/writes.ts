@@ -13,7 +13,7 @@ import type { StartedTopology } from "../targets/types.ts";
 import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
-import { DeadlineError, describeError, isServerError } from "../connection/errors.ts";
+import { DeadlineError, describeError, errorFields, isServerError } from "../connection/errors.ts";
 import { Session } from "../connection/session.ts";
 import { SERVER_SQL, serverOf } from "./server.ts";
 
@@ -71,7 +71,7 @@ export function writesProbe(spec: WritesSpec): Probe {
             session = await connections.acquire();
           } catch (error) {
             // Never reached the server: definitely not written.
-            return { outcome: "fail", error: describeError(error) };
+            return { outcome: "fail", ...errorFields(error) };
           }
           try {
             // No server-side statement_timeout: cancelling a synchronous-replication wait still
@@ -88,7 +88,7 @@ export function writesProbe(spec: WritesSpec): Probe {
             };
           } catch (error) {
             await connections.finish(session, true);
-            return { outcome: writeOutcome(error), node: session.endpoint.node, error: describeError(error) };
+            return { outcome: writeOutcome(error), node: session.endpoint.node, ...errorFields(error) };
           }
         });
       });

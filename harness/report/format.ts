@@ -1,7 +1,7 @@
 /** Small number formatters shared by the renderers: for people, not for machines. */
-import { toRanges } from "../history/events.ts";
-
 import { formatMs } from "../duration.ts";
+import { toRanges } from "../history/events.ts";
+import type { ClientRow } from "./types.ts";
 
 export { formatMs };
 /** The gate's own formatter, so a report shows an actual value as the verdict's reason does. */
@@ -58,4 +58,22 @@ export function formatRatioWithin(
     return text;
   if (upper - lower < 0.00005) return text;
   return `${text} (${(lower * 100).toFixed(2)}–${formatRatio(upper)})`;
+}
+
+/**
+ * One client path in a line: "select1-pgjdbc (pgjdbc; rw, fresh connections): down 5.10 s, served again 6.02 s after the fault,
+ * 3 hung past timeout".
+ */
+export function clientLine(client: ClientRow): string {
+  const extras = [
+    client.hung > 0 ? `${client.hung} hung past timeout` : "",
+    client.readOnly > 0 ? `${client.readOnly} refused read-only` : "",
+  ].filter(Boolean);
+  const recovered =
+    client.recovered === "—"
+      ? ""
+      : client.recovered === "no outage"
+        ? ", no outage after the fault"
+        : `, served again ${client.recovered} after the fault`;
+  return `${client.probe} (${client.driver}; ${client.via}): down ${client.downtime}${recovered}${extras.map((x) => `, ${x}`).join("")}`;
 }

@@ -5,7 +5,7 @@
  */
 import { create } from "xmlbuilder2";
 import type { XMLBuilder } from "xmlbuilder2/lib/interfaces.js";
-import { formatActual } from "./format.ts";
+import { clientLine, formatActual } from "./format.ts";
 import type { ReportModel, Span } from "./types.ts";
 
 export function renderJunit(models: ReportModel | readonly ReportModel[]): string {
@@ -51,6 +51,9 @@ function addSuite(root: XMLBuilder, model: ReportModel, trial: string | null): v
     .ele("property", { name: "verdict", value: run.verdict })
     .up()
     .ele("property", { name: "failover", value: plain(model.headline.outage) });
+  // Each client path, so a CI system shows how every driver fared beside the gates.
+  const properties = suite.first();
+  for (const client of model.clients) properties.ele("property", { name: `client.${client.probe}`, value: clientLine(client) });
   // An errored run says nothing about failover: it is an error, not a failed gate.
   if (run.verdict === "errored" || gates.length === 0) {
     const testcase = suite.ele("testcase", { classname: name, name: "drill ran to completion" });

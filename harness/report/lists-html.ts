@@ -20,11 +20,33 @@ export function renderWarningsHtml({ warnings }: ReportModel, clock: WallClock):
   return `<section><h2>Warnings recorded</h2>${table("warnings", ["at", "level", "message"], rows)}${more(warnings.length)}</section>\n`;
 }
 
-/** With several client probes (direct and through a pooler, say), what each of them went through. */
+/** With several client paths (drivers, direct and through a pooler), what each of them went through, side by side. */
 export function renderClientsHtml({ clients }: ReportModel): string {
   if (clients.length === 0) return "";
-  const head = ["probe", "availability (time)", "operations ok", "ok / fail / info", "downtime", "longest window"];
-  const rows = clients.map((c) => [e(c.probe), c.ratio, c.operationRatio, `${c.ok} / ${c.fail} / ${c.info}`, e(c.downtime), e(c.longest)]);
+  const head = [
+    "probe",
+    "driver",
+    "path",
+    "downtime",
+    "longest window",
+    "served again after the fault",
+    "ok / fail / info",
+    "hung past timeout",
+    "refused read-only",
+    "errors seen",
+  ];
+  const rows = clients.map((c) => [
+    e(c.probe),
+    e(c.driver),
+    e(c.via),
+    e(c.downtime),
+    e(c.longest),
+    e(c.recovered),
+    `${c.ok} / ${c.fail} / ${c.info}`,
+    String(c.hung),
+    String(c.readOnly),
+    c.errors.length > 0 ? c.errors.map(e).join("<br>") : "—",
+  ]);
   return `<section><h2>Clients compared</h2>${table("clients", head, rows)}</section>\n`;
 }
 

@@ -62,18 +62,23 @@ function claimedVsMeasured({ claims }: ReportModel): string {
   ].join("\n");
 }
 
-/** With several client probes (direct and through a pooler, say), what each of them went through. */
+/** With several client paths (drivers, direct and through a pooler), what each of them went through, side by side. */
 function clientsCompared({ clients }: ReportModel): string {
   if (clients.length === 0) return "";
   const rows = clients.map((c) => {
     const counts = `${c.ok} / ${c.fail} / ${c.info}`;
-    return `| ${cell(c.probe)} | ${c.ratio} | ${c.operationRatio} | ${counts} | ${c.downtime} | ${c.longest} |`;
+    const errors = c.errors.length > 0 ? c.errors.join("; ") : "—";
+    return (
+      `| ${cell(c.probe)} | ${cell(c.driver)} | ${cell(c.via)} | ${c.downtime} | ${c.longest} | ${c.recovered} | ${counts} | ${c.hung} | ` +
+      `${c.readOnly} | ${cell(errors)} |`
+    );
   });
   return [
     "### Clients compared",
     "",
-    "| probe | availability (time) | operations ok | ok / fail / info | downtime | longest window |",
-    "|---|---|---|---|---|---|",
+    "| probe | driver | path | downtime | longest window | served again after the fault | ok / fail / info | hung past timeout | " +
+      "refused read-only | errors seen |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

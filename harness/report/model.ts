@@ -5,7 +5,7 @@
  */
 import { ContextBuilder } from "../history/context.ts";
 import type { LogEvent } from "../history/events.ts";
-import type { RunResult } from "../result.ts";
+import type { ClientSummary, RunResult } from "../result.ts";
 import { anatomyAbsence, outageHeadline, withBounds } from "./failover-text.ts";
 import { formatMs, formatMsWithin, formatRatio } from "./format.ts";
 import { headline, keyMetrics } from "./key-metrics.ts";
@@ -93,25 +93,41 @@ function claims(result: RunResult): ReportModel["claims"] {
   return { rows, measured };
 }
 
-/** With several client probes (direct and through a pooler, say), what each of them went through. */
+/**
+ * With several client paths (drivers, direct and through a pooler), what each went through. A result.json written before pgdrill
+ * compared clients has no `clients` section: its probes are listed from availability and downtime alone.
+ */
 function clients(result: RunResult): ClientRow[] {
   const { availability, downtime } = result.metrics;
-  const names = Object.keys(availability.byProbe);
+  const compared = (result.metrics.clients as RunResult["metrics"]["clients"] | undefined)?.probes;
+  const summaries = new Map((compared ?? []).map((summary) => [summary.probe, summary]));
+  const names = compared ? compared.map((summary) => summary.probe) : Object.keys(availability.byProbe);
   if (names.length < 2) return [];
   return names.map((probe) => {
-    const seen = availability.byProbe[probe]!;
+    const seen = availability.byProbe[probe];
     const down = downtime.byProbe[probe];
+    const summary = summaries.get(probe);
     return {
       probe,
-      ratio: formatRatio(seen.ratio),
-      operationRatio: formatRatio(seen.operationRatio),
-      ok: seen.ok,
-      fail: seen.fail,
-      info: seen.info,
+      driver: summary?.driver ?? "node-postgres",
+      via: summary?.via ?? "path not recorded",
+      ok: seen?.ok ?? summary?.ok ?? 0,
+      fail: seen?.fail ?? summary?.fail ?? 0,
+      info: seen?.info ?? summary?.info ?? 0,
       downtime: down ? formatMsWithin(down.totalMs, down.totalLowerMs, down.totalUpperMs) : "n/a",
       longest: formatMs(down?.longestMs ?? null),
+      recovered: recoveredText(summary, result.metrics.failover.faultAtMs),
+      hung: summary?.timedOut ?? 0,
+      readOnly: summary?.readOnlyErrors ?? 0,
+      errors: (summary?.errors ?? []).map((error) => `${error.text} ×${error.count}`),
     };
   });
+}
+
+function recoveredText(summary: ClientSummary | undefined, faultAtMs: number | null): string {
+  if (!summary || faultAtMs === null) return "—";
+  if (summary.recoveredAfterMs === null) return "never";
+  return summary.recoveredAfterMs === 0 ? "no outage" : formatMs(summary.recoveredAfterMs);
 }
 
 /** Marks and manual steps with their time of day, to find them on a dashboard. */

@@ -5,7 +5,7 @@
  */
 import picocolors from "picocolors";
 import type { RunResult, Verdict } from "../result.ts";
-import { formatActual, formatIds, formatMs } from "./format.ts";
+import { clientLine, formatActual, formatIds, formatMs } from "./format.ts";
 import { reportModel } from "./model.ts";
 import type { Span } from "./types.ts";
 
@@ -16,7 +16,7 @@ export interface SummaryOptions {
 /** The summary of a run's result: drawn from its report model, as every report is. */
 export function formatSummary(result: RunResult, options: SummaryOptions): string {
   const c = picocolors.createColors(options.color);
-  const { run, headline: h, gates } = reportModel(result);
+  const { run, headline: h, gates, clients } = reportModel(result);
   const paint: Record<Verdict, (text: string) => string> = { pass: c.green, deviated: c.red, errored: c.yellow };
   // A part set off is red: the terminal's warning colour.
   const text = (span: Span) => (typeof span === "string" ? span : span.bad ? c.red(span.text) : span.text);
@@ -31,6 +31,8 @@ export function formatSummary(result: RunResult, options: SummaryOptions): strin
     `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}${splitBrain}`,
   );
   if (h.lostIds.length > 0) lines.push(`  lost ids: ${formatIds(h.lostIds, 10)}`);
+  // Client stacks compared get a line each; one driver's select1 and writes are the lines above already.
+  if (new Set(clients.map((client) => client.driver)).size > 1) for (const client of clients) lines.push(`  ${clientLine(client)}`);
 
   const passed = gates.filter((gate) => gate.pass).length;
   if (gates.length > 0) lines.push(`  gates ${passed}/${gates.length} passed`);

@@ -157,13 +157,22 @@ export interface ClaimRow {
 
 export interface ClientRow {
   probe: string;
-  ratio: string;
-  operationRatio: string;
+  /** The client stack ("node-postgres", "pgjdbc", …) and its path ("rw, fresh connections"). */
+  driver: string;
+  via: string;
   ok: number;
   fail: number;
   info: number;
   downtime: string;
   longest: string;
+  /** Fault → served again after its last outage: "6.12 s", "no outage", "never", "—" (no fault). */
+  recovered: string;
+  /** Operations abandoned because they hung past their timeout. */
+  hung: number;
+  /** Writes (or reads) a read-only node refused. */
+  readOnly: number;
+  /** Its most frequent errors: "57P01 terminating connection … ×12". */
+  errors: readonly string[];
 }
 
 export interface DowntimeRow {

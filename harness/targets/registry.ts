@@ -47,6 +47,7 @@ const CORE_SECTIONS: { [K in keyof CoreMetrics]: true } = {
   anatomy: true,
   writes: true,
   latency: true,
+  clients: true,
   roles: true,
   splitBrain: true,
 };

@@ -79,7 +79,7 @@ describe("the report model", () => {
     }
     expect(html).toContain("<td>warn</td><td>probes ran &lt;outside&gt; the cluster</td>");
     expect(html).toContain("<td>mark</td><td>deleted the primary pod</td><td>command</td>");
-    expect(html).toMatch(/<td>select1<\/td><td>[\d.]+%<\/td>/);
+    expect(html).toMatch(/<td>select1<\/td><td>node-postgres<\/td><td>path not recorded<\/td>/);
   });
 
   it("says what only the History knows only when it was given", () => {
