@@ -233,6 +233,8 @@ describe("report.html's anatomy of a failover", () => {
       promotedAfterMs: 1500,
       promotedLowerMs: 1400,
       promotedBy: "role probe: standby out of recovery",
+      writableAfterMs: 1500,
+      readOnlyMs: 0,
       newPrimary: "standby",
       detectionMs: 1000,
       promotionMs: 500,
