@@ -97,7 +97,7 @@ export interface AnatomyClient {
    * recovered.
    */
   recoveredAfterMs: number | null;
-  /** Its recovery after the new primary accepted writes (ms): recoveredAfterMs − writableAfterMs, not below 0; null when either is unknown. */
+  /** Its recovery after the new primary accepted writes (ms): recoveredAfterMs − writableAfterMs, not below 0; null if unknown. */
   recoveryMs: number | null;
 }
 

@@ -18,8 +18,8 @@ const SERVER = `${SERVER_SQL} AS server`;
 const WRITABILITY = `current_setting('transaction_read_only') AS read_only, current_setting('in_hot_standby', true) AS hot_standby`;
 /** Timeline and system identifier need pg_control_*() rights, which a managed service's user may lack. */
 const FULL_QUERY =
-  `SELECT pg_is_in_recovery() AS recovery, ${WRITABILITY}, ${SERVER}, (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline, (SELECT ` +
-  `system_identifier::text FROM pg_control_system()) AS system_id`;
+  `SELECT pg_is_in_recovery() AS recovery, ${WRITABILITY}, ${SERVER}, (SELECT timeline_id FROM pg_control_checkpoint()) AS ` +
+  `timeline, (SELECT system_identifier::text FROM pg_control_system()) AS system_id`;
 const BASIC_QUERY = `SELECT pg_is_in_recovery() AS recovery, ${WRITABILITY}, ${SERVER}, NULL::int AS timeline, NULL::text AS system_id`;
 const INSUFFICIENT_PRIVILEGE = "42501";
 
