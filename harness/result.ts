@@ -97,7 +97,7 @@ export interface AnatomyClient {
    * recovered.
    */
   recoveredAfterMs: number | null;
-  /** Its recovery after the promotion (ms): recoveredAfterMs − promotedAfterMs, not below 0; null when either is unknown. */
+  /** Its recovery after the new primary accepted writes (ms): recoveredAfterMs − writableAfterMs, not below 0; null if unknown. */
   recoveryMs: number | null;
 }
 
@@ -129,6 +129,8 @@ export interface RoleChange {
   t: number;
   node: string;
   role: "primary" | "standby" | "unreachable";
+  /** A primary (out of recovery) that did not accept writes yet (`transaction_read_only` on); absent otherwise. */
+  readOnly?: true;
   timeline: number | null;
   /** The server that answered, when the probe learnt it (the node's name may hide a change of server). */
   server?: string;
@@ -218,7 +220,14 @@ export interface CoreMetrics {
     readOnlyErrors: number;
   };
   roles: { changes: RoleChange[] };
-  splitBrain: { detected: boolean; overlapMs: number; windows: Array<{ startMs: number; endMs: number; nodes: string[] }> };
+  /** Two or more nodes writable at once; promoted (out of recovery) but read-only does not count. */
+  splitBrain: {
+    detected: boolean;
+    overlapMs: number;
+    windows: Array<{ startMs: number; endMs: number; nodes: string[] }>;
+    /** Each stretch a node was promoted but read-only (ms since run start; the last runs to the last role sample). */
+    readOnlyPrimaries: Array<{ node: string; startMs: number; endMs: number }>;
+  };
   /**
    * The anatomy of a failover: the outage split into the phases the target lets pgdrill see. All
    * times are ms after the fault (or switchover) that caused the outage; phases are differences.
@@ -242,10 +251,17 @@ export interface CoreMetrics {
     /** The event that showed it, for people: 'action "promote standby" began', 'targetPrimary primary → pending'. */
     detectedBy: string | null;
     /**
-     * Fault → the new primary accepted writes (ms): the role probe's first sample of it out of recovery, else the mechanism's own word
+     * Fault → the new primary was promoted (ms): the role probe's first sample of it out of recovery, else the mechanism's own word
      * (promote ended, currentPrimary changed).
      */
     promotedAfterMs: number | null;
+    /**
+     * Fault → the new primary accepted writes (ms): promotedAfterMs, unless the role probe saw it promoted but read-only, then its
+     * first sample of it writable.
+     */
+    writableAfterMs: number | null;
+    /** How long it was promoted but read-only (ms): writableAfterMs − promotedAfterMs; null when either is unknown. */
+    readOnlyMs: number | null;
     /**
      * The promotion happened after this (ms after the fault): the role probe's previous sample of that node, still in recovery; null when
      * only the mechanism's word is known.
@@ -253,12 +269,12 @@ export interface CoreMetrics {
     promotedLowerMs: number | null;
     promotedBy: string | null;
     newPrimary: string | null;
-    /** Phase lengths (ms): detection = detectedAfterMs; promotion = promoted − detected; client recovery per probe below. */
+    /** Phase lengths (ms): detection = detectedAfterMs; promotion = promoted − detected; read-only; client recovery per probe below. */
     detectionMs: number | null;
     promotionMs: number | null;
     /** Each client path's recovery: fault → the first ok operation after its outage, and its share after the promotion. */
     clients: AnatomyClient[];
-    /** The slowest client path's recovery after the fault, and after the promotion (ms): "all clients were back". */
+    /** The slowest client path's recovery after the fault, and after the new primary accepted writes (ms): "all clients were back". */
     clientsRecoveredAfterMs: number | null;
     clientRecoveryMs: number | null;
   };

@@ -8,13 +8,15 @@
  *   show of its mechanism (its plugin's `mechanism`: cnpg's operator, Patroni's leader key). A
  *   switchover is its own decision: detection is 0. The first of these after the fault counts; none
  *   seen (a managed endpoint, whose provider decides unseen) leaves it null.
- * - Promotion: → the new primary accepted writes: the earlier of the role probe's first sample of
- *   it out of recovery after detection (its completion: it accepted writes by then; the previous
+ * - Promotion: → the new primary was out of recovery: the earlier of the role probe's first sample
+ *   of it out of recovery after detection (its completion: it was promoted by then; the previous
  *   sample, still in recovery, is the lower bound) and the mechanism's own word (the promote
  *   returned, or the target's mechanism said so: cnpg's currentPrimary, Patroni's member role).
+ * - Read-only: → it accepted writes, when the role probe saw it promoted but read-only (pg_auto_failover
+ *   holds a new primary read-only up to its demote timeout): its first writable sample; else 0.
  * - Client recovery, per probe: → the first ok operation that probe invoked after its own outage
  *   began, through its own path (rw or a pooler, fresh connections, a held one, a pool): what a
- *   client of each kind waited. Shown after the promotion (never below 0: the role probe samples on
+ *   client of each kind waited. Shown after the new primary accepted writes (never below 0: the role probe samples on
  *   its own cadence, so a client can be seen back before the probe saw the promotion).
  *
  * Only a failover has an anatomy: with none (the same primary came back, no fault) every figure is
@@ -47,6 +49,8 @@ const emptyAnatomy = (): AnatomyMetrics => ({
   promotedAfterMs: null,
   promotedLowerMs: null,
   promotedBy: null,
+  writableAfterMs: null,
+  readOnlyMs: null,
   newPrimary: null,
   detectionMs: null,
   promotionMs: null,
@@ -92,6 +96,10 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
   const after = (t: number | null | undefined) => (t === null || t === undefined ? null : Math.max(0, t - faultAt));
   const promotedAfterMs = after(promotion?.t);
   const detectedAfterMs = after(detection?.t);
+  // Writable later than promoted only when a sample saw it promoted but read-only; sampling alone makes no read-only phase.
+  const turn = newPrimary === null ? undefined : reading.writable.get(newPrimary)?.find((t) => t.byT >= (detection?.t ?? faultAt));
+  const writableAfterMs = turn?.readOnly && promotedAfterMs !== null ? Math.max(promotedAfterMs, after(turn.byT)!) : promotedAfterMs;
+  const readOnlyMs = writableAfterMs === null || promotedAfterMs === null ? null : writableAfterMs - promotedAfterMs;
 
   const records = new Map((context.runStart?.probes ?? []).map((record) => [record.name, record]));
   const clients: AnatomyClient[] = reading.probes.map(({ name, type, outage }) => {
@@ -101,7 +109,7 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
       type,
       via: clientPath(records.get(name)),
       recoveredAfterMs,
-      recoveryMs: recoveredAfterMs === null || promotedAfterMs === null ? null : Math.max(0, recoveredAfterMs - promotedAfterMs),
+      recoveryMs: recoveredAfterMs === null || writableAfterMs === null ? null : Math.max(0, recoveredAfterMs - writableAfterMs),
     };
   });
   const everyClient = clients.every((client) => client.recoveredAfterMs !== null);
@@ -117,13 +125,15 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
     promotedAfterMs,
     promotedLowerMs: promotion && "afterT" in promotion ? after(promotion.afterT) : null,
     promotedBy: promotion?.by ?? null,
+    writableAfterMs,
+    readOnlyMs,
     newPrimary,
     detectionMs: detectedAfterMs,
     promotionMs: promotedAfterMs === null || detectedAfterMs === null ? null : Math.max(0, promotedAfterMs - detectedAfterMs),
     clients,
     clientsRecoveredAfterMs,
     clientRecoveryMs:
-      clientsRecoveredAfterMs === null || promotedAfterMs === null ? null : Math.max(0, clientsRecoveredAfterMs - promotedAfterMs),
+      clientsRecoveredAfterMs === null || writableAfterMs === null ? null : Math.max(0, clientsRecoveredAfterMs - writableAfterMs),
   };
   const unseen = [
     detection ? null : "no HA decision was recorded (the target's failover is decided where pgdrill cannot see it)",
@@ -157,7 +167,7 @@ function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: str
 }
 
 /**
- * When the new primary accepted writes: the earlier of the role probe's first sample of it out of
+ * When the new primary was promoted: the earlier of the role probe's first sample of it out of
  * recovery and the mechanism's own word (the promote returned, currentPrimary changed, the leader
  * key reached it). Both are moments by which it had happened; the role probe samples on its own
  * cadence (200 ms by default), so the mechanism's word is often the sharper. The role probe's

@@ -73,6 +73,8 @@ export interface OutageReading {
   probes: Array<{ name: string; type: "select1" | "write"; outage: ProbeOutage }>;
   /** Each node's turns from in recovery to primary, as the role probe saw them. */
   promotions: ReadonlyMap<string, readonly Promotion[]>;
+  /** Each node's turns from refusing writes (in recovery, or promoted but read-only) to accepting them. */
+  writable: ReadonlyMap<string, readonly WritableTurn[]>;
 }
 
 /** One probe's outage after the first disruption, as t values (ms since run start); null: not seen. */
@@ -90,6 +92,12 @@ export interface Promotion {
   afterT: number;
   /** Completion of the first sample that saw it as a primary: it accepted writes by then. */
   byT: number;
+}
+
+/** A node seen refusing writes and then accepting them: it became writable between the two samples. */
+export interface WritableTurn extends Promotion {
+  /** The sample before saw it promoted but read-only, so it was promoted earlier than it became writable. */
+  readOnly: boolean;
 }
 
 export const failoverChecker = defineChecker<FailoverMetrics>({
@@ -154,7 +162,7 @@ export function outageFold(context: HistoryContext): { operation: (operation: Op
           },
         ];
       });
-      return { ...read(context, tracker, subject), probes: own, promotions: promotions.byNode };
+      return { ...read(context, tracker, subject), probes: own, promotions: promotions.byNode, writable: promotions.writableByNode };
     },
   };
 }
@@ -380,16 +388,30 @@ class OutageTracker {
   }
 }
 
-/** Follows each node's role samples for the moments it turned from in recovery to primary. */
+/**
+ * Follows each node's role samples for the moments it turned from in recovery to primary, and from
+ * refusing writes to accepting them (the same moments in older histories, whose samples did not
+ * say whether a primary was writable).
+ */
 class PromotionTracker {
   readonly byNode = new Map<string, Promotion[]>();
+  readonly writableByNode = new Map<string, WritableTurn[]>();
   /** Each node's latest sample that saw it in recovery, until a primary sample follows. */
   private readonly inRecovery = new Map<string, number>();
+  /** Each node's latest sample that saw it refuse writes, until a writable sample follows. */
+  private readonly refusing = new Map<string, { t: number; readOnly: boolean }>();
 
   add(operation: CompletedOperation): void {
     const node = operation.node;
     const value = operation.value as RoleValue | null | undefined;
     if (operation.outcome !== "ok" || node === null || typeof value !== "object" || value === null) return;
+    const writable = value.writable ?? value.primary;
+    const refused = this.refusing.get(node);
+    if (!writable) this.refusing.set(node, { t: operation.invokeT, readOnly: value.primary });
+    else if (refused) {
+      this.refusing.delete(node);
+      push(this.writableByNode, node, { node, afterT: refused.t, byT: operation.completeT, readOnly: refused.readOnly });
+    }
     if (!value.primary) {
       this.inRecovery.set(node, operation.invokeT);
       return;
@@ -397,8 +419,12 @@ class PromotionTracker {
     const afterT = this.inRecovery.get(node);
     if (afterT === undefined) return;
     this.inRecovery.delete(node);
-    let list = this.byNode.get(node);
-    if (!list) this.byNode.set(node, (list = []));
-    list.push({ node, afterT, byT: operation.completeT });
+    push(this.byNode, node, { node, afterT, byT: operation.completeT });
   }
+}
+
+function push<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
 }

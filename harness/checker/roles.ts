@@ -1,6 +1,8 @@
 /**
- * Roles over time, from the role probe's samples: each node's answer to "are you in recovery, on
- * which timeline", or unreachable when it did not answer. A change is recorded whenever a node's
+ * Roles over time, from the role probe's samples: each node's answer to "are you in recovery, do you
+ * accept writes, on which timeline", or unreachable when it did not answer. A primary that refuses
+ * writes (promoted, `transaction_read_only` on) is marked `readOnly`; older histories did not ask,
+ * and their primaries count as writable. A change is recorded whenever a node's
  * role or timeline differs from its previous sample; a node's first sample is recorded too, so the
  * list reads as a timeline from the start. A sample is dated by its completion, when the answer
  * was known.
@@ -28,7 +30,7 @@ export const rolesChecker = defineChecker<RolesMetrics>({
 
 /**
  * The role probe's samples folded into changes: a node's first sample, and each sample whose role,
- * timeline or server differs from that node's previous one. A node's samples come in order (one
+ * writability, timeline or server differs from that node's previous one. A node's samples come in order (one
  * at a time per node); the changes of all nodes are put in time order at the end.
  */
 export class RoleTimeline {
@@ -45,6 +47,7 @@ export class RoleTimeline {
       t: operation.completeT,
       node: operation.node,
       role: value === null ? "unreachable" : value.primary ? "primary" : "standby",
+      ...(value?.primary && value.writable === false ? { readOnly: true as const } : {}),
       timeline: value?.timeline ?? null,
       ...(value?.server !== undefined ? { server: value.server } : {}),
     };
@@ -53,7 +56,8 @@ export class RoleTimeline {
     const previous = this.last.get(sample.node);
     // A new server behind the same name is a change too: that is how a managed failover looks.
     const newServer = sample.server !== undefined && previous?.server !== undefined && sample.server !== previous.server;
-    if (!previous || previous.role !== sample.role || previous.timeline !== sample.timeline || newServer) this.found.push(sample);
+    const changed = previous?.role !== sample.role || previous.readOnly !== sample.readOnly || previous.timeline !== sample.timeline;
+    if (changed || newServer) this.found.push(sample);
     this.last.set(sample.node, sample);
   }
 

@@ -1,9 +1,12 @@
 /**
- * Split brain: two or more nodes answering as writable primaries at once. Each node's role sample
- * holds until that node's next sample (its last one until the last role sample of the run); the
- * windows are where two or more distinct nodes' "primary" samples hold together. Sampling makes
- * this coarse, by up to one role interval per edge, which is why `overlapMs` is a metric to gate
- * on rather than a yes/no alone.
+ * Split brain: two or more nodes accepting writes at once. Each node's role sample holds until that
+ * node's next sample (its last one until the last role sample of the run); the windows are where two
+ * or more distinct nodes' writable-primary samples hold together. Sampling makes this coarse, by up
+ * to one role interval per edge, which is why `overlapMs` is a metric to gate on rather than a yes/no
+ * alone. Promoted is not writable: a node out of recovery with `transaction_read_only` on (as
+ * pg_auto_failover keeps a new primary for up to its demote timeout) refuses writes, so two promoted
+ * nodes of which at most one is writable are no split brain; their read-only stretches are listed,
+ * and the check's note names them.
  */
 import type { Metrics, RoleChange } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
@@ -14,22 +17,35 @@ export type SplitBrainMetrics = Metrics["splitBrain"];
 type Window = SplitBrainMetrics["windows"][number];
 
 export const splitBrainChecker = defineChecker<SplitBrainMetrics>({
-  empty: () => ({ detected: false, overlapMs: 0, windows: [] }),
+  empty: () => ({ detected: false, overlapMs: 0, windows: [], readOnlyPrimaries: [] }),
   start() {
     const timeline = new RoleTimeline();
     return {
       operation: (operation: Operation) => timeline.add(operation),
       finish(): CheckerOutput<SplitBrainMetrics> {
         if (timeline.samples === 0) return { valid: "unknown", metrics: splitBrainChecker.empty(), reason: "no role probe in this run" };
-        const windows = overlaps(primaryIntervals(timeline.changes(), timeline.lastSampleT));
+        const changes = timeline.changes();
+        const end = timeline.lastSampleT;
+        const windows = overlaps(intervals(changes, end, (sample) => sample.role === "primary" && !sample.readOnly));
         const overlapMs = windows.reduce((sum, window) => sum + (window.endMs - window.startMs), 0);
-        const metrics = { detected: windows.length > 0, overlapMs, windows };
-        if (!metrics.detected) return { valid: true, metrics };
-        const first = windows[0]!;
+        const readOnly = intervals(changes, end, (sample) => sample.role === "primary" && sample.readOnly === true);
+        const readOnlyPrimaries = readOnly.map(({ node, start, end }) => ({ node, startMs: start, endMs: end }));
+        const metrics = { detected: windows.length > 0, overlapMs, windows, readOnlyPrimaries };
+        if (metrics.detected) {
+          const first = windows[0]!;
+          const reason = `${first.nodes.join(" and ")} were both writable primaries from ${first.startMs} ms (${overlapMs} ms in all)`;
+          return { valid: false, metrics, reason };
+        }
+        const promoted = overlaps(intervals(changes, end, (sample) => sample.role === "primary"));
+        if (promoted.length === 0) return { valid: true, metrics };
+        const first = promoted[0]!;
+        const stretches = readOnlyPrimaries.map((stretch) => `${stretch.node} from ${stretch.startMs} to ${stretch.endMs} ms`).join(", ");
         return {
-          valid: false,
+          valid: true,
           metrics,
-          reason: `${first.nodes.join(" and ")} were both primary from ${first.startMs} ms (${overlapMs} ms in all)`,
+          reason:
+            `no split brain: ${first.nodes.join(" and ")} were both promoted from ${first.startMs} ms, but at most one accepted ` +
+            `writes (read-only: ${stretches})`,
         };
       },
     };
@@ -43,26 +59,27 @@ interface Interval {
 }
 
 /**
- * Per node, the stretches during which its latest sample said "primary", from the role changes
- * (a sample that changed nothing cannot start or end one); the last runs to the last sample.
+ * Per node, the stretches during which its latest sample `holds` (writable, promoted, read-only),
+ * from the role changes (a sample that changed nothing cannot start or end one); the last runs to
+ * the last sample.
  */
-function primaryIntervals(samples: readonly RoleChange[], end: number): Interval[] {
+function intervals(samples: readonly RoleChange[], end: number, holds: (sample: RoleChange) => boolean): Interval[] {
   const open = new Map<string, number>();
-  const intervals: Interval[] = [];
+  const found: Interval[] = [];
   for (const sample of samples) {
     const since = open.get(sample.node);
-    if (sample.role === "primary") {
+    if (holds(sample)) {
       if (since === undefined) open.set(sample.node, sample.t);
     } else if (since !== undefined) {
-      intervals.push({ node: sample.node, start: since, end: sample.t });
+      found.push({ node: sample.node, start: since, end: sample.t });
       open.delete(sample.node);
     }
   }
-  for (const [node, since] of open) intervals.push({ node, start: since, end });
-  return intervals.filter((interval) => interval.end > interval.start);
+  for (const [node, since] of open) found.push({ node, start: since, end });
+  return found.filter((interval) => interval.end > interval.start);
 }
 
-/** Sweeps interval edges; a window is a maximal stretch with two or more nodes primary. */
+/** Sweeps interval edges; a window is a maximal stretch with two or more nodes holding. */
 function overlaps(intervals: Interval[]): Window[] {
   // Ends sort before starts at the same instant: a hand-over at one instant is not an overlap.
   const edges = intervals

@@ -47,6 +47,8 @@ const everyGateMetricIsNumeric: { [M in CoreGateMetric]: IsNumericMetric<AtPath<
   "anatomy.detectedAfterMs": true,
   "anatomy.promotedAfterMs": true,
   "anatomy.promotionMs": true,
+  "anatomy.writableAfterMs": true,
+  "anatomy.readOnlyMs": true,
   "anatomy.clientsRecoveredAfterMs": true,
   "anatomy.clientRecoveryMs": true,
   "downtime.totalMs": true,

@@ -27,8 +27,11 @@ const CORE_GATE_METRICS = {
     "a failover's detection: fault start → the HA mechanism acted (pgdrill's promote, the operator's targetPrimary, the HA " +
     "manager's leader change) (ms); not measured without a failover",
   "anatomy.promotedAfterMs":
-    "fault start → the new primary accepted writes (the role probe saw it out of recovery, else the mechanism's word) (ms)",
-  "anatomy.promotionMs": "a failover's promotion phase: the HA mechanism acted → the new primary accepted writes (ms)",
+    "fault start → the new primary was promoted (the role probe saw it out of recovery, else the mechanism's word) (ms)",
+  "anatomy.promotionMs": "a failover's promotion phase: the HA mechanism acted → the new primary was out of recovery (ms)",
+  "anatomy.writableAfterMs":
+    "fault start → the new primary accepted writes: later than its promotion when the role probe saw it read-only (ms)",
+  "anatomy.readOnlyMs": "how long the new primary was promoted but read-only (transaction_read_only on), 0 when not seen (ms)",
   "anatomy.clientsRecoveredAfterMs": "fault start → every probe's clients were served again, the slowest path's (ms)",
   "anatomy.clientRecoveryMs":
     "a failover's client-recovery phase: the new primary accepted writes → every probe's clients were served again (ms)",

@@ -9,16 +9,26 @@ import type { AnatomyClient, Metrics } from "../result.ts";
 import { escapeHtml as e, swatch } from "./html-parts.ts";
 import type { ReportModel } from "./types.ts";
 
-export const ANATOMY_COLORS = { detection: "#ff7f0e", promotion: "#1f77b4", recovery: "#2ca02c" } as const;
+export const ANATOMY_COLORS = { detection: "#ff7f0e", promotion: "#1f77b4", readOnly: "#9467bd", recovery: "#2ca02c" } as const;
 type Phase = keyof typeof ANATOMY_COLORS;
-const PHASE_LABELS: Record<Phase, string> = { detection: "detection", promotion: "promotion", recovery: "client recovery" };
+const PHASE_LABELS: Record<Phase, string> = {
+  detection: "detection",
+  promotion: "promotion",
+  readOnly: "promoted but read-only",
+  recovery: "client recovery",
+};
 
-/** A bar's segments (ms), null where the phase's edge was not observed (drawn as nothing, said as n/a). */
-export function anatomySegments(anatomy: Metrics["anatomy"], client: AnatomyClient): Record<Phase, number | null> {
-  return { detection: anatomy.detectionMs, promotion: anatomy.promotionMs, recovery: client.recoveryMs };
+/**
+ * A bar's segments (ms), null where the phase's edge was not observed (drawn as nothing, said as n/a);
+ * the read-only phase only when the new primary was seen refusing writes (a result analysed before
+ * pgdrill asked has none).
+ */
+export function anatomySegments(anatomy: Metrics["anatomy"], client: AnatomyClient): Partial<Record<Phase, number | null>> {
+  const readOnly = anatomy.readOnlyMs ? { readOnly: anatomy.readOnlyMs } : {};
+  return { detection: anatomy.detectionMs, promotion: anatomy.promotionMs, ...readOnly, recovery: client.recoveryMs };
 }
 
-const total = (segments: Record<Phase, number | null>) =>
+const total = (segments: Partial<Record<Phase, number | null>>) =>
   Object.values(segments).reduce<number>((sum, ms) => sum + Math.max(0, ms ?? 0), 0);
 
 export function renderAnatomyHtml(model: ReportModel): string {
@@ -29,8 +39,9 @@ export function renderAnatomyHtml(model: ReportModel): string {
   // One scale for every bar: the longest path fills the width, the others show how much sooner they were back.
   const scaleMs = Math.max(1, ...bars.map((bar) => total(bar.segments)));
   const rows = bars.map(({ client, segments }) => {
-    const parts = (Object.keys(ANATOMY_COLORS) as Phase[]).map((phase) => {
-      const ms = segments[phase];
+    const phases = (Object.keys(ANATOMY_COLORS) as Phase[]).filter((phase) => phase in segments);
+    const parts = phases.map((phase) => {
+      const ms = segments[phase] ?? null;
       const width = ((Math.max(0, ms ?? 0) / scaleMs) * 100).toFixed(2);
       const title = `${PHASE_LABELS[phase]}: ${formatMs(ms)}`;
       return (
@@ -38,8 +49,8 @@ export function renderAnatomyHtml(model: ReportModel): string {
         `height: 100%; width: ${width}%; background: ${ANATOMY_COLORS[phase]};"></span>`
       );
     });
-    const figures = (Object.keys(ANATOMY_COLORS) as Phase[])
-      .map((phase) => `${swatch(ANATOMY_COLORS[phase])}${e(PHASE_LABELS[phase])} ${e(formatMs(segments[phase]))}`)
+    const figures = phases
+      .map((phase) => `${swatch(ANATOMY_COLORS[phase])}${e(PHASE_LABELS[phase])} ${e(formatMs(segments[phase] ?? null))}`)
       .join(" · ");
     return (
       `<div class="anatomy-client" data-probe="${e(client.probe)}">
@@ -55,6 +66,7 @@ export function renderAnatomyHtml(model: ReportModel): string {
     `mechanism: ${anatomy.mechanism ?? "unknown"}`,
     `detected by: ${anatomy.detectedBy ?? "not observed"}`,
     `promoted by: ${anatomy.promotedBy ?? "not observed"}${anatomy.newPrimary ? ` (${anatomy.newPrimary})` : ""}`,
+    ...(anatomy.readOnlyMs ? [`writable ${formatMs(anatomy.readOnlyMs)} after its promotion`] : []),
   ].join(" · ");
   const after =
     anatomy.faultLabel === null
@@ -65,7 +77,8 @@ export function renderAnatomyHtml(model: ReportModel): string {
     `<div id="anatomy">
 <p class="anatomy-mechanism">${e(mechanism)}</p>
 <p class="meta">Each bar runs from the fault${e(after)}: detection (until the HA mechanism acted), promotion (until the ` +
-    `new primary accepted writes), then that client's own recovery; one scale, ${e(formatMs(scaleMs))} the longest.</p>
+    `new primary was out of recovery), ${anatomy.readOnlyMs ? "promoted but read-only (until it accepted writes), " : ""}` +
+    `then that client's own recovery; one scale, ${e(formatMs(scaleMs))} the longest.</p>
 ${clients}
 </div>`
   );

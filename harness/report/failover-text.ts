@@ -30,9 +30,9 @@ export function outageHeadline({ failover, recovery }: Outage): string {
 }
 
 /**
- * "1.16 s +0/−50.0 ms": the time measured to the first acknowledged write (the latest writes can have
- * become possible), and how much earlier they may have (the last refused write was sent then). Just
- * the time when the bounds agree or are unknown.
+ * "1.16 s +0/−50.0 ms": the time measured to the first acknowledged write (writes were possible by
+ * then), and how much earlier they may have become possible (not before the last refused write was
+ * sent). Just the time when the bounds agree or are unknown.
  */
 export function withBounds(latencyMs: number | null, lowerMs: number | null, upperMs: number | null): string {
   // The same notation as downtime's; a failover's upper bound is its measured time, so it reads "+0/−x".
@@ -67,7 +67,8 @@ export function recoveryDetail({ failover, recovery }: Outage): string {
 
 /**
  * report.md's anatomy line: "detection 1.00 s (pgdrill's promote) → promotion 152 ms → clients: writes
- * 108 ms (rw, a held connection), pooled 453 ms (pooler, fresh connections)"; null without a failover.
+ * 108 ms (rw, a held connection), pooled 453 ms (pooler, fresh connections)", with "→ read-only 30.0 s"
+ * after the promotion when the new primary refused writes that long; null without a failover.
  */
 export function anatomyLine(anatomy: Metrics["anatomy"]): string | null {
   if (!anatomy.observed) return null;
@@ -79,6 +80,8 @@ export function anatomyLine(anatomy: Metrics["anatomy"]): string | null {
       : anatomy.promotedAfterMs !== null
         ? `promoted after ${formatMs(anatomy.promotedAfterMs)}`
         : "promotion not seen";
+  // Promoted is not writable: pg_auto_failover holds a new primary read-only up to its demote timeout.
+  const readOnly = anatomy.readOnlyMs ? ` → read-only ${formatMs(anatomy.readOnlyMs)}` : "";
   const clients = anatomy.clients.map((client) => {
     const time =
       client.recoveryMs !== null
@@ -88,7 +91,7 @@ export function anatomyLine(anatomy: Metrics["anatomy"]): string | null {
           : "never";
     return `${client.probe} ${time} (${client.via})`;
   });
-  return `${detection} → ${promotion} → clients: ${clients.length > 0 ? clients.join(", ") : "none"}`;
+  return `${detection} → ${promotion}${readOnly} → clients: ${clients.length > 0 ? clients.join(", ") : "none"}`;
 }
 
 /** Why there is nothing to draw, for people: the result's own words on the outage when it has them. */
@@ -112,5 +115,5 @@ export function anatomyAbsence(result: RunResult): string {
 
 /** The footnote the error bars need once per report. */
 export const BOUNDS_NOTE =
-  "Failover and recovery times run from the fault to the first acknowledged write after the outage, the latest writes can " +
-  "have become possible again; −x is how much earlier they may have: the last refused write was sent then.";
+  "Failover and recovery times run from the fault to the first acknowledged write after the outage (+0: writes were possible " +
+  "by then). Writes may have become possible up to x earlier (−x), but not before the last refused write was sent.";

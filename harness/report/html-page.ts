@@ -93,7 +93,7 @@ export async function renderHtml(model: ReportModel): Promise<string> {
   const windows = table("downtime", ["probe", "from", "to", "duration", "failed operations", "slow operations"], windowRows);
   const changes = model.roleChanges
     .slice(0, 50)
-    .map((c) => [relativeCell(clock, c.t), e(c.node), e(c.role), String(c.timeline ?? ""), e(c.server ?? "")]);
+    .map((c) => [relativeCell(clock, c.t), e(c.node), e(c.label), String(c.timeline ?? ""), e(c.server ?? "")]);
   const roleRows = table("roles", ["at", "node", "role", "timeline", "server"], changes);
   const checkRows = model.checks.map((check) => [e(check.name), e(String(check.valid)), e(check.reason ?? "")]);
   const checks = table("checks", ["checker", "valid", "note"], checkRows);

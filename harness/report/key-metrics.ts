@@ -5,6 +5,7 @@
 import type { RunResult } from "../result.ts";
 import { targetPlugin } from "../targets/registry.ts";
 import { anatomyLine, BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail } from "./failover-text.ts";
+import { heavyFindings } from "./findings.ts";
 import { formatCount, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
 import type { Headline, ReportModel, Row } from "./types.ts";
 
@@ -34,11 +35,22 @@ export function keyMetrics(result: RunResult): ReportModel["keyMetrics"] {
     { label: "writes", value: written },
     { label: "lost acknowledged writes", value: lost === null ? "n/a (no final read)" : lostText },
     { label: "latency (ok operations)", value: latency.count === 0 ? "n/a" : `${percentiles} (${latency.count} ops)` },
-    { label: "split brain", value: splitBrain.detected ? [{ text: "detected", strong: true, bad: true }, overlap] : "none seen" },
+    { label: "split brain", value: splitBrain.detected ? [{ text: "detected", strong: true, bad: true }, overlap] : noSplitBrain(result) },
     ...(targetPlugin(result.target)?.reportRows?.(result.metrics) ?? []),
   ];
   const bounded = recovery.latencyLowerMs !== null && recovery.latencyUpperMs !== null && recovery.latencyUpperMs > recovery.latencyLowerMs;
   return { rows, note: bounded ? BOUNDS_NOTE : null };
+}
+
+/** "none seen", and the nodes that were promoted but read-only, which are not one: "pg2 promoted at 1.20 s but read-only until 31.2 s". */
+function noSplitBrain(result: RunResult): string {
+  // A result.json analysed before the role probe asked whether a primary is writable has no such list.
+  const readOnly = result.metrics.splitBrain.readOnlyPrimaries ?? [];
+  if (readOnly.length === 0) return "none seen";
+  const stretches = readOnly.map(
+    (stretch) => `${stretch.node} promoted at ${formatMs(stretch.startMs)} but read-only until ${formatMs(stretch.endMs)}`,
+  );
+  return `none seen (${stretches.join("; ")})`;
 }
 
 /** The share of time served, its range, and the operation count beside it. */
@@ -50,7 +62,7 @@ function availabilityText(result: RunResult): string {
 }
 
 export function headline(result: RunResult): Headline {
-  const { availability, downtime, failover, recovery, writes, latency, splitBrain } = result.metrics;
+  const { availability, downtime, failover, recovery, writes, latency } = result.metrics;
   const lost = writes.lostAcknowledged;
   return {
     availability: formatRatio(availability.ratio),
@@ -62,7 +74,7 @@ export function headline(result: RunResult): Headline {
     unknown: writes.unknown,
     lost: lost === null ? "n/a" : { text: String(lost), bad: lost > 0 },
     p99: formatMs(latency.p99Ms),
-    splitBrain: splitBrain.detected ? { text: `split brain ${formatMs(splitBrain.overlapMs)}`, bad: true } : null,
     lostIds: writes.lostIds,
+    findings: heavyFindings(result.metrics),
   };
 }

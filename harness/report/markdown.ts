@@ -83,10 +83,14 @@ function clientsCompared({ clients }: ReportModel): string {
   ].join("\n");
 }
 
-/** The heading, the one-sentence summary when the History was at hand, and the run's facts. */
-function header({ run, sentence }: ReportModel): string {
+/**
+ * The heading, the one-sentence summary when the History was at hand, the heavy findings (set off:
+ * a run without gates passes whatever it saw), and the run's facts.
+ */
+function header({ run, sentence, headline }: ReportModel): string {
   const lines = [`## ${VERDICT_MARK[run.verdict]} ${cell(run.scenario)}: ${run.verdict}`];
   if (sentence !== null) lines.push("", sentence);
+  if (headline.findings.length > 0) lines.push("", `**Whatever the gates say:** ${cell(headline.findings.join("; "))}.`);
   if (run.reason) lines.push("", `**Why:** ${run.reason}`);
   const completeness = run.complete ? "" : " · **incomplete history**";
   lines.push(
@@ -156,7 +160,7 @@ function roleChanges({ roleChanges: changes }: ReportModel): string {
   const rows = changes
     .slice(0, MAX_ROLE_CHANGES)
     .map(
-      (change) => `| ${formatMs(change.t)} | ${cell(change.node)} | ${change.role} | ${change.timeline ?? ""} | ${change.server ?? ""} |`,
+      (change) => `| ${formatMs(change.t)} | ${cell(change.node)} | ${change.label} | ${change.timeline ?? ""} | ${change.server ?? ""} |`,
     );
   const more = changes.length > MAX_ROLE_CHANGES ? [`\n… and ${changes.length - MAX_ROLE_CHANGES} more in result.json`] : [];
   return ["### Role changes", "", "| at | node | role | timeline | server |", "|---|---|---|---|---|", ...rows, ...more].join("\n");

@@ -52,7 +52,7 @@ export function reportModel(result: RunResult, context?: ReportContext): ReportM
       stalls: w.stalls,
     })),
     lostWrites: lost ? { count: lost, node: metrics.writes.finalReadNode, ids: metrics.writes.lostIds } : null,
-    roleChanges: metrics.roles.changes,
+    roleChanges: metrics.roles.changes.map((change) => ({ ...change, label: change.readOnly ? "primary (read-only)" : change.role })),
     marks: context ? marks(context) : [],
     warnings: (context?.history.events ?? []).filter((event): event is LogEvent => event.kind === "log" && event.level !== "info"),
     checks: Object.entries(result.checks).map(([name, check]) => ({ name, ...check })),

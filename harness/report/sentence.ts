@@ -2,12 +2,15 @@
  * The one sentence at the top of a report: what was done, what clients saw, whether the primary
  * moved, and whether an acknowledged write was lost, e.g. "pause primary for 3.00 s: clients were
  * down 2.98 s (select1); no failover: recovered on the same primary in 3.03 s; no acknowledged write
- * lost." Read from the result and the History's faults, so a re-analysed run gets it too.
+ * lost." Read from the result and the History's faults, so a re-analysed run gets it too. Writes
+ * far longer down than the headline probe are named, and a heavy finding (findings.ts) is said
+ * whatever the gates say: a split brain first, a probe that never recovered last.
  */
 import { formatMs } from "../duration.ts";
 import type { HistoryContext } from "../history/context.ts";
 import type { RunResult } from "../result.ts";
 import { outageHeadline } from "./failover-text.ts";
+import { heavyFindings, writesFarLonger } from "./findings.ts";
 
 export function runSentence(result: RunResult, history: HistoryContext): string {
   const { downtime, availability, writes } = result.metrics;
@@ -18,9 +21,13 @@ export function runSentence(result: RunResult, history: HistoryContext): string 
       : downtime.totalMs === 0
         ? `clients saw no downtime (${availability.probe})`
         : `clients were down ${formatMs(downtime.totalMs)} (${availability.probe})`;
+  const writesDown = writesFarLonger(result.metrics, writeProbes(history, result));
   const headline = outageHeadline(result.metrics);
+  const findings = heavyFindings(result.metrics);
+  const split = findings.filter((finding) => finding.startsWith("split brain"));
+  const never = findings.filter((finding) => finding.includes("never recovered"));
   // "No fault injected: …; no fault injected" says it once.
-  const parts = headline === done ? [seen] : [seen, headline];
+  const parts = [...split, writesDown ? `${seen}, but ${writesDown}` : seen, ...(headline === done ? [] : [headline])];
   if (writes.attempted > 0) {
     parts.push(
       writes.lostAcknowledged === null
@@ -30,8 +37,16 @@ export function runSentence(result: RunResult, history: HistoryContext): string 
           : `${writes.lostAcknowledged} acknowledged write${writes.lostAcknowledged === 1 ? "" : "s"} lost`,
     );
   }
+  parts.push(...never);
   const sentence = `${done}: ${parts.join("; ")}.`;
   return sentence.charAt(0).toUpperCase() + sentence.slice(1);
+}
+
+/** The writes probes, by their run-start record; histories older than that record name theirs "writes". */
+function writeProbes(history: HistoryContext, result: RunResult): string[] {
+  const probes = history.runStart?.probes;
+  if (probes) return probes.filter((probe) => probe.type === "write").map((probe) => probe.name);
+  return "writes" in result.metrics.downtime.byProbe ? ["writes"] : [];
 }
 
 /** "pause primary for 3.00 s, then kill primary": each fault that took, with how long it held when it healed. */

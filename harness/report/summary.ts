@@ -1,7 +1,7 @@
 /**
- * The few lines printed at the end of `pgdrill run`: verdict, the model's headline, and any failed
- * gate. Colour is the caller's decision (TTY, NO_COLOR); with `color: false` the text has no escape
- * codes at all.
+ * The few lines printed at the end of `pgdrill run`: verdict, the model's headline, its heavy
+ * findings (whatever the gates say), and any failed gate. Colour is the caller's decision (TTY,
+ * NO_COLOR); with `color: false` the text has no escape codes at all.
  */
 import picocolors from "picocolors";
 import type { RunResult, Verdict } from "../result.ts";
@@ -25,12 +25,13 @@ export function formatSummary(result: RunResult, options: SummaryOptions): strin
   const lines = [`${verdict} ${c.bold(run.scenario)} ${c.dim(`run ${run.runId}, ${formatMs(run.durationMs)}`)}`];
   // A deviated run's reason lists the failed gates, which are printed below one per line.
   if (run.reason && run.verdict !== "deviated") lines.push(`  ${paint[run.verdict](run.reason)}`);
-  const splitBrain = h.splitBrain ? ` · ${text(h.splitBrain)}` : "";
   lines.push(
     `  availability ${h.availability} of the time (${h.operations} of operations) · downtime ${h.downtime} · ${text(h.outage)}`,
-    `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}${splitBrain}`,
+    `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}`,
   );
   if (h.lostIds.length > 0) lines.push(`  lost ids: ${formatIds(h.lostIds, 10)}`);
+  // Said whatever the gates say: a run without gates passes whatever it saw.
+  for (const finding of h.findings) lines.push(`  ${c.red("!")} ${c.red(finding)}`);
   // Client stacks compared get a line each; one driver's select1 and writes are the lines above already.
   if (new Set(clients.map((client) => client.driver)).size > 1) for (const client of clients) lines.push(`  ${clientLine(client)}`);
 

@@ -58,8 +58,8 @@ export function renderTrialsMarkdown(trials: TrialsResult): string {
     `Gates are judged on the ${trials.statistic === "worst" ? "worst trial" : trials.statistic} across trials.`,
     "",
     `${capitalise(failoverCount(trials))}. Failover latency is measured only then; recovery (fault → first acknowledged ` +
-      `write after the outage, whoever served it) in every trial that recovered. Their statistics carry the error bars of the ` +
-      `trial they picked: −x is how much earlier writes may have become possible.`,
+      `write after the outage, whoever served it) in every trial that recovered. Each statistic carries the error bars of the ` +
+      `trial it picked: writes may have become possible up to x earlier (−x) than the time shown.`,
     "",
     "## Distributions",
     "",

@@ -6,7 +6,7 @@
  */
 import type { HistoryContext } from "../history/context.ts";
 import type { LogEvent } from "../history/events.ts";
-import type { CheckOutcome, Metrics, RunResult } from "../result.ts";
+import type { CheckOutcome, Metrics, RoleChange, RunResult } from "../result.ts";
 import type { ReportRow, ReportSpan } from "../targets/plugin.ts";
 
 export type ReportFormat = "json" | "markdown" | "junit" | "html";
@@ -101,7 +101,8 @@ export interface ReportModel {
   readonly downtime: readonly DowntimeRow[];
   /** Null when nothing was lost (or it is unknown). */
   readonly lostWrites: { readonly count: number; readonly node: string | null; readonly ids: readonly number[] } | null;
-  readonly roleChanges: RunResult["metrics"]["roles"]["changes"];
+  /** Each role change, with its role as said: "primary", "primary (read-only)", "standby", "unreachable". */
+  readonly roleChanges: ReadonlyArray<RoleChange & { readonly label: string }>;
   /** Marks and manual steps, with the time of day; empty without the History. */
   readonly marks: ReadonlyArray<OperatorMoment & { readonly timeOfDay: string | null }>;
   /** The run's own warnings and errors (its log events above info); empty without the History. */
@@ -130,9 +131,9 @@ export interface Headline {
   unknown: number;
   lost: Span;
   p99: string;
-  /** Set off; null when none was seen. */
-  splitBrain: Span | null;
   lostIds: readonly number[];
+  /** Two writable primaries, lost acknowledged writes, a probe that never recovered: said whatever the gates say (findings.ts). */
+  findings: readonly string[];
 }
 
 export interface GateRow {

@@ -71,6 +71,31 @@ describe("failover anatomy", () => {
     expect(metrics.clientRecoveryMs).toBe(2505 - 2102);
   });
 
+  it("tells promoted from writable when the role probe saw the new primary read-only, and times clients from writable", () => {
+    const builder = healthy().fault(950, "kill primary");
+    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
+    // Out of recovery at 2102, still read-only at 2302, writable by 2402 (pg_auto_failover's demote timeout, shortened).
+    builder.role(2000, "standby", "standby").role(2100, "standby", "read-only", 2).role(2300, "standby", "read-only", 2);
+    builder.role(2400, "standby", "writable", 2);
+    const events = outage(builder, 2450, 2150).end(3000).events;
+
+    const { metrics } = anatomyChecker.check(events);
+    expect(metrics).toMatchObject({ newPrimary: "standby", promotedAfterMs: 1152, writableAfterMs: 2402 - 950, readOnlyMs: 300 });
+    // Writes came back at 2510, 108 ms after the writable sample; the pooled select1 was back while it was read-only: 0 after.
+    expect(metrics.clients.map((client) => [client.probe, client.recoveryMs])).toEqual([
+      ["writes", 2510 - 2402],
+      ["pooled", 0],
+    ]);
+  });
+
+  it("has no read-only phase when the new primary was writable as soon as it was seen promoted", () => {
+    const builder = healthy().fault(950, "kill primary");
+    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
+    builder.role(2000, "standby", "standby").role(2100, "standby", "writable", 2);
+    const { metrics } = anatomyChecker.check(outage(builder, 2150, 2150).end(3000).events);
+    expect(metrics).toMatchObject({ promotedAfterMs: 1152, writableAfterMs: 1152, readOnlyMs: 0 });
+  });
+
   it("takes the mechanism's word for the promotion when it came before the role probe's next sample", () => {
     const builder = healthy().fault(950, "kill primary");
     push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });

@@ -39,7 +39,7 @@ describe("split-brain checker", () => {
   it("finds nothing when one primary hands over to the next", () => {
     const { valid, metrics } = splitBrainChecker.check(sequential);
     expect(valid).toBe(true);
-    expect(metrics).toEqual({ detected: false, overlapMs: 0, windows: [] });
+    expect(metrics).toEqual({ detected: false, overlapMs: 0, windows: [], readOnlyPrimaries: [] });
   });
 
   it("detects two primaries whose samples overlap, and measures the overlap", () => {
@@ -56,8 +56,13 @@ describe("split-brain checker", () => {
       .end(1000).events;
     const { valid, metrics, reason } = splitBrainChecker.check(events);
     expect(valid).toBe(false);
-    expect(metrics).toEqual({ detected: true, overlapMs: 300, windows: [{ startMs: 302, endMs: 602, nodes: ["primary", "standby"] }] });
-    expect(reason).toMatch(/primary and standby were both primary from 302 ms/);
+    expect(metrics).toEqual({
+      detected: true,
+      overlapMs: 300,
+      windows: [{ startMs: 302, endMs: 602, nodes: ["primary", "standby"] }],
+      readOnlyPrimaries: [],
+    });
+    expect(reason).toMatch(/primary and standby were both writable primaries from 302 ms/);
   });
 
   it("does not count a hand-over at the same instant as an overlap", () => {
@@ -69,5 +74,58 @@ describe("split-brain checker", () => {
       .role(200, "standby", "primary", 2)
       .end(300).events;
     expect(splitBrainChecker.check(events).metrics.detected).toBe(false);
+  });
+
+  // pg_auto_failover's promotion: the new primary is out of recovery but read-only for up to its demote timeout.
+  const promotedReadOnly = history()
+    .start()
+    .role(0, "primary", "writable", 1)
+    .role(100, "standby", "standby", 1)
+    .role(200, "primary", "writable", 1)
+    .role(300, "standby", "read-only", 2) // promoted, refuses writes
+    .role(400, "primary", "writable", 1)
+    .role(500, "standby", "read-only", 2)
+    .role(600, "primary", "down")
+    .role(700, "standby", "writable", 2)
+    .role(800, "standby", "writable", 2)
+    .end(1000).events;
+
+  it("does not call two promoted nodes a split brain when only one accepts writes, and names the read-only one", () => {
+    const { valid, metrics, reason } = splitBrainChecker.check(promotedReadOnly);
+    expect(valid).toBe(true);
+    expect(metrics).toEqual({
+      detected: false,
+      overlapMs: 0,
+      windows: [],
+      readOnlyPrimaries: [{ node: "standby", startMs: 302, endMs: 702 }],
+    });
+    expect(reason).toBe(
+      "no split brain: primary and standby were both promoted from 302 ms, but at most one accepted writes (read-only: standby from 302 to 702 ms)",
+    );
+  });
+
+  it("detects two writable primaries as a split brain", () => {
+    const events = history()
+      .start()
+      .role(0, "primary", "writable", 1)
+      .role(100, "standby", "read-only", 2)
+      .role(200, "standby", "writable", 2) // writable while the old primary still is
+      .role(300, "primary", "writable", 1)
+      .role(400, "primary", "standby", 2)
+      .role(500, "standby", "writable", 2)
+      .end(600).events;
+    const { valid, metrics } = splitBrainChecker.check(events);
+    expect(valid).toBe(false);
+    expect(metrics.windows).toEqual([{ startMs: 202, endMs: 402, nodes: ["primary", "standby"] }]);
+    expect(metrics.readOnlyPrimaries).toEqual([{ node: "standby", startMs: 102, endMs: 202 }]);
+  });
+
+  it("records a primary turning writable as a role change, marked read-only before", () => {
+    const { metrics } = rolesChecker.check(promotedReadOnly);
+    expect(metrics.changes.filter((change) => change.node === "standby")).toEqual([
+      { t: 102, node: "standby", role: "standby", timeline: 1 },
+      { t: 302, node: "standby", role: "primary", readOnly: true, timeline: 2 },
+      { t: 702, node: "standby", role: "primary", timeline: 2 },
+    ]);
   });
 });

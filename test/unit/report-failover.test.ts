@@ -38,7 +38,7 @@ describe("failover or recovery, in the reports", () => {
   it("report.md puts only a real failover beside the claim, with its error bar", () => {
     const killed = renderMarkdown(reportModel(deviatedResult()));
     expect(killed).toContain("| Manual streaming replication | manual | varies | **770.0 ms +0/−220.0 ms** |");
-    expect(killed).toContain("−x is how much earlier they may have");
+    expect(killed).toContain("Writes may have become possible up to x earlier (−x), but not before the last refused write was sent.");
 
     const paused = renderMarkdown(reportModel(pausedResult()));
     expect(paused).toContain("| failover | none: recovered on the same primary (primary) in 2.08 s |");

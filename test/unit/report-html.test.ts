@@ -233,6 +233,8 @@ describe("report.html's anatomy of a failover", () => {
       promotedAfterMs: 1500,
       promotedLowerMs: 1400,
       promotedBy: "role probe: standby out of recovery",
+      writableAfterMs: 1500,
+      readOnlyMs: 0,
       newPrimary: "standby",
       detectionMs: 1000,
       promotionMs: 500,
@@ -262,7 +264,18 @@ describe("report.html's anatomy of a failover", () => {
     expect(html).toContain("promotion 500.0 ms");
     expect(html).toContain("client recovery 2.50 s");
     expect(html).toContain("mechanism: pgdrill · detected by: action &quot;promote standby&quot; began · promoted by: role probe: standby out of recovery (standby)");
-    for (const colour of Object.values(ANATOMY_COLORS)) expect(html).toContain(`background: ${colour};`);
+    for (const [phase, colour] of Object.entries(ANATOMY_COLORS)) {
+      if (phase === "readOnly") expect(html).not.toContain(colour); // no read-only phase seen: none drawn
+      else expect(html).toContain(`background: ${colour};`);
+    }
+  });
+
+  it("draws a read-only phase between the promotion and the client's recovery when the new primary refused writes", () => {
+    const client = { probe: "writes", type: "write" as const, via: "rw, fresh connections", recoveredAfterMs: 3000, recoveryMs: 500 };
+    const html = renderAnatomyHtml(reportModel(withAnatomy({ writableAfterMs: 2500, readOnlyMs: 1000, clients: [client] })));
+    expect(segments(html, "writes")).toEqual([["detection", "1000", 33.33], ["promotion", "500", 16.67], ["readOnly", "1000", 33.33], ["recovery", "500", 16.67]]);
+    expect(html).toContain("promoted but read-only 1.00 s");
+    expect(html).toContain("writable 1.00 s after its promotion");
   });
 
   it("draws an unobserved phase as nothing, said as n/a", () => {

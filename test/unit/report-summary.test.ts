@@ -11,6 +11,7 @@ describe("terminal summary", () => {
       "  availability 58.75% of the time (84.62% of operations) · downtime 702.0 ms +98.5 ms/−200.0 ms · failover 770.0 ms → standby",
       "  writes 11 acknowledged, 1 unknown, lost 1 · p99 20.0 ms",
       "  lost ids: 3",
+      "  ! 1 acknowledged write lost",
       "  gates 1/3 passed",
       "  ✗ writes.lostAcknowledged == 0 (actual 1)",
       "  ✗ availability.ratio >= 0.9 (actual 0.5875)",
