@@ -5,6 +5,7 @@
  */
 import { toMs } from "../duration.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
+import { probeName } from "../scenario/probes.ts";
 import type { Clock } from "../clock.ts";
 import { roundMs } from "../clock.ts";
 import type { CompleteEvent, OpType, ProbeRecord } from "../history/events.ts";
@@ -34,7 +35,7 @@ export interface Probe {
 /** The settings every probe kind shares, in milliseconds; the name defaults to the kind. */
 export function probeSettings(spec: ProbeSpec) {
   return {
-    name: spec.name ?? spec.kind,
+    name: probeName(spec),
     everyMs: toMs(spec.every),
     timeoutMs: toMs(spec.timeout),
     connectTimeoutMs: toMs(spec.connectTimeout),
@@ -49,7 +50,7 @@ export function probeRecord(spec: ProbeSpec): ProbeRecord {
   const record: ProbeRecord = { name, type: OP_TYPES[spec.kind], everyMs, timeoutMs };
   if (spec.kind === "role") return record;
   if (spec.slo !== undefined) record.sloMs = toMs(spec.slo);
-  return { ...record, endpoint: spec.endpoint, connection: spec.connection };
+  return { ...record, endpoint: spec.endpoint, connection: spec.connection, driver: spec.driver };
 }
 
 export interface LoopOptions {
