@@ -20,6 +20,8 @@ export interface ProbeContext {
   until: number;
   /** Aborts the loop early (interrupt, or a failed steady state). */
   signal: AbortSignal;
+  /** The drill's log (a driver agent's stderr goes there); absent: nowhere. */
+  log?: (line: string) => void;
 }
 
 export interface Probe {
@@ -30,6 +32,8 @@ export interface Probe {
   run(context: ProbeContext): Promise<void>;
   /** After faults are healed: read back what survived (writes). */
   finalRead?(context: Omit<ProbeContext, "until">): Promise<void>;
+  /** Lets go of what outlives run (a driver agent that never ran); idempotent, never throws. */
+  close?(): Promise<void>;
 }
 
 /** The settings every probe kind shares, in milliseconds; the name defaults to the kind. */
