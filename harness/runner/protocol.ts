@@ -116,6 +116,8 @@ function bodyProblem(line: Record<string, unknown>): string | null {
     case "event":
       return coreEventProblem(line.event);
     default:
+      // An agent that wrote its event's fields beside the line's own: say where they go.
+      if (typeof line.kind === "string") return 'an event goes inside the line: {"type": "event", "event": {"kind": …}}';
       return `unknown type ${JSON.stringify(line.type)}`;
   }
 }
