@@ -93,7 +93,8 @@ export function agentProbe(spec: AgentSpec): Probe {
       let foreign: string | null = null;
       current.onEvent = (event) => {
         if ((event.kind !== "invoke" && event.kind !== "complete") || event.probe !== name || event.type !== type) {
-          foreign ??= `an event that is not this probe's operation (${event.kind} of ${JSON.stringify("probe" in event ? event.probe : "")})`;
+          const of = "probe" in event ? JSON.stringify(event.probe) : "no probe";
+          foreign ??= `an event that is not this probe's operation (${event.kind} of ${of})`;
           return;
         }
         const shifted = { ...event, t: roundMs(event.t + offset) } as HistoryEvent & { node?: string };
