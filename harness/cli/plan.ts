@@ -7,6 +7,7 @@ import { formatDuration, toMs } from "../duration.ts";
 import { faultDisplay } from "../fault/catalog.ts";
 import type { GateSpec } from "../gate/gate.ts";
 import type { ActionSpec, FaultSpec, ProbeSpec, Scenario } from "../scenario/schema.ts";
+import { probeName } from "../scenario/probes.ts";
 import { planSchedule } from "../schedule/plan.ts";
 import type { Topology } from "../targets/index.ts";
 
@@ -40,7 +41,7 @@ export function drillPlan(scenario: Scenario, source: string, topology: Topology
     durationMs: toMs(scenario.duration),
     steadyState: { windowMs: toMs(scenario.steadyState.window), minAvailability: scenario.steadyState.minAvailability },
     probes: scenario.probes.map((probe) => ({
-      name: probe.name ?? probe.kind,
+      name: probeName(probe),
       kind: probe.kind,
       // A role probe asks every node; the others go through one endpoint.
       endpoint: probe.kind === "role" ? "every node" : probe.endpoint,

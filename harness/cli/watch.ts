@@ -84,7 +84,7 @@ export function watchScenario(
   }
   const timeouts = { timeout: "2s", connectTimeout: "2s" };
   const probes: ProbeSpec[] = [
-    { kind: "select1", name: "select1", every: options.every, ...timeouts, connection: "fresh", endpoint: "rw" },
+    { kind: "select1", name: "select1", every: options.every, ...timeouts, connection: "fresh", endpoint: "rw", driver: "node-postgres" },
     ...(options.readReplica
       ? [{ kind: "select1", name: "replica", every: options.every, ...timeouts, connection: "fresh", endpoint: "ro" } as ProbeSpec]
       : []),

@@ -264,6 +264,14 @@ export function eventProblem(value: unknown, observations: ObservationShapes): s
   return checkEvent(value, compiledFor(observations), true);
 }
 
+/**
+ * The same for the kinds every target shares only: what a probe process (the cnpg runner, a driver
+ * agent) may write, checked where its lines enter (runner/protocol.ts).
+ */
+export function coreEventProblem(value: unknown): string | null {
+  return checkEvent(value, COMPILED, true);
+}
+
 /** The same without the quick checks: what the shapes alone say (the tests compare the two). */
 export function shapeProblem(value: unknown, observations: ObservationShapes): string | null {
   return checkEvent(value, compiledFor(observations), false);

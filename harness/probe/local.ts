@@ -7,7 +7,7 @@ import type { HistoryWriter } from "../history/writer.ts";
 import type { ProbeRunner, StartedTopology } from "../targets/types.ts";
 import type { Probe } from "./probe.ts";
 
-export function localProbeRunner(probes: readonly Probe[], topology: StartedTopology): ProbeRunner {
+export function localProbeRunner(probes: readonly Probe[], topology: StartedTopology, log?: (line: string) => void): ProbeRunner {
   let prepared: { history: HistoryWriter; clock: Clock; signal: AbortSignal } | null = null;
   return {
     async prepare(context) {
@@ -20,7 +20,7 @@ export function localProbeRunner(probes: readonly Probe[], topology: StartedTopo
       // A probe that fails stops the others, as the drill's stop would, and fails the run once they
       // have settled: none is still writing when the drill heals.
       const failed = new AbortController();
-      const context = { topology, history, clock, until, signal: AbortSignal.any([signal, failed.signal]) };
+      const context = { topology, history, clock, until, signal: AbortSignal.any([signal, failed.signal]), ...(log ? { log } : {}) };
       const failures: unknown[] = [];
       await Promise.all(
         probes.map((probe) =>
@@ -38,7 +38,9 @@ export function localProbeRunner(probes: readonly Probe[], topology: StartedTopo
       // Its own signal: the drill's have aborted by now, and the final read must still run.
       for (const probe of probes) await probe.finalRead?.({ topology, history, clock, signal: new AbortController().signal });
     },
-    // Nothing to let go: the probes closed their connections when their loops ended.
-    async close() {},
+    // The probes closed their connections when their loops ended; a driver agent that never ran is let go here.
+    async close() {
+      await Promise.all(probes.map((probe) => probe.close?.().catch(() => undefined)));
+    },
   };
 }

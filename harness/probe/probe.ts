@@ -5,6 +5,7 @@
  */
 import { toMs } from "../duration.ts";
 import type { ProbeSpec } from "../scenario/schema.ts";
+import { probeName } from "../scenario/probes.ts";
 import type { Clock } from "../clock.ts";
 import { roundMs } from "../clock.ts";
 import type { CompleteEvent, OpType, ProbeRecord } from "../history/events.ts";
@@ -19,6 +20,8 @@ export interface ProbeContext {
   until: number;
   /** Aborts the loop early (interrupt, or a failed steady state). */
   signal: AbortSignal;
+  /** The drill's log (a driver agent's stderr goes there); absent: nowhere. */
+  log?: (line: string) => void;
 }
 
 export interface Probe {
@@ -29,12 +32,14 @@ export interface Probe {
   run(context: ProbeContext): Promise<void>;
   /** After faults are healed: read back what survived (writes). */
   finalRead?(context: Omit<ProbeContext, "until">): Promise<void>;
+  /** Lets go of what outlives run (a driver agent that never ran); idempotent, never throws. */
+  close?(): Promise<void>;
 }
 
 /** The settings every probe kind shares, in milliseconds; the name defaults to the kind. */
 export function probeSettings(spec: ProbeSpec) {
   return {
-    name: spec.name ?? spec.kind,
+    name: probeName(spec),
     everyMs: toMs(spec.every),
     timeoutMs: toMs(spec.timeout),
     connectTimeoutMs: toMs(spec.connectTimeout),
@@ -49,7 +54,7 @@ export function probeRecord(spec: ProbeSpec): ProbeRecord {
   const record: ProbeRecord = { name, type: OP_TYPES[spec.kind], everyMs, timeoutMs };
   if (spec.kind === "role") return record;
   if (spec.slo !== undefined) record.sloMs = toMs(spec.slo);
-  return { ...record, endpoint: spec.endpoint, connection: spec.connection };
+  return { ...record, endpoint: spec.endpoint, connection: spec.connection, driver: spec.driver };
 }
 
 export interface LoopOptions {

@@ -14,7 +14,7 @@ import { poolSettings } from "../connection/app-pool.ts";
 import { connectionsFor } from "./connections.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { DeadlineError, describeError, errorFields, isServerError } from "../connection/errors.ts";
-import { Session } from "../connection/session.ts";
+import { Session, type SessionOptions } from "../connection/session.ts";
 import { SERVER_SQL, serverOf } from "./server.ts";
 
 /** One tracked write, returning which server took it; the throughput bench runs it too. */
@@ -42,23 +42,7 @@ export function writesProbe(spec: WritesSpec): Probe {
   return {
     name,
     type: "write",
-    async prepare(topology) {
-      const session = await Session.connect(topology.endpoint("rw"), { ...sessionOptions, connectTimeoutMs: 5000 });
-      try {
-        // The endpoint target made (and owns) its schema; on targets pgdrill made, the schema is ours.
-        if (!topology.drillSchema) await session.query("CREATE SCHEMA IF NOT EXISTS pgdrill", [], 10_000);
-        // written_at is the server's own record of when each write committed (for precision benchmarks).
-        await session.query(
-          `CREATE TABLE IF NOT EXISTS ${writesTable(topology)} (
-             probe text NOT NULL, id bigint NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-             PRIMARY KEY (probe, id))`,
-          [],
-          10_000,
-        );
-      } finally {
-        await session.close();
-      }
-    },
+    prepare: (topology) => createWritesTable(topology, sessionOptions),
     async run(context: ProbeContext) {
       const table = writesTable(context.topology);
       const connections = connectionsFor(spec.connection, () => context.topology.endpoint(spec.endpoint), sessionOptions, pool);
@@ -94,44 +78,69 @@ export function writesProbe(spec: WritesSpec): Probe {
       });
       await connections.close();
     },
-    async finalRead(context) {
-      const { topology, history, clock } = context;
-      const deadline = clock.now() + FINAL_READ_WINDOW_MS;
-      let lastError = "not attempted";
-      let node = topology.rwNode;
-      while (clock.now() < deadline) {
-        const endpoint = topology.endpoint("rw");
-        node = endpoint.node;
-        try {
-          const session = await Session.connect(endpoint, { ...sessionOptions, connectTimeoutMs: 2000 });
-          try {
-            const result = await session.query<{ id: string }>(
-              `SELECT id FROM ${writesTable(topology)} WHERE probe = $1 ORDER BY id`,
-              [name],
-              10_000,
-            );
-            const ids = result.rows.map((row) => Number(row.id));
-            history.append({
-              kind: "final-read",
-              t: roundMs(clock.now()),
-              probe: name,
-              node,
-              ok: true,
-              ranges: toRanges(ids),
-              count: ids.length,
-            });
-            return;
-          } finally {
-            await session.close();
-          }
-        } catch (error) {
-          lastError = describeError(error);
-          await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-      }
-      history.append({ kind: "final-read", t: roundMs(clock.now()), probe: name, node, ok: false, ranges: [], count: 0, error: lastError });
-    },
+    finalRead: (context) => finalReadOf(name, context, sessionOptions),
   };
+}
+
+/** Before the drill, on the primary: the writes table every writes probe (any driver) inserts into, by probe name. */
+export async function createWritesTable(topology: StartedTopology, sessionOptions: SessionOptions): Promise<void> {
+  const session = await Session.connect(topology.endpoint("rw"), { ...sessionOptions, connectTimeoutMs: 5000 });
+  try {
+    // The endpoint target made (and owns) its schema; on targets pgdrill made, the schema is ours.
+    if (!topology.drillSchema) await session.query("CREATE SCHEMA IF NOT EXISTS pgdrill", [], 10_000);
+    // written_at is the server's own record of when each write committed (for precision benchmarks).
+    await session.query(
+      `CREATE TABLE IF NOT EXISTS ${writesTable(topology)} (
+         probe text NOT NULL, id bigint NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+         PRIMARY KEY (probe, id))`,
+      [],
+      10_000,
+    );
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * After the heal: the ids probe `name` finds on the final primary, as a final-read event. Lost-write
+ * accounting (checker/writes.ts) compares them with the acknowledged writes, whichever driver wrote them.
+ */
+export async function finalReadOf(name: string, context: Omit<ProbeContext, "until">, sessionOptions: SessionOptions): Promise<void> {
+  const { topology, history, clock } = context;
+  const deadline = clock.now() + FINAL_READ_WINDOW_MS;
+  let lastError = "not attempted";
+  let node = topology.rwNode;
+  while (clock.now() < deadline) {
+    const endpoint = topology.endpoint("rw");
+    node = endpoint.node;
+    try {
+      const session = await Session.connect(endpoint, { ...sessionOptions, connectTimeoutMs: 2000 });
+      try {
+        const result = await session.query<{ id: string }>(
+          `SELECT id FROM ${writesTable(topology)} WHERE probe = $1 ORDER BY id`,
+          [name],
+          10_000,
+        );
+        const ids = result.rows.map((row) => Number(row.id));
+        history.append({
+          kind: "final-read",
+          t: roundMs(clock.now()),
+          probe: name,
+          node,
+          ok: true,
+          ranges: toRanges(ids),
+          count: ids.length,
+        });
+        return;
+      } finally {
+        await session.close();
+      }
+    } catch (error) {
+      lastError = describeError(error);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  history.append({ kind: "final-read", t: roundMs(clock.now()), probe: name, node, ok: false, ranges: [], count: 0, error: lastError });
 }
 
 /**

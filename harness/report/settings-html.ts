@@ -11,6 +11,7 @@ import type { ProbeRecord, RunStartEvent } from "../history/events.ts";
 import type { RunResult } from "../result.ts";
 import { redactSecrets, SECRET_KEY } from "../secrets.ts";
 import { formatMs } from "./format.ts";
+import { defaultProbeName } from "../scenario/probes.ts";
 import { escapeHtml as e, table } from "./html-parts.ts";
 
 /** Most values a nested option (a cnpg spec, pooler settings) shows before saying how many more. */
@@ -53,7 +54,7 @@ const PROBE_COLUMNS = ["kind", "name", "every", "timeout", "slo", "endpoint", "c
 function probeRows(probes: unknown[]): string[][] {
   return probes.filter(isObject).map((probe) => [
     e(show(probe.kind)),
-    e(show(probe.name ?? probe.kind)),
+    e(show(probe.name ?? defaultProbeName(String(probe.kind), typeof probe.driver === "string" ? probe.driver : undefined))),
     e(show(probe.every)),
     e(show(probe.timeout)),
     e(show(probe.slo)),

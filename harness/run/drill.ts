@@ -140,7 +140,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     const image = options.image;
     started = await topology.start({ runId, scenario: scenario.name, image, log, signal: drill.signal, record, durationMs, ...shared });
     // A target that runs the probes elsewhere (cnpg: in the cluster) brings their History back itself.
-    probeRunner = started.probeRunner ?? localProbeRunner(probes, started);
+    probeRunner = started.probeRunner ?? localProbeRunner(probes, started, log);
     await probeRunner.prepare({ history, clock, signal: probing.signal });
     if (drill.signal.aborted) throw interrupted("while starting");
 

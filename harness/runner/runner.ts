@@ -1,7 +1,7 @@
 /**
  * The in-cluster probe runner: pgdrill's own probes (harness/probe/, the same code the drill runs
  * from outside), run inside the cluster against the operator's Services and the instance pods,
- * their History written to stdout as JSON lines (targets/cnpg/runner/protocol.ts) for the drill to
+ * their History written to stdout as JSON lines (runner/protocol.ts) for the drill to
  * read back from the pod's log. The drill drives it over a small HTTP control port: GET /clock
  * (its clock, for the drill's offset estimate), POST /run {durationMs}, POST /stop,
  * POST /final-read, POST /exit. Bounded: a run is at most `maxRunMs`, each probe's operations are
@@ -20,7 +20,8 @@ import { buildProbe, type Probe } from "../probe/index.ts";
 import { monotonicClock, roundMs, type Clock } from "../clock.ts";
 import { probe as probeSchema } from "../scenario/probes.ts";
 import type { StartedTopology } from "../targets/types.ts";
-import { RUNNER_PROTOCOL, RUNNER_TAG, type RunnerConfig, type RunnerLineBody } from "../targets/cnpg/runner/protocol.ts";
+import type { RunnerConfig } from "../targets/cnpg/runner/protocol.ts";
+import { RUNNER_PROTOCOL, RUNNER_TAG, type RunnerLineBody } from "./protocol.ts";
 import { VERSION } from "../version.ts";
 
 const hostPort = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });

@@ -4,7 +4,13 @@ import { parseDuration } from "../duration.ts";
 import { byKind, duration } from "./schema-parts.ts";
 
 const probeCommon = {
-  name: z.string().min(1).optional().describe("Name in the history and reports; defaults to the probe kind."),
+  name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Name in the history and reports; defaults to the probe kind, with the driver after it when not node-postgres ("select1-libpq").',
+    ),
   every: duration.default("100ms").describe("Interval between operation starts."),
   timeout: duration.default("1s").describe("Statement timeout; an operation past it is `info` (writes) or `fail` (reads)."),
   connectTimeout: duration.default("1s").describe("TCP connect + authentication timeout."),
@@ -64,6 +70,38 @@ const poolOption = z
   .optional()
   .describe('An application-style pool for connection: "pool".');
 
+/** The client stacks a select1 or writes probe can run through; node-postgres runs in pgdrill's own process. */
+export const DRIVERS = ["node-postgres", "libpq", "pgjdbc", "psycopg"] as const;
+export type Driver = (typeof DRIVERS)[number];
+
+// A driver agent (docs/drivers.md) runs the probe in the driver's own language with its own defaults.
+const driverOptions = {
+  driver: z
+    .enum(DRIVERS)
+    .default("node-postgres")
+    .describe(
+      "The client stack that runs the probe: node-postgres in pgdrill's process, or an agent in the driver's own language " +
+        "(libpq in C, pgjdbc in Java, psycopg 3 in Python) with that driver's connection logic and defaults. See docs/drivers.md.",
+    ),
+  driverSettings: z
+    .record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe(
+      "Passed to the driver untouched: libpq and psycopg conninfo keywords (keepalives: 1), pgjdbc connection properties " +
+        "(targetServerType, socketTimeout). A setting the driver refuses fails the probe, naming it.",
+    ),
+};
+
+/** A probe's name when the scenario gives none: its kind, and its driver when that is not node-postgres. */
+export function defaultProbeName(kind: string, driver: string | undefined): string {
+  return driver === undefined || driver === "node-postgres" ? kind : `${kind}-${driver}`;
+}
+
+/** The name a probe goes by in the History: its own, or the default. */
+export function probeName(spec: { kind: string; name?: string | undefined; driver?: string | undefined }): string {
+  return spec.name ?? defaultProbeName(spec.kind, spec.driver);
+}
+
 export const select1Probe = z
   .strictObject({
     kind: z.literal("select1"),
@@ -71,6 +109,7 @@ export const select1Probe = z
     slo,
     connection: connection("fresh"),
     pool: poolOption,
+    ...driverOptions,
     endpoint: z
       .string()
       .min(1)
@@ -87,6 +126,7 @@ export const writesProbe = z
     slo,
     connection: connection("held"),
     pool: poolOption,
+    ...driverOptions,
     endpoint: z.enum(["rw", "pooler"]).default("rw").describe('"rw", or "pooler" to write through the target\'s PgBouncer.'),
   })
   .superRefine(sloWithinTimeout)

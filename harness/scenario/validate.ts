@@ -18,6 +18,7 @@ import { actionOf, ACTIONS } from "../action/registry.ts";
 import type { Capability } from "../targets/controls.ts";
 import type { Path, Report } from "../targets/plugin.ts";
 import { targetPlugin } from "../targets/registry.ts";
+import { probeName } from "./probes.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
 import {
   probe as probeSchema,
@@ -247,7 +248,7 @@ function checkSemantics(parts: Parts, report: Report): void {
   const names = new Set<string>();
   parts.probes?.forEach((probe, i) => {
     if (!probe) return;
-    const name = probe.name ?? probe.kind;
+    const name = probeName(probe);
     if (names.has(name))
       report(["probes", i, "name"], `a second probe named "${name}"`, 'Give each probe of the same kind its own "name".');
     names.add(name);
@@ -264,6 +265,7 @@ function checkSemantics(parts: Parts, report: Report): void {
         'Set connection: "pool", or remove pool.',
       );
     }
+    checkDriver(probe, ["probes", i], report);
     if (!target || !plugin) return;
     if (probe.endpoint === "pooler" && !plugin.hasPooler?.(target)) {
       report(["probes", i, "endpoint"], "the target has no pooler", plugin.addPooler ?? 'Use "rw".');
@@ -281,9 +283,6 @@ function checkSemantics(parts: Parts, report: Report): void {
       }
     }
   });
-  if ((parts.probes ?? []).filter((probe) => probe?.kind === "writes").length > 1) {
-    report(["probes"], "more than one writes probe", "Use a single writes probe; lost-write checking reads one table per drill.");
-  }
 
   // The schedule as a whole (its order, the steady state before it) is judged only when every
   // entry is known and none had a problem of its own: otherwise the verdict would be a guess.
@@ -422,4 +421,25 @@ function describe(value: unknown): string {
 
 function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+/**
+ * A driver agent connects as its driver does (fresh or held); an application pool is node-postgres's
+ * (connection/app-pool.ts), and settings go only to an agent.
+ */
+function checkDriver(probe: Exclude<ProbeSpec, { kind: "role" }>, path: Path, report: Report): void {
+  if (probe.driver !== "node-postgres" && probe.connection === "pool") {
+    report(
+      [...path, "connection"],
+      `"pool" is node-postgres's application pool; the ${probe.driver} agent connects as its driver does`,
+      'Use connection: "fresh" or "held" with this driver, or driver: "node-postgres" for a pool.',
+    );
+  }
+  if (probe.driver === "node-postgres" && probe.driverSettings !== undefined) {
+    report(
+      [...path, "driverSettings"],
+      "applies only to a driver agent (libpq, pgjdbc, psycopg); node-postgres takes its settings from the endpoint",
+      'Set driver (e.g. driver: "libpq"), or remove driverSettings.',
+    );
+  }
 }

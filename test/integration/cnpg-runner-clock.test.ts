@@ -19,7 +19,8 @@ import { HistoryWriter } from "../../harness/history/writer.ts";
 import { monotonicClock } from "../../harness/clock.ts";
 import { containerPair } from "../../harness/targets/container-pair/pair.ts";
 import { loadKube } from "../../harness/targets/cnpg/kube.ts";
-import { parseRunnerLine, RUNNER_PROTOCOL, type HelloLine, type RunnerConfig } from "../../harness/targets/cnpg/runner/protocol.ts";
+import { parseRunnerLine, RUNNER_PROTOCOL, type HelloLine } from "../../harness/runner/protocol.ts";
+import type { RunnerConfig } from "../../harness/targets/cnpg/runner/protocol.ts";
 import { RunnerSession } from "../../harness/targets/cnpg/runner/remote.ts";
 import { kubeRunnerTransport } from "../../harness/targets/cnpg/runner/transport.ts";
 

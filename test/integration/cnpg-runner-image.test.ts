@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cnpgTarget, probe } from "../../harness/scenario/schema.ts";
 import { Kube, loadKube } from "../../harness/targets/cnpg/kube.ts";
 import { DEFAULT_RUNNER_IMAGE, runnerConfig, runnerPod } from "../../harness/targets/cnpg/runner/pod.ts";
-import { parseRunnerLine, type HelloLine } from "../../harness/targets/cnpg/runner/protocol.ts";
+import { parseRunnerLine, type HelloLine } from "../../harness/runner/protocol.ts";
 import { CnpgWorld, type PodRuntime } from "../fake-kube/cnpg-world.ts";
 import { FakeKubeApi } from "../fake-kube/fake-kube-api.ts";
 

@@ -105,6 +105,9 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
       "dist/harness/index.d.ts",
       "dist/harness/api.d.ts",
       "dist/harness/targets/container-pair/bootstrap.sh",
+      // A drill builds the driver agent it needs from these (docs/drivers.md).
+      "dist/harness/drivers/libpq/build.sh",
+      "dist/harness/drivers/libpq/agent.c",
       "dist/fixtures/kind/cluster.yaml",
       "dist/fixtures/image/build-local-image.sh",
       "dist/schema/scenario.schema.json",

@@ -10,7 +10,7 @@ import { cnpgTarget, probe } from "../../harness/scenario/schema.ts";
 import { estimateOffset, pingBurst } from "../../harness/targets/cnpg/runner/clock-sync.ts";
 import { RunnerMerge } from "../../harness/targets/cnpg/runner/merge.ts";
 import { instanceServices, runnerConfig, runnerPod } from "../../harness/targets/cnpg/runner/pod.ts";
-import { parseRunnerLine, RUNNER_TAG } from "../../harness/targets/cnpg/runner/protocol.ts";
+import { parseRunnerLine, RUNNER_TAG } from "../../harness/runner/protocol.ts";
 
 const target = (input: object = {}) => cnpgTarget.parse({ kind: "cnpg", name: "main", ...input });
 const probes = [probe.parse({ kind: "select1" }), probe.parse({ kind: "writes" }), probe.parse({ kind: "role" })];

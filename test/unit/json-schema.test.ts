@@ -18,8 +18,9 @@ import { listScenarios } from "../../harness/scenario/load.ts";
 
 const SCHEMA_FILE = new URL("../../schema/scenario.schema.json", import.meta.url);
 const schema = scenarioJsonSchema();
-// Strict about the schema itself, except strictRequired: `required` inside oneOf (isolate or between) names properties declared beside it.
-const ajv = new Ajv2020({ allErrors: true, strictSchema: true, strictTypes: true, strictTuples: true });
+// Strict about the schema itself, except strictRequired: `required` inside oneOf (isolate or between) names properties declared beside it,
+// and union types: a driverSettings value is `"type": ["string", "number", "boolean"]`, plain JSON Schema.
+const ajv = new Ajv2020({ allErrors: true, strictSchema: true, strictTypes: true, strictTuples: true, allowUnionTypes: true });
 const validate = ajv.compile(schema);
 
 const base = { name: "x", target: { kind: "container-pair" }, probes: [{ kind: "select1" }], duration: "10s" };

@@ -47,11 +47,12 @@ describe("a probe's slo", () => {
     expect(refusal([{ kind: "select1" }, { kind: "role", slo: "1s" }])).toMatch(/probes\[1\]/);
   });
 
-  it("is recorded in run-start with the probe's name, type, cadence (ms) and client path", () => {
-    const scenario = validateScenario(withProbes([{ kind: "select1", every: "50ms", timeout: "500ms", slo: "200ms" }, { kind: "writes", name: "w" }, { kind: "role" }]), "s.yaml");
+  it("is recorded in run-start with the probe's name, type, cadence (ms) and client path (driver included)", () => {
+    const probes = [{ kind: "select1", every: "50ms", timeout: "500ms", slo: "200ms" }, { kind: "writes", name: "w", driver: "libpq" }, { kind: "role" }];
+    const scenario = validateScenario(withProbes(probes), "s.yaml");
     expect(scenario.probes.map(probeRecord)).toEqual([
-      { name: "select1", type: "select1", everyMs: 50, timeoutMs: 500, sloMs: 200, endpoint: "rw", connection: "fresh" },
-      { name: "w", type: "write", everyMs: 100, timeoutMs: 1000, endpoint: "rw", connection: "held" },
+      { name: "select1", type: "select1", everyMs: 50, timeoutMs: 500, sloMs: 200, endpoint: "rw", connection: "fresh", driver: "node-postgres" },
+      { name: "w", type: "write", everyMs: 100, timeoutMs: 1000, endpoint: "rw", connection: "held", driver: "libpq" },
       { name: "role", type: "role", everyMs: 200, timeoutMs: 500 },
     ]);
   });

@@ -203,7 +203,17 @@ export const cnpgPlugin = definePlugin({
   // Creating anything (a namespace, a Cluster, services, the operator) on a cluster pgdrill did not
   // make needs the same explicit yes as its faults: a drill started with the wrong context must not
   // change it at all.
-  check(spec, _parts, report) {
+  check(spec, parts, report) {
+    // Its probes run in the cluster's probe runner (runner/runner.ts), which runs node-postgres only.
+    parts.probes?.forEach((probe, i) => {
+      if (probe && probe.kind !== "role" && probe.driver !== "node-postgres") {
+        report(
+          ["probes", i, "driver"],
+          `the cnpg target runs its probes in the cluster's probe runner, which has no ${probe.driver} agent`,
+          'Use driver: "node-postgres" (the default) on cnpg; driver agents run on the container pair, Patroni and endpoint targets.',
+        );
+      }
+    });
     if (spec.context !== undefined && !mayDisrupt(spec, spec.context)) {
       report(
         ["target", "context"],

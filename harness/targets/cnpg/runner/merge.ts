@@ -9,7 +9,7 @@
 import type { HistoryEvent } from "../../../history/events.ts";
 import { roundMs } from "../../../clock.ts";
 import type { ClockEstimate } from "./clock-sync.ts";
-import { parseRunnerLine, type HelloLine, type RunnerLine, type StateLine } from "./protocol.ts";
+import { parseRunnerLine, type HelloLine, type RunnerLine, type StateLine } from "../../../runner/protocol.ts";
 
 export interface MergeOptions {
   /** Where merged events go (the drill's History). */

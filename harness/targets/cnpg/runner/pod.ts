@@ -12,7 +12,8 @@ import { LABELS } from "../kube.ts";
 import { PGDRILL_LABEL } from "../manifests.ts";
 import type { CnpgTarget } from "../plugin.ts";
 import { instanceNames } from "../plugin.ts";
-import { RUNNER_CONFIG_ENV, RUNNER_CONTROL_PORT, RUNNER_PROTOCOL, type RunnerConfig } from "./protocol.ts";
+import { RUNNER_CONFIG_ENV, RUNNER_CONTROL_PORT, type RunnerConfig } from "./protocol.ts";
+import { RUNNER_PROTOCOL } from "../../../runner/protocol.ts";
 
 /** The image the workflow builds from fixtures/image/probe-runner.Dockerfile (node base + the packed pgdrill). */
 export { DEFAULT_RUNNER_IMAGE } from "../plugin.ts";
