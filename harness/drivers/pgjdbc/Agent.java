@@ -168,7 +168,7 @@ public final class Agent {
     Map<String, Object> identity = map("probe", name, "type", type, "worker", 0, "op", op);
     Map<String, Object> invoke = map("kind", "invoke", "t", t());
     invoke.putAll(identity);
-    invoke.put("value", id);
+    if (id != null) invoke.put("value", id);
     emit(map("type", "event", "event", invoke));
     Attempt a = new Attempt();
     Connection reuse = held;
@@ -230,6 +230,7 @@ public final class Agent {
         return;
       }
       a.sentNs = System.nanoTime();
+      a.notifyAll(); // the loop now waits for timeoutMs from here
     }
     String sql = id == null ? "SELECT 1 AS one, " + SERVER_SQL + " AS server"
         : "INSERT INTO " + table + " (probe, id) VALUES (?, ?) RETURNING " + SERVER_SQL + " AS server";
