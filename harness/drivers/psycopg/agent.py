@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import re
 import socket
 import sys
 import threading
@@ -181,6 +182,7 @@ class Loop:
         self.config = config
         self.held = None
         self.stop = threading.Event()
+        self.refused = None
 
     def run(self, duration_ms):
         """The operations, one at a time every everyMs; one that overruns delays the next (no catch-up burst)."""
@@ -242,6 +244,9 @@ class Loop:
         if timed_out:
             event["timedOut"] = True
         emit({"type": "event", "event": event})
+        if self.refused:  # after the operation's complete, so its invoke is not left unpaired
+            error(self.refused)
+            exit_now(2, "its configuration was refused")
 
     def work(self, a, conn, write_id):
         """The operation itself, on its worker thread: connect (unless held), the statement, the commit."""
@@ -252,8 +257,7 @@ class Loop:
                 conn = psycopg.Connection.connect(c.conninfo)
             except BaseException as e:  # never reached the server: not written
                 if refused_value(e):
-                    error(f"setting refused by libpq: {first_line(e)}")
-                    exit_now(2, "its configuration was refused")
+                    self.refused = f"setting refused by libpq: {refused_value(e)}"
                 finish(a, "fail", None, e)
                 return
         conn.add_notice_handler(notices.append)
@@ -292,9 +296,9 @@ class Loop:
 
 
 def refused_value(e):
-    """libpq's refusals of an option's value (it checks them only when connecting): bad input, not a failed operation."""
-    text = str(e)
-    return isinstance(e, psycopg.Error) and ("invalid integer value" in text or " value: \"" in text and "invalid " in text)
+    """libpq's refusal of an option's value (it checks them only when connecting), keyword first; None for any other error."""
+    found = re.search(r'(invalid integer value "[^"]*" for connection option "[^"]+"|invalid [a-z_]+ value: "[^"]*")', str(e))
+    return found.group(1) if isinstance(e, psycopg.Error) and found else None
 
 
 def write_outcome(e):
