@@ -34,7 +34,8 @@ if ! sha1_ok "$JAR"; then
     rm -f "$JAR.part" "$JAR.sha1.part"
     # The fallback: Debian's packaged pgjdbc (older, and not the pin).
     DEBIAN_JAR=/usr/share/java/postgresql.jar
-    [ -f "$DEBIAN_JAR" ] || fail "Maven Central is unreachable and Debian's pgjdbc is not installed: apt-get install libpostgresql-jdbc-java"
+    [ -f "$DEBIAN_JAR" ] ||
+      fail "Maven Central is unreachable and Debian's pgjdbc is not installed: apt-get install libpostgresql-jdbc-java"
     echo "pgjdbc agent: Maven Central is unreachable; using Debian's $(readlink -f "$DEBIAN_JAR") instead of $VERSION" >&2
     JAR=$DEBIAN_JAR
   fi

@@ -131,7 +131,8 @@ class Config:
             # Whole seconds, rounded up, at least 2 as libpq requires.
             "connect_timeout": str(max(2, math.ceil(self.connect_timeout_ms / 1000))),
         }
-        for key, keyword in (("targetSessionAttrs", "target_session_attrs"), ("loadBalanceHosts", "load_balance_hosts"), ("sslmode", "sslmode")):
+        mapped = (("targetSessionAttrs", "target_session_attrs"), ("loadBalanceHosts", "load_balance_hosts"), ("sslmode", "sslmode"))
+        for key, keyword in mapped:
             if target.get(key) is not None:
                 params[keyword] = need(target, key, str)
         # Reads get a server-side statement_timeout; writes do not (a cancelled synchronous-replication wait still commits).
@@ -273,7 +274,8 @@ class Loop:
                 if write_id is None:
                     cursor.execute(f"SELECT 1 AS one, {SERVER_SQL} AS server")
                 else:
-                    cursor.execute(f"INSERT INTO {c.table} (probe, id) VALUES (%s, %s) RETURNING {SERVER_SQL} AS server", (c.name, write_id))
+                    insert = f"INSERT INTO {c.table} (probe, id) VALUES (%s, %s) RETURNING {SERVER_SQL} AS server"
+                    cursor.execute(insert, (c.name, write_id))
                 row = cursor.fetchone()
             conn.commit()
             server = row[-1] if row else None
@@ -357,11 +359,12 @@ def main():
     except (ValueError, TypeError) as e:
         problem = str(e)
     elapsed = time.monotonic_ns() - T0
+    wall_clock_at_t0 = datetime.now(timezone.utc) - timedelta(microseconds=elapsed / 1000)
     emit(
         {
             "type": "hello",
             "t": ms(elapsed),
-            "wallClock": (datetime.now(timezone.utc) - timedelta(microseconds=elapsed / 1000)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "wallClock": wall_clock_at_t0.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "monotonicNs": str(T0),
             "version": version(),
             "probes": [config.name] if config else [],

@@ -15,11 +15,14 @@ fail() { echo "psycopg agent: $*" >&2; exit 1; }
 
 PYTHON=${PGDRILL_PYTHON:-python3}
 command -v "$PYTHON" >/dev/null || fail "python3 is not installed: apt-get install python3 python3-venv"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || fail "$("$PYTHON" --version 2>&1) is older than 3.10, which psycopg 3.3 needs"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
+  fail "$("$PYTHON" --version 2>&1) is older than 3.10, which psycopg 3.3 needs"
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 VENV="$OUT/venv"
-has_pin() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import psycopg, sys; sys.exit(psycopg.__version__ != "3.3.9")' 2>/dev/null; }
+has_pin() {
+  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import psycopg, sys; sys.exit(psycopg.__version__ != "3.3.9")' 2>/dev/null
+}
 has_any() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import psycopg' 2>/dev/null; }
 
 if ! has_pin; then
@@ -30,7 +33,8 @@ if ! has_pin; then
     rm -rf "$VENV"
     /usr/bin/python3 -c 'import psycopg' 2>/dev/null ||
       fail "pip could not install $PIN (see $OUT/pip.log) and Debian's python3-psycopg is not installed: apt-get install python3-psycopg"
-    /usr/bin/python3 -m venv --system-site-packages --without-pip "$VENV" || fail "/usr/bin/python3 cannot make a venv: apt-get install python3-venv"
+    /usr/bin/python3 -m venv --system-site-packages --without-pip "$VENV" ||
+      fail "/usr/bin/python3 cannot make a venv: apt-get install python3-venv"
     echo "psycopg agent: pip could not install $PIN (see $OUT/pip.log); using Debian's python3-psycopg instead" >&2
     has_any || fail "Debian's python3-psycopg is not importable from $VENV"
   fi
