@@ -12,7 +12,7 @@ import { validateScenario } from "../../harness/scenario/validate.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
 
 // pgjdbc and psycopg join this list when their agents are merged (harness/drivers/pgjdbc, psycopg).
-const DRIVERS = ["node-postgres", "libpq"] as const;
+const DRIVERS = ["node-postgres", "libpq", "pgjdbc", "psycopg"] as const;
 
 describe("driver agents", { timeout: 240_000 }, () => {
   it("pair kill-primary through every driver at once: ok before, failing during, ok after, writes read back", async () => {
