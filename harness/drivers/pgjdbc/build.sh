@@ -43,10 +43,16 @@ fi
 
 mkdir -p "$OUT/classes"
 javac -nowarn -d "$OUT/classes" -cp "$JAR" "$HERE/Agent.java" || fail "javac could not compile Agent.java"
+# The run script finds its files beside itself: pgdrill builds into a temporary folder and renames it into place.
+case "$JAR" in
+  "$OUT"/*) JAR_IN_RUN="\$here/${JAR#"$OUT"/}" ;;
+  *) JAR_IN_RUN=$JAR ;;
+esac
 cat > "$OUT/run.part" <<RUN
 #!/bin/sh
 # Starts pgdrill's pgjdbc agent (written by harness/drivers/pgjdbc/build.sh), with the JVM's defaults, as an application has them.
-exec java -cp '$OUT/classes:$JAR' Agent
+here=\$(cd "\$(dirname "\$0")" && pwd)
+exec java -cp "\$here/classes:$JAR_IN_RUN" Agent
 RUN
 chmod +x "$OUT/run.part"
 mv "$OUT/run.part" "$OUT/run"

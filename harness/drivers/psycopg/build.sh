@@ -42,10 +42,12 @@ fi
 
 cp "$HERE/agent.py" "$OUT/agent.py.part"
 mv "$OUT/agent.py.part" "$OUT/agent.py"
-cat > "$OUT/run.part" <<RUN
+# The run script finds its files beside itself: pgdrill builds into a temporary folder and renames it into place.
+cat > "$OUT/run.part" <<'RUN'
 #!/bin/sh
 # Starts pgdrill's psycopg agent (written by harness/drivers/psycopg/build.sh).
-exec '$VENV/bin/python' -u '$OUT/agent.py'
+here=$(cd "$(dirname "$0")" && pwd)
+exec "$here/venv/bin/python" -u "$here/agent.py"
 RUN
 chmod +x "$OUT/run.part"
 mv "$OUT/run.part" "$OUT/run"
