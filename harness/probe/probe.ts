@@ -82,7 +82,7 @@ export async function everyInterval(options: LoopOptions, operation: (op: number
 export async function recordOperation(
   context: Pick<ProbeContext, "history" | "clock">,
   identity: { probe: string; type: OpType; worker: number; op: number; node?: string; value?: number },
-  body: () => Promise<Pick<CompleteEvent, "outcome" | "node" | "server" | "value" | "error">>,
+  body: () => Promise<Pick<CompleteEvent, "outcome" | "node" | "server" | "value" | "error" | "dialed" | "skipped">>,
 ): Promise<void> {
   const { history, clock } = context;
   const start = clock.now();
@@ -106,5 +106,7 @@ export async function recordOperation(
   if (outcome.server !== undefined) event.server = outcome.server;
   if (value !== undefined) event.value = value;
   if (outcome.error !== undefined) event.error = outcome.error;
+  if (outcome.dialed !== undefined) event.dialed = outcome.dialed;
+  if (outcome.skipped !== undefined && outcome.skipped.length > 0) event.skipped = outcome.skipped;
   history.append(event);
 }
