@@ -14,6 +14,8 @@ import { everyNodeEndpoint } from "../../harness/probe/every-node.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { scenario as scenarioSchema } from "../../harness/scenario/schema.ts";
 import { containerPair } from "../../harness/targets/container-pair/pair.ts";
+import { endpointTopology } from "../../harness/targets/endpoint/endpoint.ts";
+import { endpointTarget } from "../../harness/targets/endpoint/plugin.ts";
 import type { StartedTopology } from "../../harness/targets/types.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
 
@@ -103,6 +105,26 @@ describe("multi-host endpoints on a container pair", { timeout: 120_000 }, () =>
       `no host fits target_session_attrs=primary: ${where(dead)}: connection refused; ${where(standby)}: in recovery (in_hot_standby=on)`,
     );
     expect((error as HostsError).message).not.toContain(primary.password);
+  });
+
+  it("the endpoint target takes a multi-host URL listing the standby first, and its start-up line names every host", async () => {
+    const url =
+      `postgresql://postgres:${encodeURIComponent(primary.password)}@${where(standby)},${where(primary)}/postgres` +
+      "?target_session_attrs=read-write";
+    const logs: string[] = [];
+    const spec = endpointTarget.parse({ kind: "endpoint", url, readReplicaUrl: false });
+    const started = await endpointTopology(spec).start({ runId: `${runId}e`, scenario: "multi-host-test", log: (line) => logs.push(line) });
+    try {
+      expect(started.endpoint("rw").hosts).toHaveLength(2);
+    } finally {
+      await started.teardown();
+    }
+    const named =
+      `endpoint primary (target.url): postgres@${where(standby)},${where(primary)} [target_session_attrs=read-write]/postgres → ` +
+      `${where(primary)} (passed over ${where(standby)}: in recovery (in_hot_standby=on)) → server `;
+    expect(logs[0]!.startsWith(named), logs[0]).toBe(true);
+    expect(logs[0]).toMatch(/, primary$/);
+    expect(logs.join("\n")).not.toContain(primary.password);
   });
 
   it("every-node lists the target's nodes in order, each with its node name", () => {
