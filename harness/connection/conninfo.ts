@@ -12,7 +12,8 @@
 import { InputError } from "../errors.ts";
 import { TARGET_SESSION_ATTRS, type HostPort, type TargetSessionAttrs } from "./endpoint.ts";
 
-export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+/** libpq's sslmode values, and node-postgres's "no-verify" (TLS, no certificate check: libpq's require), which URLs in use carry. */
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full", "no-verify"] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 const LOAD_BALANCE = ["disable", "random"] as const;
 

@@ -52,6 +52,7 @@ function tlsOf(info: ConnInfo, from: string): ConnectionOptions | undefined {
     ...(info.sslpassword ? { passphrase: info.sslpassword } : {}),
   };
   // libpq: require with a root certificate behaves as verify-ca.
+  // no-verify (node-postgres's own) never checks, even with a root certificate.
   const verifyChain = mode === "verify-ca" || mode === "verify-full" || (mode === "require" && ca !== undefined);
   if (!verifyChain) return { ...tls, rejectUnauthorized: false };
   if (mode !== "verify-full") tls.checkServerIdentity = () => undefined;

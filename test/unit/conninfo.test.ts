@@ -120,6 +120,19 @@ describe("session attributes and defaults", () => {
     expect(multi.ssl).toEqual({ rejectUnauthorized: false });
   });
 
+  it("maps sslmode as libpq means it: require encrypts unchecked, verify-full checks; no TLS without one", () => {
+    const ssl = (text: string) => libpqEndpoint(parse(text), "primary", "DATABASE_URL").ssl;
+    expect(ssl("host=a")).toBeUndefined();
+    expect(ssl("host=a sslmode=disable")).toBeUndefined();
+    expect(ssl("host=a sslmode=allow")).toBeUndefined();
+    expect(ssl("host=a sslmode=prefer")).toEqual({ rejectUnauthorized: false });
+    expect(ssl("host=a sslmode=require")).toEqual({ rejectUnauthorized: false });
+    expect(ssl("host=a sslmode=no-verify")).toEqual({ rejectUnauthorized: false });
+    expect(ssl("host=a sslmode=verify-full")).toEqual({});
+    expect(ssl("host=a sslmode=verify-full sslrootcert=system")).toEqual({});
+    expect(() => ssl("host=a sslmode=verify-ca sslrootcert=/nonexistent/root.crt")).toThrow(/sslrootcert: cannot read "\/nonexistent\/root.crt"/);
+  });
+
   it("lists libpq keywords that change nothing here, and refuses those node-postgres cannot honour", () => {
     expect(parse("host=a keepalives=1 client_encoding=UTF8").ignored).toEqual(["keepalives", "client_encoding"]);
     expect(() => parse("service=prod")).toThrow(/service: libpq knows it, but pgdrill's node-postgres client cannot honour it/);
