@@ -1,8 +1,8 @@
 /**
  * Target: an existing endpoint, as the application reaches it (DATABASE_URL, and
- * DATABASE_READ_REPLICA_URL for a replica: libpq connection strings, several hosts too), typically a managed service. pgdrill starts nothing
- * and cannot fail the service over itself: the scenario's `command` faults do (the provider's
- * CLI). What it owns on the server is one schema per run, `pgdrill_<run id>`, made only when the
+ * DATABASE_READ_REPLICA_URL for a replica: libpq connection strings, several hosts too),
+ * typically a managed service. pgdrill starts nothing and cannot fail the service over itself:
+ * the scenario's `command` faults do (the provider's CLI). What it owns on the server is one schema per run, `pgdrill_<run id>`, made only when the
  * scenario allows writes, commented with its owner, and dropped at the end — or, if the run was
  * killed, by the next run on the same endpoint.
  */
@@ -124,9 +124,10 @@ async function startEndpoint(
   for (const [node, endpoint] of endpoints) {
     const identity = await identify(endpoint, deadline, options.signal);
     const from = node === "primary" ? urls.primary.from : urls.replica!.from;
+    const passedOver = identity.skipped.length ? ` (passed over ${identity.skipped.join("; ")})` : "";
     options.log(
       `endpoint ${node} (${from}): ${endpoint.user}@${where(endpoint)}/${endpoint.database}${endpoint.ssl ? " over TLS" : ""}` +
-        `${identity.dialed ? ` → ${identity.dialed}` : ""}${identity.skipped.length ? ` (passed over ${identity.skipped.join("; ")})` : ""}` +
+        `${identity.dialed ? ` → ${identity.dialed}${passedOver}` : ""}` +
         ` → server ${identity.server}, PostgreSQL ${identity.version}${identity.recovery ? ", in recovery" : ", primary"}`,
     );
     if (node === "primary" && identity.recovery) {
