@@ -2,9 +2,10 @@
  * Target: an existing endpoint, as the application reaches it (DATABASE_URL, and
  * DATABASE_READ_REPLICA_URL for a replica: libpq connection strings, several hosts too),
  * typically a managed service. pgdrill starts nothing and cannot fail the service over itself:
- * the scenario's `command` faults do (the provider's CLI). What it owns on the server is one schema per run, `pgdrill_<run id>`, made only when the
- * scenario allows writes, commented with its owner, and dropped at the end — or, if the run was
- * killed, by the next run on the same endpoint.
+ * the scenario's `command` faults do (the provider's CLI). What it owns on the server is one
+ * schema per run, `pgdrill_<run id>`, made only when the scenario allows writes, commented with
+ * its owner, and dropped at the end — or, if the run was killed, by the next run on the same
+ * endpoint.
  */
 import { readFileSync } from "node:fs";
 import pg from "pg";
