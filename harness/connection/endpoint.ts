@@ -25,11 +25,15 @@ export interface Endpoint {
   targetSessionAttrs?: TargetSessionAttrs;
   /** libpq's load_balance_hosts: "random" shuffles the hosts per connection. Absent: "disable". */
   loadBalanceHosts?: "disable" | "random";
+  /** libpq's connect_timeout from the connection string, per host: over the connecting code's own timeout when set. */
+  connectTimeoutMs?: number;
 }
 
 export interface HostPort {
   host: string;
   port: number;
+  /** The node this address is (a target's own node list): an operation that lands here is labelled with it. */
+  node?: string;
 }
 
 /** As libpq documents them (PostgreSQL 14+). */

@@ -8,16 +8,14 @@
  * probe opens sessions on those endpoints for its operations, and decides what they mean for the
  * History. Nothing here knows about probes, targets or the History.
  */
-import pg from "pg";
+import type pg from "pg";
+import { destroy, openClient, withDeadline, type ClientOptions } from "./client.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { DeadlineError, isServerError } from "./errors.ts";
+import { dialHosts, isMultiHost } from "./hosts.ts";
+import { hostPortText } from "./conninfo.ts";
 
-export interface SessionOptions {
-  connectTimeoutMs: number;
-  applicationName: string;
-  /** Server-side statement_timeout; omitted for writes (a cancelled sync-rep wait still commits). */
-  statementTimeoutMs?: number;
-}
+export type SessionOptions = ClientOptions;
 
 export class Session {
   private current: Endpoint;
@@ -25,10 +23,16 @@ export class Session {
   private broken = false;
   /** Warnings the server sent during the last query (e.g. a cancelled synchronous replication wait). */
   readonly notices: Array<{ code: string | undefined; message: string }> = [];
+  /** With several hosts (or target_session_attrs): the host:port that answered. */
+  readonly dialed: string | undefined;
+  /** With several hosts: those passed over before `dialed`, each "host:port: why". */
+  readonly skipped: readonly string[];
 
-  private constructor(endpoint: Endpoint, client: pg.Client) {
+  private constructor(endpoint: Endpoint, client: pg.Client, dialed?: { dialed: string; skipped: readonly string[] }) {
     this.current = endpoint;
     this.client = client;
+    this.dialed = dialed?.dialed;
+    this.skipped = dialed?.skipped ?? [];
     // An idle connection can die (node killed): pg emits 'error' on the client, which must not crash us.
     client.on("error", () => {
       this.broken = true;
@@ -54,7 +58,9 @@ export class Session {
     const dialed = resolve();
     const session = await Session.connect(dialed, options);
     const now = resolve();
-    if (now.node !== dialed.node && now.host === dialed.host && now.port === dialed.port) session.current = { ...dialed, node: now.node };
+    // A multi-host session is labelled by the host that answered, not by where `resolve` points.
+    if (dialed.hosts === undefined && now.node !== dialed.node && now.host === dialed.host && now.port === dialed.port)
+      session.current = { ...dialed, node: now.node };
     return session;
   }
 
@@ -62,27 +68,16 @@ export class Session {
     return !this.broken;
   }
 
+  /**
+   * One host: as `pg` connects. Several (a libpq multi-host list), or a target_session_attrs to
+   * check: libpq's rules (hosts.ts), and the session is labelled with the host that answered.
+   */
   static async connect(endpoint: Endpoint, options: SessionOptions): Promise<Session> {
-    const client = new pg.Client({
-      host: endpoint.host,
-      port: endpoint.port,
-      user: endpoint.user,
-      password: endpoint.password,
-      database: endpoint.database,
-      ...(endpoint.ssl !== undefined ? { ssl: endpoint.ssl } : {}),
-      application_name: options.applicationName,
-      connectionTimeoutMillis: options.connectTimeoutMs,
-      keepAlive: true,
-      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
-    });
-    const session = new Session(endpoint, client);
-    try {
-      await withDeadline(client.connect(), options.connectTimeoutMs + 50, "connect", false, () => destroy(client));
-    } catch (error) {
-      destroy(client);
-      throw error;
-    }
-    return session;
+    const connectTimeoutMs = endpoint.connectTimeoutMs ?? options.connectTimeoutMs;
+    if (!isMultiHost(endpoint)) return new Session(endpoint, (await openClient(endpoint, { ...options, connectTimeoutMs })).client);
+    const { client, host, skipped } = await dialHosts(endpoint, options);
+    const landed: Endpoint = { ...endpoint, host: host.host, port: host.port, node: host.node ?? endpoint.node };
+    return new Session(landed, client, { dialed: hostPortText(host), skipped });
   }
 
   async query<R extends pg.QueryResultRow>(text: string, values: unknown[], timeoutMs: number): Promise<pg.QueryResult<R>> {
@@ -104,26 +99,5 @@ export class Session {
     }
     this.broken = true;
     await withDeadline(this.client.end(), 500, "close", false, () => destroy(this.client)).catch(() => destroy(this.client));
-  }
-}
-
-function destroy(client: pg.Client): void {
-  client.connection.stream.destroy();
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string, afterSend: boolean, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new DeadlineError(what, ms, afterSend));
-    }, ms);
-  });
-  // The losing promise may reject later (socket destroyed): swallow it so it is not unhandled.
-  promise.catch(() => undefined);
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }

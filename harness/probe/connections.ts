@@ -10,6 +10,7 @@
  */
 import { AppPool, type PoolSettings } from "../connection/app-pool.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
+import { HostsError } from "../connection/hosts.ts";
 import { Session, type SessionOptions } from "../connection/session.ts";
 
 export type ConnectionMode = "fresh" | "held" | "pool";
@@ -65,4 +66,22 @@ function pooled(endpoint: () => Endpoint, options: SessionOptions, settings: Poo
     finish: (session, failed) => (failed ? pool.discard(session) : pool.release(session)),
     close: () => pool.close(),
   };
+}
+
+const reported = new WeakSet<Session>();
+
+/**
+ * For a complete event, when the session came from a multi-host endpoint: the host:port that
+ * answered, and (on the first operation over that connection only) the hosts passed over before it.
+ */
+export function hostsOf(session: Session): { dialed?: string; skipped?: string[] } {
+  if (session.dialed === undefined) return {};
+  if (reported.has(session) || session.skipped.length === 0) return { dialed: session.dialed };
+  reported.add(session);
+  return { dialed: session.dialed, skipped: [...session.skipped] };
+}
+
+/** For a failed connect over a multi-host endpoint: what happened at each host. */
+export function skippedOf(error: unknown): { skipped?: string[] } {
+  return error instanceof HostsError && error.skipped.length > 0 ? { skipped: [...error.skipped] } : {};
 }

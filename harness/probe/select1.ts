@@ -6,7 +6,8 @@
 import type { ProbeSpec } from "../scenario/schema.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { poolSettings } from "../connection/app-pool.ts";
-import { connectionsFor } from "./connections.ts";
+import { connectionsFor, hostsOf, skippedOf } from "./connections.ts";
+import { probeEndpoint } from "./every-node.ts";
 import { errorFields } from "../connection/errors.ts";
 import type { Session } from "../connection/session.ts";
 import { SERVER_SQL, serverOf } from "./server.ts";
@@ -25,7 +26,7 @@ export function select1Probe(spec: Select1Spec): Probe {
     type: "select1",
     async run(context: ProbeContext) {
       const options = { connectTimeoutMs, applicationName: `pgdrill-${name}`, statementTimeoutMs: timeoutMs };
-      const connections = connectionsFor(spec.connection, () => context.topology.endpoint(spec.endpoint), options, pool);
+      const connections = connectionsFor(spec.connection, probeEndpoint(context.topology, spec), options, pool);
       await connections.start();
       await everyInterval({ everyMs, clock: context.clock, until: context.until, signal: context.signal }, async (op) => {
         await recordOperation(context, { probe: name, type: "select1", worker: 0, op, node: connections.nextNode() }, async () => {
@@ -33,16 +34,16 @@ export function select1Probe(spec: Select1Spec): Probe {
           try {
             session = await connections.acquire();
           } catch (error) {
-            return { outcome: "fail", ...errorFields(error) };
+            return { outcome: "fail", ...errorFields(error), ...skippedOf(error) };
           }
           try {
             const result = await session.query<{ server: string }>(SELECT_1_SQL, [], timeoutMs);
             await connections.finish(session, false);
             const server = serverOf(result.rows[0]);
-            return { outcome: "ok", node: session.endpoint.node, ...(server ? { server } : {}) };
+            return { outcome: "ok", node: session.endpoint.node, ...(server ? { server } : {}), ...hostsOf(session) };
           } catch (error) {
             await connections.finish(session, true);
-            return { outcome: "fail", node: session.endpoint.node, ...errorFields(error) };
+            return { outcome: "fail", node: session.endpoint.node, ...errorFields(error), ...hostsOf(session) };
           }
         });
       });

@@ -11,7 +11,8 @@ import type { ProbeSpec } from "../scenario/schema.ts";
 import { roundMs } from "../clock.ts";
 import type { StartedTopology } from "../targets/types.ts";
 import { poolSettings } from "../connection/app-pool.ts";
-import { connectionsFor } from "./connections.ts";
+import { connectionsFor, hostsOf, skippedOf } from "./connections.ts";
+import { probeEndpoint } from "./every-node.ts";
 import { everyInterval, probeSettings, recordOperation, type Probe, type ProbeContext } from "./probe.ts";
 import { DeadlineError, describeError, errorFields, isServerError } from "../connection/errors.ts";
 import { Session, type SessionOptions } from "../connection/session.ts";
@@ -45,7 +46,7 @@ export function writesProbe(spec: WritesSpec): Probe {
     prepare: (topology) => createWritesTable(topology, sessionOptions),
     async run(context: ProbeContext) {
       const table = writesTable(context.topology);
-      const connections = connectionsFor(spec.connection, () => context.topology.endpoint(spec.endpoint), sessionOptions, pool);
+      const connections = connectionsFor(spec.connection, probeEndpoint(context.topology, spec), sessionOptions, pool);
       await connections.start();
       await everyInterval({ everyMs, clock: context.clock, until: context.until, signal: context.signal }, async (op) => {
         const id = op + 1;
@@ -55,7 +56,7 @@ export function writesProbe(spec: WritesSpec): Probe {
             session = await connections.acquire();
           } catch (error) {
             // Never reached the server: definitely not written.
-            return { outcome: "fail", ...errorFields(error) };
+            return { outcome: "fail", ...errorFields(error), ...skippedOf(error) };
           }
           try {
             // No server-side statement_timeout: cancelling a synchronous-replication wait still
@@ -69,10 +70,11 @@ export function writesProbe(spec: WritesSpec): Probe {
               node: session.endpoint.node,
               ...(server ? { server } : {}),
               ...(warning ? { error: `WARNING ${warning.message}` } : {}),
+              ...hostsOf(session),
             };
           } catch (error) {
             await connections.finish(session, true);
-            return { outcome: writeOutcome(error), node: session.endpoint.node, ...errorFields(error) };
+            return { outcome: writeOutcome(error), node: session.endpoint.node, ...errorFields(error), ...hostsOf(session) };
           }
         });
       });

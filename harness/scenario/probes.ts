@@ -102,6 +102,38 @@ export function probeName(spec: { kind: string; name?: string | undefined; drive
   return spec.name ?? defaultProbeName(spec.kind, spec.driver);
 }
 
+/**
+ * libpq's target_session_attrs values (connection/endpoint.ts has the same list: the scenario schema
+ * may not import the connection layer, and probe/every-node.ts checks that the two agree).
+ */
+export const SESSION_ATTRS = ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"] as const;
+
+/** The endpoint that lists every node of the target as one libpq multi-host endpoint. */
+export const EVERY_NODE = "every-node";
+
+const targetSessionAttrs = z
+  .enum(SESSION_ATTRS)
+  .optional()
+  .describe(
+    `With endpoint "${EVERY_NODE}": libpq's target_session_attrs, which node of the list a connection settles on (hosts tried ` +
+      'in node order); default "read-write". An endpoint target\'s connection string says it itself (target_session_attrs=…).',
+  );
+
+/** targetSessionAttrs applies only to the every-node endpoint: elsewhere nothing would read it. */
+function sessionAttrsWithEveryNode(value: { endpoint: string; targetSessionAttrs?: unknown }, ctx: z.RefinementCtx): void {
+  if (value.targetSessionAttrs === undefined || value.endpoint === EVERY_NODE) return;
+  ctx.addIssue({
+    code: "custom",
+    path: ["targetSessionAttrs"],
+    message: `applies only with endpoint "${EVERY_NODE}" (this probe's is "${value.endpoint}")`,
+    params: {
+      fix:
+        `Set endpoint: "${EVERY_NODE}", or remove targetSessionAttrs; on the endpoint target, write target_session_attrs=… into ` +
+        "the connection string.",
+    },
+  });
+}
+
 export const select1Probe = z
   .strictObject({
     kind: z.literal("select1"),
@@ -114,9 +146,14 @@ export const select1Probe = z
       .string()
       .min(1)
       .default("rw")
-      .describe('Which endpoint: "rw" follows the primary as the target repoints it; "ro", "pooler", or a node name.'),
+      .describe(
+        'Which endpoint: "rw" follows the primary as the target repoints it; "ro", "pooler", a node name, or ' +
+          `"${EVERY_NODE}": every node's own address as one libpq multi-host list (container pair, patroni), no proxy.`,
+      ),
+    targetSessionAttrs,
   })
   .superRefine(sloWithinTimeout)
+  .superRefine(sessionAttrsWithEveryNode)
   .describe("SELECT 1, repeated: can clients get an answer?");
 
 export const writesProbe = z
@@ -127,9 +164,17 @@ export const writesProbe = z
     connection: connection("held"),
     pool: poolOption,
     ...driverOptions,
-    endpoint: z.enum(["rw", "pooler"]).default("rw").describe('"rw", or "pooler" to write through the target\'s PgBouncer.'),
+    endpoint: z
+      .enum(["rw", "pooler", EVERY_NODE])
+      .default("rw")
+      .describe(
+        `"rw", "pooler" to write through the target's PgBouncer, or "${EVERY_NODE}": every node's own address as one libpq ` +
+          "multi-host list with target_session_attrs (container pair, patroni), as applications without a proxy do.",
+      ),
+    targetSessionAttrs,
   })
   .superRefine(sloWithinTimeout)
+  .superRefine(sessionAttrsWithEveryNode)
   .describe("Tracked writes: each acknowledged write is looked for on the final primary, so lost writes are counted.");
 
 export const roleProbe = z

@@ -20,6 +20,7 @@ import type { Path, Report } from "../targets/plugin.ts";
 import { targetPlugin } from "../targets/registry.ts";
 import { probeName } from "./probes.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
+import { EVERY_NODE } from "./probes.ts";
 import {
   probe as probeSchema,
   scenario as scenarioSchema,
@@ -271,7 +272,17 @@ function checkSemantics(parts: Parts, report: Report): void {
       report(["probes", i, "endpoint"], "the target has no pooler", plugin.addPooler ?? 'Use "rw".');
     }
     const endpoints = plugin.probeEndpoints(target);
-    if (probe.kind === "select1" && probe.endpoint !== "pooler" && !endpoints.includes(probe.endpoint)) {
+    if (probe.endpoint === EVERY_NODE) {
+      if (!endpoints.includes(EVERY_NODE)) {
+        report(
+          ["probes", i, "endpoint"],
+          `the ${target.kind} target cannot list its nodes' own addresses for "${EVERY_NODE}"`,
+          target.kind === "endpoint"
+            ? 'Put every host in the connection string (postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write) and probe "rw".'
+            : 'Use "rw" (or the container pair or patroni target, whose nodes pgdrill reaches directly).',
+        );
+      }
+    } else if (probe.kind === "select1" && probe.endpoint !== "pooler" && !endpoints.includes(probe.endpoint)) {
       if (plugin.endpointsAreServices) {
         report(
           ["probes", i, "endpoint"],

@@ -109,7 +109,10 @@ export interface TargetPlugin<
   readonly faults: F;
   /** The actions only this target can do (action/define.ts); the action registry adds them to the scenario's. */
   readonly actions: A;
-  /** What a select1 probe may name as its endpoint (besides "pooler" when the target has one). */
+  /**
+   * What a select1 probe may name as its endpoint (besides "pooler" when the target has one); "every-node" when pgdrill
+   * reaches each node's own address, so a probe may list them all as one libpq multi-host endpoint (writes too).
+   */
   probeEndpoints(spec: z.output<O>): readonly string[];
   /** The endpoints are services, not nodes: an unknown one is named as an endpoint, not a node. */
   readonly endpointsAreServices?: boolean;

@@ -50,7 +50,7 @@ describe("patroni target options", () => {
   it("names its nodes, its roles and its endpoints for validation", () => {
     expect(patroniPlugin.nodes(target({ nodes: 2 }))).toEqual(["pg1", "pg2"]);
     expect(patroniPlugin.roles).toEqual(["primary", "replica"]);
-    expect(patroniPlugin.probeEndpoints(target())).toEqual(["rw", "ro", "pg1", "pg2", "pg3"]);
+    expect(patroniPlugin.probeEndpoints(target())).toEqual(["rw", "ro", "pg1", "pg2", "pg3", "every-node"]);
     expect(patroniPlugin.capabilities).toEqual(["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"]);
   });
 

@@ -38,6 +38,29 @@ function refused(input: unknown): InputError {
 const base = { name: "x", target: { kind: "container-pair" }, probes: [{ kind: "select1" }], duration: "10s" };
 const pause = { kind: "pause", node: "primary" };
 
+describe("the every-node endpoint", () => {
+  it("is accepted on the container pair and patroni, for select1 and writes, with any target_session_attrs", () => {
+    const probes = [
+      { kind: "select1", endpoint: "every-node", targetSessionAttrs: "prefer-standby" },
+      { kind: "writes", endpoint: "every-node" },
+    ];
+    expect(validateScenario({ ...base, probes }, "s").probes).toHaveLength(2);
+    expect(validateScenario({ ...base, target: { kind: "patroni" }, probes }, "s").probes).toHaveLength(2);
+  });
+
+  it("is refused where pgdrill does not reach each node, and targetSessionAttrs without it", () => {
+    expect(refused({ ...base, target: { kind: "cnpg" }, probes: [{ kind: "writes", endpoint: "every-node" }] }).message).toMatch(
+      /probes\[0\]\.endpoint: the cnpg target cannot list its nodes' own addresses for "every-node"/,
+    );
+    expect(refused({ ...base, probes: [{ kind: "select1", endpoint: "standby", targetSessionAttrs: "any" }] }).message).toMatch(
+      /probes\[0\]\.targetSessionAttrs: applies only with endpoint "every-node"/,
+    );
+    expect(refused({ ...base, probes: [{ kind: "select1", endpoint: "every-node", targetSessionAttrs: "rw" }] }).message).toMatch(
+      /probes\[0\]\.targetSessionAttrs/,
+    );
+  });
+});
+
 describe("scenario validation", () => {
   it.each([
     ["unknown-key.yaml", "probes[0]", /unknown key "evrey"/, /Did you mean "every"/],
@@ -74,6 +97,8 @@ describe("scenario validation", () => {
     ["endpoint-writes-not-allowed.yaml", "target.allowWrites", /probes\[1\] writes to the endpoint, which it may not/, /Set target.allowWrites: true .* schema of its own/],
     ["command-for-without-heal.yaml", "schedule[0].for", /needs a `heal` command/, /Add "heal: <command>"/],
     ["endpoint-kill.yaml", "schedule[0].fault.kind", /the endpoint target cannot do "kill"/, /Use one of command/],
+    ["every-node-on-endpoint.yaml", "probes[0].endpoint", /the endpoint target cannot list its nodes' own addresses for "every-node"/, /Put every host in the connection string/],
+    ["session-attrs-on-rw.yaml", "probes[0].targetSessionAttrs", /applies only with endpoint "every-node" \(this probe's is "rw"\)/, /write target_session_attrs=… into the connection string/],
   ])("%s is refused naming %s", async (file, field, problem, fix) => {
     const error = await refusal(bad(file));
     expect(error.field).toBe(`${bad(file)}: ${field}`.replace(`${bad(file)}: ${file}`, bad(file)));

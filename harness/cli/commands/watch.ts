@@ -14,6 +14,8 @@ const HELP = lines(
   "  pgdrill watch                                   # DATABASE_URL, SELECT 1 every 100 ms",
   "  pgdrill watch postgresql://app:…@db:5432/app --read-replica postgresql://app:…@db-ro:5432/app --writes",
   "  pgdrill watch --every 50ms --for 10m --gate 'availability.ratio>=0.99'",
+  "  pgdrill watch 'postgres://app:…@10.0.0.1:5432,10.0.0.2:5432/app?target_session_attrs=read-write'   # several hosts, as libpq",
+  '  pgdrill watch "host=db1,db2 port=5432 dbname=app user=app target_session_attrs=read-write"',
 );
 
 export const registerWatch: CommandModule = (program, { io, exit }) => {
@@ -23,8 +25,12 @@ export const registerWatch: CommandModule = (program, { io, exit }) => {
       "the SELECT 1 loop as one command: probe an endpoint until Ctrl-C or --for, with the live view and marks (m), " +
         "then write a run directory and reports as `run` does",
     )
-    .argument("[url]", "the primary's connection URL (default: DATABASE_URL); nothing else is contacted")
-    .option("--read-replica <url>", "also SELECT 1 on a read replica (DATABASE_READ_REPLICA_URL is not read)")
+    .argument(
+      "[url]",
+      "the primary's connection string, as libpq reads it: a URI (several hosts too: postgresql://h1:5432,h2:5432/db?" +
+        "target_session_attrs=read-write) or keyword=value pairs (default: DATABASE_URL); nothing else is contacted",
+    )
+    .option("--read-replica <url>", "also SELECT 1 on a read replica, a connection string too (DATABASE_READ_REPLICA_URL is not read)")
     .option("--writes", "also tracked writes, in a schema of the watch's own (dropped after): counts lost acknowledged writes")
     .option("--every <duration>", "between operations", "100ms")
     .option("--for <duration>", "stop after this long (default: until Ctrl-C, at most 24 h)")

@@ -59,7 +59,7 @@ export function agentProbe(spec: AgentSpec): Probe {
     async prepare(topology: StartedTopology) {
       const dir = await agentDir(spec.driver);
       if (spec.kind === "writes") await createWritesTable(topology, sessionOptions);
-      const { endpoint, target } = agentTarget(topology, spec.endpoint);
+      const { endpoint, target } = agentTarget(topology, spec.endpoint, spec.targetSessionAttrs);
       const config: AgentConfig = {
         protocol: AGENT_PROTOCOL,
         driver: spec.driver,

@@ -2,7 +2,8 @@
  * What a driver agent is told (docs/drivers.md): its probe, where the database is, the settings
  * passed through to its driver. The password is never in it: the agent gets it in PGPASSWORD.
  */
-import type { Endpoint, HostPort } from "../../connection/endpoint.ts";
+import type { Endpoint, HostPort, TargetSessionAttrs } from "../../connection/endpoint.ts";
+import { probeEndpoint } from "../every-node.ts";
 import type { Driver } from "../../scenario/probes.ts";
 import type { StartedTopology } from "../../targets/types.ts";
 
@@ -41,8 +42,13 @@ export interface AgentConfig {
  * the current primary first, with target_session_attrs=read-write: how an application using the driver
  * without a proxy or a moving address is configured, and the driver's own way of finding the primary.
  */
-export function agentTarget(topology: StartedTopology, endpointName: string): { endpoint: Endpoint; target: AgentConfig["target"] } {
-  const endpoint = topology.endpoint(endpointName);
+export function agentTarget(
+  topology: StartedTopology,
+  endpointName: string,
+  targetSessionAttrs?: TargetSessionAttrs,
+): { endpoint: Endpoint; target: AgentConfig["target"] } {
+  // every-node is the same multi-host list node-postgres's probes dial (probe/every-node.ts), given to the driver as it is.
+  const endpoint = probeEndpoint(topology, { endpoint: endpointName, targetSessionAttrs })();
   const base = { database: endpoint.database, user: endpoint.user, ...sslmode(endpoint) };
   if (endpoint.hosts && endpoint.hosts.length > 0) {
     const extra = {

@@ -54,7 +54,7 @@ export const containerPairPlugin = definePlugin({
   capabilities: ["kill", "stop", "freeze", "network", "shaping", "promotion"],
   faults: [],
   actions: [promoteAction],
-  probeEndpoints: () => ["rw", ...CONTAINER_PAIR_NODES],
+  probeEndpoints: () => ["rw", ...CONTAINER_PAIR_NODES, "every-node"],
   hasPooler: (spec) => spec.pooler !== undefined,
   addPooler: 'Add "pooler: {}" to the target (PgBouncer in front of the primary), or use "rw".',
   // A killed container stays down: nothing restarts it.

@@ -1,16 +1,18 @@
 /**
  * Target: an existing endpoint, as the application reaches it (DATABASE_URL, and
- * DATABASE_READ_REPLICA_URL for a replica), typically a managed service. pgdrill starts nothing
- * and cannot fail the service over itself: the scenario's `command` faults do (the provider's
- * CLI). What it owns on the server is one schema per run, `pgdrill_<run id>`, made only when the
- * scenario allows writes, commented with its owner, and dropped at the end — or, if the run was
- * killed, by the next run on the same endpoint.
+ * DATABASE_READ_REPLICA_URL for a replica: libpq connection strings, several hosts too),
+ * typically a managed service. pgdrill starts nothing and cannot fail the service over itself:
+ * the scenario's `command` faults do (the provider's CLI). What it owns on the server is one
+ * schema per run, `pgdrill_<run id>`, made only when the scenario allows writes, commented with
+ * its owner, and dropped at the end — or, if the run was killed, by the next run on the same
+ * endpoint.
  */
 import { readFileSync } from "node:fs";
 import pg from "pg";
-import { parseIntoClientConfig } from "pg-connection-string";
 import { toMs } from "../../duration.ts";
-import { HarnessError, InputError, errorMessage } from "../../errors.ts";
+import { HarnessError, InputError } from "../../errors.ts";
+import { hostsText, parseConnInfo } from "../../connection/conninfo.ts";
+import { libpqEndpoint } from "../../connection/libpq-endpoint.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { describeError } from "../../connection/errors.ts";
 import { Session } from "../../connection/session.ts";
@@ -26,7 +28,7 @@ interface ResolvedUrls {
   replica: { url: string; from: string } | null;
 }
 
-/** Reads the URLs now (scenario first, then the environment) and refuses what `pg` cannot use. */
+/** Reads the connection strings now (scenario first, then the environment) and refuses what libpq would refuse. */
 export function resolveEndpointUrls(spec: EndpointTarget): ResolvedUrls {
   const primary = spec.url ?? process.env.DATABASE_URL;
   if (!primary) {
@@ -46,41 +48,25 @@ export function resolveEndpointUrls(spec: EndpointTarget): ResolvedUrls {
   return resolved;
 }
 
-/** One URL as pgdrill's Endpoint, with the scenario's TLS options over the URL's own. */
-function toEndpoint(node: string, url: string, from: string, spec: EndpointTarget): Endpoint {
-  let config: pg.ClientConfig;
-  try {
-    if (!/^postgres(ql)?:\/\//.test(url)) throw new Error("it does not start with postgresql://");
-    config = parseIntoClientConfig(url);
-  } catch (error) {
-    // Never echo the URL: it holds the password.
-    throw new InputError(
-      from,
-      `is not a PostgreSQL connection URL (${errorMessage(error)})`,
-      "Use postgresql://user:password@host:5432/database[?sslmode=require].",
-    );
-  }
-  if (!config.host) throw new InputError(from, "names no host", "Use postgresql://user:password@host:5432/database.");
-  let ssl = config.ssl;
-  if (spec.ssl) {
-    let ca: string | undefined;
-    if (spec.ssl.ca) {
-      try {
-        ca = readFileSync(spec.ssl.ca, "utf8");
-      } catch {
-        throw new InputError("target.ssl.ca", `cannot read "${spec.ssl.ca}"`, "Point it at a PEM file with the CA certificates to trust.");
-      }
+/**
+ * One connection string (a URI, multi-host too, or keyword/value pairs, as libpq reads them) as
+ * pgdrill's Endpoint, with the scenario's TLS options over the string's own.
+ */
+export function toEndpoint(node: string, url: string, from: string, spec: EndpointTarget): Endpoint {
+  const endpoint = libpqEndpoint(parseConnInfo(url, from), node, from);
+  if (!spec.ssl) return endpoint;
+  let ca: string | undefined;
+  if (spec.ssl.ca) {
+    try {
+      ca = readFileSync(spec.ssl.ca, "utf8");
+    } catch {
+      throw new InputError("target.ssl.ca", `cannot read "${spec.ssl.ca}"`, "Point it at a PEM file with the CA certificates to trust.");
     }
-    ssl = { ...(typeof ssl === "object" ? ssl : {}), rejectUnauthorized: spec.ssl.rejectUnauthorized, ...(ca ? { ca } : {}) };
   }
+  const ssl = endpoint.ssl;
   return {
-    node,
-    host: config.host,
-    port: Number(config.port ?? 5432),
-    user: config.user ?? process.env.PGUSER ?? "postgres",
-    password: typeof config.password === "string" ? config.password : "",
-    database: config.database ?? config.user ?? "postgres",
-    ...(ssl ? { ssl } : {}),
+    ...endpoint,
+    ssl: { ...(typeof ssl === "object" ? ssl : {}), rejectUnauthorized: spec.ssl.rejectUnauthorized, ...(ca ? { ca } : {}) },
   };
 }
 
@@ -108,6 +94,19 @@ interface ServerIdentity {
   server: string;
   version: string;
   recovery: boolean;
+  /** With several hosts (or target_session_attrs): which answered, and which were passed over. */
+  dialed?: string | undefined;
+  skipped: readonly string[];
+}
+
+/** host:port, or every host of a multi-host string with the attributes it asks for. */
+function where(endpoint: Endpoint): string {
+  const hosts = endpoint.hosts ? hostsText(endpoint.hosts) : `${endpoint.host}:${endpoint.port}`;
+  const attrs = [
+    ...(endpoint.targetSessionAttrs ? [`target_session_attrs=${endpoint.targetSessionAttrs}`] : []),
+    ...(endpoint.loadBalanceHosts ? [`load_balance_hosts=${endpoint.loadBalanceHosts}`] : []),
+  ];
+  return attrs.length ? `${hosts} [${attrs.join(" ")}]` : hosts;
 }
 
 const IDENTITY_QUERY =
@@ -126,14 +125,16 @@ async function startEndpoint(
   for (const [node, endpoint] of endpoints) {
     const identity = await identify(endpoint, deadline, options.signal);
     const from = node === "primary" ? urls.primary.from : urls.replica!.from;
+    const passedOver = identity.skipped.length ? ` (passed over ${identity.skipped.join("; ")})` : "";
     options.log(
-      `endpoint ${node} (${from}): ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}` +
-        `${endpoint.ssl ? " over TLS" : ""} → server ${identity.server}, PostgreSQL ${identity.version}` +
-        `${identity.recovery ? ", in recovery" : ", primary"}`,
+      `endpoint ${node} (${from}): ${endpoint.user}@${where(endpoint)}/${endpoint.database}${endpoint.ssl ? " over TLS" : ""}` +
+        `${identity.dialed ? ` → ${identity.dialed}${passedOver}` : ""}` +
+        ` → server ${identity.server}, PostgreSQL ${identity.version}${identity.recovery ? ", in recovery" : ", primary"}`,
     );
     if (node === "primary" && identity.recovery) {
+      const fix = endpoint.hosts ? " (or add target_session_attrs=read-write to the string, as applications with several hosts do)" : "";
       throw new HarnessError(
-        `${from} reaches a server in recovery (a replica): point it at the primary endpoint the application writes to`,
+        `${from} reaches a server in recovery (a replica): point it at the primary endpoint the application writes to${fix}`,
       );
     }
   }
@@ -153,7 +154,8 @@ async function identify(endpoint: Endpoint, deadline: number, signal: AbortSigna
         return notYet(describeError(error));
       }
       try {
-        return done((await session.query<ServerIdentity>(IDENTITY_QUERY, [], 5000)).rows[0]!);
+        const row = (await session.query<Omit<ServerIdentity, "dialed" | "skipped">>(IDENTITY_QUERY, [], 5000)).rows[0]!;
+        return done({ ...row, dialed: session.dialed, skipped: session.skipped });
       } catch (error) {
         return notYet(describeError(error));
       } finally {
@@ -164,8 +166,7 @@ async function identify(endpoint: Endpoint, deadline: number, signal: AbortSigna
       deadline,
       everyMs: 500,
       signal,
-      gaveUp: (last) =>
-        new HarnessError(`the endpoint ${endpoint.host}:${endpoint.port} did not answer before the start-up timeout (${last})`),
+      gaveUp: (last) => new HarnessError(`the endpoint ${where(endpoint)} did not answer before the start-up timeout (${last})`),
     },
   );
 }

@@ -14,13 +14,17 @@ export const endpointTarget = z
       .string()
       .min(1)
       .optional()
-      .describe("The primary's connection URL, as the application has it; default: DATABASE_URL. sslmode etc. work as with `pg`."),
+      .describe(
+        "The primary's connection string, as the application has it; default: DATABASE_URL. A libpq string: a URI " +
+          "(postgresql://user:password@host1:5432,host2:5432/db?target_session_attrs=read-write) or keyword=value pairs; several " +
+          "hosts, target_session_attrs, load_balance_hosts, connect_timeout (per host) and sslmode work as with libpq.",
+      ),
     readReplicaUrl: z
       .union([z.string().min(1), z.literal(false)])
       .optional()
       .describe(
-        'A read replica\'s URL, probed as node "replica" and endpoint "ro"; default: DATABASE_READ_REPLICA_URL; false: no ' +
-          "replica, whatever the environment says.",
+        'A read replica\'s connection string (a libpq URI or keyword=value pairs, several hosts too), probed as node "replica" ' +
+          'and endpoint "ro"; default: DATABASE_READ_REPLICA_URL; false: no replica, whatever the environment says.',
       ),
     ssl: z
       .strictObject({

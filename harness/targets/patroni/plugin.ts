@@ -204,7 +204,7 @@ export const patroniPlugin = definePlugin({
   capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"],
   faults: [killProcessFault, pauseProcessFault, dcsOutageFault, dcsPartitionFault],
   actions: [failoverAction, maintenanceAction],
-  probeEndpoints: (spec) => ["rw", "ro", ...patroniNodeNames(spec)],
+  probeEndpoints: (spec) => ["rw", "ro", ...patroniNodeNames(spec), "every-node"],
   // A killed container stays down: nothing restarts it (Patroni restarts PostgreSQL after a stop, but not itself).
   restartsNodes: false,
   onDocker: true,
