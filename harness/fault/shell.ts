@@ -26,7 +26,8 @@ export async function runShell(command: string, options: RunShellOptions): Promi
     timeoutSignal: "SIGKILL",
   });
   const result = await shell`bash -c ${command}`;
-  const output = options.redact(tail(`${result.stdout}${result.stderr}`.trim()));
+  // Masked before it is cut, so no half of a password survives the cut.
+  const output = tail(options.redact(`${result.stdout}${result.stderr}`.trim()));
   if (result.exitCode === 0) return output;
   const why =
     result.signal === "SIGKILL"

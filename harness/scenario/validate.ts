@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { formatMs, toMs, type Duration } from "../duration.ts";
 import { InputError, inputErrors } from "../errors.ts";
 import { findImpossibleStep } from "../schedule/feasibility.ts";
+import { rememberSecrets } from "../secrets.ts";
 import { closest } from "../suggest.ts";
 import { faultOf } from "../fault/catalog.ts";
 import { aimsOf } from "../fault/define.ts";
@@ -65,6 +66,8 @@ const MIN_INTERVAL_MS = 10;
 export const KNOWN_KEYS: readonly string[] = knownKeys(scenarioSchema);
 
 export function validateScenario(input: unknown, source: string): Scenario {
+  // Its passwords are masked by value from here on: in errors, a command's output, every report.
+  rememberSecrets(input);
   const problems: InputError[] = [];
   const report: Report = (path, problem, fix) => {
     problems.push(new InputError(at(source, path), problem, fix));
