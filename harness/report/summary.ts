@@ -26,10 +26,16 @@ export function formatSummary(result: RunResult, options: SummaryOptions): strin
   // A deviated run's reason lists the failed gates, which are printed below one per line.
   if (run.reason && run.verdict !== "deviated") lines.push(`  ${paint[run.verdict](run.reason)}`);
   const splitBrain = h.splitBrain ? ` · ${text(h.splitBrain)}` : "";
-  lines.push(
-    `  availability ${h.availability} of the time (${h.operations} of operations) · downtime ${h.downtime} · ${text(h.outage)}`,
-    `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}${splitBrain}`,
-  );
+  const { ok, fail, info } = result.metrics.availability;
+  if (run.verdict === "errored" && ok + fail + info === 0) {
+    // Not "downtime 0.00 ms": nothing was measured, and zeros would read as a clean result.
+    lines.push("  measured nothing: no probe operation completed before the run errored (why: the line above)");
+  } else {
+    lines.push(
+      `  availability ${h.availability} of the time (${h.operations} of operations) · downtime ${h.downtime} · ${text(h.outage)}`,
+      `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}${splitBrain}`,
+    );
+  }
   if (h.lostIds.length > 0) lines.push(`  lost ids: ${formatIds(h.lostIds, 10)}`);
 
   const passed = gates.filter((gate) => gate.pass).length;
