@@ -19,6 +19,7 @@ import { TimelineFold } from "./report/timeline.ts";
 import type { ReportFormat } from "./report/types.ts";
 import type { RunResult } from "./result.ts";
 import { gate as gateSchema, issueFix } from "./scenario/schema.ts";
+import { secretMasker } from "./secrets.ts";
 import { TARGET_OBSERVATIONS } from "./targets/registry.ts";
 
 export interface AnalyzeOptions {
@@ -126,10 +127,12 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
     const result = judge(context, session.finish(), { gate, truncated: file.truncated });
     // One model for every report; report.html lists the settings the run was drilled with.
     const model = reportModel(result, { history: context, points: timeline.points(), scenario });
+    // Every report masked of the secrets known now, whatever carried one into the result.
+    const mask = secretMasker();
     for (const format of formats) {
       await checkpoint(signal);
       const renderer = RENDERERS[format];
-      await writeFile(join(runDir, renderer.file), await renderer.render(model));
+      await writeFile(join(runDir, renderer.file), mask(await renderer.render(model)));
     }
     return result;
   } catch (error) {
@@ -137,9 +140,10 @@ export async function analyzeRunDir(runDir: string, options: AnalyzeRunDirOption
     const result = interruptedResult(contextBuilder.finish(), runDir);
     // Nothing of the History to draw.
     const model = reportModel(result, emptyReportContext());
+    const mask = secretMasker();
     for (const format of formats.filter((name) => name !== "html")) {
       const renderer = RENDERERS[format];
-      await writeFile(join(runDir, renderer.file), await renderer.render(model));
+      await writeFile(join(runDir, renderer.file), mask(await renderer.render(model)));
     }
     return result;
   }

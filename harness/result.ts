@@ -179,6 +179,12 @@ export interface CoreMetrics {
     originalPrimary: string | null;
     /** Node of the first acknowledged write after the outage, whether or not it is another primary. */
     newPrimary: string | null;
+    /**
+     * The servers (`inet_server_addr():port`, from the role probe) behind the node before the outage and after it, when the
+     * failover was told by a server change behind one name (an endpoint's "primary"); absent in results from before they were kept.
+     */
+    originalPrimaryServer?: string | null;
+    newPrimaryServer?: string | null;
   };
   /** The end of the write outage, whoever served it: the figures a failover has too, and a pause or restart has alone. */
   recovery: {

@@ -23,7 +23,7 @@
  * null, so a gate on one fails with the failover's note rather than pass on a recovery.
  */
 import { formatMs } from "../duration.ts";
-import type { HistoryContext } from "../history/context.ts";
+import type { Disruption, HistoryContext } from "../history/context.ts";
 import type { ActionEvent, HistoryEvent, ProbeRecord } from "../history/events.ts";
 import type { AnatomyClient, Metrics } from "../result.ts";
 import type { MechanismSigns, TargetPlugin } from "../targets/plugin.ts";
@@ -83,15 +83,16 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
         : `no anatomy: ${reading.failover.reason ?? "whether a failover happened is unknown"}`;
     return { valid: failover.happened === false ? true : "unknown", metrics: emptyAnatomy(), reason };
   }
-  const faultAt = failover.faultAtMs;
+  const cause = context.disruptions.find((disruption) => disruption.t === failover.faultAtMs);
+  // A command that said when its fault really happened (`pgdrill-event: happened`, fault/said.ts): the phases count from then.
+  const faultAt = cause?.kind === "fault" && cause.happenedT !== undefined ? cause.happenedT : failover.faultAtMs;
   const oldPrimary = failover.originalPrimary;
   const newPrimary = failover.newPrimary;
-  const cause = context.disruptions.find((disruption) => disruption.t === faultAt);
 
   const detection =
     cause?.kind === "action"
       ? { t: faultAt, by: `switchover "${cause.label}" began`, mechanism: "switchover" as const }
-      : detectionSign(context, faultAt, oldPrimary);
+      : (detectionSign(context, faultAt, oldPrimary) ?? saidSign(cause, faultAt));
   const promotion = promotionSign(context, reading.promotions, newPrimary, detection?.t ?? faultAt, detection?.mechanism ?? null);
   const after = (t: number | null | undefined) => (t === null || t === undefined ? null : Math.max(0, t - faultAt));
   const promotedAfterMs = after(promotion?.t);
@@ -164,6 +165,13 @@ function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: str
     }
   }
   return null;
+}
+
+/** The command's own word on what the HA system did (`pgdrill-event: <text>`), when nothing else showed it acting. */
+function saidSign(cause: Disruption | undefined, faultAt: number): Sign | null {
+  if (cause?.kind !== "fault") return null;
+  const first = (cause.said ?? []).find((said) => said.t >= faultAt);
+  return first ? { t: first.t, by: `the command said "${first.text}"`, mechanism: "ha-manager" } : null;
 }
 
 /**

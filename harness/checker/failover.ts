@@ -199,6 +199,7 @@ function read(
     const change = primaryChange(before, node, tracker.identitiesAtDisruption, tracker.latestIdentity(node, firstDisruptionAt));
     const at = {
       ...base,
+      ...(change.happened ? change.servers : {}),
       faultAtMs: first.t,
       faultLabel: first.label,
       newPrimary: node,
@@ -238,6 +239,7 @@ function read(
   const failoverMetrics: FailoverMetrics = change.happened
     ? {
         ...at,
+        ...change.servers,
         happened: true,
         evidence: change.evidence,
         latencyMs: recoveryMetrics.latencyMs,
@@ -282,7 +284,7 @@ function primaryChange(
   after: string | null,
   identitiesBefore: ReadonlyMap<string, Identity>,
   identityAfter: Identity | null,
-): { happened: boolean; evidence: string } {
+): { happened: boolean; evidence: string; servers?: { originalPrimaryServer: string; newPrimaryServer: string } } {
   if (before !== null && after !== null && before !== after) return { happened: true, evidence: `node ${before} → ${after}` };
   const name = after ?? before ?? "?";
   const earlier = after === null ? undefined : identitiesBefore.get(after);
@@ -293,7 +295,12 @@ function primaryChange(
       evidence: `the same node (${name}); no role samples of it before and after to tell a server change behind the name`,
     };
   if (earlier.server !== null && later.server !== null && earlier.server !== later.server)
-    return { happened: true, evidence: `server ${earlier.server} → ${later.server} behind ${name}` };
+    return {
+      happened: true,
+      evidence: `server ${earlier.server} → ${later.server} behind ${name}`,
+      // The name does not say which server took over (an endpoint's "primary"): the reports name it.
+      servers: { originalPrimaryServer: earlier.server, newPrimaryServer: later.server },
+    };
   if (earlier.timeline !== null && later.timeline !== null && earlier.timeline !== later.timeline) {
     // The same server on a new timeline was promoted again (an HA manager that demoted it when it
     // lost its DCS, then took it back): the same primary. Only a name that hides its server fails over this way.

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { EXIT } from "../errors.ts";
 import type { Verdict } from "../result.ts";
+import { redactSecrets } from "../secrets.ts";
 
 export interface CliIO {
   out: (text: string) => void;
@@ -49,11 +50,34 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-/** In GitHub Actions, the Markdown report becomes the job summary. */
+/** In GitHub Actions, the Markdown report becomes the job summary (masked again: it leaves the machine). */
 export async function appendJobSummary(dir: string, file: string): Promise<void> {
   const summary = process.env.GITHUB_STEP_SUMMARY;
   if (!summary) return;
-  await appendFile(summary, `${await readFile(join(dir, file), "utf8")}\n`);
+  await appendFile(summary, `${redactSecrets(await readFile(join(dir, file), "utf8"))}\n`);
+}
+
+/**
+ * The console with every secret masked (harness/secrets.ts): what a command prints, an error, the
+ * live view. The one place all of pgdrill's console output passes, so no writer can forget it.
+ */
+export function redactingIO(io: CliIO): CliIO {
+  type Terminal = CliIO["live"] & { columns?: number; rows?: number };
+  const live: Terminal = io.live;
+  const masked: Terminal = {
+    // The live view's in-place updates read the terminal's size too (log-update).
+    write: (text: string) => live.write(redactSecrets(text)),
+    get isTTY() {
+      return live.isTTY;
+    },
+    get columns() {
+      return live.columns;
+    },
+    get rows() {
+      return live.rows;
+    },
+  };
+  return { out: (text) => io.out(redactSecrets(text)), err: (text) => io.err(redactSecrets(text)), color: io.color, live: masked };
 }
 
 export function verdictExit(verdict: Verdict): number {

@@ -18,7 +18,7 @@ import { registerStop } from "./commands/stop.ts";
 import { registerTrend } from "./commands/trend.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { registerWatch } from "./commands/watch.ts";
-import { defaultIO, type CliIO, type CommandModule } from "./io.ts";
+import { defaultIO, redactingIO, type CliIO, type CommandModule } from "./io.ts";
 import { watchLauncher } from "./parent-watch.ts";
 
 export type { CliIO } from "./io.ts";
@@ -38,8 +38,9 @@ const COMMANDS: readonly CommandModule[] = [
   registerProbeRunner,
 ];
 
-export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+export async function main(argv: string[], given: CliIO = defaultIO()): Promise<number> {
   watchLauncher();
+  const io = redactingIO(given);
   let exitCode: number = EXIT.pass;
   const program = new Command("pgdrill")
     .description("Chaos and failover drills for PostgreSQL high availability.")

@@ -5,6 +5,7 @@
  */
 import { formatDuration, toMs } from "../duration.ts";
 import { faultDisplay } from "../fault/catalog.ts";
+import { lasts } from "../fault/define.ts";
 import type { GateSpec } from "../gate/gate.ts";
 import type { ActionSpec, FaultSpec, ProbeSpec, Scenario } from "../scenario/schema.ts";
 import { probeName } from "../scenario/probes.ts";
@@ -61,7 +62,9 @@ export function drillPlan(scenario: Scenario, source: string, topology: Topology
             : `${step.manual.say} (waits up to ${formatDuration(toMs(step.manual.timeout))} for a confirmation)`,
     })),
     healedAtEnd: planned.flatMap((step) => {
-      const healsAtEnd = step.kind === "inject" && !healed.has(step.id) && step.at > lastHealAction && faultDisplay(step.fault.kind)?.heals;
+      const display = step.kind === "inject" ? faultDisplay(step.fault.kind) : undefined;
+      const lasting = step.kind === "inject" && display !== undefined && lasts(display, step.fault);
+      const healsAtEnd = step.kind === "inject" && !healed.has(step.id) && step.at > lastHealAction && lasting;
       return healsAtEnd ? [{ id: step.id, label: faultLabel(step.fault) }] : [];
     }),
     gates: gates.map((gate) => ({ metric: gate.metric, expected: gate.expected })),

@@ -92,20 +92,22 @@ export function watchScenario(
     // Who answers behind the name (server address, recovery, timeline), on the same URLs.
     { kind: "role", every: "1s", ...timeouts } as ProbeSpec,
   ];
-  const scenario = validateScenario(
-    {
-      name: "watch",
-      description:
-        `pgdrill watch: SELECT 1 every ${options.every}${options.readReplica ? " on the primary and the read replica" : ""}` +
-        `${options.writes ? ", tracked writes in a schema of its own" : ""}, and who answers every second; ` +
-        `${capped ?? `for ${options.for}`}. No fault: what happened is what someone else did (marks say what).`,
-      target: { kind: "endpoint", url: primary, readReplicaUrl: options.readReplica ?? false, allowWrites: Boolean(options.writes) },
-      probes,
-      // The watch observes whatever state it finds: the baseline is recorded, never refused.
-      steadyState: { window: `${Math.min(1000, durationMs / 2)}ms`, minAvailability: 0 },
-      duration: `${durationMs}ms`,
-    },
-    "pgdrill watch",
+  const scenario = asWatchInput(url, () =>
+    validateScenario(
+      {
+        name: "watch",
+        description:
+          `pgdrill watch: SELECT 1 every ${options.every}${options.readReplica ? " on the primary and the read replica" : ""}` +
+          `${options.writes ? ", tracked writes in a schema of its own" : ""}, and who answers every second; ` +
+          `${capped ?? `for ${options.for}`}. No fault: what happened is what someone else did (marks say what).`,
+        target: { kind: "endpoint", url: primary, readReplicaUrl: options.readReplica ?? false, allowWrites: Boolean(options.writes) },
+        probes,
+        // The watch observes whatever state it finds: the baseline is recorded, never refused.
+        steadyState: { window: `${Math.min(1000, durationMs / 2)}ms`, minAvailability: 0 },
+        duration: `${durationMs}ms`,
+      },
+      "pgdrill watch",
+    ),
   );
   return { scenario, capped };
 }
@@ -114,9 +116,33 @@ export function watchScenario(
  * The endpoint target of watch's scenario (its readReplicaUrl is false without --read-replica, so
  * DATABASE_READ_REPLICA_URL is not read).
  */
-export async function watchTopology(scenario: Scenario): Promise<Topology> {
+export async function watchTopology(scenario: Scenario, url?: string): Promise<Topology> {
   const { buildTopology } = await import("../targets/index.ts");
-  return buildTopology(scenario.target, scenario.probes);
+  return asWatchInput(url, () => buildTopology(scenario.target, scenario.probes));
+}
+
+/**
+ * Watch's words for the fields of the scenario it builds: the user typed a URL argument (or set
+ * DATABASE_URL) and --read-replica, never `target.url`. Applied to its errors and its console.
+ */
+export function watchWords(text: string, url: string | undefined): string {
+  return text
+    .replace(/(pgdrill watch: )?target\.readReplicaUrl/g, "--read-replica")
+    .replace(/(pgdrill watch: )?target\.url/g, url === undefined ? "DATABASE_URL" : "the URL argument");
+}
+
+function asWatchInput<T>(url: string | undefined, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const message = watchWords(error.message, url);
+    const field = watchWords(error.field, url);
+    // The message is rebuilt whole: the problem and the fix may name the field too.
+    const renamed = new InputError(field, "", watchWords(error.fix, url));
+    renamed.message = message;
+    throw renamed;
+  }
 }
 
 /** Exit codes of a watch cancelled while it was starting: what a shell gives a command ended by the signal. */
@@ -129,7 +155,7 @@ export async function watchCommand(
   topologyOverride?: Topology,
 ): Promise<{ exitCode: number; runDir: string | null }> {
   const { scenario, capped } = watchScenario(url, options);
-  const topology = topologyOverride ?? (await watchTopology(scenario));
+  const topology = topologyOverride ?? (await watchTopology(scenario, url));
   const { runDrill, CancelledBeforeMeasuring } = await import("../run/drill.ts");
   const live = new LiveView({ stream: io.live, color: io.color && !("NO_COLOR" in process.env), quiet: Boolean(options.quiet) });
   const keyboard = interactiveStdin() ? new Keyboard({ view: live }) : null;
@@ -150,7 +176,7 @@ export async function watchCommand(
       gateOverrides: options.gate,
       signal: stops.abort,
       finish: stops.finish,
-      log: live.log,
+      log: (line) => live.log(watchWords(line, url)),
       onEvent: (event) => {
         if (event.kind === "phase" && event.phase === "steady-state") measuring = true;
         live.onEvent(event);
@@ -158,7 +184,7 @@ export async function watchCommand(
       operator: { confirm: "ask", ...(keyboard ? { input: keyboard } : {}) },
     });
     live.stop();
-    io.out(`${formatSummary(outcome.result, { color: io.color })}\n`);
+    io.out(`${watchWords(formatSummary(outcome.result, { color: io.color }), url)}\n`);
     io.out(`run directory: ${outcome.runDir}\n`);
     return { exitCode: EXIT[outcome.result.verdict], runDir: outcome.runDir };
   } catch (error) {

@@ -79,6 +79,11 @@ export interface FaultDefinition<S extends FaultSchema, R extends Capability | n
   inject(spec: z.output<S>, use: FaultUse<ControlFor<R>>): Promise<void | string>;
   /** Absent: nothing to undo (a killed node stays down until something restarts it); drawn as an instant. */
   heal?(spec: z.output<S>, use: FaultUse<ControlFor<R>>): Promise<void | string>;
+  /**
+   * Whether this spec leaves something to heal (default: whenever the fault has a heal). False makes
+   * it a one-shot: no heal runs or is recorded, and the reports draw an instant (a command with no `heal`).
+   */
+  lasting?(spec: z.output<S>): boolean;
   /** The longest one step may take; default the runner's own limit. */
   timeoutMs?(spec: z.output<S>): number;
 }
@@ -107,7 +112,13 @@ export interface AnyFault {
   check?(spec: AnySpec, step: { for: boolean }, report: StepReport): void;
   inject(spec: AnySpec, use: FaultUse<unknown>): Promise<void | string>;
   heal?(spec: AnySpec, use: FaultUse<unknown>): Promise<void | string>;
+  lasting?(spec: AnySpec): boolean;
   timeoutMs?(spec: AnySpec): number;
+}
+
+/** Whether a spec leaves something to heal: its fault has a heal, and this spec uses it. */
+export function lasts(fault: AnyFault, spec: AnySpec): boolean {
+  return fault.heal !== undefined && (fault.lasting?.(spec) ?? true);
 }
 
 /** Typed identity plus what follows from the definition: its kind (the schema's literal) and whether it heals. */

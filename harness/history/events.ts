@@ -141,6 +141,21 @@ export interface FaultEvent {
   error?: string;
   /** What a command fault printed (its tail, secrets masked). */
   output?: string;
+  /** A one-shot (a command fault without `heal`): nothing to heal, no heal event; drawn as an instant. */
+  instant?: boolean;
+  /**
+   * When the fault really happened (History ms), as a command said on its output (`pgdrill-event: happened …`,
+   * docs/scenarios.md): a command can run long before or after its fault takes effect. The inject's own t is when it started.
+   */
+  happenedT?: number;
+  /** What the HA system did, as the command said (`pgdrill-event: …` lines), each at the History ms it gave or was read at. */
+  said?: SaidEvent[];
+}
+
+/** One `pgdrill-event:` line of a command: what the HA system did, and when (History ms). */
+export interface SaidEvent {
+  t: number;
+  text: string;
 }
 
 export interface ActionEvent {

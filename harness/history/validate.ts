@@ -16,7 +16,7 @@
  * (Kubernetes watches, an HA manager's polls) by the shapes its plugin declares with the guards
  * exported here, which the reader is handed (`ObservationShapes`), so this module names no target.
  */
-import type { CoreKind, EventOf, Observations, OpType, Outcome, Phase, ProbeRecord, RoleValue } from "./events.ts";
+import type { CoreKind, EventOf, Observations, OpType, Outcome, Phase, ProbeRecord, RoleValue, SaidEvent } from "./events.ts";
 
 /** A type guard that can say what it expects ("a number", "one of ok, fail, info"). */
 export interface Guard<T> {
@@ -98,6 +98,12 @@ function object<T>(expected: string, shape: Shape<T>): Guard<T> {
   return guard(expected, (value) => isRecord(value) && firstBadField(compiled, value) === -1);
 }
 
+/** A command's `pgdrill-event:` line on a fault event (Shape leaves out `t`, which this one has). */
+const saidEvent = guard<SaidEvent>(
+  "{ t: number, text: string }",
+  (value) => isRecord(value) && typeof value.t === "number" && typeof value.text === "string",
+);
+
 const outcome = oneOf<Outcome>({ ok: true, fail: true, info: true });
 const opType = oneOf<OpType>({ select1: true, write: true, role: true });
 const phase = oneOf<Phase>({
@@ -172,6 +178,9 @@ const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
     ok: boolean,
     error: optional(string),
     output: optional(string),
+    instant: optional(boolean),
+    happenedT: optional(number),
+    said: optional(arrayOf(saidEvent, "{ t: number, text: string } objects")),
   },
   action: {
     phase: oneOf({ start: true, end: true }),

@@ -4,6 +4,7 @@
  * and a SIGKILLed harness loses at most that much of its evidence.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { secretMasker } from "../secrets.ts";
 import type { HistoryEvent } from "./events.ts";
 
 const FLUSH_EVERY_MS = 100;
@@ -17,6 +18,10 @@ export class HistoryWriter {
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners: HistoryListener[] = [];
   private count = 0;
+
+  /** The secrets known when the History opened (the scenario's, the environment's), masked in every string value. */
+  private readonly mask = secretMasker();
+  private readonly replacer = (_key: string, value: unknown): unknown => (typeof value === "string" ? this.mask(value) : value);
 
   private constructor(path: string, fd: number) {
     this.path = path;
@@ -39,7 +44,7 @@ export class HistoryWriter {
 
   append(event: HistoryEvent): void {
     if (this.fd === null) return; // closed: late completions after teardown are dropped, not crashed on
-    this.buffer.push(JSON.stringify(event));
+    this.buffer.push(JSON.stringify(event, this.replacer));
     this.count += 1;
     for (const listener of this.listeners) listener(event);
     this.timer ??= setTimeout(() => this.flush(), FLUSH_EVERY_MS);

@@ -21,12 +21,21 @@ export function outageHeadline({ failover, recovery }: Outage): string {
   if (failover.faultAtMs === null && failover.happened === false) return "no fault injected";
   if (recovery.latencyMs === null) return "did not recover";
   if (failover.happened === true)
-    return `failover ${formatMs(failover.latencyMs)}${failover.newPrimary ? ` → ${failover.newPrimary}` : ""}`;
+    return `failover ${formatMs(failover.latencyMs)}${failover.newPrimary ? ` → ${failover.newPrimary}${serverMove(failover)}` : ""}`;
   if (failover.happened === false)
     return recovery.latencyMs === 0
       ? "no write outage, no failover"
       : `no failover: recovered on the same primary in ${formatMs(recovery.latencyMs)}`;
   return "failover n/a";
+}
+
+/**
+ * " (server 10.0.0.5:6002 → 10.0.0.6:6001)": which server took over, when the node's name does not
+ * say (an endpoint's "primary" stays "primary" while the server behind it changes).
+ */
+export function serverMove(failover: Outage["failover"]): string {
+  const { originalPrimaryServer: from, newPrimaryServer: to } = failover;
+  return from && to ? ` (server ${from} → ${to})` : "";
 }
 
 /**
@@ -45,6 +54,7 @@ export function failoverDetail({ failover, recovery }: Outage): string {
   const from = `after "${failover.faultLabel ?? "?"}" at ${formatMs(failover.faultAtMs)}`;
   if (recovery.latencyMs === null) return `did not recover ${from}`;
   if (failover.happened === true) {
+    // The evidence names the servers when the names did not change ("server … → … behind primary").
     const moved = `${failover.originalPrimary ?? "?"} → ${failover.newPrimary ?? "?"}`;
     const how = failover.evidence && !failover.evidence.startsWith("node ") ? ` (${failover.evidence})` : "";
     return `${withBounds(failover.latencyMs, failover.latencyLowerMs, failover.latencyUpperMs)} ${from}: ${moved}${how}`;

@@ -27,7 +27,7 @@ export function runSentence(result: RunResult, history: HistoryContext): string 
   const split = findings.filter((finding) => finding.startsWith("split brain"));
   const never = findings.filter((finding) => finding.includes("never recovered"));
   // "No fault injected: …; no fault injected" says it once.
-  const parts = [...split, writesDown ? `${seen}, but ${writesDown}` : seen, ...(headline === done ? [] : [headline])];
+  const parts = [...split, writesDown ? `${seen}, but ${writesDown}` : seen, ...(headline === done.text ? [] : [headline])];
   if (writes.attempted > 0) {
     parts.push(
       writes.lostAcknowledged === null
@@ -38,8 +38,9 @@ export function runSentence(result: RunResult, history: HistoryContext): string 
     );
   }
   parts.push(...never);
-  const sentence = `${done}: ${parts.join("; ")}.`;
-  return sentence.charAt(0).toUpperCase() + sentence.slice(1);
+  const sentence = `${done.text}: ${parts.join("; ")}.`;
+  // pgdrill's own words start with a capital; a user's label keeps its case ("pg_autoctl perform switchover").
+  return done.ownWords ? sentence.charAt(0).toUpperCase() + sentence.slice(1) : sentence;
 }
 
 /** The writes probes, by their run-start record; histories older than that record name theirs "writes". */
@@ -49,20 +50,30 @@ function writeProbes(history: HistoryContext, result: RunResult): string[] {
   return "writes" in result.metrics.downtime.byProbe ? ["writes"] : [];
 }
 
-/** "pause primary for 3.00 s, then kill primary": each fault that took, with how long it held when it healed. */
-function whatWasDone(history: HistoryContext): string {
+/**
+ * "pause primary for 3.00 s, then kill primary": each fault that took, with how long it held when it
+ * healed (a one-shot has no "for"), and whether it begins in pgdrill's words or a user's label.
+ */
+function whatWasDone(history: HistoryContext): { text: string; ownWords: boolean } {
   const heals = new Map<string, number>();
   for (const event of history.events) if (event.kind === "fault" && event.phase === "heal" && event.ok) heals.set(event.id, event.t);
-  const steps: Array<{ t: number; text: string }> = [];
+  const steps: Array<{ t: number; text: string; ownWords: boolean }> = [];
   for (const event of history.events) {
     if (event.kind === "fault" && event.phase === "inject" && event.ok) {
-      const healed = heals.get(event.id);
-      steps.push({ t: event.t, text: healed === undefined ? event.label : `${event.label} for ${formatMs(healed - event.t)}` });
+      const healed = event.instant ? undefined : heals.get(event.id);
+      const text = healed === undefined ? event.label : `${event.label} for ${formatMs(healed - event.t)}`;
+      steps.push({ t: event.t, text, ownWords: !userLabel(event.fault, event.label) });
     } else if (event.kind === "action" && event.phase === "start" && event.action !== "heal") {
-      steps.push({ t: event.t, text: event.label });
+      steps.push({ t: event.t, text: event.label, ownWords: true });
     }
   }
   // In the order they began: an inject is recorded when it finishes, after actions that began later.
   steps.sort((a, b) => a.t - b.t);
-  return steps.length === 0 ? "no fault injected" : steps.map((step) => step.text).join(", then ");
+  if (steps.length === 0) return { text: "no fault injected", ownWords: true };
+  return { text: steps.map((step) => step.text).join(", then "), ownWords: steps[0]!.ownWords };
+}
+
+/** A command fault's label is the user's (its `label`), unless pgdrill made it ("command: …"). */
+function userLabel(fault: string, label: string): boolean {
+  return fault === "command" && !label.startsWith("command:");
 }

@@ -25,10 +25,16 @@ export function formatSummary(result: RunResult, options: SummaryOptions): strin
   const lines = [`${verdict} ${c.bold(run.scenario)} ${c.dim(`run ${run.runId}, ${formatMs(run.durationMs)}`)}`];
   // A deviated run's reason lists the failed gates, which are printed below one per line.
   if (run.reason && run.verdict !== "deviated") lines.push(`  ${paint[run.verdict](run.reason)}`);
-  lines.push(
-    `  availability ${h.availability} of the time (${h.operations} of operations) · downtime ${h.downtime} · ${text(h.outage)}`,
-    `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}`,
-  );
+  const { ok, fail, info } = result.metrics.availability;
+  if (run.verdict === "errored" && ok + fail + info === 0) {
+    // Not "downtime 0.00 ms": nothing was measured, and zeros would read as a clean result.
+    lines.push("  measured nothing: no probe operation completed before the run errored (why: the line above)");
+  } else {
+    lines.push(
+      `  availability ${h.availability} of the time (${h.operations} of operations) · downtime ${h.downtime} · ${text(h.outage)}`,
+      `  writes ${h.acknowledged} acknowledged, ${h.unknown} unknown, lost ${text(h.lost)} · p99 ${h.p99}`,
+    );
+  }
   if (h.lostIds.length > 0) lines.push(`  lost ids: ${formatIds(h.lostIds, 10)}`);
   // Said whatever the gates say: a run without gates passes whatever it saw.
   for (const finding of h.findings) lines.push(`  ${c.red("!")} ${c.red(finding)}`);

@@ -104,7 +104,7 @@ export function drillSteps(events: readonly HistoryEvent[], endT: number): Drill
       // kill and stop have nothing to heal (nor has a kind pgdrill does not know): they are
       // instants, drawn as a rule, not an interval.
       if (!event.ok) steps.push({ ...base, endMs: event.t, end: "not injected" });
-      else if (display?.heals !== true) steps.push({ ...base, endMs: event.t, end: "instant" });
+      else if (display?.heals !== true || event.instant === true) steps.push({ ...base, endMs: event.t, end: "instant" });
       else if (heal === undefined) steps.push({ ...base, endMs: Math.max(endT, event.t), end: "open" });
       else if (heal.kind === "fault" && !heal.ok)
         steps.push({ ...base, endMs: Math.max(endT, event.t), end: "heal failed", ...(heal.error ? { error: heal.error } : {}) });

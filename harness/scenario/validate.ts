@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { formatMs, toMs, type Duration } from "../duration.ts";
 import { InputError, inputErrors } from "../errors.ts";
 import { findImpossibleStep } from "../schedule/feasibility.ts";
+import { rememberSecrets } from "../secrets.ts";
 import { closest } from "../suggest.ts";
 import { faultOf } from "../fault/catalog.ts";
 import { aimsOf } from "../fault/define.ts";
@@ -18,9 +19,8 @@ import { actionOf, ACTIONS } from "../action/registry.ts";
 import type { Capability } from "../targets/controls.ts";
 import type { Path, Report } from "../targets/plugin.ts";
 import { targetPlugin } from "../targets/registry.ts";
-import { probeName } from "./probes.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
-import { EVERY_NODE } from "./probes.ts";
+import { checkProbe } from "./probe-checks.ts";
 import {
   probe as probeSchema,
   scenario as scenarioSchema,
@@ -61,12 +61,12 @@ export function targetAbilities(target: Target): { faults: FaultSpec["kind"][]; 
   };
 }
 
-const MIN_INTERVAL_MS = 10;
-
 /** Every option name the schema knows, for "did you mean" where the path's own object is unknown. */
 export const KNOWN_KEYS: readonly string[] = knownKeys(scenarioSchema);
 
 export function validateScenario(input: unknown, source: string): Scenario {
+  // Its passwords are masked by value from here on: in errors, a command's output, every report.
+  rememberSecrets(input);
   const problems: InputError[] = [];
   const report: Report = (path, problem, fix) => {
     problems.push(new InputError(at(source, path), problem, fix));
@@ -247,53 +247,7 @@ function checkSemantics(parts: Parts, report: Report): void {
   }
 
   const names = new Set<string>();
-  parts.probes?.forEach((probe, i) => {
-    if (!probe) return;
-    const name = probeName(probe);
-    if (names.has(name))
-      report(["probes", i, "name"], `a second probe named "${name}"`, 'Give each probe of the same kind its own "name".');
-    names.add(name);
-    if (toMs(probe.every) < MIN_INTERVAL_MS)
-      report(["probes", i, "every"], `${formatMs(toMs(probe.every))} is below ${MIN_INTERVAL_MS} ms`, `Use ${MIN_INTERVAL_MS}ms or more.`);
-    for (const key of ["timeout", "connectTimeout"] as const) {
-      if (toMs(probe[key]) <= 0) report(["probes", i, key], "must be longer than 0", 'Use e.g. "1s".');
-    }
-    if (probe.kind === "role") return;
-    if (probe.pool !== undefined && probe.connection !== "pool") {
-      report(
-        ["probes", i, "pool"],
-        `applies only with connection "pool" (this probe's is "${probe.connection}")`,
-        'Set connection: "pool", or remove pool.',
-      );
-    }
-    checkDriver(probe, ["probes", i], report);
-    if (!target || !plugin) return;
-    if (probe.endpoint === "pooler" && !plugin.hasPooler?.(target)) {
-      report(["probes", i, "endpoint"], "the target has no pooler", plugin.addPooler ?? 'Use "rw".');
-    }
-    const endpoints = plugin.probeEndpoints(target);
-    if (probe.endpoint === EVERY_NODE) {
-      if (!endpoints.includes(EVERY_NODE)) {
-        report(
-          ["probes", i, "endpoint"],
-          `the ${target.kind} target cannot list its nodes' own addresses for "${EVERY_NODE}"`,
-          target.kind === "endpoint"
-            ? 'Put every host in the connection string (postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write) and probe "rw".'
-            : 'Use "rw" (or the container pair or patroni target, whose nodes pgdrill reaches directly).',
-        );
-      }
-    } else if (probe.kind === "select1" && probe.endpoint !== "pooler" && !endpoints.includes(probe.endpoint)) {
-      if (plugin.endpointsAreServices) {
-        report(
-          ["probes", i, "endpoint"],
-          `unknown endpoint "${probe.endpoint}"`,
-          `Use one of ${endpoints.join(", ")} (the cluster's services).`,
-        );
-      } else {
-        knownNode(["probes", i, "endpoint"], probe.endpoint);
-      }
-    }
-  });
+  parts.probes?.forEach((probe, i) => probe && checkProbe(probe, ["probes", i], { target, plugin, knownNode }, report, names));
 
   // The schedule as a whole (its order, the steady state before it) is judged only when every
   // entry is known and none had a problem of its own: otherwise the verdict would be a guess.
@@ -432,25 +386,4 @@ function describe(value: unknown): string {
 
 function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
-}
-
-/**
- * A driver agent connects as its driver does (fresh or held); an application pool is node-postgres's
- * (connection/app-pool.ts), and settings go only to an agent.
- */
-function checkDriver(probe: Exclude<ProbeSpec, { kind: "role" }>, path: Path, report: Report): void {
-  if (probe.driver !== "node-postgres" && probe.connection === "pool") {
-    report(
-      [...path, "connection"],
-      `"pool" is node-postgres's application pool; the ${probe.driver} agent connects as its driver does`,
-      'Use connection: "fresh" or "held" with this driver, or driver: "node-postgres" for a pool.',
-    );
-  }
-  if (probe.driver === "node-postgres" && probe.driverSettings !== undefined) {
-    report(
-      [...path, "driverSettings"],
-      "applies only to a driver agent (libpq, pgjdbc, psycopg); node-postgres takes its settings from the endpoint",
-      'Set driver (e.g. driver: "libpq"), or remove driverSettings.',
-    );
-  }
 }

@@ -8,8 +8,10 @@ import { errorMessage } from "../errors.ts";
 import { actionNode } from "../action/define.ts";
 import { actionOf } from "../action/registry.ts";
 import { faultOf } from "../fault/catalog.ts";
-import { nodesOf } from "../fault/define.ts";
+import { lasts, nodesOf } from "../fault/define.ts";
+import { parseSaid } from "../fault/said.ts";
 import { healFault, injectFault, resolveFault } from "../fault/run.ts";
+import type { SaidEvent } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import { roundMs, type Clock } from "../clock.ts";
 import type { OperatorDesk } from "../operator/desk.ts";
@@ -102,15 +104,28 @@ export class ScheduleRunner {
     }
     const label = describeResolved(pkg.label(aimed, topology.kind), nodes(aimed), nodes(fault));
     const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: nodes(fault) } as const;
-    if (pkg.heal) this.active.set(id, fault);
+    const lasting = lasts(pkg, fault);
+    if (lasting) this.active.set(id, fault);
+    // A one-shot of a fault that can heal (a command without `heal`): the History says so, as the reports draw it.
+    const instant = pkg.heal !== undefined && !lasting ? { instant: true } : {};
     try {
       const output = await withTimeout(injectFault(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
-      history.append({ ...base, t, ok: true, ...(output ? { output } : {}) });
+      const told = output ? this.saidIn(output, label) : {};
+      history.append({ ...base, t, ok: true, ...instant, ...(output ? { output } : {}), ...told });
       this.context.log(`fault ${id}: ${label}`);
     } catch (error) {
       history.append({ ...base, t, ok: false, error: errorMessage(error) });
       this.errors.push(`${label}: ${errorMessage(error)}`);
     }
+  }
+
+  /** What a command said on its output (`pgdrill-event:` lines, fault/said.ts), on the History's clock; refused lines are logged. */
+  private saidIn(output: string, label: string): { happenedT?: number; said?: SaidEvent[] } {
+    const now = roundMs(this.context.clock.now());
+    const wallNow = Date.now();
+    const { happenedT, said, problems } = parseSaid(output, (wall) => now - (wallNow - wall), { fromT: 0, toT: now + 1000, readT: now });
+    for (const problem of problems) this.context.log(`${label}: pgdrill-event line ignored: ${problem}`);
+    return { ...(happenedT !== undefined ? { happenedT } : {}), ...(said.length > 0 ? { said } : {}) };
   }
 
   private async heal(id: string, planned: FaultSpec): Promise<void> {

@@ -96,6 +96,36 @@ describe("failover anatomy", () => {
     expect(metrics).toMatchObject({ promotedAfterMs: 1152, writableAfterMs: 1152, readOnlyMs: 0 });
   });
 
+  it("counts from when a command said its fault really happened, and takes its word on what the HA system did (pgdrill-event lines)", () => {
+    const builder = healthy();
+    // The command started at 950, said the failover began at 1200 and that pg_autoctl promoted the standby at 1900.
+    push(builder, {
+      kind: "fault",
+      t: 950,
+      phase: "inject",
+      id: "f1",
+      fault: "command",
+      label: "pg_autoctl perform failover",
+      nodes: [],
+      ok: true,
+      instant: true,
+      happenedT: 1200,
+      said: [{ t: 1900, text: "pg_autoctl: node 2 promoted" }],
+    });
+    builder.role(2000, "standby", "standby").role(2100, "standby", "primary", 2);
+    const events = outage(builder, 2150, 2500).end(3000).events;
+    const { metrics } = anatomyChecker.check(events);
+    expect(metrics).toMatchObject({
+      observed: true,
+      faultAtMs: 1200,
+      mechanism: "ha-manager",
+      detectedAfterMs: 700,
+      detectedBy: 'the command said "pg_autoctl: node 2 promoted"',
+      promotedAfterMs: 2102 - 1200,
+    });
+    expect(metrics.clients[0]).toMatchObject({ probe: "writes", recoveredAfterMs: 2210 - 1200 });
+  });
+
   it("takes the mechanism's word for the promotion when it came before the role probe's next sample", () => {
     const builder = healthy().fault(950, "kill primary");
     push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });

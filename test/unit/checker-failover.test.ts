@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { failoverChecker, recoveryChecker } from "../../harness/checker/failover.ts";
 import { analyzeHistory } from "../../harness/analyze.ts";
+import { formatSummary } from "../../harness/report/summary.ts";
 import { history, type HistoryBuilder } from "../fixtures/histories/builder.ts";
 
 /** Writes every 100 ms acknowledged by the primary up to t = 900 (ids 1..10). */
@@ -178,6 +179,23 @@ describe("failover checker", () => {
       serverSample(builder, 1300, "primary", "10.0.0.6:5432", 2);
       const { metrics } = failoverChecker.check(builder.end(2000).events);
       expect(metrics).toMatchObject({ happened: true, evidence: "server 10.0.0.5:5432 → 10.0.0.6:5432 behind primary", latencyMs: 280, latencyLowerMs: 150, newPrimary: "primary" });
+    });
+
+    it("names the new primary's server in result.json and the summary, not only the node label (issue 25)", () => {
+      const builder = healthyUntil900();
+      serverSample(builder, 500, "primary", "10.0.0.5:6002");
+      builder.fault(950, "command: failover").write(11, 1000, "fail").write(12, 1200, "ok", 30);
+      serverSample(builder, 1300, "primary", "10.0.0.6:6001", 2);
+      const result = analyzeHistory(builder.end(2000).events, { gate: {} });
+      expect(result.metrics.failover).toMatchObject({ newPrimary: "primary", originalPrimaryServer: "10.0.0.5:6002", newPrimaryServer: "10.0.0.6:6001" });
+      expect(formatSummary(result, { color: false })).toContain("failover 280.0 ms → primary (server 10.0.0.5:6002 → 10.0.0.6:6001)");
+    });
+
+    it("does not add servers where the node label already says who took over", () => {
+      const events = healthyUntil900().fault(950, "kill primary").write(11, 1000, "fail").write(12, 1200, "ok", 30, "standby").end(2000).events;
+      const metrics = failoverChecker.check(events).metrics;
+      expect(metrics).toMatchObject({ happened: true, newPrimary: "standby" });
+      expect(metrics.newPrimaryServer ?? null).toBeNull();
     });
 
     it("is seen in a new timeline when the server cannot be named", () => {

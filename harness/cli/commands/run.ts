@@ -9,6 +9,7 @@ import { reportModel } from "../../report/model.ts";
 import { formatTrialsSummary, renderTrialsMarkdown } from "../../report/trials.ts";
 import { renderTrialsHtml } from "../../report/trials-html.ts";
 import type { RunResult } from "../../result.ts";
+import { secretMasker } from "../../secrets.ts";
 import { CONFIRM_MODES, type ConfirmMode } from "../../operator/desk.ts";
 import type { SharedResources } from "../../targets/index.ts";
 import { summarizeTrials, TRIAL_STATISTICS, type TrialStatistic } from "../../trials.ts";
@@ -151,10 +152,11 @@ async function runCommand(scenarioArg: string, options: RunOptions, io: CliIO, s
       trials.verdict = "errored";
       trials.reason = `interrupted after ${results.length} of ${options.trials} trials`;
     }
-    await writeFile(join(base, "trials.json"), `${JSON.stringify(trials, null, 2)}\n`);
-    await writeFile(join(base, "trials.md"), renderTrialsMarkdown(trials));
-    await writeFile(join(base, "trials.html"), renderTrialsHtml(trials));
-    await writeFile(join(base, "junit.xml"), renderJunit(results.map((result) => reportModel(result))));
+    const mask = secretMasker();
+    await writeFile(join(base, "trials.json"), mask(`${JSON.stringify(trials, null, 2)}\n`));
+    await writeFile(join(base, "trials.md"), mask(renderTrialsMarkdown(trials)));
+    await writeFile(join(base, "trials.html"), mask(renderTrialsHtml(trials)));
+    await writeFile(join(base, "junit.xml"), mask(renderJunit(results.map((result) => reportModel(result)))));
     io.out(`${formatTrialsSummary(trials, { color: io.color })}\n`);
     io.out(`trials directory: ${base}\n`);
     await appendJobSummary(base, "trials.md");

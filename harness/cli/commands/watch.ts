@@ -9,6 +9,7 @@ const HELP = lines(
   "Ctrl-C (or SIGTERM) finishes it: completed, every report written; a second Ctrl-C aborts.",
   "Ctrl-C while it is still starting (nothing measured yet): it removes what it started and its run directory, " +
     "says so in one line, and exits 130 (143 for SIGTERM).",
+  "A URL that reaches a standby is watched read-only (SELECT 1 and who answers); --writes needs the primary.",
   "",
   "Examples:",
   "  pgdrill watch                                   # DATABASE_URL, SELECT 1 every 100 ms",

@@ -42,6 +42,8 @@ export const commandFault = defineFault({
       );
     }
   },
+  // Without a heal command it is a one-shot: nothing lasts, so nothing is healed or said to last.
+  lasting: (spec) => spec.heal !== undefined,
   inject: (spec, use) => use.shell(spec.run, shellOptions(spec, use, "inject")),
   async heal(spec, use) {
     if (spec.heal === undefined) return;

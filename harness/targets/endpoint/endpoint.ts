@@ -16,7 +16,7 @@ import { libpqEndpoint } from "../../connection/libpq-endpoint.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { describeError } from "../../connection/errors.ts";
 import { Session } from "../../connection/session.ts";
-import { ownerGone, thisProcess, type Owner } from "../shared/owners.ts";
+import { forgetOwner, ownerGone, ownerOf, recordOwner, thisProcess, type Owner } from "../shared/owners.ts";
 import type { ProbeSpec } from "../../scenario/probes.ts";
 import type { EndpointTarget } from "./plugin.ts";
 import type { StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
@@ -131,11 +131,16 @@ async function startEndpoint(
         `${identity.dialed ? ` → ${identity.dialed}${passedOver}` : ""}` +
         ` → server ${identity.server}, PostgreSQL ${identity.version}${identity.recovery ? ", in recovery" : ", primary"}`,
     );
-    if (node === "primary" && identity.recovery) {
+    // A standby may be watched, read-only; writes need the primary.
+    if (node === "primary" && identity.recovery && spec.allowWrites) {
       const fix = endpoint.hosts ? " (or add target_session_attrs=read-write to the string, as applications with several hosts do)" : "";
       throw new HarnessError(
-        `${from} reaches a server in recovery (a replica): point it at the primary endpoint the application writes to${fix}`,
+        `${from} reaches a server in recovery (a standby), and tracked writes need the primary: point it at the primary ` +
+          `endpoint the application writes to${fix}, or drop the writes (allowWrites, --writes) to observe it read-only`,
       );
+    }
+    if (node === "primary" && identity.recovery) {
+      options.log(`endpoint ${node} (${from}) is a standby: observing it read-only (SELECT 1 and who answers; nothing is written)`);
     }
   }
   const started = new StartedEndpoint(endpoints, nodes);
@@ -180,6 +185,7 @@ class StartedEndpoint implements StartedTopology {
   readonly rwNode = "primary";
   private readonly endpoints: Map<string, Endpoint>;
   private schema: string | undefined;
+  private runId = "?";
   private tornDown = false;
 
   constructor(endpoints: Map<string, Endpoint>, nodes: string[]) {
@@ -225,6 +231,7 @@ class StartedEndpoint implements StartedTopology {
    */
   async claimSchema(options: TopologyStartOptions): Promise<void> {
     const schema = `${SCHEMA_PREFIX}${options.runId.toLowerCase().replace(/[^a-z0-9]/g, "_")}`;
+    this.runId = options.runId;
     await this.onPrimary(async (session) => {
       const found = await session.query<{ name: string; comment: string | null }>(
         "SELECT nspname AS name, obj_description(oid, 'pg_namespace') AS comment FROM pg_namespace WHERE starts_with(nspname, $1)",
@@ -235,7 +242,7 @@ class StartedEndpoint implements StartedTopology {
         const owner = parseOwner(comment);
         if (owner && ownerGone(owner)) {
           await session.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(name)} CASCADE`, [], 30_000);
-          options.log(`endpoint: dropped schema ${name}, left by killed run ${owner.runId ?? "?"}`);
+          options.log(`endpoint: dropped schema ${name}, ${leftBy(name, owner.runId ?? "?")}`);
         }
       }
       await session.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`, [], 10_000);
@@ -254,8 +261,12 @@ class StartedEndpoint implements StartedTopology {
       await this.onPrimary((session) => session.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`, [], 30_000));
       return [`schema ${schema}`];
     } catch (error) {
-      // Never throws: the next run on this endpoint drops it (its owner will have exited).
-      return [`nothing: schema ${schema} could not be dropped (${describeError(error)}); the next run drops it`];
+      // Never throws: the next run on this endpoint drops it (its owner will have exited), and
+      // says this run ended and tried, which a killed run did not.
+      recordOwner(undroppedNote(schema), this.runId);
+      return [
+        `nothing: schema ${schema} could not be dropped (${describeError(error)}); the next run on this endpoint from this host drops it`,
+      ];
     }
   }
 
@@ -271,6 +282,20 @@ class StartedEndpoint implements StartedTopology {
       await session.close();
     }
   }
+}
+
+/** The owners' record that a run ended and could not drop its schema (teardown). */
+const undroppedNote = (schema: string) => `endpoint-undropped-${schema}`;
+
+/**
+ * Whose schema the next run drops: a run that ended (completed or errored) and could not drop it
+ * at its end is not called killed; a run with no such note was killed before its teardown.
+ */
+function leftBy(schema: string, runId: string): string {
+  const note = ownerOf(undroppedNote(schema));
+  if (!note) return `left by killed run ${runId}`;
+  forgetOwner(undroppedNote(schema));
+  return `left by run ${runId}, which ended but could not drop it then (the server did not answer its teardown)`;
 }
 
 function parseOwner(comment: string | null): (Owner & { runId?: string }) | null {
