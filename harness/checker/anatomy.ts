@@ -108,7 +108,7 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
     return {
       probe: name,
       type,
-      via: clientPath(records.get(name)),
+      via: clientPath(records.get(name), { withDriver: true }),
       recoveredAfterMs,
       recoveryMs: recoveredAfterMs === null || writableAfterMs === null ? null : Math.max(0, recoveredAfterMs - writableAfterMs),
     };

@@ -39,9 +39,13 @@ export const clientsChecker = defineChecker<ClientsMetrics>({
       },
       finish(): CheckerOutput<ClientsMetrics> {
         const records = new Map((context.runStart?.probes ?? []).map((record) => [record.name, record]));
+        // In the scenario's order (its run-start record), not the order of first operations, which agents' start-up shuffles.
+        const order = [...records.keys()];
+        const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
         const probes = windows
           .result()
-          .probes.map((reading) => summarize(reading, records.get(reading.name), tallies.get(reading.name), context));
+          .probes.map((reading) => summarize(reading, records.get(reading.name), tallies.get(reading.name), context))
+          .sort((a, b) => rank(a.probe) - rank(b.probe));
         if (probes.length === 0) return { valid: "unknown", metrics: clientsChecker.empty(), reason: "no select1 or writes probe ran" };
         return { valid: true, metrics: totals(probes) };
       },
@@ -83,7 +87,7 @@ function summarize(reading: ProbeReading, record: ProbeRecord | undefined, tally
     probe: reading.name,
     type: reading.type === "write" ? "write" : "select1",
     driver: record?.driver ?? DEFAULT_DRIVER,
-    via: clientPath(record),
+    via: clientPath(record, { withDriver: false }),
     ok: reading.counts.ok,
     fail: reading.counts.fail,
     info: reading.counts.info,

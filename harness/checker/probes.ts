@@ -31,9 +31,12 @@ export const DEFAULT_DRIVER = "node-postgres";
 
 const CONNECTIONS = { fresh: "fresh connections", held: "a held connection", pool: "a pool" } as const;
 
-/** A probe's client path, for people: "rw, fresh connections"; its driver added when it is not pgdrill's own. Older histories lack it. */
-export function clientPath(record: ProbeRecord | undefined): string {
+/**
+ * A probe's client path, for people: "rw, fresh connections"; with `withDriver`, its driver added when it is not pgdrill's own
+ * (where no column names the driver). Older histories lack it.
+ */
+export function clientPath(record: ProbeRecord | undefined, options: { withDriver: boolean }): string {
   if (!record || record.endpoint === undefined) return "path not recorded";
   const path = record.connection ? `${record.endpoint}, ${CONNECTIONS[record.connection]}` : record.endpoint;
-  return record.driver && record.driver !== DEFAULT_DRIVER ? `${path}, ${record.driver}` : path;
+  return options.withDriver && record.driver && record.driver !== DEFAULT_DRIVER ? `${path}, ${record.driver}` : path;
 }

@@ -46,7 +46,7 @@ describe("clients compared", () => {
     expect(own).toMatchObject({ probe: "writes", driver: "node-postgres", via: "rw, a held connection", timedOut: 0, readOnlyErrors: 0 });
     expect(own!.recoveredAfterMs).toBe(505);
     expect(own!.errors).toEqual([{ text: "ECONNREFUSED connect ECONNREFUSED <host>", count: 2 }]);
-    expect(jdbc).toMatchObject({ probe: "writes-pgjdbc", driver: "pgjdbc", via: "rw, a held connection, pgjdbc", timedOut: 2, readOnlyErrors: 1 });
+    expect(jdbc).toMatchObject({ probe: "writes-pgjdbc", driver: "pgjdbc", via: "rw, a held connection", timedOut: 2, readOnlyErrors: 1 });
     expect(jdbc!.recoveredAfterMs).toBe(2105);
     expect(jdbc!.errors[0]).toEqual({ text: "timed out (hung past its timeout)", count: 2 });
     expect(metrics.worstDowntimeMs).toBe(jdbc!.downtimeMs);
@@ -84,8 +84,8 @@ describe("clients compared", () => {
     ]);
     const markdown = renderMarkdown(model);
     expect(markdown).toContain("### Clients compared");
-    expect(markdown).toMatch(/\| writes-pgjdbc \| pgjdbc \| rw, a held connection, pgjdbc \| .* \| 2\.10 s \| .* \| 2 \| 1 \|/);
-    expect(renderJunit(model)).toContain('name="client.writes-pgjdbc" value="writes-pgjdbc (pgjdbc; rw, a held connection, pgjdbc): down');
+    expect(markdown).toMatch(/\| writes-pgjdbc \| pgjdbc \| rw, a held connection \| .* \| 2\.10 s \| .* \| 2 \| 1 \|/);
+    expect(renderJunit(model)).toContain('name="client.writes-pgjdbc" value="writes-pgjdbc (pgjdbc; rw, a held connection): down');
     expect(formatSummary(result, { color: false })).toContain("2 hung past timeout, 1 refused read-only");
   });
 });
