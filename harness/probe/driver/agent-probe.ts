@@ -15,7 +15,7 @@ import type { StartedTopology } from "../../targets/types.ts";
 import { probeSettings, type Probe, type ProbeContext } from "../probe.ts";
 import { createWritesTable, finalReadOf, writesTable } from "../writes.ts";
 import { agentDir } from "./build.ts";
-import { AGENT_PROTOCOL, agentOffsetMs, agentTarget, sampleClock, type AgentConfig } from "./config.ts";
+import { AGENT_PROTOCOL, agentOffsetMs, agentTarget, driverConnectTimeoutMs, sampleClock, type AgentConfig } from "./config.ts";
 import { AgentProcess } from "./spawn.ts";
 
 type AgentSpec = Extract<ProbeSpec, { kind: "select1" | "writes" }> & { driver: AgentConfig["driver"] };
@@ -60,10 +60,12 @@ export function agentProbe(spec: AgentSpec): Probe {
       const dir = await agentDir(spec.driver);
       if (spec.kind === "writes") await createWritesTable(topology, sessionOptions);
       const { endpoint, target } = agentTarget(topology, spec.endpoint, spec.targetSessionAttrs);
+      // The timeout the driver really applies (libpq: whole seconds, at least 2), so the agent's deadline stays behind it.
+      const connectMs = driverConnectTimeoutMs(spec.driver, connectTimeoutMs);
       const config: AgentConfig = {
         protocol: AGENT_PROTOCOL,
         driver: spec.driver,
-        probe: { name, type, everyMs, timeoutMs, connectTimeoutMs, connection: spec.connection === "held" ? "held" : "fresh" },
+        probe: { name, type, everyMs, timeoutMs, connectTimeoutMs: connectMs, connection: spec.connection === "held" ? "held" : "fresh" },
         target,
         settings: spec.driverSettings ?? {},
         lifetimeMs: LIFETIME_MS,
@@ -113,7 +115,8 @@ export function agentProbe(spec: AgentSpec): Probe {
       current.send({ command: "run", durationMs: Math.max(0, Math.round(context.until - clock.now())) });
       const stopped = new AbortController();
       const stopAtUntil = clock.sleepUntil(context.until, AbortSignal.any([context.signal, stopped.signal])).then(async () => {
-        if (!current.exitedYet) await stop(current, timeoutMs + connectTimeoutMs + 1000 + STOP_GRACE_MS);
+        if (!current.exitedYet)
+          await stop(current, timeoutMs + driverConnectTimeoutMs(spec.driver, connectTimeoutMs) + 1000 + STOP_GRACE_MS);
       });
       const exit = await current.exited;
       stopped.abort();

@@ -99,3 +99,13 @@ export function sampleClock(drillNow: () => number): ClockSample {
 export function agentOffsetMs(monotonicNs: string, sample: ClockSample): number {
   return sample.drillMs + Number(BigInt(monotonicNs) - sample.hrtimeNs) / 1e6;
 }
+
+/**
+ * The connect timeout the driver really applies. libpq (and psycopg on it) counts connect_timeout in whole seconds and
+ * treats anything under 2 as 2, so a 1 s probe setting is a 2 s timeout there: the agent's own deadline (this plus 1 s)
+ * must not race the driver's, or a connection the driver would have given up on reads as a hang.
+ */
+export function driverConnectTimeoutMs(driver: AgentConfig["driver"], connectTimeoutMs: number): number {
+  if (driver === "pgjdbc") return Math.max(1000, Math.ceil(connectTimeoutMs / 1000) * 1000);
+  return Math.max(2000, Math.ceil(connectTimeoutMs / 1000) * 1000);
+}
