@@ -2,9 +2,11 @@
  * The first SIGINT or SIGTERM asks the command to stop cleanly (its signal aborts); a second one
  * exits at once, leaving whatever is left to `pgdrill reap`. The launcher's death (cli/parent-watch.ts)
  * is a first interrupt too; as nobody is left to press Ctrl-C again, the process then exits by
- * itself if the clean stop has not ended within ORPHAN_EXIT_MS.
+ * itself if the clean stop has not ended within ORPHAN_EXIT_MS. An exception nothing caught (a bug in
+ * pgdrill, thrown from an event handler) is a first interrupt too: the drill still heals what it did,
+ * removes what it started and writes what it recorded, rather than dying with containers left behind.
  */
-import { EXIT } from "../errors.ts";
+import { EXIT, errorMessage } from "../errors.ts";
 import type { CliIO } from "./io.ts";
 import { onLauncherGone } from "./parent-watch.ts";
 
@@ -25,6 +27,7 @@ export function onInterrupt(io: CliIO, what: string): { signal: AbortSignal; dis
     }
   };
   const onSignal = (signal: NodeJS.Signals) => interrupt(signal);
+  const onCrash = (error: unknown) => interrupt(`an error nothing caught (${errorMessage(error)})`);
   const stopWatching = onLauncherGone((pid) => {
     interrupt(`the pgdrill launcher (pid ${pid}) is gone`, `exiting within ${ORPHAN_EXIT_MS / 1000} s in any case`);
     setTimeout(() => {
@@ -35,11 +38,15 @@ export function onInterrupt(io: CliIO, what: string): { signal: AbortSignal; dis
   });
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
   return {
     signal: controller.signal,
     dispose: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      process.off("uncaughtException", onCrash);
+      process.off("unhandledRejection", onCrash);
       stopWatching();
     },
   };

@@ -8,35 +8,16 @@
 import { describe, expect, it } from "vitest";
 import type { CompleteEvent, FinalReadEvent } from "../../harness/history/events.ts";
 import { runDrill } from "../../harness/run/drill.ts";
-import { validateScenario } from "../../harness/scenario/validate.ts";
+import { loadScenario } from "../../harness/scenario/load.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
 
-// pgjdbc and psycopg join this list when their agents are merged (harness/drivers/pgjdbc, psycopg).
 const DRIVERS = ["node-postgres", "libpq", "pgjdbc", "psycopg"] as const;
 
 describe("driver agents", { timeout: 240_000 }, () => {
   it("pair kill-primary through every driver at once: ok before, failing during, ok after, writes read back", async () => {
-    const scenario = validateScenario(
-      {
-        name: "pair-kill-primary-drivers",
-        target: { kind: "container-pair", replication: "async" },
-        probes: [
-          ...DRIVERS.flatMap((driver) => [
-            { kind: "select1", driver, every: "100ms", timeout: "500ms" },
-            { kind: "writes", driver, every: "100ms", timeout: "1s" },
-          ]),
-          { kind: "role" },
-        ],
-        steadyState: { window: "3s", minAvailability: 1 },
-        schedule: [
-          { at: "3s", fault: { kind: "kill", node: "primary" } },
-          { at: "3s", action: { kind: "promote", node: "standby", after: "1s" } },
-        ],
-        duration: "12s",
-      },
-      "drivers.test.ts",
-    );
-    const { runDir, result } = await runDrill(scenario, { source: "drivers.test.ts", outDir: tempRunDir("drivers") });
+    // The shipped scenario, as a user runs it.
+    const { scenario, source } = await loadScenario("pair-kill-primary-drivers");
+    const { runDir, result } = await runDrill(scenario, { source, outDir: tempRunDir("drivers") });
     const events = readEvents(runDir);
     const start = events.find((event) => event.kind === "run-start")!;
     expect(start.kind === "run-start" && start.probes?.map((probe) => [probe.name, probe.driver])).toEqual([
@@ -77,6 +58,12 @@ describe("driver agents", { timeout: 240_000 }, () => {
     // A failed libpq operation says why, with the deadline flag or SQLSTATE where it had one.
     expect(completes.some((event) => event.probe === "writes-libpq" && event.outcome !== "ok" && event.error)).toBe(true);
     expect(result.metrics.writes.lostAcknowledged).not.toBeNull();
+    // Clients compared: one row per client path, in the scenario's order, each with its driver; the shipped gate holds.
+    expect(result.metrics.clients.probes.map((client) => [client.probe, client.driver])).toEqual(
+      start.kind === "run-start" ? start.probes!.filter((probe) => probe.type !== "role").map((probe) => [probe.name, probe.driver]) : [],
+    );
+    expect(result.metrics.clients.worstRecoveredAfterMs!).toBeLessThan(30_000);
+    expect(result.verdict).toBe("pass");
     expect(await leftovers(start.kind === "run-start" ? start.runId : "")).toEqual([]);
   });
 });

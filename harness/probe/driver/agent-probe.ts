@@ -15,6 +15,7 @@ import type { StartedTopology } from "../../targets/types.ts";
 import { probeSettings, type Probe, type ProbeContext } from "../probe.ts";
 import { createWritesTable, finalReadOf, writesTable } from "../writes.ts";
 import { agentDir } from "./build.ts";
+import { probeEndpoint } from "../every-node.ts";
 import { AGENT_PROTOCOL, agentOffsetMs, agentTarget, driverConnectTimeoutMs, sampleClock, type AgentConfig } from "./config.ts";
 import { AgentProcess } from "./spawn.ts";
 
@@ -92,6 +93,8 @@ export function agentProbe(spec: AgentSpec): Probe {
         sampleClock(() => clock.now()),
       );
       const invoked = new Map<number, string>();
+      // every-node is no endpoint of the target's own: it is resolved as node-postgres's probes resolve it.
+      const endpointNow = probeEndpoint(topology, spec);
       let foreign: string | null = null;
       current.onEvent = (event) => {
         if ((event.kind !== "invoke" && event.kind !== "complete") || event.probe !== name || event.type !== type) {
@@ -102,7 +105,7 @@ export function agentProbe(spec: AgentSpec): Probe {
         const shifted = { ...event, t: roundMs(event.t + offset) } as HistoryEvent & { node?: string };
         // The node is the endpoint's at invoke, as the local probes label it; served-by maps `server` later.
         if (event.kind === "invoke") {
-          const node = topology.endpoint(spec.endpoint).node;
+          const node = endpointNow().node;
           invoked.set(event.op, node);
           shifted.node = node;
         } else {

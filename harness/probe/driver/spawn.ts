@@ -3,6 +3,7 @@
  * started can be killed at once), its stdout read as the line protocol (runner/protocol.ts; every
  * event checked by the History's validator where it enters), its stderr to the drill's log, bounded.
  */
+import { errorMessage } from "../../errors.ts";
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
@@ -127,7 +128,14 @@ export class AgentProcess {
         this.toLog(line.message);
         return;
       case "event":
-        this.onEvent(line.event);
+        // A line handler that throws would escape to the process (readline's event) and end the drill with nothing healed:
+        // kept as the agent's failure instead, which fails the probe through the drill's own path.
+        try {
+          this.onEvent(line.event);
+        } catch (error) {
+          this.badLine ??= `its event could not be recorded (${errorMessage(error)})`;
+          this.child.kill("SIGKILL");
+        }
         return;
     }
   }
