@@ -5,11 +5,14 @@
  * drill must show, and that nothing is left in Docker.
  */
 import { describe, expect, it } from "vitest";
-import type { ActionEvent, HistoryEvent } from "../../harness/history/events.ts";
+import type { ActionEvent, CompleteEvent, HistoryEvent } from "../../harness/history/events.ts";
 import type { HaEvent } from "../../harness/targets/patroni/events.ts";
 import { runDrill, type DrillOutcome } from "../../harness/run/drill.ts";
 import { loadScenario } from "../../harness/scenario/load.ts";
 import { leftovers, readEvents, tempRunDir } from "./helpers.ts";
+
+/** The shipped driver scenarios' client paths: select1 and writes per driver, in this order. */
+const DRIVER_PAIRS = ["node-postgres", "libpq", "pgjdbc", "psycopg"].flatMap((driver) => [driver, driver]);
 
 async function drill(name: string): Promise<DrillOutcome & { events: HistoryEvent[] }> {
   const { scenario, source } = await loadScenario(name);
@@ -135,6 +138,49 @@ describe("shipped patroni scenarios", { timeout: 240_000 }, () => {
     expect(result.metrics.failover.happened).toBe(true);
     expect(result.metrics.writes.lostAcknowledged).toBe(0);
     expect(result.metrics.writes.acknowledged).toBeGreaterThan(50);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+  it("patroni-kill-primary-drivers: every client stack follows Patroni's failover through HAProxy, side by side", async () => {
+    const { result, events } = await drill("patroni-kill-primary-drivers");
+    expect(result.verdict).toBe("pass");
+    expect(promotedByPgdrill(events)).toBe(false);
+    expect(result.metrics.failover).toMatchObject({ happened: true, originalPrimary: "pg1" });
+    const { clients, writes } = result.metrics;
+    expect(clients.probes.map((client) => client.driver)).toEqual(DRIVER_PAIRS);
+    // Each stack was down through the failover and back within the gate; through one HAProxy they fare alike.
+    for (const client of clients.probes) {
+      expect(client.downtimeMs, client.probe).toBeGreaterThan(1000);
+      expect(client.recoveredAfterMs, client.probe).not.toBeNull();
+    }
+    expect(clients.downtimeSpreadMs!).toBeLessThan(5000);
+    expect(writes.lostAcknowledged).toBe(0);
+    expect(await leftovers(result.runId)).toEqual([]);
+  });
+
+  it("patroni-kill-primary-multihost: with no proxy, each driver's multi-host list finds the new leader itself", async () => {
+    const { result, events } = await drill("patroni-kill-primary-multihost");
+    expect(result.verdict).toBe("pass");
+    expect(result.metrics.failover.happened).toBe(true);
+    const newLeader = result.metrics.failover.newPrimary;
+    expect(["pg2", "pg3"]).toContain(newLeader);
+    expect(result.metrics.clients.probes.map((client) => client.driver)).toEqual(DRIVER_PAIRS);
+    const all = events.filter((event): event is CompleteEvent => event.kind === "complete");
+    const completes = all.filter((event) => event.type !== "role");
+    // The new leader's server, as the role probe read it on that node.
+    const leaderServer = all.find(
+      (event) => event.type === "role" && event.node === newLeader && typeof event.value === "object" && event.value.server,
+    )?.value;
+    expect(typeof leaderServer === "object" && leaderServer.server).toBeTruthy();
+    // node-postgres says why it passed hosts over: the dead leader, and the replicas in recovery.
+    const passedOver = completes.filter((event) => event.probe === "select1" && event.outcome === "fail").flatMap((event) => event.skipped ?? []);
+    expect(passedOver.some((reason) => /in recovery/.test(reason))).toBe(true);
+    // Every stack ends on the new leader: the server of its last ok operation is the new leader's.
+    for (const client of result.metrics.clients.probes) {
+      const last = completes.filter((event) => event.probe === client.probe && event.outcome === "ok").at(-1);
+      expect(last?.server, client.probe).toBe(typeof leaderServer === "object" ? leaderServer.server : "?");
+      expect(client.recoveredAfterMs, client.probe).not.toBeNull();
+    }
+    expect(result.metrics.writes.lostAcknowledged).toBe(0);
     expect(await leftovers(result.runId)).toEqual([]);
   });
 });
