@@ -117,8 +117,12 @@ export function watchScenario(
  * DATABASE_READ_REPLICA_URL is not read).
  */
 export async function watchTopology(scenario: Scenario, url?: string): Promise<Topology> {
-  const { buildTopology } = await import("../targets/index.ts");
-  return asWatchInput(url, () => buildTopology(scenario.target, scenario.probes));
+  const { endpointTopology } = await import("../targets/endpoint/endpoint.ts");
+  if (scenario.target.kind !== "endpoint") throw new Error("pgdrill watch builds an endpoint target");
+  // Named as the user typed them, in errors, the drill's log and the History alike (not target.url, which they never wrote).
+  const sources = { url: url === undefined ? "DATABASE_URL" : "the URL argument", readReplicaUrl: "--read-replica" };
+  const target = scenario.target;
+  return asWatchInput(url, () => endpointTopology(target, scenario.probes, sources));
 }
 
 /**

@@ -28,8 +28,18 @@ interface ResolvedUrls {
   replica: { url: string; from: string } | null;
 }
 
+/**
+ * What the user calls the scenario's own URL fields in messages and the History: `target.url` in a scenario; `pgdrill watch`
+ * names its URL argument and --read-replica instead, which its user typed.
+ */
+export interface UrlSources {
+  url: string;
+  readReplicaUrl: string;
+}
+const SCENARIO_SOURCES: UrlSources = { url: "target.url", readReplicaUrl: "target.readReplicaUrl" };
+
 /** Reads the connection strings now (scenario first, then the environment) and refuses what libpq would refuse. */
-export function resolveEndpointUrls(spec: EndpointTarget): ResolvedUrls {
+export function resolveEndpointUrls(spec: EndpointTarget, sources: UrlSources = SCENARIO_SOURCES): ResolvedUrls {
   const primary = spec.url ?? process.env.DATABASE_URL;
   if (!primary) {
     throw new InputError(
@@ -41,8 +51,8 @@ export function resolveEndpointUrls(spec: EndpointTarget): ResolvedUrls {
   // false: no replica, and the environment is not read for one (`pgdrill watch` talks only to the URLs it was given).
   const replica = spec.readReplicaUrl === false ? undefined : (spec.readReplicaUrl ?? process.env.DATABASE_READ_REPLICA_URL);
   const resolved: ResolvedUrls = {
-    primary: { url: primary, from: spec.url ? "target.url" : "DATABASE_URL" },
-    replica: replica ? { url: replica, from: spec.readReplicaUrl ? "target.readReplicaUrl" : "DATABASE_READ_REPLICA_URL" } : null,
+    primary: { url: primary, from: spec.url ? sources.url : "DATABASE_URL" },
+    replica: replica ? { url: replica, from: spec.readReplicaUrl ? sources.readReplicaUrl : "DATABASE_READ_REPLICA_URL" } : null,
   };
   for (const { url, from } of [resolved.primary, ...(resolved.replica ? [resolved.replica] : [])]) toEndpoint("check", url, from, spec);
   return resolved;
@@ -83,8 +93,8 @@ export function checkReplicaReaders(urls: ResolvedUrls, probes: readonly ProbeSp
   }
 }
 
-export function endpointTopology(spec: EndpointTarget, probes: readonly ProbeSpec[] = []): Topology {
-  const urls = resolveEndpointUrls(spec);
+export function endpointTopology(spec: EndpointTarget, probes: readonly ProbeSpec[] = [], sources?: UrlSources): Topology {
+  const urls = resolveEndpointUrls(spec, sources);
   checkReplicaReaders(urls, probes);
   const nodes = urls.replica ? ["primary", "replica"] : ["primary"];
   return { kind: "endpoint", nodes, initialPrimary: "primary", start: (options) => startEndpoint(spec, urls, nodes, options) };
