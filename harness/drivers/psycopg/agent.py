@@ -121,6 +121,8 @@ class Config:
         hosts = target.get("hosts")
         if not isinstance(hosts, list) or not hosts or not all(isinstance(h, dict) for h in hosts):
             raise ValueError("config.target.hosts must be a non-empty list of {host, port}")
+        # With several hosts, each operation says which one answered and why libpq passed the others over.
+        self.multi_host = len(hosts) > 1
         # The password is not in it: libpq reads PGPASSWORD itself.
         params = {
             "host": ",".join(need(h, "host", str) for h in hosts),
@@ -176,6 +178,8 @@ class Attempt:
         self.done = self.abandoned = False
         self.conn = None
         self.outcome = self.server = self.error = self.sqlstate = None
+        self.dialed = None
+        self.skipped = []
 
 
 class Loop:
@@ -233,6 +237,7 @@ class Loop:
                 a.cond.wait(wait / 1e9)
             # Read under the lock: an abandoned worker may still finish later, and must change nothing.
             outcome, server, err, sqlstate, conn = a.outcome, a.server, a.error, a.sqlstate, a.conn
+            dialed, skipped = a.dialed, list(a.skipped)
         end = time.monotonic_ns()
         # held: keep the connection after an ok, drop it after anything else.
         self.held = conn if c.connection == "held" and outcome == "ok" and err is None else None
@@ -244,6 +249,10 @@ class Loop:
                 event[key] = field
         if timed_out:
             event["timedOut"] = True
+        if dialed is not None:
+            event["dialed"] = dialed
+        if skipped:
+            event["skipped"] = skipped
         emit({"type": "event", "event": event})
         if self.refused:  # after the operation's complete, so its invoke is not left unpaired
             error(self.refused)
@@ -259,8 +268,14 @@ class Loop:
             except BaseException as e:  # never reached the server: not written
                 if refused_value(e):
                     self.refused = f"setting refused by libpq: {refused_value(e)}"
+                if c.multi_host:
+                    with a.cond:
+                        a.skipped = passed_over(e)
                 finish(a, "fail", None, e)
                 return
+            if c.multi_host:
+                with a.cond:
+                    a.dialed = f"{conn.info.host}:{conn.info.port}"
         conn.add_notice_handler(notices.append)
         with a.cond:
             a.conn = conn
@@ -296,6 +311,12 @@ class Loop:
             a.cond.notify_all()
         if c.connection == "fresh":
             close(conn)
+
+
+def passed_over(e):
+    """libpq's own account of each host it tried, one line per host: 'connection to server at "h" (ip), port p failed: why'."""
+    found = re.findall(r'connection to server at "([^"]+)"(?: \([^)]*\))?, port (\d+) failed: ([^\n]+)', str(e))
+    return [shorten(f"{host}:{port}: {why.strip()}") for host, port, why in found][:10]
 
 
 def refused_value(e):
