@@ -150,7 +150,7 @@ describe("scenario validation", () => {
 
   it("accepts every shipped scenario", async () => {
     const names = (await listScenarios()).map((entry) => entry.name);
-    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-node-down", "cnpg-partition-primary", "cnpg-slow-network-to-replica", "cnpg-switchover", "endpoint-cloudsql-ha", "endpoint-observe", "endpoint-rds-multi-az", "pair-kill-primary", "pair-kill-primary-via-pgbouncer", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary", "pair-slow-network-to-standby", "patroni-async-lag-loss", "patroni-dcs-down", "patroni-dcs-down-failsafe", "patroni-kill-primary", "patroni-kill-primary-fast", "patroni-partition-primary-from-dcs", "patroni-switchover", "patroni-sync-strict"]);
+    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-node-down", "cnpg-partition-primary", "cnpg-slow-network-to-replica", "cnpg-switchover", "endpoint-cloudsql-ha", "endpoint-observe", "endpoint-rds-multi-az", "pair-kill-primary", "pair-kill-primary-drivers", "pair-kill-primary-via-pgbouncer", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary", "pair-slow-network-to-standby", "patroni-async-lag-loss", "patroni-dcs-down", "patroni-dcs-down-failsafe", "patroni-kill-primary", "patroni-kill-primary-drivers", "patroni-kill-primary-fast", "patroni-kill-primary-multihost", "patroni-partition-primary-from-dcs", "patroni-switchover", "patroni-sync-strict"]);
     for (const name of names) {
       const { scenario } = await loadScenario(name);
       expect(scenario.name).toBe(name);
