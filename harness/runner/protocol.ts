@@ -34,6 +34,11 @@ export interface HelloLine {
   controlPort: number;
   /** What it runs on: its language runtime and version, and the uid it runs as. Absent from older runners. */
   runtime?: { node: string; uid: number | null };
+  /**
+   * A driver agent's own deadline for one connect, in ms: every host its driver's whole connect timeout, then 1 s
+   * (docs/drivers.md). Absent from an older agent, whose deadline was connectTimeoutMs + 1 s.
+   */
+  connectDeadlineMs?: number;
 }
 
 /** One History event, on the writer's clock. */
@@ -107,6 +112,9 @@ function bodyProblem(line: Record<string, unknown>): string | null {
       if (typeof line.monotonicNs !== "string" || !/^\d+$/.test(line.monotonicNs)) return '"monotonicNs" must be a string of digits';
       if (typeof line.version !== "string") return 'no string "version"';
       if (!Array.isArray(line.probes) || !line.probes.every((probe) => typeof probe === "string")) return '"probes" must be strings';
+      if (line.connectDeadlineMs !== undefined && !(typeof line.connectDeadlineMs === "number" && line.connectDeadlineMs > 0)) {
+        return '"connectDeadlineMs" must be a positive number';
+      }
       return null;
     case "state":
       if (typeof line.t !== "number") return 'no number "t"';

@@ -1,13 +1,14 @@
 /**
- * The pgjdbc and psycopg driver agents (harness/drivers/<driver>/), built with their own build.sh
+ * The driver agents (harness/drivers/<driver>/: libpq, pgjdbc, psycopg), built with their own build.sh
  * and run against a real throwaway PostgreSQL 15 on loopback (Debian's postgresql-15, initdb as the
  * postgres user, scram-sha-256 with a password): their lines speak the probe runner's protocol,
  * their events are History events, writes land, a stopped or frozen server gives bounded
- * fail/info outcomes, stdin's end and a refused setting end them. No Docker, no TS side.
+ * fail/info outcomes, stdin's end and a refused setting end them; on a multi-host list whose first
+ * host never answers, each driver moves on to the next host itself, as psql does. No Docker, no TS side.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +18,7 @@ import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const PASSWORD = "agent-pw-7f3e9";
-const DRIVERS = ["pgjdbc", "psycopg"] as const;
+const DRIVERS = ["libpq", "pgjdbc", "psycopg"] as const;
 type Driver = (typeof DRIVERS)[number];
 
 let dir = "";
@@ -70,6 +71,8 @@ interface ProbeOptions {
   connection: "fresh" | "held";
   timeoutMs?: number;
   settings?: Record<string, string>;
+  /** The host list; the throwaway server alone by default. */
+  hosts?: { host: string; port: number }[];
 }
 
 function config(driver: Driver, probe: ProbeOptions): string {
@@ -83,8 +86,14 @@ function config(driver: Driver, probe: ProbeOptions): string {
       table: "pgdrill.writes",
       ...probe,
       settings: undefined,
+      hosts: undefined,
     },
-    target: { hosts: [{ host: "127.0.0.1", port }], database: "postgres", user: "postgres", targetSessionAttrs: "read-write" },
+    target: {
+      hosts: probe.hosts ?? [{ host: "127.0.0.1", port }],
+      database: "postgres",
+      user: "postgres",
+      targetSessionAttrs: "read-write",
+    },
     settings: probe.settings ?? {},
     lifetimeMs: 60_000,
   });
@@ -312,9 +321,150 @@ describe.each(DRIVERS)("the %s agent", { timeout: 60_000 }, (driver) => {
     const run = agent(driver, { name: `refused-${driver}`, type: "select1", connection: "fresh", settings: { [setting]: "1" } });
     const { code } = await run.exit;
     const lines = run.lines();
-    expect(lines[0]!.type).toBe("hello");
+    // libpq's agent checks its keywords before hello (PQconndefaults); the others say hello first.
+    if (driver !== "libpq") expect(lines[0]!.type).toBe("hello");
     expect(code).not.toBe(0);
     expect(lines.find((line) => line.type === "error")?.message).toContain(setting);
     expect(lines.at(-1)!.state).toBe("exiting");
+  });
+});
+
+/**
+ * A host that never answers: it accepts the TCP connection and never speaks, so a client waits for the
+ * server's first reply (SSL or authentication) until its own connect timeout, as with a frozen server or
+ * a black-holed one behind a proxy that completes the handshake.
+ */
+async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets: Socket[] = [];
+  const server: Server = createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : 0,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("a multi-host list whose first host never answers", { timeout: 60_000 }, () => {
+  let silent: Awaited<ReturnType<typeof silentServer>>;
+  beforeAll(async () => {
+    silent = await silentServer();
+  });
+  afterAll(() => silent?.close());
+
+  it("psql (libpq, PGCONNECT_TIMEOUT=2) moves on to the second host after about 2 s", () => {
+    const started = Date.now();
+    const run = spawnSync(
+      "psql",
+      [
+        `host=127.0.0.1,127.0.0.1 port=${silent.port},${port} user=postgres dbname=postgres target_session_attrs=read-write`,
+        "-Atc",
+        "SELECT inet_server_port()",
+      ],
+      { encoding: "utf8", env: { ...process.env, PGPASSWORD: PASSWORD, PGCONNECT_TIMEOUT: "2" } },
+    );
+    const took = Date.now() - started;
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe(String(port));
+    // libpq 15 counts connect_timeout in whole seconds of time(): between 1 and 2 s on the silent host.
+    expect(took).toBeGreaterThanOrEqual(1000);
+    expect(took).toBeLessThan(2000 + 1000);
+    console.log(`psql: landed on ${run.stdout.trim()} after ${took} ms`);
+  });
+
+  // connectTimeoutMs 1000: connect_timeout=2 for libpq and psycopg (libpq's minimum), connectTimeout=1 for pgjdbc.
+  const lands = [
+    // libpq 15 counts connect_timeout in whole seconds of time(); psycopg times each host's attempt itself.
+    { driver: "libpq", settings: {}, deadline: 5000, from: 1000, to: 2000 + 1000 },
+    { driver: "psycopg", settings: {}, deadline: 5000, from: 2000, to: 2000 + 1000 },
+    // pgjdbc's connectTimeout bounds the TCP connect only: with socketTimeout its startup reads time out too (SSL, then plain).
+    { driver: "pgjdbc", settings: { socketTimeout: "1" }, deadline: 2 * (1000 + 2000) + 1000, from: 1000, to: 3000 + 2000 },
+  ] as const;
+  it.each(lands)("the $driver agent ($settings) lands on the second host by the driver's own timeout", async (c) => {
+    const hosts = [
+      { host: "127.0.0.1", port: silent.port },
+      { host: "127.0.0.1", port },
+    ];
+    const run = agent(c.driver, { name: `multi-${c.driver}`, type: "select1", connection: "fresh", hosts, settings: c.settings });
+    await run.waitFor((line) => line.type === "hello", 20_000);
+    // The agent's own deadline: each host's whole timeout, then 1 s; pgdrill waits that long for an operation at stop.
+    expect(run.lines()[0]).toMatchObject({ connectDeadlineMs: c.deadline });
+    run.send({ command: "run", durationMs: 100 });
+    const { code } = await run.exit;
+    const { completes } = checkProtocol(run.lines(), c.driver);
+    expect(code).toBe(0);
+    const first = completes[0]!;
+    console.log(`${c.driver} ${JSON.stringify(c.settings)}: ${JSON.stringify(first)}`);
+    expect(first, JSON.stringify(first)).toMatchObject({ outcome: "ok", server: `127.0.0.1:${port}` });
+    expect(first.timedOut).toBeUndefined();
+    expect(first.latencyMs).toBeGreaterThanOrEqual(c.from);
+    expect(first.latencyMs).toBeLessThan(c.to);
+    if (c.driver === "libpq") {
+      // The host that answered, and the one passed over (libpq keeps no reason once connected).
+      expect(first.dialed).toBe(`127.0.0.1:${port}`);
+      expect(first.skipped).toEqual([`127.0.0.1:${silent.port}: passed over (libpq keeps no reason once connected)`]);
+    }
+    expect(run.output()).not.toContain(PASSWORD);
+  });
+
+  it("the pgjdbc agent with pgjdbc's defaults waits on the silent host until the agent's own deadline (timedOut)", async () => {
+    const hosts = [
+      { host: "127.0.0.1", port: silent.port },
+      { host: "127.0.0.1", port },
+    ];
+    const run = agent("pgjdbc", { name: "multi-defaults-pgjdbc", type: "select1", connection: "fresh", hosts });
+    await run.waitFor((line) => line.type === "hello", 20_000);
+    expect(run.lines()[0]).toMatchObject({ connectDeadlineMs: 2 * 1000 + 1000 });
+    run.send({ command: "run", durationMs: 100 });
+    await run.exit;
+    const first = checkProtocol(run.lines(), "pgjdbc").completes[0]!;
+    console.log(`pgjdbc (defaults): ${JSON.stringify(first)}`);
+    // No socketTimeout, no loginTimeout: pgjdbc reads the server's first reply with no limit, and never reaches the second host.
+    expect(first).toMatchObject({ outcome: "fail", timedOut: true, error: "not connected within 3000 ms: connection abandoned" });
+    expect(first.latencyMs).toBeGreaterThanOrEqual(3000);
+    expect(first.latencyMs).toBeLessThan(3000 + 500);
+  });
+
+  it("the libpq agent names each host's failure (skipped) when none answers, libpq's own timeout, not the agent's", async () => {
+    const closed = await freePort();
+    const hosts = [
+      { host: "127.0.0.1", port: silent.port },
+      { host: "127.0.0.1", port: closed },
+    ];
+    const run = agent("libpq", { name: "multi-none-libpq", type: "select1", connection: "fresh", hosts });
+    await run.waitFor((line) => line.type === "hello", 20_000);
+    // Two addresses, connect_timeout 2 s each, then 1 s: the agent's own deadline, said in hello.
+    expect(run.lines()[0]).toMatchObject({ connectDeadlineMs: 5000 });
+    run.send({ command: "run", durationMs: 100 });
+    await run.exit;
+    const first = checkProtocol(run.lines(), "libpq").completes[0]!;
+    expect(first).toMatchObject({
+      outcome: "fail",
+      skipped: [`127.0.0.1:${silent.port}: timeout expired`, `127.0.0.1:${closed}: Connection refused`],
+    });
+    expect(first.error).toContain("timeout expired");
+    expect(first.timedOut).toBeUndefined();
+    expect(first.dialed).toBeUndefined();
+  });
+
+  it("the libpq agent's own deadline ends a connect that libpq would not (connect_timeout=0): timedOut", async () => {
+    const hosts = [
+      { host: "127.0.0.1", port: silent.port },
+      { host: "127.0.0.1", port },
+    ];
+    const settings = { connect_timeout: "0" };
+    const run = agent("libpq", { name: "multi-deadline-libpq", type: "select1", connection: "fresh", hosts, settings });
+    await run.waitFor((line) => line.type === "hello", 20_000);
+    // No timeout of libpq's own: each address gets connectTimeoutMs (1 s), then 1 s.
+    expect(run.lines()[0]).toMatchObject({ connectDeadlineMs: 3000 });
+    run.send({ command: "run", durationMs: 100 });
+    await run.exit;
+    const first = checkProtocol(run.lines(), "libpq").completes[0]!;
+    expect(first).toMatchObject({ outcome: "fail", timedOut: true, error: "not connected within 3000 ms (abandoned)" });
+    expect(first.latencyMs).toBeGreaterThanOrEqual(3000);
+    expect(first.latencyMs).toBeLessThan(3000 + 500);
   });
 });

@@ -22,6 +22,9 @@ describe("the line protocol, read from an agent", () => {
       line(1, { type: "hello", t: 0, wallClock: "2026-01-01T00:00:00.000Z", monotonicNs: "123", version: "libpq 15.18", probes: ["x"], controlPort: 0 }),
     );
     expect(hello).toMatchObject({ type: "hello", monotonicNs: "123" });
+    // The libpq agent says how long one connect may take (every host's connect_timeout): pgdrill waits that long at stop.
+    const withDeadline = { type: "hello", t: 0, monotonicNs: "1", version: "libpq 15.18", probes: ["x"], connectDeadlineMs: 5000 };
+    expect(readRunnerLine(line(1, withDeadline))).toMatchObject({ connectDeadlineMs: 5000 });
     expect(readRunnerLine(line(2, { type: "event", event: { ...complete, sqlstate: "57P01", timedOut: true } }))).toMatchObject({ seq: 2 });
     expect(readRunnerLine(line(3, { type: "state", t: 1, state: "probes-done" }))).toMatchObject({ state: "probes-done" });
     expect(readRunnerLine(line(4, { type: "error", t: 1, message: "setting x refused" }))).toMatchObject({ message: "setting x refused" });
@@ -44,6 +47,9 @@ describe("the line protocol, read from an agent", () => {
     expect(problem(line(5, { type: "event", event: "complete" }))).toMatch(/not a JSON object/);
     expect(problem(line(5, { ...complete }))).toMatch(/an event goes inside the line/);
     expect(problem(line(6, { type: "hello", t: 0, monotonicNs: 123, version: "v", probes: [] }))).toMatch(/monotonicNs/);
+    expect(problem(line(6, { type: "hello", t: 0, monotonicNs: "1", version: "v", probes: [], connectDeadlineMs: "5s" }))).toMatch(
+      /"connectDeadlineMs" must be a positive number/,
+    );
     expect(problem(line(7, { type: "state", t: 0, state: "sleeping" }))).toMatch(/unknown state/);
     expect(problem(line(8, { type: "gossip" }))).toMatch(/unknown type "gossip"/);
     expect(problem(JSON.stringify({ [RUNNER_TAG]: 2, seq: 1, type: "hello" }))).toMatch(/protocol 2, expected 1/);

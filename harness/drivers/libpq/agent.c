@@ -1,9 +1,11 @@
 /*
  * pgdrill's libpq driver agent (docs/drivers.md): runs one select1 or writes probe through libpq's
  * own connection logic and defaults, and reports every operation on stdout in the line protocol of
- * harness/runner/protocol.ts. Single-threaded and asynchronous (PQconnectStartParams/PQconnectPoll,
- * PQsendQueryParams, poll() on PQsocket and stdin) so that no operation outlives its deadline and a
- * closed stdin (pgdrill gone) ends the agent at once.
+ * harness/runner/protocol.ts. It connects as applications do, with the blocking PQconnectdbParams
+ * (libpq applies connect_timeout per host and moves on), on a worker thread the main loop waits for
+ * within the agent's own deadline (connect.c); statements are asynchronous (PQsendQueryParams, poll()
+ * on PQsocket and stdin), so no operation outlives its deadline and a closed stdin (pgdrill gone)
+ * ends the agent at once.
  *
  * Input: PGDRILL_AGENT_CONFIG (JSON), the password in PGPASSWORD (libpq reads it itself). Control
  * on stdin, one JSON per line: {"command":"run","durationMs":N}, {"command":"stop"}.
@@ -73,9 +75,9 @@ static void __attribute__((noreturn)) leave(const char *reason, int code) {
 #define MAX_PARAMS 64
 static struct {
   const char *name, *type, *table;
-  double every_ms, timeout_ms, connect_timeout_ms, lifetime_ms;
+  double every_ms, timeout_ms, connect_timeout_ms, connect_deadline_ms, lifetime_ms;
   int held, write;
-  /* PQconnectStartParams' keywords and values; the read's statement_timeout sits in `options`. */
+  /* PQconnectdbParams' keywords and values; the read's statement_timeout sits in `options`. */
   const char *keywords[MAX_PARAMS + 1], *values[MAX_PARAMS + 1];
   int count;
 } cfg;
@@ -267,12 +269,14 @@ int main(void) {
   size_t n = strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S", &tm);
   snprintf(iso + n, sizeof iso - n, ".%03ldZ", wall.tv_nsec / 1000000);
   read_config();
+  cfg.connect_deadline_ms = connect_deadline_ms();
   int version = PQlibVersion();
   line_start(&out, "hello");
   jb_printf(&out, ",\"t\":0,\"wallClock\":\"%s\",\"monotonicNs\":\"%lld\",\"version\":\"libpq %d.%d\",\"probes\":[", iso, t0_ns,
             version / 10000, version % 100);
   jb_string(&out, cfg.name);
   jb_printf(&out, "],\"controlPort\":0,\"runtime\":{\"node\":\"C (gcc %s)\",\"uid\":%u}", __VERSION__, (unsigned)getuid());
+  jb_printf(&out, ",\"connectDeadlineMs\":%.0f", cfg.connect_deadline_ms);
   line_end(&out);
 
   while (run_duration_ms < 0 && !stop_requested) wait_for(-1, 0, cfg.lifetime_ms);

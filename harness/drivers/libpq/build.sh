@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds pgdrill's libpq driver agent into OUTDIR (docs/drivers.md): agent.c against Debian's libpq
+# Builds pgdrill's libpq driver agent into OUTDIR (docs/drivers.md): agent.c (with the files it includes) against Debian's libpq
 # (libpq-dev), with cc. Idempotent; leaves OUTDIR/run, which starts the agent.
 set -euo pipefail
 out=${1:?usage: build.sh OUTDIR}
@@ -10,7 +10,7 @@ includes=$(pg_config --includedir)
 [ -f "$includes/libpq-fe.h" ] || { echo "build libpq: libpq-fe.h is missing from $includes: apt-get install libpq-dev" >&2; exit 1; }
 mkdir -p "$out"
 echo "build libpq: compiling agent.c against libpq $(pg_config --version | sed 's/^PostgreSQL //')"
-cc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$includes" -o "$out/agent.tmp" "$here/agent.c" "$here/json.c" -L"$(pg_config --libdir)" -lpq -lm
+cc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$includes" -o "$out/agent.tmp" "$here/agent.c" "$here/json.c" -L"$(pg_config --libdir)" -lpq -lm -pthread
 mv -f "$out/agent.tmp" "$out/agent"
 printf '#!/bin/sh\nexec "$(dirname "$0")/agent"\n' >"$out/run.tmp"
 chmod +x "$out/run.tmp"

@@ -4,6 +4,7 @@
  * and select1.ts do.
  */
 
+#define MAX_SKIPPED 16
 #define SERVER_SQL "coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local socket')"
 static const char *SELECT1_SQL = "SELECT 1 AS one, " SERVER_SQL " AS server";
 
@@ -13,6 +14,10 @@ typedef struct {
   char error[240];
   char sqlstate[8];
   int timed_out;
+  /* With several hosts: the host:port that answered, and the hosts passed over on the way ("host:port: why"). */
+  char dialed[160];
+  char skipped[MAX_SKIPPED][200];
+  int skipped_count;
 } result_t;
 
 /* The last notice of the operation that tells of a cancelled synchronous-replication wait. */
@@ -41,32 +46,21 @@ static void abandon(PGconn **conn) {
   *conn = NULL;
 }
 
-/*
- * Connects within connectTimeoutMs + 1 s. PQconnectPoll leaves connect_timeout to the caller, so on a
- * host that never answers this deadline, not libpq's, ends the attempt (docs/drivers.md).
- */
+#include "connect.c"
+#include "hosts.c"
+
+/* Connects as an application does (connect.c), within the agent's own deadline; notes the hosts (hosts.c). */
 static PGconn *connect_db(result_t *r) {
-  double deadline = now_ms() + cfg.connect_timeout_ms + 1000;
-  PGconn *conn = PQconnectStartParams(cfg.keywords, cfg.values, 0);
-  if (!conn) { set_error(r, NULL, "out of memory"); return NULL; }
-  PQsetNoticeReceiver(conn, on_notice, NULL);
-  PostgresPollingStatusType st = PQstatus(conn) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
-  while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-    if (!wait_for(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) {
-      r->timed_out = 1;
-      char text[120];
-      snprintf(text, sizeof text, "connecting timed out after %.0f ms (abandoned)", cfg.connect_timeout_ms + 1000);
-      set_error(r, NULL, text);
-      abandon(&conn);
-      return NULL;
-    }
-    st = PQconnectPoll(conn);
-  }
-  if (st == PGRES_POLLING_FAILED) {
+  PGconn *conn = connect_blocking(r);
+  if (!conn) return NULL;
+  if (PQstatus(conn) != CONNECTION_OK) {
     set_error(r, NULL, PQerrorMessage(conn));
+    if (multi_host()) skipped_from_error(r, PQerrorMessage(conn));
     PQfinish(conn);
     return NULL;
   }
+  if (multi_host()) skipped_before(r, conn);
+  PQsetNoticeReceiver(conn, on_notice, NULL);
   PQsetnonblocking(conn, 1);
   return conn;
 }
@@ -153,6 +147,7 @@ static void operation(PGconn **conn, long op) {
   line_end(&out);
 
   if (!*conn) *conn = connect_db(&r);
+  if (*conn && multi_host()) host_port(r.dialed, sizeof r.dialed, PQhost(*conn), PQport(*conn));
   if (*conn) query(conn, op, &r);
 
   double end = now_ms();
@@ -165,6 +160,12 @@ static void operation(PGconn **conn, long op) {
   if (r.error[0]) { jb_key(&out, "error"); jb_string(&out, r.error); }
   if (r.sqlstate[0]) { jb_key(&out, "sqlstate"); jb_string(&out, r.sqlstate); }
   if (r.timed_out) jb_raw(&out, ",\"timedOut\":true");
+  if (r.dialed[0]) { jb_key(&out, "dialed"); jb_string(&out, r.dialed); }
+  if (r.skipped_count) {
+    jb_raw(&out, ",\"skipped\":[");
+    for (int i = 0; i < r.skipped_count; i++) { if (i) jb_raw(&out, ","); jb_string(&out, r.skipped[i]); }
+    jb_raw(&out, "]");
+  }
   jb_raw(&out, "}");
   line_end(&out);
 }

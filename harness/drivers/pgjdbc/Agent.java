@@ -45,7 +45,7 @@ public final class Agent {
 
   // The probe and target, from PGDRILL_AGENT_CONFIG.
   static String name = "?", type, connection, table, url;
-  static long everyMs, timeoutMs, connectTimeoutMs, lifetimeMs;
+  static long everyMs, timeoutMs, connectTimeoutMs, connectDeadlineMs, lifetimeMs;
   static final Properties props = new Properties();
   static final List<String> settingsGiven = new ArrayList<>();
 
@@ -65,7 +65,8 @@ public final class Agent {
     long ns = System.nanoTime() - T0;
     emit(map("type", "hello", "t", ms(ns), "wallClock", Instant.now().minusNanos(ns).truncatedTo(ChronoUnit.MILLIS).toString(),
         "monotonicNs", String.valueOf(T0), "version", "pgjdbc " + DriverInfo.DRIVER_VERSION, "probes", List.of(name), "controlPort", 0,
-        "runtime", map("node", "java " + System.getProperty("java.version"), "uid", uid())));
+        "runtime", map("node", "java " + System.getProperty("java.version"), "uid", uid()),
+        "connectDeadlineMs", connectDeadlineMs > 0 ? connectDeadlineMs : null));
     if (problem == null) problem = refusedSetting();
     if (problem != null) {
       error(problem);
@@ -178,7 +179,7 @@ public final class Agent {
     Connection conn;
     synchronized (a) {
       while (!a.done) {
-        long deadline = a.sentNs == 0 ? a.startNs + (connectTimeoutMs + 1000) * 1_000_000L : a.sentNs + timeoutMs * 1_000_000L;
+        long deadline = a.sentNs == 0 ? a.startNs + connectDeadlineMs * 1_000_000L : a.sentNs + timeoutMs * 1_000_000L;
         long wait = deadline - System.nanoTime();
         if (wait <= 0) {
           timedOut = true;
@@ -186,7 +187,7 @@ public final class Agent {
           boolean sent = a.sentNs != 0;
           a.outcome = write && sent ? "info" : "fail";
           a.error = sent ? "no answer within " + timeoutMs + " ms: connection abandoned"
-              : "not connected within " + (connectTimeoutMs + 1000) + " ms: connection abandoned";
+              : "not connected within " + connectDeadlineMs + " ms: connection abandoned";
           a.sqlstate = null;
           a.server = null;
           if (a.conn != null) abandon(a.conn);
@@ -368,6 +369,21 @@ public final class Agent {
         settingsGiven.add(key);
         props.setProperty(key, value);
       }
+    }
+    connectDeadlineMs = list.size() * (seconds("connectTimeout", connectTimeoutMs) + 2 * seconds("socketTimeout", 0)) + 1000;
+  }
+
+  /**
+   * One host's share of the agent's connect deadline, in ms, from a pgjdbc property in seconds (0: none of pgjdbc's own, `otherwise`).
+   * pgjdbc moves on after connectTimeout (the TCP connect) and, when set, socketTimeout on each read of the startup (twice with
+   * sslmode=prefer); a host that accepts and never answers holds it with no socketTimeout: the agent's deadline ends that.
+   */
+  static long seconds(String property, long otherwise) {
+    try {
+      long value = Long.parseLong(props.getProperty(property, "0").trim());
+      return value > 0 ? value * 1000 : otherwise;
+    } catch (NumberFormatException e) {
+      return otherwise; // refused by refusedSetting()
     }
   }
 

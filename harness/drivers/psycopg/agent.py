@@ -147,6 +147,18 @@ class Config:
         for key, value in self.settings.items():
             params[key] = f"{params['options']} {value}" if key == "options" and "options" in params else value
         self.params = params
+        self.connect_deadline_ms = connect_deadline_ms(params, self.connect_timeout_ms)
+
+
+def connect_deadline_ms(params, connect_timeout_ms):
+    """The agent's own deadline for one connect: psycopg gives each host its whole connect_timeout (libpq raises
+    1 to 2 s; 0, no limit of its own, gets connectTimeoutMs), and moves on to the next; then 1 s."""
+    try:
+        seconds = int(params.get("connect_timeout", "0"))
+    except ValueError:
+        seconds = 0  # libpq refuses it when connecting
+    per_host = max(2, seconds) * 1000 if seconds > 0 else connect_timeout_ms
+    return len(params["host"].split(",")) * per_host + 1000
 
 
 def need(mapping, key, kinds):
@@ -219,7 +231,7 @@ class Loop:
         timed_out = False
         with a.cond:
             while not a.done:
-                deadline = a.start_ns + int((c.connect_timeout_ms + 1000) * 1e6) if not a.sent_ns else a.sent_ns + int(c.timeout_ms * 1e6)
+                deadline = a.start_ns + int(c.connect_deadline_ms * 1e6) if not a.sent_ns else a.sent_ns + int(c.timeout_ms * 1e6)
                 wait = deadline - time.monotonic_ns()
                 if wait <= 0:
                     timed_out = a.abandoned = True
@@ -228,7 +240,7 @@ class Loop:
                     a.error = (
                         f"no answer within {c.timeout_ms} ms: connection abandoned"
                         if sent
-                        else f"not connected within {c.connect_timeout_ms + 1000} ms: connection abandoned"
+                        else f"not connected within {c.connect_deadline_ms} ms: connection abandoned"
                     )
                     a.server = a.sqlstate = None
                     if a.conn is not None:
@@ -392,6 +404,7 @@ def main():
             "probes": [config.name] if config else [],
             "controlPort": 0,
             "runtime": {"node": f"python {platform.python_version()}", "uid": os.getuid()},
+            **({"connectDeadlineMs": config.connect_deadline_ms} if config else {}),
         }
     )
     problem = problem or refused_setting(config)

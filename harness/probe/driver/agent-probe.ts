@@ -118,8 +118,9 @@ export function agentProbe(spec: AgentSpec): Probe {
       current.send({ command: "run", durationMs: Math.max(0, Math.round(context.until - clock.now())) });
       const stopped = new AbortController();
       const stopAtUntil = clock.sleepUntil(context.until, AbortSignal.any([context.signal, stopped.signal])).then(async () => {
-        if (!current.exitedYet)
-          await stop(current, timeoutMs + driverConnectTimeoutMs(spec.driver, connectTimeoutMs) + 1000 + STOP_GRACE_MS);
+        // The operation in flight may still be connecting: the agent's own deadline for that, then the statement's.
+        const connectDeadlineMs = current.hello?.connectDeadlineMs ?? driverConnectTimeoutMs(spec.driver, connectTimeoutMs) + 1000;
+        if (!current.exitedYet) await stop(current, connectDeadlineMs + timeoutMs + STOP_GRACE_MS);
       });
       const exit = await current.exited;
       stopped.abort();
