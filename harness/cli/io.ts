@@ -24,7 +24,13 @@ export const defaultIO = (): CliIO => ({
 
 /** What a command's module gets: where to write, and how to set the exit code `main` returns. */
 export interface CommandContext {
+  /** The console, every secret masked on the way out. */
   io: CliIO;
+  /**
+   * The console unmasked, for output that holds no input at all and must be printed byte for byte (the JSON Schema, whose
+   * examples say "user:password@host": masked, it would differ from the shipped file).
+   */
+  verbatim: CliIO;
   exit: (code: number) => void;
 }
 

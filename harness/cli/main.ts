@@ -48,7 +48,7 @@ export async function main(argv: string[], given: CliIO = defaultIO()): Promise<
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: io.out, writeErr: io.err });
-  const context = { io, exit: (code: number) => void (exitCode = code) };
+  const context = { io, verbatim: given, exit: (code: number) => void (exitCode = code) };
   for (const register of COMMANDS) register(program, context);
 
   try {

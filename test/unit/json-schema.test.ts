@@ -15,6 +15,7 @@ import { DURATION_PATTERN, parseDuration, POSITIVE_DURATION_PATTERN } from "../.
 import { GATE_METRIC_NAMES, GATE_METRICS } from "../../harness/gate/metrics.ts";
 import { scenarioJsonSchema, scenarioJsonSchemaText } from "../../harness/scenario/json-schema.ts";
 import { listScenarios } from "../../harness/scenario/load.ts";
+import { main } from "../../harness/cli/main.ts";
 
 const SCHEMA_FILE = new URL("../../schema/scenario.schema.json", import.meta.url);
 const schema = scenarioJsonSchema();
@@ -27,6 +28,13 @@ const base = { name: "x", target: { kind: "container-pair" }, probes: [{ kind: "
 const errorsOf = (data: unknown) => (validate(data) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message}`));
 
 describe("schema/scenario.schema.json", () => {
+  it("is what `pgdrill schema` prints, byte for byte (its examples' user:password@host is not masked as a secret)", async () => {
+    let printed = "";
+    const io = { out: (text: string) => void (printed += text), err: () => undefined, color: false, live: process.stdout };
+    expect(await main(["schema"], io)).toBe(0);
+    expect(printed).toBe(readFileSync(SCHEMA_FILE, "utf8"));
+  });
+
   it("is the schema generated from the zod schema", () => {
     const committed = readFileSync(SCHEMA_FILE, "utf8");
     expect(committed === scenarioJsonSchemaText(), "schema/scenario.schema.json is stale: run `bash fixtures/with-node.sh node fixtures/write-schema.ts` and commit it").toBe(true);
