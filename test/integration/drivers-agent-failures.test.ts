@@ -87,11 +87,11 @@ async function drill(name: string, probes: object[], during?: (seen: Set<string>
       if (event.kind === "phase") seen.add(`phase ${event.phase}`);
     },
   });
-  // The test's own steps; a drill that fails first must not leave them waiting.
+  // The test's own steps; a drill that fails first must not leave them waiting, and their failure says how the drill ended.
   const steps = during?.(seen, abort).catch((error: unknown) => error);
   const outcome: DrillOutcome = await running;
   const stepError = await steps;
-  if (stepError) throw stepError;
+  if (stepError) throw new Error(`${String(stepError)}; the drill: ${outcome.result.reason}\n${logs.join("\n")}`);
   const runEnd = readEvents(outcome.runDir).find((event) => event.kind === "run-end");
   return { ...outcome, logs, runEnd, ended: Date.now() };
 }
@@ -216,15 +216,17 @@ describe("pgdrill killed mid-drill (SIGKILL)", { timeout: 90_000 }, () => {
       writeFileSync(join(dir, "reaper.py"), REAPER);
       const out = join(dir, "run");
       const reaper = spawn("python3", [join(dir, "reaper.py"), process.execPath, "bin/pgdrill.js", "run", file, "--out", out, "--quiet"], {
-        stdio: ["ignore", "ignore", "pipe"],
+        stdio: ["ignore", "pipe", "pipe"],
       });
+      // The reaper's reports and pgdrill's own output (why it failed, when it did).
       let stderr = "";
+      reaper.stdout.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       reaper.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       const reaperExit = new Promise<number | null>((resolve) => reaper.on("exit", (code) => resolve(code)));
       const reports = () =>
         stderr
           .split("\n")
-          .filter((line) => line.startsWith("{"))
+          .filter((line) => /^\{"(started|reaped)"/.test(line))
           .map((line) => JSON.parse(line) as { started?: number; reaped?: number; atMs?: number });
       const pgdrillPid = await until("pgdrill's pid", 10_000, () => reports().find((report) => report.started)?.started);
       // Every agent has completed an operation, so each is mid-run when pgdrill dies.
@@ -234,7 +236,7 @@ describe("pgdrill killed mid-drill (SIGKILL)", { timeout: 90_000 }, () => {
         return DRIVERS.every((each) => done.has(`select1-${each}`));
       });
       const agents = agentProcesses();
-      expect(agents.map((agent) => agent.probe).sort()).toEqual(DRIVERS.map((each) => `select1-${each}`));
+      expect(agents.map((agent) => agent.probe).sort(), stderr).toEqual(DRIVERS.map((each) => `select1-${each}`));
       process.kill(pgdrillPid, "SIGKILL");
       const killedAt = Date.now();
       expect(await Promise.race([reaperExit, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 15_000))])).toBe(0);
