@@ -150,8 +150,12 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     history.onEvent(steadyWindow.add);
     phase("steady-state");
     probeRun = probeRunner.run(probeStart + durationMs);
+    // A probe that failed in the window (a driver agent that refused its settings or died) is why it has no operations: say so.
+    const probeFailures: unknown[] = [];
+    probeRun.catch((error: unknown) => probeFailures.push(error));
     await clock.sleepUntil(probeStart + steadyMs, scheduling.signal);
     if (drill.signal.aborted) throw interrupted("during the steady state");
+    if (probeFailures.length > 0) throw probeFailures[0];
     const steady = steadyWindow.judge(scenario.steadyState.minAvailability);
     history.append({ kind: "steady-state", t: now(), ...steady });
     log(steady.message);

@@ -7,7 +7,7 @@
  * host never answers, each driver moves on to the next host itself, as psql does. No Docker, no TS side.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,55 +15,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CompleteEvent, HistoryEvent, InvokeEvent } from "../../harness/history/events.ts";
 import { eventProblem } from "../../harness/history/validate.ts";
 import { TARGET_OBSERVATIONS } from "../../harness/targets/registry.ts";
+import { freePort, sh, startLocalPostgres, type LocalPostgres } from "./local-postgres.ts";
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
 const PASSWORD = "agent-pw-7f3e9";
 const DRIVERS = ["libpq", "pgjdbc", "psycopg"] as const;
 type Driver = (typeof DRIVERS)[number];
 
-let dir = "";
+let server: LocalPostgres | null = null;
 let port = 0;
 const outDirs = new Map<Driver, string>();
-
-function sh(command: string, args: string[], asPostgres = false): string {
-  const run = asPostgres
-    ? spawnSync("runuser", ["-u", "postgres", "--", command, ...args], { encoding: "utf8" })
-    : spawnSync(command, args, { encoding: "utf8" });
-  if (run.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${run.status}:\n${run.stdout}${run.stderr}`);
-  return run.stdout;
-}
-
-const pgCtl = (...args: string[]) => sh(`${PG_BIN}/pg_ctl`, ["-D", join(dir, "data"), ...args], true);
-const startServer = () => pgCtl("-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, "-l", join(dir, "log"), "-w", "start");
-const psql = (sql: string) =>
-  spawnSync("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-Atc", sql], {
-    encoding: "utf8",
-    env: { ...process.env, PGPASSWORD: PASSWORD },
-  }).stdout;
-
-/** The server's processes (postmaster and its children), to freeze and thaw it as a hung network would. */
-function serverPids(): number[] {
-  const postmaster = Number(readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
-  const children = readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(postmaster);
-      } catch {
-        return false;
-      }
-    });
-  return [postmaster, ...children.map(Number)];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+const psql = (sql: string) => server!.psql(sql);
 
 interface ProbeOptions {
   name: string;
@@ -166,28 +127,20 @@ function checkProtocol(lines: Line[], driver: Driver): { invokes: InvokeEvent[];
   return { invokes, completes };
 }
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "pgdrill-agents-"));
-  chmodSync(dir, 0o755);
-  chownSync(dir, Number(sh("id", ["-u", "postgres"]).trim()), Number(sh("id", ["-g", "postgres"]).trim()));
-  writeFileSync(join(dir, "pw"), PASSWORD);
-  chownSync(join(dir, "pw"), Number(sh("id", ["-u", "postgres"]).trim()), 0);
-  sh(`${PG_BIN}/initdb`, ["-D", join(dir, "data"), "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${join(dir, "pw")}`], true);
-  return freePort().then((free) => {
-    port = free;
-    startServer();
-    psql("CREATE SCHEMA pgdrill; CREATE TABLE pgdrill.writes (probe text NOT NULL, id bigint NOT NULL, PRIMARY KEY (probe, id))");
-    for (const driver of DRIVERS) {
-      const out = mkdtempSync(join(tmpdir(), `pgdrill-agent-${driver}-`));
-      sh("bash", [`harness/drivers/${driver}/build.sh`, out]);
-      outDirs.set(driver, out);
-    }
-  });
+beforeAll(async () => {
+  server = await startLocalPostgres(PASSWORD);
+  port = server.port;
+  psql("CREATE SCHEMA pgdrill; CREATE TABLE pgdrill.writes (probe text NOT NULL, id bigint NOT NULL, PRIMARY KEY (probe, id))");
+  for (const driver of DRIVERS) {
+    const out = mkdtempSync(join(tmpdir(), `pgdrill-agent-${driver}-`));
+    sh("bash", [`harness/drivers/${driver}/build.sh`, out]);
+    outDirs.set(driver, out);
+  }
 }, 300_000);
 
 afterAll(() => {
-  if (dir) spawnSync("runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", join(dir, "data"), "-m", "immediate", "stop"]);
-  for (const path of [dir, ...outDirs.values()]) if (path) rmSync(path, { recursive: true, force: true });
+  server?.remove();
+  for (const path of outDirs.values()) rmSync(path, { recursive: true, force: true });
 });
 
 describe.each(DRIVERS)("the %s agent", { timeout: 60_000 }, (driver) => {
@@ -232,7 +185,7 @@ describe.each(DRIVERS)("the %s agent", { timeout: 60_000 }, (driver) => {
     const started = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     try {
-      pgCtl("-m", "fast", "stop");
+      server!.stop("fast");
       for (const run of runs) {
         const { at } = await run.exit;
         // The run's 3 s, then at most the operation in flight: 2 s to connect and 1 s to answer.
@@ -254,7 +207,7 @@ describe.each(DRIVERS)("the %s agent", { timeout: 60_000 }, (driver) => {
         expect(run.output()).not.toContain(PASSWORD);
       }
     } finally {
-      startServer();
+      server!.start();
     }
   });
 
@@ -268,7 +221,7 @@ describe.each(DRIVERS)("the %s agent", { timeout: 60_000 }, (driver) => {
     // Frozen once each holds a connection that has answered, so the next statement is sent into silence.
     const isOk = (line: Line) => line.event?.kind === "complete" && line.event.outcome === "ok";
     for (const run of runs) await run.waitFor(isOk, 15_000);
-    const pids = serverPids();
+    const pids = server!.pids();
     for (const pid of pids) process.kill(pid, "SIGSTOP");
     // Operations after the last that answered met the frozen server (one before may have timed out on a cold start).
     const frozenFrom = runs.map(

@@ -2,7 +2,8 @@
  * The shape STYLE.md asks of the library's code, held by the suite rather than by review: harness/
  * is formatted by prettier (.prettierrc.json, `npm run format`), no module grows past what a reader
  * can hold, and no line is wider than prettier's printWidth (long strings are split with `+`, long
- * comments wrapped: prettier leaves those as they are).
+ * comments wrapped: prettier leaves those as they are). The driver agents' sources (harness/drivers/,
+ * C, Java, Python, shell) are held to the same length and width, prettier aside.
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -12,11 +13,14 @@ import { describe, expect, it } from "vitest";
 const MAX_LINES = 450;
 const MAX_WIDTH = 140;
 
-function modules(dir: string): string[] {
+function files(dir: string, name: RegExp): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? modules(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+    entry.isDirectory() ? files(join(dir, entry.name), name) : name.test(entry.name) ? [join(dir, entry.name)] : [],
   );
 }
+
+/** harness/'s TypeScript, and the driver agents' own sources. */
+const modules = (dir: string) => [...files(dir, /\.ts$/), ...files(join(dir, "drivers"), /\.(c|h|java|py|sh)$/)];
 
 describe("the shape of harness/", { timeout: 60_000 }, () => {
   it("is formatted by prettier", () => {

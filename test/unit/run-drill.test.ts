@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { HistoryEvent } from "../../harness/history/events.ts";
 import { runDrill } from "../../harness/run/drill.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
-import type { Topology } from "../../harness/targets/types.ts";
+import type { ProbeRunner, Topology } from "../../harness/targets/types.ts";
 import { FakeTarget, type FakeTargetOptions } from "../fakes/fake-target.ts";
 import { VirtualClock } from "../fakes/virtual-clock.ts";
 
@@ -88,6 +88,28 @@ describe("runDrill with a fake target and a virtual clock", { timeout: 30_000 },
     expect(order.slice(order.indexOf("phase healing"))).toEqual(["phase healing", "partition heal@9500", "phase final-read", "phase teardown", "run-end completed"]);
     expect(started.cutOff.size).toBe(0);
     expect(started.log).toEqual(["cut standby@2000", "healCuts standby@9500"]);
+  });
+
+  it("a probe that fails in the steady-state window (a driver agent that died) errors the run with its own message", async () => {
+    const { scenario, clock, started, outDir, steps } = drill([{ at: "2s", fault: { kind: "pause", node: "primary" } }]);
+    const died = 'the pgjdbc agent of probe "select1-pgjdbc" exited before its probe was done (exit code 2): setting "noSuchProperty" refused';
+    let closed = 0;
+    const probeRunner: ProbeRunner = {
+      prepare: async () => undefined,
+      run: async () => {
+        throw new Error(died);
+      },
+      finalRead: async () => undefined,
+      close: async () => void (closed += 1),
+    };
+    const topology: Topology = { kind: "container-pair", nodes: ["primary", "standby"], initialPrimary: "primary", start: async () => Object.assign(started, { probeRunner }) };
+    const outcome = await clock.drive(runDrill(scenario, { source: "fake", outDir, topology, clock }), { realMsPerJump: 2 });
+    // Not "steady state not met" (the window had no operations because the probe had died), and no fault after it.
+    expect(steps()).toEqual(["phase starting", "phase steady-state", "phase healing", "phase final-read", "phase teardown", "run-end errored"]);
+    expect(outcome.result.reason).toBe(`the run errored: ${died}`);
+    expect(started.log).toEqual([]);
+    expect(closed).toBe(1);
+    expect(started.tornDown).toBe(1);
   });
 
   it("an interrupt mid-drill stops the schedule, heals, tears down and ends aborted with the cause", async () => {

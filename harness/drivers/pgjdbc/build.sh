@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds pgdrill's pgjdbc agent into OUTDIR: the pinned pgjdbc jar from Maven Central (its .sha1
-# checked), Agent.java compiled by the machine's javac (Java 17), and OUTDIR/run, which starts it.
+# checked), the agent's *.java (Agent.java is its main class) compiled by the machine's javac (Java 17), and OUTDIR/run,
+# which starts it.
 # Idempotent: a jar already there and matching its checksum is kept. Debian's libpostgresql-jdbc-java
 # is the fallback when Maven Central cannot be reached (it is older: hello reports which ran).
 #
@@ -41,8 +42,10 @@ if ! sha1_ok "$JAR"; then
   fi
 fi
 
+# A fresh classes folder: a class of an earlier version of the agent must not linger beside the new ones.
+rm -rf "$OUT/classes"
 mkdir -p "$OUT/classes"
-javac -nowarn -d "$OUT/classes" -cp "$JAR" "$HERE/Agent.java" || fail "javac could not compile Agent.java"
+javac -nowarn -d "$OUT/classes" -cp "$JAR" "$HERE"/*.java || fail "javac could not compile the agent's *.java"
 # The run script finds its files beside itself: pgdrill builds into a temporary folder and renames it into place.
 case "$JAR" in
   "$OUT"/*) JAR_IN_RUN="\$here/${JAR#"$OUT"/}" ;;
