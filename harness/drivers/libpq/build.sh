@@ -10,7 +10,8 @@ includes=$(pg_config --includedir)
 [ -f "$includes/libpq-fe.h" ] || { echo "build libpq: libpq-fe.h is missing from $includes: apt-get install libpq-dev" >&2; exit 1; }
 mkdir -p "$out"
 echo "build libpq: compiling agent.c against libpq $(pg_config --version | sed 's/^PostgreSQL //')"
-cc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$includes" -o "$out/agent.tmp" "$here/agent.c" "$here/json.c" -L"$(pg_config --libdir)" -lpq -lm -pthread
+cc -std=gnu11 -O2 -Wall -Wextra -Werror -I"$includes" -o "$out/agent.tmp" "$here/agent.c" "$here/json.c" \
+  -L"$(pg_config --libdir)" -lpq -lm -pthread
 mv -f "$out/agent.tmp" "$out/agent"
 printf '#!/bin/sh\nexec "$(dirname "$0")/agent"\n' >"$out/run.tmp"
 chmod +x "$out/run.tmp"
