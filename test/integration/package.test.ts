@@ -82,6 +82,17 @@ gate:
   downtime.longestMs: "< 100"   # a 2 s freeze cannot pass this: the drill must deviate (exit 1)
 `;
 
+// A probe through libpq's own connection logic: the installed package builds its agent from the sources it ships.
+const LIBPQ_SCENARIO = `name: consumer-libpq
+target: { kind: container-pair }
+probes:
+  - { kind: select1, driver: libpq, every: 100ms }
+steadyState: { window: 1s }
+duration: 3s
+gate:
+  availability.ratio: ">= 0.99"
+`;
+
 describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
   let consumer: string;
   let tarball: string;
@@ -128,6 +139,7 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
     mkdirSync(join(consumer, "drills"));
     writeFileSync(join(consumer, "drills/kill.ts"), TS_SCENARIO);
     writeFileSync(join(consumer, "drills/pause.yaml"), YAML_SCENARIO);
+    writeFileSync(join(consumer, "drills/libpq.yaml"), LIBPQ_SCENARIO);
     const installed = await inConsumer(consumer, NODES.current, "npm", ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", tarball, `typescript@${pkg.devDependencies.typescript}`], 300_000);
     expect(installed.stderr).not.toMatch(/npm error/);
     expect(installed.code).toBe(0);
@@ -207,6 +219,24 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
     expect(shipped.stdout).toMatch(/^(PASS|DEVIATED) pair-kill-primary/m);
     // The default run directory is the consumer's, not the package's.
     expect(readdirSync(join(consumer, "reports/pair-kill-primary"))).toHaveLength(1);
+
+    // A driver agent, built by the installed package from what it ships, into the consumer's own cache (not the repository's).
+    const cache = join(consumer, ".agent-cache");
+    const viaLibpq = join(consumer, "runs/libpq");
+    const agentRun = await inConsumer(consumer, node, "env", [
+      `PGDRILL_CACHE_DIR=${cache}`,
+      "npx",
+      "--no-install",
+      "pgdrill",
+      "run",
+      "drills/libpq.yaml",
+      "--out",
+      viaLibpq,
+      "--quiet",
+    ]);
+    expect(agentRun.code, agentRun.stdout + agentRun.stderr).toBe(0);
+    expect(readdirSync(join(cache, "drivers")).some((name) => /^libpq-[0-9a-f]+$/.test(name))).toBe(true);
+    expect(readFileSync(join(viaLibpq, "history.jsonl"), "utf8")).toMatch(/"probe":"select1-libpq"[^\n]*"outcome":"ok"/);
 
     const reaped = await inConsumer(consumer, node, "npx", ["--no-install", "pgdrill", "reap"]);
     expect(reaped.code).toBe(0);
