@@ -106,7 +106,7 @@ describe("no secret in any output, and the endpoint's edges, on a real container
           { kind: "writes", every: "100ms" },
         ],
         steadyState: { window: "1s" },
-        schedule: [{ at: "2s", fault: { kind: "command", label: "Echo Everything", run: "env | sort; echo \"$PGPASSWORD $PGDRILL_X_TOKEN\"; echo 'pgdrill-event: happened'" } }],
+        schedule: [{ at: "2s", fault: { kind: "command", label: "Echo Everything", run: "env | sort | grep -E '^(DATABASE_URL|PGPASSWORD|PGDRILL_X_TOKEN)='; echo \"$PGPASSWORD $PGDRILL_X_TOKEN\"; echo 'pgdrill-event: happened'" } }],
         duration: "4s",
       }),
     );
