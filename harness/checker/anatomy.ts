@@ -24,7 +24,7 @@
  */
 import { formatMs } from "../duration.ts";
 import type { Disruption, HistoryContext } from "../history/context.ts";
-import type { ActionEvent, HistoryEvent, ProbeRecord } from "../history/events.ts";
+import type { ActionEvent, HistoryEvent } from "../history/events.ts";
 import type { AnatomyClient, Metrics } from "../result.ts";
 import type { MechanismSigns, TargetPlugin } from "../targets/plugin.ts";
 import { TARGET_PLUGINS } from "../targets/registry.ts";

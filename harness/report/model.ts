@@ -7,7 +7,7 @@ import { ContextBuilder } from "../history/context.ts";
 import type { LogEvent } from "../history/events.ts";
 import type { ClientSummary, RunResult } from "../result.ts";
 import { anatomyAbsence, outageHeadline, withBounds } from "./failover-text.ts";
-import { formatMs, formatMsWithin, formatRatio } from "./format.ts";
+import { formatMs, formatMsWithin } from "./format.ts";
 import { headline, keyMetrics } from "./key-metrics.ts";
 import { runSentence } from "./sentence.ts";
 import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
