@@ -48,7 +48,7 @@ export { netem } from "./fault/kinds/netem.ts";
 export { deletePod } from "./targets/cnpg/faults/delete-pod.ts";
 export { fence } from "./targets/cnpg/faults/fence.ts";
 export { nodeDown } from "./targets/cnpg/faults/node-down.ts";
-export { killProcess, pauseProcess } from "./targets/patroni/faults/process.ts";
+export { killProcess, pauseProcess } from "./fault/kinds/process.ts";
 export { dcsOutage, dcsPartition } from "./targets/patroni/faults/dcs.ts";
 
 type FaultInput<K extends FaultKind> = Extract<z.input<typeof faultSchema>, { kind: K }>;

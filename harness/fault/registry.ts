@@ -12,9 +12,10 @@ import { killFault } from "./kinds/kill.ts";
 import { netemFault } from "./kinds/netem.ts";
 import { partitionFault } from "./kinds/partition.ts";
 import { pauseFault } from "./kinds/pause.ts";
+import { killProcessFault, pauseProcessFault } from "./kinds/process.ts";
 import { stopFault } from "./kinds/stop.ts";
 
-const CORE_FAULTS = [killFault, stopFault, pauseFault, partitionFault, netemFault] as const;
+const CORE_FAULTS = [killFault, stopFault, pauseFault, partitionFault, netemFault, killProcessFault, pauseProcessFault] as const;
 
 export type Faults = [...typeof CORE_FAULTS, ...OwnedBy<typeof TARGET_PLUGINS, "faults">, typeof commandFault];
 

@@ -31,6 +31,9 @@ export interface Cut {
 
 export type StopMode = "smart" | "fast" | "immediate";
 
+/** The two processes of an HA manager's node: PostgreSQL's postmaster, and the manager that keeps it (Patroni, pg_autoctl). */
+export type ManagedProcess = "postgres" | "ha-manager";
+
 /**
  * The controls a started target hands out, one per capability (plugin.ts). These are the ones core
  * faults and actions use; a control only one target's faults use is declared beside them, in the
@@ -60,6 +63,16 @@ export interface Controls {
   };
   /** A planned switchover through the HA system under test; resolves once `node` is primary. */
   switchover: { switchover(node: string): Promise<void> };
+  /** One process of a node, not the node: PostgreSQL alone, or its HA manager alone. */
+  processes: {
+    /** SIGKILL it. */
+    kill(node: string, process: ManagedProcess): Promise<void>;
+    /** SIGSTOP it; `thaw` sends SIGCONT. */
+    freeze(node: string, process: ManagedProcess): Promise<void>;
+    thaw(node: string, process: ManagedProcess): Promise<void>;
+    /** Starts the HA manager again if it is not running (the heal of a kill); idempotent. For postgres, nothing: its manager does. */
+    revive(node: string, process: ManagedProcess): Promise<void>;
+  };
 }
 
 /** The controls of the capabilities `C`, as a target that provides exactly those hands them out. */

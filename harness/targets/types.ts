@@ -11,7 +11,7 @@ import type { Endpoint } from "../connection/endpoint.ts";
 import type { Capability, Controls, ControlsOf } from "./controls.ts";
 
 // The runtimes build their controls against these; the contract itself is pure (controls.ts).
-export type { Capability, Controls, ControlsOf, Cut, Shaping, StopMode } from "./controls.ts";
+export type { Capability, Controls, ControlsOf, Cut, ManagedProcess, Shaping, StopMode } from "./controls.ts";
 
 /**
  * What a target observes on its own (Kubernetes watches, an HA manager's REST API), for the History:

@@ -10,11 +10,12 @@
  * own `POST /switchover`, as patronictl sends it.
  */
 import { randomBytes } from "node:crypto";
-import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
+import { Wait } from "testcontainers";
 import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import { LOCAL_IMAGE } from "../container-pair/image.ts";
-import { LABELS, dockerForRun, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
+import { LABELS, dockerForRun, removeLabelled, runLabels } from "../shared/docker.ts";
+import { startNamed } from "../shared/start-named.ts";
 import { PrivateNetworkContainer } from "../shared/container-node.ts";
 import type { StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
 import { HAPROXY_NAME, HAPROXY_PORTS, PG_PORT, REST_PORT, etcdArguments, haproxyConfig, patroniYaml, type Secrets } from "./config.ts";
@@ -157,38 +158,6 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     await removeLabelled(docker, { runId: options.runId }).catch(() => undefined);
     throw new HarnessError(`could not start the patroni target: ${errorMessage(error)}`, { cause: error });
   }
-}
-
-/** Starts a container; a failure says what the container printed (a refused image, a bad config). */
-async function startNamed(docker: Docker, container: GenericContainer, name: string): Promise<StartedTestContainer> {
-  try {
-    return await container.start();
-  } catch (error) {
-    const found = (await docker.listContainers({ all: true, filters: { label: [`${LABELS.node}=${name}`] } }).catch(() => []))[0];
-    let output = "";
-    if (found) {
-      const logs = await docker
-        .getContainer(found.Id)
-        .logs({ stdout: true, stderr: true, tail: 20 })
-        .catch(() => null);
-      output = logs ? demux(Buffer.from(logs as unknown as Buffer)).trim() : "";
-    }
-    throw new HarnessError(`${name} did not start: ${errorMessage(error)}${output ? `\n${name} printed:\n${output}` : ""}`, {
-      cause: error,
-    });
-  }
-}
-
-/** Docker's multiplexed log stream (8-byte frame headers) as text. */
-function demux(buffer: Buffer): string {
-  let text = "";
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    text += buffer.subarray(offset + 8, offset + 8 + size).toString("utf8");
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString("utf8") : text;
 }
 
 /**

@@ -14,7 +14,6 @@ import { haEventShape } from "./events.ts";
 import { haManagerSigns } from "./mechanism.ts";
 import { failoverAction, maintenanceAction } from "./actions/manager.ts";
 import { dcsOutageFault, dcsPartitionFault } from "./faults/dcs.ts";
-import { killProcessFault, pauseProcessFault } from "./faults/process.ts";
 
 /** Patroni's defaults (patroni/config.py, docs/dynamic_configuration.rst). */
 export const PATRONI_DEFAULTS = { ttl: 30, loop_wait: 10, retry_timeout: 10, maximum_lag_on_failover: 1_048_576 } as const;
@@ -202,7 +201,7 @@ export const patroniPlugin = definePlugin({
   // Resolved when the step runs, from Patroni's REST API: the leader then, a running replica.
   roles: ["primary", "replica"],
   capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"],
-  faults: [killProcessFault, pauseProcessFault, dcsOutageFault, dcsPartitionFault],
+  faults: [dcsOutageFault, dcsPartitionFault],
   actions: [failoverAction, maintenanceAction],
   probeEndpoints: (spec) => ["rw", "ro", ...patroniNodeNames(spec), "every-node"],
   // A killed container stays down: nothing restarts it (Patroni restarts PostgreSQL after a stop, but not itself).
