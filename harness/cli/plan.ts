@@ -3,6 +3,7 @@
  * (`--json`) and as text. Built from the same pure functions the drill uses (the Schedule's plan,
  * the fault catalog's labels, the parsed gate), so what it shows is what `run` would do.
  */
+import { actionOf } from "../action/registry.ts";
 import { formatDuration, toMs } from "../duration.ts";
 import { faultDisplay } from "../fault/catalog.ts";
 import { lasts } from "../fault/define.ts";
@@ -86,6 +87,9 @@ function actionLabel(action: ActionSpec): string {
       return `maintenance ${action.mode}`;
     case "heal":
       return "heal all faults";
+    default:
+      // A target's own action: its module's label, as the runner records it.
+      return actionOf(action).label(action);
   }
 }
 

@@ -10,6 +10,7 @@ import { removeLeftoverKindClusters } from "./cnpg/kind.ts";
 import { containerPair } from "./container-pair/pair.ts";
 import { endpointTopology } from "./endpoint/endpoint.ts";
 import { patroniTopology } from "./patroni/patroni.ts";
+import { pgAutoFailoverTopology } from "./pg-auto-failover/pgaf.ts";
 import { TARGET_PLUGINS, targetPlugin, type TargetKind, type TargetSpecOf } from "./registry.ts";
 import { dockerClient, removeLabelled } from "./shared/docker.ts";
 import type { Topology } from "./types.ts";
@@ -44,6 +45,12 @@ const RUNTIMES: { [K in TargetKind]: TargetRuntime<K> } = {
   patroni: {
     build: patroniTopology,
     // Its containers and network carry the same labels as the pair's: the pair's reap already finds them.
+    reap: async () => [],
+    removeRun: async (runId) => removeLabelled(await dockerClient(), { runId }),
+  },
+  "pg-auto-failover": {
+    build: pgAutoFailoverTopology,
+    // Labelled as the pair's containers are: the pair's reap finds them.
     reap: async () => [],
     removeRun: async (runId) => removeLabelled(await dockerClient(), { runId }),
   },

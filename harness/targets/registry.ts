@@ -14,9 +14,10 @@ import { cnpgPlugin } from "./cnpg/plugin.ts";
 import { containerPairPlugin } from "./container-pair/plugin.ts";
 import { endpointPlugin } from "./endpoint/plugin.ts";
 import { patroniPlugin } from "./patroni/plugin.ts";
+import { pgAutoFailoverPlugin } from "./pg-auto-failover/plugin.ts";
 import type { TargetPlugin } from "./plugin.ts";
 
-export const TARGET_PLUGINS = [containerPairPlugin, cnpgPlugin, endpointPlugin, patroniPlugin] as const;
+export const TARGET_PLUGINS = [containerPairPlugin, cnpgPlugin, endpointPlugin, patroniPlugin, pgAutoFailoverPlugin] as const;
 
 type Plugins = typeof TARGET_PLUGINS;
 /** The options schemas, in registry order, as the tuple the scenario schema's union takes. */

@@ -18,24 +18,133 @@ const HISTORY_KINDS = [...CORE_KINDS, ...Object.keys(TARGET_OBSERVATIONS)];
 
 /** One well-formed event of every kind, optional fields present where a kind has them. */
 const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
-  "run-start": { kind: "run-start", t: 0, wallClock: "2025-01-01T00:00:00.000Z", runId: "r", scenario: "s", target: "container-pair", nodes: ["primary", "standby"], primary: "primary", durationMs: 1000, steadyStateMs: 100, version: "1" },
+  "run-start": {
+    kind: "run-start",
+    t: 0,
+    wallClock: "2025-01-01T00:00:00.000Z",
+    runId: "r",
+    scenario: "s",
+    target: "container-pair",
+    nodes: ["primary", "standby"],
+    primary: "primary",
+    durationMs: 1000,
+    steadyStateMs: 100,
+    version: "1",
+  },
   phase: { kind: "phase", t: 1, phase: "drill" },
   invoke: { kind: "invoke", t: 2, probe: "writes", type: "write", worker: 0, op: 3, node: "primary", value: 7 },
-  complete: { kind: "complete", t: 3, probe: "role", type: "role", worker: 1, op: 3, outcome: "ok", node: "standby", server: "10.0.0.2:5432", latencyMs: 1.5, value: { primary: false, timeline: null, server: "10.0.0.2:5432", systemId: "7" }, error: "none" },
-  fault: { kind: "fault", t: 4, phase: "inject", id: "f1", fault: "kill", label: "kill primary", nodes: ["primary"], ok: false, error: "boom", output: "out" },
-  action: { kind: "action", t: 5, phase: "end", id: "a1", action: "switchover", label: "switchover", node: "standby", afterMs: 1000, ok: true, error: "e" },
+  complete: {
+    kind: "complete",
+    t: 3,
+    probe: "role",
+    type: "role",
+    worker: 1,
+    op: 3,
+    outcome: "ok",
+    node: "standby",
+    server: "10.0.0.2:5432",
+    latencyMs: 1.5,
+    value: { primary: false, timeline: null, server: "10.0.0.2:5432", systemId: "7" },
+    error: "none",
+  },
+  fault: {
+    kind: "fault",
+    t: 4,
+    phase: "inject",
+    id: "f1",
+    fault: "kill",
+    label: "kill primary",
+    nodes: ["primary"],
+    ok: false,
+    error: "boom",
+    output: "out",
+  },
+  action: {
+    kind: "action",
+    t: 5,
+    phase: "end",
+    id: "a1",
+    action: "switchover",
+    label: "switchover",
+    node: "standby",
+    afterMs: 1000,
+    ok: true,
+    error: "e",
+  },
   endpoint: { kind: "endpoint", t: 6, endpoint: "rw", node: "standby" },
-  k8s: { kind: "k8s", t: 7, subject: "pod", name: "pg-1", role: null, currentPrimary: "pg-2", targetPrimary: "pending", phase: "Failing over", resync: true },
-  ha: { kind: "ha", t: 7.5, manager: "patroni", subject: "member", name: "pg1", leader: "pg2", role: "replica", state: "running", timeline: 2, lagBytes: 0 },
+  k8s: {
+    kind: "k8s",
+    t: 7,
+    subject: "pod",
+    name: "pg-1",
+    role: null,
+    currentPrimary: "pg-2",
+    targetPrimary: "pending",
+    phase: "Failing over",
+    resync: true,
+  },
+  ha: {
+    kind: "ha",
+    t: 7.5,
+    manager: "patroni",
+    subject: "member",
+    name: "pg1",
+    leader: "pg2",
+    role: "replica",
+    state: "running",
+    timeline: 2,
+    lagBytes: 0,
+  },
+  monitor: {
+    kind: "monitor",
+    t: 7.6,
+    subject: "event",
+    node: "node2",
+    eventId: 12,
+    at: "2026-12-07T15:43:52.396Z",
+    reportedState: "secondary",
+    goalState: "prepare_promotion",
+    description:
+      'Setting goal state of node 2 "node2" (node2:5432) to prepare_promotion after node 1 "node1" (node1:5432) became unhealthy.',
+  },
   "steady-state": { kind: "steady-state", t: 8, ok: true, availability: null, required: 1, message: "m" },
-  "final-read": { kind: "final-read", t: 9, probe: "writes", node: "standby", ok: true, ranges: [[1, 3], [5, 5]], count: 4, error: "e" },
+  "final-read": {
+    kind: "final-read",
+    t: 9,
+    probe: "writes",
+    node: "standby",
+    ok: true,
+    ranges: [
+      [1, 3],
+      [5, 5],
+    ],
+    count: 4,
+    error: "e",
+  },
   log: { kind: "log", t: 10, level: "warn", message: "m" },
   mark: { kind: "mark", t: 10.5, note: "deleted the primary pod", by: "keyboard" },
   "run-end": { kind: "run-end", t: 11, status: "errored", error: "e" },
 };
 
 /** Values of every JSON type, to put where a field's value was. */
-const WRONG_VALUES: unknown[] = [undefined, null, "x", "", 0, -1.5, true, false, [], [1, 2], {}, { primary: true, timeline: 1 }, "ok", "select1", "inject", "start"];
+const WRONG_VALUES: unknown[] = [
+  undefined,
+  null,
+  "x",
+  "",
+  0,
+  -1.5,
+  true,
+  false,
+  [],
+  [1, 2],
+  {},
+  { primary: true, timeline: 1 },
+  "ok",
+  "select1",
+  "inject",
+  "start",
+];
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -54,13 +163,24 @@ describe("History events, checked as they are read", () => {
     expect(Object.keys(SAMPLES).sort()).toEqual([...HISTORY_KINDS].sort());
     for (const sample of Object.values(SAMPLES)) expect(eventProblem(sample)).toBeNull();
     expect(eventProblem({ kind: "invoke", t: 2, probe: "select1", type: "select1", worker: 0, op: 0 })).toBeNull();
-    expect(eventProblem({ kind: "complete", t: 3, probe: "select1", type: "select1", worker: 0, op: 0, outcome: "info", latencyMs: 500 })).toBeNull();
+    expect(
+      eventProblem({ kind: "complete", t: 3, probe: "select1", type: "select1", worker: 0, op: 0, outcome: "info", latencyMs: 500 }),
+    ).toBeNull();
     expect(eventProblem({ kind: "action", t: 5, phase: "start", id: "a1", action: "heal", label: "heal all faults" })).toBeNull();
     expect(eventProblem({ kind: "k8s", t: 7, subject: "cluster", name: "pg" })).toBeNull();
   });
 
   it("accepts every event of a hand-made drill and both example runs", async () => {
-    const drill = history().start().steadyState(10).select1(20, "ok").write(1, 20, "info").role(30, "primary", "primary").role(30, "standby", "down").fault(40).finalRead(50, [1]).end(60);
+    const drill = history()
+      .start()
+      .steadyState(10)
+      .select1(20, "ok")
+      .write(1, 20, "info")
+      .role(30, "primary", "primary")
+      .role(30, "standby", "down")
+      .fault(40)
+      .finalRead(50, [1])
+      .end(60);
     for (const event of drill.events) expect(eventProblem(event)).toBeNull();
     for (const example of readdirSync("reports/examples")) {
       const { events, truncated } = await readHistory(join("reports/examples", example, "history.jsonl"), TARGET_OBSERVATIONS);
@@ -78,15 +198,25 @@ describe("History events, checked as they are read", () => {
     expect(eventProblem([1])).toBe("not a JSON object");
     expect(eventProblem({ t: 1 })).toBe('no string "kind"');
     expect(eventProblem({ kind: "phase" })).toBe('no number "t"');
-    expect(eventProblem({ kind: "note", t: 1 })).toMatch(/^unknown kind "note": a History event is one of run-start, phase, invoke, complete, /);
+    expect(eventProblem({ kind: "note", t: 1 })).toMatch(
+      /^unknown kind "note": a History event is one of run-start, phase, invoke, complete, /,
+    );
     expect(eventProblem({ ...SAMPLES.complete, latencyMs: "12" })).toBe('a complete event\'s "latencyMs" must be a number, got "12"');
-    expect(eventProblem({ ...SAMPLES.complete, outcome: "maybe" })).toBe('a complete event\'s "outcome" must be one of ok, fail, info, got "maybe"');
+    expect(eventProblem({ ...SAMPLES.complete, outcome: "maybe" })).toBe(
+      'a complete event\'s "outcome" must be one of ok, fail, info, got "maybe"',
+    );
     const { probe: _, ...noProbe } = SAMPLES.invoke;
     expect(eventProblem(noProbe)).toBe('an invoke event\'s "probe" must be a string, got nothing');
-    expect(eventProblem({ ...SAMPLES.complete, value: { primary: "yes" } })).toMatch(/^a complete event's "value" must be a number or a role value .*, or absent, got \{"primary":"yes"\}$/);
-    expect(eventProblem({ ...SAMPLES["final-read"], ranges: [[1, 2, 3]] })).toBe('a final-read event\'s "ranges" must be an array of [from, to] pairs of numbers, got [[1,2,3]]');
+    expect(eventProblem({ ...SAMPLES.complete, value: { primary: "yes" } })).toMatch(
+      /^a complete event's "value" must be a number or a role value .*, or absent, got \{"primary":"yes"\}$/,
+    );
+    expect(eventProblem({ ...SAMPLES["final-read"], ranges: [[1, 2, 3]] })).toBe(
+      'a final-read event\'s "ranges" must be an array of [from, to] pairs of numbers, got [[1,2,3]]',
+    );
     expect(eventProblem({ ...SAMPLES.fault, label: "x".repeat(100) })).toBeNull();
-    expect(eventProblem({ ...SAMPLES.fault, nodes: "x".repeat(100) })).toBe(`a fault event's "nodes" must be an array of strings, got "${"x".repeat(56)}...`);
+    expect(eventProblem({ ...SAMPLES.fault, nodes: "x".repeat(100) })).toBe(
+      `a fault event's "nodes" must be an array of strings, got "${"x".repeat(56)}...`,
+    );
   });
 
   it("refuses, in every field of every kind, a value its type does not allow", () => {
@@ -101,7 +231,16 @@ describe("History events, checked as they are read", () => {
   });
 
   it("gives the quick checks of invoke and complete exactly the verdict of their shapes", () => {
-    const anyValue = fc.oneof(fc.constantFrom(...WRONG_VALUES), fc.string(), fc.double(), fc.record({ primary: fc.boolean(), timeline: fc.oneof(fc.constant(null), fc.integer()), server: fc.option(fc.string(), { nil: undefined }) }));
+    const anyValue = fc.oneof(
+      fc.constantFrom(...WRONG_VALUES),
+      fc.string(),
+      fc.double(),
+      fc.record({
+        primary: fc.boolean(),
+        timeline: fc.oneof(fc.constant(null), fc.integer()),
+        server: fc.option(fc.string(), { nil: undefined }),
+      }),
+    );
     for (const kind of ["invoke", "complete"] as const) {
       const sample = SAMPLES[kind] as unknown as Record<string, unknown>;
       const fields = Object.keys(sample).filter((name) => name !== "kind" && name !== "t");
@@ -131,7 +270,9 @@ describe("readHistory, on a line that is JSON but not an event", () => {
     const path = historyFile(lines.join("\n"));
     const failure = readHistory(path, TARGET_OBSERVATIONS);
     await expect(failure).rejects.toThrow(InputError);
-    await expect(readHistory(path, TARGET_OBSERVATIONS)).rejects.toThrow(`${path}:3: is not a History event (a complete event's "outcome" must be one of ok, fail, info, got "okay"). Only the last line of a history may be cut short`);
+    await expect(readHistory(path, TARGET_OBSERVATIONS)).rejects.toThrow(
+      `${path}:3: is not a History event (a complete event's "outcome" must be one of ok, fail, info, got "okay"). Only the last line of a history may be cut short`,
+    );
   });
 
   it("drops such a line when it is the last, as a cut-short one, and says the history was truncated", async () => {
@@ -148,7 +289,7 @@ describe("the targets' own event kinds, merged by the registry", () => {
     ({ ...targetPlugin("endpoint")!, kind, observations }) as unknown as TargetPlugin;
 
   it("holds every target's kinds, and no kind every target shares", () => {
-    expect(Object.keys(TARGET_OBSERVATIONS).sort()).toEqual(["ha", "k8s"]);
+    expect(Object.keys(TARGET_OBSERVATIONS).sort()).toEqual(["ha", "k8s", "monitor"]);
     expect(CORE_KINDS.filter((kind) => kind in TARGET_OBSERVATIONS)).toEqual([]);
   });
 

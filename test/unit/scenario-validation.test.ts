@@ -72,7 +72,7 @@ describe("scenario validation", () => {
     ["unknown-node.yaml", "schedule[0].fault.node", /unknown node "primry"/, /nodes are primary, standby/],
     ["steady-after-fault.yaml", "steadyState.window", /5.00 s ends after the first scheduled step \(at 3.00 s\)/, /shorten the window/],
     ["bad-gate-expression.yaml", 'gate["availability.ratio"]', /must be a comparison.*got "about 0.9"/, /README/],
-    ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric "failover.latency"\./, /^Did you mean "failover.latencyMs"\? Use one of availability.ratio, .*operator.multipleRwEndpointsMs\.$/],
+    ["unknown-gate-metric.yaml", 'gate["failover.latency"]', /unknown metric "failover.latency"\./, /^Did you mean "failover.latencyMs"\? Use one of availability.ratio, .*operator.multipleRwEndpointsMs, monitor\.unhealthyAfterMs, .*monitor\.unreachableMs\.$/],
     ["bare-number-duration.yaml", "duration", /must be a duration with a unit like "30s" or "500ms"; a bare number \(8000\) has no unit/, /Write "8s" if you meant 8000 milliseconds .* or "8000s" for seconds/],
     ["duration-out-of-order.yaml", "duration", /must be a duration written with each unit once, largest first, got "30s1m"/, /^Write "1m30s"\.$/],
     ["fault-for-zero.yaml", "schedule[0].for", /must be longer than 0, got "0s"/, /Omit "for" to keep the fault until the drill ends .*or give a positive duration/],
@@ -126,10 +126,10 @@ describe("scenario validation", () => {
       /^s: probes\[0\]\.kind: unknown probe kind: did you mean "select1"\? Use one of "select1", "writes", "role" \(got "selct1"\)/,
     );
     expect(() => validateScenario({ ...base, target: { kind: "pear" } }, "s")).toThrow(
-      /^s: target\.kind: unknown target kind: use one of "container-pair", "cnpg", "endpoint", "patroni" \(got "pear"\)/,
+      /^s: target\.kind: unknown target kind: use one of "container-pair", "cnpg", "endpoint", "patroni", "pg-auto-failover" \(got "pear"\)/,
     );
     expect(() => validateScenario({ ...base, schedule: [{ at: "3s", action: { kind: "promot", node: "standby" } }] }, "s")).toThrow(
-      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "switchover", "promote", "failover", "maintenance", "heal"/,
+      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "switchover", "promote", "failover", "maintenance", "perform", "node-maintenance", "heal"/,
     );
   });
 
@@ -150,7 +150,7 @@ describe("scenario validation", () => {
 
   it("accepts every shipped scenario", async () => {
     const names = (await listScenarios()).map((entry) => entry.name);
-    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-node-down", "cnpg-partition-primary", "cnpg-slow-network-to-replica", "cnpg-switchover", "endpoint-cloudsql-ha", "endpoint-observe", "endpoint-rds-multi-az", "pair-kill-primary", "pair-kill-primary-drivers", "pair-kill-primary-via-pgbouncer", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary", "pair-slow-network-to-standby", "patroni-async-lag-loss", "patroni-dcs-down", "patroni-dcs-down-failsafe", "patroni-kill-primary", "patroni-kill-primary-drivers", "patroni-kill-primary-fast", "patroni-kill-primary-multihost", "patroni-partition-primary-from-dcs", "patroni-switchover", "patroni-sync-strict"]);
+    expect(names).toEqual(["cnpg-kill-operator-then-primary", "cnpg-kill-primary", "cnpg-node-down", "cnpg-partition-primary", "cnpg-slow-network-to-replica", "cnpg-switchover", "endpoint-cloudsql-ha", "endpoint-observe", "endpoint-rds-multi-az", "pair-kill-primary", "pair-kill-primary-drivers", "pair-kill-primary-via-pgbouncer", "pair-partition-then-kill", "pair-partition-then-kill-sync", "pair-pause-primary", "pair-slow-network-to-standby", "patroni-async-lag-loss", "patroni-dcs-down", "patroni-dcs-down-failsafe", "patroni-kill-primary", "patroni-kill-primary-drivers", "patroni-kill-primary-fast", "patroni-kill-primary-multihost", "patroni-partition-primary-from-dcs", "patroni-switchover", "patroni-sync-strict", "pgaf-kill-keeper", "pgaf-kill-primary", "pgaf-kill-primary-fast", "pgaf-monitor-down-then-kill-primary", "pgaf-partition-primary", "pgaf-switchover"]);
     for (const name of names) {
       const { scenario } = await loadScenario(name);
       expect(scenario.name).toBe(name);

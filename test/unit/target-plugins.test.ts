@@ -28,7 +28,7 @@ describe("the target registry", () => {
   });
 
   it("has each kind once, and finds each plugin by its kind", () => {
-    expect(kinds).toEqual(["container-pair", "cnpg", "endpoint", "patroni"]);
+    expect(kinds).toEqual(["container-pair", "cnpg", "endpoint", "patroni", "pg-auto-failover"]);
     expect(new Set(kinds).size).toBe(kinds.length);
     for (const plugin of TARGET_PLUGINS) expect(targetPlugin(plugin.kind)).toBe(plugin);
     expect(targetPlugin("pear")).toBeUndefined();
@@ -59,6 +59,7 @@ describe("what each target can do", () => {
     ["cnpg", ["kill", "partition", "netem", "delete-pod", "fence", "node-down", "command"], ["switchover", "heal"]],
     ["endpoint", ["command"], ["heal"]],
     ["patroni", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "command"], ["switchover", "failover", "maintenance", "heal"]],
+    ["pg-auto-failover", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "command"], ["switchover", "perform", "node-maintenance", "heal"]],
   ])("%s: faults %j, actions %j", (kind, faults, actions) => {
     expect(abilities(kind)).toEqual({ faults, actions });
   });
@@ -103,16 +104,17 @@ describe("capabilities", () => {
 
   it("a target's own faults are in the registry, after the core's, and need only what their target provides", () => {
     const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.faults.map((fault) => fault.kind));
-    expect(owned).toEqual(["delete-pod", "fence", "node-down", "kill-process", "pause-process", "dcs-outage", "dcs-partition"]);
-    expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", ...owned, "command"]);
+    expect(owned).toEqual(["delete-pod", "fence", "node-down", "dcs-outage", "dcs-partition"]);
+    // kill-process and pause-process are the core's: two HA managers (Patroni, pg_auto_failover) provide what they need.
+    expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", ...owned, "command"]);
     for (const plugin of TARGET_PLUGINS) {
       for (const fault of plugin.faults) expect(fault.requires === null || (plugin.capabilities as readonly string[]).includes(fault.requires), `${plugin.kind}: ${fault.kind}`).toBe(true);
     }
   });
 
-  it("so are its own actions: the pair's promote, patroni's failover and maintenance", () => {
+  it("so are its own actions: the pair's promote, patroni's failover and maintenance, pg_auto_failover's perform and node-maintenance", () => {
     const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.actions.map((action) => action.kind));
-    expect(owned).toEqual(["promote", "failover", "maintenance"]);
+    expect(owned).toEqual(["promote", "failover", "maintenance", "perform", "node-maintenance"]);
     expect(ACTIONS.map((action) => action.kind)).toEqual(["switchover", ...owned, "heal"]);
     for (const plugin of TARGET_PLUGINS) {
       for (const action of plugin.actions) expect(action.requires === null || (plugin.capabilities as readonly string[]).includes(action.requires), `${plugin.kind}: ${action.kind}`).toBe(true);
