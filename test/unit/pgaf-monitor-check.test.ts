@@ -136,6 +136,47 @@ describe("the monitor check", () => {
     });
   });
 
+  it("with two standbys, takes the first failover goal as the decision: node1 draining and report_lsn, before prepare_promotion", () => {
+    // A real run (3 nodes, fast settings): the monitor drained node1 and asked both standbys for their LSN 2.4 s before it
+    // set node2 to prepare_promotion. The decision is that first goal, not the prepare_promotion.
+    const events = drill([
+      logged(1424, "node1", "primary", "primary", UNHEALTHY),
+      logged(
+        3813,
+        "node1",
+        "primary",
+        "draining",
+        'Setting goal state of node 1 "node1" (node1:5432) to draining after it became unhealthy.',
+      ),
+      logged(
+        3813,
+        "node2",
+        "secondary",
+        "report_lsn",
+        'Setting goal state of node 3 "node2" (node2:5432) to report_lsn to find the failover candidate',
+      ),
+      logged(5455, "node2", "report_lsn", "fast_forward", 'Setting goal state of node 3 "node2" (node2:5432) to fast_forward after …'),
+      logged(5978, "node2", "fast_forward", "prepare_promotion", 'Setting goal state of node 3 "node2" (node2:5432) to prepare_promotion'),
+      logged(
+        7356,
+        "node2",
+        "stop_replication",
+        "stop_replication",
+        'New state is reported by node 3 "node2" (node2:5432): "stop_replication"',
+      ),
+      logged(11_790, "node2", "wait_primary", "wait_primary", 'New state is reported by node 3 "node2" (node2:5432): "wait_primary"'),
+    ]);
+    const { metrics } = monitorChecker.check(events);
+    expect(metrics).toMatchObject({
+      unhealthyAfterMs: 1424,
+      decidedAfterMs: 3813,
+      decision: { node: "node2", goalState: "report_lsn" },
+      promotedAfterMs: 7356,
+      primaryAfterMs: 11_790,
+      newPrimary: "node2",
+    });
+  });
+
   it("draws the monitor's rows: each step after the first fault, and how long writes were held", () => {
     const rows = monitorRows(metricsWith(monitorChecker.check(drill(failover())).metrics));
     expect(rows).toEqual([
@@ -235,7 +276,8 @@ describe("the monitor check", () => {
     const { metrics } = monitorChecker.check(builder.end(FAULT + 3000).events);
     expect(metrics).toMatchObject({
       decidedAfterMs: 300,
-      decision: { node: "node1", goalState: "draining" },
+      // The same transaction drained node1 and set node2 to prepare_promotion: the standby names the decision.
+      decision: { node: "node2", goalState: "prepare_promotion" },
       // stop_replication went unseen: the writing state is the promotion too, and no write was held.
       promotedAfterMs: 1500,
       primaryAfterMs: 1500,

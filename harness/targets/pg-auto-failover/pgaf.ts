@@ -103,6 +103,8 @@ async function startFormation(spec: PgAutoFailoverTarget, options: TopologyStart
       }),
       record,
       log: options.log,
+      // A TLS connect on a busy machine can take longer than a query: 1 s before the monitor counts as unreachable.
+      requestTimeoutMs: 1000,
     });
     observer.start();
     const watching = observer;
