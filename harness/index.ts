@@ -12,6 +12,7 @@ import type {
   containerPairTarget,
   fault as faultSchema,
   patroniTarget,
+  pgAutoFailoverTarget,
   roleProbe,
   ScenarioInput,
   select1Probe,
@@ -31,6 +32,8 @@ export const containerPair = (options: Options<typeof containerPairTarget> = {})
 export const cnpgCluster = (options: Options<typeof cnpgTarget> = {}) => ({ kind: "cnpg" as const, ...options });
 /** A Patroni cluster (etcd, Patroni-run PostgreSQL nodes, HAProxy) in containers, with Patroni's own defaults. */
 export const patroniCluster = (options: Options<typeof patroniTarget> = {}) => ({ kind: "patroni" as const, ...options });
+/** A pg_auto_failover formation (a monitor, data nodes each run by pg_autoctl) in containers, with pg_auto_failover's own defaults. */
+export const pgAutoFailover = (options: Options<typeof pgAutoFailoverTarget> = {}) => ({ kind: "pg-auto-failover" as const, ...options });
 
 // Probes
 export const selectOne = (options: Options<typeof select1Probe> = {}) => ({ kind: "select1" as const, ...options });
@@ -60,6 +63,7 @@ export { heal } from "./action/kinds/heal.ts";
 export { switchover } from "./action/kinds/switchover.ts";
 export { promote } from "./targets/container-pair/actions/promote.ts";
 export { failover, maintenance } from "./targets/patroni/actions/manager.ts";
+export { perform, nodeMaintenance } from "./targets/pg-auto-failover/actions/autoctl.ts";
 
 export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";

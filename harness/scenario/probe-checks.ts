@@ -49,7 +49,7 @@ export function checkProbe(probe: ProbeSpec, path: Path, context: ProbeCheckCont
         `the ${target.kind} target cannot list its nodes' own addresses for "${EVERY_NODE}"`,
         target.kind === "endpoint"
           ? 'Put every host in the connection string (postgresql://h1:5432,h2:5432/db?target_session_attrs=read-write) and probe "rw".'
-          : 'Use "rw" (or the container pair or patroni target, whose nodes pgdrill reaches directly).',
+          : 'Use "rw" (or the container pair, patroni or pg-auto-failover target, whose nodes pgdrill reaches directly).',
       );
     }
   } else if (probe.kind === "select1" && probe.endpoint !== "pooler" && !endpoints.includes(probe.endpoint)) {

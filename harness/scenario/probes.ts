@@ -148,7 +148,7 @@ export const select1Probe = z
       .default("rw")
       .describe(
         'Which endpoint: "rw" follows the primary as the target repoints it; "ro", "pooler", a node name, or ' +
-          `"${EVERY_NODE}": every node's own address as one libpq multi-host list (container pair, patroni), no proxy.`,
+          `"${EVERY_NODE}": every node's own address as one libpq multi-host list (container pair, patroni, pg-auto-failover), no proxy.`,
       ),
     targetSessionAttrs,
   })
@@ -169,7 +169,7 @@ export const writesProbe = z
       .default("rw")
       .describe(
         `"rw", "pooler" to write through the target's PgBouncer, or "${EVERY_NODE}": every node's own address as one libpq ` +
-          "multi-host list with target_session_attrs (container pair, patroni), as applications without a proxy do.",
+          "multi-host list with target_session_attrs (container pair, patroni, pg-auto-failover), as applications without a proxy do.",
       ),
     targetSessionAttrs,
   })

@@ -26,6 +26,7 @@ export { containerPairTarget, type ContainerPairTarget } from "../targets/contai
 export { cnpgTarget, CNPG_DEFAULT_VERSION, type CnpgTarget } from "../targets/cnpg/plugin.ts";
 export { endpointTarget, type EndpointTarget } from "../targets/endpoint/plugin.ts";
 export { patroniTarget, type PatroniTarget } from "../targets/patroni/plugin.ts";
+export { pgAutoFailoverTarget, type PgAutoFailoverTarget } from "../targets/pg-auto-failover/plugin.ts";
 
 // ---- Target ---------------------------------------------------------------------------------
 

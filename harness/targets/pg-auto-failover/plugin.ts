@@ -17,7 +17,7 @@ import { monitorChecker } from "./monitor-check.ts";
 import { monitorRows } from "./report-rows.ts";
 import { nodeMaintenanceAction, performAction } from "./actions/autoctl.ts";
 
-/** The monitor's defaults (pg_auto_failover 2.0's GUCs, docs/ref/configuration.rst), in ms. */
+/** The monitor's defaults (pg_auto_failover 2.0's GUCs, docs/ref/configuration.rst), in ms; each GUC's least value is 1 (pg_settings). */
 export const MONITOR_DEFAULTS = {
   health_check_period: 5000,
   health_check_timeout: 5000,
@@ -41,11 +41,11 @@ export const KEEPER_DEFAULTS = {
 const priority = z.number().int().min(0).max(100);
 const nodeCount = z.number().int().min(2, { message: "must be at least 2: a failover needs a standby" }).max(4);
 
-const ms = (what: string, min: number) =>
+const ms = (what: string) =>
   z
     .number()
     .int({ message: `must be a whole number of milliseconds (${what}, as the pgautofailover GUC takes it)` })
-    .min(min);
+    .min(1);
 const seconds = (what: string) =>
   z
     .number()
@@ -54,31 +54,32 @@ const seconds = (what: string) =>
 
 const monitorSettings = z
   .strictObject({
-    health_check_period: ms("health_check_period", 100)
+    health_check_period: ms("health_check_period")
       .default(MONITOR_DEFAULTS.health_check_period)
       .describe("Time between the monitor's health checks of each node (ms)."),
-    health_check_timeout: ms("health_check_timeout", 100)
+    health_check_timeout: ms("health_check_timeout")
       .default(MONITOR_DEFAULTS.health_check_timeout)
       .describe("How long one health check's connection may take (ms)."),
     health_check_max_retries: z
       .number()
       .int()
-      .min(0)
+      .min(1)
+      .max(100)
       .default(MONITOR_DEFAULTS.health_check_max_retries)
       .describe("Failed checks retried before the monitor marks a node unhealthy."),
-    health_check_retry_delay: ms("health_check_retry_delay", 100)
+    health_check_retry_delay: ms("health_check_retry_delay")
       .default(MONITOR_DEFAULTS.health_check_retry_delay)
       .describe("Time between those retries (ms)."),
-    node_considered_unhealthy_timeout: ms("node_considered_unhealthy_timeout", 100)
+    node_considered_unhealthy_timeout: ms("node_considered_unhealthy_timeout")
       .default(MONITOR_DEFAULTS.node_considered_unhealthy_timeout)
       .describe("How long a node whose checks fail must also have sent no report before the monitor acts on it (ms)."),
-    primary_demote_timeout: ms("primary_demote_timeout", 100)
+    primary_demote_timeout: ms("primary_demote_timeout")
       .default(MONITOR_DEFAULTS.primary_demote_timeout)
       .describe(
         "How long a promoted standby holds writes (stop_replication) waiting for the old primary to demote itself, " +
           "before it takes writes (wait_primary) (ms).",
       ),
-    startup_grace_period: ms("startup_grace_period", 0)
+    startup_grace_period: ms("startup_grace_period")
       .default(MONITOR_DEFAULTS.startup_grace_period)
       .describe("After the monitor starts, how long it waits before acting on failed health checks (ms)."),
   })
@@ -146,7 +147,7 @@ export const pgAutoFailoverTarget = z
       })
       .default({ monitor: {}, nodes: {}, keeper: {} })
       .describe(
-        "The escape hatch for what pgdrill does not model: PostgreSQL settings for the monitor (ALTER SYSTEM, e.g. " +
+        "The escape hatch for what pgdrill does not model: PostgreSQL settings for the monitor (appended to its postgresql.conf, e.g. " +
           '{ "pgautofailover.enable_sync_wal_log_threshold": 1024 }) and the data nodes, and pg_autoctl config keys for every ' +
           'keeper (e.g. { "timeout.listen_notifications_timeout": 5 }).',
       ),

@@ -221,7 +221,8 @@ export class StartedPgAutoFailover implements StartedTopology {
   /** `pg_autoctl enable|disable maintenance` on the node. Done once the monitor reports it in maintenance, or out of it. */
   private async maintenance(node: string, mode: "enable" | "disable", allowFailover: boolean): Promise<void> {
     if (node === MONITOR) throw new HarnessError("maintenance is for data nodes: name one");
-    const args = [mode, "maintenance", ...(allowFailover ? ["--allow-failover"] : []), "--wait", "0"];
+    // enable|disable maintenance take no --wait: the monitor's report says when it is done.
+    const args = [mode, "maintenance", ...(allowFailover ? ["--allow-failover"] : [])];
     await this.autoctl(node, args, `maintenance ${mode} on ${node}`, false);
     await this.untilMonitorSays((picture) => {
       const view = picture.nodes.get(node);
