@@ -16,8 +16,10 @@ export const FORMATION = "default";
 /** Where a data node keeps its keeper's pid, and the script that starts it (again). */
 export const KEEPER_PID = "/tmp/pgdrill/keeper.pid";
 export const KEEPER_START = "/tmp/pgdrill/start-keeper.sh";
-/** What every start script prints once its pg_autoctl is starting; the node's own line once the password is set. */
+/** What every start script prints once its pg_autoctl is starting. */
 export const STARTING = /pgdrill-pgaf: starting/;
+/** What the monitor's script prints once `pg_autoctl run` serves the monitor with its settings. */
+export const MONITOR_READY = /pgdrill-pgaf: the monitor is ready/;
 
 type Setting = string | number | boolean;
 
@@ -73,7 +75,9 @@ function waitFor(host: string, seconds: number, what: string): string[] {
 /**
  * The monitor: `pg_autoctl create monitor`, its settings appended (the last value of a setting in
  * postgresql.conf wins), a rule that lets pgdrill's observer in from this machine (it reads the
- * monitor's tables; the port is published on 127.0.0.1 only), then `pg_autoctl run` as PID 1's child.
+ * monitor's tables; the port is published on 127.0.0.1 only), then `pg_autoctl run`. Ready only once
+ * that run serves: `create` starts PostgreSQL and stops it again, and a node that registered in
+ * between failed its create (seen: 1 start in 5, "the database system is shutting down").
  */
 export function monitorScript(spec: PgAutoFailoverTarget): string {
   return [
@@ -84,7 +88,11 @@ export function monitorScript(spec: PgAutoFailoverTarget): string {
     `pg_autoctl create monitor --pgdata ${MONITOR_DATA_DIR} --pgport ${PG_PORT} --hostname ${MONITOR} --auth trust ${sslFlag(spec)}`,
     `printf '%s\\n' ${monitorConf(spec).map(shellQuote).join(" ")} >> ${MONITOR_DATA_DIR}/postgresql.conf`,
     `echo 'host pg_auto_failover autoctl_node all trust' >> ${MONITOR_DATA_DIR}/pg_hba.conf`,
-    `exec pg_autoctl run --pgdata ${MONITOR_DATA_DIR}`,
+    `pg_autoctl run --pgdata ${MONITOR_DATA_DIR} &`,
+    "run=$!",
+    ...waitFor("/var/run/postgresql", 60, "the monitor's PostgreSQL did not start"),
+    `echo "pgdrill-pgaf: the monitor is ready"`,
+    'wait "$run"',
   ].join("\n");
 }
 

@@ -13,9 +13,9 @@ import { HarnessError, InputError, errorMessage } from "../../errors.ts";
 import { LOCAL_IMAGE } from "../container-pair/image.ts";
 import { PrivateNetworkContainer } from "../shared/container-node.ts";
 import { LABELS, dockerForRun, removeLabelled, runLabels } from "../shared/docker.ts";
-import { startNamed } from "../shared/start-named.ts";
+import { printedByRun, startNamed } from "../shared/start-named.ts";
 import type { Observation, StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
-import { PG_PORT, STARTING, monitorScript, nodeScript } from "./config.ts";
+import { MONITOR_READY, PG_PORT, STARTING, monitorScript, nodeScript } from "./config.ts";
 import { MonitorObserver, settled } from "./observer.ts";
 import { MONITOR, pgafNodeNames, targetProblems, type PgAutoFailoverTarget } from "./plugin.ts";
 import { StartedPgAutoFailover, type FormationNode } from "./started.ts";
@@ -69,7 +69,12 @@ async function startFormation(spec: PgAutoFailoverTarget, options: TopologyStart
         .withWaitStrategy(Wait.forLogMessage(STARTING))
         .withStartupTimeout(startupMs);
     const t0 = Date.now();
-    const monitorContainer = await startNamed(docker, ours(MONITOR, monitorScript(spec)), MONITOR);
+    // The nodes register with the monitor as they start: it must be serving for good first.
+    const monitorContainer = await startNamed(
+      docker,
+      ours(MONITOR, monitorScript(spec)).withWaitStrategy(Wait.forLogMessage(MONITOR_READY)),
+      MONITOR,
+    );
     const monitor: FormationNode = {
       name: MONITOR,
       container: monitorContainer,
@@ -135,7 +140,10 @@ async function startFormation(spec: PgAutoFailoverTarget, options: TopologyStart
     return started;
   } catch (error) {
     await observer?.stop();
+    // What the containers said is the evidence (a create refused, a node that could not reach the monitor): kept before removal.
+    const printed = await printedByRun(docker, options.runId);
     await removeLabelled(docker, { runId: options.runId }).catch(() => undefined);
-    throw new HarnessError(`could not start the pg-auto-failover target: ${errorMessage(error)}`, { cause: error });
+    const said = printed ? `\n${printed.split(password).join("***")}` : "";
+    throw new HarnessError(`could not start the pg-auto-failover target: ${errorMessage(error)}${said}`, { cause: error });
   }
 }

@@ -26,6 +26,26 @@ export async function startNamed(docker: Docker, container: GenericContainer, na
   }
 }
 
+/**
+ * The last lines each container of a run printed, by node, for an error that says why a start-up
+ * failed after every container was running (a node whose own set-up failed exits with its reason).
+ */
+export async function printedByRun(docker: Docker, runId: string, tail = 12): Promise<string> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.run}=${runId}`] } }).catch(() => []);
+  const parts = await Promise.all(
+    containers.map(async (found) => {
+      const logs = await docker
+        .getContainer(found.Id)
+        .logs({ stdout: true, stderr: true, tail })
+        .catch(() => null);
+      const output = logs ? demux(Buffer.from(logs as unknown as Buffer)).trim() : "";
+      const name = found.Labels[LABELS.node] ?? found.Names[0] ?? found.Id.slice(0, 12);
+      return output ? `${name} (${found.State}) printed:\n${output}` : "";
+    }),
+  );
+  return parts.filter((part) => part !== "").join("\n");
+}
+
 /** Docker's multiplexed log stream (8-byte frame headers) as text. */
 function demux(buffer: Buffer): string {
   let text = "";
