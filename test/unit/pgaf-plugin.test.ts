@@ -208,7 +208,13 @@ describe("pg-auto-failover start scripts", () => {
     // It comes after the monitor is created (which writes postgresql.conf) and before it runs.
     const lines = script.split("\n");
     expect(lines.findIndex((line) => line.startsWith("pg_autoctl create monitor"))).toBeLessThan(lines.indexOf(append!));
-    expect(lines.at(-1)).toBe(`exec pg_autoctl run --pgdata ${MONITOR_DATA_DIR}`);
+    const run = lines.indexOf(`pg_autoctl run --pgdata ${MONITOR_DATA_DIR} &`);
+    expect(run).toBeGreaterThan(lines.indexOf(append!));
+    // Ready is said only once the run's PostgreSQL answers (create starts and stops one of its own first), then the script waits on it.
+    expect(lines.findIndex((line) => line.includes("the monitor is ready"))).toBeGreaterThan(
+      lines.findIndex((line, i) => i > run && line.includes("pg_isready")),
+    );
+    expect(lines.at(-1)).toBe('wait "$run"');
   });
 
   it("a node's passes its candidate priority, replication quorum and SSL choice to pg_autoctl create postgres", () => {
