@@ -10,7 +10,7 @@
  */
 import { request } from "node:http";
 import { connect } from "node:net";
-import { errorMessage } from "../../errors.ts";
+import { PollLoop } from "../shared/poll-loop.ts";
 import type { EndpointEvent } from "../../history/events.ts";
 import type { HaEvent } from "./events.ts";
 
@@ -112,9 +112,7 @@ export class PatroniObserver {
   readonly picture: Picture = { leader: undefined, members: new Map(), senders: new Map(), haproxy: null, polls: 0 };
   private readonly options: ObserverOptions;
   private readonly nodes: string[];
-  private readonly stopping = new AbortController();
-  private readonly listeners = new Set<() => void>();
-  private loop: Promise<void> | null = null;
+  private readonly loop: PollLoop;
   private lastLeader: string | null | undefined = undefined;
   private readonly lastMember = new Map<string, string>();
   private readonly lastEndpoint: { rw?: string; ro?: string } = {};
@@ -122,70 +120,27 @@ export class PatroniObserver {
   constructor(options: ObserverOptions) {
     this.options = options;
     this.nodes = Object.keys(options.apis);
+    this.loop = new PollLoop({
+      poll: () => this.poll(),
+      everyMs: options.everyMs ?? DEFAULT_EVERY_MS,
+      maxLifetimeMs: options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS,
+      log: options.log,
+      what: "patroni: observing the cluster",
+      polled: () => (this.picture.polls += 1),
+    });
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping.abort();
-    this.notify();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /** Resolves once `ready` holds after a poll; rejects past `timeoutMs` with the last reason. */
-  async waitUntil(ready: () => true | string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "not polled yet";
-    for (;;) {
-      const verdict = ready();
-      if (verdict === true) return;
-      last = verdict;
-      if (Date.now() >= deadline) throw new Error(`${what}: not within ${Math.round(timeoutMs / 1000)} s (${last})`);
-      if (signal?.aborted) throw new Error(`${what}: interrupted (${last})`);
-      if (this.stopping.signal.aborted) throw new Error(`${what}: the observer stopped (${last})`);
-      await new Promise<void>((resolve) => {
-        // Woken by the next poll (notify empties the set), the deadline, or the signal.
-        const timer = setTimeout(done, Math.max(0, Math.min(1000, deadline - Date.now())));
-        this.listeners.add(done);
-        signal?.addEventListener("abort", done, { once: true });
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-      });
-    }
-  }
-
-  private notify(): void {
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const listener of listeners) listener();
-  }
-
-  private async run(): Promise<void> {
-    const everyMs = this.options.everyMs ?? DEFAULT_EVERY_MS;
-    const lifetimeMs = this.options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS;
-    const deadline = Date.now() + lifetimeMs;
-    const maxPolls = Math.ceil(lifetimeMs / everyMs);
-    let failures = 0;
-    while (!this.stopping.signal.aborted && Date.now() < deadline && this.picture.polls < maxPolls) {
-      try {
-        await this.poll();
-        failures = 0;
-      } catch (error) {
-        // A poll records what it learnt and never throws for a member that does not answer; this is a bug's path.
-        failures += 1;
-        if (failures === 1) this.options.log(`patroni: observing the cluster failed: ${errorMessage(error)}`);
-      }
-      this.picture.polls += 1;
-      this.notify();
-      await pause(everyMs, this.stopping.signal);
-    }
-    if (!this.stopping.signal.aborted)
-      this.options.log(`patroni: stopped observing the cluster after ${Math.round(lifetimeMs / 1000)} s (its limit)`);
+  waitUntil(ready: () => true | string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+    return this.loop.waitUntil(ready, timeoutMs, what, signal);
   }
 
   /** One round: every member's /patroni, one /cluster, HAProxy's show stat; changes recorded. */
@@ -203,7 +158,7 @@ export class PatroniObserver {
       if (cluster) break;
     }
     const haproxy = await statsPromise;
-    if (this.stopping.signal.aborted) return;
+    if (this.loop.stopped) return;
 
     if (cluster) {
       const holder = cluster.members.find((member) => member.role === "leader" || member.role === "standby_leader");
@@ -316,18 +271,5 @@ export function showStat(stats: { host: string; port: number }, timeoutMs: numbe
     socket.on("data", (chunk: string) => (out += chunk));
     socket.on("end", () => resolve(out));
     socket.on("error", reject);
-  });
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
   });
 }

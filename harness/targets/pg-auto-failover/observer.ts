@@ -9,10 +9,10 @@
  * unreachable and returns; the next poll dials again, once, within the connect timeout. The loop is
  * bounded in time and count, and `stop()` ends it at teardown.
  */
-import { errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { describeError } from "../../connection/errors.ts";
 import { Session } from "../../connection/session.ts";
+import { PollLoop } from "../shared/poll-loop.ts";
 import { WRITING_STATES, type MonitorEvent, type NodeHealth } from "./events.ts";
 
 /** What this observer writes to the History. */
@@ -192,79 +192,34 @@ export function settled(picture: Pick<MonitorPicture, "nodes" | "reachable">, no
 export class MonitorObserver {
   readonly picture: MonitorPicture = { reachable: null, nodes: new Map(), lastEventId: 0, polls: 0 };
   private readonly options: MonitorObserverOptions;
-  private readonly stopping = new AbortController();
-  private readonly listeners = new Set<() => void>();
-  private loop: Promise<void> | null = null;
+  private readonly loop: PollLoop;
   private session: Session | null = null;
 
   constructor(options: MonitorObserverOptions) {
     this.options = options;
+    this.loop = new PollLoop({
+      poll: () => this.poll(),
+      everyMs: options.everyMs ?? DEFAULT_EVERY_MS,
+      maxLifetimeMs: options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS,
+      log: options.log,
+      what: "pg-auto-failover: observing the monitor",
+      polled: () => (this.picture.polls += 1),
+    });
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop.start();
   }
 
   /** Ends the loop and closes the connection; safe to call again. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    this.notify();
-    await this.loop;
+    await this.loop.stop();
     await this.closeSession();
   }
 
   /** Resolves once `ready` holds after a poll; rejects past `timeoutMs` with the last reason. */
-  async waitUntil(ready: () => true | string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "not polled yet";
-    for (;;) {
-      const verdict = ready();
-      if (verdict === true) return;
-      last = verdict;
-      if (Date.now() >= deadline) throw new Error(`${what}: not within ${Math.round(timeoutMs / 1000)} s (${last})`);
-      if (signal?.aborted) throw new Error(`${what}: interrupted (${last})`);
-      if (this.stopping.signal.aborted) throw new Error(`${what}: the observer stopped (${last})`);
-      await new Promise<void>((resolve) => {
-        // Woken by the next poll (notify empties the set), the deadline, or the signal.
-        const timer = setTimeout(done, Math.max(0, Math.min(1000, deadline - Date.now())));
-        this.listeners.add(done);
-        signal?.addEventListener("abort", done, { once: true });
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-      });
-    }
-  }
-
-  private notify(): void {
-    const listeners = [...this.listeners];
-    this.listeners.clear();
-    for (const listener of listeners) listener();
-  }
-
-  private async run(): Promise<void> {
-    const everyMs = this.options.everyMs ?? DEFAULT_EVERY_MS;
-    const lifetimeMs = this.options.maxLifetimeMs ?? DEFAULT_MAX_LIFETIME_MS;
-    const deadline = Date.now() + lifetimeMs;
-    const maxPolls = Math.ceil(lifetimeMs / everyMs);
-    let failures = 0;
-    while (!this.stopping.signal.aborted && Date.now() < deadline && this.picture.polls < maxPolls) {
-      try {
-        await this.poll();
-        failures = 0;
-      } catch (error) {
-        // A poll records a monitor that does not answer and returns; this is a bug's path.
-        failures += 1;
-        if (failures === 1) this.options.log(`pg-auto-failover: observing the monitor failed: ${errorMessage(error)}`);
-      }
-      this.picture.polls += 1;
-      this.notify();
-      await pause(everyMs, this.stopping.signal);
-    }
-    if (!this.stopping.signal.aborted)
-      this.options.log(`pg-auto-failover: stopped observing the monitor after ${Math.round(lifetimeMs / 1000)} s (its limit)`);
+  waitUntil(ready: () => true | string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+    return this.loop.waitUntil(ready, timeoutMs, what, signal);
   }
 
   /** One round: the new event rows and every node's row; what changed is recorded. Never throws for a monitor that is down. */
@@ -278,10 +233,10 @@ export class MonitorObserver {
       nodes = (await session.query<Record<string, unknown>>(NODES_SQL, [], timeoutMs)).rows;
     } catch (error) {
       if (this.session && !this.session.usable) await this.closeSession();
-      if (!this.stopping.signal.aborted) this.reachable(false, describeError(error));
+      if (!this.loop.stopped) this.reachable(false, describeError(error));
       return;
     }
-    if (this.stopping.signal.aborted) return;
+    if (this.loop.stopped) return;
     this.reachable(true);
     for (const row of events) {
       const observation = eventObservation(row);
@@ -325,17 +280,4 @@ export class MonitorObserver {
 function short(error: string): string {
   const line = error.split("\n")[0] ?? error;
   return line.length > 200 ? `${line.slice(0, 197)}…` : line;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
