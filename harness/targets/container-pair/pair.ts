@@ -140,7 +140,7 @@ class StartedContainerPair implements StartedTopology {
   readonly kind = "container-pair";
   readonly nodes = NODES;
   readonly controls: ControlsOf<PairCapability> = {
-    kill: { kill: (node) => this.kill(node) },
+    kill: { kill: (node) => this.containers.kill(node) },
     stop: { stop: (node, mode) => this.stop(node, mode) },
     freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
     network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
@@ -242,10 +242,6 @@ class StartedContainerPair implements StartedTopology {
         gaveUp: (why) => new HarnessError(`the standby did not start ${wanted} streaming within ${timeoutMs} ms (${why})`),
       },
     );
-  }
-
-  private async kill(name: string): Promise<void> {
-    await this.docker.getContainer(this.node(name).container.getId()).kill({ signal: "SIGKILL" });
   }
 
   private async stop(name: string, mode: StopMode): Promise<void> {

@@ -9,7 +9,7 @@ import type { Endpoint } from "../../connection/endpoint.ts";
 import { removeLabelled, type Docker } from "../shared/docker.ts";
 import { ContainerNodeControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
-import type { ControlsOf, ManagedProcess, StartedTopology, StopMode } from "../types.ts";
+import type { ControlsOf, ManagedProcess, StartedTopology } from "../types.ts";
 import { DATA_DIR, HAPROXY_PORTS } from "./config.ts";
 import { httpJson, getJson, normaliseRole, upServers, type PatroniObserver } from "./observer.ts";
 import { MANAGER_PID, MANAGER_START } from "./entrypoint.ts";
@@ -48,8 +48,9 @@ export class StartedPatroni implements StartedTopology {
   readonly kind = "patroni";
   readonly nodes: readonly string[];
   readonly controls: ControlsOf<PatroniCapability> = {
-    kill: { kill: (node) => this.kill(node) },
-    stop: { stop: (node, mode) => this.stop(node, mode) },
+    kill: { kill: (node) => this.containers.kill(node) },
+    // Patroni, alive, restarts a PostgreSQL stopped under it.
+    stop: { stop: (node, mode) => this.containers.stopPostgres(node, mode, DATA_DIR) },
     freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
     network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
     shaping: { shape: (node, shaping) => this.containers.shape(node, shaping), unshape: (node) => this.containers.unshape(node) },
@@ -182,7 +183,7 @@ export class StartedPatroni implements StartedTopology {
   private async signalProcess(name: string, process: ManagedProcess, signal: "KILL" | "STOP" | "CONT", ifAlive = false): Promise<void> {
     const pidOf = process === "postgres" ? `head -n 1 ${DATA_DIR}/postmaster.pid` : `cat ${MANAGER_PID}`;
     const what = process === "postgres" ? "PostgreSQL's postmaster" : "Patroni";
-    if (ifAlive && !(await this.running(name))) return;
+    if (ifAlive && !(await this.containers.running(name))) return;
     const script =
       `pid=$(${pidOf} 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running ${what}"; exit ` +
       `${ifAlive ? 0 : 4}; }; kill -${signal} "$pid"`;
@@ -196,18 +197,13 @@ export class StartedPatroni implements StartedTopology {
    * which Patroni restarts.
    */
   private async revive(name: string, process: ManagedProcess): Promise<void> {
-    if (process === "postgres" || !(await this.running(name))) return;
+    if (process === "postgres" || !(await this.containers.running(name))) return;
     const script =
       `pid=$(cat ${MANAGER_PID} 2>/dev/null); if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -CONT "$pid"; else ` +
       `${MANAGER_START}; fi`;
     const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
     if (result.exitCode !== 0)
       throw new HarnessError(`starting Patroni again on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
-  }
-
-  private async running(name: string): Promise<boolean> {
-    const state = (await this.docker.getContainer(this.node(name).container.getId()).inspect()).State;
-    return state.Running && !state.Paused;
   }
 
   /** SIGKILLs a majority of the etcd members (the first ones by name), or all. */
@@ -297,20 +293,6 @@ export class StartedPatroni implements StartedTopology {
         gaveUp: (last) => new HarnessError(`after the ${what} ${candidate} did not become primary (${last})`),
       },
     );
-  }
-
-  private async kill(name: string): Promise<void> {
-    await this.docker.getContainer(this.node(name).container.getId()).kill({ signal: "SIGKILL" });
-  }
-
-  /** PostgreSQL's own shutdown signal to the postmaster (smart = TERM, fast = INT, immediate = QUIT); Patroni, alive, reacts. */
-  private async stop(name: string, mode: StopMode): Promise<void> {
-    const signal = { smart: "TERM", fast: "INT", immediate: "QUIT" }[mode];
-    const result = await this.node(name).container.exec(["sh", "-c", `kill -${signal} "$(head -n 1 ${DATA_DIR}/postmaster.pid)"`], {
-      user: "postgres",
-    });
-    if (result.exitCode !== 0)
-      throw new HarnessError(`stopping PostgreSQL on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   async teardown(): Promise<string[]> {

@@ -12,7 +12,7 @@ import { HarnessError, errorMessage } from "../../errors.ts";
 import { removeLabelled, type Docker } from "../shared/docker.ts";
 import { ContainerNodeControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
-import type { ControlsOf, ManagedProcess, StartedTopology, StopMode } from "../types.ts";
+import type { ControlsOf, ManagedProcess, StartedTopology } from "../types.ts";
 import { DATA_DIR, FORMATION, KEEPER_START, MONITOR_DATA_DIR } from "./config.ts";
 import { primaryByMonitor, type MonitorObserver } from "./observer.ts";
 import { MONITOR, pgAutoFailoverPlugin, type PgAutoFailoverTarget } from "./plugin.ts";
@@ -41,8 +41,9 @@ export class StartedPgAutoFailover implements StartedTopology {
   readonly kind = "pg-auto-failover";
   readonly nodes: readonly string[];
   readonly controls: ControlsOf<PgafCapability> = {
-    kill: { kill: (node) => this.kill(node) },
-    stop: { stop: (node, mode) => this.stop(node, mode) },
+    kill: { kill: (node) => this.containers.kill(node) },
+    // The keeper, alive, restarts a PostgreSQL stopped under it.
+    stop: { stop: (node, mode) => this.containers.stopPostgres(node, mode, node === MONITOR ? MONITOR_DATA_DIR : DATA_DIR) },
     freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
     network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
     shaping: { shape: (node, shaping) => this.containers.shape(node, shaping), unshape: (node) => this.containers.unshape(node) },
@@ -241,7 +242,7 @@ export class StartedPgAutoFailover implements StartedTopology {
     const candidates = anyNode ? [node, ...this.nodes.filter((other) => other !== node)] : [node];
     const errors: string[] = [];
     for (const candidate of candidates) {
-      if (!(await this.running(candidate))) {
+      if (!(await this.containers.running(candidate))) {
         errors.push(`${candidate}: not running`);
         continue;
       }
@@ -270,7 +271,7 @@ export class StartedPgAutoFailover implements StartedTopology {
   private async signalProcess(name: string, process: ManagedProcess, signal: "KILL" | "STOP" | "CONT", ifAlive = false): Promise<void> {
     if (name === MONITOR)
       throw new HarnessError("the monitor's processes are not aimed at alone: kill, stop or freeze the monitor instead");
-    if (ifAlive && !(await this.running(name))) return;
+    if (ifAlive && !(await this.containers.running(name))) return;
     const what = process === "postgres" ? "PostgreSQL's postmaster" : "the pg_autoctl keeper";
     const script =
       process === "postgres"
@@ -284,31 +285,11 @@ export class StartedPgAutoFailover implements StartedTopology {
 
   /** Starts the keeper again where it was killed (it finds its PostgreSQL running and takes it over); thaws a frozen one. */
   private async revive(name: string, process: ManagedProcess): Promise<void> {
-    if (process === "postgres" || name === MONITOR || !(await this.running(name))) return;
+    if (process === "postgres" || name === MONITOR || !(await this.containers.running(name))) return;
     const script = `if pgrep -x pg_autoctl >/dev/null; then pkill -CONT -x pg_autoctl; else ${KEEPER_START}; fi`;
     const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
     if (result.exitCode !== 0)
       throw new HarnessError(`starting the keeper again on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
-  }
-
-  private async running(name: string): Promise<boolean> {
-    const state = (await this.docker.getContainer(this.node(name).container.getId()).inspect()).State;
-    return state.Running && !state.Paused;
-  }
-
-  private async kill(name: string): Promise<void> {
-    await this.docker.getContainer(this.node(name).container.getId()).kill({ signal: "SIGKILL" });
-  }
-
-  /** PostgreSQL's own shutdown signal to the postmaster (smart = TERM, fast = INT, immediate = QUIT); the keeper, alive, restarts it. */
-  private async stop(name: string, mode: StopMode): Promise<void> {
-    const signal = { smart: "TERM", fast: "INT", immediate: "QUIT" }[mode];
-    const dataDir = name === MONITOR ? MONITOR_DATA_DIR : DATA_DIR;
-    const result = await this.node(name).container.exec(["sh", "-c", `kill -${signal} "$(head -n 1 ${dataDir}/postmaster.pid)"`], {
-      user: "postgres",
-    });
-    if (result.exitCode !== 0)
-      throw new HarnessError(`stopping PostgreSQL on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   async teardown(): Promise<string[]> {

@@ -6,7 +6,7 @@
  */
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { HarnessError, errorMessage } from "../../errors.ts";
-import type { Cut, Shaping } from "../types.ts";
+import type { Cut, Shaping, StopMode } from "../types.ts";
 import type { Docker } from "./docker.ts";
 import { iptablesCommands } from "./iptables.ts";
 import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "./shaping.ts";
@@ -27,6 +27,30 @@ export class ContainerNodeControls {
   constructor(docker: Docker, node: (name: string) => ContainerNode) {
     this.docker = docker;
     this.node = node;
+  }
+
+  /** SIGKILL to the container: every process in it dies at once, as in a power cut. */
+  async kill(name: string): Promise<void> {
+    await this.docker.getContainer(this.node(name).container.getId()).kill({ signal: "SIGKILL" });
+  }
+
+  /** Whether the container runs and is not frozen (a process of it can be signalled). */
+  async running(name: string): Promise<boolean> {
+    const state = (await this.docker.getContainer(this.node(name).container.getId()).inspect()).State;
+    return state.Running && !state.Paused;
+  }
+
+  /**
+   * PostgreSQL's own shutdown signal to its postmaster (smart = TERM, fast = INT, immediate = QUIT), its pid read from
+   * postmaster.pid in `dataDir`: for a node whose HA manager, alive, restarts it.
+   */
+  async stopPostgres(name: string, mode: StopMode, dataDir: string): Promise<void> {
+    const signal = { smart: "TERM", fast: "INT", immediate: "QUIT" }[mode];
+    const result = await this.node(name).container.exec(["sh", "-c", `kill -${signal} "$(head -n 1 ${dataDir}/postmaster.pid)"`], {
+      user: "postgres",
+    });
+    if (result.exitCode !== 0)
+      throw new HarnessError(`stopping PostgreSQL on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   async pause(name: string): Promise<void> {
