@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { LOCAL_IMAGE } from "../harness/targets/container-pair/image.ts";
+import { LOCAL_IMAGE } from "../harness/targets/shared/image.ts";
 import { CAPPED_HEAP_MIB, historyScaleBench } from "./history-scale.ts";
 import { describeMachine, load } from "./machine.ts";
 import { overheadBench, overheadTable } from "./overhead.ts";

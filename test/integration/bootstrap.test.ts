@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Session } from "../../harness/connection/session.ts";
 import { containerPair } from "../../harness/targets/container-pair/pair.ts";
-import { chooseImage } from "../../harness/targets/container-pair/image.ts";
+import { chooseImage } from "../../harness/targets/shared/image.ts";
 import { dockerClient } from "../../harness/targets/shared/docker.ts";
 import { leftovers } from "./helpers.ts";
 

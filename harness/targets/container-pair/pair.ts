@@ -12,7 +12,7 @@ import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
 import { LABELS, dockerForRun, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
-import { chooseImage } from "./image.ts";
+import { chooseImage } from "../shared/image.ts";
 import { ContainerNodeControls, PrivateNetworkContainer, type ContainerNode } from "../shared/container-node.ts";
 import type { ControlsOf, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { CONTAINER_PAIR_NODES as NODES, containerPairPlugin, type ContainerPairTarget } from "./plugin.ts";

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { Wait } from "testcontainers";
 import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
-import { LOCAL_IMAGE } from "../container-pair/image.ts";
+import { localImageFor } from "../shared/image.ts";
 import { LABELS, dockerForRun, removeLabelled, runLabels } from "../shared/docker.ts";
 import { startNamed } from "../shared/start-named.ts";
 import { PrivateNetworkContainer } from "../shared/container-node.ts";
@@ -40,14 +40,12 @@ export function patroniTopology(spec: PatroniTarget): Topology {
 }
 async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions): Promise<StartedTopology> {
   const docker = await dockerForRun(options.log);
-  const image = options.image ?? spec.image ?? LOCAL_IMAGE;
-  const because = options.image ? "--image" : spec.image ? "the scenario's target.image" : "pgdrill's local image";
-  if ((await docker.listImages({ filters: { reference: [image] } })).length === 0 && image === LOCAL_IMAGE) {
-    throw new HarnessError(
-      `the patroni target needs ${LOCAL_IMAGE} (patroni, etcd and haproxy from Debian packages) and it is not on this ` +
-        `machine: run \`bash fixtures/setup.sh\`, or \`bash fixtures/image/build-local-image.sh\` as root`,
-    );
-  }
+  const { image, because } = await localImageFor(
+    docker,
+    { cli: options.image, scenario: spec.image },
+    "patroni",
+    "patroni, etcd and haproxy",
+  );
   options.log(`patroni: image ${image} (${because})`);
 
   const labels = runLabels(options.runId, options.scenario);

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { Wait } from "testcontainers";
 import { toMs } from "../../duration.ts";
 import { HarnessError, InputError, errorMessage } from "../../errors.ts";
-import { LOCAL_IMAGE } from "../container-pair/image.ts";
+import { localImageFor } from "../shared/image.ts";
 import { PrivateNetworkContainer } from "../shared/container-node.ts";
 import { LABELS, dockerForRun, removeLabelled, runLabels } from "../shared/docker.ts";
 import { printedByRun, startNamed } from "../shared/start-named.ts";
@@ -37,14 +37,12 @@ export function pgAutoFailoverTopology(spec: PgAutoFailoverTarget): Topology {
 
 async function startFormation(spec: PgAutoFailoverTarget, options: TopologyStartOptions): Promise<StartedTopology> {
   const docker = await dockerForRun(options.log);
-  const image = options.image ?? spec.image ?? LOCAL_IMAGE;
-  const because = options.image ? "--image" : spec.image ? "the scenario's target.image" : "pgdrill's local image";
-  if ((await docker.listImages({ filters: { reference: [image] } })).length === 0 && image === LOCAL_IMAGE) {
-    throw new HarnessError(
-      `the pg-auto-failover target needs ${LOCAL_IMAGE} (pg_auto_failover from Debian packages) and it is not on this ` +
-        `machine: run \`bash fixtures/setup.sh\`, or \`bash fixtures/image/build-local-image.sh\` as root`,
-    );
-  }
+  const { image, because } = await localImageFor(
+    docker,
+    { cli: options.image, scenario: spec.image },
+    "pg-auto-failover",
+    "pg_auto_failover",
+  );
   options.log(`pg-auto-failover: image ${image} (${because})`);
 
   const labels = runLabels(options.runId, options.scenario);
