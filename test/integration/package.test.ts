@@ -93,6 +93,21 @@ gate:
   availability.ratio: ">= 0.99"
 `;
 
+// A consumer's own pg_auto_failover drill through the public builders: the monitor, not pgdrill, hands over.
+const PGAF_SCENARIO = `import { defineScenario, perform, pgAutoFailover, role, selectOne, trackedWrites } from "pgdrill";
+
+export default defineScenario({
+  name: "consumer-pgaf-switchover",
+  description: "pg_autoctl perform switchover, from a consumer's repository.",
+  target: pgAutoFailover({ monitor: { health_check_period: 1000, node_considered_unhealthy_timeout: 2000 } }),
+  probes: [selectOne({ every: "100ms" }), trackedWrites({ every: "100ms" }), role()],
+  steadyState: { window: "2s" },
+  schedule: [{ at: "2s", action: perform("switchover") }],
+  duration: "15s",
+  gate: { "writes.lostAcknowledged": "== 0", "monitor.primaryAfterMs": "< 10000" },
+});
+`;
+
 describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
   let consumer: string;
   let tarball: string;
@@ -124,6 +139,7 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
       "dist/schema/scenario.schema.json",
       "dist/scenarios/pair-kill-primary.js",
       "dist/scenarios/pair-pause-primary.yaml",
+      "dist/scenarios/pgaf-kill-primary.yaml",
     ]) {
       expect(files, needed).toContain(needed);
     }
@@ -140,6 +156,7 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
     writeFileSync(join(consumer, "drills/kill.ts"), TS_SCENARIO);
     writeFileSync(join(consumer, "drills/pause.yaml"), YAML_SCENARIO);
     writeFileSync(join(consumer, "drills/libpq.yaml"), LIBPQ_SCENARIO);
+    writeFileSync(join(consumer, "drills/pgaf.ts"), PGAF_SCENARIO);
     const installed = await inConsumer(consumer, NODES.current, "npm", ["install", "--save-dev", "--no-audit", "--no-fund", "--prefer-offline", tarball, `typescript@${pkg.devDependencies.typescript}`], 300_000);
     expect(installed.stderr).not.toMatch(/npm error/);
     expect(installed.code).toBe(0);
@@ -240,6 +257,24 @@ describe("pgdrill as an installed package", { timeout: 600_000 }, () => {
 
     const reaped = await inConsumer(consumer, node, "npx", ["--no-install", "pgdrill", "reap"]);
     expect(reaped.code).toBe(0);
+    expect(reaped.stdout).toBe("nothing to remove\n");
+  });
+
+  it("on the current Node: the pg-auto-failover target from a consumer's TypeScript scenario, and its shipped scenarios by name", async () => {
+    const node = NODES.current;
+    const listed = await inConsumer(consumer, node, "npx", ["--no-install", "pgdrill", "list"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    for (const name of ["pgaf-kill-primary", "pgaf-switchover", "pgaf-monitor-down-then-kill-primary"]) expect(listed.stdout).toContain(name);
+    const out = join(consumer, "runs/pgaf");
+    const ran = await inConsumer(consumer, node, "npx", ["--no-install", "pgdrill", "run", "drills/pgaf.ts", "--out", out, "--quiet"]);
+    expect(ran.code, ran.stdout + ran.stderr).toBe(0);
+    expect(ran.stdout).toMatch(/^PASS consumer-pgaf-switchover/m);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as {
+      metrics: { monitor: { observed: boolean; oldPrimary: string | null; newPrimary: string | null } };
+    };
+    // The monitor chose: pg_autoctl perform switchover names no node.
+    expect(result.metrics.monitor).toMatchObject({ observed: true, oldPrimary: "node1", newPrimary: "node2" });
+    const reaped = await inConsumer(consumer, node, "npx", ["--no-install", "pgdrill", "reap"]);
     expect(reaped.stdout).toBe("nothing to remove\n");
   });
 
