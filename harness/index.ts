@@ -64,6 +64,7 @@ export { switchover } from "./action/kinds/switchover.ts";
 export { promote } from "./targets/container-pair/actions/promote.ts";
 export { failover, maintenance } from "./targets/patroni/actions/manager.ts";
 export { perform, nodeMaintenance } from "./targets/pg-auto-failover/actions/autoctl.ts";
+export { monitorOutage } from "./targets/pg-auto-failover/faults/monitor-outage.ts";
 
 export type { ScenarioInput, Scenario } from "./scenario/schema.ts";
 export type { RunResult, Metrics, Verdict } from "./result.ts";

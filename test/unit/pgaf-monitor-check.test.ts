@@ -177,6 +177,31 @@ describe("the monitor check", () => {
     });
   });
 
+  it("says the decision waited for the monitor when it came only after the monitor answered again", () => {
+    // A monitor-outage from the first fault for 25 s; the primary killed meanwhile; the monitor decides 5 s after it is back.
+    const events = drill([
+      reachable(50, false),
+      reachable(25_200, true),
+      logged(30_000, "node1", "primary", "primary", UNHEALTHY),
+      logged(30_300, "node1", "primary", "draining", DECIDED),
+      logged(30_300, "node2", "secondary", "prepare_promotion", DECIDED),
+      logged(
+        31_500,
+        "node2",
+        "stop_replication",
+        "stop_replication",
+        'New state is reported by node 2 "node2" (node2:5432): "stop_replication"',
+      ),
+      logged(36_600, "node2", "wait_primary", "wait_primary", 'New state is reported by node 2 "node2" (node2:5432): "wait_primary"'),
+    ]);
+    const { metrics } = monitorChecker.check(events);
+    expect(metrics).toMatchObject({ unreachableMs: 25_150, decidedAfterMs: 30_300, newPrimary: "node2", why: null });
+    const row = monitorRows(metricsWith(metrics)).find((candidate) => candidate.label === "monitor unreachable");
+    expect(row?.value).toBe(
+      "for 25.15 s after the first fault: no failover can be decided while it is down, and this one came after it answered again",
+    );
+  });
+
   it("draws the monitor's rows: each step after the first fault, and how long writes were held", () => {
     const rows = monitorRows(metricsWith(monitorChecker.check(drill(failover())).metrics));
     expect(rows).toEqual([

@@ -59,7 +59,7 @@ describe("what each target can do", () => {
     ["cnpg", ["kill", "partition", "netem", "delete-pod", "fence", "node-down", "command"], ["switchover", "heal"]],
     ["endpoint", ["command"], ["heal"]],
     ["patroni", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "command"], ["switchover", "failover", "maintenance", "heal"]],
-    ["pg-auto-failover", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "command"], ["switchover", "perform", "node-maintenance", "heal"]],
+    ["pg-auto-failover", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "monitor-outage", "command"], ["switchover", "perform", "node-maintenance", "heal"]],
   ])("%s: faults %j, actions %j", (kind, faults, actions) => {
     expect(abilities(kind)).toEqual({ faults, actions });
   });
@@ -104,7 +104,7 @@ describe("capabilities", () => {
 
   it("a target's own faults are in the registry, after the core's, and need only what their target provides", () => {
     const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.faults.map((fault) => fault.kind));
-    expect(owned).toEqual(["delete-pod", "fence", "node-down", "dcs-outage", "dcs-partition"]);
+    expect(owned).toEqual(["delete-pod", "fence", "node-down", "dcs-outage", "dcs-partition", "monitor-outage"]);
     // kill-process and pause-process are the core's: two HA managers (Patroni, pg_auto_failover) provide what they need.
     expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", ...owned, "command"]);
     for (const plugin of TARGET_PLUGINS) {

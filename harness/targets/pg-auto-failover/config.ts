@@ -16,6 +16,8 @@ export const FORMATION = "default";
 /** Where a data node keeps its keeper's pid, and the script that starts it (again). */
 export const KEEPER_PID = "/tmp/pgdrill/keeper.pid";
 export const KEEPER_START = "/tmp/pgdrill/start-keeper.sh";
+/** The monitor's start script: `pg_autoctl run` as a child, so a monitor-outage can kill it and its heal start it again. */
+export const MONITOR_START = "/tmp/pgdrill/start-monitor.sh";
 /** What every start script prints once its pg_autoctl is starting. */
 export const STARTING = /pgdrill-pgaf: starting/;
 /** What the monitor's script prints once `pg_autoctl run` serves the monitor with its settings. */
@@ -75,7 +77,8 @@ function waitFor(host: string, seconds: number, what: string): string[] {
 /**
  * The monitor: `pg_autoctl create monitor`, its settings appended (the last value of a setting in
  * postgresql.conf wins), a rule that lets pgdrill's observer in from this machine (it reads the
- * monitor's tables; the port is published on 127.0.0.1 only), then `pg_autoctl run`. Ready only once
+ * monitor's tables; the port is published on 127.0.0.1 only), then `pg_autoctl run` as a child the
+ * start script leaves (a monitor-outage kills it, its heal runs the script again). Ready only once
  * that run serves: `create` starts PostgreSQL and stops it again, and a node that registered in
  * between failed its create (seen: 1 start in 5, "the database system is shutting down").
  */
@@ -84,15 +87,17 @@ export function monitorScript(spec: PgAutoFailoverTarget): string {
     "set -eu",
     noTool,
     "umask 077",
+    "mkdir -p /tmp/pgdrill",
     `echo "pgdrill-pgaf: starting the monitor"`,
     `pg_autoctl create monitor --pgdata ${MONITOR_DATA_DIR} --pgport ${PG_PORT} --hostname ${MONITOR} --auth trust ${sslFlag(spec)}`,
     `printf '%s\\n' ${monitorConf(spec).map(shellQuote).join(" ")} >> ${MONITOR_DATA_DIR}/postgresql.conf`,
     `echo 'host pg_auto_failover autoctl_node all trust' >> ${MONITOR_DATA_DIR}/pg_hba.conf`,
-    `pg_autoctl run --pgdata ${MONITOR_DATA_DIR} &`,
-    "run=$!",
+    `printf '%s\\n' '#!/bin/sh' 'pg_autoctl run --pgdata ${MONITOR_DATA_DIR} >/proc/1/fd/1 2>/proc/1/fd/2 &' > ${MONITOR_START}`,
+    `chmod 700 ${MONITOR_START}`,
+    MONITOR_START,
     ...waitFor("/var/run/postgresql", 60, "the monitor's PostgreSQL did not start"),
     `echo "pgdrill-pgaf: the monitor is ready"`,
-    'wait "$run"',
+    "exec sleep infinity",
   ].join("\n");
 }
 

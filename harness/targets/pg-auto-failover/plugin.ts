@@ -16,6 +16,7 @@ import { monitorSigns } from "./mechanism.ts";
 import { monitorChecker } from "./monitor-check.ts";
 import { monitorRows } from "./report-rows.ts";
 import { nodeMaintenanceAction, performAction } from "./actions/autoctl.ts";
+import { monitorOutageFault } from "./faults/monitor-outage.ts";
 
 /** The monitor's defaults (pg_auto_failover 2.0's GUCs, docs/ref/configuration.rst), in ms; each GUC's least value is 1 (pg_settings). */
 export const MONITOR_DEFAULTS = {
@@ -253,8 +254,8 @@ export const pgAutoFailoverPlugin = definePlugin({
   nodes: pgafNodeNames,
   // Resolved when the step runs: the primary then (asked of the nodes themselves), a standby, the monitor's container.
   roles: ["primary", "replica", MONITOR],
-  capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "switchover", "autoctl"],
-  faults: [],
+  capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "switchover", "monitor", "autoctl"],
+  faults: [monitorOutageFault],
   actions: [performAction, nodeMaintenanceAction],
   probeEndpoints: (spec) => ["rw", "ro", ...pgafNodeNames(spec), "every-node"],
   // A killed container stays down (the keeper restarts PostgreSQL after a stop, but nothing restarts the keeper).

@@ -29,7 +29,10 @@ export function monitorRows({ monitor }: Metrics): ReportRow[] {
     rows.push({ label: "writes allowed", value: `${afterFault(monitor.primaryAfterMs)}${state}${held}` });
   }
   if (monitor.unreachableMs > 0) {
-    rows.push({ label: "monitor unreachable", value: `for ${formatMs(monitor.unreachableMs)} after the first fault` });
+    // A decision that came only after that much time is the monitor's return, not its health checks: say so beside the time.
+    const waited = monitor.decidedAfterMs !== null && monitor.decidedAfterMs >= monitor.unreachableMs;
+    const why = waited ? ": no failover can be decided while it is down, and this one came after it answered again" : "";
+    rows.push({ label: "monitor unreachable", value: `for ${formatMs(monitor.unreachableMs)} after the first fault${why}` });
   }
   if (monitor.why !== null) {
     // No new primary is the drill's headline: set off, as a split brain is.

@@ -13,7 +13,7 @@ import { removeLabelled, type Docker } from "../shared/docker.ts";
 import { ContainerNodeControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import type { ControlsOf, ManagedProcess, StartedTopology } from "../types.ts";
-import { DATA_DIR, FORMATION, KEEPER_START, MONITOR_DATA_DIR } from "./config.ts";
+import { DATA_DIR, FORMATION, KEEPER_START, MONITOR_DATA_DIR, MONITOR_START } from "./config.ts";
 import { primaryByMonitor, type MonitorObserver } from "./observer.ts";
 import { MONITOR, pgAutoFailoverPlugin, type PgAutoFailoverTarget } from "./plugin.ts";
 
@@ -53,6 +53,10 @@ export class StartedPgAutoFailover implements StartedTopology {
       freeze: (node, process) => this.signalProcess(node, process, "STOP"),
       thaw: (node, process) => this.signalProcess(node, process, "CONT", true),
       revive: (node, process) => this.revive(node, process),
+    },
+    monitor: {
+      down: (how) => this.monitorDown(how),
+      up: () => this.monitorUp(),
     },
     autoctl: {
       perform: (operation) => this.perform(operation),
@@ -290,6 +294,28 @@ export class StartedPgAutoFailover implements StartedTopology {
     const result = await this.node(name).container.exec(["sh", "-c", script], { user: "postgres" });
     if (result.exitCode !== 0)
       throw new HarnessError(`starting the keeper again on ${name} failed (exit ${result.exitCode}): ${result.output.trim()}`);
+  }
+
+  /** The monitor crashes (every pg_autoctl and PostgreSQL process of it SIGKILLed; its container and data stay) or hangs (frozen). */
+  private async monitorDown(how: "kill" | "freeze"): Promise<void> {
+    if (how === "freeze") return this.containers.pause(MONITOR);
+    // Both at once, as a crash does: pg_autoctl would restart a PostgreSQL killed alone.
+    const script = "pkill -KILL -x pg_autoctl; pkill -KILL -x postgres; true";
+    const result = await this.node(MONITOR).container.exec(["sh", "-c", script], { user: "postgres" });
+    if (result.exitCode !== 0)
+      throw new HarnessError(`killing the monitor's processes failed (exit ${result.exitCode}): ${result.output.trim()}`);
+  }
+
+  /** Thaws the monitor, or starts its pg_autoctl again (it finds its data and serves); done once its PostgreSQL answers. */
+  private async monitorUp(): Promise<void> {
+    await this.containers.unpause(MONITOR);
+    const script =
+      `pgrep -x pg_autoctl >/dev/null || ${MONITOR_START}; tries=0; until pg_isready -q -h /var/run/postgresql; do ` +
+      `tries=$((tries + 1)); [ "$tries" -lt 300 ] || { echo "the monitor's PostgreSQL did not start within 30 s"; exit 1; }; ` +
+      "sleep 0.1; done";
+    const result = await this.node(MONITOR).container.exec(["sh", "-c", script], { user: "postgres" });
+    if (result.exitCode !== 0)
+      throw new HarnessError(`starting the monitor again failed (exit ${result.exitCode}): ${result.output.trim()}`);
   }
 
   async teardown(): Promise<string[]> {
