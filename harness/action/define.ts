@@ -49,6 +49,11 @@ export interface ActionDefinition<S extends ActionSchema, R extends Capability |
   afterMs?(spec: z.output<S>): number;
   /** It heals every active fault: feasibility releases what they hold. */
   healsAll?: boolean;
+  /**
+   * It hands the primary over through the HA system (a switchover, a manual failover): it starts an outage as a fault does,
+   * so its start is recorded as one (the History's `handsOver`) and the failover and its anatomy are measured from it.
+   */
+  handsOver?: boolean;
   /** On a target that restarts nothing, the node it aims at must be up: how messages name what it does. */
   needsNodeUp?: { verb: string };
   check?(spec: z.output<S>, context: ActionCheck, report: ActionReport): void;
@@ -77,6 +82,7 @@ export interface AnyAction {
   readonly resolves?: boolean | undefined;
   afterMs?(spec: AnyActionSpec): number;
   readonly healsAll?: boolean | undefined;
+  readonly handsOver?: boolean | undefined;
   readonly needsNodeUp?: { verb: string } | undefined;
   check?(spec: AnyActionSpec, context: ActionCheck, report: ActionReport): void;
   run(spec: AnyActionSpec, use: ActionUse<unknown>): Promise<string | void>;

@@ -8,19 +8,20 @@ import { isOperationEvent } from "./operations.ts";
 
 /** A fault being injected (whether or not the injection worked). */
 export type FaultInject = FaultEvent & { phase: "inject" };
-/** A planned switchover starting: an action, not a fault, yet it costs clients like a fault does. */
-export type SwitchoverStart = ActionEvent & { action: "switchover"; phase: "start" };
+/** A hand-over starting (a switchover, a manual failover): an action, not a fault, yet it costs clients like a fault does. */
+export type HandOverStart = ActionEvent & { phase: "start" };
 
 /**
- * A step of the drill that can start an outage: a fault injected, or a switchover started. Each
+ * A step of the drill that can start an outage: a fault injected, or a hand-over started. Each
  * stays the event it is in the History (read `kind`), so a reader that needs "what started the
  * outage" gets the fault or the action itself, with its own id, label and nodes.
  */
-export type Disruption = FaultInject | SwitchoverStart;
+export type Disruption = FaultInject | HandOverStart;
 
 export function isDisruption(event: HistoryEvent): event is Disruption {
   if (event.kind === "fault") return event.phase === "inject";
-  return event.kind === "action" && event.action === "switchover" && event.phase === "start";
+  // Histories written before actions said so name the one hand-over there was then.
+  return event.kind === "action" && event.phase === "start" && (event.handsOver === true || event.action === "switchover");
 }
 
 /** Everything in a History but the operations. */
@@ -28,7 +29,7 @@ export interface HistoryContext {
   runStart: RunStartEvent | null;
   /** The events that are not invokes or completes, in history order. */
   events: readonly HistoryEvent[];
-  /** Fault injects and switchover starts, in history order. */
+  /** Fault injects and hand-over starts, in history order. */
   disruptions: readonly Disruption[];
   /** The earliest t of `disruptions`, or null when there were none. */
   firstDisruptionAt: number | null;

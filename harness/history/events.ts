@@ -168,6 +168,8 @@ export interface ActionEvent {
   node?: string;
   /** A promote's detection delay (ms): it waits this long after its start before acting, as a failure detector would. */
   afterMs?: number;
+  /** On a start: the action hands the primary over through the HA system (a switchover, a manual failover), an outage's cause. */
+  handsOver?: boolean;
   ok?: boolean;
   error?: string;
 }

@@ -189,6 +189,7 @@ const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
     label: string,
     node: optional(string),
     afterMs: optional(number),
+    handsOver: optional(boolean),
     ok: optional(boolean),
     error: optional(string),
   },

@@ -172,7 +172,11 @@ export class ScheduleRunner {
     let node = aimed;
     let startRecorded = false;
     const recordStart = () => {
-      const extra = { ...(node === undefined ? {} : { node }), ...(afterMs > 0 ? { afterMs } : {}) };
+      const extra = {
+        ...(node === undefined ? {} : { node }),
+        ...(afterMs > 0 ? { afterMs } : {}),
+        ...(action.handsOver ? { handsOver: true } : {}),
+      };
       history.append({ kind: "action", t: started, phase: "start", id, action: spec.kind, label, ...extra });
       startRecorded = true;
     };

@@ -41,9 +41,27 @@ function outage(builder: HistoryBuilder, backAt: number, pooledBackAt: number): 
 describe("failover anatomy", () => {
   it("splits a pair failover into detection (pgdrill's promote), promotion (the role probe) and each client's recovery", () => {
     const builder = healthy().fault(950, "kill primary");
-    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
+    push(builder, {
+      kind: "action",
+      t: 950,
+      phase: "start",
+      id: "a1",
+      action: "promote",
+      label: "promote standby",
+      node: "standby",
+      afterMs: 1000,
+    });
     builder.role(2000, "standby", "standby").role(2100, "standby", "primary", 2);
-    push(builder, { kind: "action", t: 2110, phase: "end", id: "a1", action: "promote", label: "promote standby", node: "standby", ok: true });
+    push(builder, {
+      kind: "action",
+      t: 2110,
+      phase: "end",
+      id: "a1",
+      action: "promote",
+      label: "promote standby",
+      node: "standby",
+      ok: true,
+    });
     const events = outage(builder, 2150, 2500).end(3000).events;
 
     const { valid, metrics } = anatomyChecker.check(events);
@@ -73,7 +91,16 @@ describe("failover anatomy", () => {
 
   it("tells promoted from writable when the role probe saw the new primary read-only, and times clients from writable", () => {
     const builder = healthy().fault(950, "kill primary");
-    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
+    push(builder, {
+      kind: "action",
+      t: 950,
+      phase: "start",
+      id: "a1",
+      action: "promote",
+      label: "promote standby",
+      node: "standby",
+      afterMs: 1000,
+    });
     // Out of recovery at 2102, still read-only at 2302, writable by 2402 (pg_auto_failover's demote timeout, shortened).
     builder.role(2000, "standby", "standby").role(2100, "standby", "read-only", 2).role(2300, "standby", "read-only", 2);
     builder.role(2400, "standby", "writable", 2);
@@ -90,7 +117,16 @@ describe("failover anatomy", () => {
 
   it("has no read-only phase when the new primary was writable as soon as it was seen promoted", () => {
     const builder = healthy().fault(950, "kill primary");
-    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
+    push(builder, {
+      kind: "action",
+      t: 950,
+      phase: "start",
+      id: "a1",
+      action: "promote",
+      label: "promote standby",
+      node: "standby",
+      afterMs: 1000,
+    });
     builder.role(2000, "standby", "standby").role(2100, "standby", "writable", 2);
     const { metrics } = anatomyChecker.check(outage(builder, 2150, 2150).end(3000).events);
     expect(metrics).toMatchObject({ promotedAfterMs: 1152, writableAfterMs: 1152, readOnlyMs: 0 });
@@ -128,13 +164,36 @@ describe("failover anatomy", () => {
 
   it("takes the mechanism's word for the promotion when it came before the role probe's next sample", () => {
     const builder = healthy().fault(950, "kill primary");
-    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "promote", label: "promote standby", node: "standby", afterMs: 1000 });
+    push(builder, {
+      kind: "action",
+      t: 950,
+      phase: "start",
+      id: "a1",
+      action: "promote",
+      label: "promote standby",
+      node: "standby",
+      afterMs: 1000,
+    });
     builder.role(2000, "standby", "standby");
-    push(builder, { kind: "action", t: 2040, phase: "end", id: "a1", action: "promote", label: "promote standby", node: "standby", ok: true });
+    push(builder, {
+      kind: "action",
+      t: 2040,
+      phase: "end",
+      id: "a1",
+      action: "promote",
+      label: "promote standby",
+      node: "standby",
+      ok: true,
+    });
     builder.role(2200, "standby", "primary", 2);
     const { metrics } = anatomyChecker.check(outage(builder, 2050, 2050).end(2600).events);
     // pg_promote returned at 2040; the role probe saw it only at 2202. The sample invoked at 2000 is still the lower bound.
-    expect(metrics).toMatchObject({ promotedAfterMs: 2040 - 950, promotedLowerMs: 2000 - 950, promotedBy: `pgdrill's "promote standby" returned`, promotionMs: 90 });
+    expect(metrics).toMatchObject({
+      promotedAfterMs: 2040 - 950,
+      promotedLowerMs: 2000 - 950,
+      promotedBy: `pgdrill's "promote standby" returned`,
+      promotionMs: 90,
+    });
     expect(metrics.clients.map((client) => client.recoveryMs)).toEqual([2110 - 2040, 2105 - 2040]);
   });
 
@@ -163,22 +222,51 @@ describe("failover anatomy", () => {
     expect(metrics.clients[0]).toMatchObject({ probe: "writes", recoveredAfterMs: 1910 - 950, recoveryMs: 1910 - 1800 });
   });
 
-  it("reads the operator's phase turning to \"Failing over\" as detection: CloudNativePG writes it before targetPrimary pending, as the first real run recorded", () => {
+  it('reads the operator\'s phase turning to "Failing over" as detection: CloudNativePG writes it before targetPrimary pending, as the first real run recorded', () => {
     const builder = history().start({ probes: PROBES });
     for (let id = 1; id <= 10; id += 1) builder.write(id, (id - 1) * 100, "ok");
     builder.fault(950, "delete primary pod");
     // As test/fixtures/cnpg/kind/kill-primary: the phase at +593 ms (targetPrimary unchanged), pending at +619 ms.
     push(
       builder,
-      { kind: "k8s", t: 960, subject: "cluster", name: "pg", targetPrimary: "primary", currentPrimary: "primary", phase: "Cluster in healthy state" },
-      { kind: "k8s", t: 950 + 593, subject: "cluster", name: "pg", targetPrimary: "primary", currentPrimary: "primary", phase: "Failing over" },
-      { kind: "k8s", t: 950 + 619, subject: "cluster", name: "pg", targetPrimary: "pending", currentPrimary: "primary", phase: "Failing over" },
+      {
+        kind: "k8s",
+        t: 960,
+        subject: "cluster",
+        name: "pg",
+        targetPrimary: "primary",
+        currentPrimary: "primary",
+        phase: "Cluster in healthy state",
+      },
+      {
+        kind: "k8s",
+        t: 950 + 593,
+        subject: "cluster",
+        name: "pg",
+        targetPrimary: "primary",
+        currentPrimary: "primary",
+        phase: "Failing over",
+      },
+      {
+        kind: "k8s",
+        t: 950 + 619,
+        subject: "cluster",
+        name: "pg",
+        targetPrimary: "pending",
+        currentPrimary: "primary",
+        phase: "Failing over",
+      },
       { kind: "k8s", t: 1800, subject: "cluster", name: "pg", targetPrimary: "standby", currentPrimary: "standby", phase: "Failing over" },
     );
     let id = 100;
     for (let at = 1000; at < 2300; at += 100) builder.write(id++, at, at < 1900 ? "fail" : "ok", 10, at < 1900 ? "primary" : "standby");
     const { metrics } = anatomyChecker.check(builder.end(2500).events);
-    expect(metrics).toMatchObject({ mechanism: "operator", detectedAfterMs: 593, detectedBy: 'phase "Cluster in healthy state" → "Failing over"', promotedAfterMs: 850 });
+    expect(metrics).toMatchObject({
+      mechanism: "operator",
+      detectedAfterMs: 593,
+      detectedBy: 'phase "Cluster in healthy state" → "Failing over"',
+      promotedAfterMs: 850,
+    });
   });
 
   it("reads an HA manager's leader key: lost is detection, moved to the new primary is promotion", () => {
@@ -194,19 +282,71 @@ describe("failover anatomy", () => {
     let id = 100;
     for (let at = 1000; at < 2000; at += 100) builder.write(id++, at, at < 1700 ? "fail" : "ok", 10, at < 1700 ? "primary" : "standby");
     const { metrics } = anatomyChecker.check(builder.end(2100).events);
-    expect(metrics).toMatchObject({ mechanism: "ha-manager", detectedAfterMs: 450, detectedBy: "patroni leader primary → none", promotedAfterMs: 650, promotedBy: "patroni leader → standby" });
+    expect(metrics).toMatchObject({
+      mechanism: "ha-manager",
+      detectedAfterMs: 450,
+      detectedBy: "patroni leader primary → none",
+      promotedAfterMs: 650,
+      promotedBy: "patroni leader → standby",
+    });
     // Patroni takes the key, then promotes: its member reporting the primary role is the better word.
-    push(builder, { kind: "ha", t: 1650, manager: "patroni", subject: "member", name: "standby", role: "primary", state: "running", timeline: 2 });
+    push(builder, {
+      kind: "ha",
+      t: 1650,
+      manager: "patroni",
+      subject: "member",
+      name: "standby",
+      role: "primary",
+      state: "running",
+      timeline: 2,
+    });
     builder.events.sort((a, b) => a.t - b.t);
-    expect(anatomyChecker.check(builder.events).metrics).toMatchObject({ promotedAfterMs: 700, promotedBy: "patroni reported standby as primary", promotionMs: 250 });
+    expect(anatomyChecker.check(builder.events).metrics).toMatchObject({
+      promotedAfterMs: 700,
+      promotedBy: "patroni reported standby as primary",
+      promotionMs: 250,
+    });
   });
 
   it("has detection 0 for a switchover, the planned decision itself", () => {
     const builder = healthy();
-    push(builder, { kind: "action", t: 950, phase: "start", id: "a1", action: "switchover", label: "switchover to standby", node: "standby" });
+    push(builder, {
+      kind: "action",
+      t: 950,
+      phase: "start",
+      id: "a1",
+      action: "switchover",
+      label: "switchover to standby",
+      node: "standby",
+    });
     builder.role(1000, "standby", "standby").role(1100, "standby", "primary", 2);
     const { metrics } = anatomyChecker.check(outage(builder, 1200, 1200).end(1600).events);
-    expect(metrics).toMatchObject({ mechanism: "switchover", detectedAfterMs: 0, detectedBy: 'switchover "switchover to standby" began', promotedAfterMs: 1102 - 950 });
+    expect(metrics).toMatchObject({
+      mechanism: "switchover",
+      detectedAfterMs: 0,
+      detectedBy: 'switchover "switchover to standby" began',
+      promotedAfterMs: 1102 - 950,
+    });
+  });
+
+  it("takes any action that hands the primary over (a target's own: pg_autoctl perform, Patroni's failover) as a switchover", () => {
+    const builder = healthy();
+    push(builder, {
+      kind: "action",
+      t: 950,
+      phase: "start",
+      id: "a1",
+      action: "perform",
+      label: "pg_autoctl perform switchover",
+      handsOver: true,
+    });
+    builder.role(1000, "standby", "standby").role(1100, "standby", "primary", 2);
+    const { metrics } = anatomyChecker.check(outage(builder, 1200, 1200).end(1600).events);
+    expect(metrics).toMatchObject({ mechanism: "switchover", detectedAfterMs: 0, faultAtMs: 950, promotedAfterMs: 1102 - 950 });
+    // Without the mark an action is no hand-over: node-maintenance on a standby changes no primary.
+    const plain = healthy();
+    push(plain, { kind: "action", t: 950, phase: "start", id: "a1", action: "node-maintenance", label: "maintenance enable on standby" });
+    expect(anatomyChecker.check(plain.end(1600).events).metrics.observed).toBe(false);
   });
 
   it("says when a failover happened but no HA decision was recorded (a managed endpoint decides unseen)", () => {
@@ -217,7 +357,14 @@ describe("failover anatomy", () => {
     for (let at = 1000; at < 2000; at += 100) builder.write(id++, at, at < 1500 ? "fail" : "ok", 10, at < 1500 ? "primary" : "standby");
     const { valid, metrics, reason } = anatomyChecker.check(builder.end(2100).events);
     expect(valid).toBe(true);
-    expect(metrics).toMatchObject({ observed: true, mechanism: null, detectedAfterMs: null, promotedAfterMs: null, clientsRecoveredAfterMs: 1510 - 950, clientRecoveryMs: null });
+    expect(metrics).toMatchObject({
+      observed: true,
+      mechanism: null,
+      detectedAfterMs: null,
+      promotedAfterMs: null,
+      clientsRecoveredAfterMs: 1510 - 950,
+      clientRecoveryMs: null,
+    });
     expect(reason).toContain("no HA decision was recorded");
     const [gate] = evaluateGate(parseGate({ "anatomy.detectedAfterMs": "< 5000" }), runChecks(builder.events).metrics);
     expect(gate).toMatchObject({ actual: null, pass: false });
@@ -245,7 +392,9 @@ describe("failover anatomy", () => {
     builder.fault(950, "kill primary");
     let id = 100;
     for (let at = 1000; at < 2000; at += 100) builder.write(id++, at, at < 1500 ? "fail" : "ok", 10, at < 1500 ? "primary" : "standby");
-    expect(anatomyChecker.check(builder.end(2100).events).metrics.clients).toEqual([{ probe: "writes", type: "write", via: "path not recorded", recoveredAfterMs: 560, recoveryMs: null }]);
+    expect(anatomyChecker.check(builder.end(2100).events).metrics.clients).toEqual([
+      { probe: "writes", type: "write", via: "path not recorded", recoveredAfterMs: 560, recoveryMs: null },
+    ]);
   });
 });
 

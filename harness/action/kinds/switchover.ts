@@ -19,6 +19,7 @@ export const switchoverAction = defineAction({
   requires: "switchover",
   node: "to",
   resolves: true,
+  handsOver: true,
   check: (spec, _context, report) => checkHandOverTarget(spec.to, "switch over", report),
   run: (_spec, use) => use.bounded(use.control.switchover(use.node!)),
 });

@@ -33,6 +33,7 @@ export const failoverAction = defineAction({
   requires: "manager",
   node: "to",
   resolves: true,
+  handsOver: true,
   check: (spec, _context, report) => checkHandOverTarget(spec.to, "fail over", report),
   run: (_spec, use) => use.bounded(use.control.failover(use.node!)),
 });

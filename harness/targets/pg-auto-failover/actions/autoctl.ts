@@ -39,6 +39,7 @@ export const performAction = defineAction({
   schema: performSchema,
   label: (spec) => `pg_autoctl perform ${spec.operation}`,
   requires: "autoctl",
+  handsOver: true,
   run: async (spec, use) => {
     const primary = await use.bounded(use.control.perform(spec.operation));
     return `the monitor made ${primary} primary`;
