@@ -13,7 +13,7 @@ import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
 import { LABELS, dockerForRun, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "../shared/image.ts";
-import { ContainerNodeControls, PrivateNetworkContainer, type ContainerNode } from "../shared/container-node.ts";
+import { ContainerNodeControls, containerControls, PrivateNetworkContainer, type ContainerNode } from "../shared/container-node.ts";
 import type { ControlsOf, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { CONTAINER_PAIR_NODES as NODES, containerPairPlugin, type ContainerPairTarget } from "./plugin.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
@@ -142,9 +142,7 @@ class StartedContainerPair implements StartedTopology {
   readonly controls: ControlsOf<PairCapability> = {
     kill: { kill: (node) => this.containers.kill(node) },
     stop: { stop: (node, mode) => this.stop(node, mode) },
-    freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
-    network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
-    shaping: { shape: (node, shaping) => this.containers.shape(node, shaping), unshape: (node) => this.containers.unshape(node) },
+    ...containerControls(() => this.containers),
     promotion: { promote: (node) => this.promote(node), repoint: (endpoint, node) => this.repoint(endpoint, node) },
   };
   private rw = "primary";

@@ -7,7 +7,7 @@ import type { StartedTestContainer } from "testcontainers";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { removeLabelled, type Docker } from "../shared/docker.ts";
-import { ContainerNodeControls, type ContainerNode } from "../shared/container-node.ts";
+import { ContainerNodeControls, containerControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import type { ControlsOf, ManagedProcess, StartedTopology } from "../types.ts";
 import { DATA_DIR, HAPROXY_PORTS } from "./config.ts";
@@ -51,9 +51,7 @@ export class StartedPatroni implements StartedTopology {
     kill: { kill: (node) => this.containers.kill(node) },
     // Patroni, alive, restarts a PostgreSQL stopped under it.
     stop: { stop: (node, mode) => this.containers.stopPostgres(node, mode, DATA_DIR) },
-    freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
-    network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
-    shaping: { shape: (node, shaping) => this.containers.shape(node, shaping), unshape: (node) => this.containers.unshape(node) },
+    ...containerControls(() => this.containers),
     switchover: { switchover: (node) => this.switchover(node) },
     processes: {
       kill: (node, process) => this.signalProcess(node, process, "KILL"),

@@ -10,7 +10,7 @@ import { parseConnInfo } from "../../connection/conninfo.ts";
 import type { Endpoint, HostPort } from "../../connection/endpoint.ts";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import { removeLabelled, type Docker } from "../shared/docker.ts";
-import { ContainerNodeControls, type ContainerNode } from "../shared/container-node.ts";
+import { ContainerNodeControls, containerControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import type { ControlsOf, ManagedProcess, StartedTopology } from "../types.ts";
 import { DATA_DIR, FORMATION, KEEPER_START, MONITOR_DATA_DIR, MONITOR_START } from "./config.ts";
@@ -44,9 +44,7 @@ export class StartedPgAutoFailover implements StartedTopology {
     kill: { kill: (node) => this.containers.kill(node) },
     // The keeper, alive, restarts a PostgreSQL stopped under it.
     stop: { stop: (node, mode) => this.containers.stopPostgres(node, mode, node === MONITOR ? MONITOR_DATA_DIR : DATA_DIR) },
-    freeze: { pause: (node) => this.containers.pause(node), unpause: (node) => this.containers.unpause(node) },
-    network: { cut: (cut) => this.containers.cut(cut), healCuts: (node) => this.containers.healCuts(node) },
-    shaping: { shape: (node, shaping) => this.containers.shape(node, shaping), unshape: (node) => this.containers.unshape(node) },
+    ...containerControls(() => this.containers),
     switchover: { switchover: (node) => this.promote(node) },
     processes: {
       kill: (node, process) => this.signalProcess(node, process, "KILL"),

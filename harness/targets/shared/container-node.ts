@@ -6,7 +6,7 @@
  */
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { HarnessError, errorMessage } from "../../errors.ts";
-import type { Cut, Shaping, StopMode } from "../types.ts";
+import type { Controls, Cut, Shaping, StopMode } from "../types.ts";
 import type { Docker } from "./docker.ts";
 import { iptablesCommands } from "./iptables.ts";
 import { applyShaping, describeMechanism, removeShaping, type NodeShell } from "./shaping.ts";
@@ -19,6 +19,19 @@ export interface ContainerNode {
 }
 
 const FREEZE_ATTEMPTS = 4;
+
+/**
+ * The controls every container target hands out as they are (the freezer, cuts, shaping), for a
+ * started target's `controls`; `of` is asked at each call, so a class field may hold them before its
+ * constructor made the node controls.
+ */
+export function containerControls(of: () => ContainerNodeControls): Pick<Controls, "freeze" | "network" | "shaping"> {
+  return {
+    freeze: { pause: (node) => of().pause(node), unpause: (node) => of().unpause(node) },
+    network: { cut: (cut) => of().cut(cut), healCuts: (node) => of().healCuts(node) },
+    shaping: { shape: (node, shaping) => of().shape(node, shaping), unshape: (node) => of().unshape(node) },
+  };
+}
 
 export class ContainerNodeControls {
   private readonly docker: Docker;
