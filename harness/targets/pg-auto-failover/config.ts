@@ -13,8 +13,7 @@ export const PG_PORT = 5432;
 export const DATA_DIR = "/var/lib/postgresql/pgaf";
 export const MONITOR_DATA_DIR = "/var/lib/postgresql/monitor";
 export const FORMATION = "default";
-/** Where a data node keeps its keeper's pid, and the script that starts it (again). */
-export const KEEPER_PID = "/tmp/pgdrill/keeper.pid";
+/** The script that starts a data node's keeper (again); the keeper is found by name (pg_autoctl), not by a pid file. */
 export const KEEPER_START = "/tmp/pgdrill/start-keeper.sh";
 /** The monitor's start script: `pg_autoctl run` as a child, so a monitor-outage can kill it and its heal start it again. */
 export const MONITOR_START = "/tmp/pgdrill/start-monitor.sh";
@@ -130,8 +129,7 @@ export function nodeScript(spec: PgAutoFailoverTarget, node: string, startupSeco
     ...(conf.length > 0 ? [`printf '%s\\n' ${conf.map(shellQuote).join(" ")} >> ${DATA_DIR}/postgresql.conf`] : []),
     `echo 'host all postgres all scram-sha-256' >> ${DATA_DIR}/pg_hba.conf`,
     // Its output goes to PID 1's (the container's log), also when it is started again from docker exec.
-    `printf '%s\\n' '#!/bin/sh' 'pg_autoctl run --pgdata ${DATA_DIR} >/proc/1/fd/1 2>/proc/1/fd/2 &' ` +
-      `'echo $! > ${KEEPER_PID}' > ${KEEPER_START}`,
+    `printf '%s\\n' '#!/bin/sh' 'pg_autoctl run --pgdata ${DATA_DIR} >/proc/1/fd/1 2>/proc/1/fd/2 &' > ${KEEPER_START}`,
     `chmod 700 ${KEEPER_START}`,
     KEEPER_START,
     ...(node === first
