@@ -104,6 +104,9 @@ export class ScheduleRunner {
     }
     const label = describeResolved(pkg.label(aimed, topology.kind), nodes(aimed), nodes(fault));
     const base = { kind: "fault", phase: "inject", id, fault: fault.kind, label, nodes: nodes(fault) } as const;
+    // The fault starts when pgdrill acts, not when it began finding the node: finding "primary" asks the HA system (Patroni's
+    // REST API, every node), tens of ms under load in which writes still reach the old primary and would read as a recovery.
+    const injectedAt = roundMs(clock.now());
     const lasting = lasts(pkg, fault);
     if (lasting) this.active.set(id, fault);
     // A one-shot of a fault that can heal (a command without `heal`): the History says so, as the reports draw it.
@@ -111,10 +114,10 @@ export class ScheduleRunner {
     try {
       const output = await withTimeout(injectFault(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
       const told = output ? this.saidIn(output, label) : {};
-      history.append({ ...base, t, ok: true, ...instant, ...(output ? { output } : {}), ...told });
+      history.append({ ...base, t: injectedAt, ok: true, ...instant, ...(output ? { output } : {}), ...told });
       this.context.log(`fault ${id}: ${label}`);
     } catch (error) {
-      history.append({ ...base, t, ok: false, error: errorMessage(error) });
+      history.append({ ...base, t: injectedAt, ok: false, error: errorMessage(error) });
       this.errors.push(`${label}: ${errorMessage(error)}`);
     }
   }

@@ -10,7 +10,8 @@ import type { ControlsOf, Cut, StartedTopology } from "../../harness/targets/typ
 
 type Endpoint = ReturnType<StartedTopology["endpoint"]>;
 export type FakeCall = { method: string; node: string; t: number; phase: "start" | "end" };
-type Method = "kill" | "stopGracefully" | "pause" | "unpause" | "cut" | "healCuts" | "shape" | "unshape" | "promote" | "repoint" | "teardown";
+type Method =
+  "kill" | "stopGracefully" | "pause" | "unpause" | "cut" | "healCuts" | "shape" | "unshape" | "promote" | "repoint" | "teardown";
 
 export interface FakeTargetOptions {
   clock: Clock;
@@ -22,6 +23,8 @@ export interface FakeTargetOptions {
   hangs?: readonly Method[];
   /** The endpoint's port (default 9: discard, nothing listens). */
   port?: number;
+  /** Virtual ms finding what a role names takes (Patroni asks its REST API); default 0. */
+  resolveTakes?: number;
 }
 
 export class FakeTarget implements StartedTopology {
@@ -66,6 +69,8 @@ export class FakeTarget implements StartedTopology {
   }
 
   async resolve(node: string): Promise<string> {
+    const ms = this.options.resolveTakes ?? 0;
+    if (ms > 0) await this.options.clock.sleepUntil(this.options.clock.now() + ms);
     return node;
   }
   redact(text: string): string {
