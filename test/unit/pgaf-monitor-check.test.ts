@@ -202,6 +202,29 @@ describe("the monitor check", () => {
     );
   });
 
+  it("does not take the old primary's unhealthy mark after the hand-over (a standby rejoining) for the failure's detection", () => {
+    // A real pgaf-switchover (CI): node2 took writes at 6.9 s, node1 rejoined as its standby, and one health check failed at 8.4 s.
+    const events = drill(
+      [
+        logged(190, "node1", "primary", "draining", DECIDED),
+        logged(190, "node2", "secondary", "prepare_promotion", DECIDED),
+        logged(
+          6699,
+          "node2",
+          "stop_replication",
+          "stop_replication",
+          'New state is reported by node 2 "node2" (node2:5432): "stop_replication"',
+        ),
+        logged(6909, "node2", "wait_primary", "wait_primary", 'New state is reported by node 2 "node2" (node2:5432): "wait_primary"'),
+        logged(7752, "node1", "secondary", "secondary", 'New state is reported by node 1 "node1" (node1:5432): "secondary"'),
+        logged(8397, "node1", "secondary", "secondary", UNHEALTHY),
+      ],
+      20_000,
+    );
+    const { metrics } = monitorChecker.check(events);
+    expect(metrics).toMatchObject({ unhealthyAfterMs: null, decidedAfterMs: 190, primaryAfterMs: 6909, newPrimary: "node2" });
+  });
+
   it("draws the monitor's rows: each step after the first fault, and how long writes were held", () => {
     const rows = monitorRows(metricsWith(monitorChecker.check(drill(failover())).metrics));
     expect(rows).toEqual([

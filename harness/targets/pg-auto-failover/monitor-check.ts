@@ -190,7 +190,11 @@ function checkMonitor(context: HistoryContext): CheckerOutput<MonitorMetrics> {
 
     if (event.subject === "event") transition(event, node, event.description ?? "");
     const { oldPrimary } = atFault;
-    if (unhealthyAt === null && (oldPrimary === null || node === oldPrimary) && markedUnhealthy(event)) unhealthyAt = event.t;
+    // Only while it is still the primary: once another node took writes, the old one (a standby catching up after a hand-over,
+    // seen: one failed check 1.5 s after it rejoined) is no failure the failover waited for.
+    const stillPrimary = primary === null;
+    if (unhealthyAt === null && stillPrimary && (oldPrimary === null || node === oldPrimary) && markedUnhealthy(event))
+      unhealthyAt = event.t;
     const standby = node !== oldPrimary;
     const goal = event.goalState;
     // A failure's decision is the monitor's first failover goal; a planned change's is its first new goal.
