@@ -143,6 +143,9 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
   return { valid: true, metrics, ...(unseen.length > 0 ? { reason: unseen.join("; ") } : {}) };
 }
 
+/** Steps due at the same time are recorded within this of each other (the fault once its node is resolved). */
+const SAME_MOMENT_MS = 50;
+
 /**
  * The first sign after the fault that the HA mechanism acted: a promote began, or the target's
  * mechanism showed its decision (its plugin's detection, fed every context event in order).
@@ -150,9 +153,10 @@ function dissect(context: HistoryContext, reading: OutageReading): CheckerOutput
 function detectionSign(context: HistoryContext, faultAt: number, oldPrimary: string | null): Sign | null {
   const readers = MECHANISMS.map((signs) => signs.detection(faultAt, oldPrimary));
   for (const event of context.events) {
-    if (isPromoteStart(event) && event.t >= faultAt) {
-      // A promote waits its detection delay (`after`) before acting: it acts then.
-      const delay = event.afterMs ?? 0;
+    // A promote waits its detection delay (`after`) before acting: it counts if it acts after the fault. Steps due together
+    // start together, and the fault is recorded once pgdrill acts on its node, a moment after a promote due with it began.
+    const delay = isPromoteStart(event) ? (event.afterMs ?? 0) : 0;
+    if (isPromoteStart(event) && event.t + delay >= faultAt - SAME_MOMENT_MS) {
       return {
         t: event.t + delay,
         by: delay > 0 ? `pgdrill's "${event.label}" acted after its ${formatMs(delay)} delay` : `pgdrill's "${event.label}" began`,

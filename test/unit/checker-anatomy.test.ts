@@ -308,6 +308,25 @@ describe("failover anatomy", () => {
     });
   });
 
+  it("takes a promote due with the kill as the detection though it was recorded a moment before it (the kill once its node was resolved)", () => {
+    const builder = healthy();
+    push(builder, {
+      kind: "action",
+      t: 949.8,
+      phase: "start",
+      id: "a1",
+      action: "promote",
+      label: "promote standby",
+      node: "standby",
+      afterMs: 1000,
+    });
+    builder.fault(950, "kill primary");
+    builder.role(2000, "standby", "standby").role(2100, "standby", "primary", 2);
+    const { metrics } = anatomyChecker.check(outage(builder, 1000, 2200).end(2600).events);
+    expect(metrics).toMatchObject({ mechanism: "pgdrill", detectedBy: `pgdrill's "promote standby" acted after its 1.00 s delay` });
+    expect(metrics.detectedAfterMs).toBeCloseTo(999.8, 5);
+  });
+
   it("has detection 0 for a switchover, the planned decision itself", () => {
     const builder = healthy();
     push(builder, {
