@@ -112,21 +112,19 @@ async function startFormation(spec: PgAutoFailoverTarget, options: TopologyStart
     observer.start();
     const watching = observer;
     const names = nodes.map((node) => node.name);
-    await watching.waitUntil(
-      () => settled(watching.picture, names),
-      Math.max(1000, deadline - Date.now()),
-      "the formation settling",
-      options.signal,
-    );
-    const started = new StartedPgAutoFailover({ docker, runId: options.runId, spec, nodes, monitor, observer, password, ssl });
-    if (spec.number_sync_standbys > 0) {
-      await started.setNumberSyncStandbys(spec.number_sync_standbys);
-      await watching.waitUntil(
+    // Settled: every node in its goal state, by the monitor; again once a formation setting changed them.
+    const untilSettled = () =>
+      watching.waitUntil(
         () => settled(watching.picture, names),
         Math.max(1000, deadline - Date.now()),
         "the formation settling",
         options.signal,
       );
+    await untilSettled();
+    const started = new StartedPgAutoFailover({ docker, runId: options.runId, spec, nodes, monitor, observer, password, ssl });
+    if (spec.number_sync_standbys > 0) {
+      await started.setNumberSyncStandbys(spec.number_sync_standbys);
+      await untilSettled();
     }
     const uri = await started.showUri();
     await started.untilClientsCanLogIn(Math.max(1000, deadline - Date.now()));
