@@ -230,7 +230,14 @@ export interface CoreMetrics {
   splitBrain: {
     detected: boolean;
     overlapMs: number;
-    windows: Array<{ startMs: number; endMs: number; nodes: string[] }>;
+    /**
+     * `acknowledged`: the writes each node acknowledged inside the window. Zero on one side means
+     * it accepted SQL but committed nothing a client saw (synchronous replication held them): the
+     * hazard, not yet divergence.
+     */
+    windows: Array<{ startMs: number; endMs: number; nodes: string[]; acknowledged: Record<string, number> }>;
+    /** The windows' `acknowledged`, summed by node (empty with no window). */
+    acknowledgedInOverlap: Record<string, number>;
     /** Each stretch a node was promoted but read-only (ms since run start; the last runs to the last role sample). */
     readOnlyPrimaries: Array<{ node: string; startMs: number; endMs: number }>;
   };

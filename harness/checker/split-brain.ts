@@ -6,7 +6,8 @@
  * alone. Promoted is not writable: a node out of recovery with `transaction_read_only` on (as
  * pg_auto_failover keeps a new primary for up to its demote timeout) refuses writes, so two promoted
  * nodes of which at most one is writable are no split brain; their read-only stretches are listed,
- * and the check's note names them.
+ * and the check's note names them. Each window counts the writes each node acknowledged in it: an old
+ * primary under synchronous replication may accept SQL for seconds yet commit nothing a client saw.
  */
 import type { Metrics, RoleChange } from "../result.ts";
 import { defineChecker, type CheckerOutput } from "./checker.ts";
@@ -15,25 +16,37 @@ import { RoleTimeline } from "./roles.ts";
 
 export type SplitBrainMetrics = Metrics["splitBrain"];
 type Window = SplitBrainMetrics["windows"][number];
+/** A window before its writes are counted. */
+type Overlap = Omit<Window, "acknowledged">;
 
 export const splitBrainChecker = defineChecker<SplitBrainMetrics>({
-  empty: () => ({ detected: false, overlapMs: 0, windows: [], readOnlyPrimaries: [] }),
+  empty: () => ({ detected: false, overlapMs: 0, windows: [], acknowledgedInOverlap: {}, readOnlyPrimaries: [] }),
   start() {
     const timeline = new RoleTimeline();
+    const acks = new AcknowledgedWrites();
     return {
-      operation: (operation: Operation) => timeline.add(operation),
+      operation: (operation: Operation) => {
+        timeline.add(operation);
+        acks.add(operation);
+      },
       finish(): CheckerOutput<SplitBrainMetrics> {
         if (timeline.samples === 0) return { valid: "unknown", metrics: splitBrainChecker.empty(), reason: "no role probe in this run" };
         const changes = timeline.changes();
         const end = timeline.lastSampleT;
-        const windows = overlaps(intervals(changes, end, (sample) => sample.role === "primary" && !sample.readOnly));
+        const writable = overlaps(intervals(changes, end, (sample) => sample.role === "primary" && !sample.readOnly));
+        const windows = writable.map((window) => ({ ...window, acknowledged: acks.within(window) }));
         const overlapMs = windows.reduce((sum, window) => sum + (window.endMs - window.startMs), 0);
         const readOnly = intervals(changes, end, (sample) => sample.role === "primary" && sample.readOnly === true);
         const readOnlyPrimaries = readOnly.map(({ node, start, end }) => ({ node, startMs: start, endMs: end }));
-        const metrics = { detected: windows.length > 0, overlapMs, windows, readOnlyPrimaries };
+        const acknowledgedInOverlap = sumByNode(windows);
+        const metrics = { detected: windows.length > 0, overlapMs, windows, acknowledgedInOverlap, readOnlyPrimaries };
         if (metrics.detected) {
           const first = windows[0]!;
-          const reason = `${first.nodes.join(" and ")} were both writable primaries from ${first.startMs} ms (${overlapMs} ms in all)`;
+          const reason =
+            `${first.nodes.join(" and ")} were both writable primaries from ${first.startMs} ms (${overlapMs} ms in all); ` +
+            `writes acknowledged in the overlap: ${Object.entries(acknowledgedInOverlap)
+              .map(([node, count]) => `${node} ${count}`)
+              .join(", ")}`;
           return { valid: false, metrics, reason };
         }
         const promoted = overlaps(intervals(changes, end, (sample) => sample.role === "primary"));
@@ -51,6 +64,37 @@ export const splitBrainChecker = defineChecker<SplitBrainMetrics>({
     };
   },
 });
+
+/** The acknowledged writes' times by node, kept as two flat arrays: a long drill acknowledges a great many. */
+class AcknowledgedWrites {
+  private readonly times: number[] = [];
+  private readonly nodes: string[] = [];
+
+  add(operation: Operation): void {
+    if (operation.type !== "write" || operation.outcome !== "ok" || operation.completeT === null || operation.node === null) return;
+    this.times.push(operation.completeT);
+    this.nodes.push(operation.node);
+  }
+
+  /** Each of the window's nodes, with the writes it acknowledged inside it (zero included). */
+  within(window: Overlap): Record<string, number> {
+    const counts: Record<string, number> = Object.fromEntries(window.nodes.map((node) => [node, 0]));
+    for (let i = 0; i < this.times.length; i++) {
+      const t = this.times[i]!;
+      const node = this.nodes[i]!;
+      if (t >= window.startMs && t <= window.endMs && node in counts) counts[node]! += 1;
+    }
+    return counts;
+  }
+}
+
+/** The windows' acknowledged writes summed by node, in node order. */
+function sumByNode(windows: readonly Window[]): Record<string, number> {
+  const totals = new Map<string, number>();
+  for (const window of windows)
+    for (const [node, count] of Object.entries(window.acknowledged)) totals.set(node, (totals.get(node) ?? 0) + count);
+  return Object.fromEntries([...totals].sort(([a], [b]) => a.localeCompare(b)));
+}
 
 interface Interval {
   node: string;
@@ -80,7 +124,7 @@ function intervals(samples: readonly RoleChange[], end: number, holds: (sample: 
 }
 
 /** Sweeps interval edges; a window is a maximal stretch with two or more nodes holding. */
-function overlaps(intervals: Interval[]): Window[] {
+function overlaps(intervals: Interval[]): Overlap[] {
   // Ends sort before starts at the same instant: a hand-over at one instant is not an overlap.
   const edges = intervals
     .flatMap((interval) => [
@@ -89,7 +133,7 @@ function overlaps(intervals: Interval[]): Window[] {
     ])
     .sort((a, b) => a.t - b.t || a.delta - b.delta);
   const active = new Map<string, number>();
-  const windows: Window[] = [];
+  const windows: Overlap[] = [];
   let current: { startMs: number; nodes: Set<string> } | null = null;
   for (const edge of edges) {
     const count = (active.get(edge.node) ?? 0) + edge.delta;

@@ -12,7 +12,13 @@ export function heavyFindings(metrics: Metrics): string[] {
   const found: string[] = [];
   if (splitBrain.detected) {
     const nodes = [...new Set(splitBrain.windows.flatMap((window) => window.nodes))].sort();
-    found.push(`split brain: ${nodes.length} writable primaries (${joinAnd(nodes)}) for ${formatMs(splitBrain.overlapMs)}`);
+    const acknowledged = Object.entries(splitBrain.acknowledgedInOverlap ?? {})
+      .map(([node, count]) => `${node} ${count}`)
+      .join(", ");
+    found.push(
+      `split brain: ${nodes.length} writable primaries (${joinAnd(nodes)}) for ${formatMs(splitBrain.overlapMs)} ` +
+        (acknowledged ? `(writes acknowledged in it: ${acknowledged})` : ""),
+    );
   }
   const lost = writes.lostAcknowledged ?? 0;
   if (lost > 0) found.push(`${lost} acknowledged write${lost === 1 ? "" : "s"} lost`);

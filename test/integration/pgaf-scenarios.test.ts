@@ -156,7 +156,7 @@ function expectMonitorOrder({ monitor }: RunResult["metrics"]): void {
 }
 
 /** The monitor failed node1 over to node2 by its own state machine, as its log tells it. */
-function expectMonitorFailover(events: readonly HistoryEvent[], result: RunResult): void {
+function expectMonitorFailover(events: readonly HistoryEvent[], result: RunResult, oldPrimaryStaysUp = false): void {
   const faultAt = firstDisruptionAt(events);
   expect(promotedByPgdrill(events)).toBe(false);
   expect(assigned(events, "node2", "prepare_promotion", faultAt)).toBe(true);
@@ -175,7 +175,15 @@ function expectMonitorFailover(events: readonly HistoryEvent[], result: RunResul
   // The promoted node held writes until the demote timeout: out of recovery, read-only, for a while.
   expect(anatomy.readOnlyMs!).toBeGreaterThan(0);
   expect(result.metrics.writes.lostAcknowledged).toBe(0);
-  expect(result.metrics.splitBrain.overlapMs).toBe(0);
+  // A dead or isolated old primary leaves one writable node; one cut from the monitor alone may look writable beside node2 (below).
+  if (!oldPrimaryStaysUp) expect(result.metrics.splitBrain.overlapMs).toBe(0);
+}
+
+/** Writes node1 acknowledged after `since` (ms into the run). */
+function acknowledgedBy(events: readonly HistoryEvent[], node: string, since: number): number {
+  return events.filter(
+    (event) => event.kind === "complete" && event.type === "write" && event.outcome === "ok" && event.node === node && event.t > since,
+  ).length;
 }
 
 /** Seconds since the monitor last heard `node`'s keeper (its node row's reporttime), asked inside the monitor's container. */
@@ -341,15 +349,17 @@ describe("shipped pg-auto-failover scenarios", { timeout: 300_000 }, () => {
     expect(await leftovers(result.runId)).toEqual([]);
   });
 
-  it("partition between the primary and the monitor alone: the monitor fails over anyway, and the old primary demotes once node2 stops following it", async () => {
+  it("partition between the primary and the monitor alone: the monitor fails over anyway, and the old primary acknowledges no write once node2 takes them", async () => {
     /*
      * The monitor judges a node by its own health checks and the node's reports, never by whether a
      * standby still reaches it: node1 cut from the monitor fails both, so after node_considered_unhealthy_timeout
-     * the monitor promotes node2, though node2 streams from node1 until then. node1's keeper, still
-     * seeing node2 in pg_stat_replication, thinks the network healthy and stays primary; once node2
-     * stops replicating (promoted) it has neither monitor nor standby, and after network_partition_timeout
-     * (3 s) it shuts PostgreSQL down: before the demote timeout (5 s) lets node2 write. After the heal
-     * the monitor has it demoted and it rejoins as node2's standby.
+     * the monitor promotes node2, though node2 streams from node1 until then. What node1 does next varied:
+     * in six runs its keeper, having neither monitor nor standby once node2 stopped following, shut
+     * PostgreSQL down after network_partition_timeout (3 s), before node2 took writes; in one CI run under
+     * load it stayed primary until the heal, writable by its own say, 11.5 s beside node2. Either way
+     * synchronous replication (no standby left to confirm) holds its commits: node1 acknowledges no
+     * write after node2 takes writes, and the split-brain check counts what each side acknowledged.
+     * After the heal the monitor has it demoted and it rejoins as node2's standby.
      */
     const { result, events } = await drill(
       fastScenario(
@@ -359,24 +369,25 @@ describe("shipped pg-auto-failover scenarios", { timeout: 300_000 }, () => {
       ),
     );
     expect(result.verdict).toBe("pass");
-    expectMonitorFailover(events, result);
+    expectMonitorFailover(events, result, true);
     expectMonitorOrder(result.metrics);
-    const { monitor, roles } = result.metrics;
+    const { monitor, roles, splitBrain } = result.metrics;
     // The same clock as a dead node: checks every 1 s, node_considered_unhealthy_timeout 2 s.
     expect(monitor.unhealthyAfterMs!).toBeLessThan(6000);
-    // node1 was gone (PostgreSQL shut down) before node2 took writes.
-    const cutAt = firstDisruptionAt(events);
-    const node1Down = roles.changes.find((change) => change.node === "node1" && change.t > cutAt && change.role !== "primary");
     const node2Writable = roles.changes.find(
       (change) => change.node === "node2" && change.role === "primary" && change.readOnly === undefined,
     );
-    expect(node1Down).toBeDefined();
     expect(node2Writable).toBeDefined();
-    expect(node1Down!.t).toBeLessThan(node2Writable!.t);
-    // Its first report after the heal: demote_timeout, the state it put itself in while cut off.
+    expect(acknowledgedBy(events, "node1", node2Writable!.t)).toBe(0);
+    expect(acknowledgedBy(events, "node2", node2Writable!.t)).toBeGreaterThan(0);
+    if (splitBrain.detected) {
+      expect(splitBrain.acknowledgedInOverlap.node1).toBe(0);
+      expect(splitBrain.acknowledgedInOverlap.node2).toBeGreaterThan(0);
+    }
+    // Its first report after the heal: demote_timeout if it put itself there while cut off, else the demotion the monitor asks.
     const healAt = events.find((event) => event.kind === "fault" && event.phase === "heal")!.t;
     const node1Reports = reportedBy(events, "node1", healAt);
-    expect(node1Reports[0]).toBe("demote_timeout");
+    expect(["demote_timeout", "demoted"]).toContain(node1Reports[0]);
     expect(inOrder(node1Reports, "demoted", "secondary")).toBe(true);
     expect(await leftovers(result.runId)).toEqual([]);
   });

@@ -39,7 +39,7 @@ describe("split-brain checker", () => {
   it("finds nothing when one primary hands over to the next", () => {
     const { valid, metrics } = splitBrainChecker.check(sequential);
     expect(valid).toBe(true);
-    expect(metrics).toEqual({ detected: false, overlapMs: 0, windows: [], readOnlyPrimaries: [] });
+    expect(metrics).toEqual({ detected: false, overlapMs: 0, windows: [], acknowledgedInOverlap: {}, readOnlyPrimaries: [] });
   });
 
   it("detects two primaries whose samples overlap, and measures the overlap", () => {
@@ -59,7 +59,8 @@ describe("split-brain checker", () => {
     expect(metrics).toEqual({
       detected: true,
       overlapMs: 300,
-      windows: [{ startMs: 302, endMs: 602, nodes: ["primary", "standby"] }],
+      windows: [{ startMs: 302, endMs: 602, nodes: ["primary", "standby"], acknowledged: { primary: 0, standby: 0 } }],
+      acknowledgedInOverlap: { primary: 0, standby: 0 },
       readOnlyPrimaries: [],
     });
     expect(reason).toMatch(/primary and standby were both writable primaries from 302 ms/);
@@ -97,6 +98,7 @@ describe("split-brain checker", () => {
       detected: false,
       overlapMs: 0,
       windows: [],
+      acknowledgedInOverlap: {},
       readOnlyPrimaries: [{ node: "standby", startMs: 302, endMs: 702 }],
     });
     expect(reason).toBe(
@@ -116,8 +118,34 @@ describe("split-brain checker", () => {
       .end(600).events;
     const { valid, metrics } = splitBrainChecker.check(events);
     expect(valid).toBe(false);
-    expect(metrics.windows).toEqual([{ startMs: 202, endMs: 402, nodes: ["primary", "standby"] }]);
+    expect(metrics.windows).toEqual([
+      { startMs: 202, endMs: 402, nodes: ["primary", "standby"], acknowledged: { primary: 0, standby: 0 } },
+    ]);
     expect(metrics.readOnlyPrimaries).toEqual([{ node: "standby", startMs: 102, endMs: 202 }]);
+  });
+
+  // pg_auto_failover's old primary cut from the monitor (CI): it stayed writable, but synchronous replication held every commit.
+  it("counts the writes each node acknowledged inside the overlap, so an old primary that committed nothing is told apart", () => {
+    const events = history()
+      .start()
+      .role(0, "primary", "writable", 1)
+      .role(0, "standby", "standby", 1)
+      .write(1, 50, "ok", 5, "primary")
+      .role(200, "standby", "writable", 2)
+      .write(2, 250, "info", 1000, "primary") // hung on the old primary: never acknowledged
+      .write(3, 300, "ok", 5, "standby")
+      .write(4, 350, "ok", 5, "standby")
+      .role(400, "primary", "writable", 1)
+      .role(600, "primary", "standby", 2)
+      .role(600, "standby", "writable", 2)
+      .write(5, 700, "ok", 5, "standby") // after the overlap
+      .end(800).events;
+    const { valid, metrics, reason } = splitBrainChecker.check(events);
+    expect(valid).toBe(false);
+    expect(metrics.windows).toEqual([
+      { startMs: 202, endMs: 602, nodes: ["primary", "standby"], acknowledged: { primary: 0, standby: 2 } },
+    ]);
+    expect(reason).toMatch(/writes acknowledged in the overlap: primary 0, standby 2$/);
   });
 
   it("records a primary turning writable as a role change, marked read-only before", () => {

@@ -20,7 +20,11 @@ const PROBES: ProbeRecord[] = [
 /** Both probes ok on the primary every 100 ms until t = 1000, role samples of both nodes every 100 ms (the primary writable). */
 function steady(): HistoryBuilder {
   const b = history().start({ probes: PROBES }).steadyState(500);
-  for (let t = 0; t < 1000; t += 100) b.write(t / 100 + 1, t, "ok").select1(t, "ok", 2).role(t, "primary", "writable").role(t, "standby", "standby");
+  for (let t = 0; t < 1000; t += 100)
+    b.write(t / 100 + 1, t, "ok")
+      .select1(t, "ok", 2)
+      .role(t, "primary", "writable")
+      .role(t, "standby", "standby");
   return b;
 }
 
@@ -55,7 +59,9 @@ describe("promoted is not writable", () => {
     expect(model.headline.findings).toEqual([]);
     expect(model.sentence).not.toMatch(/split brain/);
     const row = model.keyMetrics.rows.find((r) => r.label === "split brain");
-    expect(row?.value).toBe("none seen (standby promoted at 1.10 s but read-only until 3.00 s; primary promoted at 2.00 s but read-only until 3.40 s)");
+    expect(row?.value).toBe(
+      "none seen (standby promoted at 1.10 s but read-only until 3.00 s; primary promoted at 2.00 s but read-only until 3.40 s)",
+    );
     expect(markdown).toContain("| 1.10 s | standby | primary (read-only) | 2 |");
     expect(markdown).toContain("| 3.00 s | standby | primary | 2 |");
   });
@@ -71,7 +77,9 @@ describe("promoted is not writable", () => {
 
   it("names the writes when they were down far longer than select1, with both numbers", () => {
     const { model } = analysed(promotedReadOnly());
-    expect(model.sentence).toMatch(/^Kill primary: clients were down 302\.0 ms \(select1\), but writes were down 2\.00 s \(writes\); failover /);
+    expect(model.sentence).toMatch(
+      /^Kill primary: clients were down 302\.0 ms \(select1\), but writes were down 2\.00 s \(writes\); failover /,
+    );
   });
 });
 
@@ -93,9 +101,11 @@ describe("heavy findings, whatever the gates say", () => {
     const { result, model, summary, markdown } = analysed(splitBrain());
     expect(result.gates).toEqual([]);
     expect(result.verdict).toBe("pass");
-    const finding = "split brain: 2 writable primaries (primary and standby) for 1.00 s";
+    const finding = "split brain: 2 writable primaries (primary and standby) for 1.00 s (writes acknowledged in it: primary 10, standby 0)";
     expect(model.headline.findings).toEqual([finding]);
-    expect(model.sentence).toBe(`Partition primary: ${finding}; clients saw no downtime (select1); no write outage, no failover; no acknowledged write lost.`);
+    expect(model.sentence).toBe(
+      `Partition primary: ${finding}; clients saw no downtime (select1); no write outage, no failover; no acknowledged write lost.`,
+    );
     expect(summary.split("\n")).toContain(`  ! ${finding}`);
     expect(markdown).toContain(`**Whatever the gates say:** ${finding}.`);
   });
@@ -109,7 +119,9 @@ describe("heavy findings, whatever the gates say", () => {
       "writes never recovered (down from 1.00 s to the end)",
       "select1 never recovered (down from 1.00 s to the end)",
     ]);
-    expect(model.sentence).toMatch(/; did not recover; 2 acknowledged writes lost; writes never recovered \(down from 1\.00 s to the end\); select1 never/);
+    expect(model.sentence).toMatch(
+      /; did not recover; 2 acknowledged writes lost; writes never recovered \(down from 1\.00 s to the end\); select1 never/,
+    );
     expect(summary).toContain("  ! select1 never recovered (down from 1.00 s to the end)");
     expect(markdown).toContain("**Whatever the gates say:** 2 acknowledged writes lost; writes never recovered");
   });
