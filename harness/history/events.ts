@@ -243,6 +243,67 @@ export interface RunEndEvent {
   error?: string;
 }
 
+/**
+ * What the drill's monitoring said (monitoring/), by subject:
+ * - `setup`: once, before the probes: where pgdrill read it, the timings that bound when a rule can
+ *   fire, each alerting rule as loaded (with the metrics its expression reads and those the scrape
+ *   did not have), and what the scenario expects;
+ * - `alert`: an alert (one label set of one rule) changed state, as Prometheus's alerts API or
+ *   Alertmanager's said it; `resolved` is an alert that was active and no longer is;
+ * - `sample`: how many series each rule's expression and each of its metric selectors returned, at
+ *   one poll (on change only), so a rule whose series vanished with the outage can be named;
+ * - `reachable`: whether pgdrill could read Prometheus (or Alertmanager) at all, on change.
+ */
+export interface AlertingEvent {
+  kind: "alerting";
+  t: number;
+  subject: "setup" | "alert" | "sample" | "reachable";
+  /** `setup`: whether pgdrill started the stack beside the target or reads the user's. */
+  source?: "started" | "existing";
+  /** `setup`: Prometheus's and Alertmanager's URLs, credentials removed. */
+  prometheus?: string;
+  alertmanager?: string | null;
+  /** `setup`: the intervals and Alertmanager's group_wait (ms); null when not known (an existing Prometheus that did not say). */
+  scrapeIntervalMs?: number | null;
+  evaluationIntervalMs?: number | null;
+  groupWaitMs?: number | null;
+  /** `setup`: the alerting rules. */
+  rules?: AlertingRuleRecord[];
+  /** `setup`: the alerts the scenario expects (within ms of the first fault) and those that must not fire. */
+  expect?: Array<{ alert: string; withinMs: number; labels?: Record<string, string> }>;
+  mustNotFire?: string[];
+  /** `alert` and `sample`: the rule's alert name. */
+  alert?: string;
+  /** `alert`: its labels (instance, job, severity, …), and its new state. */
+  labels?: Record<string, string>;
+  state?: "pending" | "firing" | "resolved";
+  /** `alert`, `reachable`: who said it. */
+  from?: "prometheus" | "alertmanager";
+  /** `alert`: Prometheus's activeAt (when the expression first matched, its own clock, ISO 8601). */
+  activeAt?: string;
+  /** `sample`: the series the whole expression returned (the alert's candidates), and each metric selector's. */
+  exprSeries?: number;
+  selectorSeries?: Record<string, number>;
+  /** `reachable`: whether it answered, with the error when it did not. */
+  reachable?: boolean;
+  error?: string;
+}
+
+/** One alerting rule as the drill loaded it (`alerting` setup). */
+export interface AlertingRuleRecord {
+  alert: string;
+  group: string;
+  expr: string;
+  forMs: number;
+  labels: Record<string, string>;
+  /** The metric names its expression reads; `missingMetrics`: those the scrape had no series of at the start. */
+  metrics: string[];
+  missingMetrics: string[];
+  /** After an outage begins: the soonest it can fire (its `for`), and the latest it should (intervals included); ms. */
+  earliestMs: number;
+  latestMs: number | null;
+}
+
 /** The events every target shares. */
 export type CoreEvent =
   | RunStartEvent
@@ -256,6 +317,7 @@ export type CoreEvent =
   | FinalReadEvent
   | LogEvent
   | MarkEvent
+  | AlertingEvent
   | RunEndEvent;
 
 export type HistoryEvent = CoreEvent | ObservationEvent;

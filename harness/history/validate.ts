@@ -16,7 +16,18 @@
  * (Kubernetes watches, an HA manager's polls) by the shapes its plugin declares with the guards
  * exported here, which the reader is handed (`ObservationShapes`), so this module names no target.
  */
-import type { CoreKind, EventOf, Observations, OpType, Outcome, Phase, ProbeRecord, RoleValue, SaidEvent } from "./events.ts";
+import type {
+  AlertingRuleRecord,
+  CoreKind,
+  EventOf,
+  Observations,
+  OpType,
+  Outcome,
+  Phase,
+  ProbeRecord,
+  RoleValue,
+  SaidEvent,
+} from "./events.ts";
 
 /** A type guard that can say what it expects ("a number", "one of ok, fail, info"). */
 export interface Guard<T> {
@@ -137,6 +148,31 @@ const probeRecord = object<ProbeRecord>(
   },
 );
 
+const stringRecord = guard<Record<string, string>>(
+  "an object of strings",
+  (value) => isRecord(value) && Object.values(value).every((item) => typeof item === "string"),
+);
+const numberRecord = guard<Record<string, number>>(
+  "an object of numbers",
+  (value) => isRecord(value) && Object.values(value).every((item) => typeof item === "number"),
+);
+const alertingRule = object<AlertingRuleRecord>("an alerting rule record", {
+  alert: string,
+  group: string,
+  expr: string,
+  forMs: number,
+  labels: stringRecord,
+  metrics: arrayOf(string, "strings"),
+  missingMetrics: arrayOf(string, "strings"),
+  earliestMs: number,
+  latestMs: nullable(number),
+});
+const expectedAlert = object<{ alert: string; withinMs: number; labels?: Record<string, string> }>("an { alert, withinMs } object", {
+  alert: string,
+  withinMs: number,
+  labels: optional(stringRecord),
+});
+
 /** Every kind of event, and what each field of it must be. */
 const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
   "run-start": {
@@ -205,6 +241,27 @@ const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
   },
   log: { level: oneOf({ info: true, warn: true, error: true }), message: string },
   mark: { note: string, by: oneOf({ keyboard: true, command: true }) },
+  alerting: {
+    subject: oneOf({ setup: true, alert: true, sample: true, reachable: true }),
+    source: optional(oneOf({ started: true, existing: true })),
+    prometheus: optional(string),
+    alertmanager: optional(nullable(string)),
+    scrapeIntervalMs: optional(nullable(number)),
+    evaluationIntervalMs: optional(nullable(number)),
+    groupWaitMs: optional(nullable(number)),
+    rules: optional(arrayOf(alertingRule, "alerting rule records")),
+    expect: optional(arrayOf(expectedAlert, "{ alert, withinMs } objects")),
+    mustNotFire: optional(arrayOf(string, "strings")),
+    alert: optional(string),
+    labels: optional(stringRecord),
+    state: optional(oneOf({ pending: true, firing: true, resolved: true })),
+    from: optional(oneOf({ prometheus: true, alertmanager: true })),
+    activeAt: optional(string),
+    exprSeries: optional(number),
+    selectorSeries: optional(numberRecord),
+    reachable: optional(boolean),
+    error: optional(string),
+  },
   "run-end": { status: oneOf({ completed: true, aborted: true, errored: true }), error: optional(string) },
 };
 

@@ -118,7 +118,7 @@ export async function listScenarios(): Promise<ScenarioListing[]> {
   const listings: ScenarioListing[] = [];
   for (const file of files) {
     const path = join(SCENARIOS_DIR, file);
-    const scenario = validateScenario(await readScenarioData(path, file), file);
+    const scenario = validateScenario(await readScenarioData(path, file), file, { dir: SCENARIOS_DIR });
     listings.push({
       name: basename(file, extname(file)),
       file: path,

@@ -5,6 +5,7 @@
  * express (nodes that exist, times inside the drill, a steady state before the first fault), and
  * they still run on the parts whose shape was right, so one pass shows everything to fix.
  */
+import { dirname, resolve } from "node:path";
 import type { z } from "zod";
 import { formatMs, toMs, type Duration } from "../duration.ts";
 import { InputError, inputErrors } from "../errors.ts";
@@ -21,6 +22,7 @@ import type { Path, Report } from "../targets/plugin.ts";
 import { targetPlugin } from "../targets/registry.ts";
 import { bestOption, keysAt, knownKeys, unionOptionsAt } from "./schema-keys.ts";
 import { checkProbe } from "./probe-checks.ts";
+import { checkMonitoring } from "./monitoring-checks.ts";
 import {
   probe as probeSchema,
   scenario as scenarioSchema,
@@ -29,6 +31,7 @@ import {
   target as targetSchema,
   type ActionSpec,
   type FaultSpec,
+  type Monitoring,
   type ProbeSpec,
   type Scenario,
   type StepSpec,
@@ -64,16 +67,28 @@ export function targetAbilities(target: Target): { faults: FaultSpec["kind"][]; 
 /** Every option name the schema knows, for "did you mean" where the path's own object is unknown. */
 export const KNOWN_KEYS: readonly string[] = knownKeys(scenarioSchema);
 
-export function validateScenario(input: unknown, source: string): Scenario {
+export interface ValidateOptions {
+  /** Where paths in the scenario (a monitoring rules file) are relative to; default: the directory of `source`. */
+  dir?: string;
+}
+
+export function validateScenario(input: unknown, source: string, options: ValidateOptions = {}): Scenario {
   // Its passwords are masked by value from here on: in errors, a command's output, every report.
   rememberSecrets(input);
   const problems: InputError[] = [];
   const report: Report = (path, problem, fix) => {
     problems.push(new InputError(at(source, path), problem, fix));
   };
+  const context: CheckContext = {
+    report,
+    refuse: (error) => problems.push(...error.problems),
+    dir: options.dir ?? dirname(resolve(source)),
+  };
   const parsed = scenarioSchema.safeParse(input);
   if (parsed.success) {
-    checkSemantics(parsed.data, report);
+    const { rulesPath } = checkSemantics(parsed.data, context);
+    // The run reads the rules file wherever it runs from: the path, made absolute here.
+    if (rulesPath && parsed.data.monitoring?.start) parsed.data.monitoring.start.rules = rulesPath;
   } else {
     const leaves = parsed.error.issues.flatMap((issue) => leafIssues(issue, input, []));
     for (const leaf of withoutShadowed(leaves, input)) problems.push(leafToError(leaf, input, source));
@@ -82,7 +97,7 @@ export function validateScenario(input: unknown, source: string): Scenario {
         input,
         leaves.map((leaf) => leaf.path),
       ),
-      report,
+      context,
     );
   }
   if (problems.length > 0) throw inputErrors(source, unique(problems));
@@ -193,6 +208,15 @@ interface Parts {
   steadyState?: Scenario["steadyState"] | undefined;
   schedule?: ReadonlyArray<StepSpec | undefined> | undefined;
   duration?: Duration | undefined;
+  monitoring?: Monitoring | undefined;
+}
+
+/** Where the checks below send what they find, and where the scenario's own paths are relative to. */
+interface CheckContext {
+  report: Report;
+  /** A problem that names its own place (a line of the monitoring rules file). */
+  refuse: (error: InputError) => void;
+  dir: string;
 }
 
 /** The parts of `input` that zod found nothing wrong with, parsed (defaults filled in). */
@@ -215,10 +239,11 @@ function salvage(input: unknown, issuePaths: readonly Path[]): Parts {
     steadyState: part(scenarioSchema.shape.steadyState, input["steadyState"], ["steadyState"]),
     schedule: list(stepSchema, "schedule"),
     duration: part(scenarioSchema.shape.duration, input["duration"], ["duration"]),
+    monitoring: part(scenarioSchema.shape.monitoring, input["monitoring"], ["monitoring"]),
   };
 }
 
-function checkSemantics(parts: Parts, report: Report): void {
+function checkSemantics(parts: Parts, { report, refuse, dir }: CheckContext): { rulesPath: string | null } {
   const { target } = parts;
   const nodes = target ? aimableNodes(target) : undefined;
   const plugin = target ? targetPlugin(target) : undefined;
@@ -345,6 +370,8 @@ function checkSemantics(parts: Parts, report: Report): void {
       "The steady state is checked before any fault: shorten the window or schedule the first step later.",
     );
   }
+  if (!parts.monitoring) return { rulesPath: null };
+  return checkMonitoring(parts.monitoring, { target, schedule, durationMs: endMs, dir }, report, refuse);
 }
 
 // ---- Helpers --------------------------------------------------------------------------------

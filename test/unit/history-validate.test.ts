@@ -4,7 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../harness/errors.ts";
-import type { HistoryEvent, HistoryKind } from "../../harness/history/events.ts";
+import type { AlertingEvent, HistoryEvent, HistoryKind } from "../../harness/history/events.ts";
 import { readHistory } from "../../harness/history/reader.ts";
 import { CORE_KINDS, eventProblem as problemWith, shapeProblem as shapeProblemWith } from "../../harness/history/validate.ts";
 import type { TargetPlugin } from "../../harness/targets/plugin.ts";
@@ -15,6 +15,48 @@ import { history } from "../fixtures/histories/builder.ts";
 const eventProblem = (value: unknown) => problemWith(value, TARGET_OBSERVATIONS);
 const shapeProblem = (value: unknown) => shapeProblemWith(value, TARGET_OBSERVATIONS);
 const HISTORY_KINDS = [...CORE_KINDS, ...Object.keys(TARGET_OBSERVATIONS)];
+
+/** One `alerting` event of every subject, as the monitoring writes them (harness/monitoring/). */
+const ALERTING_SAMPLES: { [S in AlertingEvent["subject"]]: AlertingEvent & { subject: S } } = {
+  setup: {
+    kind: "alerting",
+    t: 10.6,
+    subject: "setup",
+    source: "started",
+    prometheus: "http://127.0.0.1:49200",
+    alertmanager: null,
+    scrapeIntervalMs: 15_000,
+    evaluationIntervalMs: 15_000,
+    groupWaitMs: null,
+    rules: [
+      {
+        alert: "PostgresReplicationLag",
+        group: "postgres",
+        expr: "pg_replication_lag_seconds > 30",
+        forMs: 300_000,
+        labels: { severity: "warning" },
+        metrics: ["pg_replication_lag_seconds"],
+        missingMetrics: ["pg_replication_lag_seconds"],
+        earliestMs: 300_000,
+        latestMs: null,
+      },
+    ],
+    expect: [{ alert: "PostgresDown", withinMs: 120_000 }],
+    mustNotFire: ["PostgresHighConnections"],
+  },
+  alert: {
+    kind: "alerting",
+    t: 10.7,
+    subject: "alert",
+    from: "prometheus",
+    alert: "PostgresDown",
+    labels: { alertname: "PostgresDown", instance: "primary", severity: "critical" },
+    state: "pending",
+    activeAt: "2026-12-07T19:14:50.103704037Z",
+  },
+  sample: { kind: "alerting", t: 10.8, subject: "sample", alert: "PostgresDown", exprSeries: 1, selectorSeries: { pg_up: 2 } },
+  reachable: { kind: "alerting", t: 10.9, subject: "reachable", from: "alertmanager", reachable: false, error: "ECONNREFUSED" },
+};
 
 /** One well-formed event of every kind, optional fields present where a kind has them. */
 const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
@@ -123,8 +165,12 @@ const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
   },
   log: { kind: "log", t: 10, level: "warn", message: "m" },
   mark: { kind: "mark", t: 10.5, note: "deleted the primary pod", by: "keyboard" },
+  alerting: ALERTING_SAMPLES.setup,
   "run-end": { kind: "run-end", t: 11, status: "errored", error: "e" },
 };
+
+/** Every sample: one of each kind, and of each subject of the kinds that have several. */
+const EVERY_SAMPLE: HistoryEvent[] = [...Object.values(SAMPLES), ...Object.values(ALERTING_SAMPLES)];
 
 /** Values of every JSON type, to put where a field's value was. */
 const WRONG_VALUES: unknown[] = [
@@ -161,13 +207,14 @@ function historyFile(text: string): string {
 describe("History events, checked as they are read", () => {
   it("accepts a sample of every kind, and the same event with its optional fields left out", () => {
     expect(Object.keys(SAMPLES).sort()).toEqual([...HISTORY_KINDS].sort());
-    for (const sample of Object.values(SAMPLES)) expect(eventProblem(sample)).toBeNull();
+    for (const sample of EVERY_SAMPLE) expect(eventProblem(sample)).toBeNull();
     expect(eventProblem({ kind: "invoke", t: 2, probe: "select1", type: "select1", worker: 0, op: 0 })).toBeNull();
     expect(
       eventProblem({ kind: "complete", t: 3, probe: "select1", type: "select1", worker: 0, op: 0, outcome: "info", latencyMs: 500 }),
     ).toBeNull();
     expect(eventProblem({ kind: "action", t: 5, phase: "start", id: "a1", action: "heal", label: "heal all faults" })).toBeNull();
     expect(eventProblem({ kind: "k8s", t: 7, subject: "cluster", name: "pg" })).toBeNull();
+    expect(eventProblem({ kind: "alerting", t: 10, subject: "reachable" })).toBeNull();
   });
 
   it("accepts every event of a hand-made drill and both example runs", async () => {
@@ -220,7 +267,7 @@ describe("History events, checked as they are read", () => {
   });
 
   it("refuses, in every field of every kind, a value its type does not allow", () => {
-    for (const sample of Object.values(SAMPLES)) {
+    for (const sample of EVERY_SAMPLE) {
       for (const key of Object.keys(sample).filter((name) => name !== "kind" && name !== "t")) {
         const refused = WRONG_VALUES.filter((value) => eventProblem({ ...sample, [key]: value }) !== null);
         // Every field refuses something, and an optional field still refuses a value of the wrong type.
