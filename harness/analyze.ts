@@ -41,7 +41,7 @@ export function analyzeHistory(events: readonly HistoryEvent[], options: Analyze
 function judge(context: HistoryContext, checked: ChecksResult, options: AnalyzeOptions): RunResult {
   const specs = Array.isArray(options.gate) ? (options.gate as readonly GateSpec[]) : parseGate(options.gate as GateMap);
   const { metrics, checks, crashed } = checked;
-  const gates = evaluateGate(specs, metrics);
+  const gates = evaluateGate([...specs, ...impliedGates(specs, metrics)], metrics);
 
   const events = context.events;
   const runStart = context.runStart;
@@ -70,6 +70,17 @@ function judge(context: HistoryContext, checked: ChecksResult, options: AnalyzeO
     metrics,
     gates,
   };
+}
+
+/**
+ * The gates a scenario states without a gate map: its monitoring's `expect` and `mustNotFire` are the
+ * user's word on what must happen, so breaking one deviates the run as a gate would; a gate the
+ * scenario writes on the same metric replaces it.
+ */
+function impliedGates(specs: readonly GateSpec[], metrics: ChecksResult["metrics"]): GateSpec[] {
+  const metric = "alerts.failedExpectations";
+  if (metrics.alerts.expectations === 0 || specs.some((spec) => spec.metric === metric)) return [];
+  return parseGate({ [metric]: "== 0" }, "monitoring");
 }
 
 export interface AnalyzeRunDirOptions {

@@ -136,6 +136,52 @@ export interface RoleChange {
   server?: string;
 }
 
+/** Why an alerting rule could not fire in the outage (checker/alerts.ts): the first that holds, in this order. */
+export interface AlertCannotFire {
+  /**
+   * metric-missing: a metric its expression reads had no series in the scrape when the drill started; series-vanished: a
+   * selector returned fewer series during the outage than before it (the failed instance's series went with it, so a
+   * comparison such as `pg_up == 0` has nothing to match); no-series: no selector of it returned a series in any poll.
+   */
+  reason: "metric-missing" | "series-vanished" | "no-series";
+  /** For people: which metric or selector, with its counts. */
+  detail: string;
+}
+
+/** One alerting rule of the drill's monitoring, against the first fault (or hand-over) and its heal. */
+export interface AlertRuleOutcome {
+  alert: string;
+  /** Prometheus said one of its label sets was firing, at any time of the run (before the fault included). */
+  fired: boolean;
+  /** One of its label sets was firing when the first fault began: that alert does not answer the fault. */
+  firingBeforeFault: boolean;
+  /** First fault → Prometheus's first pending, and first firing, of any label set at or after it (ms); null when none. */
+  pendingAfterMs: number | null;
+  firedAfterMs: number | null;
+  /** First fault → Alertmanager first held one of its alerts as firing, at or after it (ms); null when none (or no Alertmanager). */
+  notifiedAfterMs: number | null;
+  /**
+   * The first fault's heal (a hand-over's end; a fault with nothing to heal, such as kill, its own time) → Prometheus first said
+   * one of its alerts resolved (ms); null when it was not active after the fault, did not resolve, or nothing healed.
+   */
+  resolvedAfterHealMs: number | null;
+  /** After an outage begins: the soonest it can fire (its `for`) and the latest it should (scrape and evaluation intervals in). */
+  earliestMs: number;
+  latestMs: number | null;
+  /** latestMs plus Alertmanager's group_wait: the latest a notification should leave; null when either is unknown. */
+  notifiedLatestMs: number | null;
+  /** Why it cannot fire in this drill; null when it fired after the fault or nothing says it cannot. */
+  cannotFire: AlertCannotFire | null;
+  /** The scenario expects it within this long of the first fault (ms); null when not expected. */
+  expectedWithinMs: number | null;
+  /** The expectation's labels: only alerts carrying them (a subset of their labels) meet it; null: any of the rule's. */
+  expectedLabels: Record<string, string> | null;
+  /** met: fired within `expectedWithinMs`; late: fired after; missed: never fired after the fault; null: not expected, or no fault. */
+  expectation: "met" | "late" | "missed" | null;
+  /** The scenario says it must not fire. */
+  mustNotFire: boolean;
+}
+
 /** The metrics every target shares, one section per core checker. */
 export interface CoreMetrics {
   availability: ProbeAvailability & {
@@ -290,6 +336,33 @@ export interface CoreMetrics {
     /** The slowest client path's recovery after the fault, and after the new primary accepted writes (ms): "all clients were back". */
     clientsRecoveredAfterMs: number | null;
     clientRecoveryMs: number | null;
+  };
+  /**
+   * Did the alert fire (checker/alerts.ts): each alerting rule of the drill's monitoring (Prometheus pgdrill started, or the
+   * user's) against the first fault or hand-over. Times are ms after it; a resolution is timed from its heal.
+   */
+  alerts: {
+    /** The History has the monitoring's setup; false leaves the rest empty (no monitoring in this run). */
+    observed: boolean;
+    /** Whether pgdrill started Prometheus beside the target or read the user's. */
+    source: "started" | "existing" | null;
+    /** The first fault (or hand-over) and its heal (ms since run start); null when there was none, or nothing healed it. */
+    faultAtMs: number | null;
+    healAtMs: number | null;
+    /** Each alerting rule Prometheus had loaded, in its order. */
+    rules: AlertRuleOutcome[];
+    /** Alerts the scenario says must not fire that fired. */
+    unexpected: string[];
+    /**
+     * Alerts the scenario names that no loaded rule has (a typo, or rules not loaded): an expected one is missed, a must-not-fire
+     * one cannot fire.
+     */
+    notLoaded: Array<{ alert: string; expectedWithinMs: number | null; mustNotFire: boolean }>;
+    /** How long pgdrill could not read Prometheus, in all (ms). */
+    unreachableMs: number;
+    /** The scenario's expected and must-not-fire alerts, counted; and those it broke (missed, late, or fired when it must not). */
+    expectations: number;
+    failedExpectations: number;
   };
 }
 

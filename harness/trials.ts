@@ -11,7 +11,7 @@
  * set says in how many trials a failover happened.
  */
 import { compare, metricValue, type GateSpec } from "./gate/gate.ts";
-import type { GateMetric } from "./gate/metrics.ts";
+import type { AlertGateMetric, GateMetric, NamedGateMetric } from "./gate/metrics.ts";
 import type { GateResult, RunResult, Verdict } from "./result.ts";
 
 export const TRIAL_STATISTICS = ["worst", "p95", "median"] as const;
@@ -33,7 +33,7 @@ export interface TrialsResult {
   verdict: Verdict;
   reason: string | null;
   /** Every gate metric, plus the two headline ones, across trials. */
-  distributions: Partial<Record<GateMetric, Distribution>>;
+  distributions: Distributions;
   gates: Array<GateResult & { statistic: string }>;
   /**
    * How many trials failed over (the primary changed), did not (the same primary came back, or nothing was injected), or could not say
@@ -44,6 +44,9 @@ export interface TrialsResult {
   bounds: Record<BoundedMetric, BoundedStatistics>;
   perTrial: TrialRow[];
 }
+
+/** By metric; an alert's figures are named by the alert (gate/metrics.ts), so they are an index rather than fields. */
+type Distributions = Partial<Record<NamedGateMetric, Distribution>> & Record<AlertGateMetric, Distribution>;
 
 export const BOUNDED_METRICS = ["failover.latencyMs", "recovery.latencyMs"] as const satisfies readonly GateMetric[];
 export type BoundedMetric = (typeof BOUNDED_METRICS)[number];
@@ -139,7 +142,7 @@ export function summarizeTrials(
     "writes.lostAcknowledged",
     ...gates.map((gate) => gate.metric),
   ]);
-  const distributions: Partial<Record<GateMetric, Distribution>> = {};
+  const distributions: Distributions = {};
   for (const metric of metrics) distributions[metric] = distribution(results.map((result) => metricValue(result.metrics, metric)));
 
   const gateResults = gates.map((spec) => {

@@ -9,6 +9,7 @@ import type { Operation } from "../history/operations.ts";
 import { splitHistory } from "../history/read-model.ts";
 import type { CheckOutcome, CoreMetrics, Metrics } from "../result.ts";
 import { TARGET_CHECKS } from "../targets/registry.ts";
+import { alertsChecker } from "./alerts.ts";
 import { anatomyChecker } from "./anatomy.ts";
 import { availabilityChecker } from "./availability.ts";
 import { clientsChecker } from "./clients.ts";
@@ -34,6 +35,7 @@ const CORE_CHECKERS: { [K in keyof CoreMetrics]: CheckerSpec<CoreMetrics[K]> } =
   clients: clientsChecker,
   roles: rolesChecker,
   splitBrain: splitBrainChecker,
+  alerts: alertsChecker,
 };
 
 // Core first, so result.json keeps its sections in the order it always had.

@@ -6,7 +6,9 @@
 import { InputError } from "../errors.ts";
 import type { GateResult, Metrics } from "../result.ts";
 import { GATE_EXPRESSION, GATE_OPERATORS, type GateOperator } from "./expression.ts";
-import { GATE_METRICS, unknownMetricFix, type CoreGateMetric, type GateMetric } from "./metrics.ts";
+import { alertGateMetric, isGateMetric, unknownMetricFix, type AlertFigure, type CoreGateMetric, type GateMetric } from "./metrics.ts";
+
+export { isGateMetric };
 
 /**
  * The scenario's `gate`: metric path → expression, e.g. `{ "availability.ratio": ">= 0.99" }`.
@@ -65,12 +67,9 @@ const everyGateMetricIsNumeric: { [M in CoreGateMetric]: IsNumericMetric<AtPath<
   "clients.worstRecoveredAfterMs": true,
   "clients.timedOut": true,
   "clients.readOnlyErrors": true,
+  "alerts.failedExpectations": true,
 };
 void everyGateMetricIsNumeric;
-
-export function isGateMetric(name: string): name is GateMetric {
-  return Object.hasOwn(GATE_METRICS, name);
-}
 
 /** Parses a gate map; `field` names where it came from in errors (default "gate"). */
 export function parseGate(gate: GateMap, field = "gate"): GateSpec[] {
@@ -90,7 +89,8 @@ function parseEntry(metric: string, expression: string, field: string): GateSpec
   return { metric, operator: match[1] as GateOperator, threshold: Number(match[2]), expected: expression.trim() };
 }
 
-const OVERRIDE = new RegExp(`^\\s*([A-Za-z][A-Za-z0-9.]*)\\s*((?:${GATE_OPERATORS.join("|")})\\s*-?\\d+(?:\\.\\d+)?)\\s*$`);
+// An alert's name may hold _ and : (alerts.<Alert>.firedAfterMs).
+const OVERRIDE = new RegExp(`^\\s*([A-Za-z][A-Za-z0-9_:.]*)\\s*((?:${GATE_OPERATORS.join("|")})\\s*-?\\d+(?:\\.\\d+)?)\\s*$`);
 
 /** `--gate failover.latencyMs<20000`: a metric and its expression in one string. */
 export function parseGateOverride(text: string): GateSpec {
@@ -118,6 +118,13 @@ export function withOverrides(gate: readonly GateSpec[], overrides: readonly Gat
 }
 
 export function metricValue(metrics: Metrics, metric: GateMetric): number | null {
+  const alert = alertGateMetric(metric);
+  if (alert) {
+    // Rules are a list, by name; a result.json analysed before alerts were checked has none.
+    const rule = (metrics as Partial<Metrics>).alerts?.rules.find((candidate) => candidate.alert === alert.alert);
+    const figure = rule?.[alert.figure];
+    return typeof figure === "number" && Number.isFinite(figure) ? figure : null;
+  }
   let value: unknown = metrics;
   for (const key of metric.split(".")) {
     value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
@@ -152,6 +159,8 @@ export function evaluateGate(specs: readonly GateSpec[], metrics: Metrics): Gate
 
 /** Why a metric was not measured, where the metrics tell: a failover gate on a drill whose primary came back. */
 function unmeasuredNote(metrics: Metrics, metric: GateMetric): string | null {
+  const alert = alertGateMetric(metric);
+  if (alert) return alertNote(metrics, alert.alert, alert.figure);
   const { failover, recovery } = metrics;
   if (metric.startsWith("anatomy.") && failover.happened === true)
     return "a failover happened but this phase's edge was not recorded (no HA decision or promotion seen; see checks.anatomy)";
@@ -159,4 +168,29 @@ function unmeasuredNote(metrics: Metrics, metric: GateMetric): string | null {
   if (failover.faultAtMs === null) return "no failover: no fault injected";
   if (recovery.latencyMs === 0) return "no failover: no write outage, the primary did not change";
   return `no failover: recovered on the same primary${failover.newPrimary ? ` (${failover.newPrimary})` : ""}; gate recovery.* instead`;
+}
+
+/** Why an alert's figure was not measured: no monitoring, no such rule, or what the alert did instead. */
+function alertNote(metrics: Metrics, name: string, figure: AlertFigure): string {
+  const alerts = (metrics as Partial<Metrics>).alerts;
+  if (!alerts?.observed) return "no monitoring in this run";
+  const rule = alerts.rules.find((candidate) => candidate.alert === name);
+  if (!rule) return `no alerting rule "${name}" was loaded (rules: ${alerts.rules.map((r) => r.alert).join(", ") || "none"})`;
+  if (alerts.faultAtMs === null) return "no fault or hand-over in this run to time it from";
+  const cannot = rule.cannotFire ? ` (cannot fire: ${rule.cannotFire.detail})` : "";
+  const before = rule.firingBeforeFault ? "; it was already firing before the fault, which does not count" : "";
+  switch (figure) {
+    case "pendingAfterMs":
+      return `${name} was not pending after the fault${rule.firedAfterMs !== null ? " (it went straight to firing)" : cannot}${before}`;
+    case "firedAfterMs":
+      return `${name} did not fire after the fault${cannot}${before}`;
+    case "notifiedAfterMs":
+      if (rule.firedAfterMs === null) return `Alertmanager did not hold ${name} as firing after the fault (it did not fire${cannot})`;
+      return `Alertmanager did not hold ${name} as firing after the fault`;
+    case "resolvedAfterHealMs":
+      if (alerts.healAtMs === null) return "the fault was not healed, so no resolution can be timed from its heal";
+      if (rule.pendingAfterMs === null && rule.firedAfterMs === null)
+        return `${name} was not active after the fault, so it had nothing to resolve`;
+      return `${name} did not resolve after the heal`;
+  }
 }

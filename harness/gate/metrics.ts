@@ -49,19 +49,71 @@ const CORE_GATE_METRICS = {
   "clients.worstRecoveredAfterMs": "fault start → the slowest client path was served again after its outage (ms); null if one never was",
   "clients.timedOut": "operations a client abandoned because they hung past the probe's timeout, all client paths",
   "clients.readOnlyErrors": "operations refused because the node was read-only (SQLSTATE 25006), all client paths",
+  "alerts.failedExpectations":
+    "the monitoring's expected alerts that missed or fired late, and must-not-fire alerts that fired; a scenario with " +
+    "monitoring.expect or mustNotFire gates it at == 0 unless its gate names it",
 } as const;
 export type CoreGateMetric = keyof typeof CORE_GATE_METRICS;
 
-/** Every metric a gate may name, with its description: the core's, then each target's in registry order. */
+/** Every metric a gate may name by a fixed name, with its description: the core's, then each target's in registry order. */
 export const GATE_METRICS = { ...CORE_GATE_METRICS, ...TARGET_GATE_METRICS };
-export type GateMetric = keyof typeof GATE_METRICS;
-export const GATE_METRIC_NAMES = Object.keys(GATE_METRICS) as GateMetric[];
+export type NamedGateMetric = keyof typeof GATE_METRICS;
+export const GATE_METRIC_NAMES = Object.keys(GATE_METRICS) as NamedGateMetric[];
+
+/**
+ * A family of metrics named by the alert they measure (checker/alerts.ts, `metrics.alerts.rules`):
+ * `alerts.<Alert>.<figure>`, the alert named as Prometheus allows a metric name.
+ */
+export const ALERT_FIGURES = {
+  pendingAfterMs: "first fault (or hand-over) → Prometheus first held the alert pending (ms)",
+  firedAfterMs: "first fault (or hand-over) → Prometheus first said the alert was firing (ms); one firing before the fault does not count",
+  notifiedAfterMs: "first fault (or hand-over) → Alertmanager first held the alert as firing, ready to notify (ms)",
+  resolvedAfterHealMs: "the first fault's heal (a kill: the fault itself) → Prometheus said the alert resolved (ms)",
+} as const;
+export type AlertFigure = keyof typeof ALERT_FIGURES;
+export type AlertGateMetric = `alerts.${string}.${AlertFigure}`;
+const ALERT_NAME = "[A-Za-z_:][A-Za-z0-9_:]*";
+/** The family's names as one pattern: the alert's name, then the figure. */
+export const ALERT_GATE_METRIC = new RegExp(`^alerts\\.(${ALERT_NAME})\\.(${Object.keys(ALERT_FIGURES).join("|")})$`);
+export const ALERT_GATE_DESCRIPTION =
+  "an alerting rule's timing, by its alert's name: alerts.<Alert>.pendingAfterMs, firedAfterMs or notifiedAfterMs (ms after " +
+  "the first fault or hand-over) or resolvedAfterHealMs (ms after its heal); not measured when the alert did not do so";
+
+/** Every metric a gate may name: a named one, or one of the alerts' family. */
+export type GateMetric = NamedGateMetric | AlertGateMetric;
+
+export function isGateMetric(name: string): name is GateMetric {
+  return Object.hasOwn(GATE_METRICS, name) || ALERT_GATE_METRIC.test(name);
+}
+
+/** The alert and figure of a metric of the alerts' family; null for any other metric. */
+export function alertGateMetric(metric: string): { alert: string; figure: AlertFigure } | null {
+  const match = ALERT_GATE_METRIC.exec(metric);
+  return match ? { alert: match[1]!, figure: match[2] as AlertFigure } : null;
+}
 
 /** A scenario's `gate` as written: metric → expression, e.g. `{ "writes.lostAcknowledged": "== 0" }`. */
 export type GateInput = { [M in GateMetric]?: GateExpression };
 
 /** What to do about an unknown metric: the one probably meant first, then all of them. */
 export function unknownMetricFix(metric: string): string {
-  const suggestion = closest(metric, GATE_METRIC_NAMES);
-  return `${suggestion ? `Did you mean "${suggestion}"? ` : ""}Use one of ${GATE_METRIC_NAMES.join(", ")}.`;
+  const family = `alerts.<Alert>.${Object.keys(ALERT_FIGURES).join("|")}`;
+  return `${suggest(metric)}Use one of ${GATE_METRIC_NAMES.join(", ")}, or ${family} (<Alert>: letters, digits, _ and :).`;
+}
+
+function suggest(metric: string): string {
+  if (!metric.startsWith("alerts.")) {
+    const suggestion = closest(metric, GATE_METRIC_NAMES);
+    return suggestion ? `Did you mean "${suggestion}"? ` : "";
+  }
+  // "alerts.PostgresDown.firedAfter": the figure is the likely slip; an alert's name cannot hold a dot.
+  const cut = metric.lastIndexOf(".");
+  const alert = metric.slice("alerts.".length, cut > "alerts".length ? cut : undefined);
+  const written = metric.slice(cut + 1);
+  // Each figure opens with its own word (pending, fired, notified, resolved): "resolvedAfterMs" means resolvedAfterHealMs.
+  const figure =
+    closest(written, Object.keys(ALERT_FIGURES)) ??
+    Object.keys(ALERT_FIGURES).find((name) => written.toLowerCase().startsWith(name.slice(0, name.indexOf("After")).toLowerCase()));
+  if (!new RegExp(`^${ALERT_NAME}$`).test(alert)) return `"${alert}" is not an alert's name (letters, digits, _ and :). `;
+  return figure ? `Did you mean "alerts.${alert}.${figure}"? ` : "";
 }

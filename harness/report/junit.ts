@@ -1,6 +1,7 @@
 /**
  * JUnit XML, so CI systems show a drill natively: one testsuite per run (per trial with
- * --trials), one testcase per gate with actual vs expected, and an `errored` run as an <error>.
+ * --trials), one testcase per gate with actual vs expected, one per alert the scenario expects or
+ * forbids (monitoring), and an `errored` run as an <error>.
  * Drawn from the report model, as every format is.
  */
 import { create } from "xmlbuilder2";
@@ -13,7 +14,7 @@ export function renderJunit(models: ReportModel | readonly ReportModel[]): strin
   const root = create({ version: "1.0", encoding: "UTF-8" }).ele("testsuites", {
     name: "pgdrill",
     tests: runs.reduce((sum, run) => sum + cases(run), 0),
-    failures: runs.reduce((sum, run) => sum + run.gates.filter((gate) => !gate.pass).length, 0),
+    failures: runs.reduce((sum, run) => sum + failures(run), 0),
     errors: runs.filter((run) => run.run.verdict === "errored").length,
   });
   runs.forEach((run, index) => addSuite(root, run, runs.length > 1 ? `trial ${index + 1}` : null));
@@ -24,8 +25,12 @@ function isList(models: ReportModel | readonly ReportModel[]): models is readonl
   return Array.isArray(models);
 }
 
-function cases({ run, gates }: ReportModel): number {
-  return gates.length + (run.verdict === "errored" || gates.length === 0 ? 1 : 0);
+function cases({ run, gates, alerts }: ReportModel): number {
+  return gates.length + (run.verdict === "errored" || gates.length === 0 ? 1 : 0) + (alerts?.cases.length ?? 0);
+}
+
+function failures({ gates, alerts }: ReportModel): number {
+  return gates.filter((gate) => !gate.pass).length + (alerts?.cases.filter((alert) => alert.outcome === "fail").length ?? 0);
 }
 
 /** XML has no emphasis: the words alone. */
@@ -37,7 +42,7 @@ function addSuite(root: XMLBuilder, model: ReportModel, trial: string | null): v
   const suite = root.ele("testsuite", {
     name,
     tests: cases(model),
-    failures: gates.filter((gate) => !gate.pass).length,
+    failures: failures(model),
     errors: run.verdict === "errored" ? 1 : 0,
     time: (run.durationMs / 1000).toFixed(3),
     timestamp: run.startedAt,
@@ -65,5 +70,12 @@ function addSuite(root: XMLBuilder, model: ReportModel, trial: string | null): v
       const message = `${gate.metric} was ${formatActual(gate.actual)}${gate.note ? ` (${gate.note})` : ""}, expected ${gate.expected}`;
       testcase.ele("failure", { message, type: "gate" }).txt(message);
     }
+  }
+  // What the alerts did against what the scenario said: a failure names the alert and when.
+  for (const alert of model.alerts?.cases ?? []) {
+    const testcase = suite.ele("testcase", { classname: name, name: alert.name });
+    const message = alert.message ?? "";
+    if (alert.outcome === "fail") testcase.ele("failure", { message, type: "alert" }).txt(message);
+    if (alert.outcome === "skipped") testcase.ele("skipped", { message });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * report.html's sections for what report.md lists and the page used to leave out: the run's own
- * warnings, each client probe side by side, and the marks and manual steps. Each is a whole
- * section and its line, or nothing when the model's list is empty.
+ * warnings, each client probe side by side, the alerts, and the marks and manual steps. Each is a
+ * whole section and its line, or nothing when the model's list is empty.
  */
 import { relativeCell } from "./events-html.ts";
 import { escapeHtml as e, table } from "./html-parts.ts";
@@ -56,4 +56,32 @@ export function renderMarksHtml({ marks }: ReportModel, clock: WallClock): strin
   const rows = marks.slice(0, MAX_ROWS).map((m) => [relativeCell(clock, m.t), e(m.timeOfDay ?? "—"), e(m.kind), e(m.text), e(m.by)]);
   const marksTable = table("marks", ["at", "UTC", "what", "note", "by"], rows);
   return `<section><h2>Marks and manual steps</h2>${marksTable}${more(marks.length)}</section>\n`;
+}
+
+/** Did the alerts fire: each rule against the fault, beside the earliest it could and the latest it should have. */
+export function renderAlertsHtml({ alerts }: ReportModel): string {
+  if (alerts === null) return "";
+  const head = [
+    "alert",
+    "fired?",
+    "pending after",
+    "fired after (earliest possible / latest expected)",
+    "notified after",
+    "resolved after heal",
+    "expected",
+    "note",
+  ];
+  const rows = alerts.rows.map((r) => [
+    `<code>${e(r.alert)}</code>`,
+    e(r.fired),
+    e(r.pendingAfter),
+    e(r.firedAfter),
+    e(r.notifiedAfter),
+    e(r.resolvedAfterHeal),
+    r.bad ? `<span class="bad">${e(r.expected)}</span>` : e(r.expected),
+    e(r.note),
+  ]);
+  const intro = `<p class="meta">From ${e(alerts.source)}; times after the first fault (or hand-over), resolution after its heal.</p>`;
+  const notes = alerts.notes.length > 0 ? `<p class="warning">${alerts.notes.map(e).join(" ")}</p>` : "";
+  return `<section><h2>Alerts</h2>${intro}${table("alerts", head, rows)}${notes}</section>\n`;
 }

@@ -20,6 +20,7 @@ export function renderMarkdown(model: ReportModel): string {
     header,
     keyMetrics,
     gates,
+    alerts,
     claimedVsMeasured,
     clientsCompared,
     downtime,
@@ -113,6 +114,27 @@ function gates({ gates: rows }: ReportModel): string {
       `${gate.note ? ` (${cell(gate.note)})` : ""} |`,
   );
   return ["### Gates", "", "| | metric | expected | actual |", "|---|---|---|---|", ...lines].join("\n");
+}
+
+/** Did the alerts fire: each rule against the fault, beside the earliest it could and the latest it should have. */
+function alerts({ alerts: section }: ReportModel): string {
+  if (section === null) return "";
+  const rows = section.rows.map(
+    (r) =>
+      `| ${r.bad ? "❌ " : ""}\`${cell(r.alert)}\` | ${r.fired} | ${r.pendingAfter} | ${r.firedAfter} | ${r.notifiedAfter} | ` +
+      `${r.resolvedAfterHeal} | ${cell(r.expected)} | ${cell(r.note)} |`,
+  );
+  return [
+    "### Alerts",
+    "",
+    `From ${section.source}; times after the first fault (or hand-over), resolution after its heal.`,
+    "",
+    "| alert | fired? | pending after | fired after (earliest possible / latest expected) | notified after | resolved after heal | " +
+      "expected | note |",
+    "|---|---|---|---|---|---|---|---|",
+    ...rows,
+    ...(section.notes.length > 0 ? ["", section.notes.join(" ")] : []),
+  ].join("\n");
 }
 
 function downtime({ downtime: windows }: ReportModel): string {

@@ -6,6 +6,7 @@
 import { ContextBuilder } from "../history/context.ts";
 import type { LogEvent } from "../history/events.ts";
 import type { ClientSummary, RunResult } from "../result.ts";
+import { alertsSection } from "./alerts-model.ts";
 import { anatomyAbsence, outageHeadline, withBounds } from "./failover-text.ts";
 import { formatMs, formatMsWithin } from "./format.ts";
 import { headline, keyMetrics } from "./key-metrics.ts";
@@ -58,6 +59,7 @@ export function reportModel(result: RunResult, context?: ReportContext): ReportM
     checks: Object.entries(result.checks).map(([name, check]) => ({ name, ...check })),
     anatomy: anatomy(result),
     drill: drill(context ?? emptyReportContext()),
+    alerts: alertsSection(metrics),
   };
 }
 

@@ -9,6 +9,7 @@ import { faultDisplay, UNKNOWN_FAULT_COLOR } from "../fault/catalog.ts";
 import type { HistoryEvent } from "../history/events.ts";
 import { isCompleted, type Operation } from "../history/operations.ts";
 import type { RoleChange, RunResult } from "../result.ts";
+import { alertLayers } from "./alerts-timeline.ts";
 import type { DrillStep, OperatorMoment, OpPoint, ReportContext } from "./types.ts";
 import { wallClockOf } from "./wall-clock.ts";
 
@@ -326,6 +327,7 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
               text: { field: "text" },
             },
           },
+          ...alertLayers(report.history.events, outcomesHeight),
           {
             name: "step_labels",
             data: { values: faults },

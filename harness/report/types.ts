@@ -112,6 +112,44 @@ export interface ReportModel {
   readonly anatomy: { readonly observed: true; readonly phases: Metrics["anatomy"] } | { readonly observed: false; readonly why: string };
   /** What the drill did: the steady-state window and its check, then each fault and action; empty without the History. */
   readonly drill: { readonly steadyState: SteadyStateRow | null; readonly steps: readonly DrillStep[] };
+  /** Did the alerts fire (metrics.alerts), worded; null when the run had no monitoring. */
+  readonly alerts: AlertsSection | null;
+}
+
+/** The alerts' section: a row per alerting rule, and a verdict per expectation and must-not-fire (JUnit's test cases). */
+export interface AlertsSection {
+  /** Whose Prometheus: "started by pgdrill", "the user's". */
+  source: string;
+  rows: readonly AlertRow[];
+  cases: readonly AlertCase[];
+  /** Said under the table: Prometheus was unreadable for a while, alerts the scenario named that no rule has. */
+  notes: readonly string[];
+}
+
+/** One alerting rule, each cell worded ("—" when not seen). */
+export interface AlertRow {
+  alert: string;
+  /** "yes", "no", "before the fault only". */
+  fired: string;
+  pendingAfter: string;
+  /** Measured, then the earliest possible and the latest expected: "1.3 min (1.0 min / 1.9 min)". */
+  firedAfter: string;
+  notifiedAfter: string;
+  resolvedAfterHeal: string;
+  /** "within 2.0 min: met", "must not fire: fired", "—". */
+  expected: string;
+  /** An expectation missed or late, or a must-not-fire alert that fired. */
+  bad: boolean;
+  /** "cannot fire (series vanished): pg_up had 2 series before the fault and 1 during it: …", "already firing when the fault began". */
+  note: string;
+}
+
+/** One expectation or must-not-fire, judged: a JUnit test case. */
+export interface AlertCase {
+  name: string;
+  outcome: "pass" | "fail" | "skipped";
+  /** Which alert and when, for a failure or a skip. */
+  message: string | null;
 }
 
 export interface SteadyStateRow {

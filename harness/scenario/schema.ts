@@ -11,17 +11,28 @@
  */
 import { z } from "zod";
 import { GATE_EXPRESSION } from "../gate/expression.ts";
-import { GATE_METRIC_NAMES, GATE_METRICS, unknownMetricFix, type GateInput, type GateMetric } from "../gate/metrics.ts";
+import {
+  ALERT_GATE_DESCRIPTION,
+  ALERT_GATE_METRIC,
+  GATE_METRIC_NAMES,
+  GATE_METRICS,
+  isGateMetric,
+  unknownMetricFix,
+  type GateInput,
+  type GateMetric,
+} from "../gate/metrics.ts";
 import { TARGET_OPTIONS } from "../targets/registry.ts";
 import { byKind, duration } from "./schema-parts.ts";
 import { probe } from "./probes.ts";
 import { abortIf } from "./abort.ts";
 import { step } from "./steps.ts";
+import { monitoring } from "./monitoring.ts";
 
 export { duration, faultFor, issueFix } from "./schema-parts.ts";
 export * from "./probes.ts";
 export * from "./steps.ts";
 export { abortIf, type AbortIf } from "./abort.ts";
+export * from "./monitoring.ts";
 export { containerPairTarget, type ContainerPairTarget } from "../targets/container-pair/plugin.ts";
 export { cnpgTarget, CNPG_DEFAULT_VERSION, type CnpgTarget } from "../targets/cnpg/plugin.ts";
 export { endpointTarget, type EndpointTarget } from "../targets/endpoint/plugin.ts";
@@ -42,21 +53,24 @@ const gateExpression = z.string().regex(GATE_EXPRESSION, {
 });
 
 // A record, not an object, so the gates keep the order they were written in (reports list them
-// so); JSON Schema gets each metric as a property with its meaning.
+// so); JSON Schema gets each metric as a property with its meaning, and the alerts' family as a pattern.
 export const gate = z
   .record(z.string(), gateExpression)
   .superRefine((value, ctx) => {
     for (const key of Object.keys(value)) {
-      if (!Object.hasOwn(GATE_METRICS, key)) {
+      if (!isGateMetric(key)) {
         ctx.addIssue({ code: "custom", path: [key], message: `unknown metric "${key}"`, params: { fix: unknownMetricFix(key) } });
       }
     }
   })
   .meta({
-    propertyNames: { enum: GATE_METRIC_NAMES },
+    propertyNames: { anyOf: [{ enum: GATE_METRIC_NAMES }, { pattern: ALERT_GATE_METRIC.source }] },
     properties: Object.fromEntries(
       GATE_METRIC_NAMES.map((metric) => [metric, { type: "string", pattern: GATE_EXPRESSION.source, description: GATE_METRICS[metric] }]),
     ),
+    patternProperties: {
+      [ALERT_GATE_METRIC.source]: { type: "string", pattern: GATE_EXPRESSION.source, description: ALERT_GATE_DESCRIPTION },
+    },
     additionalProperties: false,
   })
   .describe(
@@ -97,6 +111,12 @@ export const scenario = z.strictObject({
   duration: duration.describe("Total length of the probing, steady-state window included."),
   gate: gate.default({}),
   abortIf,
+  monitoring: monitoring
+    .optional()
+    .describe(
+      "Did the alerts fire? pgdrill starts Prometheus and Alertmanager beside a container target, or reads yours, records every " +
+        "alert's pending, firing and resolved in the History, and checks the alerts expected to fire and those that must not.",
+    ),
 });
 
 export type ScenarioInput = z.input<typeof scenario>;

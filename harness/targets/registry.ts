@@ -51,6 +51,7 @@ const CORE_SECTIONS: { [K in keyof CoreMetrics]: true } = {
   clients: true,
   roles: true,
   splitBrain: true,
+  alerts: true,
 };
 type ChecksOf<P> = P extends { checks?: infer K } ? NonNullable<K> : never;
 

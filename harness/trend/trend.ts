@@ -13,7 +13,7 @@ import { basename, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import { InputError } from "../errors.ts";
 import { metricValue } from "../gate/gate.ts";
-import { GATE_METRICS, unknownMetricFix, type GateMetric } from "../gate/metrics.ts";
+import { isGateMetric, unknownMetricFix, type GateMetric } from "../gate/metrics.ts";
 import type { Metrics, Verdict } from "../result.ts";
 
 // ---- Reading run directories ----------------------------------------------------------------
@@ -178,7 +178,7 @@ export interface RegressionSpec {
   text: string;
 }
 
-const REGRESSION = /^\s*([A-Za-z.]+)\s*:\s*([+-])\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/;
+const REGRESSION = /^\s*([A-Za-z0-9_:.]+?)\s*:(?=\s*[+-])\s*([+-])\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/;
 
 /** "failover.latencyMs:+25%", "availability.ratio:-1%", "writes.lostAcknowledged:+0". */
 export function parseRegression(text: string): RegressionSpec {
@@ -192,7 +192,7 @@ export function parseRegression(text: string): RegressionSpec {
     );
   }
   const [, metric, direction, amount, percent] = match as unknown as [string, string, "+" | "-", string, string];
-  if (!Object.hasOwn(GATE_METRICS, metric)) throw new InputError("--regression", `unknown metric "${metric}"`, unknownMetricFix(metric));
+  if (!isGateMetric(metric)) throw new InputError("--regression", `unknown metric "${metric}"`, unknownMetricFix(metric));
   return { metric: metric as GateMetric, direction, amount: Number(amount), relative: percent === "%", text: text.trim() };
 }
 

@@ -6,7 +6,7 @@
 import { containerPair, defineScenario, fault, kill, netem, partition, pause, promote, role, selectOne, trackedWrites, type ScenarioInput } from "../../harness/index.ts";
 import type { DurationText } from "../../harness/duration.ts";
 import type { GateExpression } from "../../harness/gate/expression.ts";
-import type { GateMetric } from "../../harness/gate/metrics.ts";
+import type { AlertGateMetric, GateMetric } from "../../harness/gate/metrics.ts";
 import { GATE_METRICS } from "../../harness/gate/metrics.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -36,11 +36,13 @@ export const everything = defineScenario({
     "writes.lostAcknowledged": "== 0",
     "latency.p99Ms": "<= 250.5",
     "splitBrain.overlapMs": "!= -1",
+    "alerts.PostgresDown.firedAfterMs": "< 120000",
+    "alerts.job:pg_up_ratio:low.resolvedAfterHealMs": "<= 60000",
   },
 });
 
-// Every metric in GATE_METRICS may be gated, and only those: the union is the registry's keys.
-yes<Equal<GateMetric, keyof typeof GATE_METRICS>>();
+// Every metric in GATE_METRICS may be gated, and the alerts' family (alerts.<Alert>.firedAfterMs), and only those.
+yes<Equal<GateMetric, keyof typeof GATE_METRICS | AlertGateMetric>>();
 yes<Equal<keyof NonNullable<ScenarioInput["gate"]>, GateMetric>>();
 yes<Equal<NonNullable<NonNullable<ScenarioInput["gate"]>["availability.ratio"]>, GateExpression>>();
 yes<Equal<ScenarioInput["duration"], DurationText>>();
@@ -64,6 +66,17 @@ export const misspeltMetric = defineScenario({
   gate: {
     // @ts-expect-error "failover.latency" is not a metric ("failover.latencyMs" is)
     "failover.latency": "< 3000",
+  },
+});
+
+export const misspeltAlertFigure = defineScenario({
+  name: "bad",
+  target: containerPair(),
+  probes: [selectOne()],
+  duration: "10s",
+  gate: {
+    // @ts-expect-error an alert's figures are pendingAfterMs, firedAfterMs, notifiedAfterMs and resolvedAfterHealMs
+    "alerts.PostgresDown.firedAfter": "< 3000",
   },
 });
 

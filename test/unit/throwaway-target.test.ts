@@ -273,7 +273,9 @@ describe("a new target is its folder and one registry line", { timeout: 120_000 
     expect(JSON.stringify(seen.inSchema)).toContain("lamp: times a lamp was switched on");
     expect(seen.gates).toEqual([{ metric: "lamp.switchedOn", operator: ">=", threshold: 1, expected: ">= 1", actual: 1, pass: true }]);
     expect(seen.verdict).toBe("pass");
-    expect(seen.wattsRefused).toMatch(/gate\["lamp\.watts"\]: unknown metric "lamp\.watts".*operator\.multipleRwEndpointsMs, monitor\.unhealthyAfterMs, .*monitor\.unreachableMs, lamp\.switchedOn\./s);
+    expect(seen.wattsRefused).toMatch(
+      /gate\["lamp\.watts"\]: unknown metric "lamp\.watts".*operator\.multipleRwEndpointsMs, monitor\.unhealthyAfterMs, .*monitor\.unreachableMs, lamp\.switchedOn, or alerts\.<Alert>\./s,
+    );
     expect(seen.badRead).toMatch(/bad\.jsonl:1: is not a History event \(a lamp event's "lit" must be one of on, off, got "dim"\)/);
   });
 });

@@ -55,7 +55,7 @@ describe("pgdrill validate (spawned as the installed command)", { timeout: 60_00
     const { code, stdout, stderr } = await spawnCli(["validate", "pair-kill-primary", "test/fixtures/bad-scenarios/unknown-node.yaml"]);
     expect(code).toBe(2);
     expect(stderr).toBe(
-      "\npgdrill: test/fixtures/bad-scenarios/unknown-node.yaml: schedule[0].fault.node: unknown node \"primry\". " +
+      '\npgdrill: test/fixtures/bad-scenarios/unknown-node.yaml: schedule[0].fault.node: unknown node "primry". ' +
         "The container-pair target's nodes are primary, standby.\n",
     );
     expect(stdout).toContain("pair-kill-primary (scenarios/pair-kill-primary.ts): valid");
@@ -87,7 +87,10 @@ describe("pgdrill validate (in process)", { timeout: 60_000 }, () => {
   });
 
   it("accepts every shipped scenario (the endpoint ones with DATABASE_URL set, as run needs)", async () => {
-    const names = readdirSync("scenarios").map((file) => basename(file, extname(file)));
+    // rules/ holds the rules files scenarios name, not scenarios.
+    const names = readdirSync("scenarios", { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => basename(entry.name, extname(entry.name)));
     const saved = process.env.DATABASE_URL;
     process.env.DATABASE_URL = "postgresql://app:secret@db.example.com:5432/app";
     try {
