@@ -15,12 +15,15 @@ import { InputError, errorMessage } from "../errors.ts";
 import type { HistoryEvent, Phase, RunStartEvent } from "../history/events.ts";
 import { HistoryWriter } from "../history/writer.ts";
 import type { OperatorOptions } from "../operator/desk.ts";
+import { startMonitoring, type DrillMonitoring } from "../monitoring/index.ts";
+import type { AlertingObservation } from "../monitoring/watch.ts";
 import { buildProbe, probeRecord, type Probe } from "../probe/index.ts";
 import { localProbeRunner } from "../probe/local.ts";
 import type { RunResult } from "../result.ts";
 import type { Scenario } from "../scenario/schema.ts";
 import { ScheduleRunner } from "../schedule/execute.ts";
 import { checkManualSteps } from "../schedule/manual.ts";
+import { firstDisruption } from "../scenario/monitoring-checks.ts";
 import { planSchedule } from "../schedule/plan.ts";
 import { buildTopology, removeRun, type SharedResources, type StartedTopology, type Topology } from "../targets/index.ts";
 import type { Observation, ProbeRunner } from "../targets/types.ts";
@@ -124,6 +127,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
   const phase = (name: Phase) => history.append({ kind: "phase", t: now(), phase: name });
   const interrupted = (where: string) => new Error(`interrupted ${where}`);
   let started: StartedTopology | null = null;
+  let monitoring: DrillMonitoring | null = null;
   let probeRunner: ProbeRunner | null = null;
   let probeRun: Promise<void> | null = null;
   let schedule: ScheduleRunner | null = null;
@@ -139,6 +143,23 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     const shared = options.shared ? { shared: options.shared } : {};
     const image = options.image;
     started = await topology.start({ runId, scenario: scenario.name, image, log, signal: drill.signal, record, durationMs, ...shared });
+    if (scenario.monitoring) {
+      // Before the probes: the rules that cannot fire are said, and recorded, before any fault.
+      const alerting = (observation: AlertingObservation) => history.append({ ...observation, t: now() });
+      const firstDisruptionAtMs = firstDisruption(scenario.schedule);
+      const context = {
+        runId,
+        scenario: scenario.name,
+        started,
+        image,
+        log,
+        signal: drill.signal,
+        record: alerting,
+        durationMs,
+        firstDisruptionAtMs,
+      };
+      monitoring = await startMonitoring(scenario.monitoring, context);
+    }
     // A target that runs the probes elsewhere (cnpg: in the cluster) brings their History back itself.
     probeRunner = started.probeRunner ?? localProbeRunner(probes, started, log);
     await probeRunner.prepare({ history, clock, signal: probing.signal });
@@ -150,6 +171,7 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     history.onEvent(steadyWindow.add);
     phase("steady-state");
     probeRun = probeRunner.run(probeStart + durationMs);
+    monitoring?.start();
     // A probe that failed in the window (a driver agent that refused its settings or died) is why it has no operations: say so.
     const probeFailures: unknown[] = [];
     probeRun.catch((error: unknown) => probeFailures.push(error));
@@ -181,11 +203,15 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
       await probeRunner.finalRead().catch((error: unknown) => log(`final read failed: ${errorMessage(error)}`));
       await probeRunner.close();
     }
+    // Its last polls see the heal and the alerts resolving; then nothing more is recorded.
+    await monitoring?.stop();
     phase("teardown");
+    const monitoringRemoved = (await monitoring?.teardown()) ?? [];
     removed = await teardown(started, runId, scenario.target.kind).catch((error: unknown) => {
       log(`teardown failed: ${errorMessage(error)}`);
       return [];
     });
+    removed = [...monitoringRemoved, ...removed];
     if (removed.length > 0 && stops.cancelledBy === null) log(`removed ${removed.join(", ")}`);
     attendance.stop();
     stops.detach();

@@ -60,8 +60,43 @@ export interface StartedTopology extends AsyncDisposable {
   readonly drillSchema?: string | undefined;
   /** Where the probes run when not here (see ProbeRunner); absent: the drill runs them itself. */
   readonly probeRunner?: ProbeRunner | undefined;
+  /**
+   * What a monitoring stack pgdrill starts beside the target needs (harness/monitoring/stack.ts): the
+   * Docker network its containers join and the PostgreSQL nodes to export. Absent: the target cannot
+   * have one started (not a container target).
+   */
+  readonly monitoringSite?: MonitoringSite | undefined;
   /** Removes everything the target started; idempotent, never throws. */
   teardown(): Promise<string[]>;
+}
+
+/**
+ * A container target as a monitoring stack sees it: its private Docker network, the PostgreSQL
+ * nodes the application uses (a postgres_exporter for each), and what else serves Prometheus
+ * metrics there (Patroni's REST API).
+ */
+export interface MonitoringSite {
+  /** The target's Docker network; the stack's containers join it. */
+  readonly network: string;
+  readonly nodes: readonly MonitoringNode[];
+  /** More scrape targets on the network, each labelled with its node: e.g. `{ job: "patroni", node: "pg1", address: "pg1:8008" }`. */
+  readonly scrape: readonly { readonly job: string; readonly node: string; readonly address: string }[];
+}
+
+/** One PostgreSQL node, as a postgres_exporter beside it or inside its container logs in. */
+export interface MonitoringNode {
+  /** The node's name in the drill (the `node` and `instance` labels of its series). */
+  readonly node: string;
+  /** Its Docker container (name or id): an exporter "on-node" runs inside it, and dies with it. */
+  readonly container: string;
+  /** Its name on the network, and PostgreSQL's port there. */
+  readonly host: string;
+  readonly port: number;
+  /** A superuser the exporter logs in as. */
+  readonly user: string;
+  readonly password: string;
+  /** Whether a client must use TLS (libpq's sslmode); absent: "disable". */
+  readonly sslmode?: "disable" | "require" | undefined;
 }
 
 /**

@@ -14,7 +14,7 @@ import { Session } from "../../connection/session.ts";
 import { LABELS, dockerForRun, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "../shared/image.ts";
 import { ContainerNodeControls, containerControls, PrivateNetworkContainer, type ContainerNode } from "../shared/container-node.ts";
-import type { ControlsOf, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
+import type { ControlsOf, MonitoringSite, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
 import { CONTAINER_PAIR_NODES as NODES, containerPairPlugin, type ContainerPairTarget } from "./plugin.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
@@ -163,6 +163,19 @@ class StartedContainerPair implements StartedTopology {
     this.password = password;
     this.pooler = pooler;
     this.containers = new ContainerNodeControls(docker, (name) => this.node(name));
+  }
+
+  /** Both nodes, as the superuser; the pooler is not a PostgreSQL to export. */
+  get monitoringSite(): MonitoringSite {
+    const nodes = [...this.byName.values()].map((node) => ({
+      node: node.name,
+      container: node.container.getId(),
+      host: node.name,
+      port: PG_PORT,
+      user: "postgres",
+      password: this.password,
+    }));
+    return { network: this.networkName, nodes, scrape: [] };
   }
 
   get rwNode(): string {

@@ -143,6 +143,7 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
     return new StartedPatroni({
       docker,
       runId: options.runId,
+      network: networkName,
       spec,
       nodes: pgNodes,
       dcs: dcsMembers,

@@ -9,8 +9,8 @@ import type { Endpoint } from "../../connection/endpoint.ts";
 import { removeLabelled, type Docker } from "../shared/docker.ts";
 import { ContainerNodeControls, containerControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
-import type { ControlsOf, ManagedProcess, StartedTopology } from "../types.ts";
-import { DATA_DIR, HAPROXY_PORTS } from "./config.ts";
+import type { ControlsOf, ManagedProcess, MonitoringSite, StartedTopology } from "../types.ts";
+import { DATA_DIR, HAPROXY_PORTS, PG_PORT, REST_PORT } from "./config.ts";
 import { httpJson, getJson, normaliseRole, upServers, type PatroniObserver } from "./observer.ts";
 import { MANAGER_PID, MANAGER_START } from "./entrypoint.ts";
 import { patroniPlugin, type PatroniTarget } from "./plugin.ts";
@@ -35,6 +35,8 @@ export interface DcsMember {
 export interface StartedPatroniOptions {
   docker: Docker;
   runId: string;
+  /** The run's Docker network. */
+  network: string;
   spec: PatroniTarget;
   nodes: ClusterNode[];
   dcs: DcsMember[];
@@ -80,6 +82,7 @@ export class StartedPatroni implements StartedTopology {
   readonly observer: PatroniObserver;
   private readonly docker: Docker;
   private readonly runId: string;
+  private readonly network: string;
   private readonly byName: Map<string, ClusterNode>;
   private readonly ports: { rw: number; ro: number };
   private readonly password: string;
@@ -92,6 +95,7 @@ export class StartedPatroni implements StartedTopology {
   constructor(options: StartedPatroniOptions) {
     this.docker = options.docker;
     this.runId = options.runId;
+    this.network = options.network;
     this.observer = options.observer;
     this.byName = new Map(options.nodes.map((node) => [node.name, node]));
     this.nodes = options.nodes.map((node) => node.name);
@@ -100,6 +104,23 @@ export class StartedPatroni implements StartedTopology {
     this.startupMs = options.startupMs;
     this.dcsMembers = options.dcs;
     this.containers = new ContainerNodeControls(this.docker, (name) => this.node(name));
+  }
+
+  /** Each node's PostgreSQL, as the superuser, and Patroni's REST API, which serves /metrics. */
+  get monitoringSite(): MonitoringSite {
+    const nodes = [...this.byName.values()];
+    return {
+      network: this.network,
+      nodes: nodes.map((node) => ({
+        node: node.name,
+        container: node.container.getId(),
+        host: node.name,
+        port: PG_PORT,
+        user: "postgres",
+        password: this.password,
+      })),
+      scrape: nodes.map((node) => ({ job: "patroni", node: node.name, address: `${node.name}:${REST_PORT}` })),
+    };
   }
 
   /** Where HAProxy's rw sends clients now; else Patroni's leader. */

@@ -121,7 +121,17 @@ async function startFormation(spec: PgAutoFailoverTarget, options: TopologyStart
         options.signal,
       );
     await untilSettled();
-    const started = new StartedPgAutoFailover({ docker, runId: options.runId, spec, nodes, monitor, observer, password, ssl });
+    const started = new StartedPgAutoFailover({
+      docker,
+      runId: options.runId,
+      network: networkName,
+      spec,
+      nodes,
+      monitor,
+      observer,
+      password,
+      ssl,
+    });
     if (spec.number_sync_standbys > 0) {
       await started.setNumberSyncStandbys(spec.number_sync_standbys);
       await untilSettled();

@@ -12,8 +12,8 @@ import { HarnessError, errorMessage } from "../../errors.ts";
 import { removeLabelled, type Docker } from "../shared/docker.ts";
 import { ContainerNodeControls, containerControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
-import type { ControlsOf, ManagedProcess, StartedTopology } from "../types.ts";
-import { DATA_DIR, FORMATION, KEEPER_START, MONITOR_DATA_DIR, MONITOR_START } from "./config.ts";
+import type { ControlsOf, ManagedProcess, MonitoringNode, MonitoringSite, StartedTopology } from "../types.ts";
+import { DATA_DIR, FORMATION, KEEPER_START, MONITOR_DATA_DIR, MONITOR_START, PG_PORT } from "./config.ts";
 import { primaryByMonitor, type MonitorObserver } from "./observer.ts";
 import { MONITOR, pgAutoFailoverPlugin, type PgAutoFailoverTarget } from "./plugin.ts";
 
@@ -29,6 +29,8 @@ export interface FormationNode extends ContainerNode {
 export interface StartedPgAutoFailoverOptions {
   docker: Docker;
   runId: string;
+  /** The run's Docker network. */
+  network: string;
   spec: PgAutoFailoverTarget;
   nodes: FormationNode[];
   monitor: FormationNode;
@@ -66,6 +68,7 @@ export class StartedPgAutoFailover implements StartedTopology {
   readonly observer: MonitorObserver;
   private readonly docker: Docker;
   private readonly runId: string;
+  private readonly network: string;
   private readonly byName: Map<string, FormationNode>;
   private readonly password: string;
   private readonly ssl: Endpoint["ssl"];
@@ -78,6 +81,7 @@ export class StartedPgAutoFailover implements StartedTopology {
   constructor(options: StartedPgAutoFailoverOptions) {
     this.docker = options.docker;
     this.runId = options.runId;
+    this.network = options.network;
     this.observer = options.observer;
     this.byName = new Map([...options.nodes, options.monitor].map((node) => [node.name, node]));
     this.nodes = options.nodes.map((node) => node.name);
@@ -85,6 +89,21 @@ export class StartedPgAutoFailover implements StartedTopology {
     this.ssl = options.ssl;
     this.lastPrimary = this.nodes[0]!;
     this.containers = new ContainerNodeControls(this.docker, (name) => this.node(name));
+  }
+
+  /** The data nodes, as the superuser (TLS when the formation has it); the monitor is no PostgreSQL the application uses. */
+  get monitoringSite(): MonitoringSite {
+    const sslmode: MonitoringNode["sslmode"] = this.ssl ? "require" : "disable";
+    const nodes = this.nodes.map((name) => ({
+      node: name,
+      container: this.node(name).container.getId(),
+      host: name,
+      port: PG_PORT,
+      user: "postgres",
+      password: this.password,
+      sslmode,
+    }));
+    return { network: this.network, nodes, scrape: [] };
   }
 
   /** The node the monitor says is primary now; while it says none (or is down), the last one it named. */
