@@ -188,6 +188,6 @@ export function keyLines(output: string, max: number): string {
     .trim()
     .split("\n")
     .filter((line) => line.trim() !== "");
-  const errors = lines.filter((line) => /level=(error|fatal)|pgdrill-monitoring:/.test(line));
+  const errors = lines.filter((line) => /level=(error|fatal)|^pgdrill-monitoring: (?!starting)/.test(line));
   return (errors.length > 0 ? errors : lines).slice(-max).join("\n");
 }
