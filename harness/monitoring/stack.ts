@@ -11,7 +11,7 @@ import { HarnessError, InputError, errorMessage } from "../errors.ts";
 import { PrivateNetworkContainer } from "../targets/shared/container-node.ts";
 import { LABELS, dockerClient, runLabels, type Docker } from "../targets/shared/docker.ts";
 import { done, notYet, pollUntil } from "../targets/shared/poll.ts";
-import { startNamed } from "../targets/shared/start-named.ts";
+import { demux, startNamed } from "../targets/shared/start-named.ts";
 import type { MonitoringSite } from "../targets/types.ts";
 import { OnNodeExporters, keyLines, within } from "./node-exporter.ts";
 import {
@@ -346,18 +346,6 @@ async function printed(docker: Docker, container: string, max = 8): Promise<stri
   } catch {
     return "";
   }
-}
-
-/** Docker's multiplexed log stream (8-byte frame headers) as text. */
-function demux(buffer: Buffer): string {
-  let text = "";
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    text += buffer.subarray(offset + 8, offset + 8 + size).toString("utf8");
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString("utf8") : text;
 }
 
 function redact(text: string, site: MonitoringSite): string {

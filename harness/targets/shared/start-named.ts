@@ -47,7 +47,7 @@ export async function printedByRun(docker: Docker, runId: string, tail = 12): Pr
 }
 
 /** Docker's multiplexed log stream (8-byte frame headers) as text. */
-function demux(buffer: Buffer): string {
+export function demux(buffer: Buffer): string {
   let text = "";
   let offset = 0;
   while (offset + 8 <= buffer.length) {
