@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { displayUrl, HttpApi, MonitoringApiError, parseConfigYaml, record, type ApiEndpoint, type ApiOptions } from "./http.ts";
-import { parsePrometheusDuration } from "./rules.ts";
+import { parsePrometheusDuration } from "../scenario/alert-rules.ts";
 
 export { displayUrl, MonitoringApiError, type ApiEndpoint, type ApiOptions } from "./http.ts";
 

@@ -16,9 +16,9 @@ import { PollLoop } from "../targets/shared/poll-loop.ts";
 import type { StartedTopology } from "../targets/types.ts";
 import { AlertmanagerApi, PrometheusApi, displayUrl } from "./api.ts";
 import { preflight, type Preflight } from "./preflight.ts";
-import { SEED_GUIDE_RULES, metricsOf, selectorsOf } from "./rules.ts";
+import { SEED_GUIDE_RULES, metricsOf, selectorsOf } from "../scenario/alert-rules.ts";
 import { startMonitoringStack, type StartedMonitoringStack } from "./stack.ts";
-import { checkExpectations, firingWindow } from "./timing.ts";
+import { checkExpectations, firingWindow } from "../scenario/alert-timing.ts";
 import { AlertWatch, type AlertingObservation } from "./watch.ts";
 
 export interface MonitoringContext {

@@ -14,7 +14,7 @@ import type { AlertingRuleRecord } from "../history/events.ts";
 import type { AlertmanagerApi, PrometheusAlertingRule, PrometheusApi, PrometheusIntervals, ScrapeTarget } from "./api.ts";
 import type { AlertingObservation } from "./watch.ts";
 
-/** What bounds one rule's firing time (harness/monitoring/timing.ts `firingWindow`'s input); null where not known. */
+/** What bounds one rule's firing time (harness/scenario/alert-timing.ts `firingWindow`'s input); null where not known. */
 export interface RuleTiming {
   forMs: number;
   scrapeIntervalMs: number | null;
@@ -33,7 +33,7 @@ export interface PreflightOptions {
   /** The scenario's `monitoring.expect` (within in ms) and `monitoring.mustNotFire`. */
   expect: ReadonlyArray<{ alert: string; withinMs: number; labels?: Record<string, string> | undefined }>;
   mustNotFire: readonly string[];
-  /** The metric names an expression reads (harness/monitoring/rules.ts `metricsOf`). */
+  /** The metric names an expression reads (harness/scenario/alert-rules.ts `metricsOf`). */
   metricsOf: (expr: string) => string[];
   firingWindow: FiringWindowOf;
   /** The longest wait for the first evaluation and scrape; by default twice the longest interval, plus 15 s. */

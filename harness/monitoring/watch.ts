@@ -48,7 +48,7 @@ export interface AlertWatchOptions {
   alertmanager?: Pick<AlertmanagerApi, "alerts"> | null;
   record: (observation: AlertingObservation) => void;
   log: (line: string) => void;
-  /** The metric selectors of an expression, as written (harness/monitoring/rules.ts `selectorsOf`). */
+  /** The metric selectors of an expression, as written (harness/scenario/alert-rules.ts `selectorsOf`). */
   selectorsOf: (expr: string) => string[];
   /** The scenario's `monitoring.poll`. */
   everyMs?: number;

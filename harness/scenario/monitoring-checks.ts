@@ -3,15 +3,15 @@
  * containers it can join; its intervals must be ones Prometheus accepts; its rules file must be one
  * Prometheus 2.42 loads; and the expectations must be ones the drill can judge: alerts its rules
  * have, `within` times they can meet, a schedule with a fault to time them from and a duration
- * long enough to see them (harness/monitoring/timing.ts). With `prometheus:` the rules are known
+ * long enough to see them (harness/scenario/alert-timing.ts). With `prometheus:` the rules are known
  * only when the drill reads them, so the run checks the expectations then.
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { formatMs, toMs } from "../duration.ts";
 import { errorMessage, InputError } from "../errors.ts";
-import { alertingRules, parseRules, SEED_GUIDE_RULES, SEED_GUIDE_SOURCE, type RulesFile } from "../monitoring/rules.ts";
-import { checkExpectations } from "../monitoring/timing.ts";
+import { alertingRules, parseRules, SEED_GUIDE_RULES, SEED_GUIDE_SOURCE, type RulesFile } from "./alert-rules.ts";
+import { checkExpectations } from "./alert-timing.ts";
 import { actionOf } from "../action/registry.ts";
 import type { Report } from "../targets/plugin.ts";
 import type { TargetKind } from "../targets/registry.ts";

@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { getContainerRuntimeClient } from "testcontainers";
 import { afterAll, describe, expect, it } from "vitest";
-import { SEED_GUIDE_RULES } from "../../harness/monitoring/rules.ts";
+import { SEED_GUIDE_RULES } from "../../harness/scenario/alert-rules.ts";
 import { startMonitoringStack, type StartedMonitoringStack } from "../../harness/monitoring/stack.ts";
 import { containerPair } from "../../harness/targets/container-pair/pair.ts";
 import { dockerClient } from "../../harness/targets/shared/docker.ts";

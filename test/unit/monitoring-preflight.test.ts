@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AlertmanagerApi, PrometheusApi } from "../../harness/monitoring/api.ts";
 import { preflight, type PreflightOptions, type RuleTiming } from "../../harness/monitoring/preflight.ts";
-import { metricsOf } from "../../harness/monitoring/rules.ts";
+import { metricsOf } from "../../harness/scenario/alert-rules.ts";
 import { fakeApi, recorded, recordedJson, type FakeApi, type Route } from "../fixtures/monitoring/fake-api.ts";
 
 // Prometheus 2.42's and Alertmanager 0.25's own answers (test/fixtures/monitoring/capture.sh).

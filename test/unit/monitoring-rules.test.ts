@@ -17,7 +17,7 @@ import {
   parseRules,
   selectorsOf,
   SEED_GUIDE_RULES,
-} from "../../harness/monitoring/rules.ts";
+} from "../../harness/scenario/alert-rules.ts";
 
 function refusal(text: string, source = "alerts.yml"): InputError {
   try {

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkExpectations, firingWindow, type Expectations } from "../../harness/monitoring/timing.ts";
+import { checkExpectations, firingWindow, type Expectations } from "../../harness/scenario/alert-timing.ts";
 
 /** Debian's prometheus.yml (15s scrape and evaluation), Prometheus's 10s scrape timeout, Alertmanager's 30s group_wait. */
 const DEBIAN = { scrapeIntervalMs: 15_000, scrapeTimeoutMs: 10_000, evaluationIntervalMs: 15_000, groupWaitMs: 30_000 };

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AlertmanagerApi, PrometheusApi } from "../../harness/monitoring/api.ts";
-import { selectorsOf } from "../../harness/monitoring/rules.ts";
+import { selectorsOf } from "../../harness/scenario/alert-rules.ts";
 import { alertChanges, alertKey, AlertWatch, type ActiveAlert, type AlertingObservation } from "../../harness/monitoring/watch.ts";
 import { fakeApi, recorded, vectorAnswer, type FakeApi, type Route } from "../fixtures/monitoring/fake-api.ts";
 
