@@ -189,46 +189,42 @@ export const monitoring = raw.describe(
 // ---- Secrets, when the drill starts ------------------------------------------------------------
 
 /**
- * A secret's value: itself, or the environment variable `${NAME}` names, read now. `field` names
- * it in the error when the variable is not set. Remembered, so it is masked wherever it shows up.
+ * A value written as itself or as `${NAME}`: the reference read from the environment now, with the
+ * variable's name (null for a literal); `field` names it in the error when the variable is not set.
  */
-export function resolveSecret(value: string, field: string, env: NodeJS.ProcessEnv = process.env): string {
+function fromEnvironment(value: string, field: string, what: string, env: NodeJS.ProcessEnv): { value: string; name: string | null } {
   const reference = SECRET_REFERENCE.exec(value);
-  if (!reference) return value;
+  if (!reference) return { value, name: null };
   const name = reference[1]!;
   const resolved = env[name];
   if (resolved === undefined || resolved === "") {
     throw new InputError(
       field,
       `names the environment variable ${name}, which is not set`,
-      `Export ${name} before the drill, or write the value itself.`,
+      `Export ${name} before the drill, or write ${what} itself.`,
     );
   }
-  rememberSecrets({ secret: resolved });
-  return resolved;
+  return { value: resolved, name };
 }
 
-/** A server's URL: itself, or the environment variable `${NAME}` names, read now (and checked as the schema checks a URL). */
+/** A secret's value, read now (fromEnvironment); one read from the environment is remembered, so it is masked wherever it shows up. */
+export function resolveSecret(value: string, field: string, env: NodeJS.ProcessEnv = process.env): string {
+  const resolved = fromEnvironment(value, field, "the value", env);
+  if (resolved.name !== null) rememberSecrets({ secret: resolved.value });
+  return resolved.value;
+}
+
+/** A server's URL, read now (fromEnvironment), one from the environment checked as the schema checks a URL. */
 export function resolveUrl(value: string, field: string, env: NodeJS.ProcessEnv = process.env): string {
-  const reference = SECRET_REFERENCE.exec(value);
-  if (!reference) return value;
-  const name = reference[1]!;
-  const resolved = env[name];
-  if (resolved === undefined || resolved === "") {
+  const resolved = fromEnvironment(value, field, "the URL", env);
+  if (resolved.name !== null && !SERVER_URL.test(resolved.value)) {
     throw new InputError(
       field,
-      `names the environment variable ${name}, which is not set`,
-      `Export ${name} before the drill, or write the URL itself.`,
+      `${resolved.name} holds "${resolved.value}", not an http:// or https:// URL without credentials`,
+      `Set ${resolved.name} to a URL such as "https://prometheus.example:9090".`,
     );
   }
-  if (!SERVER_URL.test(resolved)) {
-    throw new InputError(
-      field,
-      `${name} holds "${resolved}", not an http:// or https:// URL without credentials`,
-      `Set ${name} to a URL such as "https://prometheus.example:9090".`,
-    );
-  }
-  return resolved;
+  return resolved.value;
 }
 
 /** The Authorization header a server's credentials make (none without), secrets read from the environment now. */
