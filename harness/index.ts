@@ -53,6 +53,9 @@ export { fence } from "./targets/cnpg/faults/fence.ts";
 export { nodeDown } from "./targets/cnpg/faults/node-down.ts";
 export { killProcess, pauseProcess } from "./fault/kinds/process.ts";
 export { dcsOutage, dcsPartition } from "./targets/patroni/faults/dcs.ts";
+export { destroyData } from "./fault/kinds/destroy-data.ts";
+export { dropTable, truncateTable } from "./fault/kinds/damage-table.ts";
+export { corruptFile } from "./fault/kinds/corrupt-file.ts";
 
 type FaultInput<K extends FaultKind> = Extract<z.input<typeof faultSchema>, { kind: K }>;
 /** Any fault in the registry by its kind, e.g. `fault("command", { run: "./failover.sh" })`. */
@@ -61,6 +64,8 @@ export const fault = <K extends FaultKind>(kind: K, options: Omit<FaultInput<K>,
 // Actions: each action's module has its builder.
 export { heal } from "./action/kinds/heal.ts";
 export { switchover } from "./action/kinds/switchover.ts";
+export { backup } from "./action/kinds/backup.ts";
+export { restore } from "./action/kinds/restore.ts";
 export { promote } from "./targets/container-pair/actions/promote.ts";
 export { failover, maintenance } from "./targets/patroni/actions/manager.ts";
 export { perform, nodeMaintenance } from "./targets/pg-auto-failover/actions/autoctl.ts";

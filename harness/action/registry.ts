@@ -5,10 +5,12 @@
  */
 import { TARGET_PLUGINS, type OwnedBy } from "../targets/registry.ts";
 import type { AnyAction } from "./define.ts";
+import { backupAction } from "./kinds/backup.ts";
 import { healAction } from "./kinds/heal.ts";
+import { restoreAction } from "./kinds/restore.ts";
 import { switchoverAction } from "./kinds/switchover.ts";
 
-const CORE_ACTIONS = [switchoverAction] as const;
+const CORE_ACTIONS = [switchoverAction, backupAction, restoreAction] as const;
 
 export type Actions = [...typeof CORE_ACTIONS, ...OwnedBy<typeof TARGET_PLUGINS, "actions">, typeof healAction];
 

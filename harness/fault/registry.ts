@@ -8,6 +8,9 @@
 import { TARGET_PLUGINS, type OwnedBy } from "../targets/registry.ts";
 import type { AnyFault } from "./define.ts";
 import { commandFault } from "./kinds/command.ts";
+import { corruptFileFault } from "./kinds/corrupt-file.ts";
+import { dropTableFault, truncateTableFault } from "./kinds/damage-table.ts";
+import { destroyDataFault } from "./kinds/destroy-data.ts";
 import { killFault } from "./kinds/kill.ts";
 import { netemFault } from "./kinds/netem.ts";
 import { partitionFault } from "./kinds/partition.ts";
@@ -15,7 +18,19 @@ import { pauseFault } from "./kinds/pause.ts";
 import { killProcessFault, pauseProcessFault } from "./kinds/process.ts";
 import { stopFault } from "./kinds/stop.ts";
 
-const CORE_FAULTS = [killFault, stopFault, pauseFault, partitionFault, netemFault, killProcessFault, pauseProcessFault] as const;
+const CORE_FAULTS = [
+  killFault,
+  stopFault,
+  pauseFault,
+  partitionFault,
+  netemFault,
+  killProcessFault,
+  pauseProcessFault,
+  destroyDataFault,
+  dropTableFault,
+  truncateTableFault,
+  corruptFileFault,
+] as const;
 
 export type Faults = [...typeof CORE_FAULTS, ...OwnedBy<typeof TARGET_PLUGINS, "faults">, typeof commandFault];
 

@@ -333,6 +333,7 @@ function checkSemantics(parts: Parts, { report, refuse, dir }: CheckContext): { 
     }
     const definition = actionOf(action);
     const at = (path: ReadonlyArray<string | number>) => ["schedule", i, "action", ...path];
+    if (switchedOff(definition.requires, at(["kind"]))) return;
     const node = actionNode(definition, action);
     if (node !== undefined && !knownNode(at([definition.node!]), node, reportStep)) return;
     const context = { rw };
@@ -353,9 +354,17 @@ function checkSemantics(parts: Parts, { report, refuse, dir }: CheckContext): { 
       );
       return;
     }
+    if (switchedOff(definition.requires, ["schedule", i, "fault", "kind"])) return;
     const aims = aimsOf(definition, fault);
     if (plugin?.checkFault?.(target, { kind: fault.kind, aims }, ["schedule", i, "fault"], reportStep)) return;
     for (const aim of aims) knownNode(["schedule", i, "fault", ...aim.path], aim.node, reportStep);
+  }
+
+  /** A capability the target lists but its options leave off (backups without `backup`): said at the step. */
+  function switchedOff(capability: Capability | null, path: Array<string | number>): boolean {
+    const off = capability === null || !target || !plugin ? null : (plugin.unavailable?.(target, capability) ?? null);
+    if (off) reportStep(path, off.problem, off.fix);
+    return off !== null;
   }
 
   if (target && plugin) plugin.check?.(target, parts, report);

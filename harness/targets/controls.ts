@@ -42,7 +42,7 @@ export type ManagedProcess = "postgres" | "ha-manager";
  * declaration names, so a target provides what it can do and nothing else: no method that exists
  * only to refuse.
  */
-export interface Controls {
+export interface Controls extends BackupControls {
   /** SIGKILL a node's PostgreSQL (cnpg: delete its pod with grace 0). */
   kill: { kill(node: string): Promise<void> };
   /** PostgreSQL's own shutdown. */
@@ -72,6 +72,39 @@ export interface Controls {
     thaw(node: string, process: ManagedProcess): Promise<void>;
     /** Starts the HA manager again if it is not running (the heal of a kill); idempotent. For postgres, nothing: its manager does. */
     revive(node: string, process: ManagedProcess): Promise<void>;
+  };
+}
+
+/** Where a restore stops replaying WAL, as a scenario asks for it (the backup control turns it into a RecoveryTarget). */
+export type RestoreTo = "latest" | "before-disaster" | { time: string } | { beforeDisasterMs: number };
+
+export interface RestoreRequest {
+  to: RestoreTo;
+  /** Rebuild the standbys from the restored primary too (the drill's end state is a full cluster again). */
+  replicas: boolean;
+}
+
+export type BackupType = "full" | "diff" | "incr";
+
+/** How a disaster damages the drill's writes table on the primary: a human error, in the WAL like any other. */
+export type TableDamage = "drop" | "truncate";
+
+/** The restore drills' controls (targets/shared/pgbackrest.ts): each records what it did as `backup` History events. */
+export interface BackupControls {
+  /** Backups with pgBackRest, on the run's own repository. */
+  backup: {
+    /** `pgbackrest check`, then a backup of `type`; with `verify`, `pgbackrest verify` after it. Resolves with a note for the log. */
+    backup(type: BackupType, verify: boolean): Promise<string>;
+    /** Restores into fresh nodes and lets clients back in; resolves once the restored primary takes writes. */
+    restore(request: RestoreRequest): Promise<string>;
+  };
+  /** Data destroyed or damaged, for a restore to bring back. */
+  disaster: {
+    /** Every node's data gone: its container removed with its volumes. */
+    destroyData(): Promise<string>;
+    damageTable(how: TableDamage): Promise<string>;
+    /** Overwrites a page of the writes table's file on `node`'s disk, behind PostgreSQL's back. */
+    corruptFile(node: string): Promise<string>;
   };
 }
 

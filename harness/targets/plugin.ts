@@ -130,6 +130,11 @@ export interface TargetPlugin<
   readonly onDocker: boolean;
   /** The seed guide's HA strategy this target drills, for the claim beside the measured failover. */
   readonly strategy: string | null;
+  /**
+   * Why a capability it lists is off with these options (backups need `backup` in the target), as the
+   * problem and its fix; null or absent: it is on.
+   */
+  unavailable?(spec: z.output<O>, capability: C): { problem: string; fix: string } | null;
   /** Problems only this target has with a scenario (its probes, its options), reported like any other. */
   check?(spec: z.output<O>, parts: ScenarioParts, report: Report): void;
   /**

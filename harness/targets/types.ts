@@ -4,7 +4,7 @@
  * Faults and actions act through the controls the started topology hands out, one per capability
  * its plugin lists, so the same Fault modules drive every target that can do what they need.
  */
-import type { EndpointEvent, LogEvent, ObservationEvent } from "../history/events.ts";
+import type { BackupEvent, EndpointEvent, LogEvent, ObservationEvent } from "../history/events.ts";
 import type { HistoryWriter } from "../history/writer.ts";
 import type { Clock } from "../clock.ts";
 import type { Endpoint } from "../connection/endpoint.ts";
@@ -17,7 +17,7 @@ export type { Capability, Controls, ControlsOf, Cut, ManagedProcess, Shaping, St
  * What a target observes on its own (Kubernetes watches, an HA manager's REST API), for the History:
  * its own observation kinds (its folder's events.ts), where an endpoint points, a log line.
  */
-export type Observation = Untimed<ObservationEvent | EndpointEvent | LogEvent>;
+export type Observation = Untimed<ObservationEvent | EndpointEvent | LogEvent | BackupEvent>;
 // Omit each member on its own: Omit over a union keeps only the fields they share.
 type Untimed<E> = E extends unknown ? Omit<E, "t"> : never;
 
@@ -118,6 +118,8 @@ export interface TopologyStartOptions {
   signal?: AbortSignal;
   /** Where the target's own observations go (the History, stamped with the drill's clock). */
   record?: (observation: Observation) => void;
+  /** The drill's clock (ms since the run started), for times an observation carries besides its own (a backup's start). */
+  now?: () => number;
   /** How long the probes will run (the scenario's duration), to bound what a target starts for them. */
   durationMs?: number;
   /** Set when drills in a series share what is slow to make (--share-cluster); absent, every drill makes its own. */

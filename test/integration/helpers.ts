@@ -17,13 +17,18 @@ export function readEvents(runDir: string): HistoryEvent[] {
     .map((line) => JSON.parse(line) as HistoryEvent);
 }
 
-/** Containers and networks Docker still holds for a run id. */
+/** Containers, networks and volumes (a backup repository) Docker still holds for a run id. */
 export async function leftovers(runId: string): Promise<string[]> {
   const docker = await dockerClient();
   const filters = { label: [`${LABELS.run}=${runId}`] };
   const containers = await docker.listContainers({ all: true, filters });
   const networks = await docker.listNetworks({ filters });
-  return [...containers.map((c) => `container ${c.Names[0]}`), ...networks.map((n) => `network ${n.Name}`)];
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  return [
+    ...containers.map((c) => `container ${c.Names[0]}`),
+    ...networks.map((n) => `network ${n.Name}`),
+    ...volumes.map((v) => `volume ${v.Name}`),
+  ];
 }
 
 export interface PgdrillProcess {

@@ -40,7 +40,28 @@ export PATH
 PGDATA=${PGDRILL_PGDATA:-/var/lib/postgresql/pgdrill}
 export PGDATA
 
-if [ "$PGDRILL_ROLE" = primary ]; then
+if [ "$PGDRILL_ROLE" = restore ]; then
+  # A fresh node from the backup repository (pgBackRest's settings come in PGBACKREST_*): the
+  # restore options arrive one per line, as a time target holds a space.
+  mkdir -p "$PGDATA"
+  chmod 700 "$PGDATA"
+  started=$(date +%s%3N)
+  set -f
+  old_ifs=$IFS
+  IFS='
+'
+  # shellcheck disable=SC2086 # split on newlines only, on purpose
+  set -- $PGDRILL_RESTORE_ARGS
+  IFS=$old_ifs
+  set +f
+  if ! pgbackrest --log-level-console=info restore "$@" >/tmp/pgdrill-restore.log 2>&1; then
+    cat /tmp/pgdrill-restore.log
+    log "restore failed"
+    exit 4
+  fi
+  set=$(sed -n 's/.*restore backup set \([^ ,]*\).*/\1/p' /tmp/pgdrill-restore.log | head -n 1)
+  log "restored backup set ${set:-?} in $(($(date +%s%3N) - started)) ms"
+elif [ "$PGDRILL_ROLE" = primary ]; then
   # pgdrill's local image carries an empty cluster made at build time: copying it is ~1.5 s faster
   # than initdb. Any other image (the official ones) gets initdb.
   template=/var/lib/postgresql/template
@@ -64,6 +85,8 @@ hot_standby = on
 synchronous_standby_names = '${PGDRILL_SYNC_NAMES:-}'
 cluster_name = '$PGDRILL_NODE'
 CONF
+  # Settings the target adds (WAL archiving into the backup repository), one per line.
+  [ -z "${PGDRILL_EXTRA_CONF:-}" ] || printf '%b\n' "$PGDRILL_EXTRA_CONF" >>"$PGDATA/postgresql.conf"
   cat >> "$PGDATA/pg_hba.conf" <<HBA
 host replication replicator all scram-sha-256
 host all all all scram-sha-256

@@ -7,6 +7,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Wait, type StartedTestContainer } from "testcontainers";
+import type { BackupOptions } from "../../scenario/backup.ts";
+import { createBackupVolume, archiveSettings, pgbackrestEnvironment, REPOSITORY_PATH } from "../shared/pgbackrest.ts";
+import { PairBackups, type FreshNodes, type NodeContainerFactory } from "./backups.ts";
 import { toMs } from "../../duration.ts";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
@@ -20,6 +23,7 @@ import { done, notYet, pollUntil } from "../shared/poll.ts";
 
 const BOOTSTRAP = readFileSync(new URL("./bootstrap.sh", import.meta.url), "utf8");
 const PG_PORT = 5432;
+const PGDATA = "/var/lib/postgresql/pgdrill";
 const POOLER_PORT = 6432;
 const READY = /database system is ready to accept (read-only )?connections/;
 
@@ -51,6 +55,7 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
   try {
     await docker.createNetwork({ Name: networkName, Driver: "bridge", CheckDuplicate: true, Labels: labels });
     const startupMs = toMs(spec.startupTimeout);
+    const repository = spec.backup ? await createBackupVolume(docker, options.runId, labels) : null;
     // Every container of the pair, the pooler too: our labels, our bootstrap, the postgres user.
     const ours = (node: string, nodeImage: string) =>
       new PrivateNetworkContainer(nodeImage, networkName, node)
@@ -59,8 +64,18 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
         .withUser("postgres")
         .withEntrypoint(["/bin/sh", "-c", BOOTSTRAP, "pgdrill-bootstrap"])
         .withStartupTimeout(startupMs);
-    const common = (node: string) =>
-      ours(node, image).withExposedPorts(PG_PORT).withAddedCapabilities("NET_ADMIN").withWaitStrategy(Wait.forLogMessage(READY));
+    // The PostgreSQL nodes; with backups, each has the repository mounted and pgBackRest's settings,
+    // and a restore makes fresh ones the same way.
+    const common: NodeContainerFactory = (node, hostPort) => {
+      const container = ours(node, image)
+        .withExposedPorts(hostPort === undefined ? PG_PORT : { container: PG_PORT, host: hostPort })
+        .withAddedCapabilities("NET_ADMIN")
+        .withWaitStrategy(Wait.forLogMessage(READY));
+      if (!spec.backup || !repository) return container;
+      return container
+        .withBindMounts([{ source: repository, target: REPOSITORY_PATH, mode: "rw" }])
+        .withEnvironment({ ...pgbackrestEnvironment(spec.backup, PGDATA), PGDRILL_EXTRA_CONF: archiveConf(spec.backup) });
+    };
 
     // Both at once: the standby's bootstrap waits for the primary (pg_isready) before cloning it,
     // so starting them side by side saves the standby's container start-up, ~1.5 s of every drill.
@@ -112,8 +127,11 @@ async function startPair(spec: ContainerPairTarget, options: TopologyStartOption
       pooler = { container, port: container.getMappedPort(POOLER_PORT), backend: "primary" };
       options.log(`pooler up in ${Date.now() - t2} ms (PgBouncer, ${spec.pooler.mode} mode, image ${poolerImage})`);
     }
-    const pair = new StartedContainerPair(docker, options.runId, networkName, started, secrets.superuser, pooler);
+    const pair = new StartedContainerPair(docker, options.runId, networkName, started, secrets, pooler, spec.replication);
     await pair.waitForStreaming(spec.replication, startupMs);
+    if (spec.backup && repository) {
+      await pair.startBackups(spec.backup, `docker volume ${repository}`, { image: common, secrets, startupMs }, options);
+    }
     return pair;
   } catch (error) {
     await removeLabelled(docker, { runId: options.runId }).catch(() => undefined);
@@ -132,6 +150,13 @@ interface PoolerNode {
   backend: string;
 }
 
+/** The archive settings as lines of postgresql.conf, which the bootstrap appends on the primary. */
+function archiveConf(backup: BackupOptions): string {
+  return Object.entries(archiveSettings(backup))
+    .map(([key, value]) => `${key} = '${value}'`)
+    .join("\n");
+}
+
 function secret(): string {
   return randomBytes(18).toString("base64url");
 }
@@ -144,23 +169,43 @@ class StartedContainerPair implements StartedTopology {
     stop: { stop: (node, mode) => this.stop(node, mode) },
     ...containerControls(() => this.containers),
     promotion: { promote: (node) => this.promote(node), repoint: (endpoint, node) => this.repoint(endpoint, node) },
+    backup: {
+      backup: (type, verify) => this.backups().controls().backup.backup(type, verify),
+      restore: (request) => this.backups().controls().backup.restore(request),
+    },
+    disaster: {
+      destroyData: () => this.backups().controls().disaster.destroyData(),
+      damageTable: (how) => this.backups().controls().disaster.damageTable(how),
+      corruptFile: (node) => this.backups().controls().disaster.corruptFile(node),
+    },
   };
+  private pairBackups: PairBackups | null = null;
   private rw = "primary";
   private readonly docker: Docker;
   private readonly runId: string;
   private readonly networkName: string;
   private readonly byName: Map<string, PairNode>;
   private readonly password: string;
+  private readonly replication: "async" | "sync" = "async";
   private readonly pooler: PoolerNode | null;
   private readonly containers: ContainerNodeControls;
   private tornDown = false;
 
-  constructor(docker: Docker, runId: string, networkName: string, nodes: PairNode[], password: string, pooler: PoolerNode | null) {
+  constructor(
+    docker: Docker,
+    runId: string,
+    networkName: string,
+    nodes: PairNode[],
+    secrets: { superuser: string; replication: string },
+    pooler: PoolerNode | null,
+    replication: "async" | "sync",
+  ) {
     this.docker = docker;
     this.runId = runId;
     this.networkName = networkName;
     this.byName = new Map(nodes.map((node) => [node.name, node]));
-    this.password = password;
+    this.password = secrets.superuser;
+    this.replication = replication;
     this.pooler = pooler;
     this.containers = new ContainerNodeControls(docker, (name) => this.node(name));
   }
@@ -272,9 +317,58 @@ class StartedContainerPair implements StartedTopology {
     }
   }
 
+  /** With the target's `backup`: the repository's stanza, the setup event, and the archive samples for the drill. */
+  async startBackups(options: BackupOptions, repository: string, fresh: FreshNodes, start: TopologyStartOptions): Promise<void> {
+    const now = start.now ?? (() => 0);
+    this.pairBackups = new PairBackups(
+      {
+        nodes: this.nodes,
+        exec: (node, argv, user = "postgres") => this.node(node).container.exec(argv, { user }),
+        endpoint: (node) => this.endpoint(node),
+        primary: () => this.rw,
+        hostPort: (node) => this.byName.get(node)?.port,
+        kill: (node) => this.containers.kill(node),
+        remove: (node) => this.removeNode(node),
+        replace: async (node, container) => {
+          this.byName.set(node, await describeNode(node, container, this.networkName));
+        },
+        repoint: async (node) => {
+          await this.repoint("rw", node);
+          start.record?.({ kind: "endpoint", endpoint: "rw", node });
+        },
+        waitForStreaming: () => this.waitForStreaming(this.replication, fresh.startupMs),
+        record: (observation) => start.record?.(observation),
+        now,
+        redact: (text) => this.redact(text),
+        log: start.log,
+        repository,
+      },
+      options,
+      fresh,
+    );
+    await this.pairBackups.start((start.durationMs ?? 600_000) + 600_000);
+  }
+
+  private backups(): PairBackups {
+    if (!this.pairBackups) throw new HarnessError('this container pair has no backups: add "backup: {}" to the target');
+    return this.pairBackups;
+  }
+
+  /** A node's container killed and removed with its volumes; its name stays, for the node that replaces it. */
+  private async removeNode(name: string): Promise<void> {
+    const id = this.node(name).container.getId();
+    await this.docker
+      .getContainer(id)
+      .remove({ force: true, v: true })
+      .catch((error: unknown) => {
+        if (!/no such container|is already in progress|404/i.test(errorMessage(error))) throw error;
+      });
+  }
+
   async teardown(): Promise<string[]> {
     if (this.tornDown) return [];
     this.tornDown = true;
+    await this.pairBackups?.stop();
     const removed = await removeLabelled(this.docker, { runId: this.runId });
     return removed;
   }

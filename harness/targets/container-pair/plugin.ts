@@ -4,6 +4,7 @@
  * replication). Its runtime is pair.ts.
  */
 import { z } from "zod";
+import { backupOptions, backupsOff } from "../../scenario/backup.ts";
 import { duration } from "../../scenario/schema-parts.ts";
 import { definePlugin } from "../plugin.ts";
 import { promoteAction } from "./actions/promote.ts";
@@ -41,6 +42,7 @@ export const containerPairTarget = z
         'PgBouncer in front of the primary, as the seed guide\'s Pooler: probes with endpoint "pooler" go through it, and a ' +
           "promotion repoints it (what the Pooler does when the rw service moves).",
       ),
+    backup: backupOptions.optional(),
   })
   .describe("Two PostgreSQL containers, primary and standby, with streaming replication.");
 
@@ -51,7 +53,8 @@ export const containerPairPlugin = definePlugin({
   options: containerPairTarget,
   nodes: () => [...CONTAINER_PAIR_NODES],
   roles: [],
-  capabilities: ["kill", "stop", "freeze", "network", "shaping", "promotion"],
+  capabilities: ["kill", "stop", "freeze", "network", "shaping", "promotion", "backup", "disaster"],
+  unavailable: (spec, capability) => backupsOff(spec.backup, capability),
   faults: [],
   actions: [promoteAction],
   probeEndpoints: () => ["rw", ...CONTAINER_PAIR_NODES, "every-node"],

@@ -89,6 +89,17 @@ export async function removeLabelled(docker: Docker, filter: { runId?: string; o
     if (result.status === "rejected") throw result.reason;
     if (result.value) removed.push(result.value);
   }
+  // A run's volumes (a backup repository) go with its containers, which had to be removed first.
+  const volumes = (await docker.listVolumes({ filters: { label } })).Volumes ?? [];
+  for (const info of volumes) {
+    if (filter.onlyOrphans && !isOrphan(info.Labels ?? {})) continue;
+    try {
+      await docker.getVolume(info.Name).remove();
+      removed.push(`volume ${info.Name}`);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
   const networks = await docker.listNetworks({ filters: { label } });
   for (const info of networks) {
     if (filter.onlyOrphans && !isOrphan(info.Labels ?? {})) continue;
