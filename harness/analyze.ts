@@ -74,13 +74,20 @@ function judge(context: HistoryContext, checked: ChecksResult, options: AnalyzeO
 
 /**
  * The gates a scenario states without a gate map: its monitoring's `expect` and `mustNotFire` are the
- * user's word on what must happen, so breaking one deviates the run as a gate would; a gate the
- * scenario writes on the same metric replaces it.
+ * user's word on what must happen, so breaking one deviates the run as a gate would; a point-in-time
+ * restore exists to leave out what came after its target, so a write after it that came back does
+ * too. A gate the scenario writes on the same metric replaces each.
  */
 function impliedGates(specs: readonly GateSpec[], metrics: ChecksResult["metrics"]): GateSpec[] {
-  const metric = "alerts.failedExpectations";
-  if (metrics.alerts.expectations === 0 || specs.some((spec) => spec.metric === metric)) return [];
-  return parseGate({ [metric]: "== 0" }, "monitoring");
+  const named = (metric: string) => specs.some((spec) => spec.metric === metric);
+  const alerts = "alerts.failedExpectations";
+  const restore = "restore.presentAfterTarget";
+  const { startedAtMs, target } = metrics.restore;
+  const pointInTime = startedAtMs !== null && target !== null && target.type !== "latest" && metrics.writes.attempted > 0;
+  return [
+    ...(metrics.alerts.expectations === 0 || named(alerts) ? [] : parseGate({ [alerts]: "== 0" }, "monitoring")),
+    ...(!pointInTime || named(restore) ? [] : parseGate({ [restore]: "== 0" }, "restore")),
+  ];
 }
 
 export interface AnalyzeRunDirOptions {

@@ -3,6 +3,9 @@
  * drawn by the Reports; nothing here touches a database.
  */
 import type { GateOperator } from "./gate/expression.ts";
+import type { RestoreMetrics } from "./result-restore.ts";
+
+export type { BackupCheckStatus, RestoreArchive, RestoreBackup, RestoreMetrics } from "./result-restore.ts";
 
 export type Verdict = "pass" | "deviated" | "errored";
 export type Validity = true | false | "unknown";
@@ -364,6 +367,12 @@ export interface CoreMetrics {
     expectations: number;
     failedExpectations: number;
   };
+  /**
+   * A restore drill (checker/restore.ts): RTO from the disaster to the restored primary taking writes, split into its phases; RPO as
+   * the acknowledged writes the restore lost and the writes after its target it kept; the backup, the WAL archive and pgBackRest's
+   * checks as they stood at the disaster. Every field is documented in result-restore.ts.
+   */
+  restore: RestoreMetrics;
 }
 
 /**

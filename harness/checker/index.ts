@@ -17,6 +17,7 @@ import { GuardedFold, type CheckerRun, type CheckerSpec } from "./checker.ts";
 import { downtimeChecker } from "./downtime.ts";
 import { failoverChecker, recoveryChecker } from "./failover.ts";
 import { latencyChecker } from "./latency.ts";
+import { restoreChecker } from "./restore.ts";
 import { rolesChecker } from "./roles.ts";
 import { splitBrainChecker } from "./split-brain.ts";
 import { writesChecker } from "./writes.ts";
@@ -36,6 +37,7 @@ const CORE_CHECKERS: { [K in keyof CoreMetrics]: CheckerSpec<CoreMetrics[K]> } =
   roles: rolesChecker,
   splitBrain: splitBrainChecker,
   alerts: alertsChecker,
+  restore: restoreChecker,
 };
 
 // Core first, so result.json keeps its sections in the order it always had.

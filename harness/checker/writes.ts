@@ -9,6 +9,7 @@
  * No final read (or a failed one) means we cannot say: the loss counts are null and the check is
  * `unknown`, so a gate on them fails without the checker being called broken.
  */
+import type { HistoryContext } from "../history/context.ts";
 import type { FinalReadEvent } from "../history/events.ts";
 import { rangesContain } from "../history/events.ts";
 import type { Metrics } from "../result.ts";
@@ -43,8 +44,7 @@ export const writesChecker = defineChecker<WritesMetrics>({
   }),
   start(context) {
     // The final read is in the context, so each write is judged as it streams past.
-    const finalReads = new Map<string, FinalReadEvent>();
-    for (const event of context.events) if (event.kind === "final-read") finalReads.set(event.probe, event);
+    const finalReads = finalReadsByProbe(context);
     const probes = new Map<string, ProbeTally>();
     return {
       operation(operation: Operation) {
@@ -125,3 +125,10 @@ export const writesChecker = defineChecker<WritesMetrics>({
     };
   },
 });
+
+/** Each writes probe's final read: the last recorded for its name (the restore checker judges against the same). */
+export function finalReadsByProbe(context: HistoryContext): Map<string, FinalReadEvent> {
+  const reads = new Map<string, FinalReadEvent>();
+  for (const event of context.events) if (event.kind === "final-read") reads.set(event.probe, event);
+  return reads;
+}

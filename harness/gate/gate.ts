@@ -68,6 +68,16 @@ const everyGateMetricIsNumeric: { [M in CoreGateMetric]: IsNumericMetric<AtPath<
   "clients.timedOut": true,
   "clients.readOnlyErrors": true,
   "alerts.failedExpectations": true,
+  "restore.rtoMs": true,
+  "restore.restoreMs": true,
+  "restore.replayMs": true,
+  "restore.rpoMs": true,
+  "restore.lostAcknowledged": true,
+  "restore.presentAfterTarget": true,
+  "restore.backupAgeMs": true,
+  "restore.backupSizeBytes": true,
+  "restore.archiveLagBytes": true,
+  "restore.checkFailures": true,
 };
 void everyGateMetricIsNumeric;
 
@@ -161,6 +171,7 @@ export function evaluateGate(specs: readonly GateSpec[], metrics: Metrics): Gate
 function unmeasuredNote(metrics: Metrics, metric: GateMetric): string | null {
   const alert = alertGateMetric(metric);
   if (alert) return alertNote(metrics, alert.alert, alert.figure);
+  if (metric.startsWith("restore.")) return restoreNote(metrics, metric);
   const { failover, recovery } = metrics;
   if (metric.startsWith("anatomy.") && failover.happened === true)
     return "a failover happened but this phase's edge was not recorded (no HA decision or promotion seen; see checks.anatomy)";
@@ -193,4 +204,21 @@ function alertNote(metrics: Metrics, name: string, figure: AlertFigure): string 
         return `${name} was not active after the fault, so it had nothing to resolve`;
       return `${name} did not resolve after the heal`;
   }
+}
+
+/** Why a restore figure was not measured: no backups, no restore, one that failed, or what it lacked. */
+function restoreNote(metrics: Metrics, metric: GateMetric): string | null {
+  const restore = (metrics as Partial<Metrics>).restore;
+  if (!restore?.observed) return "no backups in this run";
+  if (metric === "restore.backupAgeMs" || metric === "restore.backupSizeBytes")
+    return restore.disasterAtMs === null ? "no disaster to age the backup at" : "no backup worked before the disaster";
+  if (metric === "restore.archiveLagBytes")
+    return restore.disasterAtMs === null ? "no disaster in this run" : "the archive was not sampled before the disaster";
+  if (restore.outcome === "not-run") return "no restore began";
+  if (restore.outcome === "failed") return `the restore failed: ${restore.error ?? "no error recorded"}`;
+  if (restore.outcome === "unfinished") return "the restored primary never left recovery";
+  if (metric === "restore.restoreMs" || metric === "restore.replayMs") return "the restore did not record this phase's time";
+  if (metric === "restore.rtoMs")
+    return restore.disasterAtMs === null ? "no disaster to time it from" : "the restored primary took no write by the end";
+  return "no writes probe, or no final read of it after the restore";
 }

@@ -52,6 +52,24 @@ const CORE_GATE_METRICS = {
   "alerts.failedExpectations":
     "the monitoring's expected alerts that missed or fired late, and must-not-fire alerts that fired; a scenario with " +
     "monitoring.expect or mustNotFire gates it at == 0 unless its gate names it",
+  "restore.rtoMs":
+    "a restore drill's recovery time: the disaster → the first acknowledged write on the restored primary (without a writes " +
+    "probe: → it left recovery) (ms); not measured when it never took writes again",
+  "restore.restoreMs": "copying the backup into the fresh node, as the restore timed it (ms)",
+  "restore.replayMs": "replaying WAL up to the recovery target and promoting, as the restore timed it (ms)",
+  "restore.rpoMs":
+    "the recovery point: the disaster (or a time target) − the completion of the earliest acknowledged write the restore lost " +
+    "(ms); 0 when none was lost",
+  "restore.lostAcknowledged":
+    "acknowledged writes completed before the disaster (or a time target) missing after the restore: 0 for a point-in-time " +
+    "restore; for latest, the writes whose WAL was not archived yet",
+  "restore.presentAfterTarget":
+    "writes sent after the recovery target (and before the restore) present after it: must be 0; a scenario whose " +
+    "point-in-time restore ran with a writes probe gates it at == 0 unless its gate names it",
+  "restore.backupAgeMs": "the disaster − when the latest backup that worked before it finished (ms)",
+  "restore.backupSizeBytes": "the database's size in the latest backup before the disaster (bytes)",
+  "restore.archiveLagBytes": "WAL the primary had written that the archive did not hold yet, at the disaster (its last sample, bytes)",
+  "restore.checkFailures": "`pgbackrest check` and `pgbackrest verify` runs that failed before the disaster",
 } as const;
 export type CoreGateMetric = keyof typeof CORE_GATE_METRICS;
 

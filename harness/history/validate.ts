@@ -3,7 +3,8 @@
  * hand-edited, merged or foreign `history.jsonl` is refused with the field that is wrong instead of
  * misleading a checker. One shape per event kind, in a mapped type over the kind (zx's log.ts
  * pattern): the compiler demands a shape for every kind and a guard for every field, typed exactly
- * as events.ts declares it, so a field added there cannot go unchecked here.
+ * as events.ts declares it, so a field added there cannot go unchecked here. A kind whose events
+ * are a union told apart by `subject` (`backup`, backup-shapes.ts) has a shape per subject.
  *
  * Cheap on purpose: a History has millions of lines, and this runs on each after JSON.parse. A
  * check is a few `typeof`s per field, and the two kinds that fill a History (invoke, complete)
@@ -16,6 +17,7 @@
  * (Kubernetes watches, an HA manager's polls) by the shapes its plugin declares with the guards
  * exported here, which the reader is handed (`ObservationShapes`), so this module names no target.
  */
+import { BACKUP_SHAPES } from "./backup-shapes.ts";
 import type {
   AlertingRuleRecord,
   CoreKind,
@@ -29,60 +31,37 @@ import type {
   SaidEvent,
 } from "./events.ts";
 
-/** A type guard that can say what it expects ("a number", "one of ok, fail, info"). */
-export interface Guard<T> {
-  (value: unknown): value is T;
-  readonly expected: string;
-  /**
-   * Never set: it makes Guard invariant in T, so a field's guard must match its type exactly (no `string` for an enum, no optional guard
-   * for a required field).
-   */
-  readonly exactly?: (value: T) => T;
-}
+import {
+  arrayOf,
+  boolean,
+  either,
+  guard,
+  isRecord,
+  nullable,
+  number,
+  oneOf,
+  optional,
+  pairOf,
+  string,
+  type Guard,
+  type Shape,
+  type SubjectShapes,
+} from "./guards.ts";
 
-function guard<T>(expected: string, test: (value: unknown) => boolean): Guard<T> {
-  return Object.assign(test as (value: unknown) => value is T, { expected });
-}
-
-export const string = guard<string>("a string", (value) => typeof value === "string");
-export const number = guard<number>("a number", (value) => typeof value === "number");
-export const boolean = guard<boolean>("true or false", (value) => typeof value === "boolean");
-
-export function optional<T>(inner: Guard<T>): Guard<T | undefined> {
-  return guard(`${inner.expected}, or absent`, (value) => value === undefined || inner(value));
-}
-
-export function nullable<T>(inner: Guard<T>): Guard<T | null> {
-  return guard(`${inner.expected} or null`, (value) => value === null || inner(value));
-}
-
-export function either<A, B>(a: Guard<A>, b: Guard<B>): Guard<A | B> {
-  return guard(`${a.expected} or ${b.expected}`, (value) => a(value) || b(value));
-}
-
-/** One of a union of string literals, listed as a record so the compiler demands every member. */
-export function oneOf<T extends string>(members: Record<T, true>): Guard<T> {
-  const allowed = new Set<unknown>(Object.keys(members));
-  return guard(`one of ${[...allowed].join(", ")}`, (value) => allowed.has(value));
-}
-
-export function arrayOf<T>(item: Guard<T>, items: string): Guard<T[]> {
-  return guard(`an array of ${items}`, (value) => {
-    if (!Array.isArray(value)) return false;
-    for (const element of value) if (!item(element)) return false;
-    return true;
-  });
-}
-
-function pairOf<T>(item: Guard<T>): Guard<[T, T]> {
-  return guard(
-    `[${item.expected}, ${item.expected}]`,
-    (value) => Array.isArray(value) && value.length === 2 && item(value[0]) && item(value[1]),
-  );
-}
-
-/** The fields of T a shape checks: all but the kind and t, which every event has and which are checked first. */
-export type Shape<T> = { [F in Exclude<keyof T, "kind" | "t">]: Guard<T[F]> };
+// The guards are guards.ts's; re-exported, as the targets' plugins build their shapes from them here.
+export {
+  arrayOf,
+  boolean,
+  either,
+  nullable,
+  number,
+  oneOf,
+  optional,
+  string,
+  type Guard,
+  type Shape,
+  type SubjectShapes,
+} from "./guards.ts";
 
 /** A shape, flattened into parallel lists for the hot path. */
 interface Compiled {
@@ -90,11 +69,19 @@ interface Compiled {
   guards: Array<Guard<unknown>>;
   /** A quick yes for the event (see QUICK); absent for kinds that are few. */
   quick?: (event: Record<string, unknown>) => boolean;
+  /** A kind told apart by `subject`: the shape of each, checked after `keys` (which hold the subject) passed. */
+  subjects?: Map<string, Compiled>;
 }
 
 function compile<T>(shape: Shape<T>, quick?: (event: Record<string, unknown>) => boolean): Compiled {
   const entries = Object.entries(shape) as Array<[string, Guard<unknown>]>;
   return { keys: entries.map(([key]) => key), guards: entries.map(([, check]) => check), ...(quick ? { quick } : {}) };
+}
+
+function compileBySubject<T extends { subject: string }>(shapes: SubjectShapes<T>): Compiled {
+  const subjects = new Map(Object.entries(shapes).map(([subject, shape]) => [subject, compile(shape as Shape<unknown>)]));
+  const subject = oneOf(Object.fromEntries([...subjects.keys()].map((name) => [name, true])) as Record<string, true>);
+  return { ...compile<{ subject: string }>({ subject }), subjects };
 }
 
 /** The first field of `record` that does not pass, or null. */
@@ -173,8 +160,11 @@ const expectedAlert = object<{ alert: string; withinMs: number; labels?: Record<
   labels: optional(stringRecord),
 });
 
+/** Kinds whose events are a union of interfaces told apart by `subject`: a shape per subject (SUBJECT_SHAPES). */
+type BySubjectKind = "backup";
+
 /** Every kind of event, and what each field of it must be. */
-const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
+const SHAPES: { [K in Exclude<CoreKind, BySubjectKind>]: Shape<EventOf<K>> } = {
   "run-start": {
     wallClock: string,
     runId: string,
@@ -265,6 +255,9 @@ const SHAPES: { [K in CoreKind]: Shape<EventOf<K>> } = {
   "run-end": { status: oneOf({ completed: true, aborted: true, errored: true }), error: optional(string) },
 };
 
+/** The kinds told apart by `subject`, each subject with its own fields. */
+const SUBJECT_SHAPES: { [K in BySubjectKind]: SubjectShapes<EventOf<K>> } = { backup: BACKUP_SHAPES };
+
 const optionalString = (value: unknown) => value === undefined || typeof value === "string";
 
 /**
@@ -292,14 +285,15 @@ const QUICK: { [K in "invoke" | "complete"]: (event: Record<string, unknown>) =>
     (event.skipped === undefined || (Array.isArray(event.skipped) && event.skipped.every((item) => typeof item === "string"))),
 };
 
-const COMPILED = new Map<string, Compiled>(
-  Object.entries(SHAPES).map(([kind, shape]) => [
+const COMPILED = new Map<string, Compiled>([
+  ...Object.entries(SHAPES).map(([kind, shape]): [string, Compiled] => [
     kind,
     compile(shape as Shape<unknown>, (QUICK as Record<string, Compiled["quick"]>)[kind]),
   ]),
-);
+  ...Object.entries(SUBJECT_SHAPES).map(([kind, shapes]): [string, Compiled] => [kind, compileBySubject(shapes)]),
+]);
 /** The kinds every target shares. */
-export const CORE_KINDS = Object.keys(SHAPES) as CoreKind[];
+export const CORE_KINDS = [...COMPILED.keys()] as CoreKind[];
 
 /**
  * The shapes of the targets' own observation kinds, one per kind declared in `Observations`: the
@@ -353,15 +347,19 @@ function checkEvent(value: unknown, shapes: Map<string, Compiled>, quick: boolea
   if (!compiled) return `unknown kind ${show(kind)}: a History event is one of ${[...shapes.keys()].join(", ")}`;
   if (quick && compiled.quick?.(value)) return null;
   const bad = firstBadField(compiled, value);
-  if (bad === -1) return null;
-  const key = compiled.keys[bad]!;
-  return (
-    `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} event's "${key}" must be ${compiled.guards[bad]!.expected}, got ` + `${show(value[key])}`
-  );
+  if (bad !== -1) return fieldProblem(kind, compiled, bad, value);
+  // The subject passed its guard, so it names one of the shapes.
+  const bySubject = compiled.subjects?.get(value.subject as string);
+  if (!bySubject) return null;
+  const badOfSubject = firstBadField(bySubject, value);
+  return badOfSubject === -1 ? null : fieldProblem(`${kind} ${String(value.subject)}`, bySubject, badOfSubject, value);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/** 'a complete event\'s "latencyMs" must be a number, got "12"'; `what` is the kind, and its subject when shapes go by it. */
+function fieldProblem(what: string, compiled: Compiled, bad: number, value: Record<string, unknown>): string {
+  const key = compiled.keys[bad]!;
+  const article = /^[aeiou]/.test(what) ? "an" : "a";
+  return `${article} ${what} event's "${key}" must be ${compiled.guards[bad]!.expected}, got ${show(value[key])}`;
 }
 
 /** A value as it was written, cut short: the error quotes it. */

@@ -5,10 +5,11 @@
  */
 import { formatActual, formatIds, formatMs } from "./format.ts";
 import { ALERT_COLORS } from "./alerts-timeline.ts";
+import { RESTORE_COLORS } from "./restore-timeline.ts";
 import { renderAnatomyHtml } from "./anatomy-html.ts";
 import { relativeCell, renderEventsHtml } from "./events-html.ts";
 import { escapeHtml, htmlText, mark, swatch, table } from "./html-parts.ts";
-import { renderAlertsHtml, renderClientsHtml, renderMarksHtml, renderWarningsHtml } from "./lists-html.ts";
+import { renderAlertsHtml, renderClientsHtml, renderMarksHtml, renderRestoreHtml, renderWarningsHtml } from "./lists-html.ts";
 import { renderSettingsHtml } from "./settings-html.ts";
 import { renderTimelineSvg, SHADE_COLORS } from "./timeline.ts";
 import type { ReportModel } from "./types.ts";
@@ -120,7 +121,8 @@ ${renderWarningsHtml(model, clock)}<div class="grid">
   <section><h2>Gates</h2>${gates}<h2>Claimed vs measured</h2>${claimsTable}<p class="meta">Claims are the operations ` +
     `guide's figures per HA strategy.</p></section>
 </div>
-${renderClientsHtml(model)}${renderAlertsHtml(model)}<section><h2>Timeline</h2><div id="timeline">${timeline}</div>` +
+${renderClientsHtml(model)}${renderAlertsHtml(model)}${renderRestoreHtml(model)}<section><h2>Timeline</h2>` +
+    `<div id="timeline">${timeline}</div>` +
     `${timelineKey(model)}</section>
 <section><h2>Anatomy of the failover</h2>${renderAnatomyHtml(model)}</section>
 <section><h2>Faults, actions and the steady state</h2>${renderEventsHtml(model)}<p class="meta">Times since the run ` +
@@ -144,7 +146,7 @@ ${renderMarksHtml(model, clock)}${lost}
  * What the timeline's shadings and lines mean, with swatches: the chart can give a legend only to
  * what has a colour scale (outcomes, roles), not to the faults drawn in their own colours.
  */
-function timelineKey({ drill, alerts }: ReportModel): string {
+function timelineKey({ drill, alerts, restore }: ReportModel): string {
   const faults = new Map<string, string>();
   for (const step of drill.steps) if (step.kind === "fault" && step.ok) faults.set(step.label, step.color);
   const item = (html: string) => `<span class="item">${html}</span>`;
@@ -157,6 +159,12 @@ function timelineKey({ drill, alerts }: ReportModel): string {
     ...(alerts === null
       ? []
       : (["pending", "firing", "resolved"] as const).map((state) => item(`${swatch(ALERT_COLORS[state])}alert ${state}`))),
+    // Dashed rules where the disaster struck and each restore phase happened.
+    ...(restore === null
+      ? []
+      : (Object.keys(RESTORE_COLORS) as Array<keyof typeof RESTORE_COLORS>).map((what) =>
+          item(`${swatch(RESTORE_COLORS[what])}${what === "disaster" ? "disaster" : `restore ${what}`}`),
+        )),
   ];
   return (
     `<p class="timeline-key meta">${items.join(" ")}<br>A fault is a solid line where it was injected, shaded while it held, ` +

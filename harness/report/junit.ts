@@ -1,7 +1,7 @@
 /**
  * JUnit XML, so CI systems show a drill natively: one testsuite per run (per trial with
  * --trials), one testcase per gate with actual vs expected, one per alert the scenario expects or
- * forbids (monitoring), and an `errored` run as an <error>.
+ * forbids (monitoring), one per thing a restore must do (a restore drill), and an `errored` run as an <error>.
  * Drawn from the report model, as every format is.
  */
 import { create } from "xmlbuilder2";
@@ -25,12 +25,16 @@ function isList(models: ReportModel | readonly ReportModel[]): models is readonl
   return Array.isArray(models);
 }
 
-function cases({ run, gates, alerts }: ReportModel): number {
-  return gates.length + (run.verdict === "errored" || gates.length === 0 ? 1 : 0) + (alerts?.cases.length ?? 0);
+/** The alerts' and the restore's cases, judged by their checks. */
+const judged = ({ alerts, restore }: ReportModel) => [...(alerts?.cases ?? []), ...(restore?.cases ?? [])];
+
+function cases(model: ReportModel): number {
+  const { run, gates } = model;
+  return gates.length + (run.verdict === "errored" || gates.length === 0 ? 1 : 0) + judged(model).length;
 }
 
-function failures({ gates, alerts }: ReportModel): number {
-  return gates.filter((gate) => !gate.pass).length + (alerts?.cases.filter((alert) => alert.outcome === "fail").length ?? 0);
+function failures(model: ReportModel): number {
+  return model.gates.filter((gate) => !gate.pass).length + judged(model).filter((judgedCase) => judgedCase.outcome === "fail").length;
 }
 
 /** XML has no emphasis: the words alone. */
@@ -71,11 +75,15 @@ function addSuite(root: XMLBuilder, model: ReportModel, trial: string | null): v
       testcase.ele("failure", { message, type: "gate" }).txt(message);
     }
   }
-  // What the alerts did against what the scenario said: a failure names the alert and when.
-  for (const alert of model.alerts?.cases ?? []) {
-    const testcase = suite.ele("testcase", { classname: name, name: alert.name });
-    const message = alert.message ?? "";
-    if (alert.outcome === "fail") testcase.ele("failure", { message, type: "alert" }).txt(message);
-    if (alert.outcome === "skipped") testcase.ele("skipped", { message });
+  // What the alerts did against what the scenario said, and what the restore did: a failure names what and when.
+  const kinds = [
+    ...(model.alerts?.cases ?? []).map((each) => [each, "alert"] as const),
+    ...(model.restore?.cases ?? []).map((each) => [each, "restore"] as const),
+  ];
+  for (const [judgedCase, type] of kinds) {
+    const testcase = suite.ele("testcase", { classname: name, name: judgedCase.name });
+    const message = judgedCase.message ?? "";
+    if (judgedCase.outcome === "fail") testcase.ele("failure", { message, type }).txt(message);
+    if (judgedCase.outcome === "skipped") testcase.ele("skipped", { message });
   }
 }

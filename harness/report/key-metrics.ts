@@ -7,6 +7,7 @@ import { targetPlugin } from "../targets/registry.ts";
 import { anatomyLine, BOUNDS_NOTE, failoverDetail, outageHeadline, recoveryDetail } from "./failover-text.ts";
 import { heavyFindings } from "./findings.ts";
 import { formatCount, formatMs, formatMsWithin, formatRatio, formatRatioWithin } from "./format.ts";
+import { restoreKeyRows } from "./restore-model.ts";
 import type { Headline, ReportModel, Row } from "./types.ts";
 
 export function keyMetrics(result: RunResult): ReportModel["keyMetrics"] {
@@ -36,6 +37,7 @@ export function keyMetrics(result: RunResult): ReportModel["keyMetrics"] {
     { label: "lost acknowledged writes", value: lost === null ? "n/a (no final read)" : lostText },
     { label: "latency (ok operations)", value: latency.count === 0 ? "n/a" : `${percentiles} (${latency.count} ops)` },
     { label: "split brain", value: splitBrain.detected ? [{ text: "detected", strong: true, bad: true }, overlap] : noSplitBrain(result) },
+    ...restoreKeyRows(result),
     ...(targetPlugin(result.target)?.reportRows?.(result.metrics) ?? []),
   ];
   const bounded = recovery.latencyLowerMs !== null && recovery.latencyUpperMs !== null && recovery.latencyUpperMs > recovery.latencyLowerMs;

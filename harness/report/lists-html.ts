@@ -1,10 +1,10 @@
 /**
  * report.html's sections for what report.md lists and the page used to leave out: the run's own
- * warnings, each client probe side by side, the alerts, and the marks and manual steps. Each is a
+ * warnings, each client probe side by side, the alerts, the restore, and the marks and manual steps. Each is a
  * whole section and its line, or nothing when the model's list is empty.
  */
 import { relativeCell } from "./events-html.ts";
-import { escapeHtml as e, table } from "./html-parts.ts";
+import { escapeHtml as e, htmlText, table } from "./html-parts.ts";
 import type { ReportModel } from "./types.ts";
 import type { WallClock } from "./wall-clock.ts";
 
@@ -84,4 +84,12 @@ export function renderAlertsHtml({ alerts }: ReportModel): string {
   const intro = `<p class="meta">From ${e(alerts.source)}; times after the first fault (or hand-over), resolution after its heal.</p>`;
   const notes = alerts.notes.length > 0 ? `<p class="warning">${alerts.notes.map(e).join(" ")}</p>` : "";
   return `<section><h2>Alerts</h2>${intro}${table("alerts", head, rows)}${notes}</section>\n`;
+}
+
+/** The restore drill: the check's sentence, then each figure (RTO and its phases, RPO, the backup, archive and checks it stood on). */
+export function renderRestoreHtml({ restore }: ReportModel): string {
+  if (restore === null) return "";
+  const summary = restore.valid === false ? `<p class="bad">${e(restore.summary)}</p>` : `<p>${e(restore.summary)}</p>`;
+  const rows = restore.rows.map((row) => [e(row.label), htmlText(row.value)]);
+  return `<section><h2>Restore</h2>${summary}${table("restore", ["", ""], rows)}</section>\n`;
 }

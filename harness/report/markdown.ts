@@ -21,6 +21,7 @@ export function renderMarkdown(model: ReportModel): string {
     keyMetrics,
     gates,
     alerts,
+    restore,
     claimedVsMeasured,
     clientsCompared,
     downtime,
@@ -135,6 +136,14 @@ function alerts({ alerts: section }: ReportModel): string {
     ...rows,
     ...(section.notes.length > 0 ? ["", section.notes.join(" ")] : []),
   ].join("\n");
+}
+
+/** The restore drill: the check's sentence, then each figure (RTO and its phases, RPO, the backup, archive and checks it stood on). */
+function restore({ restore: section }: ReportModel): string {
+  if (section === null) return "";
+  const mark = section.valid === false ? "❌ " : section.valid === "unknown" ? "❔ " : "";
+  const rows = section.rows.map((row) => `| ${cell(row.label)} | ${cell(text(row.value))} |`);
+  return ["### Restore", "", `${mark}${section.summary}`, "", "| | |", "|---|---|", ...rows].join("\n");
 }
 
 function downtime({ downtime: windows }: ReportModel): string {

@@ -10,6 +10,7 @@ import { alertsSection } from "./alerts-model.ts";
 import { anatomyAbsence, outageHeadline, withBounds } from "./failover-text.ts";
 import { formatMs, formatMsWithin } from "./format.ts";
 import { headline, keyMetrics } from "./key-metrics.ts";
+import { restoreSection } from "./restore-model.ts";
 import { runSentence } from "./sentence.ts";
 import { againstClaim, claimFor, GUIDE_CLAIMS } from "./strategy-claims.ts";
 import { drillSteps, operatorMoments, steadyStateWindow } from "./timeline.ts";
@@ -60,6 +61,7 @@ export function reportModel(result: RunResult, context?: ReportContext): ReportM
     anatomy: anatomy(result),
     drill: drill(context ?? emptyReportContext()),
     alerts: alertsSection(metrics),
+    restore: restoreSection(result),
   };
 }
 

@@ -10,6 +10,7 @@ import type { HistoryEvent } from "../history/events.ts";
 import { isCompleted, type Operation } from "../history/operations.ts";
 import type { RoleChange, RunResult } from "../result.ts";
 import { alertLayers } from "./alerts-timeline.ts";
+import { restoreLayers } from "./restore-timeline.ts";
 import type { DrillStep, OperatorMoment, OpPoint, ReportContext } from "./types.ts";
 import { wallClockOf } from "./wall-clock.ts";
 
@@ -328,6 +329,7 @@ export async function renderTimelineSvg(result: RunResult, report: ReportContext
             },
           },
           ...alertLayers(report.history.events, outcomesHeight),
+          ...restoreLayers(report.history.events, outcomesHeight),
           {
             name: "step_labels",
             data: { values: faults },

@@ -6,7 +6,7 @@
  */
 import type { HistoryContext } from "../history/context.ts";
 import type { LogEvent } from "../history/events.ts";
-import type { CheckOutcome, Metrics, RoleChange, RunResult } from "../result.ts";
+import type { CheckOutcome, Metrics, RoleChange, RunResult, Validity } from "../result.ts";
 import type { ReportRow, ReportSpan } from "../targets/plugin.ts";
 
 export type ReportFormat = "json" | "markdown" | "junit" | "html";
@@ -114,6 +114,18 @@ export interface ReportModel {
   readonly drill: { readonly steadyState: SteadyStateRow | null; readonly steps: readonly DrillStep[] };
   /** Did the alerts fire (metrics.alerts), worded; null when the run had no monitoring. */
   readonly alerts: AlertsSection | null;
+  /** The restore drill (metrics.restore), worded; null when the run took no backups. */
+  readonly restore: RestoreSection | null;
+}
+
+/** The restore's section: the check's own sentence, a row per figure, and a verdict per thing a restore must do (JUnit's test cases). */
+export interface RestoreSection {
+  /** What happened, in the restore check's words (its note), and that check's validity. */
+  summary: string;
+  valid: Validity;
+  rows: readonly Row[];
+  /** Same shape as the alerts' cases. */
+  cases: readonly AlertCase[];
 }
 
 /** The alerts' section: a row per alerting rule, and a verdict per expectation and must-not-fire (JUnit's test cases). */

@@ -142,7 +142,17 @@ export async function runDrill(scenario: Scenario, options: DrillOptions): Promi
     const record = (observation: Observation) => history.append({ ...observation, t: now() } as HistoryEvent);
     const shared = options.shared ? { shared: options.shared } : {};
     const image = options.image;
-    started = await topology.start({ runId, scenario: scenario.name, image, log, signal: drill.signal, record, now, durationMs, ...shared });
+    started = await topology.start({
+      runId,
+      scenario: scenario.name,
+      image,
+      log,
+      signal: drill.signal,
+      record,
+      now,
+      durationMs,
+      ...shared,
+    });
     if (scenario.monitoring) {
       // Before the probes: the rules that cannot fire are said, and recorded, before any fault.
       const alerting = (observation: AlertingObservation) => history.append({ ...observation, t: now() });

@@ -52,6 +52,7 @@ const CORE_SECTIONS: { [K in keyof CoreMetrics]: true } = {
   roles: true,
   splitBrain: true,
   alerts: true,
+  restore: true,
 };
 type ChecksOf<P> = P extends { checks?: infer K } ? NonNullable<K> : never;
 

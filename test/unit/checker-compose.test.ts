@@ -22,7 +22,22 @@ describe("composing checkers", () => {
 
   it("runs every checker and reports which crashed, keeping the others' results", () => {
     const { checks, metrics, crashed } = runChecks(events, { ...CHECKERS, availability: crashing });
-    expect(Object.keys(checks)).toEqual(["availability", "downtime", "failover", "recovery", "anatomy", "writes", "latency", "clients", "roles", "splitBrain", "alerts", "operator", "monitor"]);
+    expect(Object.keys(checks)).toEqual([
+      "availability",
+      "downtime",
+      "failover",
+      "recovery",
+      "anatomy",
+      "writes",
+      "latency",
+      "clients",
+      "roles",
+      "splitBrain",
+      "alerts",
+      "restore",
+      "operator",
+      "monitor",
+    ]);
     expect(checks.availability).toEqual({ valid: "unknown", reason: "checker crashed: boom" });
     expect(crashed).toEqual([{ check: "availability", reason: "checker crashed: boom" }]);
     expect(metrics.latency.count).toBe(1);

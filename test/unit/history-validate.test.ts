@@ -4,7 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../harness/errors.ts";
-import type { AlertingEvent, HistoryEvent, HistoryKind } from "../../harness/history/events.ts";
+import type { AlertingEvent, BackupEvent, HistoryEvent, HistoryKind } from "../../harness/history/events.ts";
 import { readHistory } from "../../harness/history/reader.ts";
 import { CORE_KINDS, eventProblem as problemWith, shapeProblem as shapeProblemWith } from "../../harness/history/validate.ts";
 import type { TargetPlugin } from "../../harness/targets/plugin.ts";
@@ -56,6 +56,75 @@ const ALERTING_SAMPLES: { [S in AlertingEvent["subject"]]: AlertingEvent & { sub
   },
   sample: { kind: "alerting", t: 10.8, subject: "sample", alert: "PostgresDown", exprSeries: 1, selectorSeries: { pg_up: 2 } },
   reachable: { kind: "alerting", t: 10.9, subject: "reachable", from: "alertmanager", reachable: false, error: "ECONNREFUSED" },
+};
+
+/** One `backup` event of every subject, as targets/shared/ writes them, optional fields present. */
+const BACKUP_SAMPLES: { [S in BackupEvent["subject"]]: BackupEvent & { subject: S } } = {
+  setup: {
+    kind: "backup",
+    t: 1.1,
+    subject: "setup",
+    tool: "pgbackrest",
+    version: "pgBackRest 2.45",
+    stanza: "pgdrill",
+    repository: "docker volume pgdrill-r1-backup",
+    retentionFull: 2,
+    archiveTimeoutMs: 1000,
+    seedBytes: 64 * 1024 * 1024,
+    seedMs: 2500,
+  },
+  check: {
+    kind: "backup",
+    t: 1.2,
+    subject: "check",
+    ok: false,
+    durationMs: 800,
+    node: "primary",
+    error: "ERROR: [082]: WAL segment was not archived",
+  },
+  verify: { kind: "backup", t: 1.3, subject: "verify", ok: true, durationMs: 300, node: "primary" },
+  backup: {
+    kind: "backup",
+    t: 1.4,
+    subject: "backup",
+    ok: true,
+    node: "primary",
+    backupType: "full",
+    label: "20261207-221500F",
+    startedAt: 1.35,
+    durationMs: 5000,
+    sizeBytes: 31_000_000,
+    repoSizeBytes: 4_000_000,
+    walStart: "000000010000000000000003",
+    walStop: "000000010000000000000003",
+    error: "none",
+  },
+  archive: {
+    kind: "backup",
+    t: 1.5,
+    subject: "archive",
+    node: "primary",
+    currentLsn: "0/4000110",
+    archivedLsn: null,
+    lagBytes: null,
+    lastArchivedWal: "000000010000000000000003",
+    lastArchivedAt: 1.45,
+    failedCount: 0,
+  },
+  disaster: { kind: "backup", t: 1.6, subject: "disaster", disaster: "drop-table", nodes: ["primary"], xid: "1234", detail: "DROP TABLE" },
+  restore: {
+    kind: "backup",
+    t: 1.7,
+    subject: "restore",
+    phase: "started",
+    node: "primary",
+    target: { type: "xid", xid: "1234", exclusive: true },
+    label: "20261207-221500F",
+    durationMs: 1,
+    sizeBytes: 2,
+    detail: "d",
+    error: "e",
+  },
 };
 
 /** One well-formed event of every kind, optional fields present where a kind has them. */
@@ -166,11 +235,12 @@ const SAMPLES: { [K in HistoryKind]: Extract<HistoryEvent, { kind: K }> } = {
   log: { kind: "log", t: 10, level: "warn", message: "m" },
   mark: { kind: "mark", t: 10.5, note: "deleted the primary pod", by: "keyboard" },
   alerting: ALERTING_SAMPLES.setup,
+  backup: BACKUP_SAMPLES.restore,
   "run-end": { kind: "run-end", t: 11, status: "errored", error: "e" },
 };
 
 /** Every sample: one of each kind, and of each subject of the kinds that have several. */
-const EVERY_SAMPLE: HistoryEvent[] = [...Object.values(SAMPLES), ...Object.values(ALERTING_SAMPLES)];
+const EVERY_SAMPLE: HistoryEvent[] = [...Object.values(SAMPLES), ...Object.values(ALERTING_SAMPLES), ...Object.values(BACKUP_SAMPLES)];
 
 /** Values of every JSON type, to put where a field's value was. */
 const WRONG_VALUES: unknown[] = [
@@ -215,6 +285,9 @@ describe("History events, checked as they are read", () => {
     expect(eventProblem({ kind: "action", t: 5, phase: "start", id: "a1", action: "heal", label: "heal all faults" })).toBeNull();
     expect(eventProblem({ kind: "k8s", t: 7, subject: "cluster", name: "pg" })).toBeNull();
     expect(eventProblem({ kind: "alerting", t: 10, subject: "reachable" })).toBeNull();
+    expect(eventProblem({ kind: "backup", t: 10, subject: "restore", phase: "ready", node: "primary" })).toBeNull();
+    for (const target of [{ type: "latest" }, { type: "time", time: "2026-12-07T22:15:00.000Z", at: 9000 }])
+      expect(eventProblem({ ...BACKUP_SAMPLES.restore, target })).toBeNull();
   });
 
   it("accepts every event of a hand-made drill and both example runs", async () => {
@@ -261,6 +334,26 @@ describe("History events, checked as they are read", () => {
       'a final-read event\'s "ranges" must be an array of [from, to] pairs of numbers, got [[1,2,3]]',
     );
     expect(eventProblem({ ...SAMPLES.fault, label: "x".repeat(100) })).toBeNull();
+    // A kind told apart by its subject: the subject first, then that subject's own fields, named with it.
+    expect(eventProblem({ ...BACKUP_SAMPLES.restore, subject: "snapshot" })).toBe(
+      'a backup event\'s "subject" must be one of setup, check, verify, backup, archive, disaster, restore, got "snapshot"',
+    );
+    expect(eventProblem({ ...BACKUP_SAMPLES.restore, phase: "done" })).toBe(
+      'a backup restore event\'s "phase" must be one of started, restored, ready, replica, failed, got "done"',
+    );
+    expect(eventProblem({ ...BACKUP_SAMPLES.restore, target: { type: "xid", xid: 1234 } })).toMatch(
+      /^a backup restore event's "target" must be a recovery target \(.*\), or absent, got \{"type":"xid","xid":1234\}$/,
+    );
+    expect(eventProblem({ ...BACKUP_SAMPLES.archive, lagBytes: "12 MB" })).toBe(
+      'a backup archive event\'s "lagBytes" must be a number or null, got "12 MB"',
+    );
+    expect(eventProblem({ ...BACKUP_SAMPLES.disaster, disaster: "fire" })).toBe(
+      'a backup disaster event\'s "disaster" must be one of destroy-data, drop-table, truncate-table, corrupt-file, got "fire"',
+    );
+    const { durationMs: _d, ...noDuration } = BACKUP_SAMPLES.verify;
+    expect(eventProblem(noDuration)).toBe('a backup verify event\'s "durationMs" must be a number, got nothing');
+    // Another subject's fields are not asked of it: an archive sample has no "ok".
+    expect(eventProblem({ ...BACKUP_SAMPLES.archive, ok: "maybe" })).toBeNull();
     expect(eventProblem({ ...SAMPLES.fault, nodes: "x".repeat(100) })).toBe(
       `a fault event's "nodes" must be an array of strings, got "${"x".repeat(56)}...`,
     );

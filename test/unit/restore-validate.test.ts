@@ -60,7 +60,9 @@ describe("restore drills in a scenario", () => {
       ],
       duration: "40s",
     });
-    expect(validateScenario(scenario, "code").schedule[2]).toMatchObject({ action: { kind: "restore", to: { beforeDisaster: "3s" }, replicas: true } });
+    expect(validateScenario(scenario, "code").schedule[2]).toMatchObject({
+      action: { kind: "restore", to: { beforeDisaster: "3s" }, replicas: true },
+    });
   });
 
   it("refuses each step that needs backups on a target without them, at the step, with the fix", () => {

@@ -119,7 +119,7 @@ describe("scenario validation", () => {
       /add "prod-eu" to target.allowContexts/,
     ],
     ["cnpg-one-instance.yaml", "target.instances", /must be at least 2: a failover needs a replica/, /README/],
-    ["switchover-on-pair.yaml", "schedule[0].action.kind", /the container-pair target cannot do "switchover"/, /Use one of promote, heal/],
+    ["switchover-on-pair.yaml", "schedule[0].action.kind", /the container-pair target cannot do "switchover"/, /Use one of backup, restore, promote, heal/],
     [
       "cnpg-unknown-instance.yaml",
       "schedule[0].fault.node",
@@ -218,7 +218,7 @@ describe("scenario validation", () => {
       /^s: target\.kind: unknown target kind: use one of "container-pair", "cnpg", "endpoint", "patroni", "pg-auto-failover" \(got "pear"\)/,
     );
     expect(() => validateScenario({ ...base, schedule: [{ at: "3s", action: { kind: "promot", node: "standby" } }] }, "s")).toThrow(
-      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "switchover", "promote", "failover", "maintenance", "perform", "node-maintenance", "heal"/,
+      /schedule\[0\]\.action\.kind: unknown action kind: did you mean "promote"\? Use one of "switchover", "backup", "restore", "promote", "failover", "maintenance", "perform", "node-maintenance", "heal"/,
     );
   });
 
@@ -263,6 +263,8 @@ describe("scenario validation", () => {
       "pair-partition-then-kill",
       "pair-partition-then-kill-sync",
       "pair-pause-primary",
+      "pair-pitr-before-drop",
+      "pair-restore-latest",
       "pair-slow-network-to-standby",
       "patroni-alerts-failover",
       "patroni-async-lag-loss",
@@ -273,6 +275,7 @@ describe("scenario validation", () => {
       "patroni-kill-primary-fast",
       "patroni-kill-primary-multihost",
       "patroni-partition-primary-from-dcs",
+      "patroni-restore-cluster",
       "patroni-switchover",
       "patroni-sync-strict",
       "pgaf-kill-keeper",

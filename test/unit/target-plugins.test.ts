@@ -55,10 +55,10 @@ describe("what each target can do", () => {
   const abilities = (kind: string) => targetAbilities(targetSchema.parse({ kind }));
 
   it.each([
-    ["container-pair", ["kill", "stop", "pause", "partition", "netem", "command"], ["promote", "heal"]],
+    ["container-pair", ["kill", "stop", "pause", "partition", "netem", "destroy-data", "drop-table", "truncate-table", "corrupt-file", "command"], ["backup", "restore", "promote", "heal"]],
     ["cnpg", ["kill", "partition", "netem", "delete-pod", "fence", "node-down", "command"], ["switchover", "heal"]],
     ["endpoint", ["command"], ["heal"]],
-    ["patroni", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "dcs-outage", "dcs-partition", "command"], ["switchover", "failover", "maintenance", "heal"]],
+    ["patroni", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "destroy-data", "drop-table", "truncate-table", "corrupt-file", "dcs-outage", "dcs-partition", "command"], ["switchover", "backup", "restore", "failover", "maintenance", "heal"]],
     ["pg-auto-failover", ["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "monitor-outage", "command"], ["switchover", "perform", "node-maintenance", "heal"]],
   ])("%s: faults %j, actions %j", (kind, faults, actions) => {
     expect(abilities(kind)).toEqual({ faults, actions });
@@ -106,7 +106,7 @@ describe("capabilities", () => {
     const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.faults.map((fault) => fault.kind));
     expect(owned).toEqual(["delete-pod", "fence", "node-down", "dcs-outage", "dcs-partition", "monitor-outage"]);
     // kill-process and pause-process are the core's: two HA managers (Patroni, pg_auto_failover) provide what they need.
-    expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", ...owned, "command"]);
+    expect(FAULTS.map((fault) => fault.kind)).toEqual(["kill", "stop", "pause", "partition", "netem", "kill-process", "pause-process", "destroy-data", "drop-table", "truncate-table", "corrupt-file", ...owned, "command"]);
     for (const plugin of TARGET_PLUGINS) {
       for (const fault of plugin.faults) expect(fault.requires === null || (plugin.capabilities as readonly string[]).includes(fault.requires), `${plugin.kind}: ${fault.kind}`).toBe(true);
     }
@@ -115,7 +115,7 @@ describe("capabilities", () => {
   it("so are its own actions: the pair's promote, patroni's failover and maintenance, pg_auto_failover's perform and node-maintenance", () => {
     const owned = TARGET_PLUGINS.flatMap((plugin) => plugin.actions.map((action) => action.kind));
     expect(owned).toEqual(["promote", "failover", "maintenance", "perform", "node-maintenance"]);
-    expect(ACTIONS.map((action) => action.kind)).toEqual(["switchover", ...owned, "heal"]);
+    expect(ACTIONS.map((action) => action.kind)).toEqual(["switchover", "backup", "restore", ...owned, "heal"]);
     for (const plugin of TARGET_PLUGINS) {
       for (const action of plugin.actions) expect(action.requires === null || (plugin.capabilities as readonly string[]).includes(action.requires), `${plugin.kind}: ${action.kind}`).toBe(true);
     }

@@ -10,6 +10,9 @@ import { duration } from "../../scenario/schema-parts.ts";
 import type { RestoreTo } from "../../targets/controls.ts";
 import { defineAction } from "../define.ts";
 
+// A pattern, not a JSON Schema "format": editors' validators (Ajv) refuse formats they were not given.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
 const restoreTo = z
   .union([
     z.literal("latest").describe("Replay every archived WAL segment: what was not archived before the disaster is lost."),
@@ -17,7 +20,14 @@ const restoreTo = z
       .literal("before-disaster")
       .describe("Stop just before the disaster's transaction (a DROP or TRUNCATE, exclusive); data destroyed outright: latest."),
     z
-      .strictObject({ time: z.iso.datetime({ offset: true }).describe("An ISO 8601 time with its offset, e.g. 2026-12-07T22:15:00Z.") })
+      .strictObject({
+        time: z
+          .string()
+          .regex(ISO_TIME, {
+            message: 'must be an ISO 8601 time with its offset, e.g. "2026-12-07T22:15:00Z" or "2026-12-07T23:15:00+01:00"',
+          })
+          .describe("An ISO 8601 time with its offset, e.g. 2026-12-07T22:15:00Z."),
+      })
       .describe("Stop at this time (recovery_target_time)."),
     z
       .strictObject({ beforeDisaster: duration.describe('How long before the disaster, e.g. "5s".') })

@@ -150,6 +150,7 @@ export class PairBackups {
         node,
         label: restored.label,
         durationMs: restored.copyMs,
+        ...(restored.sizeBytes === undefined ? {} : { sizeBytes: restored.sizeBytes }),
         detail: `pgbackrest restore of ${restored.label} took ${restored.copyMs} ms; ${flushed}`,
       });
       await this.site.replace(node, restored.container);
@@ -178,7 +179,7 @@ export class PairBackups {
     node: string,
     target: RecoveryTarget,
     hostPort: number | undefined,
-  ): Promise<{ container: StartedTestContainer; label: string; copyMs: number }> {
+  ): Promise<{ container: StartedTestContainer; label: string; copyMs: number; sizeBytes: number | undefined }> {
     const container = await this.fresh
       .image(node, hostPort)
       .withEnvironment({ PGDRILL_ROLE: "restore", PGDRILL_NODE: node, PGDRILL_RESTORE_ARGS: restoreArguments(target).join("\n") })
@@ -188,6 +189,7 @@ export class PairBackups {
       .catch(async (error: unknown) => {
         // A port taken meanwhile is not worth a failed restore: any free one will do.
         if (hostPort === undefined || !/port is already allocated|address already in use/i.test(errorMessage(error))) throw error;
+        this.site.log(`restore: host port ${hostPort} is taken (${errorMessage(error)}); the restored ${node} takes another`);
         await this.site.remove(node);
         return this.fresh
           .image(node)
@@ -197,7 +199,8 @@ export class PairBackups {
           .start();
       });
     const printed = (await container.logs({ tail: 50 }).then(readAll)).match(RESTORED);
-    return { container, label: printed?.[1] ?? "?", copyMs: Number(printed?.[2] ?? 0) };
+    const label = printed?.[1] ?? "?";
+    return { container, label, copyMs: Number(printed?.[2] ?? 0), sizeBytes: await this.keeper.backupSize(label) };
   }
 
   /** Until the restored node has replayed to its target, promoted, and says it is not in recovery. */

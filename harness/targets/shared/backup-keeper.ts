@@ -59,6 +59,7 @@ export class BackupKeeper {
   private lastSampleKey = "";
   private disaster: Untimed<DisasterEvent> & { t: number } = null as never;
   private disastered = false;
+  private readonly sizes = new Map<string, number>();
 
   constructor(site: BackupSite, options: BackupOptions) {
     this.site = site;
@@ -109,8 +110,9 @@ export class BackupKeeper {
         const to = Math.min(rows, from + 99_999);
         await session.query(
           // The digest reads the inner i (and the outer g): an aggregate over outer columns alone would be the outer query's.
-          `INSERT INTO pgdrill.seed SELECT g, (SELECT string_agg(md5(random()::text || g::text || i::text), '') FROM generate_series(1, 32) AS i)
-             FROM generate_series($1::bigint, $2::bigint) AS g`,
+          `INSERT INTO pgdrill.seed
+             SELECT g, (SELECT string_agg(md5(random()::text || g::text || i::text), '') FROM generate_series(1, 32) AS i)
+               FROM generate_series($1::bigint, $2::bigint) AS g`,
           [from, to],
           600_000,
         );
@@ -139,6 +141,7 @@ export class BackupKeeper {
       const info = parseInfo(await this.run(node, ["pgbackrest", `--stanza=${STANZA}`, "--output=json", "info"]));
       const newest: InfoBackup | undefined = info.backup[info.backup.length - 1];
       label = newest?.label;
+      if (newest) this.sizes.set(newest.label, newest.info.size);
       this.site.record({
         kind: "backup",
         subject: "backup",
@@ -174,6 +177,11 @@ export class BackupKeeper {
     const verified = verify ? await this.checkOrVerify("verify", node) : null;
     const said = (ok: boolean | null, what: string) => (ok === null ? "" : `, ${what} ${ok ? "ok" : "FAILED"}`);
     return `${type} backup ${label ?? "?"} on ${node}${said(checked, "check")}${said(verified, "verify")}`;
+  }
+
+  /** The database size of a backup this keeper took, by its label; undefined for one it does not know. */
+  backupSize(label: string): number | undefined {
+    return this.sizes.get(label);
   }
 
   /** Records a disaster and remembers it: a restore "before the disaster" stops there. */
