@@ -118,8 +118,8 @@ describe("pgBackRest's settings and answers", () => {
     expect(formatLsn(lsnBytes("16/B374D848"))).toBe("16/B374D848");
     // Segment 9 of log 0 ends where segment 10 starts.
     expect(formatLsn(archivedUpTo("000000020000000000000009")!)).toBe("0/A000000");
-    // A backup history file only vouches for the segments before its own.
-    expect(formatLsn(archivedUpTo("000000010000000000000006.00000028.backup")!)).toBe("0/6000000");
+    // A backup history file is archived after its own segment (the backup's first) was.
+    expect(formatLsn(archivedUpTo("000000010000000000000006.00000028.backup")!)).toBe("0/7000000");
     expect(archivedUpTo("00000002.history")).toBeNull();
   });
 

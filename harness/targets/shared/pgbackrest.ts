@@ -99,15 +99,15 @@ export function formatLsn(bytes: number): string {
 
 /**
  * How far the archive reaches, from pg_stat_archiver's last_archived_wal: the end of that segment.
- * A backup history file ("…0002.00000028.backup") is archived when its segment is switched, which
- * only its predecessor is sure to be complete: it counts to its segment's start. A timeline
- * history file says nothing of positions: null, and the caller keeps what it knew.
+ * A backup history file ("…0006.00000028.backup") is named after the backup's first segment and
+ * archived once the backup's last segment was (pg_backup_stop waits for it): at least its own
+ * segment's end. A timeline history file says nothing of positions: null, and the caller keeps
+ * what it knew.
  */
 export function archivedUpTo(walName: string): number | null {
   const match = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})(\.[0-9A-F]{8}\.backup|\.partial)?$/i.exec(walName);
   if (!match) return null;
-  const start = parseInt(match[2]!, 16) * 2 ** 32 + parseInt(match[3]!, 16) * SEGMENT_BYTES;
-  return match[4]?.endsWith(".backup") ? start : start + SEGMENT_BYTES;
+  return parseInt(match[2]!, 16) * 2 ** 32 + parseInt(match[3]!, 16) * SEGMENT_BYTES + SEGMENT_BYTES;
 }
 
 // ---- pgbackrest info --output=json -----------------------------------------------------------
