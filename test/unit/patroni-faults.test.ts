@@ -4,7 +4,19 @@
  * both clear on heal), and the builders producing what validation accepts.
  */
 import { describe, expect, it } from "vitest";
-import { dcsOutage, dcsPartition, defineScenario, failover, killProcess, maintenance, patroniCluster, pauseProcess, role, selectOne, trackedWrites } from "../../harness/index.ts";
+import {
+  dcsOutage,
+  dcsPartition,
+  defineScenario,
+  failover,
+  killProcess,
+  maintenance,
+  patroniCluster,
+  pauseProcess,
+  role,
+  selectOne,
+  trackedWrites,
+} from "../../harness/index.ts";
 import { FAULT_CATALOG } from "../../harness/fault/catalog.ts";
 import { validateScenario } from "../../harness/scenario/validate.ts";
 import { refusedOnce } from "../fixtures/refused.ts";
@@ -37,7 +49,15 @@ describe("HA-manager faults and actions", () => {
       duration: "40s",
     });
     const parsed = validateScenario(input, "s");
-    expect(parsed.schedule.map((step) => ("fault" in step ? step.fault.kind : "action" in step ? step.action.kind : "manual"))).toEqual(["kill-process", "pause-process", "dcs-outage", "dcs-partition", "maintenance", "maintenance", "failover"]);
+    expect(parsed.schedule.map((step) => ("fault" in step ? step.fault.kind : "action" in step ? step.action.kind : "manual"))).toEqual([
+      "kill-process",
+      "pause-process",
+      "dcs-outage",
+      "dcs-partition",
+      "maintenance",
+      "maintenance",
+      "failover",
+    ]);
     expect(parsed.schedule[2]).toMatchObject({ fault: { kind: "dcs-outage", members: "all" } });
   });
 
@@ -46,19 +66,31 @@ describe("HA-manager faults and actions", () => {
     const fault = (parsed.schedule[0] as { fault: { kind: "dcs-outage"; members: "majority" | "all" } }).fault;
     expect(fault.members).toBe("majority");
     expect(FAULT_CATALOG["dcs-outage"].label(fault)).toBe("DCS down (a majority of members killed)");
-    expect(FAULT_CATALOG["kill-process"].label({ kind: "kill-process", node: "pg1", process: "ha-manager" })).toBe("kill the HA manager on pg1 (SIGKILL)");
+    expect(FAULT_CATALOG["kill-process"].label({ kind: "kill-process", node: "pg1", process: "ha-manager" })).toBe(
+      "kill the HA manager on pg1 (SIGKILL)",
+    );
   });
 
   it("are refused on a target without an HA manager, naming what it can do", () => {
     const refusal = refused(scenario(pair, [{ at: "2s", fault: { kind: "dcs-outage" } }]));
-    expect(refusal.message).toMatch(/schedule\[0\]\.fault\.kind: the container-pair target cannot do "dcs-outage"\. Use one of kill, stop, pause, partition, netem, command/);
-    expect(refused(scenario(pair, [{ at: "2s", action: { kind: "maintenance", mode: "pause" } }])).message).toMatch(/cannot do "maintenance"\. Use one of promote, heal/);
+    expect(refusal.message).toMatch(
+      /schedule\[0\]\.fault\.kind: the container-pair target cannot do "dcs-outage"\. Use one of kill, stop, pause, partition, netem, destroy-data, drop-table, truncate-table, corrupt-file, command/,
+    );
+    expect(refused(scenario(pair, [{ at: "2s", action: { kind: "maintenance", mode: "pause" } }])).message).toMatch(
+      /cannot do "maintenance"\. Use one of backup, restore, promote, heal/,
+    );
   });
 
   it("name the node and the process they aim at", () => {
-    expect(refused(scenario(patroni, [{ at: "2s", fault: { kind: "kill-process", node: "pg9", process: "postgres" } }])).message).toMatch(/schedule\[0\]\.fault\.node: unknown node "pg9"\. The patroni target's nodes are primary, replica, pg1, pg2, pg3/);
-    expect(refused(scenario(patroni, [{ at: "2s", fault: { kind: "kill-process", node: "pg1", process: "patroni" } }])).message).toMatch(/schedule\[0\]\.fault\.process/);
-    expect(refused(scenario(patroni, [{ at: "2s", action: { kind: "failover", to: "primary" } }])).message).toMatch(/schedule\[0\]\.action\.to: cannot fail over to "primary"/);
+    expect(refused(scenario(patroni, [{ at: "2s", fault: { kind: "kill-process", node: "pg9", process: "postgres" } }])).message).toMatch(
+      /schedule\[0\]\.fault\.node: unknown node "pg9"\. The patroni target's nodes are primary, replica, pg1, pg2, pg3/,
+    );
+    expect(refused(scenario(patroni, [{ at: "2s", fault: { kind: "kill-process", node: "pg1", process: "patroni" } }])).message).toMatch(
+      /schedule\[0\]\.fault\.process/,
+    );
+    expect(refused(scenario(patroni, [{ at: "2s", action: { kind: "failover", to: "primary" } }])).message).toMatch(
+      /schedule\[0\]\.action\.to: cannot fail over to "primary"/,
+    );
   });
 
   it("refuse a cut from the DCS on a node a partition already holds: healing one would heal both", () => {

@@ -51,7 +51,19 @@ describe("patroni target options", () => {
     expect(patroniPlugin.nodes(target({ nodes: 2 }))).toEqual(["pg1", "pg2"]);
     expect(patroniPlugin.roles).toEqual(["primary", "replica"]);
     expect(patroniPlugin.probeEndpoints(target())).toEqual(["rw", "ro", "pg1", "pg2", "pg3", "every-node"]);
-    expect(patroniPlugin.capabilities).toEqual(["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"]);
+    expect(patroniPlugin.capabilities).toEqual([
+      "kill",
+      "stop",
+      "freeze",
+      "network",
+      "shaping",
+      "processes",
+      "dcs",
+      "switchover",
+      "manager",
+      "backup",
+      "disaster",
+    ]);
   });
 
   it("refuses node and etcd counts out of range, and an even etcd cluster", () => {
@@ -70,7 +82,9 @@ describe("patroni target options", () => {
         "Raise ttl to 30, or lower retry_timeout to 5.",
     );
     // Where loop_wait alone can be lowered, that fix is offered too.
-    expect(problems({ ttl: 10, loop_wait: 5, retry_timeout: 4 })[0]).toMatch(/Raise ttl to 13, or lower retry_timeout to 2, or lower loop_wait to 2\.$/);
+    expect(problems({ ttl: 10, loop_wait: 5, retry_timeout: 4 })[0]).toMatch(
+      /Raise ttl to 13, or lower retry_timeout to 2, or lower loop_wait to 2\.$/,
+    );
   });
 
   it("refuses the same rule when the topology is built in code, as an InputError", () => {
@@ -80,9 +94,13 @@ describe("patroni target options", () => {
   });
 
   it("refuses synchronous_mode_strict without synchronous_mode, and modelled settings through the escape hatch", () => {
-    expect(problems({ synchronous_mode_strict: true })[0]).toMatch(/target\.synchronous_mode_strict: has no effect without synchronous_mode\. Set synchronous_mode: true/);
+    expect(problems({ synchronous_mode_strict: true })[0]).toMatch(
+      /target\.synchronous_mode_strict: has no effect without synchronous_mode\. Set synchronous_mode: true/,
+    );
     expect(problems({ synchronous_mode: true, synchronous_mode_strict: true })).toEqual([]);
-    expect(problems({ patroni: { ttl: 12 } })[0]).toMatch(/target\.patroni\.ttl: is one of the target's own options\. Set target\.ttl instead/);
+    expect(problems({ patroni: { ttl: 12 } })[0]).toMatch(
+      /target\.patroni\.ttl: is one of the target's own options\. Set target\.ttl instead/,
+    );
     expect(problems({ patroni: { postgresql: { use_pg_rewind: true } } })[0]).toMatch(/Set target\.use_pg_rewind instead/);
     expect(problems({ patroni: { primary_start_timeout: 0 } })).toEqual([]);
   });
@@ -90,9 +108,29 @@ describe("patroni target options", () => {
 
 describe("patroni target configuration", () => {
   it("bootstrap.dcs carries the timings and modes, with the escape hatch merged in deeply", () => {
-    const dcs = dcsConfig(target({ ttl: 10, loop_wait: 2, retry_timeout: 4, use_pg_rewind: true, patroni: { primary_start_timeout: 0, postgresql: { parameters: { max_connections: 50 } } } }));
-    expect(dcs).toMatchObject({ ttl: 10, loop_wait: 2, retry_timeout: 4, maximum_lag_on_failover: 1048576, synchronous_mode: false, failsafe_mode: false, primary_start_timeout: 0 });
-    expect(dcs["postgresql"]).toMatchObject({ use_pg_rewind: true, use_slots: true, parameters: { wal_level: "replica", wal_log_hints: "on", max_connections: 50 } });
+    const dcs = dcsConfig(
+      target({
+        ttl: 10,
+        loop_wait: 2,
+        retry_timeout: 4,
+        use_pg_rewind: true,
+        patroni: { primary_start_timeout: 0, postgresql: { parameters: { max_connections: 50 } } },
+      }),
+    );
+    expect(dcs).toMatchObject({
+      ttl: 10,
+      loop_wait: 2,
+      retry_timeout: 4,
+      maximum_lag_on_failover: 1048576,
+      synchronous_mode: false,
+      failsafe_mode: false,
+      primary_start_timeout: 0,
+    });
+    expect(dcs["postgresql"]).toMatchObject({
+      use_pg_rewind: true,
+      use_slots: true,
+      parameters: { wal_level: "replica", wal_log_hints: "on", max_connections: 50 },
+    });
     expect((dcsConfig(target())["postgresql"] as { parameters: object }).parameters).not.toHaveProperty("wal_log_hints");
   });
 
@@ -106,7 +144,10 @@ describe("patroni target configuration", () => {
       postgresql: {
         listen: "0.0.0.0:5432",
         connect_address: "pg2:5432",
-        authentication: { superuser: { username: "postgres", password: "su-secret" }, replication: { username: "replicator", password: "repl-secret" } },
+        authentication: {
+          superuser: { username: "postgres", password: "su-secret" },
+          replication: { username: "replicator", password: "repl-secret" },
+        },
       },
     });
     expect(config).not.toHaveProperty("etcd");
@@ -116,7 +157,12 @@ describe("patroni target configuration", () => {
 
   it("haproxy.cfg: rw checks GET /primary and ro GET /replica on port 8008, with the target's inter/fall/rise and shut sessions on mark-down", () => {
     const cfg = haproxyConfig(target({ nodes: 2, haproxy: { inter: "500ms", fall: 2, rise: 1 } }));
-    const section = (name: string) => cfg.split("\n\n").find((block) => block.startsWith(`listen ${name}`))!.split("\n").map((line) => line.trim());
+    const section = (name: string) =>
+      cfg
+        .split("\n\n")
+        .find((block) => block.startsWith(`listen ${name}`))!
+        .split("\n")
+        .map((line) => line.trim());
     expect(section("rw")).toEqual([
       "listen rw",
       "bind *:5000",
@@ -168,7 +214,15 @@ describe("reading the cluster", () => {
       ["pg2", { role: "replica", state: "running", timeline: 1, lagBytes: 0 }],
       ["pg3", { role: "replica", state: "streaming", timeline: 1, lagBytes: 0 }],
     ]),
-    senders: new Map([["pg1", [{ application_name: "pg2", state: "streaming" }, { application_name: "pg3", state: "streaming" }]]]),
+    senders: new Map([
+      [
+        "pg1",
+        [
+          { application_name: "pg2", state: "streaming" },
+          { application_name: "pg3", state: "streaming" },
+        ],
+      ],
+    ]),
     haproxy: { rw: { pg1: "UP", pg2: "DOWN", pg3: "DOWN" }, ro: { pg1: "DOWN", pg2: "UP", pg3: "UP" } },
     polls: 3,
     ...overrides,
@@ -179,9 +233,28 @@ describe("reading the cluster", () => {
     expect(healthy(picture(), nodes)).toBe(true);
     expect(healthy(picture({ leader: undefined }), nodes)).toMatch(/no member's REST API answered/);
     expect(healthy(picture({ leader: null }), nodes)).toBe("no leader yet");
-    expect(healthy(picture({ senders: new Map([["pg1", [{ application_name: "pg2", state: "streaming" }, { application_name: "pg3", state: "catchup" }]]]) }), nodes)).toBe("pg3 not streaming from pg1 yet");
-    expect(healthy(picture({ haproxy: { rw: { pg1: "UP", pg2: "unchecked", pg3: "DOWN" }, ro: { pg2: "UP", pg3: "UP" } } }), nodes)).toBe(true);
-    expect(healthy(picture({ haproxy: { rw: { pg1: "UP", pg2: "UP", pg3: "DOWN" }, ro: { pg2: "UP", pg3: "UP" } } }), nodes)).toMatch(/rw has pg1, pg2 up, not pg1 alone/);
+    expect(
+      healthy(
+        picture({
+          senders: new Map([
+            [
+              "pg1",
+              [
+                { application_name: "pg2", state: "streaming" },
+                { application_name: "pg3", state: "catchup" },
+              ],
+            ],
+          ]),
+        }),
+        nodes,
+      ),
+    ).toBe("pg3 not streaming from pg1 yet");
+    expect(healthy(picture({ haproxy: { rw: { pg1: "UP", pg2: "unchecked", pg3: "DOWN" }, ro: { pg2: "UP", pg3: "UP" } } }), nodes)).toBe(
+      true,
+    );
+    expect(healthy(picture({ haproxy: { rw: { pg1: "UP", pg2: "UP", pg3: "DOWN" }, ro: { pg2: "UP", pg3: "UP" } } }), nodes)).toMatch(
+      /rw has pg1, pg2 up, not pg1 alone/,
+    );
     expect(healthy(picture({ haproxy: { rw: { pg1: "UP" }, ro: { pg2: "UP" } } }), nodes)).toMatch(/ro has pg2 up, not pg2, pg3/);
   });
 });

@@ -10,10 +10,10 @@ import type { RecoveryTarget } from "../../history/events.ts";
 import type { BackupOptions } from "../../scenario/backup.ts";
 import { Session } from "../../connection/session.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
-import type { BackupControls, BackupType, RestoreRequest, TableDamage } from "../controls.ts";
+import type { BackupControls, RestoreRequest } from "../controls.ts";
 import type { Observation } from "../types.ts";
 import { BackupKeeper, type ExecResult } from "../shared/backup-keeper.ts";
-import { corruptScript, damageWritesTable, writesTableFile } from "../shared/disasters.ts";
+import { disasterControls } from "../shared/disasters.ts";
 import { restoreArguments } from "../shared/pgbackrest.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
@@ -90,46 +90,13 @@ export class PairBackups {
 
   controls(): BackupControls {
     return {
-      backup: { backup: (type, verify) => this.backup(type, verify), restore: (request) => this.restore(request) },
-      disaster: {
-        destroyData: () => this.destroyData(),
-        damageTable: (how) => this.damageTable(how),
-        corruptFile: (node) => this.corruptFile(node),
-      },
+      backup: { backup: (type, verify) => this.keeper.backup(type, verify), restore: (request) => this.restore(request) },
+      disaster: disasterControls({ ...this.site, pgdata: PGDATA, primary: () => this.site.primary() }, this.keeper),
     };
   }
 
-  private backup(type: BackupType, verify: boolean): Promise<string> {
-    return this.keeper.backup(type, verify);
-  }
-
-  /** Both nodes killed at once, recorded at that moment, then removed with everything on them. */
-  private async destroyData(): Promise<string> {
-    const nodes = [...this.site.nodes];
-    await Promise.all(nodes.map((node) => this.site.kill(node).catch(() => undefined)));
-    this.keeper.disasterStruck("destroy-data", nodes, `${nodes.join(" and ")} killed and removed with their data`);
-    await Promise.all(nodes.map((node) => this.site.remove(node)));
-    return `${nodes.join(", ")}: data destroyed`;
-  }
-
-  private async damageTable(how: TableDamage): Promise<string> {
-    const primary = this.site.primary();
-    const damage = await damageWritesTable(this.site.endpoint(primary), how);
-    this.keeper.disasterStruck(how === "drop" ? "drop-table" : "truncate-table", [primary], damage.detail, damage.xid);
-    return damage.detail;
-  }
-
-  private async corruptFile(node: string): Promise<string> {
-    const path = await writesTableFile(this.site.endpoint(node));
-    const result = await this.site.exec(node, ["sh", "-c", corruptScript(PGDATA, path)], "root");
-    if (result.exitCode !== 0) throw new HarnessError(`corrupting ${path} on ${node} failed: ${result.output.trim()}`);
-    const detail = `first page of ${path} on ${node} overwritten`;
-    this.keeper.disasterStruck("corrupt-file", [node], detail);
-    return detail;
-  }
-
   /**
-   * The manual path: the old primary, if it still answers, archives its last WAL (a restore to just
+   * The manual path: the old primary, if it still answers, stops taking writes and archives its last WAL (a restore to just
    * before a DROP needs the segment holding it); both nodes go; a fresh primary is restored and
    * replays to the target; clients are let back in; a fresh standby is cloned from it.
    */
@@ -139,7 +106,7 @@ export class PairBackups {
     const started = this.site.now();
     this.keeper.restorePhase({ subject: "restore", phase: "started", node, target });
     try {
-      const flushed = await this.archiveLastWal();
+      const flushed = await this.keeper.sealAndArchive();
       const hostPort = this.site.hostPort(node);
       await Promise.all(this.site.nodes.map((name) => this.site.remove(name)));
       const restored = await this.startRestored(node, target, hostPort);
@@ -164,15 +131,6 @@ export class PairBackups {
       this.keeper.restorePhase({ subject: "restore", phase: "failed", node, error: message });
       throw new HarnessError(`the restore failed: ${message}`, { cause: error });
     }
-  }
-
-  /** `pgbackrest check` on a primary that still runs switches its WAL and waits for the segment to be archived. */
-  private async archiveLastWal(): Promise<string> {
-    const primary = this.site.primary();
-    const result = await this.site
-      .exec(primary, ["pgbackrest", "check"])
-      .catch((error: unknown) => ({ exitCode: -1, output: errorMessage(error) }));
-    return result.exitCode === 0 ? `${primary}'s last WAL archived first` : `${primary} could not archive its last WAL (gone)`;
   }
 
   private async startRestored(

@@ -14,7 +14,7 @@ import { toMs } from "../../duration.ts";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
-import { LABELS, dockerForRun, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
+import { LABELS, dockerForRun, removeAndWait, removeLabelled, runLabels, type Docker } from "../shared/docker.ts";
 import { chooseImage } from "../shared/image.ts";
 import { ContainerNodeControls, containerControls, PrivateNetworkContainer, type ContainerNode } from "../shared/container-node.ts";
 import type { ControlsOf, MonitoringSite, StartedTopology, StopMode, Topology, TopologyStartOptions } from "../types.ts";
@@ -354,33 +354,9 @@ class StartedContainerPair implements StartedTopology {
     return this.pairBackups;
   }
 
-  /**
-   * A node's container killed and removed with its volumes, by its name (whichever container holds
-   * it: the node's, or a restored one that failed to start); resolves once the name is free for the
-   * node that replaces it. Removing a large container's files takes the engine a while, during which
-   * a second removal only says it is "in progress".
-   */
-  private async removeNode(name: string): Promise<void> {
-    const container = this.docker.getContainer(`pgdrill-${this.runId}-${name}`);
-    const gone = (error: unknown) => /no such container|404/i.test(errorMessage(error));
-    await container.remove({ force: true, v: true }).catch((error: unknown) => {
-      if (!gone(error) && !/already in progress/i.test(errorMessage(error))) throw error;
-    });
-    await pollUntil(
-      async () => {
-        const state = await container.inspect().then(
-          () => "still there",
-          (error: unknown) => (gone(error) ? null : errorMessage(error)),
-        );
-        return state === null ? done(undefined) : notYet(state);
-      },
-      {
-        deadline: Date.now() + 120_000,
-        everyMs: 200,
-        before: "not asked",
-        gaveUp: (why) => new HarnessError(`the ${name} container was not removed within 120 s (${why})`),
-      },
-    );
+  /** A node's container removed with its volumes, by its name, and the name free for the node that replaces it. */
+  private removeNode(name: string): Promise<void> {
+    return removeAndWait(this.docker, `pgdrill-${this.runId}-${name}`);
   }
 
   async teardown(): Promise<string[]> {

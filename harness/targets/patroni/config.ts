@@ -5,8 +5,11 @@
  */
 import { stringify } from "yaml";
 import { toMs } from "../../duration.ts";
+import type { RecoveryTarget } from "../../history/events.ts";
 import { deepMerge } from "../shared/merge.ts";
+import { archiveSettings } from "../shared/pgbackrest.ts";
 import { etcdMemberNames, patroniNodeNames, type PatroniTarget } from "./plugin.ts";
+import { restoreBootstrap } from "./restore-bootstrap.ts";
 
 export const PG_PORT = 5432;
 export const REST_PORT = 8008;
@@ -51,8 +54,12 @@ export function dcsConfig(spec: PatroniTarget): Record<string, unknown> {
   return deepMerge(generated, spec.patroni);
 }
 
-/** One node's patroni.yml: REST API on 8008, the etcd3 DCS, PostgreSQL on 5432. */
-export function patroniYaml(spec: PatroniTarget, node: string, secrets: Secrets): string {
+/**
+ * One node's patroni.yml: REST API on 8008, the etcd3 DCS, PostgreSQL on 5432. With backups, WAL
+ * archiving is in the node's own parameters (every member, whatever the DCS holds, a restored
+ * cluster too); `restore`: the cluster bootstraps from the backup, to that target, not with initdb.
+ */
+export function patroniYaml(spec: PatroniTarget, node: string, secrets: Secrets, restore?: RecoveryTarget): string {
   const hosts = etcdMemberNames(spec).map((member) => `${member}:${ETCD_CLIENT_PORT}`);
   const config = {
     scope: SCOPE,
@@ -63,6 +70,7 @@ export function patroniYaml(spec: PatroniTarget, node: string, secrets: Secrets)
     bootstrap: {
       dcs: dcsConfig(spec),
       initdb: [{ encoding: "UTF8" }, { "auth-local": "trust" }, { "auth-host": "scram-sha-256" }],
+      ...(restore ? restoreBootstrap(restore) : {}),
     },
     postgresql: {
       listen: `0.0.0.0:${PG_PORT}`,
@@ -74,8 +82,9 @@ export function patroniYaml(spec: PatroniTarget, node: string, secrets: Secrets)
         superuser: { username: "postgres", password: secrets.superuser },
         replication: { username: "replicator", password: secrets.replication },
       },
-      // Patroni sets cluster_name to the scope itself.
-      parameters: { unix_socket_directories: "/var/run/postgresql" },
+      // Patroni sets cluster_name to the scope itself. pgBackRest reaches PostgreSQL on this socket
+      // (its pg1-socket-path default), as postgres, which pg_hba trusts locally.
+      parameters: { unix_socket_directories: "/var/run/postgresql", ...(spec.backup ? archiveSettings(spec.backup) : {}) },
       pg_hba: ["local all all trust", "host replication replicator all scram-sha-256", "host all all all scram-sha-256"],
     },
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
@@ -105,8 +114,9 @@ export function haproxyConfig(spec: PatroniTarget): string {
   return [
     "global",
     "    maxconn 2000",
-    // `show stat` from the host, for the endpoint events; read-only level.
-    `    stats socket ipv4@0.0.0.0:${HAPROXY_PORTS.stats} level user`,
+    // `show stat` from the host, for the endpoint events; read-only level. With backups, admin: a
+    // restore gives the nodes new containers, and new addresses (`set server … addr`).
+    `    stats socket ipv4@0.0.0.0:${HAPROXY_PORTS.stats} level ${spec.backup ? "admin" : "user"}`,
     "",
     "defaults",
     "    mode tcp",

@@ -112,6 +112,8 @@ export class PatroniObserver {
   readonly picture: Picture = { leader: undefined, members: new Map(), senders: new Map(), haproxy: null, polls: 0 };
   private readonly options: ObserverOptions;
   private readonly nodes: string[];
+  /** Each member's REST API, as the options gave it or as it moved since. */
+  private readonly apis: Record<string, string>;
   private readonly loop: PollLoop;
   private lastLeader: string | null | undefined = undefined;
   private readonly lastMember = new Map<string, string>();
@@ -119,6 +121,7 @@ export class PatroniObserver {
 
   constructor(options: ObserverOptions) {
     this.options = options;
+    this.apis = { ...options.apis };
     this.nodes = Object.keys(options.apis);
     this.loop = new PollLoop({
       poll: () => this.poll(),
@@ -138,6 +141,17 @@ export class PatroniObserver {
     await this.loop.stop();
   }
 
+  /** A node's REST API moved (a restore gave it a new container): asked there from the next poll. */
+  moveApi(node: string, url: string): void {
+    this.apis[node] = url;
+  }
+
+  /** Where HAProxy sends clients is recorded again once it has a server up, even the node it was (the members were replaced). */
+  forgetEndpoints(): void {
+    delete this.lastEndpoint.rw;
+    delete this.lastEndpoint.ro;
+  }
+
   /** Resolves once `ready` holds after a poll; rejects past `timeoutMs` with the last reason. */
   waitUntil(ready: () => true | string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
     return this.loop.waitUntil(ready, timeoutMs, what, signal);
@@ -147,14 +161,14 @@ export class PatroniObserver {
   async poll(): Promise<void> {
     const timeoutMs = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const statsPromise = showStat(this.options.stats, timeoutMs).then(parseShowStat, () => null);
-    const own = await Promise.all(this.nodes.map((node) => getJson(`${this.options.apis[node]}/patroni`, timeoutMs).catch(() => null)));
+    const own = await Promise.all(this.nodes.map((node) => getJson(`${this.apis[node]}/patroni`, timeoutMs).catch(() => null)));
     // The DCS's view, from a member that answered (the leader's first: it is the one most likely connected).
     let cluster: ClusterJson | null = null;
     const claimsPrimary = (node: string) => normaliseRole(record(own[this.nodes.indexOf(node)])?.["role"]) === "primary";
     const answered = this.nodes.filter((_, i) => own[i] !== null);
     answered.sort((a, b) => Number(claimsPrimary(b)) - Number(claimsPrimary(a)));
     for (const node of answered.slice(0, 2)) {
-      cluster = asCluster(await getJson(`${this.options.apis[node]}/cluster`, timeoutMs).catch(() => null));
+      cluster = asCluster(await getJson(`${this.apis[node]}/cluster`, timeoutMs).catch(() => null));
       if (cluster) break;
     }
     const haproxy = await statsPromise;
@@ -260,14 +274,19 @@ export function httpJson(
   });
 }
 
-/** HAProxy's `show stat` on its stats socket: one command, and HAProxy closes the connection after answering. */
+/** HAProxy's `show stat` on its stats socket. */
 export function showStat(stats: { host: string; port: number }, timeoutMs: number): Promise<string> {
+  return statsCommand(stats, "show stat", timeoutMs);
+}
+
+/** One command on HAProxy's stats socket (its runtime API): HAProxy closes the connection after answering. */
+export function statsCommand(stats: { host: string; port: number }, command: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = "";
     const socket = connect({ host: stats.host, port: stats.port });
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`HAProxy's stats socket did not answer within ${timeoutMs} ms`)));
     socket.setEncoding("utf8");
-    socket.on("connect", () => socket.write("show stat\n"));
+    socket.on("connect", () => socket.write(`${command}\n`));
     socket.on("data", (chunk: string) => (out += chunk));
     socket.on("end", () => resolve(out));
     socket.on("error", reject);

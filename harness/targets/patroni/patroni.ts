@@ -17,8 +17,21 @@ import { localImageFor } from "../shared/image.ts";
 import { LABELS, dockerForRun, removeLabelled, runLabels } from "../shared/docker.ts";
 import { startNamed } from "../shared/start-named.ts";
 import { PrivateNetworkContainer } from "../shared/container-node.ts";
+import { createBackupVolume, pgbackrestEnvironment, REPOSITORY_PATH } from "../shared/pgbackrest.ts";
 import type { StartedTopology, Topology, TopologyStartOptions } from "../types.ts";
-import { HAPROXY_NAME, HAPROXY_PORTS, PG_PORT, REST_PORT, etcdArguments, haproxyConfig, patroniYaml, type Secrets } from "./config.ts";
+import {
+  DATA_DIR,
+  HAPROXY_NAME,
+  HAPROXY_PORTS,
+  PG_PORT,
+  REST_PORT,
+  etcdArguments,
+  haproxyConfig,
+  patroniYaml,
+  type Secrets,
+} from "./config.ts";
+import type { NodeContainerFactory } from "./backups.ts";
+import { RESTORE_SCRIPT, RESTORE_SCRIPT_PATH } from "./restore-bootstrap.ts";
 import { PatroniObserver, upServers, type PatroniObservation, type Picture } from "./observer.ts";
 import { entrypoint, STARTING } from "./entrypoint.ts";
 import { StartedPatroni, type ClusterNode, type DcsMember } from "./started.ts";
@@ -77,26 +90,39 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
           ),
           member,
         );
-        return { name: member, id: container.getId(), ip: container.getIpAddress(networkName) };
+        return { name: member, id: container.getId(), ip: container.getIpAddress(networkName), container };
       }),
     );
     options.log(`patroni: etcd (${spec.dcs.members} member${spec.dcs.members === 1 ? "" : "s"}) up in ${Date.now() - t0} ms`);
 
+    // With backups: the run's repository, mounted in every PostgreSQL node with pgBackRest's settings.
+    const repository = spec.backup ? await createBackupVolume(docker, options.runId, labels) : null;
     const bootstrapper = patroniNodeNames(spec)[0]!;
+    // A Patroni node's container, for the start and for a restore's fresh members (backups.ts).
+    const nodeContainer: NodeContainerFactory = (name, how) => {
+      const waitFor = name === bootstrapper ? undefined : { host: bootstrapper, seconds: how.waitSeconds };
+      const container = ours(name, entrypoint("patroni", "/tmp/pgdrill/patroni.yml", "patroni /tmp/pgdrill/patroni.yml", waitFor, true), {
+        PGDRILL_CONFIG: patroniYaml(spec, name, secrets, how.restore),
+        ...(spec.backup ? pgbackrestEnvironment(spec.backup, DATA_DIR) : {}),
+      })
+        .withInit()
+        .withExposedPorts(
+          ...(how.ports
+            ? [
+                { container: PG_PORT, host: how.ports.pg },
+                { container: REST_PORT, host: how.ports.rest },
+              ]
+            : [PG_PORT, REST_PORT]),
+        )
+        .withAddedCapabilities("NET_ADMIN")
+        .withWaitStrategy(Wait.forLogMessage(STARTING));
+      if (repository) container.withBindMounts([{ source: repository, target: REPOSITORY_PATH, mode: "rw" }]);
+      if (how.restore) container.withCopyContentToContainer([{ content: RESTORE_SCRIPT, target: RESTORE_SCRIPT_PATH, mode: 0o755 }]);
+      return container;
+    };
     const pgNodes = await Promise.all(
       patroniNodeNames(spec).map(async (name) => {
-        const waitFor = name === bootstrapper ? undefined : { host: bootstrapper, seconds: Math.ceil(startupMs / 1000) };
-        const container = await startNamed(
-          docker,
-          ours(name, entrypoint("patroni", "/tmp/pgdrill/patroni.yml", "patroni /tmp/pgdrill/patroni.yml", waitFor, true), {
-            PGDRILL_CONFIG: patroniYaml(spec, name, secrets),
-          })
-            .withInit()
-            .withExposedPorts(PG_PORT, REST_PORT)
-            .withAddedCapabilities("NET_ADMIN")
-            .withWaitStrategy(Wait.forLogMessage(STARTING)),
-          name,
-        );
+        const container = await startNamed(docker, nodeContainer(name, { waitSeconds: Math.ceil(startupMs / 1000) }), name);
         return {
           name,
           container,
@@ -140,7 +166,7 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
       `patroni: cluster healthy in ${startupTookMs} ms (leader ${leader}, ${nodeNames.length - 1} replicas streaming, ` +
         `HAProxy rw → ${leader})`,
     );
-    return new StartedPatroni({
+    const started = new StartedPatroni({
       docker,
       runId: options.runId,
       network: networkName,
@@ -152,6 +178,8 @@ async function startPatroni(spec: PatroniTarget, options: TopologyStartOptions):
       password: secrets.superuser,
       startupMs: startupTookMs,
     });
+    if (spec.backup && repository) await started.startBackups(spec.backup, `docker volume ${repository}`, nodeContainer, options);
+    return started;
   } catch (error) {
     await observer?.stop();
     await removeLabelled(docker, { runId: options.runId }).catch(() => undefined);

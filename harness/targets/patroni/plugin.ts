@@ -8,6 +8,7 @@
  * and defaults, so a value can be copied from a patroni.yml as it is.
  */
 import { z } from "zod";
+import { backupOptions, backupsOff } from "../../scenario/backup.ts";
 import { duration } from "../../scenario/schema-parts.ts";
 import { definePlugin, type Report } from "../plugin.ts";
 import { haEventShape } from "./events.ts";
@@ -123,6 +124,7 @@ export const patroniTarget = z
       .describe(
         "Image with patroni, etcd, haproxy and PostgreSQL (Debian layout). Default: pgdrill's local image, pgdrill/postgres:15-local.",
       ),
+    backup: backupOptions.optional(),
     startupTimeout: duration
       .default("120s")
       .describe("How long to wait for the cluster to become healthy: a leader, every replica streaming, HAProxy's rw up."),
@@ -200,7 +202,8 @@ export const patroniPlugin = definePlugin({
   nodes: patroniNodeNames,
   // Resolved when the step runs, from Patroni's REST API: the leader then, a running replica.
   roles: ["primary", "replica"],
-  capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager"],
+  capabilities: ["kill", "stop", "freeze", "network", "shaping", "processes", "dcs", "switchover", "manager", "backup", "disaster"],
+  unavailable: (spec, capability) => backupsOff(spec.backup, capability),
   faults: [dcsOutageFault, dcsPartitionFault],
   actions: [failoverAction, maintenanceAction],
   probeEndpoints: (spec) => ["rw", "ro", ...patroniNodeNames(spec), "every-node"],

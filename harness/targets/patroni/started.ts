@@ -1,17 +1,21 @@
 /**
  * A started Patroni target: the controls its faults and actions use (the node containers' kill,
  * stop, freeze, network and shaping, Patroni's own process, the DCS, a switchover through Patroni's
- * REST API), its endpoints through HAProxy and to each node, and its teardown.
+ * REST API, backups and restores: backups.ts), its endpoints through HAProxy and to each node, and
+ * its teardown.
  */
 import type { StartedTestContainer } from "testcontainers";
 import { HarnessError, errorMessage } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
-import { removeLabelled, type Docker } from "../shared/docker.ts";
+import type { BackupOptions } from "../../scenario/backup.ts";
+import { removeAndWait, removeLabelled, type Docker } from "../shared/docker.ts";
+import { startNamed } from "../shared/start-named.ts";
 import { ContainerNodeControls, containerControls, type ContainerNode } from "../shared/container-node.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
-import type { ControlsOf, ManagedProcess, MonitoringSite, StartedTopology } from "../types.ts";
+import type { ControlsOf, ManagedProcess, MonitoringSite, StartedTopology, TopologyStartOptions } from "../types.ts";
 import { DATA_DIR, HAPROXY_PORTS, PG_PORT, REST_PORT } from "./config.ts";
-import { httpJson, getJson, normaliseRole, upServers, type PatroniObserver } from "./observer.ts";
+import { httpJson, getJson, normaliseRole, statsCommand, upServers, type PatroniObserver } from "./observer.ts";
+import { PatroniBackups, type NodeContainerFactory, type NodeStart } from "./backups.ts";
 import { MANAGER_PID, MANAGER_START } from "./entrypoint.ts";
 import { patroniPlugin, type PatroniTarget } from "./plugin.ts";
 
@@ -30,6 +34,7 @@ export interface DcsMember {
   name: string;
   id: string;
   ip: string;
+  container: StartedTestContainer;
 }
 
 export interface StartedPatroniOptions {
@@ -76,6 +81,15 @@ export class StartedPatroni implements StartedTopology {
       failover: (node) => this.failover(node),
       maintenance: (mode) => this.maintenance(mode),
     },
+    backup: {
+      backup: (type, verify) => this.backups().controls().backup.backup(type, verify),
+      restore: (request) => this.backups().controls().backup.restore(request),
+    },
+    disaster: {
+      destroyData: () => this.backups().controls().disaster.destroyData(),
+      damageTable: (how) => this.backups().controls().disaster.damageTable(how),
+      corruptFile: (node) => this.backups().controls().disaster.corruptFile(node),
+    },
   };
   /** How long the start took, from the first container to a healthy cluster. */
   readonly startupMs: number;
@@ -84,12 +98,13 @@ export class StartedPatroni implements StartedTopology {
   private readonly runId: string;
   private readonly network: string;
   private readonly byName: Map<string, ClusterNode>;
-  private readonly ports: { rw: number; ro: number };
+  private readonly ports: { rw: number; ro: number; stats: number };
   private readonly password: string;
   private readonly dcsMembers: readonly DcsMember[];
   private readonly containers: ContainerNodeControls;
   /** Members a dcs-outage killed, to start again at its heal. */
   private readonly killedMembers = new Set<string>();
+  private patroniBackups: PatroniBackups | null = null;
   private tornDown = false;
 
   constructor(options: StartedPatroniOptions) {
@@ -99,7 +114,12 @@ export class StartedPatroni implements StartedTopology {
     this.observer = options.observer;
     this.byName = new Map(options.nodes.map((node) => [node.name, node]));
     this.nodes = options.nodes.map((node) => node.name);
-    this.ports = { rw: options.haproxy.getMappedPort(HAPROXY_PORTS.rw), ro: options.haproxy.getMappedPort(HAPROXY_PORTS.ro) };
+    const { haproxy } = options;
+    this.ports = {
+      rw: haproxy.getMappedPort(HAPROXY_PORTS.rw),
+      ro: haproxy.getMappedPort(HAPROXY_PORTS.ro),
+      stats: haproxy.getMappedPort(HAPROXY_PORTS.stats),
+    };
     this.password = options.password;
     this.startupMs = options.startupMs;
     this.dcsMembers = options.dcs;
@@ -314,9 +334,96 @@ export class StartedPatroni implements StartedTopology {
     );
   }
 
+  /** With the target's `backup`: the repository's stanza on the leader, the setup event, and the archive samples for the drill. */
+  async startBackups(options: BackupOptions, repository: string, fresh: NodeContainerFactory, start: TopologyStartOptions): Promise<void> {
+    this.patroniBackups = new PatroniBackups(
+      {
+        nodes: this.nodes,
+        exec: (node, argv, user = "postgres") => this.node(node).container.exec(argv, { user }),
+        endpoint: (node) => this.endpoint(node),
+        leader: () => this.observer.picture.leader ?? this.rwNode,
+        leaderKey: () => this.observer.picture.leader,
+        kill: (node) => this.containers.kill(node),
+        remove: (node) => this.removeNode(node),
+        dcs: this.dcsMembers,
+        retire: () => this.retireNodes(),
+        startNode: (node, how) => this.startNode(node, how, fresh),
+        waitUntil: (ready, timeoutMs, what) => this.observer.waitUntil(ready, timeoutMs, what, start.signal),
+        streamingFrom: (leader) =>
+          (this.observer.picture.senders.get(leader) ?? [])
+            .filter((sender) => sender.state === "streaming")
+            .map((sender) => sender.application_name),
+        record: (observation) => start.record?.(observation),
+        now: start.now ?? (() => 0),
+        redact: (text) => this.redact(text),
+        log: start.log,
+        repository,
+      },
+      options,
+    );
+    await this.patroniBackups.start((start.durationMs ?? 600_000) + 600_000);
+  }
+
+  private backups(): PatroniBackups {
+    if (!this.patroniBackups) throw new HarnessError('this Patroni cluster has no backups: add "backup: {}" to the target');
+    return this.patroniBackups;
+  }
+
+  /** A node's container removed with its volumes, by its name, and the name free for the container that replaces it. */
+  private removeNode(name: string): Promise<void> {
+    return removeAndWait(this.docker, `pgdrill-${this.runId}-${name}`);
+  }
+
+  /**
+   * The members are gone for good: HAProxy counts each down at once (rather than after its checks
+   * fail `fall` times), and the observer records where rw and ro point afresh once a new member is up.
+   */
+  private async retireNodes(): Promise<void> {
+    for (const name of this.nodes) {
+      for (const listener of ["rw", "ro"]) await this.haproxy(`set server ${listener}/${name} health down`, /^\s*$/);
+    }
+    this.observer.forgetEndpoints();
+  }
+
+  /** A command on HAProxy's runtime API (its stats socket, admin level with backups); `ok`: what its answer must look like. */
+  private async haproxy(command: string, ok: RegExp): Promise<void> {
+    const answer = await statsCommand({ host: "127.0.0.1", port: this.ports.stats }, command, 2000);
+    if (!ok.test(answer)) throw new HarnessError(`HAProxy refused "${command}": ${answer.trim()}`);
+  }
+
+  /**
+   * A fresh container for `node`, on its old host ports when they are still free, taken as the
+   * node's: HAProxy is told its new address (its runtime API), the observer its REST API's.
+   */
+  private async startNode(name: string, how: NodeStart, fresh: NodeContainerFactory): Promise<StartedTestContainer> {
+    const old = this.byName.get(name);
+    const ports = old ? { pg: old.pgPort, rest: old.restPort } : undefined;
+    const container = await startNamed(this.docker, fresh(name, { ...how, ...(ports ? { ports } : {}) }), name).catch(
+      async (error: unknown) => {
+        // A port taken meanwhile is not worth a failed restore: any free one will do.
+        if (!ports || !/port is already allocated|address already in use/i.test(errorMessage(error))) throw error;
+        await this.removeNode(name);
+        return startNamed(this.docker, fresh(name, how), name);
+      },
+    );
+    const ip = container.getIpAddress(this.network);
+    const node: ClusterNode = {
+      name,
+      container,
+      ip,
+      pgPort: container.getMappedPort(PG_PORT),
+      restPort: container.getMappedPort(REST_PORT),
+    };
+    this.byName.set(name, node);
+    this.observer.moveApi(name, `http://127.0.0.1:${node.restPort}`);
+    for (const listener of ["rw", "ro"]) await this.haproxy(`set server ${listener}/${name} addr ${ip}`, /changed|no need/i);
+    return container;
+  }
+
   async teardown(): Promise<string[]> {
     if (this.tornDown) return [];
     this.tornDown = true;
+    await this.patroniBackups?.stop();
     await this.observer.stop();
     return removeLabelled(this.docker, { runId: this.runId });
   }

@@ -184,6 +184,37 @@ export class BackupKeeper {
     return this.sizes.get(label);
   }
 
+  /**
+   * Before a restore replaces a primary that still runs: it stops taking writes (every new
+   * transaction read-only, so a write after this fails and is never acknowledged), then `pgbackrest
+   * check` switches its WAL and waits until the segment is archived. Everything it acknowledged is
+   * then in the archive, which a restore to latest or to just before a DROP needs. The setting goes
+   * with the old node: restored nodes come from the backup's configuration.
+   */
+  async sealAndArchive(): Promise<string> {
+    const node = this.site.primary();
+    const session = await Session.connect(this.site.endpoint(node), { connectTimeoutMs: 2000, applicationName: "pgdrill-restore" }).catch(
+      () => null,
+    );
+    if (!session) return `${node} was gone: nothing more to archive`;
+    try {
+      await session.query("ALTER SYSTEM SET default_transaction_read_only = on", [], 5000);
+      await session.query("SELECT pg_reload_conf()", [], 5000);
+      // Sessions read the reload between statements; a transaction already under way still commits, before the switch.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } catch (error) {
+      return `${node} could not be made read-only (${errorMessage(error)}): writes after this may be lost`;
+    } finally {
+      await session.close().catch(() => undefined);
+    }
+    try {
+      await this.run(node, ["pgbackrest", `--stanza=${STANZA}`, "check"]);
+      return `${node} made read-only and its last WAL archived first`;
+    } catch (error) {
+      return `${node} made read-only, but its last WAL could not be archived: ${this.site.redact(errorMessage(error))}`;
+    }
+  }
+
   /** Records a disaster and remembers it: a restore "before the disaster" stops there. */
   disasterStruck(disaster: DisasterKind, nodes: string[], detail: string, xid?: string): void {
     const event = { subject: "disaster" as const, disaster, nodes, detail, ...(xid ? { xid } : {}) };

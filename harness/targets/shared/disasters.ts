@@ -6,7 +6,8 @@
 import { HarnessError } from "../../errors.ts";
 import type { Endpoint } from "../../connection/endpoint.ts";
 import { Session } from "../../connection/session.ts";
-import type { TableDamage } from "../controls.ts";
+import type { BackupControls, TableDamage } from "../controls.ts";
+import type { BackupKeeper, ExecResult } from "./backup-keeper.ts";
 
 /** The writes probe's table on targets pgdrill made (probe/writes.ts's WRITES_TABLE): the data a drill can check. */
 const WRITES_TABLE = "pgdrill.writes";
@@ -55,4 +56,47 @@ export async function writesTableFile(node: Endpoint): Promise<string> {
  */
 export function corruptScript(pgdata: string, relativePath: string): string {
   return `dd if=/dev/urandom of='${pgdata}/${relativePath}' bs=8192 count=1 conv=notrunc status=none`;
+}
+
+/** A container target as its disasters need it: its nodes now, and how to kill, remove and reach them. */
+export interface DisasterSite {
+  readonly nodes: readonly string[];
+  /** SIGKILL to a node's container. */
+  kill(node: string): Promise<void>;
+  /** Removes a node's container with its volumes; resolves once it is gone. */
+  remove(node: string): Promise<void>;
+  exec(node: string, argv: string[], user?: "postgres" | "root"): Promise<ExecResult>;
+  endpoint(node: string): Endpoint;
+  /** The node that takes writes now. */
+  primary(): string;
+  /** PostgreSQL's data directory in a node's container. */
+  readonly pgdata: string;
+}
+
+/** The `disaster` control of a container target with backups, each disaster recorded by its keeper at the moment it struck. */
+export function disasterControls(site: DisasterSite, keeper: BackupKeeper): BackupControls["disaster"] {
+  return {
+    // Every node killed at once (that moment is the disaster), then removed with everything on it.
+    async destroyData() {
+      const nodes = [...site.nodes];
+      await Promise.all(nodes.map((node) => site.kill(node).catch(() => undefined)));
+      keeper.disasterStruck("destroy-data", nodes, `${nodes.join(", ")} killed and removed with their data`);
+      await Promise.all(nodes.map((node) => site.remove(node)));
+      return `${nodes.join(", ")}: data destroyed`;
+    },
+    async damageTable(how) {
+      const primary = site.primary();
+      const damage = await damageWritesTable(site.endpoint(primary), how);
+      keeper.disasterStruck(how === "drop" ? "drop-table" : "truncate-table", [primary], damage.detail, damage.xid);
+      return damage.detail;
+    },
+    async corruptFile(node) {
+      const path = await writesTableFile(site.endpoint(node));
+      const result = await site.exec(node, ["sh", "-c", corruptScript(site.pgdata, path)], "root");
+      if (result.exitCode !== 0) throw new HarnessError(`corrupting ${path} on ${node} failed: ${result.output.trim()}`);
+      const detail = `first page of ${path} on ${node} overwritten`;
+      keeper.disasterStruck("corrupt-file", [node], detail);
+      return detail;
+    },
+  };
 }

@@ -4,6 +4,7 @@
  * testcontainers' reaper (Ryuk) does this job where its image can be had; pgdrill does not depend
  * on it.
  */
+import { errorMessage, HarnessError } from "../../errors.ts";
 import { ownerGone, thisProcess } from "./owners.ts";
 // Which engine, and the one-line refusal when none answers, are docker-engine.ts's concern.
 import { dockerClient, type Docker } from "./docker-engine.ts";
@@ -132,4 +133,27 @@ export async function dockerForRun(log: (line: string) => void): Promise<Docker>
   const orphans = await removeLabelled(docker, { onlyOrphans: true });
   if (orphans.length > 0) log(`removed leftovers of killed runs: ${orphans.join(", ")}`);
   return docker;
+}
+
+/**
+ * Removes a container by name with its volumes (whichever container holds the name now), and
+ * resolves once the name is free for the one that replaces it: a large container's removal takes
+ * the engine a while, during which a second removal only says it is "in progress".
+ */
+export async function removeAndWait(docker: Docker, name: string, timeoutMs = 120_000): Promise<void> {
+  const container = docker.getContainer(name);
+  const gone = (error: unknown) => /no such container|404/i.test(errorMessage(error));
+  await container.remove({ force: true, v: true }).catch((error: unknown) => {
+    if (!gone(error) && !/already in progress/i.test(errorMessage(error))) throw error;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await container.inspect().then(
+      () => "still there",
+      (error: unknown) => (gone(error) ? null : errorMessage(error)),
+    );
+    if (state === null) return;
+    if (Date.now() > deadline) throw new HarnessError(`the container ${name} was not removed within ${timeoutMs / 1000} s (${state})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
