@@ -66,6 +66,11 @@ export interface BackupTakenEvent extends BackupEventBase {
   /** The WAL the backup needs to be consistent: first and last segment. */
   walStart?: string;
   walStop?: string;
+  /**
+   * pgBackRest's warnings about a backup that succeeded: e.g. "invalid page checksums found in file
+   * …", a data file corrupted on disk and now in the backup too.
+   */
+  warnings?: string[];
   error?: string;
 }
 

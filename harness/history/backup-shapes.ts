@@ -55,6 +55,7 @@ export const BACKUP_SHAPES: SubjectShapes<BackupEvent> = {
     repoSizeBytes: optional(number),
     walStart: optional(string),
     walStop: optional(string),
+    warnings: optional(arrayOf(string, "pgBackRest's warnings")),
     error: optional(string),
   },
   archive: {

@@ -16,6 +16,7 @@ import {
   restoreArguments,
 } from "../../harness/targets/shared/pgbackrest.ts";
 import { backupOptions } from "../../harness/scenario/backup.ts";
+import { backupWarnings } from "../../harness/targets/shared/backup-keeper.ts";
 import { backup, containerPair, defineScenario, destroyData, restore, trackedWrites } from "../../harness/index.ts";
 
 const base = {
@@ -121,6 +122,17 @@ describe("pgBackRest's settings and answers", () => {
     // A backup history file is archived after its own segment (the backup's first) was.
     expect(formatLsn(archivedUpTo("000000010000000000000006.00000028.backup")!)).toBe("0/7000000");
     expect(archivedUpTo("00000002.history")).toBeNull();
+  });
+
+  it("keeps pgBackRest's warnings about a backup, each once, without the process prefix", () => {
+    const output = [
+      "P00   WARN: invalid page checksums found in file /var/lib/postgresql/pgdrill/base/5/16390 at page 0",
+      "P00   WARN: invalid page checksums found in file /var/lib/postgresql/pgdrill/base/5/16390 at page 0",
+      "P00   INFO: backup stop archive = 000000010000000000000009",
+      "",
+    ].join("\n");
+    expect(backupWarnings(output)).toEqual(["invalid page checksums found in file /var/lib/postgresql/pgdrill/base/5/16390 at page 0"]);
+    expect(backupWarnings("")).toEqual([]);
   });
 
   it("parses pgbackrest info, and says plainly when it is not what it should be", () => {

@@ -52,6 +52,15 @@ const COMMAND_TIMEOUT_MS = 300_000;
 
 type Untimed<E> = Omit<E, "t" | "kind">;
 
+/**
+ * pgBackRest's WARN lines in a command's output, without its process prefix ("P00   WARN: "), each
+ * once: by default it says a warning on stdout and on stderr, which the exec's output both holds.
+ */
+export function backupWarnings(output: string): string[] {
+  const lines = output.split("\n").map((line) => /\bWARN:\s*(.+)$/.exec(line)?.[1]?.trim());
+  return [...new Set(lines.filter((line): line is string => line !== undefined && line !== ""))];
+}
+
 export class BackupKeeper {
   private readonly site: BackupSite;
   private readonly options: BackupOptions;
@@ -136,8 +145,11 @@ export class BackupKeeper {
     const checked = await this.checkOrVerify("check", node);
     const startedAt = this.site.now();
     let label: string | undefined;
+    let warnings: string[] = [];
     try {
-      await this.run(node, ["pgbackrest", `--stanza=${STANZA}`, `--type=${type}`, "backup"]);
+      const said = await this.run(node, ["pgbackrest", `--stanza=${STANZA}`, `--type=${type}`, "backup"]);
+      warnings = backupWarnings(this.site.redact(said));
+      for (const warning of warnings) this.site.log(`backups: pgBackRest warned during the ${type} backup: ${warning}`);
       const info = parseInfo(await this.run(node, ["pgbackrest", `--stanza=${STANZA}`, "--output=json", "info"]));
       const newest: InfoBackup | undefined = info.backup[info.backup.length - 1];
       label = newest?.label;
@@ -159,6 +171,7 @@ export class BackupKeeper {
               ...(newest.archive?.stop ? { walStop: newest.archive.stop } : {}),
             }
           : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
       });
     } catch (error) {
       const message = this.site.redact(errorMessage(error));
@@ -176,7 +189,8 @@ export class BackupKeeper {
     }
     const verified = verify ? await this.checkOrVerify("verify", node) : null;
     const said = (ok: boolean | null, what: string) => (ok === null ? "" : `, ${what} ${ok ? "ok" : "FAILED"}`);
-    return `${type} backup ${label ?? "?"} on ${node}${said(checked, "check")}${said(verified, "verify")}`;
+    const warned = warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}: ${warnings.join("; ")}` : "";
+    return `${type} backup ${label ?? "?"} on ${node}${said(checked, "check")}${said(verified, "verify")}${warned}`;
   }
 
   /** The database size of a backup this keeper took, by its label; undefined for one it does not know. */
