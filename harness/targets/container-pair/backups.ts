@@ -9,37 +9,24 @@ import { errorMessage, HarnessError } from "../../errors.ts";
 import type { RecoveryTarget } from "../../history/events.ts";
 import type { BackupOptions } from "../../scenario/backup.ts";
 import { Session } from "../../connection/session.ts";
-import type { Endpoint } from "../../connection/endpoint.ts";
 import type { BackupControls, RestoreRequest } from "../controls.ts";
-import type { Observation } from "../types.ts";
-import { BackupKeeper, type ExecResult } from "../shared/backup-keeper.ts";
-import { disasterControls } from "../shared/disasters.ts";
+import { BackupKeeper, type BackupSite } from "../shared/backup-keeper.ts";
+import { disasterControls, type DisasterSite } from "../shared/disasters.ts";
 import { restoreArguments } from "../shared/pgbackrest.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 
-/** What the pair hands its backups: its nodes as they are now, and how to replace them. */
-export interface PairSite {
-  readonly nodes: readonly string[];
-  exec(node: string, argv: string[], user?: "postgres" | "root"): Promise<ExecResult>;
-  endpoint(node: string): Endpoint;
-  /** The node `rw` points at. */
-  primary(): string;
+/**
+ * What the pair hands its backups: what the keeper and the disasters need of any container target
+ * (its primary is the node `rw` points at), and how to replace its nodes.
+ */
+export interface PairSite extends BackupSite, Omit<DisasterSite, "pgdata"> {
   /** The node's container's host port now (a restored node takes the same one when it is free). */
   hostPort(node: string): number | undefined;
-  /** SIGKILL to a node's container: everything in it dies at once. */
-  kill(node: string): Promise<void>;
-  /** Kills a node's container and removes it with its volumes; nothing when it is gone already. */
-  remove(node: string): Promise<void>;
   /** Takes a started container as the node's from now on. */
   replace(node: string, container: StartedTestContainer): Promise<void>;
   /** Points `rw` (and the pooler) at `node`, recorded as an endpoint change. */
   repoint(node: string): Promise<void>;
   waitForStreaming(): Promise<void>;
-  record(observation: Observation): void;
-  now(): number;
-  redact(text: string): string;
-  log(line: string): void;
-  repository: string;
 }
 
 /** Makes a PostgreSQL node's container (not started), optionally on a given host port (a restored node keeps its address). */
@@ -65,19 +52,8 @@ export class PairBackups {
   constructor(site: PairSite, options: BackupOptions, fresh: FreshNodes) {
     this.site = site;
     this.fresh = fresh;
-    this.keeper = new BackupKeeper(
-      {
-        exec: (node, argv) => site.exec(node, argv),
-        primary: () => site.primary(),
-        endpoint: (node) => site.endpoint(node),
-        record: (observation) => site.record(observation),
-        now: () => site.now(),
-        redact: (text) => site.redact(text),
-        log: (line) => site.log(line),
-        repository: site.repository,
-      },
-      options,
-    );
+    // The pair's site is all the keeper needs: its primary is the node rw points at.
+    this.keeper = new BackupKeeper(site, options);
   }
 
   start(maxLifetimeMs: number): Promise<void> {
@@ -91,7 +67,7 @@ export class PairBackups {
   controls(): BackupControls {
     return {
       backup: { backup: (type, verify) => this.keeper.backup(type, verify), restore: (request) => this.restore(request) },
-      disaster: disasterControls({ ...this.site, pgdata: PGDATA, primary: () => this.site.primary() }, this.keeper),
+      disaster: disasterControls({ ...this.site, pgdata: PGDATA }, this.keeper),
     };
   }
 

@@ -11,11 +11,9 @@ import { errorMessage, HarnessError } from "../../errors.ts";
 import type { RecoveryTarget } from "../../history/events.ts";
 import type { BackupOptions } from "../../scenario/backup.ts";
 import { Session } from "../../connection/session.ts";
-import type { Endpoint } from "../../connection/endpoint.ts";
 import type { BackupControls, RestoreRequest } from "../controls.ts";
-import type { Observation } from "../types.ts";
-import { BackupKeeper, type ExecResult } from "../shared/backup-keeper.ts";
-import { disasterControls } from "../shared/disasters.ts";
+import { BackupKeeper, type BackupSite } from "../shared/backup-keeper.ts";
+import { disasterControls, type DisasterSite } from "../shared/disasters.ts";
 import { done, notYet, pollUntil } from "../shared/poll.ts";
 import { DATA_DIR, ETCD_CLIENT_PORT, SCOPE } from "./config.ts";
 import { RESTORE_FAILED, RESTORED, removeClusterScript } from "./restore-bootstrap.ts";
@@ -32,20 +30,15 @@ export interface NodeStart {
 
 export type NodeContainerFactory = (node: string, how: NodeStart) => GenericContainer;
 
-/** What the Patroni target hands its backups: its members as they are now, and how to replace them. */
-export interface PatroniSite {
-  readonly nodes: readonly string[];
-  exec(node: string, argv: string[], user?: "postgres" | "root"): Promise<ExecResult>;
-  /** A node's own endpoint, or "rw" (through HAProxy). */
-  endpoint(node: string): Endpoint;
+/**
+ * What the Patroni target hands its backups: what the keeper and the disasters need of any
+ * container target (its primary is the leader), and how to replace its members.
+ */
+export interface PatroniSite extends Omit<BackupSite, "primary">, Omit<DisasterSite, "pgdata" | "primary"> {
   /** The leader key's holder as last seen (the first node when none was). */
   leader(): string;
   /** The leader key's holder at the observer's last poll: null when none holds it, undefined when no member answered yet. */
   leaderKey(): string | null | undefined;
-  /** SIGKILL to a node's container. */
-  kill(node: string): Promise<void>;
-  /** Kills a node's container and removes it with its volumes; nothing when it is gone already. */
-  remove(node: string): Promise<void>;
   /** The etcd members (patronictl is in their containers too). */
   readonly dcs: ReadonlyArray<{ name: string; container: StartedTestContainer }>;
   /** Every member is gone: HAProxy counts them down now, and where it sends clients is recorded afresh. */
@@ -56,11 +49,6 @@ export interface PatroniSite {
   waitUntil(ready: () => true | string, timeoutMs: number, what: string): Promise<void>;
   /** Who streams from `leader` now, as its Patroni says. */
   streamingFrom(leader: string): string[];
-  record(observation: Observation): void;
-  now(): number;
-  redact(text: string): string;
-  log(line: string): void;
-  repository: string;
 }
 
 /** How long pgBackRest's copy, WAL replay and the replicas' clones may take before the restore gives up (the action bounds it too). */
@@ -72,19 +60,8 @@ export class PatroniBackups {
 
   constructor(site: PatroniSite, options: BackupOptions) {
     this.site = site;
-    this.keeper = new BackupKeeper(
-      {
-        exec: (node, argv) => site.exec(node, argv),
-        primary: () => site.leader(),
-        endpoint: (node) => site.endpoint(node),
-        record: (observation) => site.record(observation),
-        now: () => site.now(),
-        redact: (text) => site.redact(text),
-        log: (line) => site.log(line),
-        repository: site.repository,
-      },
-      options,
-    );
+    // Backups run, and WAL is archived, on the leader.
+    this.keeper = new BackupKeeper({ ...site, primary: () => site.leader() }, options);
   }
 
   start(maxLifetimeMs: number): Promise<void> {

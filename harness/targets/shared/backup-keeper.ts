@@ -30,8 +30,8 @@ export interface ExecResult {
 }
 
 export interface BackupSite {
-  /** Runs `argv` in `node`'s container as the postgres user. */
-  exec(node: string, argv: string[]): Promise<ExecResult>;
+  /** Runs `argv` in `node`'s container, as the postgres user unless told otherwise. */
+  exec(node: string, argv: string[], user?: "postgres" | "root"): Promise<ExecResult>;
   /** The node that is primary now: backups run, and WAL is archived, there. */
   primary(): string;
   /** A superuser endpoint of a node (for the archive samples and the damage done by SQL). */
