@@ -235,7 +235,13 @@ function read(
   }
 
   const before = tracker.okBeforeOutage?.node ?? originalPrimary;
-  const change = primaryChange(before, recovery.node, tracker.identitiesAtOutage, tracker.identityAfterRecovery);
+  // A restore in the outage rebuilt the cluster: a new server (or leader) behind the name is what a restore makes, not a failover.
+  const restored = context.events.some(
+    (e) => e.kind === "backup" && e.subject === "restore" && e.phase === "started" && e.t >= outage.invokeT && e.t <= recovery.completeT,
+  );
+  const change = restored
+    ? { happened: false, evidence: "restored from a backup during the outage: a restore, not a failover" }
+    : primaryChange(before, recovery.node, tracker.identitiesAtOutage, tracker.identityAfterRecovery);
   const failoverMetrics: FailoverMetrics = change.happened
     ? {
         ...at,

@@ -41,7 +41,13 @@ describe("failover checker", () => {
       originalPrimary: "primary",
       newPrimary: "standby",
     });
-    expect(recoveryChecker.check(events).metrics).toEqual({ latencyMs: 770, latencyLowerMs: 650, latencyUpperMs: 770, stableAfterMs: 770, node: "standby" });
+    expect(recoveryChecker.check(events).metrics).toEqual({
+      latencyMs: 770,
+      latencyLowerMs: 650,
+      latencyUpperMs: 770,
+      stableAfterMs: 770,
+      node: "standby",
+    });
   });
 
   it("blames the latest fault injected before the outage, not the first fault", () => {
@@ -51,7 +57,13 @@ describe("failover checker", () => {
       .write(11, 1000, "fail")
       .write(12, 1100, "ok", 10, "standby")
       .end(2000).events;
-    expect(failoverChecker.check(events).metrics).toMatchObject({ faultAtMs: 950, faultLabel: "kill primary", latencyMs: 160, latencyLowerMs: 50, happened: true });
+    expect(failoverChecker.check(events).metrics).toMatchObject({
+      faultAtMs: 950,
+      faultLabel: "kill primary",
+      latencyMs: 160,
+      latencyLowerMs: 50,
+      happened: true,
+    });
   });
 
   it("is stable only after the last failed write: a relapse pushes stableAfterMs out", () => {
@@ -70,13 +82,28 @@ describe("failover checker", () => {
     const events = healthyUntil900().fault(950).write(11, 1000, "fail").write(12, 1100, "info").end(2000).events;
     const { valid, metrics, reason } = failoverChecker.check(events);
     expect(valid).toBe(false);
-    expect(metrics).toMatchObject({ faultAtMs: 950, happened: null, latencyMs: null, latencyLowerMs: null, stableAfterMs: null, newPrimary: null });
+    expect(metrics).toMatchObject({
+      faultAtMs: 950,
+      happened: null,
+      latencyMs: null,
+      latencyLowerMs: null,
+      stableAfterMs: null,
+      newPrimary: null,
+    });
     expect(reason).toMatch(/never recovered/);
-    expect(recoveryChecker.check(events)).toMatchObject({ valid: false, metrics: { latencyMs: null, latencyLowerMs: null, latencyUpperMs: null, node: null } });
+    expect(recoveryChecker.check(events)).toMatchObject({
+      valid: false,
+      metrics: { latencyMs: null, latencyLowerMs: null, latencyUpperMs: null, node: null },
+    });
   });
 
   it("has a null stableAfterMs when writes were failing again at the end", () => {
-    const events = healthyUntil900().fault(950).write(11, 1000, "fail").write(12, 1100, "ok", 5, "standby").write(13, 1200, "fail").end(2000).events;
+    const events = healthyUntil900()
+      .fault(950)
+      .write(11, 1000, "fail")
+      .write(12, 1100, "ok", 5, "standby")
+      .write(13, 1200, "fail")
+      .end(2000).events;
     const { valid, metrics } = failoverChecker.check(events);
     expect(valid).toBe(false);
     expect(metrics).toMatchObject({ latencyMs: 155, stableAfterMs: null });
@@ -86,14 +113,29 @@ describe("failover checker", () => {
     const events = healthyUntil900().fault(450, "kill standby").end(2000).events;
     const { valid, metrics, reason } = failoverChecker.check(events);
     expect(valid).toBe(true);
-    expect(metrics).toMatchObject({ faultAtMs: 450, faultLabel: "kill standby", happened: false, latencyMs: null, stableAfterMs: null, newPrimary: "primary" });
+    expect(metrics).toMatchObject({
+      faultAtMs: 450,
+      faultLabel: "kill standby",
+      happened: false,
+      latencyMs: null,
+      stableAfterMs: null,
+      newPrimary: "primary",
+    });
     expect(reason).toMatch(/^no failover: no outage observed/);
-    expect(recoveryChecker.check(events)).toMatchObject({ valid: true, metrics: { latencyMs: 0, latencyLowerMs: 0, latencyUpperMs: 0, stableAfterMs: 0, node: "primary" } });
+    expect(recoveryChecker.check(events)).toMatchObject({
+      valid: true,
+      metrics: { latencyMs: 0, latencyLowerMs: 0, latencyUpperMs: 0, stableAfterMs: 0, node: "primary" },
+    });
   });
 
   it("counts a switchover no write noticed as a failover of 0 ms", () => {
     const events = healthyUntil900().fault(450, "switchover").write(11, 1000, "ok", 5, "standby").end(2000).events;
-    expect(failoverChecker.check(events).metrics).toMatchObject({ happened: true, evidence: "node primary → standby", latencyMs: 0, latencyUpperMs: 0 });
+    expect(failoverChecker.check(events).metrics).toMatchObject({
+      happened: true,
+      evidence: "node primary → standby",
+      latencyMs: 0,
+      latencyUpperMs: 0,
+    });
   });
 
   it("reports no failover, with no fault time, when no fault was injected, even if a write failed", () => {
@@ -105,14 +147,13 @@ describe("failover checker", () => {
   });
 
   it("falls back to the headline select1 probe when there is no writes probe", () => {
-    const events = history()
-      .start()
-      .select1(0, "ok")
-      .fault(50)
-      .select1(100, "fail")
-      .select1(200, "ok", 3, "standby")
-      .end(300).events;
-    expect(failoverChecker.check(events).metrics).toMatchObject({ latencyMs: 153, latencyLowerMs: 50, newPrimary: "standby", happened: true });
+    const events = history().start().select1(0, "ok").fault(50).select1(100, "fail").select1(200, "ok", 3, "standby").end(300).events;
+    expect(failoverChecker.check(events).metrics).toMatchObject({
+      latencyMs: 153,
+      latencyLowerMs: 50,
+      newPrimary: "standby",
+      happened: true,
+    });
   });
 
   describe("the same primary coming back is a recovery, not a failover", () => {
@@ -153,13 +194,22 @@ describe("failover checker", () => {
     });
 
     it("fails a failover gate with the reason, and passes a recovery gate", () => {
-      const result = analyzeHistory(pause().end(5000).events, { gate: { "failover.latencyMs": "< 30000", "recovery.latencyMs": "< 5000" } });
+      const result = analyzeHistory(pause().end(5000).events, {
+        gate: { "failover.latencyMs": "< 30000", "recovery.latencyMs": "< 5000" },
+      });
       expect(result.gates).toMatchObject([
-        { metric: "failover.latencyMs", actual: null, pass: false, note: "no failover: recovered on the same primary (primary); gate recovery.* instead" },
+        {
+          metric: "failover.latencyMs",
+          actual: null,
+          pass: false,
+          note: "no failover: recovered on the same primary (primary); gate recovery.* instead",
+        },
         { metric: "recovery.latencyMs", actual: 3080, pass: true },
       ]);
       expect(result.gates[1]).not.toHaveProperty("note");
-      expect(result.reason).toBe("1 gate failed: failover.latencyMs < 30000 (actual not measured: no failover: recovered on the same primary (primary); gate recovery.* instead)");
+      expect(result.reason).toBe(
+        "1 gate failed: failover.latencyMs < 30000 (actual not measured: no failover: recovered on the same primary (primary); gate recovery.* instead)",
+      );
     });
 
     it("judges by name when the role probe did not sample the node before and after", () => {
@@ -178,7 +228,13 @@ describe("failover checker", () => {
       builder.fault(950, "command: failover").write(11, 1000, "fail").write(12, 1100, "fail").write(13, 1200, "ok", 30);
       serverSample(builder, 1300, "primary", "10.0.0.6:5432", 2);
       const { metrics } = failoverChecker.check(builder.end(2000).events);
-      expect(metrics).toMatchObject({ happened: true, evidence: "server 10.0.0.5:5432 → 10.0.0.6:5432 behind primary", latencyMs: 280, latencyLowerMs: 150, newPrimary: "primary" });
+      expect(metrics).toMatchObject({
+        happened: true,
+        evidence: "server 10.0.0.5:5432 → 10.0.0.6:5432 behind primary",
+        latencyMs: 280,
+        latencyLowerMs: 150,
+        newPrimary: "primary",
+      });
     });
 
     it("names the new primary's server in result.json and the summary, not only the node label (issue 25)", () => {
@@ -187,12 +243,20 @@ describe("failover checker", () => {
       builder.fault(950, "command: failover").write(11, 1000, "fail").write(12, 1200, "ok", 30);
       serverSample(builder, 1300, "primary", "10.0.0.6:6001", 2);
       const result = analyzeHistory(builder.end(2000).events, { gate: {} });
-      expect(result.metrics.failover).toMatchObject({ newPrimary: "primary", originalPrimaryServer: "10.0.0.5:6002", newPrimaryServer: "10.0.0.6:6001" });
+      expect(result.metrics.failover).toMatchObject({
+        newPrimary: "primary",
+        originalPrimaryServer: "10.0.0.5:6002",
+        newPrimaryServer: "10.0.0.6:6001",
+      });
       expect(formatSummary(result, { color: false })).toContain("failover 280.0 ms → primary (server 10.0.0.5:6002 → 10.0.0.6:6001)");
     });
 
     it("does not add servers where the node label already says who took over", () => {
-      const events = healthyUntil900().fault(950, "kill primary").write(11, 1000, "fail").write(12, 1200, "ok", 30, "standby").end(2000).events;
+      const events = healthyUntil900()
+        .fault(950, "kill primary")
+        .write(11, 1000, "fail")
+        .write(12, 1200, "ok", 30, "standby")
+        .end(2000).events;
       const metrics = failoverChecker.check(events).metrics;
       expect(metrics).toMatchObject({ happened: true, newPrimary: "standby" });
       expect(metrics.newPrimaryServer ?? null).toBeNull();
@@ -206,7 +270,11 @@ describe("failover checker", () => {
         .write(12, 1200, "ok", 30)
         .role(1300, "primary", "primary", 2)
         .end(2000).events;
-      expect(failoverChecker.check(events).metrics).toMatchObject({ happened: true, evidence: "timeline 1 → 2 on primary", latencyMs: 280 });
+      expect(failoverChecker.check(events).metrics).toMatchObject({
+        happened: true,
+        evidence: "timeline 1 → 2 on primary",
+        latencyMs: 280,
+      });
     });
 
     it("is not a failover when the same server answers before and after", () => {
@@ -215,7 +283,11 @@ describe("failover checker", () => {
       builder.fault(950, "command: reboot").write(11, 1000, "fail").write(12, 1200, "ok", 30);
       serverSample(builder, 1300, "primary", "10.0.0.5:5432");
       const { metrics } = failoverChecker.check(builder.end(2000).events);
-      expect(metrics).toMatchObject({ happened: false, evidence: "the same node (primary), server 10.0.0.5:5432, timeline 1 before and after", latencyMs: null });
+      expect(metrics).toMatchObject({
+        happened: false,
+        evidence: "the same node (primary), server 10.0.0.5:5432, timeline 1 before and after",
+        latencyMs: null,
+      });
     });
   });
 
@@ -226,7 +298,11 @@ describe("failover checker", () => {
     builder.fault(950, "DCS down").write(11, 1000, "fail").write(12, 1200, "ok", 30);
     serverSample(builder, 1300, "primary", "10.0.0.5:5432", 2);
     const { metrics } = failoverChecker.check(builder.end(2000).events);
-    expect(metrics).toMatchObject({ happened: false, evidence: "the same node (primary), server 10.0.0.5:5432, promoted again: timeline 1 → 2", latencyMs: null });
+    expect(metrics).toMatchObject({
+      happened: false,
+      evidence: "the same node (primary), server 10.0.0.5:5432, promoted again: timeline 1 → 2",
+      latencyMs: null,
+    });
     expect(recoveryChecker.check(builder.events).metrics).toMatchObject({ latencyMs: 280, node: "primary" });
   });
 
@@ -251,9 +327,37 @@ describe("failover checker", () => {
   });
 
   it("keeps a failover gate on a fault-free run from passing silently", () => {
-    const { gates } = analyzeHistory(healthyUntil900().end(2000).events, { gate: { "failover.latencyMs": "< 30000", "recovery.latencyMs": "< 30000" } });
+    const { gates } = analyzeHistory(healthyUntil900().end(2000).events, {
+      gate: { "failover.latencyMs": "< 30000", "recovery.latencyMs": "< 30000" },
+    });
     const [failover, recovery] = gates;
     expect(failover).toMatchObject({ pass: false, actual: null, note: "no failover: no fault injected" });
     expect(recovery).toMatchObject({ pass: true, actual: 0 });
+  });
+
+  it("calls a primary rebuilt by a restore from a backup a restore, not a failover, though its server changed", () => {
+    const restored = (restoring: boolean) => {
+      const builder = serverSample(healthyUntil900(), 850, "primary", "172.18.0.2:5432", 1).fault(950, "destroy every node's data");
+      if (restoring)
+        builder.events.push({ kind: "backup", t: 1100, subject: "restore", phase: "started", node: "primary", target: { type: "latest" } });
+      builder.write(11, 1000, "fail").write(12, 1200, "fail").write(13, 1400, "ok", 10);
+      return serverSample(builder, 1500, "primary", "172.18.0.4:5432", 2).end(2000).events;
+    };
+    // The same name, another server on a new timeline: without a restore, that is how a managed endpoint fails over.
+    expect(failoverChecker.check(restored(false)).metrics).toMatchObject({
+      happened: true,
+      evidence: "server 172.18.0.2:5432 → 172.18.0.4:5432 behind primary",
+    });
+    const { valid, metrics, reason } = failoverChecker.check(restored(true));
+    expect(valid).toBe(true);
+    expect(metrics).toMatchObject({
+      happened: false,
+      latencyMs: null,
+      evidence: "restored from a backup during the outage: a restore, not a failover",
+    });
+    expect(reason).toBe(
+      "no failover: recovered on the same primary (primary); restored from a backup during the outage: a restore, not a failover",
+    );
+    expect(recoveryChecker.check(restored(true)).metrics).toMatchObject({ latencyMs: 460, node: "primary" });
   });
 });
