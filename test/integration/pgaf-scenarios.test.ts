@@ -261,9 +261,12 @@ describe("shipped pg-auto-failover scenarios", { timeout: 300_000 }, () => {
     // A hand-over the operator asked for: the failover and its anatomy count from the perform, with no detection to wait for.
     expect(failover).toMatchObject({ happened: true, originalPrimary: "node1", newPrimary: "node2" });
     expect(anatomy).toMatchObject({ observed: true, mechanism: "switchover", detectedAfterMs: 0 });
-    // Nothing failed: no unhealthy mark, the first decision is the monitor's answer to the operator.
-    expect(monitor).toMatchObject({ oldPrimary: "node1", newPrimary: "node2", unhealthyAfterMs: null, why: null });
+    // Nothing failed: the first decision is the monitor's answer to the operator. node1, demoted, restarts its PostgreSQL as a
+    // standby, and the monitor's health check can catch it down then (once in CI under load, 7.7 s in): an unhealthy mark may
+    // follow the decision, never come before it.
+    expect(monitor).toMatchObject({ oldPrimary: "node1", newPrimary: "node2", why: null });
     expect(monitor.decidedAfterMs!).toBeLessThan(monitor.primaryAfterMs!);
+    if (monitor.unhealthyAfterMs !== null) expect(monitor.unhealthyAfterMs).toBeGreaterThan(monitor.decidedAfterMs!);
     const lastRole = (node: string) => roles.changes.filter((change) => change.node === node).at(-1);
     expect(lastRole("node2")).toMatchObject({ role: "primary" });
     expect(lastRole("node2")?.readOnly).toBeUndefined();
