@@ -17,6 +17,7 @@ import { roundMs, type Clock } from "../clock.ts";
 import type { OperatorDesk } from "../operator/desk.ts";
 import type { ActionSpec, FaultSpec } from "../scenario/schema.ts";
 import { control, type StartedTopology } from "../targets/types.ts";
+import { withTimeout } from "../deadline.ts";
 import { runManualStep } from "./manual.ts";
 import type { PlannedStep } from "./plan.ts";
 
@@ -86,7 +87,7 @@ export class ScheduleRunner {
     let fault = aimed;
     try {
       // On targets with roles, "primary" means the primary now, and the heal must undo that same node.
-      fault = await withTimeout(resolveFault(topology, aimed), `finding ${nodes(aimed).join(", ")}`);
+      fault = await withTimeout(resolveFault(topology, aimed), `finding ${nodes(aimed).join(", ")}`, STEP_TIMEOUT_MS);
     } catch (error) {
       history.append({
         kind: "fault",
@@ -112,7 +113,11 @@ export class ScheduleRunner {
     // A one-shot of a fault that can heal (a command without `heal`): the History says so, as the reports draw it.
     const instant = pkg.heal !== undefined && !lasting ? { instant: true } : {};
     try {
-      const output = await withTimeout(injectFault(topology, fault, { runId: this.context.runId, id }), label, pkg.timeoutMs?.(fault));
+      const output = await withTimeout(
+        injectFault(topology, fault, { runId: this.context.runId, id }),
+        label,
+        pkg.timeoutMs?.(fault) ?? STEP_TIMEOUT_MS,
+      );
       const told = output ? this.saidIn(output, label) : {};
       history.append({ ...base, t: injectedAt, ok: true, ...instant, ...(output ? { output } : {}), ...told });
       this.context.log(`fault ${id}: ${label}`);
@@ -151,7 +156,7 @@ export class ScheduleRunner {
       const output = await withTimeout(
         healFault(topology, fault, { runId: this.context.runId, id }),
         `heal ${pkg.label(fault, topology.kind)}`,
-        pkg.timeoutMs?.(fault),
+        pkg.timeoutMs?.(fault) ?? STEP_TIMEOUT_MS,
       );
       history.append({ ...base, t: roundMs(clock.now()), ok: true, ...(output ? { output } : {}) });
       this.context.log(`healed ${id}: ${pkg.label(fault)}`);
@@ -197,7 +202,7 @@ export class ScheduleRunner {
       const note = await action.run(spec, {
         control: ctl,
         node,
-        bounded: (work) => withTimeout(work, label),
+        bounded: (work) => withTimeout(work, label, STEP_TIMEOUT_MS),
         sleep: async (ms) => {
           if (ms > 0) await clock.sleepUntil(clock.now() + ms, signal);
           return !signal.aborted;
@@ -221,18 +226,4 @@ export class ScheduleRunner {
 /** "kill primary" becomes "kill primary (pgdrill-1)" once resolved. */
 function describeResolved(label: string, aimed: string[], resolved: string[]): string {
   return aimed.join() === resolved.join() ? label : `${label} (${resolved.join(", ")})`;
-}
-
-async function withTimeout<T>(promise: Promise<T>, what: string, ms = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

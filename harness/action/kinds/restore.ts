@@ -5,6 +5,7 @@
  * restored primary accepts writes.
  */
 import { z } from "zod";
+import { withTimeout } from "../../deadline.ts";
 import { toMs } from "../../duration.ts";
 import { duration } from "../../scenario/schema-parts.ts";
 import type { RestoreTo } from "../../targets/controls.ts";
@@ -56,27 +57,13 @@ export const restoreAction = defineAction({
   async run(spec, use) {
     const to: RestoreTo =
       typeof spec.to === "object" && "beforeDisaster" in spec.to ? { beforeDisasterMs: toMs(spec.to.beforeDisaster) } : spec.to;
-    return await withTimeout(use.control.restore({ to, replicas: spec.replicas }), toMs(spec.timeout));
+    return await withTimeout(use.control.restore({ to, replicas: spec.replicas }), "the restore", toMs(spec.timeout));
   },
 });
 
 function describeTo(to: z.output<typeof restoreTo>): string {
   if (typeof to === "string") return to === "latest" ? "latest" : "just before the disaster";
   return "time" in to ? to.time : `${String(to.beforeDisaster)} before the disaster`;
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the restore did not finish within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The public builder: `restore()`, `restore({ to: "latest" })`. */

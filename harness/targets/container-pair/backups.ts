@@ -114,24 +114,20 @@ export class PairBackups {
     target: RecoveryTarget,
     hostPort: number | undefined,
   ): Promise<{ container: StartedTestContainer; label: string; copyMs: number; sizeBytes: number | undefined }> {
-    const container = await this.fresh
-      .image(node, hostPort)
-      .withEnvironment({ PGDRILL_ROLE: "restore", PGDRILL_NODE: node, PGDRILL_RESTORE_ARGS: restoreArguments(target).join("\n") })
-      .withWaitStrategy(Wait.forLogMessage(RESTORED))
-      .withStartupTimeout(RESTORE_LIMIT_MS)
-      .start()
-      .catch(async (error: unknown) => {
-        // A port taken meanwhile is not worth a failed restore: any free one will do.
-        if (hostPort === undefined || !/port is already allocated|address already in use/i.test(errorMessage(error))) throw error;
-        this.site.log(`restore: host port ${hostPort} is taken (${errorMessage(error)}); the restored ${node} takes another`);
-        await this.site.remove(node);
-        return this.fresh
-          .image(node)
-          .withEnvironment({ PGDRILL_ROLE: "restore", PGDRILL_NODE: node, PGDRILL_RESTORE_ARGS: restoreArguments(target).join("\n") })
-          .withWaitStrategy(Wait.forLogMessage(RESTORED))
-          .withStartupTimeout(RESTORE_LIMIT_MS)
-          .start();
-      });
+    const start = (port?: number) =>
+      this.fresh
+        .image(node, port)
+        .withEnvironment({ PGDRILL_ROLE: "restore", PGDRILL_NODE: node, PGDRILL_RESTORE_ARGS: restoreArguments(target).join("\n") })
+        .withWaitStrategy(Wait.forLogMessage(RESTORED))
+        .withStartupTimeout(RESTORE_LIMIT_MS)
+        .start();
+    const container = await start(hostPort).catch(async (error: unknown) => {
+      // A port taken meanwhile is not worth a failed restore: any free one will do.
+      if (hostPort === undefined || !/port is already allocated|address already in use/i.test(errorMessage(error))) throw error;
+      this.site.log(`restore: host port ${hostPort} is taken (${errorMessage(error)}); the restored ${node} takes another`);
+      await this.site.remove(node);
+      return start();
+    });
     const printed = (await container.logs({ tail: 50 }).then(readAll)).match(RESTORED);
     const label = printed?.[1] ?? "?";
     return { container, label, copyMs: Number(printed?.[2] ?? 0), sizeBytes: await this.keeper.backupSize(label) };
